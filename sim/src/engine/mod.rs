@@ -1,0 +1,1 @@
+//! The domain-free discrete-event engine: integer time, the event queue, seeded random streams.

@@ -1,0 +1,219 @@
+//! What a run reports: the boundary types written to `summary.json`, `timeseries.csv` and
+//! `events.csv`. Filled by the model's collector, written by `output`.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub horizon_s: f64,
+    pub warmup_s: f64,
+    pub version: String,
+    pub events_processed: u64,
+    pub conversations: ConversationCounts,
+    pub messages: MessageCounts,
+    pub response_latency_s: LatencyStats,
+    pub activity_schedule_to_start_s: LatencyStats,
+    pub workflow_task_schedule_to_start_s: LatencyStats,
+    /// Per provider name, every call attempt (successful or not) that returned.
+    pub llm_call_latency_s: BTreeMap<String, LatencyStats>,
+    pub llm_calls: BTreeMap<String, LlmCallCounts>,
+    pub activities: ActivityCounts,
+    pub cache: CacheCounts,
+    pub instances: InstanceStats,
+    pub instance_seconds: f64,
+    pub crashes: CrashCounts,
+    pub memory_peak_bytes: u64,
+    pub cost_usd: CostUsd,
+    pub slo: Vec<SloResult>,
+    pub checks: Checks,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ConversationCounts {
+    pub started: u64,
+    pub completed: u64,
+    pub open_at_end: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct MessageCounts {
+    pub received: u64,
+    pub answered: u64,
+    pub unanswered: u64,
+    pub in_flight_at_end: u64,
+}
+
+/// Seconds. Percentiles from an HDR histogram (3 significant digits); `mean` is exact.
+/// All zero when `count` is 0.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LatencyStats {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LlmCallCounts {
+    pub calls: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub rate_limited: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ActivityCounts {
+    pub scheduled: u64,
+    pub attempts_started: u64,
+    pub attempts_completed: u64,
+    pub attempts_failed: u64,
+    pub attempts_timed_out: u64,
+    pub attempts_in_flight_at_end: u64,
+    pub retries: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CacheCounts {
+    pub hits: u64,
+    pub misses: u64,
+    pub evictions: u64,
+    pub replayed_events: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct InstanceStats {
+    /// Time-average of instances running or starting.
+    pub mean: f64,
+    pub min: u64,
+    pub max: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CrashCounts {
+    pub oom: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CostUsd {
+    pub compute: f64,
+    pub llm: f64,
+    pub total: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SloResult {
+    pub name: String,
+    pub metric: String,
+    pub ok: bool,
+    pub value: f64,
+    pub limit: f64,
+}
+
+/// End-of-run checker results; a failed checker makes the run an error, so these are `true`
+/// in every written summary. Recorded so a reader knows they ran.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Checks {
+    pub conservation: bool,
+    pub littles_law_messages: LittleCheck,
+    pub littles_law_conversations: LittleCheck,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LittleCheck {
+    /// Time-average number in system.
+    pub l: f64,
+    /// Arrival rate per second.
+    pub lambda_per_s: f64,
+    /// Mean time in system, seconds (in-flight items counted up to the horizon).
+    pub w_s: f64,
+}
+
+/// One `timeseries.csv` row: the state at `t_s` and what happened in the interval ending there.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TimeseriesRow {
+    pub t_s: f64,
+    pub instances_running: u32,
+    pub instances_starting: u32,
+    pub instances_desired: u32,
+    /// Mean over the interval of busy vCPUs / vCPUs of running instances.
+    pub cpu_utilization: f64,
+    pub memory_bytes_max: u64,
+    pub memory_bytes_mean: u64,
+    pub memory_limit_bytes: u64,
+    pub cache_entries: u64,
+    pub open_conversations: u64,
+    pub workflow_task_backlog: u64,
+    pub activity_backlog: u64,
+    pub activities_running: u64,
+    pub messages_received: u64,
+    pub messages_unanswered: u64,
+    pub response_latency_p50_s: Option<f64>,
+    pub response_latency_p95_s: Option<f64>,
+    pub activity_schedule_to_start_p95_s: Option<f64>,
+    pub crashes: u64,
+    pub cache_misses: u64,
+    /// Per provider, in `Timeseries::providers` order.
+    pub llm_latency_p95_s: Vec<Option<f64>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timeseries {
+    pub providers: Vec<String>,
+    pub rows: Vec<TimeseriesRow>,
+}
+
+/// One `events.csv` row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRecord {
+    pub t_s: f64,
+    pub kind: EventKind,
+    /// Instance id, when the event concerns one.
+    pub instance: Option<u32>,
+    pub detail: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    OomCrash,
+    InstanceReady,
+    InstanceStopped,
+    ScaleOut,
+    ScaleIn,
+    Deploy,
+    Intervention,
+    ProviderIncidentStart,
+    ProviderIncidentEnd,
+}
+
+impl EventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::OomCrash => "oom_crash",
+            EventKind::InstanceReady => "instance_ready",
+            EventKind::InstanceStopped => "instance_stopped",
+            EventKind::ScaleOut => "scale_out",
+            EventKind::ScaleIn => "scale_in",
+            EventKind::Deploy => "deploy",
+            EventKind::Intervention => "intervention",
+            EventKind::ProviderIncidentStart => "provider_incident_start",
+            EventKind::ProviderIncidentEnd => "provider_incident_end",
+        }
+    }
+}
+
+/// Everything one run produces.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    pub summary: Summary,
+    pub timeseries: Timeseries,
+    pub events: Vec<EventRecord>,
+}

@@ -1,0 +1,445 @@
+//! The resolved scenario: what the simulator runs. Every value here has been validated, every
+//! default applied and every unit converted (durations to integer nanoseconds, sizes to bytes,
+//! rates to per-second floats). The raw TOML and its diagnostics live in the sibling modules;
+//! the model only ever sees these types.
+//!
+//! TOML key names are the field names below (snake_case). Doc comments give the key, the unit
+//! and the default.
+
+use serde::Serialize;
+
+/// Simulated time and durations, in nanoseconds.
+pub type Nanos = u64;
+
+pub const NANOS_PER_SECOND: f64 = 1e9;
+
+pub fn seconds_to_nanos(seconds: f64) -> Nanos {
+    (seconds * NANOS_PER_SECOND).round().max(0.0) as Nanos
+}
+
+pub fn nanos_to_seconds(nanos: Nanos) -> f64 {
+    nanos as f64 / NANOS_PER_SECOND
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Scenario {
+    /// `name`: default the file stem. Names the output folder `results/<name>/`.
+    pub name: String,
+    /// `description`: free text, default "".
+    pub description: String,
+    /// `seed`: master seed, default 1. `sim run --seed` overrides it.
+    pub seed: u64,
+    /// `[run]`
+    pub run: RunLimits,
+    /// `[traffic]`
+    pub traffic: Traffic,
+    /// `[conversation]`
+    pub conversation: Conversation,
+    /// `[agent]`: the steps of one turn.
+    pub agent: Agent,
+    /// `[activity]`: defaults shared by every step.
+    pub activity: ActivityDefaults,
+    /// `[retry]`: the activity retry policy.
+    pub retry: RetryPolicy,
+    /// `[temporal]`: worker and service settings.
+    pub temporal: Temporal,
+    /// `[instance]`: one container running one worker process.
+    pub instance: Instance,
+    /// `[autoscaler]`
+    pub autoscaler: Autoscaler,
+    /// `[providers.NAME]`, in name order.
+    pub providers: Vec<Provider>,
+    /// `[provider_groups]`: `NAME = ["provider", ...]`, in name order.
+    pub provider_groups: Vec<ProviderGroup>,
+    /// `[cost]`
+    pub cost: CostPrices,
+    /// `[[slo]]`
+    pub slos: Vec<Slo>,
+    /// `[[timeline]]`, sorted by time (stable for equal times).
+    pub timeline: Vec<Intervention>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunLimits {
+    /// `horizon`: simulated time to run, default "24h".
+    pub horizon: Nanos,
+    /// `warmup`: statistics (latencies, cache counters) ignore messages received before this,
+    /// default "0s". Must be below the horizon.
+    pub warmup: Nanos,
+    /// `max_events`: hard limit on processed events, default 2_000_000_000.
+    pub max_events: u64,
+    /// `sample_interval`: the time-series row interval, default "60s".
+    pub sample_interval: Nanos,
+    /// `max_open_conversations`: hard limit on conversations open at once, default 10_000_000.
+    pub max_open_conversations: u64,
+}
+
+/// A probability distribution over a non-negative quantity. Durations are sampled in seconds,
+/// counts in units; the scenario parser knows which a key expects.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Dist {
+    /// `{ kind = "constant", value = X }`
+    Constant { value: f64 },
+    /// `{ kind = "exponential", mean = X }`
+    Exponential { mean: f64 },
+    /// `{ kind = "lognormal", median = X, p99 = Y }` with 0 < median < p99.
+    Lognormal { median: f64, p99: f64 },
+    /// `{ kind = "uniform", min = X, max = Y }` with min <= max.
+    Uniform { min: f64, max: f64 },
+    /// `{ kind = "geometric", mean = X }` (counts only, X >= 1): number of trials to the first
+    /// success, support 1, 2, 3, ...
+    Geometric { mean: f64 },
+    /// `{ kind = "empirical", csv = "path" }`: resample uniformly from the values of a one-column
+    /// CSV (header optional; durations in the same string units as the scenario, or bare
+    /// numbers for counts). `csv` is kept as written; `values` are what was loaded.
+    Empirical {
+        csv: String,
+        #[serde(skip)]
+        values: Vec<f64>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Traffic {
+    pub profile: TrafficProfile,
+    /// `multiplier`: scales the arrival rate, default 1.0. The timeline changes it.
+    pub multiplier: f64,
+}
+
+/// `[traffic] kind = "..."` plus the keys of that kind.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TrafficProfile {
+    /// `rate_per_s`: conversations per second.
+    Constant { rate_per_s: f64 },
+    /// `points = [{ at = "0h", rate_per_s = 1.0 }, ...]`: a step function; the first point must
+    /// be at 0, times strictly increasing.
+    Piecewise { points: Vec<RatePoint> },
+    /// `mean_rate_per_s`, `peak_to_trough` (>= 1), `peak_hour` (0 <= h < 24):
+    /// rate(t) = mean * (1 + a * cos(2 pi (hour(t) - peak_hour) / 24)), a = (r - 1) / (r + 1).
+    Diurnal {
+        mean_rate_per_s: f64,
+        peak_to_trough: f64,
+        peak_hour: f64,
+    },
+    /// `csv = "path"`: arrival times, one per row, as durations from the start ("12.5s") or
+    /// bare seconds. Sorted on load.
+    Trace {
+        csv: String,
+        #[serde(skip)]
+        arrivals: Vec<Nanos>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RatePoint {
+    pub at: Nanos,
+    pub rate_per_s: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Conversation {
+    /// `messages`: customer messages per conversation (count distribution, rounded, at least 1).
+    /// Default geometric with mean 5.
+    pub messages: Dist,
+    /// `think_time`: from a reply to the customer's next message (duration distribution).
+    /// Default lognormal median 30s, p99 10m.
+    pub think_time: Dist,
+    /// `idle_timeout`: the workflow completes when no message came for this long after a reply.
+    /// Default "30m". "0s" closes the conversation right after its last reply.
+    pub idle_timeout: Nanos,
+    /// `abandon_after`: a message still unanswered this long after it arrived counts as
+    /// unanswered and the customer leaves. Default "5m".
+    pub abandon_after: Nanos,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Agent {
+    /// `[[agent.steps]]`: run in order by the response child workflow, one activity each.
+    /// At least one.
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Step {
+    /// `name`: default "step-N".
+    pub name: String,
+    pub kind: StepKind,
+    /// `cpu`: CPU work per attempt, on the worker's instance, before the wait. Default "2ms".
+    pub cpu: Nanos,
+    /// `start_to_close_timeout`: default `[activity] start_to_close_timeout`.
+    pub start_to_close_timeout: Nanos,
+    /// `memory`: bytes held while the attempt runs. Default `[activity] memory`.
+    pub memory_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepKind {
+    /// `kind = "llm"`, `group = "NAME"` (a provider group), `input_tokens`, `output_tokens`
+    /// (count distributions).
+    Llm {
+        group: String,
+        /// Index into `Scenario::provider_groups`, resolved by the parser.
+        #[serde(skip)]
+        group_index: usize,
+        input_tokens: Dist,
+        output_tokens: Dist,
+    },
+    /// `kind = "tool"`, `latency` (duration distribution), `failure_probability` in [0, 1].
+    Tool {
+        latency: Dist,
+        failure_probability: f64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ActivityDefaults {
+    /// `start_to_close_timeout`: default "10m" (Temporal requires one to be set; this is ours).
+    pub start_to_close_timeout: Nanos,
+    /// `memory`: bytes per in-flight activity, default "4MiB" (modelling assumption).
+    pub memory_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RetryPolicy {
+    /// `initial_interval`: default "1s" (Temporal).
+    pub initial_interval: Nanos,
+    /// `backoff_coefficient`: default 2.0, at least 1.
+    pub backoff_coefficient: f64,
+    /// `maximum_interval`: default "100s" (Temporal: 100 x initial), at least initial.
+    pub maximum_interval: Nanos,
+    /// `maximum_attempts`: 0 = unlimited (Temporal default).
+    pub maximum_attempts: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Temporal {
+    /// `cache_size`: sticky workflow cache entries per worker, default 10_000 (Go SDK).
+    pub cache_size: u32,
+    /// `max_concurrent_workflow_tasks`: default 1000 (Go SDK).
+    pub max_concurrent_workflow_tasks: u32,
+    /// `max_concurrent_activities`: default 1000 (Go SDK).
+    pub max_concurrent_activities: u32,
+    /// `sticky_schedule_to_start_timeout`: default "5s" (Go SDK).
+    pub sticky_schedule_to_start_timeout: Nanos,
+    /// `workflow_task_timeout`: default "10s" (Temporal).
+    pub workflow_task_timeout: Nanos,
+    /// `workflow_task_cpu`: CPU per workflow task, default "1ms" (modelling assumption).
+    pub workflow_task_cpu: Nanos,
+    /// `replay_cpu_per_event`: CPU per history event replayed on a cache miss, default "50us".
+    pub replay_cpu_per_event: Nanos,
+    /// `history_fetch_base`: latency to fetch history on a miss, default "20ms".
+    pub history_fetch_base: Nanos,
+    /// `history_fetch_per_page`: extra latency per page of `history_page_size` events,
+    /// default "10ms".
+    pub history_fetch_per_page: Nanos,
+    /// `history_page_size`: default 256 (Temporal).
+    pub history_page_size: u32,
+    /// `cached_workflow_memory`: bytes per cached workflow, default "64KiB".
+    pub cached_workflow_memory_bytes: u64,
+    /// `cached_memory_per_event`: bytes per history event of a cached workflow, default "1KiB".
+    pub cached_memory_per_event_bytes: u64,
+    /// `cached_memory_per_turn`: bytes of agent conversation state per completed turn of a
+    /// cached parent workflow, default "0B".
+    pub cached_memory_per_turn_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Instance {
+    /// `vcpus`: default 1.
+    pub vcpus: u32,
+    /// `memory_limit`: default "512MiB" (Cloud Run default).
+    pub memory_limit_bytes: u64,
+    /// `runtime_memory`: the worker process without any cached workflow, default "64MiB".
+    pub runtime_memory_bytes: u64,
+    /// `leak_per_hour`: constant growth since (re)start, default "0B".
+    pub leak_bytes_per_hour: u64,
+    /// `[instance.gc]`: absent means no GC pressure.
+    pub gc: Option<GcPressure>,
+    /// `restart_delay`: from an OOM kill to the start of the cold start, default "1s".
+    pub restart_delay: Nanos,
+    /// `cold_start`: duration distribution, default uniform 10s..30s (Cloud Run, typical).
+    pub cold_start: Dist,
+    /// `startup_cpu`: CPU work when the worker starts (counts in utilisation), default "1s".
+    pub startup_cpu: Nanos,
+    /// `crash_loop_backoff`: extra delay that doubles with each crash within 10 minutes of the
+    /// previous one, up to `crash_loop_backoff_max`; "0s" (default) turns it off.
+    pub crash_loop_backoff: Nanos,
+    /// `crash_loop_backoff_max`: default "5m".
+    pub crash_loop_backoff_max: Nanos,
+    /// `shutdown_grace`: time a scaled-in instance gets to finish, default "10s" (Cloud Run).
+    pub shutdown_grace: Nanos,
+}
+
+/// Go-like GC pressure: CPU work is multiplied by `1 + max_overhead * x^2` where
+/// `x = max(0, (memory / limit - threshold) / (1 - threshold))`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GcPressure {
+    /// `threshold`: fraction of the limit where overhead starts, default 0.5, in [0, 1).
+    pub threshold: f64,
+    /// `max_overhead`: extra CPU fraction at the limit, default 1.0 (doubles CPU work).
+    pub max_overhead: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Autoscaler {
+    /// `kind = "fixed"`, `instances` (default 1).
+    Fixed { instances: u32 },
+    /// `kind = "cloud_run"` and the keys of `CloudRunAutoscaler`.
+    CloudRun(CloudRunAutoscaler),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CloudRunAutoscaler {
+    /// `min_instances`: default 0.
+    pub min_instances: u32,
+    /// `max_instances`: default 100.
+    pub max_instances: u32,
+    /// `initial_instances`: at t = 0, default max(min_instances, 1), clamped to [min, max].
+    pub initial_instances: u32,
+    /// `target_cpu_utilization`: default 0.6, in (0, 1].
+    pub target_cpu_utilization: f64,
+    /// `max_concurrency`: HTTP requests per instance, default 80.
+    pub max_concurrency: u32,
+    /// `target_concurrency_utilization`: default 0.6, in (0, 1].
+    pub target_concurrency_utilization: f64,
+    /// `window`: CPU averaging window, default "60s".
+    pub window: Nanos,
+    /// `evaluation_interval`: default "2s"; must divide `window`.
+    pub evaluation_interval: Nanos,
+    /// `scale_in_stabilization`: scale in to the highest desired count of this trailing
+    /// window, default "15m".
+    pub scale_in_stabilization: Nanos,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Provider {
+    /// The key of `[providers.NAME]`.
+    pub name: String,
+    /// `ttft`: time to first token, duration distribution (lognormal by median and p99 is the
+    /// usual choice). Required.
+    pub ttft: Dist,
+    /// `output_tokens_per_s`: required, > 0.
+    pub output_tokens_per_s: f64,
+    /// `error_probability`: 5xx per call, default 0.0. An error is returned after the TTFT.
+    pub error_probability: f64,
+    /// `timeout`: per attempt, default "60s".
+    pub timeout: Nanos,
+    /// `input_price_per_million_usd`: default 0.
+    pub input_price_per_million_usd: f64,
+    /// `output_price_per_million_usd`: default 0.
+    pub output_price_per_million_usd: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProviderGroup {
+    pub name: String,
+    /// Indexes into `Scenario::providers`, in failover order. At least one.
+    pub providers: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CostPrices {
+    /// `vcpu_second_usd`: default 0.000018 (Cloud Run instance-based, Tier 1).
+    pub vcpu_second_usd: f64,
+    /// `gib_second_usd`: default 0.000002 (Cloud Run instance-based, Tier 1).
+    pub gib_second_usd: f64,
+}
+
+/// `[[slo]] name = "...", metric = "...", max = X`: holds when the metric's value <= max.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Slo {
+    pub name: String,
+    pub metric: SloMetric,
+    pub max: f64,
+}
+
+/// The metrics an SLO can bound, by their TOML names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SloMetric {
+    ResponseLatencyP50S,
+    ResponseLatencyP95S,
+    ResponseLatencyP99S,
+    ActivityScheduleToStartP95S,
+    UnansweredMessages,
+    UnansweredFraction,
+    OomCrashes,
+    CostPerHourUsd,
+}
+
+impl SloMetric {
+    pub const ALL: [SloMetric; 8] = [
+        SloMetric::ResponseLatencyP50S,
+        SloMetric::ResponseLatencyP95S,
+        SloMetric::ResponseLatencyP99S,
+        SloMetric::ActivityScheduleToStartP95S,
+        SloMetric::UnansweredMessages,
+        SloMetric::UnansweredFraction,
+        SloMetric::OomCrashes,
+        SloMetric::CostPerHourUsd,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SloMetric::ResponseLatencyP50S => "response_latency_p50_s",
+            SloMetric::ResponseLatencyP95S => "response_latency_p95_s",
+            SloMetric::ResponseLatencyP99S => "response_latency_p99_s",
+            SloMetric::ActivityScheduleToStartP95S => "activity_schedule_to_start_p95_s",
+            SloMetric::UnansweredMessages => "unanswered_messages",
+            SloMetric::UnansweredFraction => "unanswered_fraction",
+            SloMetric::OomCrashes => "oom_crashes",
+            SloMetric::CostPerHourUsd => "cost_per_hour_usd",
+        }
+    }
+}
+
+/// `[[timeline]] at = "DURATION", label = "...", ...` plus the keys of one action.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Intervention {
+    pub at: Nanos,
+    /// `label`: shown on plots and in events.csv; default derived from the action.
+    pub label: String,
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// `set = { "dotted.key" = value, ... }`, optional `deploy = "rolling" | "at_once"`.
+    Set {
+        assignments: Vec<(String, String)>,
+        deploy: Option<Deploy>,
+        /// The whole scenario after this and every earlier `set` (its own timeline empty).
+        #[serde(skip)]
+        effective: Box<Scenario>,
+    },
+    /// `incident = "outage" | "degradation" | "rate_limit"`, `provider = "NAME"`,
+    /// `duration = "..."`, `factor = X` (degradation only, > 0: latency multiplier).
+    ProviderIncident {
+        provider: usize,
+        incident: IncidentKind,
+        duration: Nanos,
+        factor: f64,
+    },
+    /// `deploy = "rolling" | "at_once"` alone: a redeploy with no setting changed.
+    Deploy { deploy: Deploy },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deploy {
+    Rolling,
+    AtOnce,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    Outage,
+    Degradation,
+    RateLimit,
+}

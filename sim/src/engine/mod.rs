@@ -1,1 +1,3 @@
 //! The domain-free discrete-event engine: integer time, the event queue, seeded random streams.
+
+pub mod rng;

@@ -1,3 +1,10 @@
-//! The domain-free discrete-event engine: integer time, the event queue, seeded random streams.
+//! The domain-free discrete-event engine: integer time and the event queue, slabs of entities
+//! addressed by id, and seeded random streams. Nothing here knows about workflows, instances or
+//! LLMs.
 
+pub mod queue;
 pub mod rng;
+pub mod slab;
+
+pub use queue::{EventQueue, Time};
+pub use slab::Slab;

@@ -1,8 +1,42 @@
 //! The agent fleet: traffic, conversations, Temporal workflows and workers, instances,
-//! autoscalers, LLM providers and cost.
+//! autoscalers, LLM providers and cost. `run` is the only entry point: a pure function of the
+//! resolved scenario (which carries the seed) and the program version.
+//!
+//! One `Model` holds all state; `dispatch` is the single `match` over events, and the
+//! `impl Model` blocks in the submodules are grouped by concern. Zero-duration CPU work
+//! completes within the step of the event that caused it (through `immediate`), without a
+//! round trip through the event queue.
 
-use crate::metrics::report::RunOutput;
+mod activity;
+mod autoscaler;
+mod conversation;
+pub mod dist;
+mod instance;
+pub mod llm;
+mod report;
+mod state;
+mod stats;
+mod timeline;
+pub mod traffic;
+mod workflow;
+
+use crate::engine::rng::{self, Rng};
+use crate::engine::{EventQueue, Slab, Time};
+use crate::metrics::report::{EventKind, EventRecord, RunOutput};
 use crate::scenario::Scenario;
+use state::*;
+use std::collections::VecDeque;
+
+/// Random stream ids, one per concern.
+mod streams {
+    pub const ARRIVALS: u64 = 1;
+    pub const SHAPE: u64 = 2;
+    pub const THINK: u64 = 3;
+    pub const TOKENS: u64 = 4;
+    pub const TOOL: u64 = 5;
+    pub const LLM: u64 = 6;
+    pub const COLD_START: u64 = 7;
+}
 
 /// Why a run could not finish.
 #[derive(Debug)]
@@ -24,8 +58,254 @@ impl std::fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
+/// What a caller can ask of a run beyond the scenario.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Record every conversation's workload (arrival time, messages, first-turn tokens) in
+    /// `RunOutput`-side `Workload`, for common-random-number tests.
+    pub record_workload: bool,
+}
+
+/// One conversation's workload as drawn: what common random numbers keep identical.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkloadRecord {
+    pub index: u64,
+    pub arrived_at: Time,
+    pub messages: u32,
+    /// Think times drawn for each reply sent (nanoseconds), in turn order.
+    pub think_times: Vec<Time>,
+}
+
 /// Runs one scenario with its own seed.
 pub fn run(scenario: &Scenario) -> Result<RunOutput, RunError> {
-    let _ = scenario;
-    Err(RunError::LimitReached("the model is not built yet".into()))
+    run_with(scenario, &RunOptions::default()).map(|(output, _)| output)
+}
+
+/// Runs one scenario; with `record_workload` also returns the drawn workload.
+pub fn run_with(
+    scenario: &Scenario,
+    options: &RunOptions,
+) -> Result<(RunOutput, Vec<WorkloadRecord>), RunError> {
+    let mut model = Model::new(scenario, options);
+    model.start();
+    model.run_loop()?;
+    let output = model.finish()?;
+    Ok((output, model.workload))
+}
+
+pub(crate) struct Model {
+    /// The settings in force (the timeline swaps them).
+    cfg: Scenario,
+    /// The scenario as given, for the timeline.
+    original: Scenario,
+    seed: u64,
+    horizon: Time,
+    queue: EventQueue<Event>,
+    immediate: VecDeque<(u32, u32, CpuJob)>,
+    events_processed: u64,
+    convs: Slab<Conv>,
+    wfs: Slab<Workflow>,
+    instances: Vec<Instance>,
+    revision: u32,
+    workflow_queue: VecDeque<(u32, u32)>,
+    activity_queue: VecDeque<(u32, u32)>,
+    free_workflow_slots: u64,
+    free_activity_slots: u64,
+    round_robin: usize,
+    // Arrivals.
+    arrival_rng: Rng,
+    arrival_epoch: u32,
+    arrival_from: Time,
+    arrival_mass: f64,
+    arrival_trace_next: usize,
+    next_conversation_index: u64,
+    instance_starts: u64,
+    // Providers.
+    conditions: Vec<llm::ProviderCondition>,
+    incident_epochs: Vec<u32>,
+    autoscaler: autoscaler::AutoscalerState,
+    stats: stats::Stats,
+    events: Vec<EventRecord>,
+    rows: Vec<crate::metrics::report::TimeseriesRow>,
+    record_workload: bool,
+    workload: Vec<WorkloadRecord>,
+}
+
+impl Model {
+    fn new(scenario: &Scenario, options: &RunOptions) -> Self {
+        let providers = scenario.providers.len();
+        Model {
+            cfg: scenario.clone(),
+            original: scenario.clone(),
+            seed: scenario.seed,
+            horizon: scenario.run.horizon,
+            queue: EventQueue::new(),
+            immediate: VecDeque::new(),
+            events_processed: 0,
+            convs: Slab::default(),
+            wfs: Slab::default(),
+            instances: Vec::new(),
+            revision: 0,
+            workflow_queue: VecDeque::new(),
+            activity_queue: VecDeque::new(),
+            free_workflow_slots: 0,
+            free_activity_slots: 0,
+            round_robin: 0,
+            arrival_rng: rng::stream(scenario.seed, streams::ARRIVALS, 0),
+            arrival_epoch: 0,
+            arrival_from: 0,
+            arrival_mass: 0.0,
+            arrival_trace_next: 0,
+            next_conversation_index: 0,
+            instance_starts: 0,
+            conditions: vec![
+                llm::ProviderCondition {
+                    latency_factor: 1.0,
+                    ..Default::default()
+                };
+                providers
+            ],
+            incident_epochs: vec![0; providers],
+            autoscaler: autoscaler::AutoscalerState::new(scenario),
+            stats: stats::Stats::new(scenario),
+            events: Vec::new(),
+            rows: Vec::new(),
+            record_workload: options.record_workload,
+            workload: Vec::new(),
+        }
+    }
+
+    fn now(&self) -> Time {
+        self.queue.now()
+    }
+
+    fn schedule(&mut self, at: Time, event: Event) {
+        self.queue.schedule(at, event);
+    }
+
+    /// Schedules `event` after `delay` unless that falls beyond the horizon (where it could
+    /// not be observed anyway). Returns whether it was scheduled.
+    fn schedule_within_horizon(&mut self, delay: Time, event: Event) -> bool {
+        let at = self.now().saturating_add(delay);
+        if at > self.horizon {
+            return false;
+        }
+        self.schedule(at, event);
+        true
+    }
+
+    fn record_event(&mut self, kind: EventKind, instance: Option<u32>, detail: String) {
+        let t_s = self.now() as f64 / 1e9;
+        self.events.push(EventRecord {
+            t_s,
+            kind,
+            instance,
+            detail,
+        });
+    }
+
+    fn start(&mut self) {
+        self.start_initial_instances();
+        self.schedule_first_arrival();
+        let sample = self.cfg.run.sample_interval.min(self.horizon);
+        if sample > 0 {
+            self.schedule(sample, Event::Sample);
+        }
+        self.autoscaler_start();
+        if self.cfg.instance.leak_bytes_per_hour > 0 {
+            self.schedule_within_horizon(MEMORY_TICK, Event::MemoryTick);
+        }
+        self.timeline_start();
+    }
+
+    fn run_loop(&mut self) -> Result<(), RunError> {
+        let max_events = self.cfg.run.max_events;
+        let max_open = self.cfg.run.max_open_conversations;
+        while let Some(time) = self.queue.peek_time() {
+            if time > self.horizon {
+                break;
+            }
+            let (_, event) = self.queue.pop().expect("peeked");
+            self.events_processed += 1;
+            if self.events_processed > max_events {
+                return Err(RunError::LimitReached(format!(
+                    "run.max_events = {max_events} processed before the horizon; raise it or \
+                     shorten run.horizon (seed {})",
+                    self.seed
+                )));
+            }
+            self.dispatch(event);
+            self.drain_immediate();
+            if self.convs.len() as u64 > max_open {
+                return Err(RunError::LimitReached(format!(
+                    "run.max_open_conversations = {max_open} conversations open at t = {:.0} s: \
+                     the fleet cannot keep up with the traffic (seed {})",
+                    self.now() as f64 / 1e9,
+                    self.seed
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::Arrival { epoch } => self.on_arrival(epoch),
+            Event::CustomerMessage { conv, epoch } => self.on_customer_message(conv, epoch),
+            Event::Abandon { conv, epoch } => self.on_abandon(conv, epoch),
+            Event::IdleTimer { conv, epoch } => self.on_idle_timer(conv, epoch),
+            Event::StickyTimeout { wf, epoch } => self.on_sticky_timeout(wf, epoch),
+            Event::HistoryFetched {
+                inst,
+                inst_gen,
+                wf,
+                epoch,
+            } => self.on_history_fetched(inst, inst_gen, wf, epoch),
+            Event::CpuDone {
+                inst,
+                inst_gen,
+                job,
+            } => self.on_cpu_done(inst, inst_gen, job),
+            Event::WorkflowTaskTimeout { wf, epoch } => self.on_workflow_task_timeout(wf, epoch),
+            Event::ActivityDone { wf, epoch } => self.on_activity_done(wf, epoch),
+            Event::ActivityTimeout { wf, epoch } => self.on_activity_timeout(wf, epoch),
+            Event::ActivityRetry { wf, epoch } => self.on_activity_retry(wf, epoch),
+            Event::InstanceReady { inst, inst_gen } => self.on_instance_ready(inst, inst_gen),
+            Event::InstanceRestart { inst, inst_gen } => self.on_instance_restart(inst, inst_gen),
+            Event::ShutdownDeadline { inst, inst_gen } => self.on_shutdown_deadline(inst, inst_gen),
+            Event::AutoscalerTick => self.on_autoscaler_tick(),
+            Event::Sample => self.on_sample(),
+            Event::MemoryTick => self.on_memory_tick(),
+            Event::Timeline { index } => self.on_timeline(index),
+            Event::IncidentEnd { provider, epoch } => self.on_incident_end(provider, epoch),
+        }
+    }
+
+    /// Completes zero-duration CPU work queued during the current step.
+    fn drain_immediate(&mut self) {
+        while let Some((inst, inst_gen, job)) = self.immediate.pop_front() {
+            if self.instances[inst as usize].generation == inst_gen {
+                self.cpu_job_finished(inst, job);
+            }
+        }
+    }
+}
+
+/// How often leaking instances are checked against their memory limit.
+const MEMORY_TICK: Time = 1_000_000_000;
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mmc_smoke() {
+        let scenario = testkit::mmc(8.0, 1.0, 10, 20_000.0);
+        let output = run(&scenario).expect("runs");
+        let s = &output.summary;
+        assert!(s.messages.received > 150_000);
+    }
 }

@@ -1,0 +1,221 @@
+//! Autoscalers. `fixed` keeps N instances (crashed ones restart). `cloud_run` follows Cloud
+//! Run's documented behaviour for CPU and request concurrency:
+//!
+//! Every `evaluation_interval` it computes the average CPU utilisation U of the fleet over the
+//! trailing `window` (busy vCPU-seconds / available vCPU-seconds of running and draining
+//! instances) and
+//!   desired_cpu = ceil(U * running / target_cpu_utilization)
+//!   desired_concurrency = ceil(in-flight requests / (max_concurrency * target_concurrency))
+//!   desired = clamp(max(desired_cpu, desired_concurrency), min_instances, max_instances).
+//! Temporal workers poll for work and receive no HTTP requests, so in-flight requests are always
+//! 0 here and only CPU counts. Scale-out is immediate (new instances pay a cold start); scale-in
+//! goes to the highest `desired` seen over the trailing `scale_in_stabilization`, so an instance
+//! is removed only after that long without being needed. Crashed (restarting) and starting
+//! instances count as instances. With `min_instances = 0` a fleet whose CPU goes idle scales to
+//! zero and, receiving no requests, never scales back: a real hazard of pull-based workers.
+
+use super::Model;
+use super::state::*;
+use crate::engine::Time;
+use crate::metrics::report::EventKind;
+use crate::scenario::{Autoscaler, CloudRunAutoscaler, Scenario};
+use std::collections::VecDeque;
+
+pub struct AutoscalerState {
+    /// (busy, available) vCPU-nanoseconds per evaluation interval within the window.
+    window: VecDeque<(u128, u128)>,
+    last_busy_area: u128,
+    last_capacity_area: u128,
+    /// (time, desired) over the scale-in stabilisation window.
+    recent: VecDeque<(Time, u32)>,
+}
+
+impl AutoscalerState {
+    pub fn new(_scenario: &Scenario) -> Self {
+        AutoscalerState {
+            window: VecDeque::new(),
+            last_busy_area: 0,
+            last_capacity_area: 0,
+            recent: VecDeque::new(),
+        }
+    }
+
+    pub fn initial_instances(&self, cfg: &Scenario) -> u32 {
+        match &cfg.autoscaler {
+            Autoscaler::Fixed { instances } => *instances,
+            Autoscaler::CloudRun(cloud_run) => cloud_run.initial_instances,
+        }
+    }
+}
+
+/// Cloud Run's desired instance count for utilisation `cpu_utilization` over the window with
+/// `running` instances and `requests` in flight, before stabilisation.
+pub fn cloud_run_desired(
+    cfg: &CloudRunAutoscaler,
+    cpu_utilization: f64,
+    running: u32,
+    requests: f64,
+) -> u32 {
+    // The small epsilon keeps float noise (0.6000000001) from adding an instance.
+    let ceil = |x: f64| (x - 1e-9).ceil().max(0.0) as u32;
+    let by_cpu = ceil(cpu_utilization * running as f64 / cfg.target_cpu_utilization);
+    let per_instance = cfg.max_concurrency as f64 * cfg.target_concurrency_utilization;
+    let by_requests = ceil(requests / per_instance);
+    by_cpu
+        .max(by_requests)
+        .clamp(cfg.min_instances, cfg.max_instances)
+}
+
+impl Model {
+    pub(super) fn autoscaler_start(&mut self) {
+        if let Autoscaler::CloudRun(cfg) = &self.cfg.autoscaler {
+            let interval = cfg.evaluation_interval;
+            self.schedule_within_horizon(interval, Event::AutoscalerTick);
+        }
+    }
+
+    /// Instances of the current revision that count toward the desired number.
+    pub(super) fn counted_instances(&self) -> (u32, u32) {
+        let mut running = 0;
+        let mut total = 0;
+        for instance in &self.instances {
+            if instance.retiring {
+                continue;
+            }
+            match instance.state {
+                InstanceState::Running => {
+                    running += 1;
+                    total += 1;
+                }
+                InstanceState::Starting | InstanceState::Down => total += 1,
+                InstanceState::Draining | InstanceState::Stopped => {}
+            }
+        }
+        (running, total)
+    }
+
+    pub(super) fn on_autoscaler_tick(&mut self) {
+        let Autoscaler::CloudRun(cfg) = self.cfg.autoscaler.clone() else {
+            return;
+        };
+        let now = self.now();
+        self.stats.busy_cores.advance(now);
+        self.stats.capacity_cores.advance(now);
+        let state = &mut self.autoscaler;
+        let busy = self.stats.busy_cores.area - state.last_busy_area;
+        let capacity = self.stats.capacity_cores.area - state.last_capacity_area;
+        state.last_busy_area = self.stats.busy_cores.area;
+        state.last_capacity_area = self.stats.capacity_cores.area;
+        state.window.push_back((busy, capacity));
+        let slots = (cfg.window / cfg.evaluation_interval.max(1)).max(1) as usize;
+        while state.window.len() > slots {
+            state.window.pop_front();
+        }
+        let (busy_sum, capacity_sum) = state
+            .window
+            .iter()
+            .fold((0u128, 0u128), |(b, c), (wb, wc)| (b + wb, c + wc));
+        let utilization = if capacity_sum == 0 {
+            0.0
+        } else {
+            busy_sum as f64 / capacity_sum as f64
+        };
+        let (running, total) = self.counted_instances();
+        let desired = cloud_run_desired(&cfg, utilization, running, 0.0);
+        let state = &mut self.autoscaler;
+        state.recent.push_back((now, desired));
+        while state
+            .recent
+            .front()
+            .is_some_and(|(t, _)| now - t > cfg.scale_in_stabilization)
+        {
+            state.recent.pop_front();
+        }
+        let stabilized = state
+            .recent
+            .iter()
+            .map(|(_, d)| *d)
+            .max()
+            .unwrap_or(desired);
+        let target = if desired >= total {
+            desired
+        } else {
+            stabilized.min(total)
+        };
+        self.stats.instances_desired = target;
+        self.scale_to(target, total, utilization);
+        self.schedule_within_horizon(cfg.evaluation_interval, Event::AutoscalerTick);
+    }
+
+    fn scale_to(&mut self, target: u32, total: u32, utilization: f64) {
+        if target > total {
+            for _ in total..target {
+                self.launch_instance();
+            }
+            let detail = format!("{total} -> {target} (cpu {utilization:.3})");
+            self.record_event(EventKind::ScaleOut, None, detail);
+        } else if target < total {
+            for _ in target..total {
+                if let Some(victim) = self.scale_in_victim() {
+                    self.drain(victim);
+                }
+            }
+            let detail = format!("{total} -> {target} (cpu {utilization:.3})");
+            self.record_event(EventKind::ScaleIn, None, detail);
+        }
+    }
+
+    /// Which instance to remove: one not serving yet (restarting, then starting), else the
+    /// newest running one.
+    fn scale_in_victim(&self) -> Option<u32> {
+        let pick = |state: InstanceState| {
+            self.instances
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| !i.retiring && i.state == state)
+                .max_by_key(|(index, i)| (i.started_at, *index))
+                .map(|(index, _)| index as u32)
+        };
+        pick(InstanceState::Down)
+            .or_else(|| pick(InstanceState::Starting))
+            .or_else(|| pick(InstanceState::Running))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cloud_run(min: u32, max: u32) -> CloudRunAutoscaler {
+        CloudRunAutoscaler {
+            min_instances: min,
+            max_instances: max,
+            initial_instances: 1,
+            target_cpu_utilization: 0.6,
+            max_concurrency: 80,
+            target_concurrency_utilization: 0.6,
+            window: 60_000_000_000,
+            evaluation_interval: 2_000_000_000,
+            scale_in_stabilization: 900_000_000_000,
+        }
+    }
+
+    #[test]
+    fn desired_follows_cpu_over_target_and_clamps() {
+        let cfg = cloud_run(0, 100);
+        assert_eq!(cloud_run_desired(&cfg, 0.6, 10, 0.0), 10);
+        assert_eq!(cloud_run_desired(&cfg, 0.9, 10, 0.0), 15);
+        assert_eq!(cloud_run_desired(&cfg, 0.3, 10, 0.0), 5);
+        assert_eq!(cloud_run_desired(&cfg, 0.0, 10, 0.0), 0);
+        assert_eq!(cloud_run_desired(&cloud_run(3, 12), 0.0, 10, 0.0), 3);
+        assert_eq!(cloud_run_desired(&cloud_run(3, 12), 1.0, 10, 0.0), 12);
+    }
+
+    #[test]
+    fn requests_would_count_but_a_poller_has_none() {
+        let cfg = cloud_run(0, 100);
+        // 480 requests in flight at 80 x 0.6 per instance would need 10 instances.
+        assert_eq!(cloud_run_desired(&cfg, 0.0, 1, 480.0), 10);
+        assert_eq!(cloud_run_desired(&cfg, 0.05, 4, 0.0), 1);
+    }
+}

@@ -1,0 +1,474 @@
+//! Instances (containers), one worker process each: lifecycle (cold start, running, draining,
+//! OOM-killed, stopped), CPU, memory, OOM kills and billing.
+//!
+//! CPU is a first-come-first-served multi-server queue with `vcpus` servers: each job (a
+//! workflow task with any replay, an activity's CPU part, worker start-up) holds one vCPU for
+//! its work times the GC factor in force when it starts. Work items are milliseconds long, so
+//! FCFS and processor sharing give the same utilisation and nearly the same delays here, and
+//! FCFS needs one event per job instead of a rescheduling on every arrival.
+//!
+//! Memory = runtime + cached workflows + in-flight activities + leak since (re)start. Going over
+//! the limit kills the instance at once.
+
+use super::Model;
+use super::state::*;
+use super::{dist, streams};
+use crate::engine::Time;
+use crate::engine::rng;
+use crate::metrics::report::EventKind;
+use std::collections::VecDeque;
+
+/// A crash within this long of the previous one counts toward the crash-loop backoff.
+const CRASH_LOOP_WINDOW: Time = 600_000_000_000;
+
+impl Model {
+    fn current_spec(&self) -> InstanceSpec {
+        let (i, t) = (&self.cfg.instance, &self.cfg.temporal);
+        InstanceSpec {
+            vcpus: i.vcpus,
+            memory_limit_bytes: i.memory_limit_bytes,
+            runtime_memory_bytes: i.runtime_memory_bytes,
+            leak_bytes_per_hour: i.leak_bytes_per_hour,
+            cache_size: t.cache_size,
+            workflow_slots: t.max_concurrent_workflow_tasks,
+            activity_slots: t.max_concurrent_activities,
+        }
+    }
+
+    /// A new instance slot (reusing a stopped one), not yet started.
+    fn allocate_instance(&mut self) -> u32 {
+        let spec = self.current_spec();
+        let now = self.now();
+        let fresh = |generation: u32| Instance {
+            generation,
+            state: InstanceState::Stopped,
+            spec: spec.clone(),
+            retiring: false,
+            started_at: now,
+            billed_since: now,
+            busy_cores: 0,
+            cpu_queue: VecDeque::new(),
+            sticky_queue: VecDeque::new(),
+            workflow_slots_used: 0,
+            activity_slots_used: 0,
+            lru_head: NONE,
+            lru_tail: NONE,
+            cache_entries: 0,
+            cache_bytes: 0,
+            activity_bytes: 0,
+            crashes_in_a_row: 0,
+            last_crash_at: None,
+        };
+        if let Some(slot) = self
+            .instances
+            .iter()
+            .position(|instance| instance.state == InstanceState::Stopped)
+        {
+            let generation = self.instances[slot].generation.wrapping_add(1);
+            self.instances[slot] = fresh(generation);
+            slot as u32
+        } else {
+            self.instances.push(fresh(0));
+            (self.instances.len() - 1) as u32
+        }
+    }
+
+    pub(super) fn start_initial_instances(&mut self) {
+        let count = self.autoscaler.initial_instances(&self.cfg);
+        for _ in 0..count {
+            let inst = self.allocate_instance();
+            self.set_state(inst, InstanceState::Starting);
+            self.become_running(inst);
+        }
+        self.stats.instances_desired = count;
+    }
+
+    /// Starts a new instance: billed from now, running after its cold start.
+    pub(super) fn launch_instance(&mut self) -> u32 {
+        let inst = self.allocate_instance();
+        self.set_state(inst, InstanceState::Starting);
+        self.schedule_cold_start(inst);
+        inst
+    }
+
+    fn schedule_cold_start(&mut self, inst: u32) {
+        let mut draws = rng::stream(self.seed, streams::COLD_START, self.instance_starts);
+        self.instance_starts += 1;
+        let cold_start = dist::sample_nanos(&self.cfg.instance.cold_start, &mut draws);
+        let inst_gen = self.instances[inst as usize].generation;
+        self.schedule_within_horizon(cold_start, Event::InstanceReady { inst, inst_gen });
+    }
+
+    pub(super) fn on_instance_ready(&mut self, inst: u32, inst_gen: u32) {
+        let instance = &self.instances[inst as usize];
+        if instance.generation != inst_gen || instance.state != InstanceState::Starting {
+            return;
+        }
+        self.become_running(inst);
+        self.record_event(EventKind::InstanceReady, Some(inst), String::new());
+        self.retire_one_old_instance();
+    }
+
+    fn become_running(&mut self, inst: u32) {
+        let now = self.now();
+        self.instances[inst as usize].started_at = now;
+        self.set_state(inst, InstanceState::Running);
+        let startup = self.cfg.instance.startup_cpu;
+        self.submit_cpu(inst, CpuJob::Startup, startup);
+        self.pull_workflow_tasks(inst);
+        self.pull_activities(inst);
+    }
+
+    pub(super) fn on_instance_restart(&mut self, inst: u32, inst_gen: u32) {
+        let instance = &self.instances[inst as usize];
+        if instance.generation != inst_gen || instance.state != InstanceState::Down {
+            return;
+        }
+        self.set_state(inst, InstanceState::Starting);
+        self.schedule_cold_start(inst);
+    }
+
+    /// Moves `inst` to `state`, keeping the fleet-wide slot, capacity and billing accounts.
+    pub(super) fn set_state(&mut self, inst: u32, state: InstanceState) {
+        let now = self.now();
+        let old = self.instances[inst as usize].state;
+        if old == state {
+            return;
+        }
+        let (free_wf, free_act, vcpus) = {
+            let i = &self.instances[inst as usize];
+            (
+                (i.spec.workflow_slots - i.workflow_slots_used.min(i.spec.workflow_slots)) as u64,
+                (i.spec.activity_slots - i.activity_slots_used.min(i.spec.activity_slots)) as u64,
+                i.spec.vcpus,
+            )
+        };
+        if old == InstanceState::Running {
+            self.free_workflow_slots -= free_wf;
+            self.free_activity_slots -= free_act;
+        }
+        if state == InstanceState::Running {
+            self.free_workflow_slots += free_wf;
+            self.free_activity_slots += free_act;
+        }
+        let counts_capacity =
+            |s: InstanceState| matches!(s, InstanceState::Running | InstanceState::Draining);
+        if counts_capacity(old) && !counts_capacity(state) {
+            self.stats.change_capacity(now, -(vcpus as i64));
+        }
+        if !counts_capacity(old) && counts_capacity(state) {
+            self.stats.change_capacity(now, vcpus as i64);
+        }
+        let billed = |s: InstanceState| s != InstanceState::Stopped;
+        if billed(old) && !billed(state) {
+            self.bill(inst);
+            self.stats.change_instances(now, -1);
+        }
+        if !billed(old) && billed(state) {
+            self.instances[inst as usize].billed_since = now;
+            self.stats.change_instances(now, 1);
+        }
+        self.instances[inst as usize].state = state;
+    }
+
+    /// Adds the instance's compute cost since `billed_since`.
+    pub(super) fn bill(&mut self, inst: u32) {
+        let now = self.now();
+        let instance = &mut self.instances[inst as usize];
+        let seconds = (now - instance.billed_since) as f64 / 1e9;
+        instance.billed_since = now;
+        let gib = instance.spec.memory_limit_bytes as f64 / (1u64 << 30) as f64;
+        let cost = &self.cfg.cost;
+        self.stats.instance_seconds += seconds;
+        self.stats.compute_cost_usd += seconds
+            * (instance.spec.vcpus as f64 * cost.vcpu_second_usd + gib * cost.gib_second_usd);
+    }
+
+    pub(super) fn take_workflow_slot(&mut self, inst: u32) {
+        let instance = &mut self.instances[inst as usize];
+        assert!(
+            instance.workflow_slots_used < instance.spec.workflow_slots,
+            "no free workflow slot"
+        );
+        instance.workflow_slots_used += 1;
+        if instance.state == InstanceState::Running {
+            self.free_workflow_slots -= 1;
+        }
+    }
+
+    pub(super) fn release_workflow_slot(&mut self, inst: u32) {
+        let instance = &mut self.instances[inst as usize];
+        instance.workflow_slots_used -= 1;
+        if instance.state == InstanceState::Running {
+            self.free_workflow_slots += 1;
+        }
+    }
+
+    pub(super) fn take_activity_slot(&mut self, inst: u32) {
+        let instance = &mut self.instances[inst as usize];
+        assert!(
+            instance.activity_slots_used < instance.spec.activity_slots,
+            "no free activity slot"
+        );
+        instance.activity_slots_used += 1;
+        if instance.state == InstanceState::Running {
+            self.free_activity_slots -= 1;
+        }
+    }
+
+    pub(super) fn release_activity_slot(&mut self, inst: u32) {
+        let instance = &mut self.instances[inst as usize];
+        instance.activity_slots_used -= 1;
+        if instance.state == InstanceState::Running {
+            self.free_activity_slots += 1;
+        }
+    }
+
+    /// A running worker that `has_room`, round-robin, as the service hands tasks to whichever
+    /// poller is waiting.
+    pub(super) fn pick_worker(&mut self, has_room: impl Fn(&Instance) -> bool) -> Option<u32> {
+        let count = self.instances.len();
+        for offset in 0..count {
+            let inst = (self.round_robin + offset) % count;
+            let instance = &self.instances[inst];
+            if instance.state == InstanceState::Running && has_room(instance) {
+                self.round_robin = inst + 1;
+                return Some(inst as u32);
+            }
+        }
+        None
+    }
+
+    // ----- CPU -----
+
+    /// Runs `work` nanoseconds of CPU for `job` on `inst`; zero work completes in this step.
+    pub(super) fn submit_cpu(&mut self, inst: u32, job: CpuJob, work: u64) {
+        let inst_gen = self.instances[inst as usize].generation;
+        if work == 0 {
+            self.immediate.push_back((inst, inst_gen, job));
+            return;
+        }
+        let instance = &self.instances[inst as usize];
+        if instance.busy_cores < instance.spec.vcpus {
+            self.start_cpu_job(inst, job, work);
+        } else {
+            self.instances[inst as usize]
+                .cpu_queue
+                .push_back((job, work));
+        }
+    }
+
+    fn start_cpu_job(&mut self, inst: u32, job: CpuJob, work: u64) {
+        let now = self.now();
+        let factor = self.gc_factor(inst);
+        let duration = ((work as f64) * factor) as u64;
+        let instance = &mut self.instances[inst as usize];
+        instance.busy_cores += 1;
+        let inst_gen = instance.generation;
+        self.stats.change_busy(now, 1);
+        self.schedule(
+            now + duration.max(1),
+            Event::CpuDone {
+                inst,
+                inst_gen,
+                job,
+            },
+        );
+    }
+
+    pub(super) fn on_cpu_done(&mut self, inst: u32, inst_gen: u32, job: CpuJob) {
+        if self.instances[inst as usize].generation != inst_gen {
+            return;
+        }
+        let now = self.now();
+        self.instances[inst as usize].busy_cores -= 1;
+        self.stats.change_busy(now, -1);
+        if let Some((next, work)) = self.instances[inst as usize].cpu_queue.pop_front() {
+            self.start_cpu_job(inst, next, work);
+        }
+        self.cpu_job_finished(inst, job);
+    }
+
+    pub(super) fn cpu_job_finished(&mut self, inst: u32, job: CpuJob) {
+        match job {
+            CpuJob::Startup => {}
+            CpuJob::WorkflowTask { wf, epoch } => self.complete_workflow_task(inst, wf, epoch),
+            CpuJob::Activity { wf, epoch } => self.begin_activity_wait(wf, epoch),
+        }
+    }
+
+    /// Go-like GC pressure: CPU work costs more as memory approaches the limit.
+    fn gc_factor(&self, inst: u32) -> f64 {
+        let Some(gc) = &self.cfg.instance.gc else {
+            return 1.0;
+        };
+        let instance = &self.instances[inst as usize];
+        let used = self.memory_bytes(inst) as f64 / instance.spec.memory_limit_bytes as f64;
+        let x = ((used - gc.threshold) / (1.0 - gc.threshold)).clamp(0.0, 1.0);
+        1.0 + gc.max_overhead * x * x
+    }
+
+    // ----- memory and OOM -----
+
+    pub(super) fn memory_bytes(&self, inst: u32) -> u64 {
+        let instance = &self.instances[inst as usize];
+        let leak = if instance.spec.leak_bytes_per_hour > 0 {
+            let hours = (self.now() - instance.started_at) as f64 / 3.6e12;
+            (instance.spec.leak_bytes_per_hour as f64 * hours) as u64
+        } else {
+            0
+        };
+        instance.spec.runtime_memory_bytes + instance.cache_bytes + instance.activity_bytes + leak
+    }
+
+    /// Tracks the interval and run peaks after memory grew.
+    pub(super) fn note_memory(&mut self, inst: u32) {
+        let bytes = self.memory_bytes(inst);
+        self.stats.note_memory(bytes);
+    }
+
+    pub(super) fn check_oom(&mut self, inst: u32) {
+        let instance = &self.instances[inst as usize];
+        if !matches!(
+            instance.state,
+            InstanceState::Running | InstanceState::Draining
+        ) {
+            return;
+        }
+        let memory = self.memory_bytes(inst);
+        if memory > instance.spec.memory_limit_bytes {
+            let detail = format!(
+                "memory {} bytes > limit {} bytes, {} cached workflows",
+                memory, instance.spec.memory_limit_bytes, instance.cache_entries
+            );
+            self.record_event(EventKind::OomCrash, Some(inst), detail);
+            self.stats.oom_crashes += 1;
+            self.stats.interval_crashes += 1;
+            self.kill(inst);
+            self.schedule_restart(inst);
+        }
+    }
+
+    pub(super) fn on_memory_tick(&mut self) {
+        for inst in 0..self.instances.len() as u32 {
+            self.note_memory_if_alive(inst);
+            self.check_oom(inst);
+        }
+        self.schedule_within_horizon(super::MEMORY_TICK, Event::MemoryTick);
+    }
+
+    fn note_memory_if_alive(&mut self, inst: u32) {
+        if matches!(
+            self.instances[inst as usize].state,
+            InstanceState::Running | InstanceState::Draining
+        ) {
+            self.note_memory(inst);
+        }
+    }
+
+    /// The worker process dies: its cache and everything in flight on it are lost.
+    fn kill(&mut self, inst: u32) {
+        let now = self.now();
+        self.lose_workflow_tasks(inst);
+        self.lose_activities(inst);
+        self.cache_clear(inst);
+        let busy = self.instances[inst as usize].busy_cores;
+        self.stats.change_busy(now, -(busy as i64));
+        let instance = &mut self.instances[inst as usize];
+        instance.generation = instance.generation.wrapping_add(1);
+        instance.busy_cores = 0;
+        instance.cpu_queue.clear();
+        instance.sticky_queue.clear();
+        instance.activity_bytes = 0;
+        // Slots go back with the state change below (a dead worker has no free slots).
+        let running = instance.state == InstanceState::Running;
+        let (used_wf, used_act) = (instance.workflow_slots_used, instance.activity_slots_used);
+        instance.workflow_slots_used = 0;
+        instance.activity_slots_used = 0;
+        if running {
+            self.free_workflow_slots += used_wf as u64;
+            self.free_activity_slots += used_act as u64;
+        }
+    }
+
+    fn schedule_restart(&mut self, inst: u32) {
+        let now = self.now();
+        let cfg = &self.cfg.instance;
+        let instance = &mut self.instances[inst as usize];
+        let in_a_row = instance
+            .last_crash_at
+            .is_some_and(|at| now - at < CRASH_LOOP_WINDOW);
+        instance.crashes_in_a_row = if in_a_row {
+            instance.crashes_in_a_row + 1
+        } else {
+            0
+        };
+        instance.last_crash_at = Some(now);
+        let backoff = if cfg.crash_loop_backoff == 0 || instance.crashes_in_a_row == 0 {
+            0
+        } else {
+            let doublings = (instance.crashes_in_a_row - 1).min(30);
+            (cfg.crash_loop_backoff.saturating_mul(1 << doublings)).min(cfg.crash_loop_backoff_max)
+        };
+        let delay = cfg.restart_delay + backoff;
+        let inst_gen = instance.generation;
+        self.set_state(inst, InstanceState::Down);
+        self.schedule_within_horizon(delay, Event::InstanceRestart { inst, inst_gen });
+    }
+
+    // ----- scale-in and deploys -----
+
+    /// Graceful stop: no new tasks; what is still running at the deadline is lost.
+    pub(super) fn drain(&mut self, inst: u32) {
+        match self.instances[inst as usize].state {
+            InstanceState::Running => {
+                self.set_state(inst, InstanceState::Draining);
+                let inst_gen = self.instances[inst as usize].generation;
+                let grace = self.cfg.instance.shutdown_grace;
+                self.schedule_within_horizon(grace, Event::ShutdownDeadline { inst, inst_gen });
+                self.record_event(EventKind::InstanceStopped, Some(inst), "draining".into());
+                self.stop_if_drained(inst);
+            }
+            InstanceState::Starting | InstanceState::Down => {
+                self.instances[inst as usize].generation =
+                    self.instances[inst as usize].generation.wrapping_add(1);
+                self.set_state(inst, InstanceState::Stopped);
+                self.record_event(EventKind::InstanceStopped, Some(inst), "cancelled".into());
+            }
+            InstanceState::Draining | InstanceState::Stopped => {}
+        }
+    }
+
+    /// A draining instance with nothing left in flight stops early.
+    pub(super) fn stop_if_drained(&mut self, inst: u32) {
+        let instance = &self.instances[inst as usize];
+        if instance.state == InstanceState::Draining
+            && instance.workflow_slots_used == 0
+            && instance.activity_slots_used == 0
+        {
+            self.stop(inst);
+        }
+    }
+
+    pub(super) fn on_shutdown_deadline(&mut self, inst: u32, inst_gen: u32) {
+        let instance = &self.instances[inst as usize];
+        if instance.generation == inst_gen && instance.state == InstanceState::Draining {
+            self.stop(inst);
+        }
+    }
+
+    fn stop(&mut self, inst: u32) {
+        self.kill(inst);
+        self.set_state(inst, InstanceState::Stopped);
+    }
+
+    /// Rolling deploys: each new instance that becomes ready retires one old one.
+    fn retire_one_old_instance(&mut self) {
+        if let Some(old) = self.instances.iter().position(|i| {
+            i.retiring && matches!(i.state, InstanceState::Running | InstanceState::Starting)
+        }) {
+            self.instances[old].retiring = false;
+            self.drain(old as u32);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! LLM provider calls: one call tries the providers of a group in order, failing over on a 5xx,
+//! a 429 (rate-limit window) or a per-attempt timeout. Pure: the caller passes the draws'
+//! generator and the providers' current incident state, and gets back what happened.
+
+use crate::engine::rng::Rng;
+use crate::model::dist;
+use crate::scenario::{Nanos, Provider, seconds_to_nanos};
+use rand::Rng as _;
+
+/// A 429 comes back quickly: the request is rejected before any generation.
+pub const RATE_LIMIT_RESPONSE: Nanos = 50_000_000;
+
+/// Timeline incidents in force for one provider.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProviderCondition {
+    pub outage: bool,
+    pub rate_limited: bool,
+    /// Latency multiplier (1 when not degraded).
+    pub latency_factor: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptResult {
+    Ok,
+    Error,
+    Timeout,
+    RateLimited,
+}
+
+/// One provider attempt within a call.
+#[derive(Clone, Copy, Debug)]
+pub struct ProviderAttempt {
+    pub provider: usize,
+    pub result: AttemptResult,
+    pub elapsed: Nanos,
+}
+
+/// The whole call: attempts in order (at most one per provider) and the total time.
+#[derive(Clone, Debug, Default)]
+pub struct CallOutcome {
+    pub attempts: [Option<ProviderAttempt>; MAX_GROUP],
+    pub elapsed: Nanos,
+    pub ok: bool,
+}
+
+/// Groups longer than this are rejected by validation... or truncated here; see `call`.
+pub const MAX_GROUP: usize = 8;
+
+/// Tries `group` (provider indexes) in order.
+pub fn call(
+    providers: &[Provider],
+    conditions: &[ProviderCondition],
+    group: &[usize],
+    output_tokens: u64,
+    rng: &mut Rng,
+) -> CallOutcome {
+    let mut outcome = CallOutcome::default();
+    for (slot, &index) in group.iter().take(MAX_GROUP).enumerate() {
+        let provider = &providers[index];
+        let condition = conditions[index];
+        let (result, elapsed) = attempt(provider, condition, output_tokens, rng);
+        outcome.attempts[slot] = Some(ProviderAttempt {
+            provider: index,
+            result,
+            elapsed,
+        });
+        outcome.elapsed += elapsed;
+        if result == AttemptResult::Ok {
+            outcome.ok = true;
+            break;
+        }
+    }
+    outcome
+}
+
+fn attempt(
+    provider: &Provider,
+    condition: ProviderCondition,
+    output_tokens: u64,
+    rng: &mut Rng,
+) -> (AttemptResult, Nanos) {
+    // Draw everything up front so the stream advances the same way whatever happens.
+    let ttft_s = dist::sample(&provider.ttft, rng);
+    let error_draw: f64 = rng.random();
+    if condition.rate_limited {
+        return (
+            AttemptResult::RateLimited,
+            RATE_LIMIT_RESPONSE.min(provider.timeout),
+        );
+    }
+    let factor = if condition.latency_factor > 0.0 {
+        condition.latency_factor
+    } else {
+        1.0
+    };
+    let ttft = seconds_to_nanos(ttft_s * factor);
+    if condition.outage || error_draw < provider.error_probability {
+        return if ttft >= provider.timeout {
+            (AttemptResult::Timeout, provider.timeout)
+        } else {
+            (AttemptResult::Error, ttft)
+        };
+    }
+    let generation_s = output_tokens as f64 / provider.output_tokens_per_s * factor;
+    let latency = ttft.saturating_add(seconds_to_nanos(generation_s));
+    if latency > provider.timeout {
+        (AttemptResult::Timeout, provider.timeout)
+    } else {
+        (AttemptResult::Ok, latency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::from_seed;
+    use crate::scenario::Dist;
+
+    fn provider(median_s: f64, error_probability: f64, timeout_s: f64) -> Provider {
+        Provider {
+            name: "p".into(),
+            ttft: Dist::Constant { value: median_s },
+            output_tokens_per_s: 100.0,
+            error_probability,
+            timeout: seconds_to_nanos(timeout_s),
+            input_price_per_million_usd: 0.0,
+            output_price_per_million_usd: 0.0,
+        }
+    }
+
+    fn normal() -> ProviderCondition {
+        ProviderCondition {
+            latency_factor: 1.0,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn latency_is_ttft_plus_tokens_over_throughput() {
+        let providers = [provider(0.5, 0.0, 60.0)];
+        let outcome = call(&providers, &[normal()], &[0], 200, &mut from_seed(1));
+        assert!(outcome.ok);
+        assert_eq!(outcome.elapsed, 2_500_000_000);
+    }
+
+    #[test]
+    fn fails_over_on_error_and_on_timeout() {
+        // First always errors (after its TTFT), second is too slow for its timeout, third works.
+        let providers = [
+            provider(1.0, 1.0, 60.0),
+            provider(1.0, 0.0, 2.0),
+            provider(0.5, 0.0, 60.0),
+        ];
+        let outcome = call(
+            &providers,
+            &[normal(); 3],
+            &[0, 1, 2],
+            200,
+            &mut from_seed(1),
+        );
+        let results: Vec<_> = outcome
+            .attempts
+            .iter()
+            .flatten()
+            .map(|a| a.result)
+            .collect();
+        assert_eq!(
+            results,
+            vec![
+                AttemptResult::Error,
+                AttemptResult::Timeout,
+                AttemptResult::Ok
+            ]
+        );
+        assert_eq!(
+            outcome.elapsed,
+            1_000_000_000 + 2_000_000_000 + 2_500_000_000
+        );
+        assert!(outcome.ok);
+    }
+
+    #[test]
+    fn all_failing_is_a_failed_call_and_degradation_under_timeout_is_latency() {
+        let providers = [provider(1.0, 0.0, 60.0)];
+        let outage = ProviderCondition {
+            outage: true,
+            ..normal()
+        };
+        assert!(!call(&providers, &[outage], &[0], 100, &mut from_seed(1)).ok);
+        let slow = ProviderCondition {
+            latency_factor: 3.0,
+            ..normal()
+        };
+        let outcome = call(&providers, &[slow], &[0], 100, &mut from_seed(1));
+        assert!(outcome.ok);
+        assert_eq!(outcome.elapsed, 6_000_000_000);
+    }
+}

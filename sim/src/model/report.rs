@@ -1,0 +1,277 @@
+//! Turning the model's state into reports: a time-series row per sample interval, and at the
+//! end the summary, after the conservation and Little's-law checkers have passed.
+
+use super::state::*;
+use super::{Model, RunError};
+use crate::metrics::checks::{self, Accounting};
+use crate::metrics::report::*;
+use crate::metrics::slo;
+use std::collections::BTreeMap;
+
+impl Model {
+    pub(super) fn on_sample(&mut self) {
+        let now = self.now();
+        self.stats.busy_cores.advance(now);
+        self.stats.capacity_cores.advance(now);
+        let busy = self.stats.busy_cores.area - self.stats.interval_busy_area;
+        let capacity = self.stats.capacity_cores.area - self.stats.interval_capacity_area;
+        self.stats.interval_busy_area = self.stats.busy_cores.area;
+        self.stats.interval_capacity_area = self.stats.capacity_cores.area;
+        let mut row = TimeseriesRow {
+            t_s: now as f64 / 1e9,
+            cpu_utilization: if capacity == 0 {
+                0.0
+            } else {
+                busy as f64 / capacity as f64
+            },
+            instances_desired: self.stats.instances_desired,
+            memory_limit_bytes: self.cfg.instance.memory_limit_bytes,
+            open_conversations: self.convs.len() as u64,
+            ..Default::default()
+        };
+        let mut memory_sum = 0u64;
+        let mut memory_count = 0u64;
+        for inst in 0..self.instances.len() as u32 {
+            let instance = &self.instances[inst as usize];
+            match instance.state {
+                InstanceState::Running | InstanceState::Draining => {
+                    row.instances_running += 1;
+                    row.cache_entries += instance.cache_entries as u64;
+                    row.activities_running += instance.activity_slots_used as u64;
+                    let memory = self.memory_bytes(inst);
+                    memory_sum += memory;
+                    memory_count += 1;
+                    row.memory_bytes_max = row.memory_bytes_max.max(memory);
+                    // A limit in force on a running instance (a deploy may change it).
+                    row.memory_limit_bytes = instance.spec.memory_limit_bytes;
+                }
+                InstanceState::Starting | InstanceState::Down => row.instances_starting += 1,
+                InstanceState::Stopped => {}
+            }
+        }
+        row.memory_bytes_max = row.memory_bytes_max.max(self.stats.interval_memory_max);
+        row.memory_bytes_mean = memory_sum.checked_div(memory_count).unwrap_or(0);
+        row.workflow_task_backlog = self.workflow_backlog();
+        row.activity_backlog = self.activity_backlog();
+        let s = &mut self.stats;
+        row.messages_received = std::mem::take(&mut s.interval_messages_received);
+        row.messages_unanswered = std::mem::take(&mut s.interval_messages_unanswered);
+        row.crashes = std::mem::take(&mut s.interval_crashes);
+        row.cache_misses = std::mem::take(&mut s.interval_cache_misses);
+        s.interval_memory_max = 0;
+        [row.response_latency_p50_s, row.response_latency_p95_s] =
+            s.interval_response.quantiles_s([0.50, 0.95]);
+        [row.activity_schedule_to_start_p95_s] = s.interval_activity_wait.quantiles_s([0.95]);
+        row.llm_latency_p95_s = s
+            .interval_llm_latency
+            .iter_mut()
+            .map(|h| h.quantiles_s([0.95])[0])
+            .collect();
+        s.interval_response.reset();
+        s.interval_activity_wait.reset();
+        s.interval_llm_latency.iter_mut().for_each(|h| h.reset());
+        self.rows.push(row);
+        let next = (now + self.cfg.run.sample_interval).min(self.horizon);
+        if next > now {
+            self.schedule(next, Event::Sample);
+        }
+    }
+
+    /// Workflow tasks waiting to start (normal queue and sticky queues, including tasks held
+    /// for a dead worker's sticky queue).
+    fn workflow_backlog(&self) -> u64 {
+        self.wfs
+            .ids()
+            .filter(|&wf| {
+                matches!(
+                    self.wfs[wf].task,
+                    TaskState::QueuedNormal | TaskState::QueuedSticky
+                )
+            })
+            .count() as u64
+    }
+
+    fn activity_backlog(&self) -> u64 {
+        self.wfs
+            .ids()
+            .filter(|&wf| self.wfs[wf].act == ActivityState::Queued)
+            .count() as u64
+    }
+
+    /// Closes the books at the horizon, runs the checkers, builds the outputs.
+    pub(super) fn finish(&mut self) -> Result<RunOutput, RunError> {
+        let horizon = self.horizon;
+        // Bill and integrate everything up to the horizon.
+        for inst in 0..self.instances.len() as u32 {
+            if self.instances[inst as usize].state != InstanceState::Stopped {
+                self.bill_until(inst, horizon);
+            }
+        }
+        self.stats.busy_cores.advance(horizon);
+        self.stats.capacity_cores.advance(horizon);
+        self.stats.instances.advance(horizon);
+        let accounting = self.accounting(horizon);
+        checks::check_conservation(&accounting).map_err(|e| self.check_failed(e))?;
+        let messages = checks::check_littles_law("messages", &self.stats.messages, horizon)
+            .map_err(|e| self.check_failed(e))?;
+        let conversations =
+            checks::check_littles_law("conversations", &self.stats.conversations, horizon)
+                .map_err(|e| self.check_failed(e))?;
+        let mut summary = self.summary(&accounting);
+        summary.checks = Checks {
+            conservation: true,
+            littles_law_messages: messages,
+            littles_law_conversations: conversations,
+        };
+        summary.slo = slo::evaluate(&self.cfg.slos, &summary);
+        let timeseries = Timeseries {
+            providers: self.cfg.providers.iter().map(|p| p.name.clone()).collect(),
+            rows: std::mem::take(&mut self.rows),
+        };
+        Ok(RunOutput {
+            summary,
+            timeseries,
+            events: std::mem::take(&mut self.events),
+        })
+    }
+
+    fn check_failed(&self, why: String) -> RunError {
+        RunError::CheckFailed(format!(
+            "{why} (scenario {}, seed {}): this is a bug in sim; reproduce with \
+             `sim run <scenario> --seed {}`",
+            self.cfg.name, self.seed, self.seed
+        ))
+    }
+
+    fn bill_until(&mut self, inst: u32, horizon: u64) {
+        debug_assert_eq!(self.now().max(horizon), horizon);
+        let instance = &mut self.instances[inst as usize];
+        let seconds = (horizon - instance.billed_since.min(horizon)) as f64 / 1e9;
+        instance.billed_since = horizon;
+        let gib = instance.spec.memory_limit_bytes as f64 / (1u64 << 30) as f64;
+        let cost = &self.cfg.cost;
+        self.stats.instance_seconds += seconds;
+        self.stats.compute_cost_usd += seconds
+            * (instance.spec.vcpus as f64 * cost.vcpu_second_usd + gib * cost.gib_second_usd);
+    }
+
+    /// Counters from the model, in-flight numbers from a scan of the live entities; closes the
+    /// Little's-law accumulators with the items still in the system.
+    fn accounting(&mut self, horizon: u64) -> Accounting {
+        let mut messages_in_flight = 0;
+        let conv_ids: Vec<u32> = self.convs.ids().collect();
+        self.stats.messages.close(horizon);
+        self.stats.conversations.close(horizon);
+        for &conv in &conv_ids {
+            let c = &self.convs[conv];
+            self.stats
+                .conversations
+                .add_open_item(horizon, c.arrived_at);
+            if c.message == MessageState::InFlight {
+                messages_in_flight += 1;
+                self.stats
+                    .messages
+                    .add_open_item(horizon, c.message_received_at);
+            }
+        }
+        let attempts_in_flight = self
+            .wfs
+            .ids()
+            .filter(|&wf| {
+                matches!(
+                    self.wfs[wf].act,
+                    ActivityState::Cpu | ActivityState::Waiting | ActivityState::Lost
+                )
+            })
+            .count() as u64;
+        let s = &self.stats;
+        Accounting {
+            messages_received: s.messages_received,
+            messages_answered: s.messages_answered,
+            messages_unanswered: s.messages_unanswered,
+            messages_in_flight,
+            conversations_started: s.conversations_started,
+            conversations_completed: s.conversations_completed,
+            conversations_open: conv_ids.len() as u64,
+            attempts_started: s.attempts_started,
+            attempts_completed: s.attempts_completed,
+            attempts_failed: s.attempts_failed,
+            attempts_timed_out: s.attempts_timed_out,
+            attempts_in_flight,
+        }
+    }
+
+    fn summary(&mut self, a: &Accounting) -> Summary {
+        let s = &mut self.stats;
+        let horizon_s = self.horizon as f64 / 1e9;
+        let names = self.cfg.providers.iter().map(|p| p.name.clone());
+        let llm_call_latency_s: BTreeMap<String, LatencyStats> = names
+            .clone()
+            .zip(s.llm_latency.iter_mut().map(|h| h.stats()))
+            .collect();
+        let llm_calls: BTreeMap<String, LlmCallCounts> =
+            names.zip(s.llm_calls.iter().cloned()).collect();
+        Summary {
+            scenario: self.cfg.name.clone(),
+            seed: self.seed,
+            horizon_s,
+            warmup_s: self.cfg.run.warmup as f64 / 1e9,
+            version: crate::VERSION.to_string(),
+            events_processed: self.events_processed,
+            conversations: ConversationCounts {
+                started: a.conversations_started,
+                completed: a.conversations_completed,
+                open_at_end: a.conversations_open,
+            },
+            messages: MessageCounts {
+                received: a.messages_received,
+                answered: a.messages_answered,
+                unanswered: a.messages_unanswered,
+                in_flight_at_end: a.messages_in_flight,
+            },
+            response_latency_s: s.response.stats(),
+            activity_schedule_to_start_s: s.activity_schedule_to_start.stats(),
+            workflow_task_schedule_to_start_s: s.workflow_task_schedule_to_start.stats(),
+            llm_call_latency_s,
+            llm_calls,
+            activities: ActivityCounts {
+                scheduled: s.activities_scheduled,
+                attempts_started: a.attempts_started,
+                attempts_completed: a.attempts_completed,
+                attempts_failed: a.attempts_failed,
+                attempts_timed_out: a.attempts_timed_out,
+                attempts_in_flight_at_end: a.attempts_in_flight,
+                retries: s.retries,
+            },
+            cache: CacheCounts {
+                hits: s.cache_hits,
+                misses: s.cache_misses,
+                evictions: s.cache_evictions,
+                replayed_events: s.replayed_events,
+            },
+            instances: InstanceStats {
+                mean: if self.horizon == 0 {
+                    0.0
+                } else {
+                    s.instances.area as f64 / self.horizon as f64
+                },
+                min: if s.instances_min == u64::MAX {
+                    0
+                } else {
+                    s.instances_min
+                },
+                max: s.instances_max,
+            },
+            instance_seconds: s.instance_seconds,
+            crashes: CrashCounts { oom: s.oom_crashes },
+            memory_peak_bytes: s.memory_peak_bytes,
+            cost_usd: CostUsd {
+                compute: s.compute_cost_usd,
+                llm: s.llm_cost_usd,
+                total: s.compute_cost_usd + s.llm_cost_usd,
+            },
+            slo: Vec::new(),
+            checks: Checks::default(),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The scenario's timeline: settings changed at a simulated time (optionally with a deploy
+//! that replaces every instance), traffic multipliers, and provider incidents. Instance and
+//! worker settings (vCPUs, memory, cache size, slots) belong to an instance from its start, as
+//! a revision's container and worker options do: a `set` reaches running instances only
+//! through a deploy or through their replacements. Everything else applies at once.
+
+use super::Model;
+use super::state::*;
+use crate::metrics::report::EventKind;
+use crate::scenario::{Action, Autoscaler, Deploy, IncidentKind};
+
+impl Model {
+    pub(super) fn timeline_start(&mut self) {
+        for index in 0..self.original.timeline.len() {
+            let at = self.original.timeline[index].at;
+            if at <= self.horizon {
+                self.schedule(
+                    at,
+                    Event::Timeline {
+                        index: index as u32,
+                    },
+                );
+            }
+        }
+    }
+
+    pub(super) fn on_timeline(&mut self, index: u32) {
+        let intervention = self.original.timeline[index as usize].clone();
+        match intervention.action {
+            Action::Set {
+                assignments,
+                deploy,
+                effective,
+            } => {
+                let detail = assignments
+                    .iter()
+                    .map(|(key, value)| format!("{key}={value}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                self.record_event(
+                    EventKind::Intervention,
+                    None,
+                    format!("{}: {detail}", intervention.label),
+                );
+                self.apply_settings(*effective);
+                if let Some(deploy) = deploy {
+                    self.deploy(deploy, &intervention.label);
+                }
+            }
+            Action::Deploy { deploy } => {
+                self.record_event(EventKind::Intervention, None, intervention.label.clone());
+                self.deploy(deploy, &intervention.label);
+            }
+            Action::ProviderIncident {
+                provider,
+                incident,
+                duration,
+                factor,
+            } => {
+                self.start_incident(provider, incident, duration, factor, &intervention.label);
+            }
+        }
+    }
+
+    fn apply_settings(&mut self, mut effective: crate::scenario::Scenario) {
+        // The run's own limits and seed are fixed at the start.
+        effective.run = self.cfg.run.clone();
+        effective.seed = self.cfg.seed;
+        effective.timeline = Vec::new();
+        let old_multiplier = self.cfg.traffic.multiplier;
+        let traffic_changed = effective.traffic != self.cfg.traffic;
+        let fixed_before = matches!(self.cfg.autoscaler, Autoscaler::Fixed { .. });
+        self.cfg = effective;
+        if traffic_changed {
+            self.reschedule_arrival_after_rate_change(old_multiplier);
+        }
+        match self.cfg.autoscaler.clone() {
+            Autoscaler::Fixed { instances } => {
+                let (_, total) = self.counted_instances();
+                self.stats.instances_desired = instances;
+                if instances > total {
+                    for _ in total..instances {
+                        self.launch_instance();
+                    }
+                }
+                // Fewer fixed instances: drain the newest.
+                for _ in instances..total.max(instances) {
+                    if let Some(victim) = self.newest_instance() {
+                        self.drain(victim);
+                    }
+                }
+            }
+            Autoscaler::CloudRun(_) => {
+                if fixed_before {
+                    self.autoscaler_start();
+                }
+            }
+        }
+    }
+
+    fn newest_instance(&self) -> Option<u32> {
+        self.instances
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                !i.retiring
+                    && matches!(
+                        i.state,
+                        InstanceState::Running | InstanceState::Starting | InstanceState::Down
+                    )
+            })
+            .max_by_key(|(index, i)| (i.started_at, *index))
+            .map(|(index, _)| index as u32)
+    }
+
+    /// Replaces every instance with one of a new revision (fresh settings, empty cache).
+    fn deploy(&mut self, deploy: Deploy, label: &str) {
+        let (_, total) = self.counted_instances();
+        let count = match &self.cfg.autoscaler {
+            Autoscaler::Fixed { instances } => *instances,
+            Autoscaler::CloudRun(cfg) => total.clamp(cfg.min_instances, cfg.max_instances),
+        };
+        self.revision += 1;
+        let old: Vec<u32> = (0..self.instances.len() as u32)
+            .filter(|&i| {
+                let instance = &self.instances[i as usize];
+                !matches!(
+                    instance.state,
+                    InstanceState::Stopped | InstanceState::Draining
+                )
+            })
+            .collect();
+        for &inst in &old {
+            match (deploy, self.instances[inst as usize].state) {
+                (Deploy::Rolling, InstanceState::Running) => {
+                    self.instances[inst as usize].retiring = true;
+                }
+                _ => self.drain(inst),
+            }
+        }
+        for _ in 0..count {
+            self.launch_instance();
+        }
+        let how = match deploy {
+            Deploy::Rolling => "rolling",
+            Deploy::AtOnce => "at once",
+        };
+        self.record_event(
+            EventKind::Deploy,
+            None,
+            format!(
+                "{label}: revision {} ({how}), {count} instances",
+                self.revision
+            ),
+        );
+    }
+
+    fn start_incident(
+        &mut self,
+        provider: usize,
+        incident: IncidentKind,
+        duration: u64,
+        factor: f64,
+        label: &str,
+    ) {
+        let condition = &mut self.conditions[provider];
+        match incident {
+            IncidentKind::Outage => condition.outage = true,
+            IncidentKind::RateLimit => condition.rate_limited = true,
+            IncidentKind::Degradation => condition.latency_factor = factor,
+        }
+        self.incident_epochs[provider] = self.incident_epochs[provider].wrapping_add(1);
+        let epoch = self.incident_epochs[provider];
+        let name = self.cfg.providers[provider].name.clone();
+        let kind = match incident {
+            IncidentKind::Outage => "outage".to_string(),
+            IncidentKind::RateLimit => "rate limit".to_string(),
+            IncidentKind::Degradation => format!("latency x{factor}"),
+        };
+        self.record_event(
+            EventKind::ProviderIncidentStart,
+            None,
+            format!("{label}: {name} {kind}"),
+        );
+        let provider = provider as u32;
+        self.schedule_within_horizon(duration, Event::IncidentEnd { provider, epoch });
+    }
+
+    pub(super) fn on_incident_end(&mut self, provider: u32, epoch: u32) {
+        if self.incident_epochs[provider as usize] != epoch {
+            return;
+        }
+        self.conditions[provider as usize] = super::llm::ProviderCondition {
+            latency_factor: 1.0,
+            ..Default::default()
+        };
+        let name = self.cfg.providers[provider as usize].name.clone();
+        self.record_event(EventKind::ProviderIncidentEnd, None, name);
+    }
+}

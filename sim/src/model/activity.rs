@@ -108,7 +108,6 @@ impl Model {
         self.instances[inst as usize].activity_bytes += memory;
         self.note_memory(inst);
         self.submit_cpu(inst, CpuJob::Activity { wf, epoch }, cpu);
-        self.check_oom(inst);
     }
 
     /// The attempt's CPU part is done: call the LLM or the tool. Everything about the wait is

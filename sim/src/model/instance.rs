@@ -321,13 +321,33 @@ impl Model {
         instance.spec.runtime_memory_bytes + instance.cache_bytes + instance.activity_bytes + leak
     }
 
-    /// Tracks the interval and run peaks after memory grew.
+    /// Tracks the interval and run peaks after memory grew, and marks the instance for the
+    /// OOM check at the end of the current step (checking in the middle of a handler would
+    /// kill the instance under the handler's feet).
     pub(super) fn note_memory(&mut self, inst: u32) {
         let bytes = self.memory_bytes(inst);
         self.stats.note_memory(bytes);
+        if bytes > self.instances[inst as usize].spec.memory_limit_bytes
+            && !self.memory_exceeded.contains(&inst)
+        {
+            self.memory_exceeded.push(inst);
+        }
+    }
+
+    /// Kills the instances whose memory went over their limit during this step.
+    pub(super) fn check_exceeded_memory(&mut self) {
+        while let Some(inst) = self.memory_exceeded.pop() {
+            self.check_oom(inst);
+        }
     }
 
     pub(super) fn check_oom(&mut self, inst: u32) {
+        let limit = self.instances[inst as usize].spec.memory_limit_bytes;
+        self.check_oom_with_limit(inst, limit);
+    }
+
+    /// `check_oom` against `limit` (tests force a crash with a limit of 0).
+    pub(super) fn check_oom_with_limit(&mut self, inst: u32, limit: u64) {
         let instance = &self.instances[inst as usize];
         if !matches!(
             instance.state,
@@ -336,10 +356,10 @@ impl Model {
             return;
         }
         let memory = self.memory_bytes(inst);
-        if memory > instance.spec.memory_limit_bytes {
+        if memory > limit {
             let detail = format!(
-                "memory {} bytes > limit {} bytes, {} cached workflows",
-                memory, instance.spec.memory_limit_bytes, instance.cache_entries
+                "memory {memory} bytes > limit {limit} bytes, {} cached workflows",
+                instance.cache_entries
             );
             self.record_event(EventKind::OomCrash, Some(inst), detail);
             self.stats.oom_crashes += 1;

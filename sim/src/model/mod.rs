@@ -102,6 +102,7 @@ pub(crate) struct Model {
     horizon: Time,
     queue: EventQueue<Event>,
     immediate: VecDeque<(u32, u32, CpuJob)>,
+    memory_exceeded: Vec<u32>,
     events_processed: u64,
     convs: Slab<Conv>,
     wfs: Slab<Workflow>,
@@ -141,6 +142,7 @@ impl Model {
             horizon: scenario.run.horizon,
             queue: EventQueue::new(),
             immediate: VecDeque::new(),
+            memory_exceeded: Vec::new(),
             events_processed: 0,
             convs: Slab::default(),
             wfs: Slab::default(),
@@ -219,33 +221,41 @@ impl Model {
     }
 
     fn run_loop(&mut self) -> Result<(), RunError> {
-        let max_events = self.cfg.run.max_events;
-        let max_open = self.cfg.run.max_open_conversations;
-        while let Some(time) = self.queue.peek_time() {
-            if time > self.horizon {
-                break;
-            }
-            let (_, event) = self.queue.pop().expect("peeked");
-            self.events_processed += 1;
-            if self.events_processed > max_events {
-                return Err(RunError::LimitReached(format!(
-                    "run.max_events = {max_events} processed before the horizon; raise it or \
-                     shorten run.horizon (seed {})",
-                    self.seed
-                )));
-            }
-            self.dispatch(event);
-            self.drain_immediate();
-            if self.convs.len() as u64 > max_open {
-                return Err(RunError::LimitReached(format!(
-                    "run.max_open_conversations = {max_open} conversations open at t = {:.0} s: \
-                     the fleet cannot keep up with the traffic (seed {})",
-                    self.now() as f64 / 1e9,
-                    self.seed
-                )));
-            }
-        }
+        while self.step()? {}
         Ok(())
+    }
+
+    /// Processes the next event; `false` when the run is over (no event before the horizon).
+    fn step(&mut self) -> Result<bool, RunError> {
+        let Some(time) = self.queue.peek_time() else {
+            return Ok(false);
+        };
+        if time > self.horizon {
+            return Ok(false);
+        }
+        let (_, event) = self.queue.pop().expect("peeked");
+        self.events_processed += 1;
+        let max_events = self.cfg.run.max_events;
+        if self.events_processed > max_events {
+            return Err(RunError::LimitReached(format!(
+                "run.max_events = {max_events} processed before the horizon; raise it or \
+                 shorten run.horizon (seed {})",
+                self.seed
+            )));
+        }
+        self.dispatch(event);
+        self.drain_immediate();
+        self.check_exceeded_memory();
+        let max_open = self.cfg.run.max_open_conversations;
+        if self.convs.len() as u64 > max_open {
+            return Err(RunError::LimitReached(format!(
+                "run.max_open_conversations = {max_open} conversations open at t = {:.0} s: \
+                 the fleet cannot keep up with the traffic (seed {})",
+                self.now() as f64 / 1e9,
+                self.seed
+            )));
+        }
+        Ok(true)
     }
 
     fn dispatch(&mut self, event: Event) {
@@ -298,14 +308,4 @@ const MEMORY_TICK: Time = 1_000_000_000;
 pub(crate) mod testkit;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mmc_smoke() {
-        let scenario = testkit::mmc(8.0, 1.0, 10, 20_000.0);
-        let output = run(&scenario).expect("runs");
-        let s = &output.summary;
-        assert!(s.messages.received > 150_000);
-    }
-}
+mod tests;

@@ -92,3 +92,85 @@ pub fn mmc(lambda: f64, mu: f64, c: u32, horizon_s: f64) -> Scenario {
         timeline: Vec::new(),
     }
 }
+
+/// A small agent fleet: conversations of several turns, an LLM step on a two-provider group
+/// and a tool step, a cache that matters, one instance.
+pub fn fleet(rate_per_s: f64, horizon_s: f64) -> Scenario {
+    let mut s = mmc(rate_per_s, 1.0, 100, horizon_s);
+    s.name = "fleet".into();
+    s.conversation = Conversation {
+        messages: Dist::Constant { value: 4.0 },
+        think_time: Dist::Constant { value: 20.0 },
+        idle_timeout: secs(120.0),
+        abandon_after: secs(300.0),
+    };
+    s.providers = vec![
+        Provider {
+            name: "maker".into(),
+            ttft: Dist::Lognormal {
+                median: 0.8,
+                p99: 4.0,
+            },
+            output_tokens_per_s: 100.0,
+            error_probability: 0.0,
+            timeout: secs(60.0),
+            input_price_per_million_usd: 3.0,
+            output_price_per_million_usd: 15.0,
+        },
+        Provider {
+            name: "cloud".into(),
+            ttft: Dist::Lognormal {
+                median: 1.0,
+                p99: 5.0,
+            },
+            output_tokens_per_s: 80.0,
+            error_probability: 0.0,
+            timeout: secs(60.0),
+            input_price_per_million_usd: 3.0,
+            output_price_per_million_usd: 15.0,
+        },
+    ];
+    s.provider_groups = vec![ProviderGroup {
+        name: "main".into(),
+        providers: vec![0, 1],
+    }];
+    s.agent.steps = vec![
+        Step {
+            name: "think".into(),
+            kind: StepKind::Llm {
+                group: "main".into(),
+                group_index: 0,
+                input_tokens: Dist::Constant { value: 2000.0 },
+                output_tokens: Dist::Constant { value: 200.0 },
+            },
+            cpu: secs(0.002),
+            start_to_close_timeout: secs(120.0),
+            memory_bytes: 1 << 20,
+        },
+        Step {
+            name: "lookup".into(),
+            kind: StepKind::Tool {
+                latency: Dist::Exponential { mean: 0.3 },
+                failure_probability: 0.0,
+            },
+            cpu: secs(0.001),
+            start_to_close_timeout: secs(60.0),
+            memory_bytes: 1 << 20,
+        },
+    ];
+    s.temporal.cache_size = 10_000;
+    s.temporal.max_concurrent_workflow_tasks = 1000;
+    s.temporal.max_concurrent_activities = 1000;
+    s.temporal.workflow_task_cpu = secs(0.001);
+    s.temporal.replay_cpu_per_event = secs(0.00005);
+    s.temporal.history_fetch_base = secs(0.02);
+    s.temporal.history_fetch_per_page = secs(0.01);
+    s.temporal.cached_workflow_memory_bytes = 64 << 10;
+    s.temporal.cached_memory_per_event_bytes = 1 << 10;
+    s.instance.vcpus = 2;
+    s.instance.memory_limit_bytes = 2 << 30;
+    s.instance.runtime_memory_bytes = 64 << 20;
+    s.instance.startup_cpu = secs(1.0);
+    s.run.sample_interval = secs(10.0);
+    s
+}

@@ -217,7 +217,6 @@ impl Model {
             }
         }
         self.pull_workflow_tasks(inst);
-        self.check_oom(inst);
         self.stop_if_drained(inst);
     }
 

@@ -1,0 +1,338 @@
+//! White-box tests of the model's mechanisms on small scenarios built in code: they step the
+//! model and look at its state at the moments that matter (a crash, a sticky timeout).
+
+use super::testkit::{fleet, secs};
+use super::*;
+use crate::scenario::{Autoscaler, CloudRunAutoscaler, Dist, RatePoint, TrafficProfile};
+
+fn started(scenario: &Scenario) -> Model {
+    let mut model = Model::new(scenario, &RunOptions::default());
+    model.start();
+    model
+}
+
+fn step_until(model: &mut Model, mut done: impl FnMut(&Model) -> bool) {
+    while !done(model) {
+        assert!(
+            model.step().expect("runs"),
+            "run ended before the condition held"
+        );
+    }
+}
+
+fn finish(mut model: Model) -> RunOutput {
+    model.run_loop().expect("runs");
+    model.finish().expect("checks pass")
+}
+
+fn cloud_run(min: u32, max: u32, initial: u32) -> Autoscaler {
+    Autoscaler::CloudRun(CloudRunAutoscaler {
+        min_instances: min,
+        max_instances: max,
+        initial_instances: initial,
+        target_cpu_utilization: 0.6,
+        max_concurrency: 80,
+        target_concurrency_utilization: 0.6,
+        window: secs(60.0),
+        evaluation_interval: secs(2.0),
+        scale_in_stabilization: secs(900.0),
+    })
+}
+
+#[test]
+fn a_cache_larger_than_the_open_workflows_has_no_misses_after_warmup() {
+    let mut scenario = fleet(2.0, 1800.0);
+    scenario.autoscaler = Autoscaler::Fixed { instances: 3 };
+    scenario.run.warmup = secs(300.0);
+    let summary = run(&scenario).unwrap().summary;
+    assert!(summary.cache.hits > 10_000, "{:?}", summary.cache);
+    assert_eq!(summary.cache.misses, 0);
+    assert_eq!(summary.cache.evictions, 0);
+}
+
+#[test]
+fn a_small_cache_misses_replays_and_its_memory_plateaus_at_its_size() {
+    let mut scenario = fleet(2.0, 3600.0);
+    scenario.temporal.cache_size = 50;
+    let per_workflow = scenario.temporal.cached_workflow_memory_bytes;
+    let per_event = scenario.temporal.cached_memory_per_event_bytes;
+    let mut model = started(&scenario);
+    step_until(&mut model, |m| m.now() >= secs(3000.0));
+    let instance = &model.instances[0];
+    assert!(
+        (45..=50).contains(&instance.cache_entries),
+        "the cache is full"
+    );
+    let max_history = model
+        .wfs
+        .ids()
+        .map(|wf| model.wfs[wf].history_events as u64)
+        .max()
+        .unwrap();
+    let entries = instance.cache_entries as u64;
+    assert!(instance.cache_bytes >= entries * per_workflow);
+    assert!(instance.cache_bytes <= entries * (per_workflow + max_history * per_event));
+    let output = finish(model);
+    let cache = &output.summary.cache;
+    assert!(cache.misses > 1000 && cache.evictions > 1000, "{cache:?}");
+    assert!(
+        cache.replayed_events > cache.misses,
+        "a miss replays the whole history"
+    );
+    // Memory plateaus: the last quarter's peak is within 5% of the third quarter's.
+    let rows = &output.timeseries.rows;
+    let quarter = rows.len() / 4;
+    let peak = |r: &[crate::metrics::report::TimeseriesRow]| {
+        r.iter().map(|row| row.memory_bytes_max).max().unwrap() as f64
+    };
+    let (third, last) = (
+        peak(&rows[2 * quarter..3 * quarter]),
+        peak(&rows[3 * quarter..]),
+    );
+    assert!(
+        (last - third).abs() / third < 0.05,
+        "third quarter {third}, last {last}"
+    );
+}
+
+#[test]
+fn an_oom_empties_the_cache_and_lost_activities_return_only_through_their_timeout() {
+    let mut scenario = fleet(2.0, 1800.0);
+    scenario.temporal.cached_workflow_memory_bytes = 1 << 20;
+    scenario.instance.memory_limit_bytes = 300 << 20;
+    let mut model = started(&scenario);
+    step_until(&mut model, |m| m.stats.oom_crashes == 1);
+    assert_eq!(model.instances[0].cache_entries, 0);
+    assert_eq!(model.instances[0].cache_bytes, 0);
+    assert!(model.wfs.ids().all(|wf| model.wfs[wf].cached_on == NONE));
+    let mut lost: Vec<(Time, u32)> = model
+        .wfs
+        .ids()
+        .filter(|&wf| model.wfs[wf].act == ActivityState::Lost)
+        .map(|wf| {
+            let w = &model.wfs[wf];
+            let stc = scenario.agent.steps[w.step as usize].start_to_close_timeout;
+            (w.act_started_at + stc, wf)
+        })
+        .collect();
+    lost.sort();
+    assert!(!lost.is_empty(), "the crash lost in-flight activities");
+    for (deadline, wf) in lost {
+        step_until(&mut model, |m| m.wfs[wf].act != ActivityState::Lost);
+        assert_eq!(
+            model.now(),
+            deadline,
+            "back only at the start-to-close timeout"
+        );
+        assert_eq!(
+            model.wfs[wf].act,
+            ActivityState::Backoff,
+            "then the retry policy"
+        );
+    }
+    let summary = finish(model).summary;
+    assert!(summary.crashes.oom >= 1);
+    assert!(summary.activities.attempts_timed_out > 0);
+    assert!(summary.activities.retries >= summary.activities.attempts_timed_out);
+}
+
+#[test]
+fn a_sticky_task_for_a_dead_worker_moves_to_the_normal_queue_after_the_sticky_timeout() {
+    let mut scenario = fleet(1.0, 1200.0);
+    scenario.autoscaler = Autoscaler::Fixed { instances: 2 };
+    let sticky_timeout = scenario.temporal.sticky_schedule_to_start_timeout;
+    let mut model = started(&scenario);
+    // A parent cached on instance 0, idle, waiting for its customer's next message.
+    step_until(&mut model, |m| m.now() > secs(300.0));
+    let mut parent = NONE;
+    step_until(&mut model, |m| {
+        parent = m
+            .wfs
+            .ids()
+            .find(|&wf| {
+                let w = &m.wfs[wf];
+                w.kind == WorkflowKind::Parent
+                    && w.cached_on == 0
+                    && w.task == TaskState::Idle
+                    && m.convs[w.conv].timer_pending
+                    && !m.convs[w.conv].done_talking
+            })
+            .unwrap_or(NONE);
+        parent != NONE
+    });
+    model.check_oom_with_limit(0, 0);
+    assert_eq!(model.instances[0].state, InstanceState::Down);
+    step_until(&mut model, |m| {
+        m.wfs[parent].task == TaskState::QueuedSticky
+    });
+    let queued_at = model.now();
+    step_until(&mut model, |m| {
+        m.wfs[parent].task != TaskState::QueuedSticky
+    });
+    assert_eq!(model.now(), queued_at + sticky_timeout);
+    step_until(&mut model, |m| {
+        m.wfs[parent].task != TaskState::QueuedNormal
+    });
+    assert_eq!(
+        model.wfs[parent].task_inst, 1,
+        "picked up by the live worker"
+    );
+    assert!(model.wfs[parent].task_replaying, "a cache miss there");
+}
+
+#[test]
+fn cloud_run_scales_out_on_cpu_within_its_maximum() {
+    let mut scenario = fleet(4.0, 1800.0);
+    scenario.temporal.workflow_task_cpu = secs(0.2);
+    scenario.autoscaler = cloud_run(1, 6, 1);
+    let output = run(&scenario).unwrap();
+    let s = &output.summary;
+    assert!(output.events.iter().any(|e| e.kind == EventKind::ScaleOut));
+    assert_eq!(s.instances.max, 6, "clamped to max_instances");
+    let busy = output
+        .timeseries
+        .rows
+        .iter()
+        .filter(|r| r.cpu_utilization > 0.6)
+        .count();
+    assert!(busy > 0, "the CPU exceeded the target");
+}
+
+#[test]
+fn cloud_run_scales_in_only_after_the_stabilisation_period_and_not_below_min() {
+    let mut scenario = fleet(4.0, 5400.0);
+    scenario.temporal.workflow_task_cpu = secs(0.03);
+    scenario.traffic.profile = TrafficProfile::Piecewise {
+        points: vec![
+            RatePoint {
+                at: 0,
+                rate_per_s: 4.0,
+            },
+            RatePoint {
+                at: secs(1800.0),
+                rate_per_s: 0.0,
+            },
+        ],
+    };
+    scenario.autoscaler = cloud_run(2, 20, 2);
+    let output = run(&scenario).unwrap();
+    let at = |kind: EventKind| -> Vec<f64> {
+        output
+            .events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.t_s)
+            .collect()
+    };
+    let (scale_outs, scale_ins) = (at(EventKind::ScaleOut), at(EventKind::ScaleIn));
+    assert!(!scale_outs.is_empty() && !scale_ins.is_empty());
+    // Each scale-out sets a desired count that holds for the stabilisation window.
+    for scale_in in &scale_ins {
+        let last_out = scale_outs
+            .iter()
+            .filter(|t| *t <= scale_in)
+            .last()
+            .copied()
+            .unwrap();
+        assert!(
+            scale_in - last_out >= 900.0,
+            "scale-in at {scale_in} s, {last_out} s out"
+        );
+    }
+    let last_in = *scale_ins.last().unwrap();
+    assert!(
+        last_in >= 1800.0 + 900.0,
+        "the last scale-in follows the traffic drop by 15 min"
+    );
+    let last = output.timeseries.rows.last().unwrap();
+    assert_eq!(last.instances_running, 2, "down to min_instances");
+}
+
+#[test]
+fn a_polling_worker_is_scaled_on_cpu_alone_however_long_its_backlog() {
+    let mut scenario = fleet(2.0, 1800.0);
+    // Few activity slots and slow tools: a long activity backlog but idle CPUs.
+    scenario.temporal.max_concurrent_activities = 5;
+    scenario.agent.steps[1].kind = crate::scenario::StepKind::Tool {
+        latency: Dist::Constant { value: 5.0 },
+        failure_probability: 0.0,
+    };
+    scenario.autoscaler = cloud_run(1, 10, 1);
+    let output = run(&scenario).unwrap();
+    let backlog = output
+        .timeseries
+        .rows
+        .iter()
+        .map(|r| r.activity_backlog)
+        .max()
+        .unwrap();
+    assert!(backlog > 100, "activities queued: {backlog}");
+    assert_eq!(output.summary.instances.max, 1, "no scale-out without CPU");
+}
+
+#[test]
+fn when_every_provider_fails_the_retry_policy_applies() {
+    let mut scenario = fleet(0.2, 900.0);
+    // Traffic stops early so every activity has finished its attempts by the end.
+    scenario.traffic.profile = TrafficProfile::Piecewise {
+        points: vec![
+            RatePoint {
+                at: 0,
+                rate_per_s: 0.2,
+            },
+            RatePoint {
+                at: secs(600.0),
+                rate_per_s: 0.0,
+            },
+        ],
+    };
+    for provider in &mut scenario.providers {
+        provider.error_probability = 1.0;
+    }
+    scenario.retry.maximum_attempts = 3;
+    let output = run(&scenario).unwrap();
+    let s = &output.summary;
+    let llm_attempts = s.activities.attempts_failed;
+    assert!(llm_attempts > 0);
+    assert_eq!(
+        s.llm_calls["maker"].errors, llm_attempts,
+        "each attempt tried the maker"
+    );
+    assert_eq!(
+        s.llm_calls["cloud"].errors, llm_attempts,
+        "then failed over to the cloud"
+    );
+    assert_eq!(
+        s.activities.retries * 3,
+        llm_attempts * 2,
+        "two retries per activity"
+    );
+    assert_eq!(s.messages.answered, 0);
+    assert_eq!(
+        s.messages.unanswered + s.messages.in_flight_at_end,
+        s.messages.received
+    );
+}
+
+#[test]
+fn failover_spreads_calls_and_latency_is_recorded_per_provider() {
+    let mut scenario = fleet(1.0, 1200.0);
+    scenario.providers[0].error_probability = 0.3;
+    let s = run(&scenario).unwrap().summary;
+    let (maker, cloud) = (&s.llm_calls["maker"], &s.llm_calls["cloud"]);
+    let share = maker.errors as f64 / maker.calls as f64;
+    assert!((share - 0.3).abs() < 0.05, "maker error share {share}");
+    assert_eq!(
+        cloud.calls, maker.errors,
+        "every maker error fails over to the cloud"
+    );
+    let (maker_latency, cloud_latency) = (
+        &s.llm_call_latency_s["maker"],
+        &s.llm_call_latency_s["cloud"],
+    );
+    assert_eq!(maker_latency.count, maker.calls - maker.errors);
+    assert_eq!(cloud_latency.count, cloud.calls);
+    // TTFT medians 0.8 s and 1.0 s plus 200 tokens at 100 and 80 tokens/s.
+    assert!((maker_latency.p50 - 2.8).abs() < 0.15, "{maker_latency:?}");
+    assert!((cloud_latency.p50 - 3.5).abs() < 0.2, "{cloud_latency:?}");
+}

@@ -230,8 +230,7 @@ fn cloud_run_scales_in_only_after_the_stabilisation_period_and_not_below_min() {
     for scale_in in &scale_ins {
         let last_out = scale_outs
             .iter()
-            .filter(|t| *t <= scale_in)
-            .last()
+            .rfind(|t| *t <= scale_in)
             .copied()
             .unwrap();
         assert!(

@@ -304,8 +304,9 @@ impl Model {
 /// How often leaking instances are checked against their memory limit.
 const MEMORY_TICK: Time = 1_000_000_000;
 
-#[cfg(test)]
-pub(crate) mod testkit;
+/// Scenarios built in code, for tests and benchmarks of the model itself.
+#[doc(hidden)]
+pub mod testkit;
 
 #[cfg(test)]
 mod tests;

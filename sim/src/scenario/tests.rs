@@ -1,0 +1,2 @@
+//! Tests of scenario loading: one per error class, defaults, overrides, the timeline and the
+//! resolved-TOML round trip.

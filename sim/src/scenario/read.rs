@@ -634,7 +634,7 @@ fn empirical(
     };
     let csv = string(node, &path, diags)?;
     let origin = node.origin.clone();
-    let joined = dir.join(&csv).to_string_lossy().into_owned();
+    let joined = dir.join(csv).to_string_lossy().into_owned();
     let column = match quantity {
         Quantity::Duration => Column::Durations,
         Quantity::Count => Column::Numbers,

@@ -59,7 +59,7 @@ pub(crate) fn resolve(
     let retry = retry(top.take("retry"), diags);
     let temporal = temporal(top.take("temporal"), diags);
     let instance = instance(top.take("instance"), cx, diags);
-    let autoscaler = autoscaler(top.take("autoscaler"), diags);
+    let autoscaler = autoscaler(top.take("autoscaler"), with_timeline, diags);
     let cost = cost(top.take("cost"), diags);
     let slos = slos(top.take("slo"), diags);
     let timeline_node = top.take("timeline");
@@ -555,7 +555,7 @@ fn gc(node: &Node, diags: &mut Diags) -> GcPressure {
     gc
 }
 
-fn autoscaler(node: Option<&Node>, diags: &mut Diags) -> Autoscaler {
+fn autoscaler(node: Option<&Node>, with_timeline: WithTimeline, diags: &mut Diags) -> Autoscaler {
     let placeholder = Autoscaler::Fixed { instances: 1 };
     let mut s = Section::open(node, "autoscaler", &Origin::Whole, diags);
     if !s.is_present() {
@@ -566,13 +566,19 @@ fn autoscaler(node: Option<&Node>, diags: &mut Diags) -> Autoscaler {
         Some("fixed") => Autoscaler::Fixed {
             instances: s.u32(diags, "instances", 1, 0),
         },
-        Some(_) => Autoscaler::CloudRun(cloud_run(&mut s, diags)),
+        Some(_) => Autoscaler::CloudRun(cloud_run(&mut s, with_timeline, diags)),
     };
     s.finish(diags);
     autoscaler
 }
 
-fn cloud_run(s: &mut Section<'_>, diags: &mut Diags) -> CloudRunAutoscaler {
+/// `initial_instances` only matters at t = 0: a timeline `set` that moves min or max clamps it
+/// rather than failing (which also keeps the resolved file's round trip exact).
+fn cloud_run(
+    s: &mut Section<'_>,
+    with_timeline: WithTimeline,
+    diags: &mut Diags,
+) -> CloudRunAutoscaler {
     let min_instances = s.u32(diags, "min_instances", 0, 0);
     let max_instances = s.u32(diags, "max_instances", 100, 1);
     if min_instances > max_instances {
@@ -588,7 +594,10 @@ fn cloud_run(s: &mut Section<'_>, diags: &mut Diags) -> CloudRunAutoscaler {
     let default_initial = min_instances
         .max(1)
         .clamp(min_instances.min(max_instances), max_instances);
-    let initial_instances = s.u32(diags, "initial_instances", default_initial, 0);
+    let mut initial_instances = s.u32(diags, "initial_instances", default_initial, 0);
+    if with_timeline == WithTimeline::No && min_instances <= max_instances {
+        initial_instances = initial_instances.clamp(min_instances, max_instances);
+    }
     if !(min_instances..=max_instances).contains(&initial_instances)
         && min_instances <= max_instances
     {

@@ -48,7 +48,7 @@ fn read_decimal(s: &str) -> Result<(Decimal, &str), String> {
     let (number, rest) = s.split_at(end);
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
-        return Err(format!("\"{number}\" is not a number"));
+        return Err(format!("expected a number at \"{s}\""));
     }
     if fraction.len() > 18 || whole.len() > 20 {
         return Err("too many digits".into());
@@ -184,7 +184,10 @@ mod tests {
             parse_duration("0.5ns"),
             Err("not a whole number of nanoseconds".into())
         );
-        assert_eq!(parse_duration("s"), Err("\"\" is not a number".into()));
+        assert_eq!(
+            parse_duration("s"),
+            Err("expected a number at \"s\"".into())
+        );
         assert_eq!(parse_duration("99999999999d"), Err("too large".into()));
     }
 

@@ -171,10 +171,14 @@ fn relocate(mut node: Node, origin: &Origin) -> Node {
             Value::Array(items.into_iter().map(|n| relocate(n, origin)).collect())
         }
         Value::Table(mut table) => {
-            for entry in &mut table.entries {
-                entry.key_origin = origin.clone();
-                entry.node = relocate(entry.node.clone(), origin);
-            }
+            table.entries = std::mem::take(&mut table.entries)
+                .into_iter()
+                .map(|entry| Entry {
+                    key: entry.key,
+                    key_origin: origin.clone(),
+                    node: relocate(entry.node, origin),
+                })
+                .collect();
             Value::Table(table)
         }
         other => other,

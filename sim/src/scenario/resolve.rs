@@ -313,19 +313,15 @@ fn agent(
         );
     }
     let steps_node = s.take("steps");
+    let present = s.is_present();
     s.finish(diags);
-    if s_present_without(node, steps_node) {
-        diags.error(
-            &node.map_or(Origin::Whole, |n| n.origin.clone()),
-            "agent.steps",
-            format!("missing, {expected}"),
-        );
-    }
     let items = array_items(steps_node, "agent.steps", diags);
-    if let (Some(steps), true) = (steps_node, items.is_empty()) {
-        if matches!(steps.value, Value::Array(_)) {
-            diags.error(&steps.origin, "agent.steps", format!("empty, {expected}"));
-        }
+    let is_array = steps_node.is_some_and(|n| matches!(n.value, Value::Array(_)));
+    if present && (steps_node.is_none() || is_array && items.is_empty()) {
+        let origin = steps_node
+            .or(node)
+            .map_or(Origin::Whole, |n| n.origin.clone());
+        diags.error(&origin, "agent.steps", format!("no steps, {expected}"));
     }
     let steps = items
         .iter()
@@ -333,11 +329,6 @@ fn agent(
         .map(|(i, (path, item))| step(i, path, item, activity, groups, cx, diags))
         .collect();
     Agent { steps }
-}
-
-/// `[agent]` is there (as a table) but has no `steps`.
-fn s_present_without(agent: Option<&Node>, steps: Option<&Node>) -> bool {
-    matches!(agent.map(|n| &n.value), Some(Value::Table(_))) && steps.is_none()
 }
 
 fn step(

@@ -671,3 +671,18 @@ fn no_input_panics_the_loader() {
         }
     }
 }
+
+#[test]
+fn agent_without_steps_is_an_error() {
+    let traffic = "[traffic]\nkind = \"constant\"\nrate_per_s = 1\n";
+    let messages = errors(&format!("{traffic}[agent]\n"), &[]);
+    assert_eq!(
+        messages,
+        ["s.toml:4:1: agent.steps: no steps, expected at least one [[agent.steps]] table"]
+    );
+    let messages = errors(&format!("{traffic}[agent]\nsteps = []\n"), &[]);
+    assert_eq!(
+        messages,
+        ["s.toml:5:9: agent.steps: no steps, expected at least one [[agent.steps]] table"]
+    );
+}

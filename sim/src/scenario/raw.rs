@@ -287,6 +287,14 @@ pub(crate) fn format_float(f: f64) -> String {
         "nan".into()
     } else if f.is_infinite() {
         if f > 0.0 { "inf".into() } else { "-inf".into() }
+    } else if f == 0.0 || (1e-9..1e15).contains(&f.abs()) {
+        // Plain decimals read better for prices such as 0.000018; still shortest and exact.
+        let plain = f.to_string();
+        if plain.contains('.') {
+            plain
+        } else {
+            format!("{plain}.0")
+        }
     } else {
         format!("{f:?}")
     }

@@ -1,0 +1,397 @@
+//! The raw scenario: what the file (and `--set`) says, as a tree of values that remember where
+//! they came from. Overrides and timeline `set`s edit this tree before validation, so they get
+//! exactly the validation the file's own keys get.
+
+use super::diag::{Diags, Origin};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
+    pub origin: Origin,
+    pub value: Value,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Datetime(String),
+    Array(Vec<Node>),
+    Table(Table),
+}
+
+/// Entries in the order the parser gives them (sorted by key).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Table {
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub key: String,
+    pub key_origin: Origin,
+    pub node: Node,
+}
+
+impl Table {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
+        self.entries.iter().find(|e| e.key == key).map(|e| &e.node)
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        self.entries
+            .iter_mut()
+            .find(|e| e.key == key)
+            .map(|e| &mut e.node)
+    }
+
+    fn set(&mut self, key: &str, origin: &Origin, node: Node) {
+        match self.get_mut(key) {
+            Some(existing) => *existing = node,
+            None => self.entries.push(Entry {
+                key: key.into(),
+                key_origin: origin.clone(),
+                node,
+            }),
+        }
+    }
+
+    pub(crate) fn remove(&mut self, key: &str) {
+        self.entries.retain(|e| e.key != key);
+    }
+}
+
+/// A short description of a value for "found ..." in messages.
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::Str(s) => format!("string {s:?}"),
+        Value::Int(i) => format!("integer {i}"),
+        Value::Float(f) => format!("float {f}"),
+        Value::Bool(b) => format!("boolean {b}"),
+        Value::Datetime(d) => format!("datetime {d}"),
+        Value::Array(_) => "an array".into(),
+        Value::Table(_) => "a table".into(),
+    }
+}
+
+/// Byte offsets to 1-based line and column (in characters).
+struct Lines<'a> {
+    text: &'a str,
+}
+
+impl Lines<'_> {
+    fn origin(&self, offset: usize) -> Origin {
+        let offset = offset.min(self.text.len());
+        let before = self.text.get(..offset).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        Origin::File { line, col }
+    }
+}
+
+/// Parses the scenario file. Syntax errors are all reported and end validation (`None`), since
+/// a half-parsed tree would only produce misleading follow-on errors.
+pub(crate) fn parse_document(text: &str, diags: &mut Diags) -> Option<Node> {
+    let (document, errors) = DeTable::parse_recoverable(text);
+    let lines = Lines { text };
+    for error in &errors {
+        let origin = error
+            .span()
+            .map_or(Origin::Whole, |span| lines.origin(span.start));
+        let message = error.message().trim().replace('\n', ", ");
+        diags.error(&origin, "", format!("invalid toml: {message}"));
+    }
+    if !errors.is_empty() {
+        return None;
+    }
+    let table = convert_table(document.get_ref(), &lines, diags);
+    Some(Node {
+        origin: Origin::Whole,
+        value: Value::Table(table),
+    })
+}
+
+fn convert_table(table: &DeTable<'_>, lines: &Lines<'_>, diags: &mut Diags) -> Table {
+    let entries = table
+        .iter()
+        .map(|(key, value)| Entry {
+            key: key.get_ref().to_string(),
+            key_origin: lines.origin(key.span().start),
+            node: convert(value, lines, diags),
+        })
+        .collect();
+    Table { entries }
+}
+
+fn convert(value: &Spanned<DeValue<'_>>, lines: &Lines<'_>, diags: &mut Diags) -> Node {
+    let origin = lines.origin(value.span().start);
+    let value = match value.get_ref() {
+        DeValue::String(s) => Value::Str(s.to_string()),
+        DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
+            Ok(i) => Value::Int(i),
+            Err(_) => {
+                diags.error(&origin, "", format!("integer {i} does not fit in 64 bits"));
+                Value::Int(0)
+            }
+        },
+        DeValue::Float(f) => Value::Float(f.as_str().parse().unwrap_or(f64::NAN)),
+        DeValue::Boolean(b) => Value::Bool(*b),
+        DeValue::Datetime(d) => Value::Datetime(d.to_string()),
+        DeValue::Array(a) => Value::Array(a.iter().map(|v| convert(v, lines, diags)).collect()),
+        DeValue::Table(t) => Value::Table(convert_table(t, lines, diags)),
+    };
+    Node { origin, value }
+}
+
+/// The value of `--set key=VALUE`: TOML if it parses as a TOML value, else the text as a
+/// string (so `2GiB` and `"2GiB"` both work). Every node is located at the argument.
+fn parse_override_value(text: &str, origin: &Origin) -> Node {
+    let text = text.trim();
+    let mut scratch = Diags::new(String::new());
+    let parsed = DeValue::parse(text)
+        .ok()
+        .map(|v| convert(&v, &Lines { text }, &mut scratch));
+    match parsed {
+        Some(node) if scratch.is_empty() => relocate(node, origin),
+        _ => Node {
+            origin: origin.clone(),
+            value: Value::Str(text.into()),
+        },
+    }
+}
+
+fn relocate(mut node: Node, origin: &Origin) -> Node {
+    node.origin = origin.clone();
+    node.value = match node.value {
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|n| relocate(n, origin)).collect())
+        }
+        Value::Table(mut table) => {
+            table.entries = std::mem::take(&mut table.entries)
+                .into_iter()
+                .map(|entry| Entry {
+                    key: entry.key,
+                    key_origin: origin.clone(),
+                    node: relocate(entry.node, origin),
+                })
+                .collect();
+            Value::Table(table)
+        }
+        other => other,
+    };
+    node
+}
+
+/// Applies one `--set dotted.key=value` argument to the raw document.
+pub(crate) fn apply_override(root: &mut Node, argument: &str, diags: &mut Diags) {
+    let origin = Origin::Override(argument.to_string());
+    let Some((key, value)) = argument.split_once('=') else {
+        diags.error(
+            &origin,
+            "",
+            "expected dotted.key=value, such as temporal.cache_size=1000",
+        );
+        return;
+    };
+    let value = parse_override_value(value, &origin);
+    if let Err(message) = assign(root, key.trim(), value, &origin) {
+        diags.error(&origin, key.trim(), message);
+    }
+}
+
+/// Sets `dotted.key` (array elements by index) to `value`, creating missing tables. Unknown
+/// keys are left for validation to report, with its did-you-mean hints.
+pub(crate) fn assign(
+    root: &mut Node,
+    key: &str,
+    value: Node,
+    origin: &Origin,
+) -> Result<(), String> {
+    let segments: Vec<&str> = key.split('.').map(str::trim).collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err("empty key segment, expected a dotted key such as temporal.cache_size".into());
+    }
+    let mut node = root;
+    for (depth, segment) in segments.iter().enumerate() {
+        let last = depth + 1 == segments.len();
+        let walked = segments[..depth].join(".");
+        node = match &mut node.value {
+            Value::Table(table) if last => {
+                table.set(segment, origin, value);
+                return Ok(());
+            }
+            Value::Table(table) => {
+                if table.get(segment).is_none() {
+                    let empty = Node {
+                        origin: origin.clone(),
+                        value: Value::Table(Table::default()),
+                    };
+                    table.set(segment, origin, empty);
+                }
+                table.get_mut(segment).ok_or("internal: missing table")?
+            }
+            Value::Array(items) => {
+                let length = items.len();
+                let index: usize = segment.parse().map_err(|_| {
+                    format!("{walked} is an array, expected an index, found \"{segment}\"")
+                })?;
+                let item = items.get_mut(index).ok_or_else(|| {
+                    format!("index {index} is out of range, {walked} has {length} elements")
+                })?;
+                if last {
+                    *item = value;
+                    return Ok(());
+                }
+                item
+            }
+            other => return Err(format!("{walked} is {}, not a table", describe(other))),
+        };
+    }
+    Ok(())
+}
+
+/// The value as canonical TOML text (for timeline assignments and the resolved file).
+pub(crate) fn format_value(value: &Value) -> String {
+    match value {
+        Value::Str(s) => quote(s),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => format_float(*f),
+        Value::Bool(b) => b.to_string(),
+        Value::Datetime(d) => d.clone(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(|n| format_value(&n.value)).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Table(table) => {
+            let entries: Vec<String> = table
+                .entries
+                .iter()
+                .map(|e| format!("{} = {}", format_key(&e.key), format_value(&e.node.value)))
+                .collect();
+            if entries.is_empty() {
+                "{}".into()
+            } else {
+                format!("{{ {} }}", entries.join(", "))
+            }
+        }
+    }
+}
+
+/// A float as TOML: shortest text that reads back exactly, always with a point or exponent.
+pub(crate) fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        "nan".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "inf".into() } else { "-inf".into() }
+    } else if f == 0.0 || (1e-9..1e15).contains(&f.abs()) {
+        // Plain decimals read better for prices such as 0.000018; still shortest and exact.
+        let plain = f.to_string();
+        if plain.contains('.') {
+            plain
+        } else {
+            format!("{plain}.0")
+        }
+    } else {
+        format!("{f:?}")
+    }
+}
+
+/// A TOML basic string.
+pub(crate) fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A key, bare when TOML allows it, else quoted.
+pub(crate) fn format_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare { key.to_string() } else { quote(key) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Node {
+        let mut diags = Diags::new("t".into());
+        parse_document(text, &mut diags).expect("valid toml")
+    }
+
+    #[test]
+    fn origins_are_line_and_column_of_values_and_keys() {
+        let root = parse("a = 1\n[t]\n  bb = \"x\"\n");
+        let Value::Table(top) = &root.value else {
+            panic!("table")
+        };
+        let Some(Node {
+            value: Value::Table(t),
+            ..
+        }) = top.get("t")
+        else {
+            panic!("t")
+        };
+        assert_eq!(t.entries[0].key_origin, Origin::File { line: 3, col: 3 });
+        assert_eq!(t.entries[0].node.origin, Origin::File { line: 3, col: 8 });
+    }
+
+    #[test]
+    fn overrides_parse_toml_or_fall_back_to_strings() {
+        let origin = Origin::Whole;
+        assert!(matches!(
+            parse_override_value("1000", &origin).value,
+            Value::Int(1000)
+        ));
+        assert!(
+            matches!(parse_override_value("2GiB", &origin).value, Value::Str(s) if s == "2GiB")
+        );
+        assert!(
+            matches!(parse_override_value("\"2GiB\"", &origin).value, Value::Str(s) if s == "2GiB")
+        );
+    }
+
+    #[test]
+    fn assign_walks_tables_and_array_indexes() {
+        let mut root = parse("[[steps]]\nx = 1\n");
+        let value = Node {
+            origin: Origin::Whole,
+            value: Value::Int(5),
+        };
+        assert!(assign(&mut root, "steps.0.x", value.clone(), &Origin::Whole).is_ok());
+        assert!(assign(&mut root, "new.deep.key", value.clone(), &Origin::Whole).is_ok());
+        assert_eq!(
+            assign(&mut root, "steps.3.x", value.clone(), &Origin::Whole),
+            Err("index 3 is out of range, steps has 1 elements".into())
+        );
+        assert_eq!(
+            assign(&mut root, "steps.0.x.y", value, &Origin::Whole),
+            Err("steps.0.x is integer 5, not a table".into())
+        );
+        let Value::Table(top) = &root.value else {
+            panic!("table")
+        };
+        assert_eq!(
+            format_value(&top.get("new").expect("new").value),
+            "{ deep = { key = 5 } }"
+        );
+    }
+}

@@ -1,0 +1,739 @@
+//! Typed reading of raw tables: `Section` hands out keys with their units checked and records
+//! which keys the schema knows, so whatever is left over is reported as unknown, with a hint.
+//! Getters record an error and fall back to the default, so one run reports every problem.
+
+use super::config::{Dist, NANOS_PER_SECOND, Nanos};
+use super::diag::{Diags, Origin, hint, one_of};
+use super::raw::{Node, Table, Value, describe};
+use super::units;
+use std::path::Path;
+
+pub(crate) fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// An allowed interval for a number, with its wording for messages.
+#[derive(Clone, Copy)]
+pub(crate) struct Range {
+    pub lo: f64,
+    pub lo_open: bool,
+    pub hi: f64,
+    pub hi_open: bool,
+}
+
+pub(crate) const ANY_NON_NEGATIVE: Range = Range {
+    lo: 0.0,
+    lo_open: false,
+    hi: f64::INFINITY,
+    hi_open: true,
+};
+pub(crate) const POSITIVE: Range = Range {
+    lo: 0.0,
+    lo_open: true,
+    hi: f64::INFINITY,
+    hi_open: true,
+};
+pub(crate) const PROBABILITY: Range = Range {
+    lo: 0.0,
+    lo_open: false,
+    hi: 1.0,
+    hi_open: false,
+};
+pub(crate) const FRACTION_POSITIVE: Range = Range {
+    lo: 0.0,
+    lo_open: true,
+    hi: 1.0,
+    hi_open: false,
+};
+pub(crate) const AT_LEAST_ONE: Range = Range {
+    lo: 1.0,
+    lo_open: false,
+    hi: f64::INFINITY,
+    hi_open: true,
+};
+
+impl Range {
+    pub(crate) fn contains(&self, x: f64) -> bool {
+        let above = if self.lo_open {
+            x > self.lo
+        } else {
+            x >= self.lo
+        };
+        let below = if self.hi_open {
+            x < self.hi
+        } else {
+            x <= self.hi
+        };
+        above && below
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        if self.hi.is_infinite() {
+            let op = if self.lo_open { ">" } else { ">=" };
+            return format!("a number {op} {}", self.lo);
+        }
+        let open = if self.lo_open { "(" } else { "[" };
+        let close = if self.hi_open { ")" } else { "]" };
+        format!("a number in {open}{}, {}{close}", self.lo, self.hi)
+    }
+}
+
+/// Reads a finite number (integer or float) within `range`.
+pub(crate) fn number(node: &Node, path: &str, range: Range, diags: &mut Diags) -> Option<f64> {
+    let x = match node.value {
+        Value::Int(i) => i as f64,
+        Value::Float(f) => f,
+        ref other => {
+            let expected = range.describe();
+            diags.error(
+                &node.origin,
+                path,
+                format!("expected {expected}, found {}", describe(other)),
+            );
+            return None;
+        }
+    };
+    if !x.is_finite() || !range.contains(x) {
+        diags.error(
+            &node.origin,
+            path,
+            format!("expected {}, found {x}", range.describe()),
+        );
+        return None;
+    }
+    Some(x)
+}
+
+/// Reads an integer in `[min, max]`; floats such as 1.5 are rejected.
+pub(crate) fn integer(
+    node: &Node,
+    path: &str,
+    min: i64,
+    max: i64,
+    diags: &mut Diags,
+) -> Option<i64> {
+    let expected = if max == i64::MAX || max == i64::from(u32::MAX) {
+        format!("an integer >= {min}")
+    } else {
+        format!("an integer in [{min}, {max}]")
+    };
+    match node.value {
+        Value::Int(i) if (min..=max).contains(&i) => Some(i),
+        Value::Int(i) => {
+            diags.error(
+                &node.origin,
+                path,
+                format!("expected {expected}, found {i}"),
+            );
+            None
+        }
+        ref other => {
+            diags.error(
+                &node.origin,
+                path,
+                format!("expected {expected}, found {}", describe(other)),
+            );
+            None
+        }
+    }
+}
+
+pub(crate) fn string<'n>(node: &'n Node, path: &str, diags: &mut Diags) -> Option<&'n str> {
+    match &node.value {
+        Value::Str(s) => Some(s),
+        other => {
+            diags.error(
+                &node.origin,
+                path,
+                format!("expected a string, found {}", describe(other)),
+            );
+            None
+        }
+    }
+}
+
+/// Reads a duration string, at least `min` nanoseconds.
+pub(crate) fn duration(node: &Node, path: &str, min: Nanos, diags: &mut Diags) -> Option<Nanos> {
+    let Value::Str(text) = &node.value else {
+        let found = describe(&node.value);
+        diags.error(
+            &node.origin,
+            path,
+            format!("{}, found {found}", units::DURATION_EXPECTED),
+        );
+        return None;
+    };
+    match units::parse_duration(text) {
+        Ok(nanos) if nanos >= min => Some(nanos),
+        Ok(_) => {
+            let min = units::format_duration(min);
+            diags.error(
+                &node.origin,
+                path,
+                format!("expected a duration of at least {min}, found \"{text}\""),
+            );
+            None
+        }
+        Err(why) => {
+            let message = format!(
+                "invalid duration \"{text}\" ({why}), {}",
+                units::DURATION_EXPECTED
+            );
+            diags.error(&node.origin, path, message);
+            None
+        }
+    }
+}
+
+pub(crate) fn size(node: &Node, path: &str, diags: &mut Diags) -> Option<u64> {
+    let Value::Str(text) = &node.value else {
+        let found = describe(&node.value);
+        diags.error(
+            &node.origin,
+            path,
+            format!("{}, found {found}", units::SIZE_EXPECTED),
+        );
+        return None;
+    };
+    match units::parse_size(text) {
+        Ok(bytes) => Some(bytes),
+        Err(why) => {
+            diags.error(
+                &node.origin,
+                path,
+                format!("invalid size \"{text}\" ({why}), {}", units::SIZE_EXPECTED),
+            );
+            None
+        }
+    }
+}
+
+/// One of a fixed set of strings.
+pub(crate) fn choice(
+    node: &Node,
+    path: &str,
+    options: &[&'static str],
+    diags: &mut Diags,
+) -> Option<&'static str> {
+    let text = string(node, path, diags)?;
+    let found = options.iter().find(|o| **o == text).copied();
+    if found.is_none() {
+        let hint = hint(text, options.iter().copied());
+        let expected = one_of(options.iter().copied());
+        diags.error(
+            &node.origin,
+            path,
+            format!("expected {expected}, found \"{text}\"{hint}"),
+        );
+    }
+    found
+}
+
+/// A table being read: tracks the keys the schema asked for.
+pub(crate) struct Section<'t> {
+    table: Option<&'t Table>,
+    pub path: String,
+    pub origin: Origin,
+    known: Vec<&'static str>,
+}
+
+impl<'t> Section<'t> {
+    /// `node` None means the table is absent: every key takes its default.
+    pub(crate) fn open(
+        node: Option<&'t Node>,
+        path: &str,
+        absent: &Origin,
+        diags: &mut Diags,
+    ) -> Section<'t> {
+        let mut section = Section {
+            table: None,
+            path: path.to_string(),
+            origin: absent.clone(),
+            known: Vec::new(),
+        };
+        if let Some(node) = node {
+            section.origin = node.origin.clone();
+            match &node.value {
+                Value::Table(table) => section.table = Some(table),
+                other => diags.error(
+                    &node.origin,
+                    path,
+                    format!("expected a table, found {}", describe(other)),
+                ),
+            }
+        }
+        section
+    }
+
+    /// Whether `key` is in the table (without marking it known).
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.table.is_some_and(|t| t.get(key).is_some())
+    }
+
+    pub(crate) fn is_present(&self) -> bool {
+        self.table.is_some()
+    }
+
+    /// The raw value of `key`, marking the key as known.
+    pub(crate) fn take(&mut self, key: &'static str) -> Option<&'t Node> {
+        self.known.push(key);
+        self.table.and_then(|t| t.get(key))
+    }
+
+    pub(crate) fn key_path(&self, key: &str) -> String {
+        join(&self.path, key)
+    }
+
+    /// Where `key` is, or the table itself when the key is absent.
+    pub(crate) fn origin_of(&self, key: &str) -> Origin {
+        self.table
+            .and_then(|t| t.get(key))
+            .map_or_else(|| self.origin.clone(), |n| n.origin.clone())
+    }
+
+    /// Reports every key the schema did not ask for.
+    pub(crate) fn finish(self, diags: &mut Diags) {
+        let Some(table) = self.table else { return };
+        for entry in &table.entries {
+            if self.known.contains(&entry.key.as_str()) {
+                continue;
+            }
+            let hint = hint(&entry.key, self.known.iter().copied());
+            let expected = if self.known.is_empty() {
+                "this table takes no keys".to_string()
+            } else {
+                format!("expected {}", one_of(self.known.iter().copied()))
+            };
+            diags.error(
+                &entry.key_origin,
+                &self.key_path(&entry.key),
+                format!("unknown key, {expected}{hint}"),
+            );
+        }
+    }
+
+    pub(crate) fn missing(&self, key: &str, expected: &str, diags: &mut Diags) {
+        diags.error(
+            &self.origin,
+            &self.key_path(key),
+            format!("missing required key, expected {expected}"),
+        );
+    }
+
+    pub(crate) fn duration(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: Nanos,
+    ) -> Nanos {
+        self.duration_min(diags, key, default, 0)
+    }
+
+    /// A duration that must be at least `min` (1 for "positive").
+    pub(crate) fn duration_min(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: Nanos,
+        min: Nanos,
+    ) -> Nanos {
+        let path = self.key_path(key);
+        self.take(key)
+            .and_then(|n| duration(n, &path, min, diags))
+            .unwrap_or(default)
+    }
+
+    pub(crate) fn duration_required(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        min: Nanos,
+    ) -> Option<Nanos> {
+        let path = self.key_path(key);
+        match self.take(key) {
+            Some(node) => duration(node, &path, min, diags),
+            None => {
+                self.missing(key, "a duration string such as \"30s\"", diags);
+                None
+            }
+        }
+    }
+
+    pub(crate) fn size(&mut self, diags: &mut Diags, key: &'static str, default: u64) -> u64 {
+        let path = self.key_path(key);
+        self.take(key)
+            .and_then(|n| size(n, &path, diags))
+            .unwrap_or(default)
+    }
+
+    pub(crate) fn number(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: f64,
+        range: Range,
+    ) -> f64 {
+        let path = self.key_path(key);
+        self.take(key)
+            .and_then(|n| number(n, &path, range, diags))
+            .unwrap_or(default)
+    }
+
+    pub(crate) fn number_required(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        range: Range,
+    ) -> Option<f64> {
+        let path = self.key_path(key);
+        match self.take(key) {
+            Some(node) => number(node, &path, range, diags),
+            None => {
+                self.missing(key, &range.describe(), diags);
+                None
+            }
+        }
+    }
+
+    pub(crate) fn u32(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: u32,
+        min: u32,
+    ) -> u32 {
+        let path = self.key_path(key);
+        let value = self
+            .take(key)
+            .and_then(|n| integer(n, &path, min.into(), u32::MAX.into(), diags));
+        value.and_then(|v| u32::try_from(v).ok()).unwrap_or(default)
+    }
+
+    pub(crate) fn u64(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: u64,
+        min: u64,
+    ) -> u64 {
+        let path = self.key_path(key);
+        let min = i64::try_from(min).unwrap_or(i64::MAX);
+        let value = self
+            .take(key)
+            .and_then(|n| integer(n, &path, min, i64::MAX, diags));
+        value.and_then(|v| u64::try_from(v).ok()).unwrap_or(default)
+    }
+
+    pub(crate) fn string(&mut self, diags: &mut Diags, key: &'static str) -> Option<String> {
+        let path = self.key_path(key);
+        self.take(key)
+            .and_then(|n| string(n, &path, diags))
+            .map(str::to_string)
+    }
+
+    pub(crate) fn choice(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        options: &[&'static str],
+    ) -> Option<&'static str> {
+        let path = self.key_path(key);
+        self.take(key)
+            .and_then(|n| choice(n, &path, options, diags))
+    }
+
+    /// A required `kind` key choosing among `options`.
+    pub(crate) fn kind(
+        &mut self,
+        diags: &mut Diags,
+        options: &[&'static str],
+    ) -> Option<&'static str> {
+        if self.table.is_some_and(|t| t.get("kind").is_none()) {
+            self.missing("kind", &one_of(options.iter().copied()), diags);
+        }
+        self.choice(diags, "kind", options)
+    }
+
+    pub(crate) fn dist(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        quantity: Quantity,
+        dir: &Path,
+    ) -> Option<Dist> {
+        let path = self.key_path(key);
+        self.take(key)
+            .and_then(|n| dist(n, &path, quantity, dir, diags))
+    }
+}
+
+/// What a distribution is over: its parameters are duration strings or plain numbers.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Quantity {
+    Duration,
+    Count,
+}
+
+const DURATION_KINDS: [&str; 5] = [
+    "constant",
+    "exponential",
+    "lognormal",
+    "uniform",
+    "empirical",
+];
+const COUNT_KINDS: [&str; 6] = [
+    "constant",
+    "exponential",
+    "lognormal",
+    "uniform",
+    "geometric",
+    "empirical",
+];
+
+/// Reads one distribution parameter in base units (seconds or counts).
+fn parameter(
+    section: &mut Section<'_>,
+    key: &'static str,
+    quantity: Quantity,
+    positive: bool,
+    diags: &mut Diags,
+) -> Option<f64> {
+    let path = section.key_path(key);
+    let Some(node) = section.take(key) else {
+        let expected = match quantity {
+            Quantity::Duration => "a duration string such as \"1s\"",
+            Quantity::Count if positive => "a number > 0",
+            Quantity::Count => "a number >= 0",
+        };
+        section.missing(key, expected, diags);
+        return None;
+    };
+    match quantity {
+        Quantity::Duration => {
+            let nanos = duration(node, &path, u64::from(positive), diags)?;
+            Some(nanos as f64 / NANOS_PER_SECOND)
+        }
+        Quantity::Count => number(
+            node,
+            &path,
+            if positive { POSITIVE } else { ANY_NON_NEGATIVE },
+            diags,
+        ),
+    }
+}
+
+/// `{ kind = "...", ... }` for durations (parameters are duration strings) or counts.
+pub(crate) fn dist(
+    node: &Node,
+    path: &str,
+    quantity: Quantity,
+    dir: &Path,
+    diags: &mut Diags,
+) -> Option<Dist> {
+    if !matches!(node.value, Value::Table(_)) {
+        let example = match quantity {
+            Quantity::Duration => "{ kind = \"exponential\", mean = \"1s\" }",
+            Quantity::Count => "{ kind = \"geometric\", mean = 5 }",
+        };
+        diags.error(
+            &node.origin,
+            path,
+            format!(
+                "expected a distribution table such as {example}, found {}",
+                describe(&node.value)
+            ),
+        );
+        return None;
+    }
+    let mut section = Section::open(Some(node), path, &node.origin, diags);
+    let kinds: &[&'static str] = match quantity {
+        Quantity::Duration => &DURATION_KINDS,
+        Quantity::Count => &COUNT_KINDS,
+    };
+    let kind = section.kind(diags, kinds)?;
+    let dist = dist_of_kind(&mut section, kind, quantity, dir, diags);
+    section.finish(diags);
+    dist
+}
+
+fn dist_of_kind(
+    section: &mut Section<'_>,
+    kind: &str,
+    quantity: Quantity,
+    dir: &Path,
+    diags: &mut Diags,
+) -> Option<Dist> {
+    match kind {
+        "constant" => Some(Dist::Constant {
+            value: parameter(section, "value", quantity, false, diags)?,
+        }),
+        "exponential" => Some(Dist::Exponential {
+            mean: parameter(section, "mean", quantity, true, diags)?,
+        }),
+        "lognormal" => {
+            let median = parameter(section, "median", quantity, true, diags);
+            let p99 = parameter(section, "p99", quantity, true, diags);
+            let (median, p99) = (median?, p99?);
+            if median >= p99 {
+                let message = format!(
+                    "p99 must be greater than the median ({}), found {}",
+                    show(median, quantity),
+                    show(p99, quantity)
+                );
+                diags.error(&section.origin_of("p99"), &section.key_path("p99"), message);
+                return None;
+            }
+            Some(Dist::Lognormal { median, p99 })
+        }
+        "uniform" => {
+            let min = parameter(section, "min", quantity, false, diags);
+            let max = parameter(section, "max", quantity, false, diags);
+            let (min, max) = (min?, max?);
+            if min > max {
+                let message = format!(
+                    "min ({}) must not exceed max ({})",
+                    show(min, quantity),
+                    show(max, quantity)
+                );
+                diags.error(&section.origin_of("min"), &section.key_path("min"), message);
+                return None;
+            }
+            Some(Dist::Uniform { min, max })
+        }
+        "geometric" => {
+            let path = section.key_path("mean");
+            let mean = parameter(section, "mean", quantity, true, diags)?;
+            if mean < 1.0 {
+                diags.error(
+                    &section.origin_of("mean"),
+                    &path,
+                    format!("expected a number >= 1 (a count of trials), found {mean}"),
+                );
+                return None;
+            }
+            Some(Dist::Geometric { mean })
+        }
+        _ => empirical(section, quantity, dir, diags),
+    }
+}
+
+fn empirical(
+    section: &mut Section<'_>,
+    quantity: Quantity,
+    dir: &Path,
+    diags: &mut Diags,
+) -> Option<Dist> {
+    let path = section.key_path("csv");
+    let Some(node) = section.take("csv") else {
+        section.missing("csv", "a path to a one-column CSV file", diags);
+        return None;
+    };
+    let csv = string(node, &path, diags)?;
+    let origin = node.origin.clone();
+    let joined = dir.join(csv).to_string_lossy().into_owned();
+    let column = match quantity {
+        Quantity::Duration => Column::Durations,
+        Quantity::Count => Column::Numbers,
+    };
+    let values = load_column(&joined, column, &origin, &path, diags)?;
+    Some(Dist::Empirical {
+        csv: joined,
+        values,
+    })
+}
+
+/// A value for messages: a duration string for durations, the number for counts.
+fn show(value: f64, quantity: Quantity) -> String {
+    match quantity {
+        Quantity::Duration => units::format_duration(super::config::seconds_to_nanos(value)),
+        Quantity::Count => value.to_string(),
+    }
+}
+
+/// What a one-column CSV holds.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Column {
+    /// Duration strings only, in seconds.
+    Durations,
+    /// Duration strings or bare seconds, in seconds.
+    DurationsOrSeconds,
+    /// Non-negative numbers.
+    Numbers,
+}
+
+/// Loads a one-column CSV (a header row is optional). Errors point at the CSV row; a missing
+/// file points at the scenario key that names it.
+pub(crate) fn load_column(
+    file: &str,
+    column: Column,
+    origin: &Origin,
+    path: &str,
+    diags: &mut Diags,
+) -> Option<Vec<f64>> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(error) => {
+            diags.error(origin, path, format!("cannot read \"{file}\": {error}"));
+            return None;
+        }
+    };
+    let mut values = Vec::new();
+    let mut failed = false;
+    for (index, line) in text.lines().enumerate() {
+        let cell = line.trim().trim_matches('"').trim();
+        if cell.is_empty() {
+            continue;
+        }
+        match parse_cell(cell, column) {
+            Ok(value) => values.push(value),
+            Err(_) if values.is_empty() && !failed && index == 0 => {} // a header
+            Err(why) => {
+                failed = true;
+                let location = Origin::Csv {
+                    file: file.to_string(),
+                    line: index + 1,
+                };
+                diags.error(&location, path, format!("\"{cell}\": {why}"));
+            }
+        }
+    }
+    if values.is_empty() && !failed {
+        diags.error(
+            origin,
+            path,
+            format!("\"{file}\" has no values, expected one value per row"),
+        );
+        return None;
+    }
+    if failed { None } else { Some(values) }
+}
+
+fn parse_cell(cell: &str, column: Column) -> Result<f64, String> {
+    if cell.contains(',') {
+        return Err("expected one column".into());
+    }
+    let seconds = |nanos: Nanos| nanos as f64 / NANOS_PER_SECOND;
+    let number = |cell: &str| -> Result<f64, String> {
+        match cell.parse::<f64>() {
+            Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+            _ => Err("expected a number >= 0".into()),
+        }
+    };
+    match column {
+        Column::Numbers => number(cell),
+        Column::Durations => units::parse_duration(cell)
+            .map(seconds)
+            .map_err(|why| format!("invalid duration ({why}), {}", units::DURATION_EXPECTED)),
+        Column::DurationsOrSeconds => number(cell).or_else(|_| {
+            units::parse_duration(cell).map(seconds).map_err(|why| {
+                format!(
+                    "invalid time ({why}), expected seconds or a duration string such as \"12.5s\""
+                )
+            })
+        }),
+    }
+}

@@ -1,0 +1,804 @@
+//! Raw tree to resolved `Scenario`: one function per TOML section, each reading its keys with
+//! units and ranges checked, applying the documented defaults (see config.rs) and checking the
+//! rules that span keys (min <= max and the like). Errors are recorded, never returned early,
+//! so the caller sees them all; the returned scenario is only meaningful when there were none.
+
+use super::config::*;
+use super::diag::{Diags, Origin, hint, one_of};
+use super::raw::{Node, Value, describe};
+use super::read::*;
+use super::timeline;
+use super::units::format_duration;
+use std::path::Path;
+
+/// What resolution needs besides the tree.
+pub(crate) struct Context<'a> {
+    /// The scenario file's directory: CSV paths are relative to it.
+    pub dir: &'a Path,
+    /// The scenario file's stem, the default name.
+    pub stem: &'a str,
+}
+
+/// Whether to resolve `[[timeline]]` (not when resolving a timeline `set`'s effective scenario).
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum WithTimeline {
+    Yes,
+    No,
+}
+
+const HALF_OPEN_UNIT: Range = Range {
+    lo: 0.0,
+    lo_open: false,
+    hi: 1.0,
+    hi_open: true,
+};
+const HOUR_OF_DAY: Range = Range {
+    lo: 0.0,
+    lo_open: false,
+    hi: 24.0,
+    hi_open: true,
+};
+
+pub(crate) fn resolve(
+    root: &Node,
+    cx: &Context<'_>,
+    diags: &mut Diags,
+    with_timeline: WithTimeline,
+) -> Scenario {
+    let mut top = Section::open(Some(root), "", &Origin::Whole, diags);
+    let name = scenario_name(&mut top, cx, diags);
+    let description = top.string(diags, "description").unwrap_or_default();
+    let seed = top.u64(diags, "seed", 1, 0);
+    let run = run(top.take("run"), diags);
+    let traffic = traffic(top.take("traffic"), cx, diags);
+    let conversation = conversation(top.take("conversation"), cx, diags);
+    let activity = activity(top.take("activity"), diags);
+    let providers = providers(top.take("providers"), cx, diags);
+    let provider_groups = provider_groups(top.take("provider_groups"), &providers, diags);
+    let agent = agent(top.take("agent"), &activity, &provider_groups, cx, diags);
+    let retry = retry(top.take("retry"), diags);
+    let temporal = temporal(top.take("temporal"), diags);
+    let instance = instance(top.take("instance"), cx, diags);
+    let autoscaler = autoscaler(top.take("autoscaler"), with_timeline, diags);
+    let cost = cost(top.take("cost"), diags);
+    let slos = slos(top.take("slo"), diags);
+    let timeline_node = top.take("timeline");
+    top.finish(diags);
+    let mut scenario = Scenario {
+        name,
+        description,
+        seed,
+        run,
+        traffic,
+        conversation,
+        agent,
+        activity,
+        retry,
+        temporal,
+        instance,
+        autoscaler,
+        providers,
+        provider_groups,
+        cost,
+        slos,
+        timeline: Vec::new(),
+    };
+    if with_timeline == WithTimeline::Yes {
+        scenario.timeline = timeline::resolve(timeline_node, root, &scenario, cx, diags);
+    }
+    scenario
+}
+
+/// The name names an output folder, so it must be one plain path component.
+fn scenario_name(top: &mut Section<'_>, cx: &Context<'_>, diags: &mut Diags) -> String {
+    let Some(name) = top.string(diags, "name") else {
+        return cx.stem.to_string();
+    };
+    let plain = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\']);
+    if !plain {
+        let message = format!(
+            "expected a non-empty name without / or \\ (it names the output folder), found \"{name}\""
+        );
+        diags.error(&top.origin_of("name"), "name", message);
+    }
+    name
+}
+
+/// Items of an array-of-tables key such as `[[slo]]`, with their paths.
+fn array_items<'t>(
+    node: Option<&'t Node>,
+    path: &str,
+    diags: &mut Diags,
+) -> Vec<(String, &'t Node)> {
+    match node.map(|n| (n, &n.value)) {
+        None => Vec::new(),
+        Some((_, Value::Array(items))) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (format!("{path}.{i}"), item))
+            .collect(),
+        Some((node, other)) => {
+            let message = format!(
+                "expected an array of tables ([[{path}]]), found {}",
+                describe(other)
+            );
+            diags.error(&node.origin, path, message);
+            Vec::new()
+        }
+    }
+}
+
+fn run(node: Option<&Node>, diags: &mut Diags) -> RunLimits {
+    let mut s = Section::open(node, "run", &Origin::Whole, diags);
+    let horizon = s.duration_min(diags, "horizon", 24 * 3600 * 1_000_000_000, 1);
+    let warmup = s.duration(diags, "warmup", 0);
+    if warmup >= horizon {
+        let message = format!(
+            "warmup ({}) must be below the horizon ({})",
+            format_duration(warmup),
+            format_duration(horizon)
+        );
+        diags.error(&s.origin_of("warmup"), "run.warmup", message);
+    }
+    let limits = RunLimits {
+        horizon,
+        warmup,
+        max_events: s.u64(diags, "max_events", 2_000_000_000, 1),
+        sample_interval: s.duration_min(diags, "sample_interval", 60_000_000_000, 1),
+        max_open_conversations: s.u64(diags, "max_open_conversations", 10_000_000, 1),
+    };
+    s.finish(diags);
+    limits
+}
+
+const TRAFFIC_KINDS: [&str; 4] = ["constant", "piecewise", "diurnal", "trace"];
+
+fn traffic(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Traffic {
+    let placeholder = Traffic {
+        profile: TrafficProfile::Constant { rate_per_s: 0.0 },
+        multiplier: 1.0,
+    };
+    let mut s = Section::open(node, "traffic", &Origin::Whole, diags);
+    if node.is_none() {
+        let kinds = one_of(TRAFFIC_KINDS);
+        diags.error(
+            &Origin::Whole,
+            "traffic",
+            format!("missing required table, expected [traffic] with kind = {kinds}"),
+        );
+    }
+    if !s.is_present() {
+        return placeholder;
+    }
+    let multiplier = s.number(diags, "multiplier", 1.0, ANY_NON_NEGATIVE);
+    let Some(kind) = s.kind(diags, &TRAFFIC_KINDS) else {
+        return placeholder;
+    };
+    let profile = match kind {
+        "constant" => s
+            .number_required(diags, "rate_per_s", ANY_NON_NEGATIVE)
+            .map(|rate_per_s| TrafficProfile::Constant { rate_per_s }),
+        "piecewise" => piecewise(&mut s, diags),
+        "diurnal" => {
+            let mean = s.number_required(diags, "mean_rate_per_s", POSITIVE);
+            let ratio = s.number_required(diags, "peak_to_trough", AT_LEAST_ONE);
+            let hour = s.number_required(diags, "peak_hour", HOUR_OF_DAY);
+            Some(TrafficProfile::Diurnal {
+                mean_rate_per_s: mean.unwrap_or(0.0),
+                peak_to_trough: ratio.unwrap_or(1.0),
+                peak_hour: hour.unwrap_or(0.0),
+            })
+        }
+        _ => trace(&mut s, cx, diags),
+    };
+    s.finish(diags);
+    Traffic {
+        profile: profile.unwrap_or(placeholder.profile),
+        multiplier,
+    }
+}
+
+fn piecewise(s: &mut Section<'_>, diags: &mut Diags) -> Option<TrafficProfile> {
+    let path = s.key_path("points");
+    let Some(node) = s.take("points") else {
+        s.missing(
+            "points",
+            "an array such as [{ at = \"0h\", rate_per_s = 1.0 }]",
+            diags,
+        );
+        return None;
+    };
+    let mut points: Vec<RatePoint> = Vec::new();
+    for (item_path, item) in array_items(Some(node), &path, diags) {
+        let mut p = Section::open(Some(item), &item_path, &item.origin, diags);
+        let at = p.duration_required(diags, "at", 0);
+        let rate = p.number_required(diags, "rate_per_s", ANY_NON_NEGATIVE);
+        let at_origin = p.origin_of("at");
+        p.finish(diags);
+        let (Some(at), Some(rate_per_s)) = (at, rate) else {
+            continue;
+        };
+        let previous = points.last().map(|point| point.at);
+        if previous.is_none() && at != 0 {
+            diags.error(
+                &at_origin,
+                &join(&item_path, "at"),
+                format!(
+                    "the first point must be at \"0s\", found \"{}\"",
+                    format_duration(at)
+                ),
+            );
+        }
+        if previous.is_some_and(|previous| at <= previous) {
+            diags.error(
+                &at_origin,
+                &join(&item_path, "at"),
+                "times must be strictly increasing",
+            );
+        }
+        points.push(RatePoint { at, rate_per_s });
+    }
+    if points.is_empty() {
+        diags.error(&node.origin, &path, "expected at least one point");
+    }
+    Some(TrafficProfile::Piecewise { points })
+}
+
+fn trace(s: &mut Section<'_>, cx: &Context<'_>, diags: &mut Diags) -> Option<TrafficProfile> {
+    let path = s.key_path("csv");
+    let Some(node) = s.take("csv") else {
+        s.missing("csv", "a path to a CSV of arrival times", diags);
+        return None;
+    };
+    let csv = string(node, &path, diags)?;
+    let joined = cx.dir.join(csv).to_string_lossy().into_owned();
+    let seconds = load_column(
+        &joined,
+        Column::DurationsOrSeconds,
+        &node.origin,
+        &path,
+        diags,
+    )?;
+    let mut arrivals: Vec<Nanos> = seconds.into_iter().map(seconds_to_nanos).collect();
+    arrivals.sort_unstable();
+    Some(TrafficProfile::Trace {
+        csv: joined,
+        arrivals,
+    })
+}
+
+fn conversation(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Conversation {
+    let mut s = Section::open(node, "conversation", &Origin::Whole, diags);
+    let conversation = Conversation {
+        messages: s
+            .dist(diags, "messages", Quantity::Count, cx.dir)
+            .unwrap_or(Dist::Geometric { mean: 5.0 }),
+        think_time: s
+            .dist(diags, "think_time", Quantity::Duration, cx.dir)
+            .unwrap_or(Dist::Lognormal {
+                median: 30.0,
+                p99: 600.0,
+            }),
+        idle_timeout: s.duration(diags, "idle_timeout", 30 * 60 * 1_000_000_000),
+        abandon_after: s.duration_min(diags, "abandon_after", 5 * 60 * 1_000_000_000, 1),
+    };
+    s.finish(diags);
+    conversation
+}
+
+fn activity(node: Option<&Node>, diags: &mut Diags) -> ActivityDefaults {
+    let mut s = Section::open(node, "activity", &Origin::Whole, diags);
+    let activity = ActivityDefaults {
+        start_to_close_timeout: s.duration_min(diags, "start_to_close_timeout", 600_000_000_000, 1),
+        memory_bytes: s.size(diags, "memory", 4 << 20),
+    };
+    s.finish(diags);
+    activity
+}
+
+fn agent(
+    node: Option<&Node>,
+    activity: &ActivityDefaults,
+    groups: &[ProviderGroup],
+    cx: &Context<'_>,
+    diags: &mut Diags,
+) -> Agent {
+    let expected = "expected at least one [[agent.steps]] table";
+    let mut s = Section::open(node, "agent", &Origin::Whole, diags);
+    if node.is_none() {
+        diags.error(
+            &Origin::Whole,
+            "agent",
+            format!("missing required table, {expected}"),
+        );
+    }
+    let steps_node = s.take("steps");
+    let present = s.is_present();
+    s.finish(diags);
+    let items = array_items(steps_node, "agent.steps", diags);
+    let is_array = steps_node.is_some_and(|n| matches!(n.value, Value::Array(_)));
+    if present && (steps_node.is_none() || is_array && items.is_empty()) {
+        let origin = steps_node
+            .or(node)
+            .map_or(Origin::Whole, |n| n.origin.clone());
+        diags.error(&origin, "agent.steps", format!("no steps, {expected}"));
+    }
+    let steps = items
+        .iter()
+        .enumerate()
+        .map(|(i, (path, item))| step(i, path, item, activity, groups, cx, diags))
+        .collect();
+    Agent { steps }
+}
+
+fn step(
+    index: usize,
+    path: &str,
+    item: &Node,
+    activity: &ActivityDefaults,
+    groups: &[ProviderGroup],
+    cx: &Context<'_>,
+    diags: &mut Diags,
+) -> Step {
+    let mut s = Section::open(Some(item), path, &item.origin, diags);
+    let name = s
+        .string(diags, "name")
+        .unwrap_or_else(|| format!("step-{}", index + 1));
+    let cpu = s.duration(diags, "cpu", 2_000_000);
+    let start_to_close_timeout = s.duration_min(
+        diags,
+        "start_to_close_timeout",
+        activity.start_to_close_timeout,
+        1,
+    );
+    let memory_bytes = s.size(diags, "memory", activity.memory_bytes);
+    let placeholder = StepKind::Tool {
+        latency: Dist::Constant { value: 0.0 },
+        failure_probability: 0.0,
+    };
+    let kind = match s.kind(diags, &["llm", "tool"]) {
+        Some("llm") => llm_step(&mut s, groups, cx, diags),
+        Some(_) => {
+            let latency = s.dist(diags, "latency", Quantity::Duration, cx.dir);
+            if !s.has("latency") && s.is_present() {
+                s.missing(
+                    "latency",
+                    "a duration distribution such as { kind = \"exponential\", mean = \"1s\" }",
+                    diags,
+                );
+            }
+            let failure_probability = s.number(diags, "failure_probability", 0.0, PROBABILITY);
+            latency.map(|latency| StepKind::Tool {
+                latency,
+                failure_probability,
+            })
+        }
+        None => None,
+    };
+    if kind.is_some() {
+        s.finish(diags);
+    }
+    Step {
+        name,
+        kind: kind.unwrap_or(placeholder),
+        cpu,
+        start_to_close_timeout,
+        memory_bytes,
+    }
+}
+
+fn llm_step(
+    s: &mut Section<'_>,
+    groups: &[ProviderGroup],
+    cx: &Context<'_>,
+    diags: &mut Diags,
+) -> Option<StepKind> {
+    let group_path = s.key_path("group");
+    let group = s.string(diags, "group");
+    if !s.has("group") {
+        s.missing("group", "the name of a [provider_groups] entry", diags);
+    }
+    let group_index = group.as_ref().and_then(|group| {
+        let index = groups.iter().position(|g| &g.name == group);
+        if index.is_none() {
+            let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+            let hint = hint(group, names.iter().copied());
+            let message = format!(
+                "unknown provider group \"{group}\", expected {}{hint}",
+                one_of(names.iter().copied())
+            );
+            diags.error(&s.origin_of("group"), &group_path, message);
+        }
+        index
+    });
+    let mut tokens = |key: &'static str| {
+        let dist = s.dist(diags, key, Quantity::Count, cx.dir);
+        if !s.has(key) {
+            s.missing(
+                key,
+                "a count distribution such as { kind = \"lognormal\", median = 500, p99 = 4000 }",
+                diags,
+            );
+        }
+        dist
+    };
+    let input_tokens = tokens("input_tokens");
+    let output_tokens = tokens("output_tokens");
+    Some(StepKind::Llm {
+        group: group?,
+        group_index: group_index?,
+        input_tokens: input_tokens?,
+        output_tokens: output_tokens?,
+    })
+}
+
+fn retry(node: Option<&Node>, diags: &mut Diags) -> RetryPolicy {
+    let mut s = Section::open(node, "retry", &Origin::Whole, diags);
+    let initial_interval = s.duration_min(diags, "initial_interval", 1_000_000_000, 1);
+    let backoff_coefficient = s.number(diags, "backoff_coefficient", 2.0, AT_LEAST_ONE);
+    // Temporal's default maximum is 100 x the initial interval.
+    let maximum_interval = s.duration_min(
+        diags,
+        "maximum_interval",
+        initial_interval.saturating_mul(100),
+        1,
+    );
+    if maximum_interval < initial_interval {
+        let message = format!(
+            "maximum_interval ({}) must be at least initial_interval ({})",
+            format_duration(maximum_interval),
+            format_duration(initial_interval)
+        );
+        diags.error(
+            &s.origin_of("maximum_interval"),
+            "retry.maximum_interval",
+            message,
+        );
+    }
+    let policy = RetryPolicy {
+        initial_interval,
+        backoff_coefficient,
+        maximum_interval,
+        maximum_attempts: s.u32(diags, "maximum_attempts", 0, 0),
+    };
+    s.finish(diags);
+    policy
+}
+
+fn temporal(node: Option<&Node>, diags: &mut Diags) -> Temporal {
+    let mut s = Section::open(node, "temporal", &Origin::Whole, diags);
+    let temporal = Temporal {
+        cache_size: s.u32(diags, "cache_size", 10_000, 0),
+        max_concurrent_workflow_tasks: s.u32(diags, "max_concurrent_workflow_tasks", 1000, 1),
+        max_concurrent_activities: s.u32(diags, "max_concurrent_activities", 1000, 1),
+        sticky_schedule_to_start_timeout: s.duration_min(
+            diags,
+            "sticky_schedule_to_start_timeout",
+            5_000_000_000,
+            1,
+        ),
+        workflow_task_timeout: s.duration_min(diags, "workflow_task_timeout", 10_000_000_000, 1),
+        workflow_task_cpu: s.duration(diags, "workflow_task_cpu", 1_000_000),
+        replay_cpu_per_event: s.duration(diags, "replay_cpu_per_event", 50_000),
+        history_fetch_base: s.duration(diags, "history_fetch_base", 20_000_000),
+        history_fetch_per_page: s.duration(diags, "history_fetch_per_page", 10_000_000),
+        history_page_size: s.u32(diags, "history_page_size", 256, 1),
+        cached_workflow_memory_bytes: s.size(diags, "cached_workflow_memory", 64 << 10),
+        cached_memory_per_event_bytes: s.size(diags, "cached_memory_per_event", 1 << 10),
+        cached_memory_per_turn_bytes: s.size(diags, "cached_memory_per_turn", 0),
+    };
+    s.finish(diags);
+    temporal
+}
+
+fn instance(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Instance {
+    let mut s = Section::open(node, "instance", &Origin::Whole, diags);
+    let vcpus = s.u32(diags, "vcpus", 1, 1);
+    let memory_limit_bytes = s.size(diags, "memory_limit", 512 << 20);
+    let runtime_memory_bytes = s.size(diags, "runtime_memory", 64 << 20);
+    if runtime_memory_bytes >= memory_limit_bytes {
+        let message =
+            "runtime_memory must be below memory_limit, or every instance is killed as it starts";
+        diags.error(
+            &s.origin_of("runtime_memory"),
+            "instance.runtime_memory",
+            message,
+        );
+    }
+    let gc = s.take("gc").map(|node| gc(node, diags));
+    let instance = Instance {
+        vcpus,
+        memory_limit_bytes,
+        runtime_memory_bytes,
+        leak_bytes_per_hour: s.size(diags, "leak_per_hour", 0),
+        gc,
+        restart_delay: s.duration(diags, "restart_delay", 1_000_000_000),
+        cold_start: s
+            .dist(diags, "cold_start", Quantity::Duration, cx.dir)
+            .unwrap_or(Dist::Uniform {
+                min: 10.0,
+                max: 30.0,
+            }),
+        startup_cpu: s.duration(diags, "startup_cpu", 1_000_000_000),
+        crash_loop_backoff: s.duration(diags, "crash_loop_backoff", 0),
+        crash_loop_backoff_max: s.duration(diags, "crash_loop_backoff_max", 300_000_000_000),
+        shutdown_grace: s.duration(diags, "shutdown_grace", 10_000_000_000),
+    };
+    if instance.crash_loop_backoff_max < instance.crash_loop_backoff {
+        let message = "crash_loop_backoff_max must be at least crash_loop_backoff";
+        diags.error(
+            &s.origin_of("crash_loop_backoff_max"),
+            "instance.crash_loop_backoff_max",
+            message,
+        );
+    }
+    s.finish(diags);
+    instance
+}
+
+fn gc(node: &Node, diags: &mut Diags) -> GcPressure {
+    let mut s = Section::open(Some(node), "instance.gc", &node.origin, diags);
+    let gc = GcPressure {
+        threshold: s.number(diags, "threshold", 0.5, HALF_OPEN_UNIT),
+        max_overhead: s.number(diags, "max_overhead", 1.0, ANY_NON_NEGATIVE),
+    };
+    s.finish(diags);
+    gc
+}
+
+fn autoscaler(node: Option<&Node>, with_timeline: WithTimeline, diags: &mut Diags) -> Autoscaler {
+    let placeholder = Autoscaler::Fixed { instances: 1 };
+    let mut s = Section::open(node, "autoscaler", &Origin::Whole, diags);
+    if !s.is_present() {
+        return placeholder;
+    }
+    let autoscaler = match s.kind(diags, &["fixed", "cloud_run"]) {
+        None => return placeholder,
+        Some("fixed") => Autoscaler::Fixed {
+            instances: s.u32(diags, "instances", 1, 0),
+        },
+        Some(_) => Autoscaler::CloudRun(cloud_run(&mut s, with_timeline, diags)),
+    };
+    s.finish(diags);
+    autoscaler
+}
+
+/// `initial_instances` only matters at t = 0: a timeline `set` that moves min or max clamps it
+/// rather than failing (which also keeps the resolved file's round trip exact).
+fn cloud_run(
+    s: &mut Section<'_>,
+    with_timeline: WithTimeline,
+    diags: &mut Diags,
+) -> CloudRunAutoscaler {
+    let min_instances = s.u32(diags, "min_instances", 0, 0);
+    let max_instances = s.u32(diags, "max_instances", 100, 1);
+    if min_instances > max_instances {
+        let message = format!(
+            "min_instances ({min_instances}) must not exceed max_instances ({max_instances})"
+        );
+        diags.error(
+            &s.origin_of("min_instances"),
+            "autoscaler.min_instances",
+            message,
+        );
+    }
+    let default_initial = min_instances
+        .max(1)
+        .clamp(min_instances.min(max_instances), max_instances);
+    let mut initial_instances = s.u32(diags, "initial_instances", default_initial, 0);
+    if with_timeline == WithTimeline::No && min_instances <= max_instances {
+        initial_instances = initial_instances.clamp(min_instances, max_instances);
+    }
+    if !(min_instances..=max_instances).contains(&initial_instances)
+        && min_instances <= max_instances
+    {
+        let message = format!(
+            "expected an integer in [min_instances, max_instances] = [{min_instances}, {max_instances}], found {initial_instances}"
+        );
+        diags.error(
+            &s.origin_of("initial_instances"),
+            "autoscaler.initial_instances",
+            message,
+        );
+    }
+    let window = s.duration_min(diags, "window", 60_000_000_000, 1);
+    let evaluation_interval = s.duration_min(diags, "evaluation_interval", 2_000_000_000, 1);
+    if window % evaluation_interval != 0 {
+        let message = format!(
+            "evaluation_interval ({}) must divide window ({})",
+            format_duration(evaluation_interval),
+            format_duration(window)
+        );
+        diags.error(
+            &s.origin_of("evaluation_interval"),
+            "autoscaler.evaluation_interval",
+            message,
+        );
+    }
+    CloudRunAutoscaler {
+        min_instances,
+        max_instances,
+        initial_instances,
+        target_cpu_utilization: s.number(diags, "target_cpu_utilization", 0.6, FRACTION_POSITIVE),
+        max_concurrency: s.u32(diags, "max_concurrency", 80, 1),
+        target_concurrency_utilization: s.number(
+            diags,
+            "target_concurrency_utilization",
+            0.6,
+            FRACTION_POSITIVE,
+        ),
+        window,
+        evaluation_interval,
+        scale_in_stabilization: s.duration(diags, "scale_in_stabilization", 900_000_000_000),
+    }
+}
+
+/// `(name, node)` pairs of a table of named tables such as `[providers.NAME]`, sorted by name.
+fn named_entries<'t>(
+    node: Option<&'t Node>,
+    path: &str,
+    diags: &mut Diags,
+) -> Vec<(String, &'t Node)> {
+    let mut entries: Vec<(String, &Node)> = match node.map(|n| (n, &n.value)) {
+        None => Vec::new(),
+        Some((_, Value::Table(table))) => table
+            .entries
+            .iter()
+            .map(|e| (e.key.clone(), &e.node))
+            .collect(),
+        Some((node, other)) => {
+            diags.error(
+                &node.origin,
+                path,
+                format!(
+                    "expected a table of named entries, found {}",
+                    describe(other)
+                ),
+            );
+            Vec::new()
+        }
+    };
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries
+}
+
+fn providers(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Vec<Provider> {
+    named_entries(node, "providers", diags)
+        .into_iter()
+        .map(|(name, item)| provider(name, item, cx, diags))
+        .collect()
+}
+
+fn provider(name: String, item: &Node, cx: &Context<'_>, diags: &mut Diags) -> Provider {
+    let path = join("providers", &name);
+    let mut s = Section::open(Some(item), &path, &item.origin, diags);
+    let ttft = s.dist(diags, "ttft", Quantity::Duration, cx.dir);
+    if !s.has("ttft") && s.is_present() {
+        s.missing("ttft", "a duration distribution such as { kind = \"lognormal\", median = \"800ms\", p99 = \"8s\" }", diags);
+    }
+    let output_tokens_per_s = if s.is_present() {
+        s.number_required(diags, "output_tokens_per_s", POSITIVE)
+    } else {
+        None
+    };
+    let provider = Provider {
+        name,
+        ttft: ttft.unwrap_or(Dist::Constant { value: 0.0 }),
+        output_tokens_per_s: output_tokens_per_s.unwrap_or(1.0),
+        error_probability: s.number(diags, "error_probability", 0.0, PROBABILITY),
+        timeout: s.duration_min(diags, "timeout", 60_000_000_000, 1),
+        input_price_per_million_usd: s.number(
+            diags,
+            "input_price_per_million_usd",
+            0.0,
+            ANY_NON_NEGATIVE,
+        ),
+        output_price_per_million_usd: s.number(
+            diags,
+            "output_price_per_million_usd",
+            0.0,
+            ANY_NON_NEGATIVE,
+        ),
+    };
+    s.finish(diags);
+    provider
+}
+
+fn provider_groups(
+    node: Option<&Node>,
+    providers: &[Provider],
+    diags: &mut Diags,
+) -> Vec<ProviderGroup> {
+    named_entries(node, "provider_groups", diags)
+        .into_iter()
+        .map(|(name, item)| {
+            let path = join("provider_groups", &name);
+            let members = group_members(&path, item, providers, diags);
+            ProviderGroup {
+                name,
+                providers: members,
+            }
+        })
+        .collect()
+}
+
+fn group_members(path: &str, item: &Node, providers: &[Provider], diags: &mut Diags) -> Vec<usize> {
+    let Value::Array(names) = &item.value else {
+        diags.error(
+            &item.origin,
+            path,
+            format!(
+                "expected an array of provider names such as [\"openai\", \"azure\"], found {}",
+                describe(&item.value)
+            ),
+        );
+        return Vec::new();
+    };
+    if names.is_empty() {
+        diags.error(&item.origin, path, "expected at least one provider");
+    }
+    let known: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+    let mut members = Vec::new();
+    for (i, name_node) in names.iter().enumerate() {
+        let element = format!("{path}.{i}");
+        let Some(name) = string(name_node, &element, diags) else {
+            continue;
+        };
+        match known.iter().position(|k| *k == name) {
+            Some(index) if members.contains(&index) => diags.error(
+                &name_node.origin,
+                &element,
+                format!("provider \"{name}\" is listed twice"),
+            ),
+            Some(index) => members.push(index),
+            None => {
+                let hint = hint(name, known.iter().copied());
+                let message = format!(
+                    "unknown provider \"{name}\", expected {} (a [providers.NAME] table){hint}",
+                    one_of(known.iter().copied())
+                );
+                diags.error(&name_node.origin, &element, message);
+            }
+        }
+    }
+    members
+}
+
+fn cost(node: Option<&Node>, diags: &mut Diags) -> CostPrices {
+    let mut s = Section::open(node, "cost", &Origin::Whole, diags);
+    let cost = CostPrices {
+        vcpu_second_usd: s.number(diags, "vcpu_second_usd", 0.000018, ANY_NON_NEGATIVE),
+        gib_second_usd: s.number(diags, "gib_second_usd", 0.000002, ANY_NON_NEGATIVE),
+    };
+    s.finish(diags);
+    cost
+}
+
+fn slos(node: Option<&Node>, diags: &mut Diags) -> Vec<Slo> {
+    let metric_names: Vec<&'static str> = SloMetric::ALL.iter().map(|m| m.name()).collect();
+    let mut slos = Vec::new();
+    for (path, item) in array_items(node, "slo", diags) {
+        let mut s = Section::open(Some(item), &path, &item.origin, diags);
+        let name = s.string(diags, "name");
+        if s.is_present() && !s.has("metric") {
+            s.missing("metric", &one_of(metric_names.iter().copied()), diags);
+        }
+        let metric = s
+            .choice(diags, "metric", &metric_names)
+            .and_then(|m| SloMetric::ALL.into_iter().find(|x| x.name() == m));
+        let max = if s.is_present() {
+            s.number_required(diags, "max", ANY_NON_NEGATIVE)
+        } else {
+            None
+        };
+        s.finish(diags);
+        if let (Some(metric), Some(max)) = (metric, max) {
+            slos.push(Slo {
+                name: name.unwrap_or_else(|| metric.name().to_string()),
+                metric,
+                max,
+            });
+        }
+    }
+    slos
+}

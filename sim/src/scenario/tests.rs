@@ -1,0 +1,688 @@
+//! Tests of scenario loading: one per error class (checking the message a user reads),
+//! defaults, overrides, the timeline and the resolved-TOML round trip.
+
+use super::*;
+use std::path::PathBuf;
+
+const MINIMAL: &str = r#"
+[traffic]
+kind = "constant"
+rate_per_s = 1.0
+
+[[agent.steps]]
+kind = "tool"
+latency = { kind = "exponential", mean = "1s" }
+"#;
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/scenario/testdata")
+}
+
+/// Loads `text` as `s.toml` in a fresh directory; error messages name the file `s.toml`.
+fn load_text(text: &str, overrides: &[&str]) -> Result<Scenario, Vec<String>> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, text).expect("write scenario");
+    let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+    let prefix = format!("{}", dir.path().display());
+    load(&path, &overrides).map_err(|e| {
+        e.messages
+            .iter()
+            .map(|m| m.replace(&format!("{prefix}/"), ""))
+            .collect()
+    })
+}
+
+fn errors(text: &str, overrides: &[&str]) -> Vec<String> {
+    match load_text(text, overrides) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(messages) => messages,
+    }
+}
+
+fn ok(text: &str, overrides: &[&str]) -> Scenario {
+    match load_text(text, overrides) {
+        Ok(scenario) => scenario,
+        Err(messages) => panic!("unexpected errors:\n{}", messages.join("\n")),
+    }
+}
+
+fn with(extra: &str) -> String {
+    format!("{MINIMAL}\n{extra}")
+}
+
+/// Line of `needle` in `text`, 1-based, for building expected locations.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle")
+        + 1
+}
+
+#[test]
+fn toml_syntax_error_has_line_and_column() {
+    let messages = errors("[traffic]\nkind = \"constant\nrate_per_s = 1\n", &[]);
+    assert_eq!(
+        messages,
+        ["s.toml:2:17: invalid toml: invalid basic string, expected `\"`"]
+    );
+}
+
+#[test]
+fn unknown_key_suggests_the_close_one() {
+    let text = with("[temporal]\ncach_size = 10\n");
+    let line = line_of(&text, "cach_size");
+    let messages = errors(&text, &[]);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].starts_with(&format!(
+        "s.toml:{line}:1: temporal.cach_size: unknown key, expected \"cache_size\", "
+    )));
+    assert!(
+        messages[0].ends_with(" (did you mean \"cache_size\"?)"),
+        "{}",
+        messages[0]
+    );
+}
+
+#[test]
+fn unknown_section_suggests_the_close_one() {
+    let messages = errors(&with("[tempral]\ncache_size = 10\n"), &[]);
+    assert!(
+        messages[0].contains(": tempral: unknown key, expected "),
+        "{messages:?}"
+    );
+    assert!(
+        messages[0].ends_with("(did you mean \"temporal\"?)"),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn wrong_type_says_what_was_expected_and_found() {
+    let text = with("[temporal]\ncache_size = \"big\"\nmax_concurrent_activities = 1.5\n");
+    let line = line_of(&text, "cache_size");
+    assert_eq!(
+        errors(&text, &[]),
+        [
+            format!(
+                "s.toml:{line}:14: temporal.cache_size: expected an integer >= 0, found string \"big\""
+            ),
+            format!(
+                "s.toml:{}:29: temporal.max_concurrent_activities: expected an integer >= 1, found float 1.5",
+                line + 1
+            ),
+        ]
+    );
+}
+
+#[test]
+fn bare_number_where_a_unit_is_needed_lists_the_units() {
+    let text = with("[conversation]\nidle_timeout = 30\n[instance]\nmemory_limit = 512\n");
+    let line = line_of(&text, "idle_timeout");
+    let mem_line = line_of(&text, "memory_limit");
+    assert_eq!(
+        errors(&text, &[]),
+        [
+            format!(
+                "s.toml:{line}:16: conversation.idle_timeout: expected a duration string such as \"250ms\", \"30s\", \"15m\", \"2h\" (units: ns, us, ms, s, m, h, d), found integer 30"
+            ),
+            format!(
+                "s.toml:{mem_line}:16: instance.memory_limit: expected a size string such as \"512MiB\", \"2GiB\" (units: B, KiB, MiB, GiB, TiB, KB, MB, GB, TB), found integer 512"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn bad_unit_names_the_unit() {
+    let text = with("[conversation]\nidle_timeout = \"30 sec\"\n");
+    let messages = errors(&text, &[]);
+    assert!(
+        messages[0].ends_with(
+            "conversation.idle_timeout: invalid duration \"30 sec\" (unknown unit \"sec\"), expected a duration string such as \"250ms\", \"30s\", \"15m\", \"2h\" (units: ns, us, ms, s, m, h, d)"
+        ),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn out_of_range_values_are_rejected() {
+    let text = with(
+        "[instance]\nvcpus = 0\n[retry]\nbackoff_coefficient = -2\n[cost]\nvcpu_second_usd = -1\n",
+    );
+    let messages = errors(&text, &[]);
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(
+        messages[0].ends_with("instance.vcpus: expected an integer >= 1, found 0"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].ends_with("retry.backoff_coefficient: expected a number >= 1, found -2"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[2].ends_with("cost.vcpu_second_usd: expected a number >= 0, found -1"),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn probability_outside_unit_interval_is_rejected() {
+    let text = MINIMAL.replace(
+        "mean = \"1s\" }",
+        "mean = \"1s\" }\nfailure_probability = 1.5",
+    );
+    let messages = errors(&text, &[]);
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0]
+            .ends_with("agent.steps.0.failure_probability: expected a number in [0, 1], found 1.5"),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn zero_where_positive_is_rejected() {
+    let text = MINIMAL.replace("mean = \"1s\"", "mean = \"0s\"");
+    let messages = errors(&text, &[]);
+    assert!(
+        messages[0].ends_with(
+            "agent.steps.0.latency.mean: expected a duration of at least 1ns, found \"0s\""
+        ),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn min_above_max_is_rejected_everywhere() {
+    let text = r#"
+[traffic]
+kind = "constant"
+rate_per_s = 1.0
+
+[[agent.steps]]
+kind = "tool"
+latency = { kind = "uniform", min = "2s", max = "1s" }
+
+[conversation]
+think_time = { kind = "lognormal", median = "1m", p99 = "30s" }
+
+[retry]
+initial_interval = "10s"
+maximum_interval = "5s"
+
+[autoscaler]
+kind = "cloud_run"
+min_instances = 5
+max_instances = 3
+"#;
+    let messages = errors(text, &[]);
+    let expected_tails = [
+        "agent.steps.0.latency.min: min (2s) must not exceed max (1s)",
+        "conversation.think_time.p99: p99 must be greater than the median (1m), found 30s",
+        "retry.maximum_interval: maximum_interval (5s) must be at least initial_interval (10s)",
+        "autoscaler.min_instances: min_instances (5) must not exceed max_instances (3)",
+    ];
+    assert_eq!(messages.len(), expected_tails.len(), "{messages:?}");
+    for (message, tail) in messages.iter().zip(expected_tails) {
+        assert!(message.ends_with(tail), "{message} should end with {tail}");
+    }
+    assert!(messages[0].starts_with("s.toml:8:37: "), "{messages:?}");
+}
+
+#[test]
+fn provider_group_naming_an_unknown_provider_is_located() {
+    let text = with(
+        "[providers.openai]\nttft = { kind = \"constant\", value = \"1s\" }\noutput_tokens_per_s = 50\n\
+         [provider_groups]\nmain = [\"openai\", \"opnai\"]\n",
+    );
+    let line = line_of(&text, "main =");
+    assert_eq!(
+        errors(&text, &[]),
+        [format!(
+            "s.toml:{line}:19: provider_groups.main.1: unknown provider \"opnai\", expected \"openai\" (a [providers.NAME] table) (did you mean \"openai\"?)"
+        )]
+    );
+}
+
+#[test]
+fn llm_step_naming_an_unknown_group_is_located() {
+    let text = r#"
+[traffic]
+kind = "constant"
+rate_per_s = 1.0
+
+[providers.openai]
+ttft = { kind = "constant", value = "1s" }
+output_tokens_per_s = 50
+
+[provider_groups]
+main = ["openai"]
+
+[[agent.steps]]
+kind = "llm"
+group = "mian"
+input_tokens = { kind = "constant", value = 100 }
+output_tokens = { kind = "constant", value = 100 }
+"#;
+    assert_eq!(
+        errors(text, &[]),
+        [
+            "s.toml:15:9: agent.steps.0.group: unknown provider group \"mian\", expected \"main\" (did you mean \"main\"?)"
+        ]
+    );
+}
+
+#[test]
+fn missing_file_names_the_path_and_os_error() {
+    let path = Path::new("/nonexistent/dir/scenario.toml");
+    let error = load(path, &[]).expect_err("missing file");
+    assert_eq!(error.messages.len(), 1);
+    assert!(
+        error.messages[0]
+            .starts_with("/nonexistent/dir/scenario.toml: cannot read scenario file: No such file"),
+        "{}",
+        error.messages[0]
+    );
+}
+
+#[test]
+fn unknown_set_key_is_an_error_with_a_suggestion() {
+    let messages = errors(MINIMAL, &["temporal.cach_size=5"]);
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].starts_with(
+            "s.toml: --set temporal.cach_size=5: temporal.cach_size: unknown key, expected "
+        ),
+        "{messages:?}"
+    );
+    assert!(
+        messages[0].ends_with("(did you mean \"cache_size\"?)"),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn set_values_get_the_same_validation() {
+    let messages = errors(
+        MINIMAL,
+        &["instance.memory_limit=512", "agent.steps.3.cpu=1s", "oops"],
+    );
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains(
+        "--set instance.memory_limit=512: instance.memory_limit: expected a size string"
+    )));
+    assert!(messages.iter().any(|m| {
+        m.ends_with("agent.steps.3.cpu: index 3 is out of range, agent.steps has 1 elements")
+    }));
+    assert!(messages.iter().any(|m| {
+        m.ends_with("--set oops: expected dotted.key=value, such as temporal.cache_size=1000")
+    }));
+}
+
+#[test]
+fn set_overrides_apply_with_units_and_array_indexes() {
+    let scenario = ok(
+        MINIMAL,
+        &[
+            "temporal.cache_size=1000",
+            "instance.memory_limit=2GiB",
+            "instance.runtime_memory=\"100MiB\"",
+            "autoscaler.kind=fixed",
+            "traffic.rate_per_s=8",
+            "agent.steps.0.latency.mean=250ms",
+        ],
+    );
+    assert_eq!(scenario.temporal.cache_size, 1000);
+    assert_eq!(scenario.instance.memory_limit_bytes, 2 << 30);
+    assert_eq!(scenario.instance.runtime_memory_bytes, 100 << 20);
+    assert_eq!(scenario.autoscaler, Autoscaler::Fixed { instances: 1 });
+    assert_eq!(
+        scenario.traffic.profile,
+        TrafficProfile::Constant { rate_per_s: 8.0 }
+    );
+    assert!(
+        matches!(scenario.agent.steps[0].kind, StepKind::Tool { latency: Dist::Exponential { mean }, .. } if mean == 0.25)
+    );
+}
+
+#[test]
+fn every_error_is_reported_at_once_in_file_order() {
+    let text = r#"
+seed = -1
+[traffic]
+kind = "constnt"
+[temporal]
+cache_size = 1.5
+[instance]
+memory_limt = "1GiB"
+"#;
+    let messages = errors(text, &[]);
+    assert_eq!(messages.len(), 5, "{messages:?}");
+    assert_eq!(
+        messages[0],
+        "s.toml: agent: missing required table, expected at least one [[agent.steps]] table"
+    );
+    assert!(messages[1].starts_with("s.toml:2:8: seed: expected an integer >= 0, found -1"));
+    assert!(messages[2].starts_with("s.toml:4:8: traffic.kind: expected \"constant\", \"piecewise\", \"diurnal\" or \"trace\", found \"constnt\" (did you mean \"constant\"?)"));
+    assert_eq!(
+        messages[3],
+        "s.toml:6:14: temporal.cache_size: expected an integer >= 0, found float 1.5"
+    );
+    assert!(
+        messages[4]
+            .starts_with("s.toml:8:1: instance.memory_limt: unknown key, expected \"vcpus\", ")
+    );
+    assert!(
+        messages[4].ends_with(" (did you mean \"memory_limit\"?)"),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn missing_traffic_and_agent_are_reported() {
+    let messages = errors("seed = 3\n", &[]);
+    assert_eq!(
+        messages,
+        [
+            "s.toml: traffic: missing required table, expected [traffic] with kind = \"constant\", \"piecewise\", \"diurnal\" or \"trace\"",
+            "s.toml: agent: missing required table, expected at least one [[agent.steps]] table",
+        ]
+    );
+}
+
+#[test]
+fn defaults_are_the_documented_ones() {
+    let scenario = ok(MINIMAL, &[]);
+    assert_eq!(scenario.name, "s");
+    assert_eq!(scenario.seed, 1);
+    assert_eq!(scenario.run.horizon, 24 * 3600 * 1_000_000_000);
+    assert_eq!(scenario.autoscaler, Autoscaler::Fixed { instances: 1 });
+    assert_eq!(scenario.instance.gc, None);
+    assert_eq!(scenario.instance.memory_limit_bytes, 512 << 20);
+    assert_eq!(
+        scenario.instance.cold_start,
+        Dist::Uniform {
+            min: 10.0,
+            max: 30.0
+        }
+    );
+    assert_eq!(
+        scenario.conversation.messages,
+        Dist::Geometric { mean: 5.0 }
+    );
+    assert_eq!(
+        scenario.conversation.think_time,
+        Dist::Lognormal {
+            median: 30.0,
+            p99: 600.0
+        }
+    );
+    assert_eq!(scenario.temporal.cache_size, 10_000);
+    assert_eq!(scenario.retry.maximum_interval, 100_000_000_000);
+    assert_eq!(scenario.agent.steps[0].name, "step-1");
+    assert_eq!(
+        scenario.agent.steps[0].start_to_close_timeout,
+        600_000_000_000
+    );
+    assert_eq!(scenario.cost.vcpu_second_usd, 0.000018);
+}
+
+#[test]
+fn cloud_run_initial_instances_defaults_to_min_but_at_least_one() {
+    let initial = |extra: &str| match ok(
+        &with(&format!("[autoscaler]\nkind = \"cloud_run\"\n{extra}")),
+        &[],
+    )
+    .autoscaler
+    {
+        Autoscaler::CloudRun(c) => c.initial_instances,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(initial(""), 1);
+    assert_eq!(initial("min_instances = 3"), 3);
+    assert_eq!(initial("min_instances = 0\nmax_instances = 1"), 1);
+}
+
+#[test]
+fn full_fixture_resolves_timeline_in_time_order_with_cumulative_sets() {
+    let path = testdata().join("full.toml");
+    let scenario = load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let ats: Vec<u64> = scenario
+        .timeline
+        .iter()
+        .map(|i| i.at / 60_000_000_000)
+        .collect();
+    assert_eq!(ats, [30, 45, 50, 90, 100]);
+    assert_eq!(scenario.timeline[0].label, "memory x5");
+    assert_eq!(scenario.timeline[1].label, "degradation openai x3");
+    assert_eq!(scenario.timeline[3].label, "set temporal.cache_size=200");
+    let Action::Set {
+        effective,
+        assignments,
+        ..
+    } = &scenario.timeline[3].action
+    else {
+        panic!("set")
+    };
+    assert_eq!(
+        assignments,
+        &[("temporal.cache_size".to_string(), "200".to_string())]
+    );
+    // Cumulative: the 30m set (memory x5) still holds at 90m.
+    assert_eq!(effective.instance.memory_limit_bytes, 10 << 30);
+    assert_eq!(effective.temporal.cache_size, 200);
+    assert!(effective.timeline.is_empty());
+    assert_eq!(scenario.temporal.cache_size, 2000);
+    let Action::ProviderIncident {
+        provider,
+        incident,
+        factor,
+        ..
+    } = &scenario.timeline[1].action
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            scenario.providers[*provider].name.as_str(),
+            *incident,
+            *factor
+        ),
+        ("openai", IncidentKind::Degradation, 3.0)
+    );
+    let Dist::Empirical { csv, values } = &scenario.conversation.think_time else {
+        panic!("empirical")
+    };
+    assert_eq!(csv, &testdata().join("think.csv").to_string_lossy());
+    assert_eq!(values, &[5.0, 30.0, 120.0]);
+}
+
+#[test]
+fn resolved_toml_round_trips_every_section() {
+    let original = load(&testdata().join("full.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let text = to_resolved_toml(&original);
+    assert!(text.starts_with("# The effective scenario"), "{text}");
+    assert!(text.contains(&format!("# sim version {}", crate::VERSION)));
+    assert!(text.contains("# seed 42"));
+    assert!(text.contains("memory_limit = \"2GiB\""), "{text}");
+    assert!(
+        text.contains("think_time = { kind = \"empirical\""),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("resolved.toml");
+    std::fs::write(&path, &text).expect("write");
+    let reloaded = load(&path, &[]).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(reloaded, original);
+    assert_eq!(to_resolved_toml(&reloaded), text);
+}
+
+#[test]
+fn resolved_toml_round_trips_defaults_and_other_traffic_kinds() {
+    for traffic in [
+        "kind = \"diurnal\"\nmean_rate_per_s = 2\npeak_to_trough = 4\npeak_hour = 14.5",
+        &format!(
+            "kind = \"trace\"\ncsv = \"{}\"",
+            testdata().join("trace.csv").display()
+        ),
+    ] {
+        let text = MINIMAL.replace("kind = \"constant\"\nrate_per_s = 1.0", traffic);
+        let original = ok(&text, &[]);
+        let reloaded = ok(&to_resolved_toml(&original), &[]);
+        assert_eq!(
+            reloaded,
+            Scenario {
+                name: original.name.clone(),
+                ..reloaded.clone()
+            }
+        );
+        assert_eq!(reloaded, original);
+    }
+}
+
+#[test]
+fn trace_csv_is_loaded_sorted_and_relative_to_the_scenario() {
+    let scenario = load(
+        &testdata().join("full.toml"),
+        &["traffic={kind=\"trace\",csv=\"trace.csv\"}".into()],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let TrafficProfile::Trace { arrivals, .. } = scenario.traffic.profile else {
+        panic!("trace")
+    };
+    assert_eq!(arrivals, [500_000_000, 1_250_000_000, 3_000_000_000]);
+}
+
+#[test]
+fn csv_problems_are_located() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("bad.csv"), "value\n1s\nsoon\n").expect("write");
+    let path = dir.path().join("s.toml");
+    let text = MINIMAL.replace(
+        "{ kind = \"exponential\", mean = \"1s\" }",
+        "{ kind = \"empirical\", csv = \"bad.csv\" }",
+    );
+    std::fs::write(
+        &path,
+        format!(
+            "{text}[conversation]\nthink_time = {{ kind = \"empirical\", csv = \"none.csv\" }}\n"
+        ),
+    )
+    .expect("write");
+    let messages = load(&path, &[]).expect_err("bad csv").messages;
+    let shown = |m: &str| m.replace(&format!("{}/", dir.path().display()), "");
+    let messages: Vec<String> = messages.iter().map(|m| shown(m)).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages[0]
+            .starts_with("s.toml:10:42: conversation.think_time.csv: cannot read \"none.csv\": "),
+        "{messages:?}"
+    );
+    assert!(messages[1].starts_with("bad.csv:3:1: agent.steps.0.latency.csv: \"soon\": invalid duration (expected a number at \"soon\"), expected a duration string"), "{messages:?}");
+}
+
+#[test]
+fn timeline_problems_are_reported() {
+    let text = with(
+        r#"
+[run]
+horizon = "1h"
+
+[[timeline]]
+at = "2h"
+deploy = "rolling"
+
+[[timeline]]
+at = "10m"
+set = { "temporal.cache_sise" = 5, "run.horizon" = "2h" }
+
+[[timeline]]
+at = "20m"
+incident = "outage"
+provider = "nobody"
+duration = "5m"
+factor = 2
+"#,
+    );
+    let messages = errors(&text, &[]);
+    let expected = [
+        "timeline.0.at: expected a time below the horizon (1h), found \"2h\"",
+        "timeline.1.set.run.horizon: \"run\" cannot be changed on the timeline",
+        "timeline.2.provider: unknown provider \"nobody\", expected nothing",
+        "timeline.2.factor: factor applies only to incident = \"degradation\"",
+    ];
+    for tail in expected {
+        assert!(
+            messages.iter().any(|m| m.ends_with(tail)),
+            "missing {tail} in {messages:?}"
+        );
+    }
+    // The unknown key in a set is reported like an unknown --set key.
+    let messages = errors(
+        &with("[[timeline]]\nat = \"1m\"\nset = { \"temporal.cache_sise\" = 5 }\n"),
+        &[],
+    );
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].contains("temporal.cache_sise: unknown key"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[0].ends_with("(did you mean \"cache_size\"?)"),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn no_input_panics_the_loader() {
+    // Every line of the full fixture removed, or its value replaced by a value of every type:
+    // loading reports errors or succeeds, and never panics.
+    let fixture = std::fs::read_to_string(testdata().join("full.toml")).expect("fixture");
+    let lines: Vec<&str> = fixture.lines().collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(testdata().join("think.csv"), dir.path().join("think.csv")).expect("copy");
+    let path = dir.path().join("s.toml");
+    let replacements = [
+        "",
+        "\"x\"",
+        "-1",
+        "0",
+        "1.5",
+        "[]",
+        "{}",
+        "true",
+        "1979-05-27",
+        "\"0s\"",
+        "{ kind = \"constant\" }",
+    ];
+    for i in 0..lines.len() {
+        for replacement in replacements {
+            let mut edited = lines.clone();
+            let replaced;
+            if let Some((key, _)) = lines[i].split_once(" = ") {
+                replaced = format!("{key} = {replacement}");
+                edited[i] = &replaced;
+            } else {
+                edited[i] = replacement;
+            }
+            std::fs::write(&path, edited.join("\n")).expect("write");
+            let _ = load(&path, &[]);
+        }
+    }
+}
+
+#[test]
+fn agent_without_steps_is_an_error() {
+    let traffic = "[traffic]\nkind = \"constant\"\nrate_per_s = 1\n";
+    let messages = errors(&format!("{traffic}[agent]\n"), &[]);
+    assert_eq!(
+        messages,
+        ["s.toml:4:1: agent.steps: no steps, expected at least one [[agent.steps]] table"]
+    );
+    let messages = errors(&format!("{traffic}[agent]\nsteps = []\n"), &[]);
+    assert_eq!(
+        messages,
+        ["s.toml:5:9: agent.steps: no steps, expected at least one [[agent.steps]] table"]
+    );
+}

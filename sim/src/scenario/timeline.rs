@@ -1,0 +1,333 @@
+//! `[[timeline]]`: timed interventions. A `set` is applied to the raw tree exactly like a
+//! `--set` override, cumulatively in time order, and the result is resolved (and validated) as
+//! a whole scenario, so the model can switch to `effective` without re-deriving anything.
+
+use super::config::*;
+use super::diag::{Diags, Origin, hint, one_of};
+use super::raw::{Node, Value, assign, describe, format_value};
+use super::read::*;
+use super::resolve::{self, Context, WithTimeline};
+use super::units::format_duration;
+
+const DEPLOYS: [&str; 2] = ["rolling", "at_once"];
+const INCIDENTS: [&str; 3] = ["outage", "degradation", "rate_limit"];
+/// Settings that make no sense to change mid-run.
+const FIXED_KEYS: [&str; 5] = ["timeline", "run", "seed", "name", "description"];
+
+struct Assignment {
+    key: String,
+    key_origin: Origin,
+    value: Node,
+}
+
+enum Pending {
+    Set {
+        assignments: Vec<Assignment>,
+        deploy: Option<Deploy>,
+    },
+    Ready(Action),
+}
+
+struct Entry {
+    at: Nanos,
+    label: Option<String>,
+    pending: Pending,
+}
+
+pub(crate) fn resolve(
+    node: Option<&Node>,
+    root: &Node,
+    base: &Scenario,
+    cx: &Context<'_>,
+    diags: &mut Diags,
+) -> Vec<Intervention> {
+    let items: Vec<(String, &Node)> = match node.map(|n| (n, &n.value)) {
+        None => Vec::new(),
+        Some((_, Value::Array(items))) => items
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (format!("timeline.{i}"), n))
+            .collect(),
+        Some((node, other)) => {
+            diags.error(
+                &node.origin,
+                "timeline",
+                format!(
+                    "expected an array of tables ([[timeline]]), found {}",
+                    describe(other)
+                ),
+            );
+            Vec::new()
+        }
+    };
+    let mut entries: Vec<Entry> = items
+        .iter()
+        .filter_map(|(path, item)| entry(path, item, base, diags))
+        .collect();
+    entries.sort_by_key(|e| e.at);
+    let mut working = root.clone();
+    if let Value::Table(table) = &mut working.value {
+        table.remove("timeline");
+    }
+    entries
+        .into_iter()
+        .map(|e| intervention(e, &mut working, base, cx, diags))
+        .collect()
+}
+
+/// Turns a parsed entry into an intervention; a `set` is applied to `working` first.
+fn intervention(
+    entry: Entry,
+    working: &mut Node,
+    base: &Scenario,
+    cx: &Context<'_>,
+    diags: &mut Diags,
+) -> Intervention {
+    let action = match entry.pending {
+        Pending::Ready(action) => action,
+        Pending::Set {
+            assignments,
+            deploy,
+        } => {
+            for a in &assignments {
+                if let Err(message) = assign(working, &a.key, a.value.clone(), &a.key_origin) {
+                    diags.error(&a.key_origin, &a.key, message);
+                }
+            }
+            let mut set_diags = diags.sibling();
+            let effective = resolve::resolve(working, cx, &mut set_diags, WithTimeline::No);
+            diags.append(set_diags);
+            let assignments = assignments
+                .into_iter()
+                .map(|a| (a.key, format_value(&a.value.value)))
+                .collect();
+            Action::Set {
+                assignments,
+                deploy,
+                effective: Box::new(effective),
+            }
+        }
+    };
+    let label = entry
+        .label
+        .unwrap_or_else(|| default_label(&action, &base.providers));
+    Intervention {
+        at: entry.at,
+        label,
+        action,
+    }
+}
+
+fn default_label(action: &Action, providers: &[Provider]) -> String {
+    match action {
+        Action::Set {
+            assignments,
+            deploy,
+            ..
+        } => {
+            let changes: Vec<String> = assignments
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let deploy = deploy.map_or(String::new(), |d| {
+                format!(" with {} deploy", deploy_name(d))
+            });
+            format!("set {}{deploy}", changes.join(", "))
+        }
+        Action::ProviderIncident {
+            provider,
+            incident,
+            factor,
+            ..
+        } => {
+            let name = providers.get(*provider).map_or("?", |p| p.name.as_str());
+            match incident {
+                IncidentKind::Degradation => format!("degradation {name} x{factor}"),
+                _ => format!("{} {name}", incident_name(*incident)),
+            }
+        }
+        Action::Deploy { deploy } => format!("{} deploy", deploy_name(*deploy)),
+    }
+}
+
+pub(crate) fn deploy_name(deploy: Deploy) -> &'static str {
+    match deploy {
+        Deploy::Rolling => "rolling",
+        Deploy::AtOnce => "at_once",
+    }
+}
+
+pub(crate) fn incident_name(incident: IncidentKind) -> &'static str {
+    match incident {
+        IncidentKind::Outage => "outage",
+        IncidentKind::Degradation => "degradation",
+        IncidentKind::RateLimit => "rate_limit",
+    }
+}
+
+fn parse_deploy(name: &str) -> Deploy {
+    if name == "rolling" {
+        Deploy::Rolling
+    } else {
+        Deploy::AtOnce
+    }
+}
+
+fn entry(path: &str, item: &Node, base: &Scenario, diags: &mut Diags) -> Option<Entry> {
+    let mut s = Section::open(Some(item), path, &item.origin, diags);
+    if !s.is_present() {
+        return None;
+    }
+    let at = s.duration_required(diags, "at", 0);
+    if let Some(at) = at.filter(|at| *at >= base.run.horizon) {
+        let message = format!(
+            "expected a time below the horizon ({}), found \"{}\"",
+            format_duration(base.run.horizon),
+            format_duration(at)
+        );
+        diags.error(&s.origin_of("at"), &s.key_path("at"), message);
+    }
+    let label = s.string(diags, "label");
+    let pending = if s.has("set") && s.has("incident") {
+        diags.error(
+            &item.origin,
+            path,
+            "an entry takes either set (with an optional deploy) or incident, not both",
+        );
+        None
+    } else if s.has("set") {
+        let assignments = assignments(&mut s, diags);
+        let deploy = s.choice(diags, "deploy", &DEPLOYS).map(parse_deploy);
+        assignments.map(|assignments| Pending::Set {
+            assignments,
+            deploy,
+        })
+    } else if s.has("incident") {
+        incident(&mut s, base, diags).map(Pending::Ready)
+    } else if s.has("deploy") {
+        s.choice(diags, "deploy", &DEPLOYS).map(|d| {
+            Pending::Ready(Action::Deploy {
+                deploy: parse_deploy(d),
+            })
+        })
+    } else {
+        let _ = (s.take("set"), s.take("incident"), s.take("deploy"));
+        diags.error(
+            &item.origin,
+            path,
+            "expected an action: set = { ... }, incident = \"...\" or deploy = \"...\"",
+        );
+        None
+    };
+    s.finish(diags);
+    Some(Entry {
+        at: at?,
+        label,
+        pending: pending?,
+    })
+}
+
+fn assignments(s: &mut Section<'_>, diags: &mut Diags) -> Option<Vec<Assignment>> {
+    let path = s.key_path("set");
+    let node = s.take("set")?;
+    let Value::Table(table) = &node.value else {
+        let message = format!(
+            "expected a table such as {{ \"temporal.cache_size\" = 1000 }}, found {}",
+            describe(&node.value)
+        );
+        diags.error(&node.origin, &path, message);
+        return None;
+    };
+    if table.entries.is_empty() {
+        diags.error(
+            &node.origin,
+            &path,
+            "expected at least one \"dotted.key\" = value",
+        );
+        return None;
+    }
+    let mut ok = true;
+    for entry in &table.entries {
+        let first = entry.key.split('.').next().unwrap_or("").trim();
+        if FIXED_KEYS.contains(&first) {
+            diags.error(
+                &entry.key_origin,
+                &join(&path, &entry.key),
+                format!("\"{first}\" cannot be changed on the timeline"),
+            );
+            ok = false;
+        }
+    }
+    let assignments = table
+        .entries
+        .iter()
+        .map(|e| Assignment {
+            key: e.key.clone(),
+            key_origin: e.key_origin.clone(),
+            value: e.node.clone(),
+        })
+        .collect();
+    ok.then_some(assignments)
+}
+
+fn incident(s: &mut Section<'_>, base: &Scenario, diags: &mut Diags) -> Option<Action> {
+    let kind = s.choice(diags, "incident", &INCIDENTS);
+    let provider_path = s.key_path("provider");
+    let provider = match s.take("provider") {
+        None => {
+            s.missing("provider", "the name of a [providers.NAME] table", diags);
+            None
+        }
+        Some(node) => string(node, &provider_path, diags)
+            .and_then(|name| provider_index(name, node, &provider_path, base, diags)),
+    };
+    let duration = s.duration_required(diags, "duration", 1);
+    let factor = match kind {
+        Some("degradation") => s.number_required(diags, "factor", POSITIVE),
+        _ => {
+            if s.has("factor") {
+                let _ = s.take("factor");
+                diags.error(
+                    &s.origin_of("factor"),
+                    &s.key_path("factor"),
+                    "factor applies only to incident = \"degradation\"",
+                );
+            }
+            Some(1.0)
+        }
+    };
+    let incident = match kind? {
+        "outage" => IncidentKind::Outage,
+        "degradation" => IncidentKind::Degradation,
+        _ => IncidentKind::RateLimit,
+    };
+    Some(Action::ProviderIncident {
+        provider: provider?,
+        incident,
+        duration: duration?,
+        factor: factor?,
+    })
+}
+
+fn provider_index(
+    name: &str,
+    node: &Node,
+    path: &str,
+    base: &Scenario,
+    diags: &mut Diags,
+) -> Option<usize> {
+    let index = base.providers.iter().position(|p| p.name == name);
+    if index.is_none() {
+        let names = base.providers.iter().map(|p| p.name.as_str());
+        let hint = hint(name, names.clone());
+        diags.error(
+            &node.origin,
+            path,
+            format!(
+                "unknown provider \"{name}\", expected {}{hint}",
+                one_of(names)
+            ),
+        );
+    }
+    index
+}

@@ -1,0 +1,222 @@
+//! Human units: duration strings ("1h30m", "250ms", "0.5s") to integer nanoseconds and sizes
+//! ("512MiB", "2GB") to bytes, and back. Parsing is exact (decimal arithmetic, no floats), so
+//! a value written by `format_*` reads back to the same integer.
+
+use super::config::Nanos;
+
+pub(crate) const DURATION_EXPECTED: &str = "expected a duration string such as \"250ms\", \
+     \"30s\", \"15m\", \"2h\" (units: ns, us, ms, s, m, h, d)";
+
+pub(crate) const SIZE_EXPECTED: &str = "expected a size string such as \"512MiB\", \"2GiB\" \
+     (units: B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)";
+
+const DURATION_UNITS: [(&str, u64); 8] = [
+    ("ns", 1),
+    ("us", 1_000),
+    ("µs", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+    ("d", 86_400_000_000_000),
+];
+
+const SIZE_UNITS: [(&str, u64); 9] = [
+    ("B", 1),
+    ("KiB", 1 << 10),
+    ("MiB", 1 << 20),
+    ("GiB", 1 << 30),
+    ("TiB", 1 << 40),
+    ("KB", 1_000),
+    ("MB", 1_000_000),
+    ("GB", 1_000_000_000),
+    ("TB", 1_000_000_000_000),
+];
+
+/// A decimal number split into its integer digits and fraction digits, e.g. "1.25" -> (1, 25, 2).
+struct Decimal {
+    whole: u128,
+    fraction: u128,
+    fraction_digits: u32,
+}
+
+/// Reads a decimal number at the start of `s`; returns it and the rest of the string.
+fn read_decimal(s: &str) -> Result<(Decimal, &str), String> {
+    let end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, rest) = s.split_at(end);
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
+        return Err(format!("expected a number at \"{s}\""));
+    }
+    if fraction.len() > 18 || whole.len() > 20 {
+        return Err("too many digits".into());
+    }
+    let parse = |digits: &str| -> u128 { digits.parse().unwrap_or(0) };
+    let decimal = Decimal {
+        whole: parse(whole),
+        fraction: parse(fraction),
+        fraction_digits: fraction.len() as u32,
+    };
+    Ok((decimal, rest))
+}
+
+/// `decimal * unit` as an exact integer, or an error when it is not whole or too large.
+fn scale(decimal: &Decimal, unit: u64, what: &str) -> Result<u64, String> {
+    let unit = u128::from(unit);
+    let denominator = 10u128.pow(decimal.fraction_digits);
+    let fraction_scaled = decimal.fraction * unit;
+    if fraction_scaled % denominator != 0 {
+        return Err(format!("not a whole number of {what}"));
+    }
+    let total = decimal.whole * unit + fraction_scaled / denominator;
+    u64::try_from(total).map_err(|_| "too large".to_string())
+}
+
+/// Parses "250ms", "1h30m", "0.5s", "0s". The reason on error is a short fragment.
+pub(crate) fn parse_duration(text: &str) -> Result<Nanos, String> {
+    let mut rest = text.trim();
+    if rest.starts_with('-') {
+        return Err("durations cannot be negative".into());
+    }
+    if rest.is_empty() {
+        return Err("empty".into());
+    }
+    let mut total: u64 = 0;
+    while !rest.is_empty() {
+        let (decimal, after_number) = read_decimal(rest)?;
+        let unit_end = after_number
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after_number.len());
+        let (unit, after_unit) = after_number.split_at(unit_end);
+        let unit = unit.trim();
+        if unit.is_empty() {
+            return Err("missing unit".into());
+        }
+        let Some(&(_, nanos)) = DURATION_UNITS.iter().find(|(name, _)| *name == unit) else {
+            return Err(format!("unknown unit \"{unit}\""));
+        };
+        let part = scale(&decimal, nanos, "nanoseconds")?;
+        total = total.checked_add(part).ok_or("too large")?;
+        rest = after_unit;
+    }
+    Ok(total)
+}
+
+/// Parses "512MiB", "2GB", "1.5GiB", "0B".
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if text.starts_with('-') {
+        return Err("sizes cannot be negative".into());
+    }
+    let (decimal, unit) = read_decimal(text)?;
+    let unit = unit.trim();
+    if unit.is_empty() {
+        return Err("missing unit".into());
+    }
+    let Some(&(_, bytes)) = SIZE_UNITS.iter().find(|(name, _)| *name == unit) else {
+        return Err(format!("unknown unit \"{unit}\""));
+    };
+    scale(&decimal, bytes, "bytes")
+}
+
+/// The largest unit that represents `nanos` exactly: 5400s -> "90m", 0 -> "0s".
+pub(crate) fn format_duration(nanos: Nanos) -> String {
+    if nanos == 0 {
+        return "0s".into();
+    }
+    let order = ["d", "h", "m", "s", "ms", "us", "ns"];
+    for name in order {
+        let Some(&(_, unit)) = DURATION_UNITS.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        if nanos % unit == 0 {
+            return format!("{}{name}", nanos / unit);
+        }
+    }
+    format!("{nanos}ns")
+}
+
+/// The largest binary unit that represents `bytes` exactly: 536870912 -> "512MiB".
+pub(crate) fn format_size(bytes: u64) -> String {
+    if bytes == 0 {
+        return "0B".into();
+    }
+    for (name, unit) in [
+        ("TiB", 1u64 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ] {
+        if bytes % unit == 0 {
+            return format!("{}{name}", bytes / unit);
+        }
+    }
+    format!("{bytes}B")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units_compounds_and_decimals() {
+        assert_eq!(parse_duration("250ms"), Ok(250_000_000));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400_000_000_000));
+        assert_eq!(parse_duration("0.5s"), Ok(500_000_000));
+        assert_eq!(parse_duration("2d"), Ok(172_800_000_000_000));
+        assert_eq!(parse_duration("50us"), Ok(50_000));
+        assert_eq!(parse_duration("50µs"), Ok(50_000));
+        assert_eq!(parse_duration("7ns"), Ok(7));
+        assert_eq!(parse_duration("0s"), Ok(0));
+    }
+
+    #[test]
+    fn bad_durations_say_why() {
+        assert_eq!(parse_duration("30"), Err("missing unit".into()));
+        assert_eq!(parse_duration("30 sec"), Err("unknown unit \"sec\"".into()));
+        assert_eq!(
+            parse_duration("-5s"),
+            Err("durations cannot be negative".into())
+        );
+        assert_eq!(
+            parse_duration("0.5ns"),
+            Err("not a whole number of nanoseconds".into())
+        );
+        assert_eq!(
+            parse_duration("s"),
+            Err("expected a number at \"s\"".into())
+        );
+        assert_eq!(parse_duration("99999999999d"), Err("too large".into()));
+    }
+
+    #[test]
+    fn sizes_parse_binary_and_decimal_units() {
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("0B"), Ok(0));
+        assert_eq!(parse_size("512"), Err("missing unit".into()));
+        assert_eq!(
+            parse_size("1.5B"),
+            Err("not a whole number of bytes".into())
+        );
+    }
+
+    #[test]
+    fn formatting_picks_the_largest_exact_unit_and_round_trips() {
+        assert_eq!(format_duration(5_400_000_000_000), "90m");
+        assert_eq!(format_duration(250_000_000), "250ms");
+        assert_eq!(format_duration(1_500_000_000), "1500ms");
+        assert_eq!(format_duration(0), "0s");
+        assert_eq!(format_size(512 << 20), "512MiB");
+        assert_eq!(format_size(1000), "1000B");
+        for nanos in [1, 999, 1_000_000_001, 86_400_000_000_000, u64::MAX] {
+            assert_eq!(parse_duration(&format_duration(nanos)), Ok(nanos));
+        }
+        for bytes in [1, 1024, 3 << 29, u64::MAX] {
+            assert_eq!(parse_size(&format_size(bytes)), Ok(bytes));
+        }
+    }
+}

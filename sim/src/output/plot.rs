@@ -53,7 +53,7 @@ fn render_png(scenario: &Scenario, output: &RunOutput) -> std::io::Result<Vec<u8
     let mut pixels = vec![0u8; width as usize * height as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
-        timeline::draw(&root, scenario, output).map_err(drawing_error)?;
+        timeline::draw(&root, scenario, output, true).map_err(drawing_error)?;
     }
     let mut png = Vec::new();
     let mut encoder = png::Encoder::new(&mut png, width, height);
@@ -72,7 +72,7 @@ fn render_svg(scenario: &Scenario, output: &RunOutput) -> std::io::Result<String
     {
         let root = SVGBackend::with_string(&mut svg, (timeline::WIDTH, timeline::HEIGHT))
             .into_drawing_area();
-        timeline::draw(&root, scenario, output).map_err(drawing_error)?;
+        timeline::draw(&root, scenario, output, false).map_err(drawing_error)?;
     }
     Ok(svg)
 }
@@ -350,6 +350,143 @@ mod tests {
         (scenario, output)
     }
 
+    /// Four simulated days in the shape of `incident.toml`: daily deploys masking memory
+    /// growth, crashes over a weekend night, the 5x memory redeploy, the cache cut and the
+    /// min-instances fix close together, and a provider incident with its end.
+    fn long_incident() -> (Scenario, RunOutput) {
+        let base = test_scenario(Vec::new());
+        let at = |day: u64, hour: u64, minute: u64| {
+            (day * 24 + hour) * HOUR_NS + minute * 60 * 1_000_000_000
+        };
+        let set = |label: &str, at_ns: u64, effective: &Scenario| Intervention {
+            at: at_ns,
+            label: label.into(),
+            action: Action::Set {
+                assignments: Vec::new(),
+                deploy: Some(Deploy::Rolling),
+                effective: Box::new(effective.clone()),
+            },
+        };
+        let mut more_memory = base.clone();
+        more_memory.instance.memory_limit_bytes = 2560 * MIB;
+        let mut small_cache = more_memory.clone();
+        small_cache.temporal.cache_size = 1000;
+        let mut min_instances = small_cache.clone();
+        if let Autoscaler::CloudRun(cloud_run) = &mut min_instances.autoscaler {
+            cloud_run.min_instances = 4;
+        }
+        let mut timeline = vec![
+            set("daily deploy", at(0, 10, 0), &base),
+            set("daily deploy (Tue)", at(1, 10, 0), &base),
+            Intervention {
+                at: at(1, 14, 0),
+                label: "vertex latency x2".into(),
+                action: Action::ProviderIncident {
+                    provider: 1,
+                    incident: IncidentKind::Degradation,
+                    duration: HOUR_NS,
+                    factor: 2.0,
+                },
+            },
+            set("redeploy with 5x memory", at(2, 21, 40), &more_memory),
+            set("cache cut 10x", at(3, 2, 10), &small_cache),
+            set("min instances = 4", at(3, 9, 30), &min_instances),
+        ];
+        timeline.sort_by_key(|intervention| intervention.at);
+        let mut scenario = test_scenario(timeline);
+        scenario.run.horizon = 96 * HOUR_NS;
+        let hours =
+            |day: u64, hour: u64, minute: u64| at(day, hour, minute) as f64 / HOUR_NS as f64;
+        let (more_memory_h, cache_cut_h, min_instances_h) =
+            (hours(2, 21, 40), hours(3, 2, 10), hours(3, 9, 30));
+        let mut rows = Vec::new();
+        let mut events = Vec::new();
+        let mut memory_mib: f64 = 100.0;
+        for minute in 1..=96 * 60u64 {
+            let t_s = minute as f64 * 60.0;
+            let t_h = t_s / 3600.0;
+            let deploy_now = minute == 10 * 60 || minute == 34 * 60;
+            let mut crashed = false;
+            if deploy_now {
+                memory_mib = 100.0;
+            } else if t_h < more_memory_h {
+                memory_mib += 1.0;
+                if memory_mib >= 512.0 {
+                    crashed = true;
+                    memory_mib = 100.0;
+                    events.push(EventRecord {
+                        t_s,
+                        kind: EventKind::OomCrash,
+                        instance: Some((minute % 5) as u32),
+                        detail: String::new(),
+                    });
+                }
+            } else if t_h < cache_cut_h {
+                memory_mib = (memory_mib + 2.0).min(1800.0);
+            } else {
+                memory_mib = 300.0;
+            }
+            let (running, cpu, backlog, wait_s, p50_s, p95_s) = if t_h >= min_instances_h {
+                (4, 0.3, 2, 0.1, 6.0, 12.0)
+            } else if t_h >= cache_cut_h {
+                (2, 0.55, 60 + minute % 40, 25.0, 22.0, 48.0)
+            } else {
+                (5, 0.4 + memory_mib / 2000.0, minute % 4, 0.2, 6.0, 12.0)
+            };
+            let degraded = (38.0..39.0).contains(&t_h);
+            let vertex_s = if degraded { 10.0 } else { 5.0 };
+            rows.push(TimeseriesRow {
+                t_s,
+                instances_running: running,
+                instances_starting: u32::from(crashed),
+                instances_desired: running,
+                cpu_utilization: cpu,
+                memory_bytes_max: (memory_mib * MIB as f64) as u64,
+                memory_bytes_mean: (memory_mib * 0.7 * MIB as f64) as u64,
+                memory_limit_bytes: if t_h <= more_memory_h {
+                    512 * MIB
+                } else {
+                    2560 * MIB
+                },
+                activity_backlog: backlog,
+                response_latency_p50_s: Some(p50_s + if degraded { 3.0 } else { 0.0 }),
+                response_latency_p95_s: Some(p95_s + if degraded { 5.0 } else { 0.0 }),
+                activity_schedule_to_start_p95_s: Some(wait_s),
+                crashes: u64::from(crashed),
+                llm_latency_p95_s: vec![Some(4.2), Some(vertex_s)],
+                ..TimeseriesRow::default()
+            });
+        }
+        for intervention in &scenario.timeline {
+            events.push(EventRecord {
+                t_s: nanos_to_seconds(intervention.at),
+                kind: EventKind::Intervention,
+                instance: None,
+                detail: intervention.label.clone(),
+            });
+        }
+        events.push(EventRecord {
+            t_s: 39.0 * 3600.0,
+            kind: EventKind::ProviderIncidentEnd,
+            instance: None,
+            detail: "vertex degradation".into(),
+        });
+        events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+        let crashes = events
+            .iter()
+            .filter(|event| event.kind == EventKind::OomCrash)
+            .count();
+        let output = RunOutput {
+            summary: summary(&scenario, crashes as u64),
+            timeseries: Timeseries {
+                providers: vec!["anthropic".into(), "vertex".into()],
+                rows,
+            },
+            events,
+        };
+        (scenario, output)
+    }
+
     fn summary(scenario: &Scenario, crashes: u64) -> Summary {
         Summary {
             scenario: scenario.name.clone(),
@@ -445,6 +582,36 @@ mod tests {
             );
         }
         if let Ok(path) = std::env::var("SIM_PLOT_PREVIEW") {
+            std::fs::write(path, &png).unwrap();
+        }
+    }
+
+    #[test]
+    fn multi_day_timeline_labels_every_marker_once_even_when_close_together() {
+        let (scenario, output) = long_incident();
+        let (png, svg) = render(&scenario, &output);
+        let (width, height) = png_size(&png);
+        assert!(width >= 1600 && height >= 1200, "png is {width}x{height}");
+        for label in [
+            "day 1 10:00  daily deploy",
+            "day 2 10:00  daily deploy (Tue)",
+            "day 2 14:00  vertex latency x2",
+            "day 2 15:00  end of vertex latency x2",
+            "day 3 21:40  redeploy with 5x memory",
+            "day 4 02:10  cache cut 10x",
+            "day 4 09:30  min instances = 4",
+        ] {
+            assert_eq!(
+                svg.matches(label).count(),
+                1,
+                "svg should hold {label:?} once"
+            );
+        }
+        assert!(
+            svg.contains("48 (day 3)"),
+            "day boundaries should be named on the time axis"
+        );
+        if let Ok(path) = std::env::var("SIM_PLOT_PREVIEW_LONG") {
             std::fs::write(path, &png).unwrap();
         }
     }

@@ -10,6 +10,7 @@
 use crate::metrics::report::{EventKind, RunOutput, TimeseriesRow};
 use crate::scenario::{Action, Autoscaler, Scenario, SloMetric, nanos_to_seconds};
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -38,6 +39,7 @@ const GIB: f64 = 1024.0 * MIB;
 const INK: RGBColor = RGBColor(30, 30, 30);
 const MUTED: RGBColor = RGBColor(100, 100, 100);
 const GRID: RGBColor = RGBColor(228, 228, 228);
+const DAY_LINE: RGBColor = RGBColor(185, 185, 185);
 const MARKER: RGBColor = RGBColor(106, 61, 154);
 const BLUE_DARK: RGBColor = RGBColor(31, 100, 180);
 const BLUE_LIGHT: RGBColor = RGBColor(120, 175, 225);
@@ -56,7 +58,7 @@ const PROVIDER_COLORS: [RGBColor; 6] = [
 ];
 
 /// A panel's chart: hours against one linear y axis.
-type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<HoursAxis, RangedCoordf64>>;
 
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
@@ -89,13 +91,17 @@ struct Figure<'a> {
     x_end_h: f64,
     markers: Vec<Marker>,
     crashes_t_h: Vec<f64>,
+    raster: bool,
 }
 
-/// Draws the whole figure on `root`, which must be `WIDTH` x `HEIGHT`.
+/// Draws the whole figure on `root`, which must be `WIDTH` x `HEIGHT`. `raster` is true for a
+/// bitmap backend, whose thick polylines get spiky miter joins at sharp turns (a sawtooth
+/// memory line would grow needles): there, thick lines are drawn one segment at a time.
 pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     scenario: &Scenario,
     output: &RunOutput,
+    raster: bool,
 ) -> DrawResult<DB> {
     let rows = output.timeseries.rows.as_slice();
     let horizon_h = nanos_to_seconds(scenario.run.horizon) / HOUR_S;
@@ -120,6 +126,7 @@ pub fn draw<DB: DrawingBackend>(
         x_end_h,
         markers,
         crashes_t_h,
+        raster,
     };
 
     root.fill(&WHITE)?;
@@ -407,7 +414,11 @@ fn build_chart<'a, DB: DrawingBackend>(
     } else {
         builder.margin_right(CHART_MARGIN_X + RIGHT_Y_AREA_W);
     }
-    builder.build_cartesian_2d(0.0..figure.x_end_h, 0.0..y_max)
+    let x_axis = HoursAxis {
+        end_h: figure.x_end_h,
+        ticks: x_ticks(figure.x_end_h),
+    };
+    builder.build_cartesian_2d(x_axis, 0.0..y_max)
 }
 
 fn configure_mesh<DB: DrawingBackend>(
@@ -418,10 +429,11 @@ fn configure_mesh<DB: DrawingBackend>(
     y_format: &dyn Fn(&f64) -> String,
 ) -> DrawResult<DB> {
     let x_end_h = figure.x_end_h;
+    let x_format = |x: &f64| format_tick(*x, x_end_h);
     let mut mesh = chart.configure_mesh();
-    mesh.x_labels(x_tick_count(x_end_h))
+    mesh.x_labels(1000)
         .y_labels(5)
-        .x_label_formatter(&|x| format_tick(*x))
+        .x_label_formatter(&x_format)
         .y_label_formatter(y_format)
         .y_desc(y_desc)
         .label_style((FONT, 14).into_font().color(&INK))
@@ -432,19 +444,80 @@ fn configure_mesh<DB: DrawingBackend>(
     if x_axis_h > 0 {
         mesh.x_desc(x_axis_description(x_end_h));
     }
-    mesh.draw()
+    mesh.draw()?;
+    let y_top = chart.y_range().end;
+    for t_h in day_boundaries(x_end_h) {
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(t_h, 0.0), (t_h, y_top)],
+            DAY_LINE.stroke_width(2),
+        )))?;
+    }
+    Ok(())
 }
 
 fn x_axis_description(x_end_h: f64) -> String {
     if x_end_h > 24.0 {
-        "simulated time since start (h); labels above give day and clock time".to_string()
+        "simulated time since start (h); day 1 starts at 00:00, labels above give day and clock time"
+            .to_string()
     } else {
         "simulated time since start (h)".to_string()
     }
 }
 
-fn x_tick_count(x_end_h: f64) -> usize {
-    if x_end_h > 48.0 { 24 } else { 16 }
+/// The shared time axis, 0 to `end_h` hours, with ticks we choose (plotters' own picks do not
+/// land on day boundaries). Tick labels come from the mesh's formatter.
+struct HoursAxis {
+    end_h: f64,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for HoursAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        RangedCoordf64::from(0.0..self.end_h).map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        // Light grid lines are off; ticks are bold points only.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        0.0..self.end_h
+    }
+}
+
+/// Time-axis ticks: the smallest step from a list that suits hours and days (multiples of 6 h
+/// once the run spans days, so every day boundary gets a tick) giving at most 17 ticks.
+fn x_ticks(x_end_h: f64) -> Vec<f64> {
+    const STEPS_H: [f64; 12] = [
+        0.25, 0.5, 1.0, 2.0, 3.0, 6.0, 12.0, 24.0, 48.0, 168.0, 336.0, 720.0,
+    ];
+    let step = STEPS_H
+        .iter()
+        .copied()
+        .find(|step| x_end_h / step <= 16.0)
+        .unwrap_or_else(|| (x_end_h / 16.0).ceil());
+    let count = (x_end_h / step).floor().min(1000.0) as usize;
+    (0..=count).map(|index| index as f64 * step).collect()
+}
+
+/// Day boundaries (every 24 h after the start) for runs longer than a day.
+fn day_boundaries(x_end_h: f64) -> Vec<f64> {
+    if x_end_h <= 24.0 {
+        return Vec::new();
+    }
+    let days = (x_end_h / 24.0).floor().min(1000.0) as usize;
+    (1..=days)
+        .map(|day| day as f64 * 24.0)
+        .filter(|t_h| *t_h < x_end_h)
+        .collect()
 }
 
 fn draw_memory<DB: DrawingBackend>(
@@ -481,13 +554,17 @@ fn draw_memory<DB: DrawingBackend>(
 
     let mean = segments(rows, |row| Some(row.memory_bytes_mean as f64 / divisor));
     let max = segments(rows, |row| Some(row.memory_bytes_max as f64 / divisor));
-    draw_segments(&mut chart, &mean, BLUE_LIGHT, 2)?;
-    draw_segments(&mut chart, &max, BLUE_DARK, 2)?;
+    draw_segments(&mut chart, figure.raster, &mean, BLUE_LIGHT, 2)?;
+    draw_segments(&mut chart, figure.raster, &max, BLUE_DARK, 2)?;
     let limit_points: Vec<(f64, f64)> = limit_steps
         .iter()
         .map(|(t_h, v)| (*t_h, *v / divisor))
         .collect();
-    chart.draw_series(LineSeries::new(limit_points, RED.stroke_width(2)))?;
+    chart.draw_series(line_elements(
+        &limit_points,
+        RED.stroke_width(2),
+        figure.raster,
+    ))?;
     let crashes: Vec<(f64, f64)> = figure
         .crashes_t_h
         .iter()
@@ -569,8 +646,8 @@ fn draw_instances<DB: DrawingBackend>(
     let starting = segments(rows, |row| Some(row.instances_starting as f64));
     let running = segments(rows, |row| Some(row.instances_running as f64));
     let desired = segments(rows, |row| Some(row.instances_desired as f64));
-    draw_segments(&mut chart, &starting, ORANGE, 2)?;
-    draw_segments(&mut chart, &running, GREEN, 4)?;
+    draw_segments(&mut chart, figure.raster, &starting, ORANGE, 2)?;
+    draw_segments(&mut chart, figure.raster, &running, GREEN, 4)?;
     draw_dashed_segments(&mut chart, &desired, INK, 1)?;
     let entries = vec![
         LegendEntry {
@@ -602,7 +679,7 @@ fn draw_cpu<DB: DrawingBackend>(
         format!("{v:.0}")
     })?;
     let cpu = segments(rows, |row| Some(row.cpu_utilization * 100.0));
-    draw_segments(&mut chart, &cpu, PURPLE, 2)?;
+    draw_segments(&mut chart, figure.raster, &cpu, PURPLE, 2)?;
     let mut entries = vec![LegendEntry {
         swatch: Swatch::Line(PURPLE, 2),
         label: "CPU utilisation".into(),
@@ -701,9 +778,10 @@ fn draw_backlog<DB: DrawingBackend>(
                 ORANGE.filled(),
             )))?;
         } else {
-            chart.draw_secondary_series(LineSeries::new(
-                segment.iter().copied(),
+            chart.draw_secondary_series(line_elements(
+                segment,
                 ORANGE.stroke_width(2),
+                figure.raster,
             ))?;
         }
     }
@@ -745,7 +823,7 @@ fn draw_latency<DB: DrawingBackend>(
         let series = segments(rows, |row| {
             row.llm_latency_p95_s.get(index).copied().flatten()
         });
-        draw_segments(&mut chart, &series, color, 2)?;
+        draw_segments(&mut chart, figure.raster, &series, color, 2)?;
         entries.push(LegendEntry {
             swatch: Swatch::Line(color, 2),
             label: format!("LLM call p95: {}", truncate(name, 22)),
@@ -753,8 +831,8 @@ fn draw_latency<DB: DrawingBackend>(
     }
     let p50 = segments(rows, |row| row.response_latency_p50_s);
     let p95 = segments(rows, |row| row.response_latency_p95_s);
-    draw_segments(&mut chart, &p50, BLUE_LIGHT, 2)?;
-    draw_segments(&mut chart, &p95, BLUE_DARK, 3)?;
+    draw_segments(&mut chart, figure.raster, &p50, BLUE_LIGHT, 2)?;
+    draw_segments(&mut chart, figure.raster, &p95, BLUE_DARK, 3)?;
     let mut head = vec![
         LegendEntry {
             swatch: Swatch::Line(BLUE_DARK, 3),
@@ -888,6 +966,7 @@ fn segments(
 
 fn draw_segments<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
+    raster: bool,
     segments: &[Vec<(f64, f64)>],
     color: RGBColor,
     width: u32,
@@ -900,13 +979,27 @@ fn draw_segments<DB: DrawingBackend>(
                 color.filled(),
             )))?;
         } else {
-            chart.draw_series(LineSeries::new(
-                segment.iter().copied(),
-                color.stroke_width(width),
-            ))?;
+            chart.draw_series(line_elements(segment, color.stroke_width(width), raster))?;
         }
     }
     Ok(())
+}
+
+/// A polyline as path elements: one element, or on a raster backend one per segment when the
+/// line is thick (a lone segment is a plain rectangle, so no join can spike).
+fn line_elements(
+    points: &[(f64, f64)],
+    style: ShapeStyle,
+    raster: bool,
+) -> Vec<PathElement<(f64, f64)>> {
+    if raster && style.stroke_width > 1 {
+        points
+            .windows(2)
+            .map(|pair| PathElement::new(pair.to_vec(), style))
+            .collect()
+    } else {
+        vec![PathElement::new(points.to_vec(), style)]
+    }
 }
 
 fn draw_dashed_segments<DB: DrawingBackend>(
@@ -1058,8 +1151,17 @@ fn format_number(value: f64) -> String {
     format!("{text}{suffix}")
 }
 
-fn format_tick(t_h: f64) -> String {
-    format_number(t_h)
+/// Hours since the start; on multi-day runs the day starts are named too.
+fn format_tick(t_h: f64, x_end_h: f64) -> String {
+    if x_end_h > 24.0 && (t_h / 24.0).fract().abs() < 1e-9 {
+        format!(
+            "{} (day {})",
+            format_number(t_h),
+            (t_h / 24.0).round() as u64 + 1
+        )
+    } else {
+        format_number(t_h)
+    }
 }
 
 fn format_hours(hours: f64) -> String {

@@ -612,7 +612,8 @@ mod tests {
             "day boundaries should be named on the time axis"
         );
         if let Ok(path) = std::env::var("SIM_PLOT_PREVIEW_LONG") {
-            std::fs::write(path, &png).unwrap();
+            std::fs::write(&path, &png).unwrap();
+            std::fs::write(Path::new(&path).with_extension("svg"), &svg).unwrap();
         }
     }
 

@@ -27,7 +27,7 @@ const X_AXIS_H: i32 = 58;
 const BOTTOM_MARGIN: i32 = 6;
 const LEGEND_W: i32 = 330;
 const CHART_MARGIN_X: i32 = 10;
-const Y_AREA_W: i32 = 100;
+const Y_AREA_W: i32 = 80;
 const RIGHT_Y_AREA_W: i32 = 90;
 const PLOT_LEFT: i32 = CHART_MARGIN_X + Y_AREA_W;
 const PLOT_RIGHT: i32 = WIDTH as i32 - LEGEND_W - CHART_MARGIN_X - RIGHT_Y_AREA_W;
@@ -156,20 +156,6 @@ pub fn draw<DB: DrawingBackend>(
     let mut x_pixels = Vec::new();
     for (index, area) in panel_areas.iter().enumerate() {
         let is_bottom = index == 4;
-        let (title, hint) = PANEL_TITLES[index];
-        area.draw(&Text::new(
-            title,
-            (PLOT_LEFT, 6),
-            (FONT, 20).into_font().color(&INK),
-        ))?;
-        let title_w = area
-            .estimate_text_size(title, &TextStyle::from((FONT, 20).into_font()))?
-            .0 as i32;
-        area.draw(&Text::new(
-            hint,
-            (PLOT_LEFT + title_w + 14, 9),
-            (FONT, 15).into_font().color(&MUTED),
-        ))?;
         let body = area.clone().margin(PANEL_TITLE_H as u32, 0, 0, 0);
         let (chart_area, legend_area) = body.split_horizontally(WIDTH as i32 - LEGEND_W);
         let x_axis_h = if is_bottom { X_AXIS_H } else { 0 };
@@ -196,6 +182,10 @@ pub fn draw<DB: DrawingBackend>(
         plot_y_top,
         plot_y_bottom,
     )?;
+    // Titles go on top of the marker lines, on a white ground, so both stay readable.
+    for (area, (title, hint)) in panel_areas.iter().zip(PANEL_TITLES) {
+        draw_panel_title(area, title, hint)?;
+    }
     root.present()
 }
 
@@ -221,6 +211,24 @@ const PANEL_TITLES: [(&str, &str); 5] = [
         "customer response latency vs the LLM providers' own call latency",
     ),
 ];
+
+fn draw_panel_title<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    hint: &str,
+) -> DrawResult<DB> {
+    let title_style = TextStyle::from((FONT, 20).into_font()).color(&INK);
+    let hint_style = TextStyle::from((FONT, 15).into_font()).color(&MUTED);
+    let title_w = area.estimate_text_size(title, &title_style)?.0 as i32;
+    let hint_x = PLOT_LEFT + title_w + 14;
+    let hint_w = area.estimate_text_size(hint, &hint_style)?.0 as i32;
+    area.draw(&Rectangle::new(
+        [(PLOT_LEFT - 4, 3), (hint_x + hint_w + 4, PANEL_TITLE_H - 4)],
+        WHITE.filled(),
+    ))?;
+    area.draw(&Text::new(title, (PLOT_LEFT, 6), title_style))?;
+    area.draw(&Text::new(hint, (hint_x, 9), hint_style))
+}
 
 /// A drawn panel: its legend and where its plotting area landed, in root pixels.
 struct PanelInfo {

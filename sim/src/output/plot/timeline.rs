@@ -568,11 +568,8 @@ fn draw_memory<DB: DrawingBackend>(
         .iter()
         .map(|(t_h, v)| (*t_h, *v / divisor))
         .collect();
-    chart.draw_series(line_elements(
-        &limit_points,
-        RED.stroke_width(2),
-        figure.raster,
-    ))?;
+    let scale = pixel_scale(&chart, figure.raster);
+    chart.draw_series(line_elements(&limit_points, RED.stroke_width(2), scale))?;
     let crashes: Vec<(f64, f64)> = figure
         .crashes_t_h
         .iter()
@@ -778,6 +775,8 @@ fn draw_backlog<DB: DrawingBackend>(
         .axis_style(MUTED)
         .draw()?;
     let wait = segments(rows, |row| row.activity_schedule_to_start_p95_s);
+    let scale = pixel_scale(&chart, figure.raster)
+        .map(|(x_scale, y_scale)| (x_scale, y_scale * backlog_max / wait_max));
     for segment in &wait {
         if segment.len() == 1 {
             chart.draw_secondary_series(std::iter::once(Circle::new(
@@ -786,11 +785,7 @@ fn draw_backlog<DB: DrawingBackend>(
                 ORANGE.filled(),
             )))?;
         } else {
-            chart.draw_secondary_series(line_elements(
-                segment,
-                ORANGE.stroke_width(2),
-                figure.raster,
-            ))?;
+            chart.draw_secondary_series(line_elements(segment, ORANGE.stroke_width(2), scale))?;
         }
     }
     Ok(info)
@@ -979,6 +974,7 @@ fn draw_segments<DB: DrawingBackend>(
     color: RGBColor,
     width: u32,
 ) -> DrawResult<DB> {
+    let scale = pixel_scale(chart, raster);
     for segment in segments {
         if segment.len() == 1 {
             chart.draw_series(std::iter::once(Circle::new(
@@ -987,27 +983,51 @@ fn draw_segments<DB: DrawingBackend>(
                 color.filled(),
             )))?;
         } else {
-            chart.draw_series(line_elements(segment, color.stroke_width(width), raster))?;
+            chart.draw_series(line_elements(segment, color.stroke_width(width), scale))?;
         }
     }
     Ok(())
 }
 
-/// A polyline as path elements: one element, or on a raster backend one per segment when the
-/// line is thick (a lone segment is a plain rectangle, so no join can spike).
+/// Pixels per data unit along x and y of a chart's plotting area, when drawing on a raster.
+fn pixel_scale<DB: DrawingBackend>(chart: &Chart<'_, DB>, raster: bool) -> Option<(f64, f64)> {
+    if !raster {
+        return None;
+    }
+    let (width, height) = chart.plotting_area().dim_in_pixel();
+    let (x, y) = (chart.x_range(), chart.y_range());
+    Some((
+        f64::from(width) / (x.end - x.start),
+        f64::from(height) / (y.end - y.start),
+    ))
+}
+
+/// A polyline as path elements. On a raster (`scale` given) a thick line is cut wherever it
+/// turns back on itself (the turn is sharper than a right angle, in pixels), since plotters'
+/// raster joins are mitred and a sawtooth would grow needles; gentler joins stay joined.
 fn line_elements(
     points: &[(f64, f64)],
     style: ShapeStyle,
-    raster: bool,
+    scale: Option<(f64, f64)>,
 ) -> Vec<PathElement<(f64, f64)>> {
-    if raster && style.stroke_width > 1 {
-        points
-            .windows(2)
-            .map(|pair| PathElement::new(pair.to_vec(), style))
-            .collect()
-    } else {
-        vec![PathElement::new(points.to_vec(), style)]
+    let Some((x_scale, y_scale)) = scale.filter(|_| style.stroke_width > 1) else {
+        return vec![PathElement::new(points.to_vec(), style)];
+    };
+    let mut elements = Vec::new();
+    let mut run: Vec<(f64, f64)> = Vec::new();
+    for &point in points {
+        if let [.., before, last] = run[..] {
+            let incoming = ((last.0 - before.0) * x_scale, (last.1 - before.1) * y_scale);
+            let outgoing = ((point.0 - last.0) * x_scale, (point.1 - last.1) * y_scale);
+            if incoming.0 * outgoing.0 + incoming.1 * outgoing.1 < 0.0 {
+                elements.push(PathElement::new(std::mem::take(&mut run), style));
+                run.push(last);
+            }
+        }
+        run.push(point);
     }
+    elements.push(PathElement::new(run, style));
+    elements
 }
 
 fn draw_dashed_segments<DB: DrawingBackend>(

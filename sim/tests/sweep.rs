@@ -489,6 +489,11 @@ fn resolve_grid_reads_the_sweep_table_and_flags_replace_it() {
         (1, "c.z", 2)
     );
     assert!(sweep::resolve_grid("", &[], Some(0)).is_err());
+    // Invalid TOML is left to the scenario loader, which reports it with its location.
+    assert_eq!(
+        sweep::resolve_grid("name = ", &[], Some(3)).unwrap(),
+        (Grid::default(), 3)
+    );
     assert_eq!(
         sweep::resolve_grid("", &[], None).unwrap(),
         (Grid::default(), 1)

@@ -179,7 +179,14 @@ pub fn resolve_grid(
     grid_args: &[String],
     replications: Option<u32>,
 ) -> Result<(Grid, u32), GridError> {
-    let spec = parse_sweep_table(file_text)?.unwrap_or_default();
+    // A file that is not valid TOML is left to the scenario loader, which reports it with
+    // locations; here it simply has no `[sweep]` table.
+    let valid_toml = toml::from_str::<toml::Table>(file_text).is_ok();
+    let spec = if valid_toml {
+        parse_sweep_table(file_text)?.unwrap_or_default()
+    } else {
+        SweepSpec::default()
+    };
     let grid = if grid_args.is_empty() {
         spec.grid
     } else {
@@ -289,7 +296,9 @@ pub struct SweepOutcome {
     /// Empty for a shard.
     pub points: Vec<PointResult>,
     pub cheapest_feasible: Option<usize>,
+    /// Runs simulated by this call.
     pub runs_executed: usize,
+    /// Runs read back from files: `--resume` hits, or every run of a merge.
     pub runs_resumed: usize,
 }
 
@@ -300,8 +309,8 @@ impl SweepOutcome {
         let mut text = String::new();
         if let Some(shard) = self.meta.shard {
             text += &format!(
-                "sweep {} shard {shard}: {} run(s) done ({} resumed), {} points x {} replications \
-                 in all; merge the shards with `sim merge`\n",
+                "sweep {} shard {shard}: {} run(s) done ({} reused from earlier results), {} points \
+                 x {} replications in all; merge the shards with `sim merge`\n",
                 self.meta.scenario,
                 self.runs_executed + self.runs_resumed,
                 self.runs_resumed,
@@ -312,7 +321,8 @@ impl SweepOutcome {
         }
         let feasible = self.points.iter().filter(|p| p.feasible).count();
         text += &format!(
-            "sweep {}: {} points x {} replications = {} runs ({} resumed); {feasible} feasible point(s)\n",
+            "sweep {}: {} points x {} replications = {} runs ({} reused from earlier results); \
+             {feasible} feasible point(s)\n",
             self.meta.scenario,
             plan.points,
             plan.replications,

@@ -147,6 +147,7 @@ fn one_key<DB: DrawingBackend>(
     root.fill(&WHITE).map_err(err)?;
     let axis = &meta.grid.axes[0];
     let root = root
+        .margin(8, 0, 0, 0)
         .titled(
             &format!("{title}: sweep of {}", axis.key),
             ("sans-serif", 22),

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod scenario;
+pub mod sweep;
 
 /// The program version recorded in every output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,295 @@
+//! `sim diff A.toml B.toml`: runs both scenarios with common random numbers (replication r of
+//! each uses `replication_seed(A's seed, r)`, so both see the same customers) and reports the
+//! paired differences B − A of the key metrics with 95% confidence intervals. Pairing removes
+//! the workload noise both share, so small effects show with few replications.
+//!
+//! An SLO counts as met by a scenario when it held in every replication. `breaks_slo` is true
+//! when B fails (in at least one replication) an SLO, matched by name, that A met: the CI gate.
+
+use super::metrics::{METRICS, Unit};
+use super::{RunMetrics, Stats, SweepError, SweepModel, with_pool};
+use crate::engine::rng::replication_seed;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// One metric of a diff.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MetricDiff {
+    pub metric: &'static str,
+    pub a: Stats,
+    pub b: Stats,
+    /// Statistics of the paired differences B − A.
+    pub difference: Stats,
+    /// "B raises p95 response latency by 4.1 s ± 0.6 s".
+    pub sentence: String,
+}
+
+/// One SLO of a diff, by name.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SloDiff {
+    pub name: String,
+    /// Held in every replication of A; `None` when A has no SLO of that name.
+    pub a_met: Option<bool>,
+    pub b_met: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DiffReport {
+    pub a: String,
+    pub b: String,
+    pub replications: u32,
+    /// A's master seed, used for both.
+    pub seed: u64,
+    pub metrics: Vec<MetricDiff>,
+    pub slos: Vec<SloDiff>,
+    /// B fails an SLO that A meets: `sim diff` exits 1.
+    pub breaks_slo: bool,
+}
+
+impl DiffReport {
+    /// The human summary for stdout.
+    pub fn summary_text(&self) -> String {
+        let mut text = format!(
+            "diff A = {} vs B = {}: {} paired replication(s), seed {}\n",
+            self.a, self.b, self.replications, self.seed
+        );
+        for m in &self.metrics {
+            text += &format!("  {}\n", m.sentence);
+        }
+        for s in &self.slos {
+            let met = |v: Option<bool>| match v {
+                Some(true) => "met",
+                Some(false) => "failed",
+                None => "absent",
+            };
+            let mark = if s.a_met == Some(true) && s.b_met == Some(false) {
+                "  <- B breaks it"
+            } else {
+                ""
+            };
+            text += &format!(
+                "  slo {}: A {}, B {}{mark}\n",
+                s.name,
+                met(s.a_met),
+                met(s.b_met)
+            );
+        }
+        if self.breaks_slo {
+            text += "B breaks an SLO that A meets\n";
+        }
+        text
+    }
+}
+
+/// Diffs two scenarios with the real model.
+pub fn diff(
+    a: &crate::scenario::Scenario,
+    b: &crate::scenario::Scenario,
+    replications: u32,
+    threads: Option<usize>,
+) -> Result<DiffReport, SweepError> {
+    diff_with(&super::Fleet::default(), a, b, replications, threads)
+}
+
+/// Diffs two scenarios of any model: both run `replications` times with the seeds of A.
+pub fn diff_with<M: SweepModel>(
+    model: &M,
+    a: &M::Scenario,
+    b: &M::Scenario,
+    replications: u32,
+    threads: Option<usize>,
+) -> Result<DiffReport, SweepError> {
+    if replications == 0 {
+        return Err(SweepError::Usage(
+            "--replications must be at least 1".into(),
+        ));
+    }
+    let (a_name, seed) = model.describe(a);
+    let (b_name, _) = model.describe(b);
+    // Run order: A0, B0, A1, B1, ...; collected in that order whatever finishes first.
+    let jobs: Vec<(bool, u32)> = (0..replications)
+        .flat_map(|r| [(false, r), (true, r)])
+        .collect();
+    let results: Vec<Result<RunMetrics, String>> = with_pool(threads, || {
+        jobs.par_iter()
+            .map(|&(is_b, r)| {
+                let s = replication_seed(seed, r);
+                model.run(if is_b { b } else { a }, s).map_err(|e| {
+                    format!(
+                        "{} replication {r} seed {s}: {e}",
+                        if is_b { "B" } else { "A" }
+                    )
+                })
+            })
+            .collect()
+    })?;
+    let mut failures = Vec::new();
+    let mut runs = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(m) => runs.push(m),
+            Err(e) => failures.push(e),
+        }
+    }
+    if !failures.is_empty() {
+        let count = failures.len();
+        failures.truncate(5);
+        return Err(SweepError::RunFailed { failures, count });
+    }
+    let a_runs: Vec<&RunMetrics> = runs.iter().step_by(2).collect();
+    let b_runs: Vec<&RunMetrics> = runs.iter().skip(1).step_by(2).collect();
+    let metrics = METRICS
+        .iter()
+        .enumerate()
+        .map(|(i, metric)| {
+            let a_values: Vec<f64> = a_runs.iter().map(|m| m.values[i]).collect();
+            let b_values: Vec<f64> = b_runs.iter().map(|m| m.values[i]).collect();
+            let d: Vec<f64> = a_values.iter().zip(&b_values).map(|(x, y)| y - x).collect();
+            let difference = Stats::of(&d);
+            MetricDiff {
+                metric: metric.name,
+                a: Stats::of(&a_values),
+                b: Stats::of(&b_values),
+                difference,
+                sentence: sentence(metric.label, metric.unit, &difference),
+            }
+        })
+        .collect();
+    let met = |runs: &[&RunMetrics], name: &str| -> Option<bool> {
+        let mut found = false;
+        let mut all_ok = true;
+        for m in runs {
+            for (n, ok) in &m.slos {
+                if n == name {
+                    found = true;
+                    all_ok &= *ok;
+                }
+            }
+        }
+        found.then_some(all_ok)
+    };
+    let mut names: Vec<String> = Vec::new();
+    for m in a_runs.iter().chain(&b_runs) {
+        for (n, _) in &m.slos {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+    }
+    let slos: Vec<SloDiff> = names
+        .into_iter()
+        .map(|name| SloDiff {
+            a_met: met(&a_runs, &name),
+            b_met: met(&b_runs, &name),
+            name,
+        })
+        .collect();
+    let breaks_slo = slos
+        .iter()
+        .any(|s| s.a_met == Some(true) && s.b_met == Some(false));
+    Ok(DiffReport {
+        a: a_name,
+        b: b_name,
+        replications,
+        seed,
+        metrics,
+        slos,
+        breaks_slo,
+    })
+}
+
+/// Decimal places that show `scale` with two significant digits (at most 6).
+fn places(scale: f64) -> usize {
+    if scale <= 0.0 || !scale.is_finite() {
+        return 0;
+    }
+    (1 - scale.log10().floor() as i64).clamp(0, 6) as usize
+}
+
+fn quantity(v: f64, unit: Unit, places: usize) -> String {
+    match unit {
+        Unit::Seconds => format!("{v:.places$} s"),
+        Unit::Count | Unit::Instances => format!("{v:.places$}"),
+        Unit::Usd => format!("${v:.places$}"),
+        Unit::UsdPerHour => format!("${v:.places$}/h"),
+    }
+}
+
+/// "B raises p95 response latency by 4.1 s ± 0.6 s", "B lowers total cost by $1.20 ± $0.30",
+/// "B leaves OOM crashes unchanged"; "(not significant)" when the interval contains zero.
+pub fn sentence(label: &str, unit: Unit, d: &Stats) -> String {
+    let mean = d.mean;
+    if mean == 0.0 && d.sd.unwrap_or(0.0) == 0.0 {
+        return format!("B leaves {label} unchanged");
+    }
+    let verb = if mean > 0.0 { "raises" } else { "lowers" };
+    let half = d.ci95.unwrap_or(0.0);
+    let mut places = places(mean.abs().max(half));
+    if matches!(unit, Unit::Usd | Unit::UsdPerHour) {
+        places = places.max(2);
+    }
+    let by = quantity(mean.abs(), unit, places);
+    match d.ci95 {
+        None => format!("B {verb} {label} by {by} (one replication: no confidence interval)"),
+        Some(h) => {
+            let note = if h >= mean.abs() {
+                " (not significant at 95%)"
+            } else {
+                ""
+            };
+            format!(
+                "B {verb} {label} by {by} ± {}{note}",
+                quantity(h, unit, places)
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences() {
+        let d = Stats {
+            n: 5,
+            mean: 4.1234,
+            sd: Some(0.5),
+            ci95: Some(0.61),
+        };
+        assert_eq!(
+            sentence("p95 response latency", Unit::Seconds, &d),
+            "B raises p95 response latency by 4.1 s ± 0.6 s"
+        );
+        let d = Stats {
+            n: 5,
+            mean: -1.2,
+            sd: Some(0.2),
+            ci95: Some(0.3),
+        };
+        assert_eq!(
+            sentence("total cost", Unit::Usd, &d),
+            "B lowers total cost by $1.20 ± $0.30"
+        );
+        let d = Stats {
+            n: 3,
+            mean: 0.0,
+            sd: Some(0.0),
+            ci95: Some(0.0),
+        };
+        assert_eq!(
+            sentence("OOM crashes", Unit::Count, &d),
+            "B leaves OOM crashes unchanged"
+        );
+        let d = Stats {
+            n: 3,
+            mean: 0.02,
+            sd: Some(0.1),
+            ci95: Some(0.25),
+        };
+        assert_eq!(
+            sentence("p50 response latency", Unit::Seconds, &d),
+            "B raises p50 response latency by 0.02 s ± 0.25 s (not significant at 95%)"
+        );
+    }
+}

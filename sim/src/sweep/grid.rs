@@ -1,0 +1,513 @@
+//! The sweep grid: `--grid key=v1,v2,...` and `--grid key=start..end:step` arguments, the
+//! `[sweep]` table of a scenario file, and the cartesian product of their values.
+//!
+//! Values stay strings: each grid point becomes `"key=value"` overrides, validated by the
+//! scenario loader exactly like `--set`. Ranges are expanded here (inclusive end) for integers,
+//! decimals and numbers with a unit suffix shared by start, end and step (`10s..60s:10s`,
+//! `1GiB..4GiB:1GiB`). The product's order is deterministic: keys in the order given, the last
+//! key varying fastest.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The most grid points a sweep may have (replications multiply this into runs).
+pub const MAX_POINTS: usize = 10_000;
+/// The most replications a sweep may have.
+pub const MAX_REPLICATIONS: u32 = 10_000;
+
+/// One swept key and its values, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Axis {
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+/// The swept keys, in the order given. An empty grid has one point (the scenario as is).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grid {
+    pub axes: Vec<Axis>,
+}
+
+/// A grid or `[sweep]` table problem. The message says what to write instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GridError {
+    pub message: String,
+}
+
+impl fmt::Display for GridError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for GridError {}
+
+fn error(message: impl Into<String>) -> GridError {
+    GridError {
+        message: message.into(),
+    }
+}
+
+/// The `[sweep]` table of a scenario file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepSpec {
+    /// `sweep.grid = { "dotted.key" = [v1, v2] | "start..end:step", ... }`, keys in file order.
+    pub grid: Grid,
+    /// `sweep.replications = N`.
+    pub replications: Option<u32>,
+}
+
+impl Grid {
+    /// Parses `--grid` arguments, in order. Duplicate keys are an error.
+    pub fn from_args<S: AsRef<str>>(args: &[S]) -> Result<Grid, GridError> {
+        let mut grid = Grid::default();
+        for arg in args {
+            grid.push(parse_grid_arg(arg.as_ref())?)?;
+        }
+        grid.check_size()?;
+        Ok(grid)
+    }
+
+    /// Adds an axis; a key already in the grid is an error.
+    pub fn push(&mut self, axis: Axis) -> Result<(), GridError> {
+        if self.axes.iter().any(|a| a.key == axis.key) {
+            return Err(error(format!(
+                "grid key `{}` is given twice: list all its values in one --grid",
+                axis.key
+            )));
+        }
+        self.axes.push(axis);
+        Ok(())
+    }
+
+    /// The number of points (the product of the axes' lengths), or an error past `MAX_POINTS`.
+    pub fn check_size(&self) -> Result<usize, GridError> {
+        let mut points: usize = 1;
+        for axis in &self.axes {
+            points = points.saturating_mul(axis.values.len());
+        }
+        if points > MAX_POINTS {
+            let sizes: Vec<String> = self
+                .axes
+                .iter()
+                .map(|a| a.values.len().to_string())
+                .collect();
+            return Err(error(format!(
+                "the grid has {points} points ({}), more than the limit of {MAX_POINTS}: \
+                 use coarser steps or fewer keys",
+                sizes.join(" x ")
+            )));
+        }
+        Ok(points)
+    }
+
+    /// The number of points.
+    pub fn len(&self) -> usize {
+        self.axes.iter().map(|a| a.values.len()).product()
+    }
+
+    /// Never true: an empty grid still has one point.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value index along each axis of point `index` (the last axis varies fastest).
+    pub fn coordinates(&self, mut index: usize) -> Vec<usize> {
+        let mut coords = vec![0; self.axes.len()];
+        for (slot, axis) in coords.iter_mut().zip(&self.axes).rev() {
+            let n = axis.values.len();
+            *slot = index % n;
+            index /= n;
+        }
+        coords
+    }
+
+    /// The `(key, value)` pairs of point `index`.
+    pub fn point(&self, index: usize) -> Vec<(String, String)> {
+        self.coordinates(index)
+            .into_iter()
+            .zip(&self.axes)
+            .map(|(i, axis)| (axis.key.clone(), axis.values[i].clone()))
+            .collect()
+    }
+
+    /// The `"key=value"` overrides of point `index`, for `scenario::load`.
+    pub fn overrides(&self, index: usize) -> Vec<String> {
+        self.point(index)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
+    }
+}
+
+/// Parses one `--grid key=VALUES` argument. VALUES is a comma-separated list whose items are
+/// single values or `start..end:step` ranges (inclusive end).
+pub fn parse_grid_arg(arg: &str) -> Result<Axis, GridError> {
+    let Some((key, values)) = arg.split_once('=') else {
+        return Err(error(format!(
+            "--grid `{arg}`: expected `key=v1,v2,...` or `key=start..end:step`"
+        )));
+    };
+    let key = check_key(key.trim())?;
+    let mut expanded = Vec::new();
+    for item in values.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err(error(format!("--grid {key}: empty value in `{values}`")));
+        }
+        if item.contains("..") {
+            expanded.extend(expand_range(&key, item)?);
+        } else {
+            expanded.push(item.to_string());
+        }
+    }
+    axis(key, expanded)
+}
+
+fn axis(key: String, values: Vec<String>) -> Result<Axis, GridError> {
+    for (i, value) in values.iter().enumerate() {
+        if values[..i].contains(value) {
+            return Err(error(format!(
+                "grid key {key}: value `{value}` appears twice"
+            )));
+        }
+    }
+    if values.len() > MAX_POINTS {
+        return Err(error(format!(
+            "grid key {key}: {} values, more than the limit of {MAX_POINTS}",
+            values.len()
+        )));
+    }
+    Ok(Axis { key, values })
+}
+
+fn check_key(key: &str) -> Result<String, GridError> {
+    let valid = !key.is_empty()
+        && key.split('.').all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+    if !valid {
+        return Err(error(format!(
+            "grid key `{key}` is not a dotted setting name like `temporal.cache_size`"
+        )));
+    }
+    if key == "seed" {
+        return Err(error(
+            "the seed cannot be swept: use --replications (replication r of every point uses \
+             the same seed)",
+        ));
+    }
+    Ok(key.to_string())
+}
+
+/// A number with an optional unit suffix: `"10"`, `"0.25"`, `"30s"`, `"1.5GiB"`.
+struct Quantity<'a> {
+    digits: &'a str,
+    unit: &'a str,
+}
+
+fn split_quantity(text: &str) -> Option<Quantity<'_>> {
+    let end = text
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(text.len(), |(i, _)| i);
+    let (digits, unit) = text.split_at(end);
+    if digits.is_empty() || digits.parse::<f64>().is_err() {
+        return None;
+    }
+    Some(Quantity { digits, unit })
+}
+
+fn decimals(digits: &str) -> usize {
+    digits.split_once('.').map_or(0, |(_, frac)| frac.len())
+}
+
+/// Expands `start..end:step` (inclusive end) into value strings.
+fn expand_range(key: &str, item: &str) -> Result<Vec<String>, GridError> {
+    let bad = |why: &str| {
+        error(format!(
+            "--grid {key}: bad range `{item}`: {why} (expected `start..end:step`, e.g. `0..4:1`, \
+             `0.1..0.5:0.1` or `10s..60s:10s`)"
+        ))
+    };
+    let (bounds, step) = item.split_once(':').ok_or_else(|| bad("no `:step`"))?;
+    let (start, end) = bounds.split_once("..").ok_or_else(|| bad("no `..`"))?;
+    let parts = [start.trim(), end.trim(), step.trim()];
+    let mut quantities = Vec::with_capacity(3);
+    for part in parts {
+        quantities
+            .push(split_quantity(part).ok_or_else(|| bad(&format!("`{part}` is not a number")))?);
+    }
+    let unit = quantities[0].unit;
+    if quantities.iter().any(|q| q.unit != unit) {
+        return Err(bad("start, end and step must have the same unit"));
+    }
+    let integer = quantities.iter().all(|q| !q.digits.contains('.'));
+    if integer {
+        let [start, end, step] = [0, 1, 2].map(|i| quantities[i].digits.parse::<i64>());
+        let (Ok(start), Ok(end), Ok(step)) = (start, end, step) else {
+            return Err(bad("integer out of range"));
+        };
+        if step <= 0 {
+            return Err(bad("the step must be positive"));
+        }
+        if end < start {
+            return Err(bad("the end is below the start"));
+        }
+        let count = ((end - start) / step) as u64 + 1;
+        if count > MAX_POINTS as u64 {
+            return Err(bad(&format!(
+                "{count} values, more than the limit of {MAX_POINTS}"
+            )));
+        }
+        return Ok((0..count as i64)
+            .map(|i| format!("{}{unit}", start + i * step))
+            .collect());
+    }
+    let [start, end, step] =
+        [0, 1, 2].map(|i| quantities[i].digits.parse::<f64>().unwrap_or(f64::NAN));
+    if step.is_nan() || step <= 0.0 || !step.is_finite() {
+        return Err(bad("the step must be positive"));
+    }
+    if end < start {
+        return Err(bad("the end is below the start"));
+    }
+    // A small tolerance so that 0.1..0.5:0.1 includes 0.5 despite binary rounding.
+    let steps = ((end - start) / step + 1e-9).floor();
+    if steps + 1.0 > MAX_POINTS as f64 {
+        return Err(bad(&format!("more than {MAX_POINTS} values")));
+    }
+    let places = quantities
+        .iter()
+        .map(|q| decimals(q.digits))
+        .max()
+        .unwrap_or(0);
+    Ok((0..=steps as u64)
+        .map(|i| format!("{:.*}{unit}", places, start + i as f64 * step))
+        .collect())
+}
+
+/// Reads the `[sweep]` table of a scenario file, if any. Grid keys keep their file order.
+/// Unknown keys in `[sweep]` are errors; grid keys themselves are validated later, by loading
+/// the scenario with each point's overrides.
+pub fn parse_sweep_table(text: &str) -> Result<Option<SweepSpec>, GridError> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| error(format!("invalid TOML: {}", e.message())))?;
+    let Some(sweep) = table.get("sweep") else {
+        return Ok(None);
+    };
+    let sweep = sweep
+        .as_table()
+        .ok_or_else(|| error("`sweep` must be a table: [sweep]"))?;
+    let mut spec = SweepSpec::default();
+    for (key, value) in sweep {
+        match key.as_str() {
+            "grid" => {}
+            "replications" => {
+                let n = value
+                    .as_integer()
+                    .filter(|n| (1..=MAX_REPLICATIONS as i64).contains(n))
+                    .ok_or_else(|| {
+                        error(format!(
+                            "sweep.replications: expected an integer in 1..={MAX_REPLICATIONS}"
+                        ))
+                    })?;
+                spec.replications = Some(n as u32);
+            }
+            other => {
+                let hint = strsim_hint(other, &["grid", "replications"]);
+                return Err(error(format!("sweep.{other}: unknown key{hint}")));
+            }
+        }
+    }
+    if let Some(grid) = sweep.get("grid") {
+        let grid = grid.as_table().ok_or_else(|| {
+            error("sweep.grid: expected a table like { \"temporal.cache_size\" = [1000, 10000] }")
+        })?;
+        for key in grid_key_order(text, grid) {
+            let value = &grid[&key];
+            spec.grid.push(axis_from_toml(&key, value)?)?;
+        }
+        spec.grid.check_size()?;
+    }
+    Ok(Some(spec))
+}
+
+fn strsim_hint(word: &str, candidates: &[&str]) -> String {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(word, c), *c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or(String::new(), |(_, c)| format!(": did you mean `{c}`?"))
+}
+
+/// `sweep.grid`'s keys in the order they appear in the file (`toml::Table` sorts them).
+fn grid_key_order(text: &str, grid: &toml::Table) -> Vec<String> {
+    let mut keys: Vec<(usize, String)> = Vec::new();
+    if let Ok(doc) = toml::de::DeTable::parse(text) {
+        let doc = doc.into_inner();
+        let sweep = doc
+            .iter()
+            .find(|(k, _)| k.get_ref() == "sweep")
+            .map(|(_, v)| v);
+        if let Some(toml::de::DeValue::Table(sweep)) = sweep.map(|v| v.get_ref()) {
+            let entry = sweep
+                .iter()
+                .find(|(k, _)| k.get_ref() == "grid")
+                .map(|(_, v)| v);
+            if let Some(toml::de::DeValue::Table(entries)) = entry.map(|v| v.get_ref()) {
+                for (key, _) in entries {
+                    keys.push((key.span().start, key.get_ref().to_string()));
+                }
+            }
+        }
+    }
+    keys.sort();
+    let mut ordered: Vec<String> = keys.into_iter().map(|(_, k)| k).collect();
+    // Anything the ordered parse missed keeps the sorted order, after the rest.
+    for key in grid.keys() {
+        if !ordered.contains(key) {
+            ordered.push(key.clone());
+        }
+    }
+    ordered.retain(|k| grid.contains_key(k));
+    ordered
+}
+
+fn axis_from_toml(key: &str, value: &toml::Value) -> Result<Axis, GridError> {
+    let key = check_key(key)?;
+    match value {
+        toml::Value::String(range) if range.contains("..") => {
+            axis(key.clone(), expand_range(&key, range)?)
+        }
+        toml::Value::Array(items) if !items.is_empty() => {
+            let mut values = Vec::with_capacity(items.len());
+            for item in items {
+                values.push(match item {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    _ => {
+                        return Err(error(format!(
+                            "sweep.grid.{key}: values must be strings, numbers or booleans"
+                        )));
+                    }
+                });
+            }
+            axis(key, values)
+        }
+        _ => Err(error(format!(
+            "sweep.grid.\"{key}\": expected a non-empty array of values or a range string \
+             \"start..end:step\""
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(arg: &str) -> Vec<String> {
+        parse_grid_arg(arg).unwrap().values
+    }
+
+    fn err(arg: &str) -> String {
+        parse_grid_arg(arg).unwrap_err().message
+    }
+
+    #[test]
+    fn lists_and_ranges() {
+        assert_eq!(values("temporal.cache_size=1000,10000"), ["1000", "10000"]);
+        assert_eq!(
+            values("autoscaler.min_instances=0..4:1"),
+            ["0", "1", "2", "3", "4"]
+        );
+        assert_eq!(values("a.b=0..10:4"), ["0", "4", "8"]);
+        assert_eq!(
+            values("a.b=0.1..0.5:0.1"),
+            ["0.1", "0.2", "0.3", "0.4", "0.5"]
+        );
+        assert_eq!(values("a.b=0.5..1:0.25"), ["0.50", "0.75", "1.00"]);
+        assert_eq!(values("instance.memory_limit=1GiB,2GiB"), ["1GiB", "2GiB"]);
+        assert_eq!(values("a.b=10s..30s:10s"), ["10s", "20s", "30s"]);
+        assert_eq!(values("a.b=1,3..5:1"), ["1", "3", "4", "5"]);
+        assert_eq!(values("a.b=-2..2:2"), ["-2", "0", "2"]);
+        assert_eq!(values("a.b=7..7:1"), ["7"]);
+    }
+
+    #[test]
+    fn malformed_ranges_and_lists() {
+        assert!(err("a.b=0..4:0").contains("step must be positive"));
+        assert!(err("a.b=0..4:-1").contains("step must be positive"));
+        assert!(err("a.b=0.0..1:0").contains("step must be positive"));
+        assert!(err("a.b=4..0:1").contains("end is below the start"));
+        assert!(err("a.b=0..4").contains("no `:step`"));
+        assert!(err("a.b=x..4:1").contains("`x` is not a number"));
+        assert!(err("a.b=1s..4m:1s").contains("same unit"));
+        assert!(err("a.b=0..100000:1").contains("limit of 10000"));
+        assert!(err("a.b=1,,2").contains("empty value"));
+        assert!(err("a.b=1,2,1").contains("appears twice"));
+        assert!(err("a.b").contains("expected `key=v1,v2,...`"));
+        assert!(err("a..b=1").contains("not a dotted setting name"));
+        assert!(err("seed=1,2").contains("--replications"));
+    }
+
+    #[test]
+    fn duplicate_keys_and_size_cap() {
+        let e = Grid::from_args(&["a.b=1,2", "a.b=3"]).unwrap_err();
+        assert!(e.message.contains("given twice"), "{e}");
+        let e = Grid::from_args(&["a.x=1..200:1", "a.y=1..200:1"]).unwrap_err();
+        assert!(e.message.contains("40000 points (200 x 200)"), "{e}");
+    }
+
+    #[test]
+    fn product_order_last_key_fastest() {
+        let grid = Grid::from_args(&["a.x=1,2", "a.y=p,q,r"]).unwrap();
+        assert_eq!(grid.len(), 6);
+        let points: Vec<Vec<String>> = (0..6).map(|i| grid.overrides(i)).collect();
+        assert_eq!(points[0], ["a.x=1", "a.y=p"]);
+        assert_eq!(points[1], ["a.x=1", "a.y=q"]);
+        assert_eq!(points[3], ["a.x=2", "a.y=p"]);
+        assert_eq!(points[5], ["a.x=2", "a.y=r"]);
+        assert_eq!(Grid::default().len(), 1);
+        assert!(Grid::default().overrides(0).is_empty());
+    }
+
+    #[test]
+    fn sweep_table_keeps_file_order() {
+        let text = r#"
+name = "x"
+[sweep]
+replications = 5
+grid = { "temporal.cache_size" = [1000, 10000], "autoscaler.min_instances" = "0..2:1", "instance.memory_limit" = ["1GiB", "2GiB"] }
+"#;
+        let spec = parse_sweep_table(text).unwrap().unwrap();
+        assert_eq!(spec.replications, Some(5));
+        let keys: Vec<&str> = spec.grid.axes.iter().map(|a| a.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "temporal.cache_size",
+                "autoscaler.min_instances",
+                "instance.memory_limit"
+            ]
+        );
+        assert_eq!(spec.grid.axes[1].values, ["0", "1", "2"]);
+        assert_eq!(spec.grid.axes[2].values, ["1GiB", "2GiB"]);
+        assert_eq!(parse_sweep_table("name = \"x\"").unwrap(), None);
+    }
+
+    #[test]
+    fn sweep_table_errors() {
+        let e = parse_sweep_table("[sweep]\nreplication = 3\n").unwrap_err();
+        assert!(e.message.contains("did you mean `replications`"), "{e}");
+        let e = parse_sweep_table("[sweep]\nreplications = 0\n").unwrap_err();
+        assert!(e.message.contains("sweep.replications"), "{e}");
+        let e = parse_sweep_table("[sweep]\ngrid = { \"a.b\" = [] }\n").unwrap_err();
+        assert!(e.message.contains("non-empty array"), "{e}");
+        let e = parse_sweep_table("[sweep]\ngrid = { \"a.b\" = \"3..1:1\" }\n").unwrap_err();
+        assert!(e.message.contains("end is below"), "{e}");
+    }
+}

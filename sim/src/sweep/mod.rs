@@ -1,0 +1,610 @@
+//! Sweeps: many runs of one scenario over a grid of settings and replications, in parallel,
+//! with statistics per grid point; shards across machines and their merge; and `diff`, the
+//! paired comparison of two scenarios that gates a config change in CI.
+//!
+//! The contract:
+//! - One run per rayon task, never parallel inside a run. Results are collected in run order
+//!   (point, then replication) and every statistic is reduced on one thread in that order, so
+//!   outputs are byte-identical whatever the thread count or completion order.
+//! - Replication r of every grid point runs with `replication_seed(base_seed, r)`: common random
+//!   numbers, so points differ only by their settings, not by their customers.
+//! - Every file is written atomically (`.NAME.tmp`, then rename). Each finished run is saved
+//!   at once as `runs/<point>-<replication>.json`, which `--resume` reuses when the scenario
+//!   hash, program version, parameters and seed all match.
+//!
+//! The model is reached through the `SweepModel` trait so that the machinery can be tested with
+//! a fake, fast, deterministic model; `Fleet` is the real one (`scenario::load` + `model::run`).
+
+pub mod diff;
+pub mod grid;
+pub mod merge;
+pub mod metrics;
+pub mod output;
+pub mod plan;
+pub mod plot;
+pub mod stats;
+
+pub use diff::{DiffReport, diff, diff_with};
+pub use grid::{Axis, Grid, GridError, SweepSpec, parse_grid_arg, parse_sweep_table};
+pub use merge::merge;
+pub use metrics::{METRICS, Metric, RunMetrics};
+pub use plan::{Plan, RunId, Shard};
+pub use stats::Stats;
+
+use crate::scenario::Scenario;
+use rayon::prelude::*;
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// How a sweep reaches the simulator: load a scenario with overrides, run it with a seed.
+pub trait SweepModel: Sync {
+    type Scenario: Sync;
+    /// The scenario with `overrides` (`"dotted.key=value"`) applied; errors one per line.
+    fn load(&self, overrides: &[String]) -> Result<Self::Scenario, String>;
+    /// The scenario's name and master seed.
+    fn describe(&self, scenario: &Self::Scenario) -> (String, u64);
+    /// One run with `seed` in place of the scenario's own seed.
+    fn run(&self, scenario: &Self::Scenario, seed: u64) -> Result<RunMetrics, String>;
+}
+
+/// The real model: a scenario file plus `--set` overrides, run by `model::run`.
+#[derive(Clone, Debug, Default)]
+pub struct Fleet {
+    pub path: PathBuf,
+    /// `--set` overrides, applied before each grid point's own.
+    pub overrides: Vec<String>,
+}
+
+impl SweepModel for Fleet {
+    type Scenario = Scenario;
+
+    fn load(&self, overrides: &[String]) -> Result<Scenario, String> {
+        let mut all = self.overrides.clone();
+        all.extend_from_slice(overrides);
+        crate::scenario::load(&self.path, &all).map_err(|e| e.to_string())
+    }
+
+    fn describe(&self, scenario: &Scenario) -> (String, u64) {
+        (scenario.name.clone(), scenario.seed)
+    }
+
+    fn run(&self, scenario: &Scenario, seed: u64) -> Result<RunMetrics, String> {
+        let mut scenario = scenario.clone();
+        scenario.seed = seed;
+        crate::model::run(&scenario)
+            .map(|output| RunMetrics::from_summary(&output.summary))
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// How to run a sweep (the CLI's flags, validated).
+#[derive(Clone, Debug)]
+pub struct SweepConfig {
+    pub grid: Grid,
+    pub replications: u32,
+    /// Run only this shard's runs and write shard outputs (for `merge`).
+    pub shard: Option<Shard>,
+    /// Reuse `runs/<point>-<replication>.json` results of the same scenario hash.
+    pub resume: bool,
+    /// Worker threads; `None` uses rayon's global pool (all cores).
+    pub threads: Option<usize>,
+    /// Show a progress bar on stderr (only drawn when stderr is a terminal).
+    pub progress: bool,
+    /// Write the figures.
+    pub plots: bool,
+    /// The scenario's results folder; files go to `<out_dir>/sweep/`.
+    pub out_dir: PathBuf,
+    /// `scenario_hash(file bytes, --set overrides)`.
+    pub scenario_hash: String,
+}
+
+/// Why a sweep, a merge or a diff did not complete. The binary maps every variant to exit 2.
+#[derive(Debug)]
+pub enum SweepError {
+    Grid(GridError),
+    /// The scenario did not load for some grid point (each message once).
+    Scenario(Vec<String>),
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// Runs that failed, in run order (first few), and how many failed in all.
+    RunFailed {
+        failures: Vec<String>,
+        count: usize,
+    },
+    /// Shards that do not belong together, or a damaged output folder.
+    Merge(String),
+    Usage(String),
+}
+
+impl fmt::Display for SweepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SweepError::Grid(e) => write!(f, "{e}"),
+            SweepError::Scenario(messages) => write!(f, "{}", messages.join("\n")),
+            SweepError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            SweepError::RunFailed { failures, count } => {
+                write!(f, "{count} run(s) failed:")?;
+                for failure in failures {
+                    write!(f, "\n  {failure}")?;
+                }
+                Ok(())
+            }
+            SweepError::Merge(why) => write!(f, "cannot merge: {why}"),
+            SweepError::Usage(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for SweepError {}
+
+impl From<GridError> for SweepError {
+    fn from(e: GridError) -> Self {
+        SweepError::Grid(e)
+    }
+}
+
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
+    move |error| SweepError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// 64-bit FNV-1a of the scenario file's bytes and the `--set` overrides, as 16 hex digits.
+/// It identifies "the same scenario" for `--resume` and `merge`.
+pub fn scenario_hash(file_bytes: &[u8], overrides: &[String]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            hash ^= b as u64;
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    eat(file_bytes);
+    for o in overrides {
+        eat(&[0xff]);
+        eat(o.as_bytes());
+    }
+    format!("{hash:016x}")
+}
+
+/// The grid and replication count of a sweep: `--grid` arguments replace the file's
+/// `[sweep].grid` when any are given; `--replications` replaces `sweep.replications`; the
+/// default is 1 replication.
+pub fn resolve_grid(
+    file_text: &str,
+    grid_args: &[String],
+    replications: Option<u32>,
+) -> Result<(Grid, u32), GridError> {
+    // A file that is not valid TOML is left to the scenario loader, which reports it with
+    // locations; here it simply has no `[sweep]` table.
+    let valid_toml = toml::from_str::<toml::Table>(file_text).is_ok();
+    let spec = if valid_toml {
+        parse_sweep_table(file_text)?.unwrap_or_default()
+    } else {
+        SweepSpec::default()
+    };
+    let grid = if grid_args.is_empty() {
+        spec.grid
+    } else {
+        Grid::from_args(grid_args)?
+    };
+    let replications = replications.or(spec.replications).unwrap_or(1);
+    if replications == 0 || replications > grid::MAX_REPLICATIONS {
+        return Err(GridError {
+            message: format!("--replications must be in 1..={}", grid::MAX_REPLICATIONS),
+        });
+    }
+    Ok((grid, replications))
+}
+
+/// One finished run as the sweep keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRecord {
+    pub point: usize,
+    pub replication: u32,
+    pub seed: u64,
+    /// In `METRICS` order.
+    pub values: [f64; metrics::METRIC_COUNT],
+    /// Names of the SLOs that failed; empty when every SLO held.
+    pub slo_failed: Vec<String>,
+}
+
+impl RunRecord {
+    pub fn slo_ok(&self) -> bool {
+        self.slo_failed.is_empty()
+    }
+}
+
+/// What the sweep's files describe, besides the runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepMeta {
+    pub scenario: String,
+    pub version: String,
+    pub scenario_hash: String,
+    pub base_seed: u64,
+    pub grid: Grid,
+    pub replications: u32,
+    pub shard: Option<Shard>,
+}
+
+impl SweepMeta {
+    pub fn plan(&self) -> Plan {
+        Plan {
+            points: self.grid.len(),
+            replications: self.replications,
+            base_seed: self.base_seed,
+        }
+    }
+}
+
+/// Statistics of one grid point over its replications.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointResult {
+    pub index: usize,
+    pub parameters: Vec<(String, String)>,
+    /// In `METRICS` order.
+    pub stats: Vec<Stats>,
+    /// Fraction of replications in which every SLO held.
+    pub slo_feasible_fraction: f64,
+    /// Every replication met every SLO.
+    pub feasible: bool,
+}
+
+/// Per-point statistics from all runs (in run order), and the cheapest feasible point: the
+/// feasible point with the lowest mean total cost, the lowest index on a tie.
+pub fn summarise(meta: &SweepMeta, records: &[RunRecord]) -> (Vec<PointResult>, Option<usize>) {
+    let reps = meta.replications as usize;
+    assert_eq!(
+        records.len(),
+        meta.grid.len() * reps,
+        "summarise needs every run"
+    );
+    let mut points = Vec::with_capacity(meta.grid.len());
+    for (index, runs) in records.chunks(reps).enumerate() {
+        let stats = (0..metrics::METRIC_COUNT)
+            .map(|m| Stats::of(&runs.iter().map(|r| r.values[m]).collect::<Vec<_>>()))
+            .collect();
+        let ok = runs.iter().filter(|r| r.slo_ok()).count();
+        points.push(PointResult {
+            index,
+            parameters: meta.grid.point(index),
+            stats,
+            slo_feasible_fraction: ok as f64 / reps as f64,
+            feasible: ok == reps,
+        });
+    }
+    let mut cheapest: Option<usize> = None;
+    for p in points.iter().filter(|p| p.feasible) {
+        let cost = p.stats[metrics::COST_TOTAL_USD].mean;
+        if cheapest.is_none_or(|c| cost < points[c].stats[metrics::COST_TOTAL_USD].mean) {
+            cheapest = Some(p.index);
+        }
+    }
+    (points, cheapest)
+}
+
+/// What a sweep (or merge) produced.
+#[derive(Clone, Debug)]
+pub struct SweepOutcome {
+    /// `<out>/sweep/`.
+    pub dir: PathBuf,
+    pub meta: SweepMeta,
+    /// Empty for a shard.
+    pub points: Vec<PointResult>,
+    pub cheapest_feasible: Option<usize>,
+    /// Runs simulated by this call.
+    pub runs_executed: usize,
+    /// Runs read back from files: `--resume` hits, or every run of a merge.
+    pub runs_resumed: usize,
+}
+
+impl SweepOutcome {
+    /// The human summary for stdout.
+    pub fn summary_text(&self) -> String {
+        let plan = self.meta.plan();
+        let mut text = String::new();
+        if let Some(shard) = self.meta.shard {
+            text += &format!(
+                "sweep {} shard {shard}: {} run(s) done ({} reused from earlier results), {} points \
+                 x {} replications in all; merge the shards with `sim merge`\n",
+                self.meta.scenario,
+                self.runs_executed + self.runs_resumed,
+                self.runs_resumed,
+                plan.points,
+                plan.replications
+            );
+            return text;
+        }
+        let feasible = self.points.iter().filter(|p| p.feasible).count();
+        text += &format!(
+            "sweep {}: {} points x {} replications = {} runs ({} reused from earlier results); \
+             {feasible} feasible point(s)\n",
+            self.meta.scenario,
+            plan.points,
+            plan.replications,
+            plan.total_runs(),
+            self.runs_resumed
+        );
+        match self.cheapest_feasible {
+            Some(i) => {
+                let p = &self.points[i];
+                let params: Vec<String> = p
+                    .parameters
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                let cost = p.stats[metrics::COST_TOTAL_USD];
+                let p95 = p.stats[metrics::RESPONSE_LATENCY_P95_S];
+                text += &format!(
+                    "cheapest feasible point: #{i} {} (total cost ${:.2}{}, p95 response latency {:.3} s)\n",
+                    if params.is_empty() {
+                        "(the scenario as is)".into()
+                    } else {
+                        params.join(" ")
+                    },
+                    cost.mean,
+                    cost.ci95.map_or(String::new(), |h| format!(" ± {h:.2}")),
+                    p95.mean
+                );
+            }
+            None => {
+                text += "no feasible point: no configuration met every SLO in every replication\n"
+            }
+        }
+        text += &format!("outputs: {}\n", self.dir.display());
+        text
+    }
+}
+
+/// Runs `sim sweep FILE`: reads the file's `[sweep]` table, applies `--grid`/`--replications`,
+/// and runs the real model. `out_dir` is the scenario's results folder (`results/<name>` unless
+/// `--out`); `None` uses `results/<scenario name>`.
+#[allow(clippy::too_many_arguments)]
+pub fn sweep_file(
+    path: &Path,
+    overrides: &[String],
+    grid_args: &[String],
+    replications: Option<u32>,
+    out_dir: Option<PathBuf>,
+    options: SweepOptions,
+) -> Result<SweepOutcome, SweepError> {
+    let bytes = std::fs::read(path).map_err(io_error(path))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let (grid, replications) = resolve_grid(&text, grid_args, replications)?;
+    let fleet = Fleet {
+        path: path.to_path_buf(),
+        overrides: overrides.to_vec(),
+    };
+    let out_dir = match out_dir {
+        Some(dir) => dir,
+        None => {
+            let first = fleet
+                .load(&grid.overrides(0))
+                .map_err(|e| SweepError::Scenario(vec![e]))?;
+            PathBuf::from("results").join(fleet.describe(&first).0)
+        }
+    };
+    let config = SweepConfig {
+        grid,
+        replications,
+        shard: options.shard,
+        resume: options.resume,
+        threads: options.threads,
+        progress: options.progress,
+        plots: options.plots,
+        out_dir,
+        scenario_hash: scenario_hash(&bytes, overrides),
+    };
+    sweep(&fleet, &config)
+}
+
+/// The execution flags of `sim sweep` (`--shard`, `--resume`, `--jobs`, `--quiet`, `--no-plots`).
+#[derive(Clone, Copy, Debug)]
+pub struct SweepOptions {
+    pub shard: Option<Shard>,
+    pub resume: bool,
+    pub threads: Option<usize>,
+    pub progress: bool,
+    pub plots: bool,
+}
+
+impl Default for SweepOptions {
+    fn default() -> Self {
+        SweepOptions {
+            shard: None,
+            resume: false,
+            threads: None,
+            progress: true,
+            plots: true,
+        }
+    }
+}
+
+pub(crate) fn with_pool<T: Send>(
+    threads: Option<usize>,
+    work: impl FnOnce() -> T + Send,
+) -> Result<T, SweepError> {
+    match threads {
+        None => Ok(work()),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| SweepError::Usage(format!("cannot start {n} threads: {e}")))?;
+            Ok(pool.install(work))
+        }
+    }
+}
+
+/// Loads every grid point (validating the grid keys through the scenario loader), runs the
+/// plan (or the shard's part of it) in parallel, and writes the outputs.
+pub fn sweep<M: SweepModel>(model: &M, config: &SweepConfig) -> Result<SweepOutcome, SweepError>
+where
+    M::Scenario: Send,
+{
+    let points = config.grid.check_size()?;
+    let dir = config.out_dir.join("sweep");
+    let loaded: Vec<Result<M::Scenario, String>> = with_pool(config.threads, || {
+        (0..points)
+            .into_par_iter()
+            .map(|p| model.load(&config.grid.overrides(p)))
+            .collect()
+    })?;
+    let mut errors: Vec<String> = Vec::new();
+    for message in loaded.iter().filter_map(|r| r.as_ref().err()) {
+        for line in message.lines() {
+            if !errors.iter().any(|e| e == line) {
+                errors.push(line.to_string());
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(SweepError::Scenario(errors));
+    }
+    let scenarios: Vec<M::Scenario> = loaded.into_iter().map(|r| r.unwrap()).collect();
+    let (name, base_seed) = model.describe(&scenarios[0]);
+    let meta = SweepMeta {
+        scenario: name,
+        version: crate::VERSION.to_string(),
+        scenario_hash: config.scenario_hash.clone(),
+        base_seed,
+        grid: config.grid.clone(),
+        replications: config.replications,
+        shard: config.shard,
+    };
+    let plan = meta.plan();
+    let runs = plan.runs(config.shard);
+    let runs_dir = dir.join("runs");
+    std::fs::create_dir_all(&runs_dir).map_err(io_error(&runs_dir))?;
+
+    let bar = progress_bar(config.progress, runs.len());
+    let results: Vec<Result<(RunRecord, bool), String>> = with_pool(config.threads, || {
+        runs.par_iter()
+            .map(|&run| {
+                let result = execute(
+                    model,
+                    &meta,
+                    &scenarios[run.point],
+                    &runs_dir,
+                    run,
+                    config.resume,
+                );
+                if let Some(bar) = &bar {
+                    bar.inc(1);
+                }
+                result
+            })
+            .collect()
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+
+    let mut records = Vec::with_capacity(results.len());
+    let mut failures = Vec::new();
+    let mut resumed = 0;
+    for result in results {
+        match result {
+            Ok((record, was_resumed)) => {
+                resumed += was_resumed as usize;
+                records.push(record);
+            }
+            Err(failure) => failures.push(failure),
+        }
+    }
+    if !failures.is_empty() {
+        let count = failures.len();
+        failures.truncate(5);
+        return Err(SweepError::RunFailed { failures, count });
+    }
+    let executed = records.len() - resumed;
+    let (points, cheapest_feasible) = if config.shard.is_some() {
+        (Vec::new(), None)
+    } else {
+        summarise(&meta, &records)
+    };
+    output::write_outputs(
+        &dir,
+        &meta,
+        &records,
+        &points,
+        cheapest_feasible,
+        config.plots,
+    )?;
+    Ok(SweepOutcome {
+        dir,
+        meta,
+        points,
+        cheapest_feasible,
+        runs_executed: executed,
+        runs_resumed: resumed,
+    })
+}
+
+fn progress_bar(enabled: bool, total: usize) -> Option<indicatif::ProgressBar> {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} runs, {elapsed} elapsed, ETA {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// One run: reused from its per-run file under `--resume` when it matches, else simulated and
+/// saved atomically. `Ok((record, resumed))`, or a one-line failure naming the run.
+fn execute<M: SweepModel>(
+    model: &M,
+    meta: &SweepMeta,
+    scenario: &M::Scenario,
+    runs_dir: &Path,
+    run: RunId,
+    resume: bool,
+) -> Result<(RunRecord, bool), String> {
+    let plan = meta.plan();
+    let seed = plan.seed(run);
+    let parameters = meta.grid.point(run.point);
+    let path = output::run_file_path(runs_dir, run);
+    if resume {
+        if let Some(record) = output::read_run_file(&path, meta, &parameters, run, seed) {
+            return Ok((record, true));
+        }
+    }
+    let describe = || {
+        let params: Vec<String> = parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!(
+            "point {} [{}] replication {} seed {seed}",
+            run.point,
+            params.join(" "),
+            run.replication
+        )
+    };
+    let metrics = model
+        .run(scenario, seed)
+        .map_err(|e| format!("{}: {e}", describe()))?;
+    let record = RunRecord {
+        point: run.point,
+        replication: run.replication,
+        seed,
+        values: metrics.values,
+        slo_failed: metrics
+            .slos
+            .iter()
+            .filter(|(_, ok)| !ok)
+            .map(|(n, _)| n.clone())
+            .collect(),
+    };
+    output::write_run_file(&path, meta, &parameters, &record)
+        .map_err(|e| format!("{}: {e}", describe()))?;
+    Ok((record, false))
+}

@@ -1,0 +1,95 @@
+//! Statistics across replications: mean, sample standard deviation and the 95% confidence
+//! half-width from Student's t with n - 1 degrees of freedom. Sums run in replication order on
+//! one thread, so results never depend on which run finished first.
+//!
+//! With one replication there is no spread to estimate: `sd` and `ci95` are `None` (an empty
+//! CSV cell, `null` in JSON) rather than a misleading 0 or a NaN.
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// Mean, spread and 95% CI half-width of one metric over replications.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub n: usize,
+    pub mean: f64,
+    /// Sample standard deviation (divisor n - 1); `None` when n < 2.
+    pub sd: Option<f64>,
+    /// Half-width of the 95% confidence interval of the mean: t(0.975, n - 1) * sd / sqrt(n).
+    pub ci95: Option<f64>,
+}
+
+/// The 0.975 quantile of Student's t with `dof` degrees of freedom.
+pub fn t_975(dof: usize) -> f64 {
+    assert!(dof >= 1, "Student t needs at least one degree of freedom");
+    StudentsT::new(0.0, 1.0, dof as f64)
+        .expect("valid Student t parameters")
+        .inverse_cdf(0.975)
+}
+
+impl Stats {
+    /// Statistics of `values`, in the order given. Panics on an empty slice.
+    pub fn of(values: &[f64]) -> Stats {
+        let n = values.len();
+        assert!(n > 0, "statistics of no values");
+        let mean = values.iter().sum::<f64>() / n as f64;
+        if n < 2 {
+            return Stats {
+                n,
+                mean,
+                sd: None,
+                ci95: None,
+            };
+        }
+        let sum_sq: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+        let sd = (sum_sq / (n - 1) as f64).sqrt();
+        let ci95 = t_975(n - 1) * sd / (n as f64).sqrt();
+        Stats {
+            n,
+            mean,
+            sd: Some(sd),
+            ci95: Some(ci95),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_computed_case() {
+        // mean 3, sd sqrt(2.5) = 1.5811, t(0.975, 4) = 2.7764, half-width 2.7764 * 1.5811 / sqrt(5).
+        let s = Stats::of(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(s.n, 5);
+        assert_eq!(s.mean, 3.0);
+        assert!((s.sd.unwrap() - 1.581_139).abs() < 1e-6, "{s:?}");
+        assert!((t_975(4) - 2.776_445).abs() < 1e-5, "{}", t_975(4));
+        assert!((s.ci95.unwrap() - 1.963_243).abs() < 1e-5, "{s:?}");
+    }
+
+    #[test]
+    fn t_quantiles_from_tables() {
+        for (dof, t) in [
+            (1, 12.706_205),
+            (2, 4.302_653),
+            (9, 2.262_157),
+            (29, 2.045_230),
+            (1000, 1.962_339),
+        ] {
+            assert!((t_975(dof) - t).abs() < 1e-4, "dof {dof}: {}", t_975(dof));
+        }
+    }
+
+    #[test]
+    fn one_replication_has_no_spread() {
+        let s = Stats::of(&[4.2]);
+        assert_eq!((s.mean, s.sd, s.ci95), (4.2, None, None));
+    }
+
+    #[test]
+    fn constant_values_have_zero_spread() {
+        let s = Stats::of(&[2.0, 2.0, 2.0]);
+        assert_eq!((s.sd, s.ci95), (Some(0.0), Some(0.0)));
+    }
+}

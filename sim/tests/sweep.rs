@@ -1,0 +1,575 @@
+//! Sweep machinery tests against a fake, fast, deterministic model: thread-count independence,
+//! shards and merge, `--resume`, `diff` numbers, grid key validation and per-point statistics.
+
+use sim::engine::rng;
+use sim::sweep::{self, Grid, RunMetrics, Shard, SweepConfig, SweepError, SweepModel};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A toy fleet: latency falls with min instances and rises with cache size, cost the other way;
+/// the seed adds workload noise shared by every point (common random numbers).
+#[derive(Clone, Debug)]
+struct Toy {
+    seed: u64,
+    cache_size: f64,
+    min_instances: f64,
+    latency_limit_s: f64,
+}
+
+struct ToyModel {
+    calls: AtomicUsize,
+    /// Sleep a little, varying by run, so that runs finish out of order.
+    jitter: bool,
+}
+
+impl ToyModel {
+    fn new() -> ToyModel {
+        ToyModel {
+            calls: AtomicUsize::new(0),
+            jitter: true,
+        }
+    }
+}
+
+impl SweepModel for ToyModel {
+    type Scenario = Toy;
+
+    fn load(&self, overrides: &[String]) -> Result<Toy, String> {
+        let mut toy = Toy {
+            seed: 42,
+            cache_size: 10_000.0,
+            min_instances: 0.0,
+            latency_limit_s: 4.7,
+        };
+        let mut errors = Vec::new();
+        for o in overrides {
+            let (key, value) = o.split_once('=').unwrap();
+            let number = value
+                .parse::<f64>()
+                .map_err(|_| format!("{key}: `{value}` is not a number"));
+            match (key, number) {
+                ("temporal.cache_size", Ok(v)) => toy.cache_size = v,
+                ("autoscaler.min_instances", Ok(v)) => toy.min_instances = v,
+                ("slo.limit", Ok(v)) => toy.latency_limit_s = v,
+                ("seed", Ok(v)) => toy.seed = v as u64,
+                (_, Err(e)) => errors.push(e),
+                (key, _) => errors.push(format!(
+                    "{key}: unknown key, did you mean `temporal.cache_size`?"
+                )),
+            }
+        }
+        if errors.is_empty() {
+            Ok(toy)
+        } else {
+            Err(errors.join("\n"))
+        }
+    }
+
+    fn describe(&self, toy: &Toy) -> (String, u64) {
+        ("toy".into(), toy.seed)
+    }
+
+    fn run(&self, toy: &Toy, seed: u64) -> Result<RunMetrics, String> {
+        use rand::Rng;
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let mut workload = rng::stream(seed, 1, 0);
+        let noise: f64 = workload.random_range(-0.5..0.5);
+        if self.jitter {
+            let ms = (seed ^ toy.cache_size as u64 ^ toy.min_instances as u64) % 4;
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        let p95 = 1.0 + toy.cache_size / 10_000.0 + 3.0 / (1.0 + toy.min_instances) + noise;
+        let compute = 5.0 + 2.0 * toy.min_instances + toy.cache_size / 20_000.0 + 0.1 * noise;
+        let llm = 20.0 + noise;
+        let mut values = [0.0; sweep::metrics::METRIC_COUNT];
+        values[0] = p95 * 0.5;
+        values[1] = p95;
+        values[2] = p95 * 1.5;
+        values[3] = 0.1 * p95;
+        values[4] = (p95 * 3.0).floor();
+        values[5] = if toy.cache_size > 20_000.0 { 2.0 } else { 0.0 };
+        values[6] = 1.0 + toy.min_instances;
+        values[7] = compute;
+        values[8] = llm;
+        values[9] = compute + llm;
+        values[10] = (compute + llm) / 24.0;
+        let slos = vec![
+            ("p95".to_string(), p95 <= toy.latency_limit_s),
+            ("oom".to_string(), values[5] == 0.0),
+        ];
+        Ok(RunMetrics { values, slos })
+    }
+}
+
+fn config(out: &Path, grid: &[&str], replications: u32, threads: usize) -> SweepConfig {
+    let args: Vec<String> = grid.iter().map(|s| s.to_string()).collect();
+    SweepConfig {
+        grid: Grid::from_args(&args).unwrap(),
+        replications,
+        shard: None,
+        resume: false,
+        threads: Some(threads),
+        progress: false,
+        plots: true,
+        out_dir: out.to_path_buf(),
+        scenario_hash: sweep::scenario_hash(b"toy scenario", &[]),
+    }
+}
+
+const GRID: [&str; 2] = [
+    "temporal.cache_size=1000,10000,30000",
+    "autoscaler.min_instances=0..3:1",
+];
+
+/// Every file of `<out>/sweep/` except the per-run folder, sorted by name.
+fn files(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(out.join("sweep"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn names(files: &[(String, Vec<u8>)]) -> Vec<&str> {
+    files.iter().map(|(n, _)| n.as_str()).collect()
+}
+
+fn assert_same_files(a: &Path, b: &Path) {
+    let (fa, fb) = (files(a), files(b));
+    assert_eq!(names(&fa), names(&fb));
+    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
+        assert!(
+            x == y,
+            "{name} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+#[test]
+fn outputs_are_byte_identical_across_thread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two, four) = (
+        dir.path().join("one"),
+        dir.path().join("two"),
+        dir.path().join("four"),
+    );
+    sweep::sweep(&ToyModel::new(), &config(&one, &GRID, 4, 1)).unwrap();
+    sweep::sweep(&ToyModel::new(), &config(&two, &GRID, 4, 2)).unwrap();
+    sweep::sweep(&ToyModel::new(), &config(&four, &GRID, 4, 4)).unwrap();
+    let written = files(&one);
+    assert_eq!(
+        names(&written),
+        [
+            "heatmap_cost.png",
+            "heatmap_cost.svg",
+            "heatmap_latency_p95.png",
+            "heatmap_latency_p95.svg",
+            "pareto.png",
+            "pareto.svg",
+            "points.csv",
+            "runs.csv",
+            "sweep.json"
+        ]
+    );
+    assert_same_files(&one, &two);
+    assert_same_files(&one, &four);
+    // 12 points x 4 replications, each saved on its own.
+    assert_eq!(
+        std::fs::read_dir(one.join("sweep/runs")).unwrap().count(),
+        48
+    );
+}
+
+#[test]
+fn statistics_feasibility_and_cheapest_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = sweep::sweep(&ToyModel::new(), &config(dir.path(), &GRID, 5, 2)).unwrap();
+    assert_eq!(outcome.points.len(), 12);
+    let runs = std::fs::read_to_string(dir.path().join("sweep/runs.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = runs
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 60);
+    // Common random numbers: replication r has one seed across all points; replication 0 is the
+    // scenario's own seed.
+    for row in &rows {
+        assert_eq!(row[2], rows[row[1].parse::<usize>().unwrap()][2]);
+    }
+    assert_eq!(rows[0][2], "42");
+    // Point 5 = cache 10000, min instances 1: the p95 column (index 3 + 2 keys + 2 + 1) of its
+    // five runs gives the point's statistics.
+    let p95: Vec<f64> = rows[25..30].iter().map(|r| r[8].parse().unwrap()).collect();
+    assert_eq!(
+        outcome.points[5].parameters[1],
+        ("autoscaler.min_instances".into(), "1".into())
+    );
+    assert_eq!(outcome.points[5].stats[1], sweep::Stats::of(&p95));
+    // p95 = 1 + cache/10000 + 3/(1+m) + noise against a 4.7 s limit. Cache 10000 with m = 0 is
+    // 5 s + noise: the noises of seed 42's five replications are -0.35, -0.24, -0.08, -0.48 and
+    // -0.40, so three of five meet the SLO. Cache 30000 always OOMs.
+    assert_eq!(outcome.points[4].slo_feasible_fraction, 0.6);
+    assert!(!outcome.points[4].feasible);
+    assert!(outcome.points[0].feasible);
+    assert!(outcome.points[3].feasible); // cache 1000, 3 min instances
+    assert_eq!(outcome.points[8].slo_feasible_fraction, 0.0); // cache 30000
+    // The cheapest feasible point has the smallest cache and the fewest min instances that pass.
+    let cheapest = outcome.cheapest_feasible.unwrap();
+    assert_eq!(outcome.points[cheapest].parameters[0].1, "1000");
+    assert!(
+        outcome
+            .summary_text()
+            .contains(&format!("cheapest feasible point: #{cheapest}"))
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sweep/sweep.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["cheapest_feasible"]["index"], cheapest);
+    assert_eq!(json["points"][5]["stats"]["response_latency_p95_s"]["n"], 5);
+    let points_csv = std::fs::read_to_string(dir.path().join("sweep/points.csv")).unwrap();
+    assert!(points_csv.starts_with(
+        "point,temporal.cache_size,autoscaler.min_instances,replications,slo_feasible_fraction,feasible,\
+         response_latency_p50_s_mean,response_latency_p50_s_sd,response_latency_p50_s_ci95,"
+    ));
+}
+
+#[test]
+fn one_replication_leaves_spread_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    sweep::sweep(
+        &ToyModel::new(),
+        &config(dir.path(), &["autoscaler.min_instances=0..2:1"], 1, 1),
+    )
+    .unwrap();
+    let points = std::fs::read_to_string(dir.path().join("sweep/points.csv")).unwrap();
+    let row: Vec<&str> = points.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(&row[5..8], [row[5], "", ""]);
+    assert!(dir.path().join("sweep/sweep_1d.png").is_file());
+    assert!(dir.path().join("sweep/sweep_1d.svg").is_file());
+}
+
+fn shard_config(out: &Path, k: u32, n: u32) -> SweepConfig {
+    let mut c = config(out, &GRID, 3, 2);
+    c.shard = Some(Shard { index: k, count: n });
+    c
+}
+
+#[test]
+fn shards_merge_into_the_unsharded_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole");
+    sweep::sweep(&ToyModel::new(), &config(&whole, &GRID, 3, 2)).unwrap();
+    let shards: Vec<PathBuf> = (1..=4)
+        .map(|k| dir.path().join(format!("shard{k}")))
+        .collect();
+    let model = ToyModel::new();
+    for (k, shard) in shards.iter().enumerate() {
+        let outcome = sweep::sweep(&model, &shard_config(shard, k as u32 + 1, 4)).unwrap();
+        assert_eq!(outcome.runs_executed, 9);
+        assert_eq!(names(&files(shard)), ["runs.csv", "sweep.json"]);
+    }
+    assert_eq!(model.calls.load(Ordering::SeqCst), 36);
+    let merged = dir.path().join("merged");
+    // Shards in any order; a shard named by its `<out>/sweep` folder works too.
+    let order = [
+        shards[2].clone(),
+        shards[0].join("sweep"),
+        shards[3].clone(),
+        shards[1].clone(),
+    ];
+    let outcome = sweep::merge(&order, &merged, true).unwrap();
+    assert!(outcome.cheapest_feasible.is_some());
+    assert_same_files(&whole, &merged);
+}
+
+fn merge_error(dirs: &[PathBuf], out: &Path) -> String {
+    match sweep::merge(dirs, out, false) {
+        Err(SweepError::Merge(why)) => why,
+        other => panic!("expected a merge error, got {other:?}"),
+    }
+}
+
+#[test]
+fn merge_refuses_shards_that_do_not_belong_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name);
+    let model = ToyModel::new();
+    for k in 1..=3 {
+        sweep::sweep(&model, &shard_config(&d(&format!("s{k}")), k, 3)).unwrap();
+    }
+    let out = d("out");
+    let e = merge_error(&[d("s1"), d("s2")], &out);
+    assert!(e.contains("missing shard(s) 3/3"), "{e}");
+    let e = merge_error(&[d("s1"), d("s2"), d("s2"), d("s3")], &out);
+    assert!(e.contains("shard 2/3 is given twice"), "{e}");
+
+    let mut other = shard_config(&d("hash"), 3, 3);
+    other.scenario_hash = sweep::scenario_hash(b"another scenario", &[]);
+    sweep::sweep(&model, &other).unwrap();
+    let e = merge_error(&[d("s1"), d("s2"), d("hash")], &out);
+    assert!(e.contains("different scenarios"), "{e}");
+
+    let mut other = shard_config(&d("grid"), 3, 3);
+    other.grid = Grid::from_args(&[
+        "temporal.cache_size=1000,10000,30000",
+        "autoscaler.min_instances=0..4:1",
+    ])
+    .unwrap();
+    sweep::sweep(&model, &other).unwrap();
+    let e = merge_error(&[d("s1"), d("s2"), d("grid")], &out);
+    assert!(e.contains("different grids"), "{e}");
+
+    let mut other = shard_config(&d("reps"), 3, 3);
+    other.replications = 4;
+    sweep::sweep(&model, &other).unwrap();
+    let e = merge_error(&[d("s1"), d("s2"), d("reps")], &out);
+    assert!(e.contains("different replication counts"), "{e}");
+
+    sweep::sweep(&model, &shard_config(&d("four"), 3, 4)).unwrap();
+    let e = merge_error(&[d("s1"), d("s2"), d("four")], &out);
+    assert!(e.contains("different shard counts"), "{e}");
+
+    // A shard written by another program version.
+    let version = d("version");
+    sweep::sweep(&model, &shard_config(&version, 3, 3)).unwrap();
+    let json = version.join("sweep/sweep.json");
+    let text = std::fs::read_to_string(&json).unwrap();
+    std::fs::write(
+        &json,
+        text.replace(
+            &format!("\"version\": \"{}\"", sim::VERSION),
+            "\"version\": \"0.0.1\"",
+        ),
+    )
+    .unwrap();
+    let e = merge_error(&[d("s1"), d("s2"), version.clone()], &out);
+    assert!(e.contains("different program versions"), "{e}");
+
+    // A shard whose runs.csv lost a row.
+    let truncated = d("truncated");
+    sweep::sweep(&model, &shard_config(&truncated, 3, 3)).unwrap();
+    let csv = truncated.join("sweep/runs.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let kept: Vec<&str> = text.lines().take(text.lines().count() - 1).collect();
+    std::fs::write(&csv, kept.join("\n") + "\n").unwrap();
+    let e = merge_error(&[d("s1"), d("s2"), truncated], &out);
+    assert!(e.contains("the shard is damaged"), "{e}");
+
+    // A whole sweep is not a shard.
+    sweep::sweep(&model, &config(&d("whole"), &GRID, 3, 2)).unwrap();
+    let e = merge_error(&[d("whole")], &out);
+    assert!(e.contains("not a shard"), "{e}");
+    assert!(
+        !out.join("sweep").exists(),
+        "a refused merge writes nothing"
+    );
+}
+
+#[test]
+fn resume_skips_finished_runs_and_reruns_stale_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh");
+    sweep::sweep(&ToyModel::new(), &config(&fresh, &GRID, 3, 2)).unwrap();
+
+    let out = dir.path().join("resumed");
+    sweep::sweep(&ToyModel::new(), &config(&out, &GRID, 3, 2)).unwrap();
+    let runs = out.join("sweep/runs");
+    // An interrupted sweep: some runs never finished, one left a temporary file, one result
+    // belongs to another scenario.
+    std::fs::remove_file(runs.join("0-0.json")).unwrap();
+    std::fs::remove_file(runs.join("11-2.json")).unwrap();
+    std::fs::write(runs.join(".5-1.json.tmp"), "{\"partial").unwrap();
+    let stale = runs.join("7-1.json");
+    let text = std::fs::read_to_string(&stale).unwrap();
+    let hash = sweep::scenario_hash(b"toy scenario", &[]);
+    std::fs::write(&stale, text.replace(&hash, "0000000000000000")).unwrap();
+    std::fs::remove_file(out.join("sweep/points.csv")).unwrap();
+
+    let model = ToyModel::new();
+    let mut c = config(&out, &GRID, 3, 2);
+    c.resume = true;
+    let outcome = sweep::sweep(&model, &c).unwrap();
+    assert_eq!(model.calls.load(Ordering::SeqCst), 3);
+    assert_eq!((outcome.runs_executed, outcome.runs_resumed), (3, 33));
+    assert_same_files(&fresh, &out);
+
+    // Without --resume every run is simulated again.
+    let model = ToyModel::new();
+    sweep::sweep(&model, &config(&out, &GRID, 3, 2)).unwrap();
+    assert_eq!(model.calls.load(Ordering::SeqCst), 36);
+}
+
+#[test]
+fn grid_keys_are_validated_by_the_loader() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(
+        dir.path(),
+        &["temporal.cache_sise=1,2", "autoscaler.min_instances=0..3:1"],
+        2,
+        2,
+    );
+    let model = ToyModel::new();
+    match sweep::sweep(&model, &c) {
+        Err(SweepError::Scenario(messages)) => {
+            // Reported once, not once per point.
+            assert_eq!(
+                messages,
+                ["temporal.cache_sise: unknown key, did you mean `temporal.cache_size`?"]
+            );
+        }
+        other => panic!("expected a scenario error, got {other:?}"),
+    }
+    assert_eq!(
+        model.calls.load(Ordering::SeqCst),
+        0,
+        "nothing runs when a point is invalid"
+    );
+    assert!(
+        !dir.path().join("sweep").exists(),
+        "nothing is written when a point is invalid"
+    );
+}
+
+#[test]
+fn run_failures_name_the_run() {
+    struct Failing;
+    impl SweepModel for Failing {
+        type Scenario = u64;
+        fn load(&self, overrides: &[String]) -> Result<u64, String> {
+            Ok(overrides[0].split_once('=').unwrap().1.parse().unwrap())
+        }
+        fn describe(&self, _: &u64) -> (String, u64) {
+            ("failing".into(), 9)
+        }
+        fn run(&self, x: &u64, _: u64) -> Result<RunMetrics, String> {
+            if *x == 2 {
+                Err("limit reached: max_events".into())
+            } else {
+                ToyModel::new().run(&ToyModel::new().load(&[]).unwrap(), 1)
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(dir.path(), &["a.x=1,2"], 2, 2);
+    match sweep::sweep(&Failing, &c) {
+        Err(SweepError::RunFailed { failures, count }) => {
+            assert_eq!(count, 2);
+            assert!(
+                failures[0].starts_with("point 1 [a.x=2] replication 0 seed 9: limit reached"),
+                "{failures:?}"
+            );
+        }
+        other => panic!("expected run failures, got {other:?}"),
+    }
+}
+
+#[test]
+fn resolve_grid_reads_the_sweep_table_and_flags_replace_it() {
+    let text = "name = \"x\"\n[sweep]\nreplications = 7\ngrid = { \"b.y\" = [1, 2], \"a.x\" = \"1..3:1\" }\n";
+    let (grid, reps) = sweep::resolve_grid(text, &[], None).unwrap();
+    assert_eq!(reps, 7);
+    assert_eq!(
+        grid.axes.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(),
+        ["b.y", "a.x"]
+    );
+    let (grid, reps) = sweep::resolve_grid(text, &["c.z=5,6".to_string()], Some(2)).unwrap();
+    assert_eq!(
+        (grid.axes.len(), grid.axes[0].key.as_str(), reps),
+        (1, "c.z", 2)
+    );
+    assert!(sweep::resolve_grid("", &[], Some(0)).is_err());
+    // Invalid TOML is left to the scenario loader, which reports it with its location.
+    assert_eq!(
+        sweep::resolve_grid("name = ", &[], Some(3)).unwrap(),
+        (Grid::default(), 3)
+    );
+    assert_eq!(
+        sweep::resolve_grid("", &[], None).unwrap(),
+        (Grid::default(), 1)
+    );
+}
+
+#[test]
+fn diff_pairs_replications_with_common_random_numbers() {
+    let model = ToyModel {
+        calls: AtomicUsize::new(0),
+        jitter: false,
+    };
+    let a = model
+        .load(&["autoscaler.min_instances=2".into(), "slo.limit=3.5".into()])
+        .unwrap();
+    let b = model
+        .load(&["autoscaler.min_instances=0".into(), "slo.limit=3.5".into()])
+        .unwrap();
+    let report = sweep::diff_with(&model, &a, &b, 6, Some(2)).unwrap();
+    assert_eq!(model.calls.load(Ordering::SeqCst), 12);
+    // Same noise in A and B, so the p95 difference is exactly 3/1 - 3/3 = 2 s in every pair,
+    // while A and B each vary across replications.
+    let p95 = &report.metrics[1];
+    assert_eq!(p95.metric, "response_latency_p95_s");
+    assert!((p95.difference.mean - 2.0).abs() < 1e-12, "{p95:?}");
+    assert!(p95.difference.ci95.unwrap() < 1e-12);
+    assert!(p95.a.sd.unwrap() > 0.05);
+    assert_eq!(
+        p95.sentence,
+        "B raises p95 response latency by 2.0 s ± 0.0 s"
+    );
+    let cost = &report.metrics[9];
+    assert_eq!(cost.sentence, "B lowers total cost by $4.00 ± $0.00");
+    // The compute part of the noise is scaled, so check the paired statistics by hand.
+    let compute = &report.metrics[7];
+    assert!((compute.difference.mean + 4.0).abs() < 1e-9);
+    // A (p95 = 2 + 1 + noise <= 3.5) meets the latency SLO; B (p95 = 5 + noise) does not.
+    assert!(report.breaks_slo);
+    assert_eq!(report.slos[0].name, "p95");
+    assert_eq!(
+        (report.slos[0].a_met, report.slos[0].b_met),
+        (Some(true), Some(false))
+    );
+    assert!(
+        report
+            .summary_text()
+            .contains("slo p95: A met, B failed  <- B breaks it")
+    );
+    // Swapped, B improves things and breaks nothing.
+    let report = sweep::diff_with(&model, &b, &a, 6, Some(1)).unwrap();
+    assert!(!report.breaks_slo);
+    assert_eq!(
+        report.metrics[1].sentence,
+        "B lowers p95 response latency by 2.0 s ± 0.0 s"
+    );
+}
+
+#[test]
+fn diff_statistics_are_those_of_the_paired_differences() {
+    let model = ToyModel {
+        calls: AtomicUsize::new(0),
+        jitter: false,
+    };
+    let a = model.load(&["temporal.cache_size=1000".into()]).unwrap();
+    let b = model.load(&["temporal.cache_size=21000".into()]).unwrap();
+    let report = sweep::diff_with(&model, &a, &b, 4, None).unwrap();
+    let mut d = Vec::new();
+    for r in 0..4 {
+        let seed = rng::replication_seed(42, r);
+        let (ra, rb) = (model.run(&a, seed).unwrap(), model.run(&b, seed).unwrap());
+        d.push(rb.values[5] - ra.values[5]);
+    }
+    assert_eq!(report.metrics[5].difference, sweep::Stats::of(&d));
+    assert_eq!(
+        report.metrics[5].sentence,
+        "B raises OOM crashes by 2.0 ± 0.0"
+    );
+    assert!(report.breaks_slo, "B OOMs, A does not");
+}

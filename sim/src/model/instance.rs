@@ -81,6 +81,8 @@ impl Model {
             self.become_running(inst);
         }
         self.stats.instances_desired = count;
+        // The fleet exists before t = 0: its start-up is not a dip in the instance count.
+        self.stats.instances_min = count as u64;
     }
 
     /// Starts a new instance: billed from now, running after its cold start.

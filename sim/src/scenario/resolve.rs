@@ -63,6 +63,8 @@ pub(crate) fn resolve(
     let cost = cost(top.take("cost"), diags);
     let slos = slos(top.take("slo"), diags);
     let timeline_node = top.take("timeline");
+    // `[sweep]` belongs to `sim sweep`, which reads and checks it itself.
+    let _sweep = top.take("sweep");
     top.finish(diags);
     let mut scenario = Scenario {
         name,

@@ -1,0 +1,123 @@
+//! The M/M/c reduction (`scenarios/validation/mmc.toml`) against Erlang C: for each point, the
+//! theoretical mean wait must lie inside the 95% confidence interval of the means of 10
+//! replications. Seeds are fixed, so the outcome is reproducible.
+
+use rayon::prelude::*;
+use sim::engine::rng::replication_seed;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+use std::path::Path;
+
+const REPLICATIONS: u32 = 10;
+
+/// Erlang C mean wait in queue for M/M/c.
+fn erlang_c_wait(lambda: f64, mu: f64, c: u32) -> f64 {
+    let a = lambda / mu;
+    let rho = a / c as f64;
+    assert!(rho < 1.0);
+    // Sum a^k / k! for k < c, and a^c / c!, computed iteratively for stability.
+    let mut term = 1.0;
+    let mut sum = 0.0;
+    for k in 0..c {
+        sum += term;
+        term *= a / (k + 1) as f64;
+    }
+    let top = term / (1.0 - rho);
+    let probability_of_waiting = top / (sum + top);
+    probability_of_waiting / (c as f64 * mu - lambda)
+}
+
+#[test]
+fn erlang_c_formula_matches_the_spec_values() {
+    assert!((erlang_c_wait(8.0, 1.0, 10) - 0.204590).abs() < 1e-6);
+    assert!((erlang_c_wait(0.2, 0.1, 3) - 4.444444).abs() < 1e-6);
+}
+
+struct Point {
+    lambda: f64,
+    mean_service_s: f64,
+    c: u32,
+    horizon_s: f64,
+}
+
+fn replication_means(point: &Point) -> Vec<f64> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/validation/mmc.toml");
+    let overrides = vec![
+        format!("traffic.rate_per_s={}", point.lambda),
+        format!("agent.steps.0.latency.mean={}s", point.mean_service_s),
+        format!("temporal.max_concurrent_activities={}", point.c),
+        format!("run.horizon={}s", point.horizon_s),
+        format!("run.warmup={}s", point.horizon_s / 20.0),
+    ];
+    let scenario = sim::scenario::load(&path, &overrides).expect("mmc.toml loads");
+    (0..REPLICATIONS)
+        .into_par_iter()
+        .map(|r| {
+            let mut replication = scenario.clone();
+            replication.seed = replication_seed(scenario.seed, r);
+            let summary = sim::model::run(&replication).expect("runs").summary;
+            summary.activity_schedule_to_start_s.mean
+        })
+        .collect()
+}
+
+fn check(point: Point) {
+    let theory = erlang_c_wait(point.lambda, 1.0 / point.mean_service_s, point.c);
+    let means = replication_means(&point);
+    let n = means.len() as f64;
+    let mean = means.iter().sum::<f64>() / n;
+    let variance = means.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let t = StudentsT::new(0.0, 1.0, n - 1.0)
+        .unwrap()
+        .inverse_cdf(0.975);
+    let half_width = t * (variance / n).sqrt();
+    eprintln!(
+        "lambda {} 1/mu {} c {}: Wq {mean:.6} +- {half_width:.6}, theory {theory:.6}",
+        point.lambda, point.mean_service_s, point.c
+    );
+    assert!(
+        (mean - theory).abs() <= half_width,
+        "Erlang C {theory:.6} outside {mean:.6} +- {half_width:.6}"
+    );
+    // A real interval: narrow enough to mean something.
+    assert!(half_width < 0.1 * theory, "interval too wide: {half_width}");
+}
+
+#[test]
+fn mmc_10_servers_at_rho_0_8() {
+    check(Point {
+        lambda: 8.0,
+        mean_service_s: 1.0,
+        c: 10,
+        horizon_s: 30_000.0,
+    });
+}
+
+#[test]
+fn mmc_3_servers_at_rho_0_67() {
+    check(Point {
+        lambda: 0.2,
+        mean_service_s: 10.0,
+        c: 3,
+        horizon_s: 300_000.0,
+    });
+}
+
+#[test]
+fn mmc_10_servers_at_rho_0_5() {
+    check(Point {
+        lambda: 5.0,
+        mean_service_s: 1.0,
+        c: 10,
+        horizon_s: 40_000.0,
+    });
+}
+
+#[test]
+fn mmc_10_servers_at_rho_0_95() {
+    check(Point {
+        lambda: 9.5,
+        mean_service_s: 1.0,
+        c: 10,
+        horizon_s: 100_000.0,
+    });
+}

@@ -72,7 +72,7 @@ impl Model {
 
     /// A worker with free activity slots takes queued activities.
     pub(super) fn pull_activities(&mut self, inst: u32) {
-        loop {
+        while !self.activity_queue.is_empty() {
             let instance = &self.instances[inst as usize];
             if instance.state != InstanceState::Running
                 || instance.activity_slots_used >= instance.spec.activity_slots

@@ -74,6 +74,9 @@ impl Model {
 
     /// A worker with a free workflow slot takes its next task: sticky queue first.
     pub(super) fn pull_workflow_tasks(&mut self, inst: u32) {
+        if self.workflow_queue.is_empty() && self.instances[inst as usize].sticky_queue.is_empty() {
+            return;
+        }
         loop {
             let instance = &self.instances[inst as usize];
             if instance.state != InstanceState::Running
@@ -279,8 +282,12 @@ impl Model {
         if capacity == 0 {
             return;
         }
+        let bytes = self.workflow_memory(wf);
         if self.wfs[wf].cached_on == inst {
             self.cache_touch(inst, wf);
+            if self.wfs[wf].cached_bytes == bytes {
+                return;
+            }
         } else {
             if self.wfs[wf].cached_on != NONE {
                 self.cache_remove(wf);
@@ -289,7 +296,6 @@ impl Model {
             self.instances[inst as usize].cache_entries += 1;
             self.wfs[wf].cached_on = inst;
         }
-        let bytes = self.workflow_memory(wf);
         let old = std::mem::replace(&mut self.wfs[wf].cached_bytes, bytes);
         let instance = &mut self.instances[inst as usize];
         instance.cache_bytes = instance.cache_bytes - old + bytes;

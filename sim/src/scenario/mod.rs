@@ -31,9 +31,7 @@ impl std::error::Error for ScenarioErrors {}
 /// `"dotted.key=value"`, validated like the file's own keys).
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioErrors> {
     let _ = (path, overrides);
-    Err(ScenarioErrors {
-        messages: vec!["scenario loading is not built yet".into()],
-    })
+    Err(ScenarioErrors { messages: vec!["scenario loading is not built yet".into()] })
 }
 
 /// The resolved scenario as TOML, with human units, loadable by `load`.

@@ -169,13 +169,17 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     out
 }
 
-/// Three significant digits (whole numbers above 1000), for reading, not for files.
+/// Three significant digits (whole numbers above 1000, scientific below 0.001), for reading,
+/// not for files.
 pub fn number(value: f64) -> String {
     if !value.is_finite() {
         return format!("{value}");
     }
     if value == 0.0 {
         return "0".into();
+    }
+    if value.abs() < 1e-3 {
+        return format!("{value:.2e}");
     }
     let magnitude = value.abs().log10().floor() as i32;
     let decimals = (2 - magnitude).clamp(0, 9) as usize;
@@ -269,6 +273,7 @@ mod tests {
         assert_eq!(number(1.23456), "1.23");
         assert_eq!(number(123456.7), "123457");
         assert_eq!(number(0.0), "0");
+        assert_eq!(number(0.000001), "1.00e-6");
         assert_eq!(duration(86400.0), "24h");
         assert_eq!(duration(5400.0), "90m");
         assert_eq!(duration(12.5), "12.5s");

@@ -577,3 +577,155 @@ fn several_files_with_out_get_a_folder_each() {
             .all(|f| out.join(f).join("summary.json").is_file())
     );
 }
+
+// Bad input, one test per class: `sim validate` and `sim run --out` both exit 2, stderr carries
+// the located message, and nothing is written. All need the scenario parser.
+
+/// A minimal valid scenario; each bad-input case appends to it or replaces it.
+const VALID_BASE: &str = "name = \"bad\"
+[traffic]
+kind = \"constant\"
+rate_per_s = 1
+[[agent.steps]]
+kind = \"tool\"
+latency = { kind = \"exponential\", mean = \"1s\" }
+";
+
+/// Writes `text` as `bad.toml`, then checks both commands reject it with every `expected`
+/// fragment on stderr, exit code 2, and no file written.
+fn check_bad_input(text: &str, expected: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = write(tmp.path(), "bad.toml", text);
+    let out = tmp.path().join("out");
+    for args in [
+        vec!["validate", bad.to_str().unwrap()],
+        vec!["run", bad.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        vec!["run", bad.to_str().unwrap()],
+    ] {
+        let ran = sim(tmp.path(), &args);
+        assert_eq!(ran.code, 2, "sim {args:?}: {}", ran.stderr);
+        for fragment in expected {
+            assert!(
+                ran.stderr.contains(fragment),
+                "{fragment:?} in {}",
+                ran.stderr
+            );
+        }
+        assert!(ran.stdout.is_empty(), "{}", ran.stdout);
+        assert_nothing_written(tmp.path(), &out);
+        assert_eq!(files_under(tmp.path()), ["bad.toml"]);
+    }
+}
+
+#[test]
+fn the_minimal_base_scenario_is_valid() {
+    // needs scenario parser: the bad-input cases below must fail for their own reason only
+    let tmp = tempfile::tempdir().unwrap();
+    let good = write(tmp.path(), "good.toml", VALID_BASE);
+    let ran = sim(tmp.path(), &["validate", good.to_str().unwrap()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
+#[test]
+fn bad_input_toml_syntax_error() {
+    // needs scenario parser
+    check_bad_input("name = \"bad\n", &["bad.toml:1:"]);
+}
+
+#[test]
+fn bad_input_unknown_key_with_suggestion() {
+    // needs scenario parser
+    let text = format!("{VALID_BASE}[run]\nhorizn = \"1h\"\n");
+    check_bad_input(
+        &text,
+        &["bad.toml:9:1", "run.horizn", "did you mean \"horizon\""],
+    );
+}
+
+#[test]
+fn bad_input_wrong_type() {
+    // needs scenario parser
+    let text = format!("{VALID_BASE}[temporal]\ncache_size = \"big\"\n");
+    check_bad_input(&text, &["bad.toml:9:", "temporal.cache_size", "\"big\""]);
+}
+
+#[test]
+fn bad_input_unknown_unit() {
+    // needs scenario parser
+    let text = format!("{VALID_BASE}[run]\nhorizon = \"5 parsecs\"\n");
+    check_bad_input(&text, &["bad.toml:9:", "run.horizon", "parsecs"]);
+}
+
+#[test]
+fn bad_input_missing_unit_lists_the_accepted_units() {
+    // needs scenario parser
+    let text = format!("{VALID_BASE}[run]\nhorizon = 5\n");
+    check_bad_input(&text, &["bad.toml:9:", "run.horizon", "ms", "units"]);
+}
+
+#[test]
+fn bad_input_out_of_range_value() {
+    // needs scenario parser
+    let text = format!("{VALID_BASE}failure_probability = 1.5\n");
+    check_bad_input(
+        &text,
+        &["bad.toml:8:", "agent.steps.0.failure_probability", "1.5"],
+    );
+}
+
+#[test]
+fn bad_input_min_above_max() {
+    // needs scenario parser
+    let text = format!(
+        "{VALID_BASE}[autoscaler]\nkind = \"cloud_run\"\nmin_instances = 5\nmax_instances = 2\n"
+    );
+    check_bad_input(&text, &["bad.toml:10:", "min_instances", "max_instances"]);
+}
+
+#[test]
+fn bad_input_unknown_provider_in_a_group() {
+    // needs scenario parser
+    let text = format!(
+        "{VALID_BASE}[[agent.steps]]
+kind = \"llm\"
+group = \"main\"
+input_tokens = {{ kind = \"constant\", value = 10 }}
+output_tokens = {{ kind = \"constant\", value = 10 }}
+[providers.openai]
+ttft = {{ kind = \"constant\", value = \"1s\" }}
+output_tokens_per_s = 50
+[provider_groups]
+main = [\"openai\", \"nope\"]
+"
+    );
+    check_bad_input(&text, &["bad.toml:17:", "provider_groups.main", "\"nope\""]);
+}
+
+#[test]
+fn bad_input_every_problem_is_reported_at_once() {
+    // needs scenario parser
+    let text = format!("{VALID_BASE}[run]\nhorizn = \"1h\"\n[temporal]\ncache_size = \"big\"\n");
+    check_bad_input(&text, &["run.horizn", "temporal.cache_size"]);
+}
+
+#[test]
+fn bad_input_through_an_override() {
+    // needs scenario parser
+    let tmp = tempfile::tempdir().unwrap();
+    let good = write(tmp.path(), "good.toml", VALID_BASE);
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            good.to_str().unwrap(),
+            "--horizon",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("run.horizon"), "{}", ran.stderr);
+    assert_nothing_written(tmp.path(), &out);
+}

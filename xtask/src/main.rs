@@ -1,1 +1,45 @@
-fn main() {}
+//! `cargo xtask TASK`: project automation in Rust, so it runs wherever cargo does. Wired by the
+//! `xtask` alias in `.cargo/config.toml` (built in release). One module per task.
+
+mod bench;
+mod ci;
+mod process;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask TASK
+
+tasks:
+  ci     format check, clippy (warnings denied), tests (release), validate every scenario
+  bench  time the simulator: M/M/c customers/s and the realistic support-agent day";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(&workspace_root()),
+        Some("bench") => bench::run(&workspace_root()),
+        Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown task {other:?}\n\n{USAGE}")),
+        None => Err(format!("no task given\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask's own manifest lives one level below it.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
+}

@@ -1,4 +1,482 @@
 //! Output files: `summary.json`, `timeseries.csv`, `events.csv`, `scenario.resolved.toml` and
-//! the figures, each written atomically.
+//! the figures, each written atomically (a `NAME.tmp` sibling renamed over `NAME`), so an
+//! interrupted run never leaves a half-written file that looks complete. Also the human text
+//! printed by `sim run` (`text`) and the across-replication statistics (`replications`).
+//!
+//! Floats are written with Rust's shortest round-trip formatting (`{}`), so the same run gives
+//! byte-identical files.
 
 pub mod plot;
+pub mod replications;
+pub mod text;
+
+use crate::metrics::report::{EventRecord, RunOutput, Summary, Timeseries};
+use crate::scenario::{Scenario, to_resolved_toml};
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// What `write_run` writes besides the data files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// The timeline figure (`timeline.png`, `timeline.svg`).
+    pub plots: bool,
+}
+
+/// A file or directory that could not be written.
+#[derive(Debug)]
+pub struct OutputError {
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+impl fmt::Display for OutputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: cannot write: {}",
+            self.path.display(),
+            lowercase_first(&self.source.to_string())
+        )
+    }
+}
+
+impl std::error::Error for OutputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// The fixed columns of `timeseries.csv`; one `llm_latency_p95_s_<provider>` column per provider
+/// follows them.
+pub const TIMESERIES_COLUMNS: [&str; 20] = [
+    "t_s",
+    "instances_running",
+    "instances_starting",
+    "instances_desired",
+    "cpu_utilization",
+    "memory_bytes_max",
+    "memory_bytes_mean",
+    "memory_limit_bytes",
+    "cache_entries",
+    "open_conversations",
+    "workflow_task_backlog",
+    "activity_backlog",
+    "activities_running",
+    "messages_received",
+    "messages_unanswered",
+    "response_latency_p50_s",
+    "response_latency_p95_s",
+    "activity_schedule_to_start_p95_s",
+    "crashes",
+    "cache_misses",
+];
+
+/// The columns of `events.csv`.
+pub const EVENT_COLUMNS: [&str; 4] = ["t_s", "kind", "instance", "detail"];
+
+/// Writes every output of one run into `dir` (created if missing).
+pub fn write_run(
+    dir: &Path,
+    scenario: &Scenario,
+    output: &RunOutput,
+    options: &WriteOptions,
+) -> Result<(), OutputError> {
+    write_data_files(dir, output)?;
+    write_atomic(
+        &dir.join("scenario.resolved.toml"),
+        to_resolved_toml(scenario).as_bytes(),
+    )?;
+    if options.plots {
+        plot::write_timeline(dir, scenario, output).map_err(|source| OutputError {
+            path: dir.join("timeline.png"),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// `summary.json`, `timeseries.csv` and `events.csv` into `dir` (created if missing): the part
+/// of `write_run` that needs no scenario.
+pub fn write_data_files(dir: &Path, output: &RunOutput) -> Result<(), OutputError> {
+    create_dir(dir)?;
+    write_atomic(
+        &dir.join("summary.json"),
+        summary_json(&output.summary).as_bytes(),
+    )?;
+    write_atomic(
+        &dir.join("timeseries.csv"),
+        &timeseries_csv(&output.timeseries),
+    )?;
+    write_atomic(&dir.join("events.csv"), &events_csv(&output.events))
+}
+
+/// `summary.json`: pretty JSON with a trailing newline.
+pub fn summary_json(summary: &Summary) -> String {
+    // Serialising plain structs with string keys cannot fail.
+    let mut json = serde_json::to_string_pretty(summary).expect("summary serialises to JSON");
+    json.push('\n');
+    json
+}
+
+/// The `timeseries.csv` header: the fixed columns, then one per provider.
+pub fn timeseries_header(timeseries: &Timeseries) -> Vec<String> {
+    TIMESERIES_COLUMNS
+        .iter()
+        .map(|column| column.to_string())
+        .chain(
+            timeseries
+                .providers
+                .iter()
+                .map(|provider| format!("llm_latency_p95_s_{provider}")),
+        )
+        .collect()
+}
+
+/// `timeseries.csv`; a `None` (no sample in the interval) is an empty cell.
+pub fn timeseries_csv(timeseries: &Timeseries) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    write_csv_record(&mut writer, timeseries_header(timeseries));
+    for row in &timeseries.rows {
+        assert_eq!(
+            row.llm_latency_p95_s.len(),
+            timeseries.providers.len(),
+            "one llm latency cell per provider"
+        );
+        let mut record = vec![
+            float(row.t_s),
+            row.instances_running.to_string(),
+            row.instances_starting.to_string(),
+            row.instances_desired.to_string(),
+            float(row.cpu_utilization),
+            row.memory_bytes_max.to_string(),
+            row.memory_bytes_mean.to_string(),
+            row.memory_limit_bytes.to_string(),
+            row.cache_entries.to_string(),
+            row.open_conversations.to_string(),
+            row.workflow_task_backlog.to_string(),
+            row.activity_backlog.to_string(),
+            row.activities_running.to_string(),
+            row.messages_received.to_string(),
+            row.messages_unanswered.to_string(),
+            optional_float(row.response_latency_p50_s),
+            optional_float(row.response_latency_p95_s),
+            optional_float(row.activity_schedule_to_start_p95_s),
+            row.crashes.to_string(),
+            row.cache_misses.to_string(),
+        ];
+        record.extend(row.llm_latency_p95_s.iter().copied().map(optional_float));
+        write_csv_record(&mut writer, record);
+    }
+    into_bytes(writer)
+}
+
+/// `events.csv`; `instance` is empty for events that concern no single instance.
+pub fn events_csv(events: &[EventRecord]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    write_csv_record(
+        &mut writer,
+        EVENT_COLUMNS.iter().map(|c| c.to_string()).collect(),
+    );
+    for event in events {
+        write_csv_record(
+            &mut writer,
+            vec![
+                float(event.t_s),
+                event.kind.name().to_string(),
+                event.instance.map(|id| id.to_string()).unwrap_or_default(),
+                event.detail.clone(),
+            ],
+        );
+    }
+    into_bytes(writer)
+}
+
+/// Writes `bytes` to `path` through `path.tmp` and a rename, so `path` is either the old file,
+/// absent, or complete. The temporary file is removed if anything fails.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let mut temporary_name = path.file_name().unwrap_or_default().to_os_string();
+    temporary_name.push(".tmp");
+    let temporary = path.with_file_name(temporary_name);
+    let result = fs::write(&temporary, bytes).and_then(|()| fs::rename(&temporary, path));
+    result.map_err(|source| {
+        let _ = fs::remove_file(&temporary);
+        OutputError {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// Creates `dir` and its parents.
+pub fn create_dir(dir: &Path) -> Result<(), OutputError> {
+    fs::create_dir_all(dir).map_err(|source| OutputError {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// A float as written in every output file: shortest round-trip decimal.
+pub fn float(value: f64) -> String {
+    format!("{value}")
+}
+
+fn optional_float(value: Option<f64>) -> String {
+    value.map(float).unwrap_or_default()
+}
+
+// Writing CSV into a Vec<u8> can only fail on I/O, which a Vec never does.
+fn write_csv_record(writer: &mut csv::Writer<Vec<u8>>, record: Vec<String>) {
+    writer
+        .write_record(&record)
+        .expect("CSV into memory cannot fail");
+}
+
+fn into_bytes(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
+    writer.into_inner().expect("CSV into memory cannot fail")
+}
+
+/// Error text from the OS starts with a capital ("No such file"); ours is lowercase.
+pub fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::metrics::report::*;
+    use std::collections::BTreeMap;
+
+    /// A small, hand-built run output with every kind of cell.
+    pub(crate) fn sample_output() -> RunOutput {
+        let latency = LatencyStats {
+            count: 3,
+            mean: 1.5,
+            p50: 1.25,
+            p90: 2.0,
+            p95: 2.5,
+            p99: 3.0,
+            max: 3.0,
+        };
+        let summary = Summary {
+            scenario: "sample".into(),
+            seed: 42,
+            horizon_s: 120.0,
+            warmup_s: 0.0,
+            version: crate::VERSION.into(),
+            events_processed: 1000,
+            conversations: ConversationCounts {
+                started: 2,
+                completed: 1,
+                open_at_end: 1,
+            },
+            messages: MessageCounts {
+                received: 4,
+                answered: 3,
+                unanswered: 1,
+                in_flight_at_end: 0,
+            },
+            response_latency_s: latency.clone(),
+            activity_schedule_to_start_s: LatencyStats::default(),
+            workflow_task_schedule_to_start_s: LatencyStats::default(),
+            llm_call_latency_s: BTreeMap::from([("openai".to_string(), latency)]),
+            llm_calls: BTreeMap::from([("openai".to_string(), LlmCallCounts::default())]),
+            activities: ActivityCounts::default(),
+            cache: CacheCounts {
+                hits: 10,
+                misses: 2,
+                evictions: 0,
+                replayed_events: 40,
+            },
+            instances: InstanceStats {
+                mean: 1.5,
+                min: 1,
+                max: 2,
+            },
+            instance_seconds: 180.0,
+            crashes: CrashCounts { oom: 1 },
+            memory_peak_bytes: 512 * 1024 * 1024,
+            cost_usd: CostUsd {
+                compute: 0.01,
+                llm: 0.1,
+                total: 0.11,
+            },
+            slo: vec![SloResult {
+                name: "p95 under 2s".into(),
+                metric: "response_latency_p95_s".into(),
+                ok: false,
+                value: 2.5,
+                limit: 2.0,
+            }],
+            checks: Checks::default(),
+        };
+        let row = |t_s: f64, p95: Option<f64>| TimeseriesRow {
+            t_s,
+            instances_running: 1,
+            instances_starting: 1,
+            instances_desired: 2,
+            cpu_utilization: 0.1,
+            memory_bytes_max: 100,
+            memory_bytes_mean: 90,
+            memory_limit_bytes: 512,
+            cache_entries: 3,
+            open_conversations: 2,
+            workflow_task_backlog: 0,
+            activity_backlog: 1,
+            activities_running: 1,
+            messages_received: 2,
+            messages_unanswered: 0,
+            response_latency_p50_s: p95.map(|p| p / 2.0),
+            response_latency_p95_s: p95,
+            activity_schedule_to_start_p95_s: None,
+            crashes: 0,
+            cache_misses: 1,
+            llm_latency_p95_s: vec![p95, None],
+        };
+        RunOutput {
+            summary,
+            timeseries: Timeseries {
+                providers: vec!["openai".into(), "vertex".into()],
+                rows: vec![row(60.0, Some(0.3)), row(120.0, None)],
+            },
+            events: vec![
+                EventRecord {
+                    t_s: 61.5,
+                    kind: EventKind::OomCrash,
+                    instance: Some(0),
+                    detail: "memory 513 > 512".into(),
+                },
+                EventRecord {
+                    t_s: 90.0,
+                    kind: EventKind::Intervention,
+                    instance: None,
+                    detail: "set cache_size=1000, \"quoted\"".into(),
+                },
+            ],
+        }
+    }
+
+    fn read_csv(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut reader = csv::Reader::from_reader(bytes);
+        let header = reader.headers().unwrap().iter().map(String::from).collect();
+        let rows = reader
+            .records()
+            .map(|record| record.unwrap().iter().map(String::from).collect())
+            .collect();
+        (header, rows)
+    }
+
+    #[test]
+    fn timeseries_round_trips_through_a_csv_reader() {
+        let output = sample_output();
+        let (header, rows) = read_csv(&timeseries_csv(&output.timeseries));
+        assert_eq!(header.len(), 22);
+        assert_eq!(header[0], "t_s");
+        assert_eq!(header[19], "cache_misses");
+        assert_eq!(
+            header[20..],
+            ["llm_latency_p95_s_openai", "llm_latency_p95_s_vertex"]
+        );
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0][0], "60");
+        assert_eq!(rows[0][4], "0.1");
+        assert_eq!(rows[0][15], "0.15");
+        assert_eq!(rows[0][16], "0.3");
+        assert_eq!(rows[0][17], "", "None is an empty cell");
+        assert_eq!(rows[0][20..], ["0.3", ""]);
+        assert_eq!(rows[1][16], "");
+        assert!(rows.iter().all(|row| row.len() == header.len()));
+    }
+
+    #[test]
+    fn events_round_trip_with_quoting() {
+        let output = sample_output();
+        let (header, rows) = read_csv(&events_csv(&output.events));
+        assert_eq!(header, EVENT_COLUMNS);
+        assert_eq!(rows[0], ["61.5", "oom_crash", "0", "memory 513 > 512"]);
+        assert_eq!(
+            rows[1],
+            ["90", "intervention", "", "set cache_size=1000, \"quoted\""]
+        );
+    }
+
+    #[test]
+    fn summary_json_is_pretty_with_a_trailing_newline() {
+        let json = summary_json(&sample_output().summary);
+        assert!(json.ends_with("}\n"));
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["seed"], 42);
+        assert_eq!(value["response_latency_s"]["p95"], 2.5);
+        assert_eq!(value["llm_call_latency_s"]["openai"]["p99"], 3.0);
+        assert_eq!(value["slo"][0]["ok"], false);
+        assert!(
+            json.contains("\n  \"scenario\": \"sample\""),
+            "indented: {json}"
+        );
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.json");
+        write_atomic(&path, b"old").unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [std::ffi::OsString::from("summary.json")]);
+    }
+
+    #[test]
+    fn failed_atomic_write_names_the_path_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should go: the rename fails.
+        let path = dir.path().join("events.csv");
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("keep"), b"x").unwrap();
+        let error = write_atomic(&path, b"data").unwrap_err();
+        assert_eq!(error.path, path);
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("{}: cannot write: ", path.display()))
+        );
+        assert!(!dir.path().join("events.csv.tmp").exists());
+    }
+
+    #[test]
+    fn data_files_land_complete_with_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("nested/run");
+        let output = sample_output();
+        write_data_files(&run_dir, &output).unwrap();
+        let mut names: Vec<_> = fs::read_dir(&run_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["events.csv", "summary.json", "timeseries.csv"]);
+        assert_eq!(
+            fs::read_to_string(run_dir.join("summary.json")).unwrap(),
+            summary_json(&output.summary)
+        );
+        assert_eq!(
+            fs::read(run_dir.join("timeseries.csv")).unwrap(),
+            timeseries_csv(&output.timeseries)
+        );
+    }
+
+    #[test]
+    fn floats_are_shortest_round_trip() {
+        assert_eq!(float(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(float(60.0), "60");
+        assert_eq!(float(1e-7), "0.0000001");
+    }
+}

@@ -1,0 +1,437 @@
+//! The `run` and `validate` commands: load and validate every scenario before anything runs,
+//! run replications in parallel (one run per rayon task, results in replication order), write
+//! the outputs, print the human tables, and decide the outcome.
+
+use crate::Console;
+use crate::cli::{RunSettings, ValidateSettings};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use sim::engine::rng::replication_seed;
+use sim::metrics::report::Summary;
+use sim::model::{self, RunError};
+use sim::output::replications::replications_csv;
+use sim::output::{self, OutputError, WriteOptions, lowercase_first, text};
+use sim::scenario::{self, Scenario};
+use std::fs;
+use std::io::IsTerminal;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+/// How a command ended; `main` maps it to the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Ran (or validated) and every SLO held: exit 0.
+    Success,
+    /// Ran and at least one SLO failed: exit 1.
+    SloFailed,
+    /// Bad input, an I/O error, or a failed run: exit 2.
+    Failed,
+}
+
+/// `sim validate`: every file is checked and every problem printed.
+pub fn validate(settings: &ValidateSettings, console: &Console) -> Outcome {
+    let mut outcome = Outcome::Success;
+    for file in &settings.files {
+        match load_one(file, &settings.overrides) {
+            Ok(_) => console.out(&format!("ok: {}", file.display())),
+            Err(messages) => {
+                outcome = Outcome::Failed;
+                for message in messages {
+                    console.error(&message);
+                }
+            }
+        }
+    }
+    outcome
+}
+
+/// `sim run`: nothing runs and nothing is written unless every file is valid.
+pub fn run(settings: &RunSettings, console: &Console) -> Outcome {
+    let planned = match plan(settings) {
+        Ok(planned) => planned,
+        Err(messages) => {
+            for message in messages {
+                console.error(&message);
+            }
+            return Outcome::Failed;
+        }
+    };
+    let mut outcome = Outcome::Success;
+    for (index, planned_run) in planned.iter().enumerate() {
+        if index > 0 {
+            console.out("");
+        }
+        let run_outcome = run_one(planned_run, settings, console);
+        outcome = worst(outcome, run_outcome);
+    }
+    outcome
+}
+
+/// One scenario, validated, with where its outputs go.
+struct PlannedRun {
+    file: PathBuf,
+    scenario: Scenario,
+    dir: PathBuf,
+}
+
+/// Loads every file (with the overrides and `--seed`) and picks each output directory. Returns
+/// every problem found, each as one message.
+fn plan(settings: &RunSettings) -> Result<Vec<PlannedRun>, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut planned: Vec<PlannedRun> = Vec::new();
+    for file in &settings.files {
+        match load_one(file, &settings.overrides) {
+            Ok(mut scenario) => {
+                if let Some(seed) = settings.seed {
+                    scenario.seed = seed;
+                }
+                if let Err(why) = check_folder_name(&scenario.name) {
+                    errors.push(format!("{}: name: {why}", file.display()));
+                    continue;
+                }
+                let dir = match (&settings.out, settings.files.len()) {
+                    (Some(out), 1) => out.clone(),
+                    (Some(out), _) => out.join(&scenario.name),
+                    (None, _) => Path::new("results").join(&scenario.name),
+                };
+                if let Some(other) = planned.iter().find(|p| p.dir == dir) {
+                    errors.push(format!(
+                        "{}: both this and {} write to {}: give the scenarios different names \
+                         or run them separately",
+                        file.display(),
+                        other.file.display(),
+                        dir.display()
+                    ));
+                    continue;
+                }
+                planned.push(PlannedRun {
+                    file: file.clone(),
+                    scenario,
+                    dir,
+                });
+            }
+            Err(messages) => errors.extend(messages),
+        }
+    }
+    if errors.is_empty() {
+        Ok(planned)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads and validates one scenario file; every message names the file.
+fn load_one(file: &Path, overrides: &[String]) -> Result<Scenario, Vec<String>> {
+    match fs::metadata(file) {
+        Err(error) => {
+            return Err(vec![format!(
+                "{}: cannot read scenario file: {}",
+                file.display(),
+                lowercase_first(&error.to_string())
+            )]);
+        }
+        Ok(metadata) if metadata.is_dir() => {
+            return Err(vec![format!(
+                "{}: cannot read scenario file: it is a directory; pass the .toml files in it",
+                file.display()
+            )]);
+        }
+        Ok(_) => {}
+    }
+    scenario::load(file, overrides).map_err(|errors| {
+        let prefix = file.display().to_string();
+        errors
+            .messages
+            .into_iter()
+            .map(|message| {
+                if message.starts_with(&prefix) {
+                    message
+                } else {
+                    format!("{prefix}: {message}")
+                }
+            })
+            .collect()
+    })
+}
+
+/// The scenario name becomes a folder name under results/.
+fn check_folder_name(name: &str) -> Result<(), String> {
+    let bad = name.is_empty()
+        || name == "."
+        || name == ".."
+        || name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control());
+    if bad {
+        Err(format!(
+            "{name:?} cannot name an output folder; use letters, digits, '-', '_' and '.'"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Why one replication produced no outputs.
+enum Failure {
+    Run {
+        replication: u32,
+        seed: u64,
+        why: String,
+    },
+    Output(OutputError),
+}
+
+fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> Outcome {
+    let replications = settings.replications;
+    let options = WriteOptions {
+        plots: settings.plots,
+    };
+    if let Err(error) = remove_stale_replications(&planned.dir) {
+        console.error(&error.to_string());
+        return Outcome::Failed;
+    }
+    let progress = progress_bar(&planned.scenario.name, replications, console);
+    let results: Vec<Result<Summary, Failure>> = (0..replications)
+        .into_par_iter()
+        .map(|replication| {
+            let result = run_replication(planned, replication, &options);
+            progress.inc(1);
+            result
+        })
+        .collect();
+    progress.finish_and_clear();
+
+    let mut summaries = Vec::with_capacity(results.len());
+    let mut failed = false;
+    for result in results {
+        match result {
+            Ok(summary) => summaries.push(summary),
+            Err(Failure::Output(error)) => {
+                failed = true;
+                console.error(&error.to_string());
+            }
+            Err(Failure::Run {
+                replication,
+                seed,
+                why,
+            }) => {
+                failed = true;
+                console.error(&format!(
+                    "{}: run failed (replication {replication}, seed {seed}): {why}\n\
+                     reproduce with: {}",
+                    planned.file.display(),
+                    reproduce_command(&planned.file, &settings.overrides, seed)
+                ));
+            }
+        }
+    }
+    if failed {
+        return Outcome::Failed;
+    }
+    if replications > 1 {
+        let path = planned.dir.join("replications.csv");
+        if let Err(error) = output::write_atomic(&path, &replications_csv(&summaries)) {
+            console.error(&error.to_string());
+            return Outcome::Failed;
+        }
+    }
+
+    let mut report = text::summary_table(&summaries[0], summaries.len());
+    if summaries.len() > 1 {
+        report.push('\n');
+        report.push_str(&text::replications_table(&summaries));
+    }
+    let slos = text::slo_table(&summaries);
+    if !slos.is_empty() {
+        report.push('\n');
+        report.push_str(&slos);
+    }
+    report.push_str(&format!("outputs: {}\n", planned.dir.display()));
+    console.out(&report);
+    if text::slos_held(&summaries) {
+        Outcome::Success
+    } else {
+        Outcome::SloFailed
+    }
+}
+
+/// Runs replication `replication` and writes its outputs: replication 0 into the run's
+/// directory, the others into `replications/<r>/` under it. A panic in the model is reported
+/// like a failed run, with its seed.
+fn run_replication(
+    planned: &PlannedRun,
+    replication: u32,
+    options: &WriteOptions,
+) -> Result<Summary, Failure> {
+    let mut scenario = planned.scenario.clone();
+    scenario.seed = replication_seed(planned.scenario.seed, replication);
+    let seed = scenario.seed;
+    let output = match catch_unwind(AssertUnwindSafe(|| model::run(&scenario))) {
+        Ok(Ok(output)) => output,
+        Ok(Err(error)) => {
+            return Err(Failure::Run {
+                replication,
+                seed,
+                why: run_error_text(&error),
+            });
+        }
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            return Err(Failure::Run {
+                replication,
+                seed,
+                why: format!("bug: the model panicked: {why}"),
+            });
+        }
+    };
+    let dir = if replication == 0 {
+        planned.dir.clone()
+    } else {
+        planned
+            .dir
+            .join("replications")
+            .join(replication.to_string())
+    };
+    output::write_run(&dir, &scenario, &output, options).map_err(Failure::Output)?;
+    Ok(output.summary)
+}
+
+fn run_error_text(error: &RunError) -> String {
+    lowercase_first(&error.to_string())
+}
+
+/// Outputs of earlier runs with more replications would look like part of this one: remove
+/// `replications.csv` and the numbered folders under `replications/` (nothing else).
+fn remove_stale_replications(dir: &Path) -> Result<(), OutputError> {
+    let csv = dir.join("replications.csv");
+    if csv.is_file() {
+        fs::remove_file(&csv).map_err(|source| OutputError {
+            path: csv.clone(),
+            source,
+        })?;
+    }
+    let folder = dir.join("replications");
+    let Ok(entries) = fs::read_dir(&folder) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let numbered = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.parse::<u32>().is_ok());
+        if numbered && entry.path().is_dir() {
+            let path = entry.path();
+            fs::remove_dir_all(&path).map_err(|source| OutputError { path, source })?;
+        }
+    }
+    let _ = fs::remove_dir(&folder); // only succeeds when nothing else is in it
+    Ok(())
+}
+
+fn progress_bar(name: &str, replications: u32, console: &Console) -> ProgressBar {
+    if replications < 2 || console.quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(replications.into());
+    if let Ok(style) =
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} replications, {elapsed}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(name.to_string());
+    bar
+}
+
+/// The command that reruns exactly this replication (its seed replaces `--replications`).
+fn reproduce_command(file: &Path, overrides: &[String], seed: u64) -> String {
+    let mut words = vec![
+        "sim".to_string(),
+        "run".to_string(),
+        shell_quote(&file.display().to_string()),
+    ];
+    for value in overrides {
+        words.push("--set".into());
+        words.push(shell_quote(value));
+    }
+    words.push("--seed".into());
+    words.push(seed.to_string());
+    words.join(" ")
+}
+
+fn shell_quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if safe {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+fn worst(a: Outcome, b: Outcome) -> Outcome {
+    let rank = |o: Outcome| match o {
+        Outcome::Success => 0,
+        Outcome::SloFailed => 1,
+        Outcome::Failed => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reproduce_command_quotes_what_the_shell_would_split() {
+        let command = reproduce_command(
+            Path::new("scenarios/my story.toml"),
+            &["run.horizon=6h".into(), "name=it's".into()],
+            123,
+        );
+        assert_eq!(
+            command,
+            "sim run 'scenarios/my story.toml' --set run.horizon=6h --set 'name=it'\\''s' --seed 123"
+        );
+    }
+
+    #[test]
+    fn folder_names_cannot_escape_results() {
+        assert!(check_folder_name("support-agent").is_ok());
+        for bad in ["", ".", "..", "a/b", "a\\b"] {
+            assert!(check_folder_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_worst_outcome_wins() {
+        assert_eq!(
+            worst(Outcome::Success, Outcome::SloFailed),
+            Outcome::SloFailed
+        );
+        assert_eq!(worst(Outcome::Failed, Outcome::SloFailed), Outcome::Failed);
+        assert_eq!(worst(Outcome::Success, Outcome::Success), Outcome::Success);
+    }
+
+    #[test]
+    fn stale_replications_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("replications/3")).unwrap();
+        fs::write(root.join("replications/3/summary.json"), "{}").unwrap();
+        fs::write(root.join("replications/notes.txt"), "mine").unwrap();
+        fs::write(root.join("replications.csv"), "old").unwrap();
+        fs::write(root.join("summary.json"), "{}").unwrap();
+        remove_stale_replications(root).unwrap();
+        assert!(!root.join("replications.csv").exists());
+        assert!(!root.join("replications/3").exists());
+        assert!(root.join("replications/notes.txt").exists());
+        assert!(root.join("summary.json").exists());
+        remove_stale_replications(&root.join("missing")).unwrap();
+    }
+}

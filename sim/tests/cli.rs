@@ -1,0 +1,731 @@
+//! CLI-level tests: the `sim` binary as a user runs it, in a temporary directory. Exit codes,
+//! messages on stderr, and what is (and is not) written. Tests marked `// needs model` or
+//! `// needs scenario parser` exercise the real model or parser end to end.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `sim args...` in `cwd` with optional extra environment.
+fn sim_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sim"));
+    command.args(args).current_dir(cwd);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().expect("the sim binary starts");
+    Ran {
+        code: output
+            .status
+            .code()
+            .expect("sim exits with a code, not a signal"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn sim(cwd: &Path, args: &[&str]) -> Ran {
+    sim_in(cwd, args, &[])
+}
+
+fn repo_file(relative: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative);
+    path.display().to_string()
+}
+
+fn mmc() -> String {
+    repo_file("scenarios/validation/mmc.toml")
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Asserts that a failed command left no trace: no `--out` folder and no `results/`.
+fn assert_nothing_written(cwd: &Path, out: &Path) {
+    assert!(!out.exists(), "{} was created", out.display());
+    assert!(!cwd.join("results").exists(), "results/ was created");
+}
+
+/// A small scenario with a misspelt key on line 3, column 1.
+const MISSPELT_KEY: &str = "name = \"bad\"\n[run]\nhorizn = \"1h\"\n";
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_message_on_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [
+        &[][..],
+        &["frobnicate"],
+        &["run"],
+        &["validate"],
+        &["run", "a.toml", "--set", "no-equals"],
+        &["run", "a.toml", "--replications", "0"],
+        &["run", "a.toml", "--seed", "minus-one"],
+        &["run", "a.toml", "--unknown-flag"],
+    ] {
+        let ran = sim(tmp.path(), args);
+        assert_eq!(ran.code, 2, "sim {args:?}: {}", ran.stderr);
+        assert!(!ran.stderr.is_empty(), "sim {args:?} explains itself");
+        assert!(ran.stdout.is_empty(), "sim {args:?} printed {}", ran.stdout);
+    }
+    assert_nothing_written(tmp.path(), &tmp.path().join("out"));
+}
+
+#[test]
+fn help_and_version_exit_0_on_stdout() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["run", "--help"],
+        &["validate", "--help"],
+    ] {
+        let ran = sim(tmp.path(), args);
+        assert_eq!(ran.code, 0, "sim {args:?}: {}", ran.stderr);
+        assert!(!ran.stdout.is_empty());
+    }
+    let help = sim(tmp.path(), &["run", "--help"]).stdout;
+    for flag in [
+        "--seed",
+        "--set",
+        "--replications",
+        "--horizon",
+        "--out",
+        "--quiet",
+        "--no-plots",
+    ] {
+        assert!(help.contains(flag), "run --help mentions {flag}");
+    }
+    assert!(sim(tmp.path(), &["--version"]).stdout.starts_with("sim "));
+}
+
+#[test]
+fn missing_file_exits_2_names_the_path_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            "no-such-scenario.toml",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr
+            .starts_with("no-such-scenario.toml: cannot read scenario file: "),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stdout.is_empty());
+    assert_nothing_written(tmp.path(), &out);
+
+    let ran = sim(tmp.path(), &["validate", "no-such-scenario.toml"]);
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains("no-such-scenario.toml"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn a_directory_is_not_a_scenario() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(tmp.path(), &["validate", "."]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("it is a directory"), "{}", ran.stderr);
+}
+
+#[test]
+fn one_missing_file_stops_every_run() {
+    // needs scenario parser: mmc.toml must load for this to test more than the missing file
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            &mmc(),
+            "missing.toml",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr
+            .contains("missing.toml: cannot read scenario file"),
+        "{}",
+        ran.stderr
+    );
+    assert_nothing_written(tmp.path(), &out);
+}
+
+#[test]
+fn validate_reports_an_unknown_key_with_its_location() {
+    // needs scenario parser
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = write(tmp.path(), "bad.toml", MISSPELT_KEY);
+    let ran = sim(tmp.path(), &["validate", bad.to_str().unwrap()]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("bad.toml:3:1"),
+        "file:line:col in {}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("horizon"),
+        "did-you-mean hint in {}",
+        ran.stderr
+    );
+    assert!(!ran.stdout.contains("ok:"));
+    assert_eq!(
+        files_under(tmp.path()),
+        ["bad.toml"],
+        "validate writes nothing"
+    );
+}
+
+#[test]
+fn run_with_an_invalid_file_writes_nothing() {
+    // needs scenario parser
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = write(tmp.path(), "bad.toml", MISSPELT_KEY);
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            &mmc(),
+            bad.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("bad.toml:3:1"), "{}", ran.stderr);
+    assert!(ran.stdout.is_empty(), "{}", ran.stdout);
+    assert_nothing_written(tmp.path(), &out);
+
+    // A bad override is bad input too.
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            &mmc(),
+            "--set",
+            "temporal.cache_sise=10",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("cache_size"),
+        "did-you-mean hint in {}",
+        ran.stderr
+    );
+    assert_nothing_written(tmp.path(), &out);
+}
+
+#[test]
+fn validate_accepts_the_shipped_scenario() {
+    // needs scenario parser
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(tmp.path(), &["validate", &mmc()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.stdout, format!("ok: {}\n", mmc()));
+    assert!(files_under(tmp.path()).is_empty());
+}
+
+#[test]
+fn duplicate_output_folders_are_refused() {
+    // needs scenario parser
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &["run", &mmc(), &mmc(), "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("write to"), "{}", ran.stderr);
+    assert_nothing_written(tmp.path(), &out);
+}
+
+#[test]
+fn run_writes_every_output_and_a_summary() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(
+        tmp.path(),
+        &["run", &mmc(), "--horizon", "1h", "--seed", "5"],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let folders: Vec<_> = fs::read_dir(tmp.path().join("results")).unwrap().collect();
+    assert_eq!(folders.len(), 1, "one folder under results/");
+    let dir = folders[0].as_ref().unwrap().path();
+    let files = files_under(&dir);
+    for expected in [
+        "summary.json",
+        "timeseries.csv",
+        "events.csv",
+        "scenario.resolved.toml",
+    ] {
+        assert!(
+            files.contains(&expected.to_string()),
+            "{expected} in {files:?}"
+        );
+    }
+    assert!(!files.iter().any(|f| f.ends_with(".tmp")), "{files:?}");
+    let json = fs::read_to_string(dir.join("summary.json")).unwrap();
+    assert!(json.contains("\"seed\": 5"), "--seed is recorded: {json}");
+    assert!(
+        json.contains("\"horizon_s\": 3600"),
+        "--horizon is applied: {json}"
+    );
+    let header = fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    assert!(header.starts_with("t_s,instances_running,instances_starting,instances_desired,"));
+    for label in [
+        "messages received",
+        "response latency p95 (s)",
+        "cost total (usd)",
+    ] {
+        assert!(ran.stdout.contains(label), "{label} in {}", ran.stdout);
+    }
+    assert!(
+        ran.stdout
+            .contains(&format!("outputs: results{}", std::path::MAIN_SEPARATOR))
+    );
+}
+
+#[test]
+fn quiet_prints_nothing_and_no_plots_skips_the_figures() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            &mmc(),
+            "--horizon",
+            "10m",
+            "--quiet",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.stdout, "");
+    assert_eq!(ran.stderr, "");
+    assert_eq!(
+        files_under(&out),
+        [
+            "events.csv",
+            "scenario.resolved.toml",
+            "summary.json",
+            "timeseries.csv"
+        ]
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bytes() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, seed: &str| {
+        let out = tmp.path().join(name);
+        let ran = sim(
+            tmp.path(),
+            &[
+                "run",
+                &mmc(),
+                "--horizon",
+                "30m",
+                "--seed",
+                seed,
+                "--no-plots",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        out
+    };
+    let (a, b, c) = (run("a", "11"), run("b", "11"), run("c", "12"));
+    for file in [
+        "summary.json",
+        "timeseries.csv",
+        "events.csv",
+        "scenario.resolved.toml",
+    ] {
+        assert_eq!(
+            fs::read(a.join(file)).unwrap(),
+            fs::read(b.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    assert_ne!(
+        fs::read(a.join("summary.json")).unwrap(),
+        fs::read(c.join("summary.json")).unwrap()
+    );
+}
+
+#[test]
+fn replications_write_a_table_and_do_not_depend_on_threads() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, threads: &str| {
+        let out = tmp.path().join(name);
+        let args = [
+            "run",
+            &mmc(),
+            "--horizon",
+            "10m",
+            "--replications",
+            "3",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let ran = sim_in(tmp.path(), &args, &[("RAYON_NUM_THREADS", threads)]);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        (out, ran)
+    };
+    let (one, ran) = run("one", "1");
+    let (two, _) = run("two", "2");
+    assert!(
+        ran.stdout.contains("across 3 replications"),
+        "{}",
+        ran.stdout
+    );
+    let table = fs::read_to_string(one.join("replications.csv")).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "header and 3 rows: {table}");
+    assert!(lines[0].starts_with("replication,seed,messages_received,"));
+    let seeds: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert!(seeds[0] != seeds[1] && seeds[1] != seeds[2], "{seeds:?}");
+    for r in ["1", "2"] {
+        assert!(
+            one.join("replications")
+                .join(r)
+                .join("summary.json")
+                .is_file()
+        );
+    }
+    assert!(
+        !one.join("replications/0").exists(),
+        "replication 0 is the run itself"
+    );
+    for file in [
+        "replications.csv",
+        "summary.json",
+        "replications/2/timeseries.csv",
+    ] {
+        assert_eq!(
+            fs::read(one.join(file)).unwrap(),
+            fs::read(two.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_slo_exits_1() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = fs::read_to_string(mmc()).unwrap();
+    text.push_str(
+        "\n[[slo]]\nname = \"impossible\"\nmetric = \"response_latency_p99_s\"\nmax = 0.000001\n",
+    );
+    let strict = write(tmp.path(), "strict.toml", &text);
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            strict.to_str().unwrap(),
+            "--horizon",
+            "10m",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stdout
+            .lines()
+            .any(|l| l.contains("impossible") && l.ends_with("FAILED")),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        out.join("summary.json").is_file(),
+        "outputs are written even when an SLO fails"
+    );
+}
+
+#[test]
+fn a_failed_run_prints_the_seed_and_the_command_to_reproduce_it() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            &mmc(),
+            "--set",
+            "run.max_events=10",
+            "--seed",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("seed 3"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!(
+            "reproduce with: sim run {} --set run.max_events=10 --seed 3",
+            mmc()
+        )),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn several_files_with_out_get_a_folder_each() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    // A second scenario with another name: the same queue.
+    let text: String = fs::read_to_string(mmc())
+        .unwrap()
+        .lines()
+        .map(|line| {
+            if line.starts_with("name =") {
+                "name = \"mmc-copy\""
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let copy = write(tmp.path(), "mmc-copy.toml", &text);
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            &mmc(),
+            copy.to_str().unwrap(),
+            "--horizon",
+            "10m",
+            "--no-plots",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let mut folders: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    folders.sort();
+    assert_eq!(folders, ["mmc", "mmc-copy"]);
+    assert!(
+        folders
+            .iter()
+            .all(|f| out.join(f).join("summary.json").is_file())
+    );
+}
+
+// Bad input, one test per class: `sim validate` and `sim run --out` both exit 2, stderr carries
+// the located message, and nothing is written. All need the scenario parser.
+
+/// A minimal valid scenario; each bad-input case appends to it or replaces it.
+const VALID_BASE: &str = "name = \"bad\"
+[traffic]
+kind = \"constant\"
+rate_per_s = 1
+[[agent.steps]]
+kind = \"tool\"
+latency = { kind = \"exponential\", mean = \"1s\" }
+";
+
+/// Writes `text` as `bad.toml`, then checks both commands reject it with every `expected`
+/// fragment on stderr, exit code 2, and no file written.
+fn check_bad_input(text: &str, expected: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = write(tmp.path(), "bad.toml", text);
+    let out = tmp.path().join("out");
+    for args in [
+        vec!["validate", bad.to_str().unwrap()],
+        vec!["run", bad.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        vec!["run", bad.to_str().unwrap()],
+    ] {
+        let ran = sim(tmp.path(), &args);
+        assert_eq!(ran.code, 2, "sim {args:?}: {}", ran.stderr);
+        for fragment in expected {
+            assert!(
+                ran.stderr.contains(fragment),
+                "{fragment:?} in {}",
+                ran.stderr
+            );
+        }
+        assert!(ran.stdout.is_empty(), "{}", ran.stdout);
+        assert_nothing_written(tmp.path(), &out);
+        assert_eq!(files_under(tmp.path()), ["bad.toml"]);
+    }
+}
+
+#[test]
+fn the_minimal_base_scenario_is_valid() {
+    // needs scenario parser: the bad-input cases below must fail for their own reason only
+    let tmp = tempfile::tempdir().unwrap();
+    let good = write(tmp.path(), "good.toml", VALID_BASE);
+    let ran = sim(tmp.path(), &["validate", good.to_str().unwrap()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
+#[test]
+fn bad_input_toml_syntax_error() {
+    // needs scenario parser
+    check_bad_input("name = \"bad\n", &["bad.toml:1:"]);
+}
+
+#[test]
+fn bad_input_unknown_key_with_suggestion() {
+    // needs scenario parser
+    let text = format!("{VALID_BASE}[run]\nhorizn = \"1h\"\n");
+    check_bad_input(
+        &text,
+        &["bad.toml:9:1", "run.horizn", "did you mean \"horizon\""],
+    );
+}
+
+#[test]
+fn bad_input_wrong_type() {
+    // needs scenario parser
+    let text = format!("{VALID_BASE}[temporal]\ncache_size = \"big\"\n");
+    check_bad_input(&text, &["bad.toml:9:", "temporal.cache_size", "\"big\""]);
+}
+
+#[test]
+fn bad_input_unknown_unit() {
+    // needs scenario parser
+    let text = format!("{VALID_BASE}[run]\nhorizon = \"5 parsecs\"\n");
+    check_bad_input(&text, &["bad.toml:9:", "run.horizon", "parsecs"]);
+}
+
+#[test]
+fn bad_input_missing_unit_lists_the_accepted_units() {
+    // needs scenario parser
+    let text = format!("{VALID_BASE}[run]\nhorizon = 5\n");
+    check_bad_input(&text, &["bad.toml:9:", "run.horizon", "ms", "units"]);
+}
+
+#[test]
+fn bad_input_out_of_range_value() {
+    // needs scenario parser
+    let text = format!("{VALID_BASE}failure_probability = 1.5\n");
+    check_bad_input(
+        &text,
+        &["bad.toml:8:", "agent.steps.0.failure_probability", "1.5"],
+    );
+}
+
+#[test]
+fn bad_input_min_above_max() {
+    // needs scenario parser
+    let text = format!(
+        "{VALID_BASE}[autoscaler]\nkind = \"cloud_run\"\nmin_instances = 5\nmax_instances = 2\n"
+    );
+    check_bad_input(&text, &["bad.toml:10:", "min_instances", "max_instances"]);
+}
+
+#[test]
+fn bad_input_unknown_provider_in_a_group() {
+    // needs scenario parser
+    let text = format!(
+        "{VALID_BASE}[[agent.steps]]
+kind = \"llm\"
+group = \"main\"
+input_tokens = {{ kind = \"constant\", value = 10 }}
+output_tokens = {{ kind = \"constant\", value = 10 }}
+[providers.openai]
+ttft = {{ kind = \"constant\", value = \"1s\" }}
+output_tokens_per_s = 50
+[provider_groups]
+main = [\"openai\", \"nope\"]
+"
+    );
+    check_bad_input(&text, &["bad.toml:17:", "provider_groups.main", "\"nope\""]);
+}
+
+#[test]
+fn bad_input_every_problem_is_reported_at_once() {
+    // needs scenario parser
+    let text = format!("{VALID_BASE}[run]\nhorizn = \"1h\"\n[temporal]\ncache_size = \"big\"\n");
+    check_bad_input(&text, &["run.horizn", "temporal.cache_size"]);
+}
+
+#[test]
+fn bad_input_through_an_override() {
+    // needs scenario parser
+    let tmp = tempfile::tempdir().unwrap();
+    let good = write(tmp.path(), "good.toml", VALID_BASE);
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            good.to_str().unwrap(),
+            "--horizon",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("run.horizon"), "{}", ran.stderr);
+    assert_nothing_written(tmp.path(), &out);
+}

@@ -4,6 +4,7 @@
 mod bench;
 mod ci;
 mod process;
+mod results;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,14 +12,16 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask TASK
 
 tasks:
-  ci     format check, clippy (warnings denied), tests (release), validate every scenario
-  bench  time the simulator: M/M/c customers/s and the realistic support-agent day";
+  ci       format check, clippy (warnings denied), tests (release), validate every scenario
+  bench    time the simulator: M/M/c customers/s and the realistic support-agent day
+  results  regenerate the canonical results/gradient-labs/ from scenarios/gradient-labs/";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&workspace_root()),
         Some("bench") => bench::run(&workspace_root()),
+        Some("results") => results::run(&workspace_root()),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

@@ -1,0 +1,48 @@
+//! `cargo xtask results`: regenerates the canonical results committed under
+//! `results/gradient-labs/` (summaries, time series, events, resolved scenarios and figures)
+//! from `scenarios/gradient-labs/`. The READMEs and the notebook read them; the test
+//! `sim/tests/canonical.rs` checks that a fresh run reproduces each committed `summary.json`
+//! byte for byte.
+
+use std::path::Path;
+
+const SCENARIOS: &str = "scenarios/gradient-labs";
+const RESULTS: &str = "results/gradient-labs";
+
+/// The canonical scenarios: every file in the folder except sweeps, which have their own
+/// outputs (`sim sweep`).
+pub fn canonical_scenarios(root: &Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let dir = root.join(SCENARIOS);
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut files: Vec<_> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .filter(|path| !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("sweep")))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("{}: no scenario files", dir.display()));
+    }
+    Ok(files)
+}
+
+pub fn run(root: &Path) -> Result<(), String> {
+    for file in canonical_scenarios(root)? {
+        let scenario = sim::scenario::load(&file, &[]).map_err(|e| e.to_string())?;
+        let output = sim::model::run(&scenario)
+            .map_err(|e| format!("{}: run failed: {e}", file.display()))?;
+        let dir = root.join(RESULTS).join(&scenario.name);
+        let options = sim::output::WriteOptions { plots: true };
+        sim::output::write_run(&dir, &scenario, &output, &options).map_err(|e| e.to_string())?;
+        let failed: Vec<_> = output.summary.slo.iter().filter(|s| !s.ok).map(|s| &s.name).collect();
+        println!(
+            "{}: {} OOM crashes, {:.2} instances on average, p95 response {:.2} s, SLOs failed: {:?}",
+            dir.display(),
+            output.summary.crashes.oom,
+            output.summary.instances.mean,
+            output.summary.response_latency_s.p95,
+            failed
+        );
+    }
+    Ok(())
+}

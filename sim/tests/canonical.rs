@@ -16,7 +16,10 @@ fn fresh_runs_reproduce_the_committed_summaries() {
         .expect("scenarios/gradient-labs exists")
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("sweep")))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("sweep"))
+        })
         .collect();
     files.sort();
     assert!(!files.is_empty());
@@ -39,7 +42,10 @@ fn fresh_runs_reproduce_the_committed_summaries() {
                 })
             })
             .collect();
-        handles.into_iter().filter_map(|h| h.join().expect("no panic")).collect()
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().expect("no panic"))
+            .collect()
     });
     assert!(
         mismatches.is_empty(),

@@ -17,7 +17,11 @@ pub fn canonical_scenarios(root: &Path) -> Result<Vec<std::path::PathBuf>, Strin
     let mut files: Vec<_> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-        .filter(|path| !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("sweep")))
+        .filter(|path| {
+            !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("sweep"))
+        })
         .collect();
     files.sort();
     if files.is_empty() {
@@ -34,7 +38,13 @@ pub fn run(root: &Path) -> Result<(), String> {
         let dir = root.join(RESULTS).join(&scenario.name);
         let options = sim::output::WriteOptions { plots: true };
         sim::output::write_run(&dir, &scenario, &output, &options).map_err(|e| e.to_string())?;
-        let failed: Vec<_> = output.summary.slo.iter().filter(|s| !s.ok).map(|s| &s.name).collect();
+        let failed: Vec<_> = output
+            .summary
+            .slo
+            .iter()
+            .filter(|s| !s.ok)
+            .map(|s| &s.name)
+            .collect();
         println!(
             "{}: {} OOM crashes, {:.2} instances on average, p95 response {:.2} s, SLOs failed: {:?}",
             dir.display(),

@@ -189,8 +189,12 @@ impl Model {
         if processing & INBOX_MESSAGE != 0 {
             self.start_response_child(wf, conv);
         }
-        if processing & (INBOX_CHILD_DONE | INBOX_CHILD_FAILED) != 0 {
-            self.send_reply(wf, conv, processing & INBOX_CHILD_DONE != 0);
+        if processing & (INBOX_CHILD_DONE | INBOX_CHILD_FAILED) != 0
+            && self.send_reply(wf, conv, processing & INBOX_CHILD_DONE != 0)
+        {
+            // Nothing more will come and there is no idle time to wait: done in this task.
+            self.complete_conversation(wf, conv);
+            return true;
         }
         // The idle timer fired and no message came since: the conversation is over. (A timer
         // only runs after a reply, so no child is running then.)
@@ -216,7 +220,8 @@ impl Model {
         self.schedule_workflow_task(child);
     }
 
-    fn send_reply(&mut self, parent: u32, conv: u32, ok: bool) {
+    /// Returns whether the conversation is over at once (see `after_reply`).
+    fn send_reply(&mut self, parent: u32, conv: u32, ok: bool) -> bool {
         let now = self.now();
         let warmup = self.cfg.run.warmup;
         self.wfs[parent].turns_done += 1;
@@ -237,11 +242,13 @@ impl Model {
                 self.convs[conv].done_talking = true;
             }
         }
-        self.after_reply(parent, conv);
+        self.after_reply(parent, conv)
     }
 
     /// The customer thinks, then writes again or goes quiet; the workflow sets its idle timer.
-    fn after_reply(&mut self, parent: u32, conv: u32) {
+    /// With an idle timeout of zero and nothing more to come, no timer is set and the workflow
+    /// completes in the same task (returns true).
+    fn after_reply(&mut self, parent: u32, conv: u32) -> bool {
         let idle_timeout = self.cfg.conversation.idle_timeout;
         let c = &self.convs[conv];
         let more = !c.done_talking && c.messages_sent < c.messages_total;
@@ -259,6 +266,10 @@ impl Model {
         } else {
             None
         };
+        if think.is_none_or(|think| think >= idle_timeout) && idle_timeout == 0 {
+            self.convs[conv].done_talking = true;
+            return true;
+        }
         let c = &mut self.convs[conv];
         c.timer_pending = true;
         c.epoch = c.epoch.wrapping_add(1);
@@ -270,14 +281,10 @@ impl Model {
             }
             _ => {
                 self.convs[conv].done_talking = true;
-                if idle_timeout == 0 {
-                    // The timer fires at once: no need to go through the event queue.
-                    self.on_idle_timer(conv, epoch);
-                } else {
-                    self.schedule_within_horizon(idle_timeout, Event::IdleTimer { conv, epoch });
-                }
+                self.schedule_within_horizon(idle_timeout, Event::IdleTimer { conv, epoch });
             }
         }
+        false
     }
 
     fn complete_conversation(&mut self, parent: u32, conv: u32) {

@@ -1,0 +1,215 @@
+//! Repository rule: the scenario reference documents every key the simulator writes and every
+//! SLO metric. The keys come from `scenario.resolved.toml` of a scenario that uses every section
+//! (`sim/src/scenario/testdata/full.toml`), so a key added to the writer without a line in
+//! `docs/scenario-reference.md` fails here.
+//!
+//! The rule: each key's leaf name appears in backticks (`cache_size`) in the section of the
+//! reference that documents its table (the text under the `## ...` heading that names the
+//! table), or its full dotted key appears in backticks anywhere. Leaf names alone would be too
+//! weak (`name`, `kind`, `max` are everywhere), hence the section.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn reference() -> String {
+    std::fs::read_to_string(repo().join("docs/scenario-reference.md"))
+        .expect("docs/scenario-reference.md exists")
+}
+
+/// Every key of the resolved TOML of the full fixture, as dotted paths with array indexes and
+/// provider / group names replaced by placeholders: `agent.steps.N.cpu`,
+/// `providers.NAME.timeout`, `conversation.think_time.kind`.
+fn resolved_keys() -> BTreeSet<String> {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/scenario/testdata/full.toml");
+    let scenario = sim::scenario::load(&fixture, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let text = sim::scenario::to_resolved_toml(&scenario);
+    let table: toml::Table = toml::from_str(&text).expect("the resolved scenario is TOML");
+    let mut keys = BTreeSet::new();
+    collect(&toml::Value::Table(table), "", &mut keys);
+    keys
+}
+
+fn collect(value: &toml::Value, path: &str, keys: &mut BTreeSet<String>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        toml::Value::Table(table) => {
+            for (key, child) in table {
+                // Names chosen by the user are not keys of the schema.
+                let key = match path {
+                    "providers" | "provider_groups" => "NAME",
+                    _ => key.as_str(),
+                };
+                let child_path = join(key);
+                // A group's providers and a timeline `set`'s assignments are user data.
+                if path == "provider_groups" || (key == "set" && path.starts_with("timeline")) {
+                    keys.insert(child_path);
+                    continue;
+                }
+                if !matches!(child, toml::Value::Table(_) | toml::Value::Array(_)) {
+                    keys.insert(child_path.clone());
+                }
+                collect(child, &child_path, keys);
+            }
+        }
+        toml::Value::Array(items) => {
+            let tables = items.iter().any(|item| item.is_table());
+            if !tables {
+                // An array of plain values (a provider group's names) is one key.
+                keys.insert(path.to_string());
+            }
+            for item in items {
+                collect(item, &join("N"), keys);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The section of the reference that documents the table holding `key`: the text from the
+/// `## ` heading naming the table's top-level name (`## \`[temporal]\``,
+/// `## \`[[agent.steps]]\``, `## Top-level keys`) to the next `## ` heading.
+fn section_for<'d>(doc: &'d str, key: &str) -> &'d str {
+    let top = key.split('.').next().expect("a key has a first segment");
+    let nested = key.contains('.');
+    let mut start = None;
+    let mut offset = 0;
+    for line in doc.split_inclusive('\n') {
+        if line.starts_with("## ") {
+            if start.is_some() {
+                return &doc[start.unwrap_or(0)..offset];
+            }
+            let heading = line.trim_end();
+            let names_top = heading.contains(&format!("[{top}]"))
+                || heading.contains(&format!("[{top}."))
+                || heading.contains(&format!("[[{top}]]"))
+                || heading.contains(&format!("[[{top}."));
+            let is_top_level = !nested && heading == "## Top-level keys";
+            if names_top || is_top_level {
+                start = Some(offset);
+            }
+        }
+        offset += line.len();
+    }
+    match start {
+        Some(start) => &doc[start..],
+        None => "",
+    }
+}
+
+fn leaf(key: &str) -> &str {
+    key.rsplit('.')
+        .find(|segment| *segment != "N" && *segment != "NAME")
+        .unwrap_or(key)
+}
+
+fn documented(doc: &str, key: &str) -> bool {
+    let dotted = key.replace(".N.", ".").replace(".NAME.", ".");
+    if doc.contains(&format!("`{dotted}`")) || doc.contains(&format!("`{key}`")) {
+        return true;
+    }
+    // A provider group's entry is the group name itself: documented by its section existing.
+    if key == "provider_groups.NAME" {
+        return !section_for(doc, key).is_empty();
+    }
+    let leaf = leaf(key);
+    if section_for(doc, key).contains(&format!("`{leaf}`")) {
+        return true;
+    }
+    // A distribution's parameter (`conversation.think_time.median`): the distribution key is
+    // documented in its table's section, and the parameter in the Distributions section.
+    let parent = key.rsplit_once('.').map_or("", |(parent, _)| parent);
+    !parent.is_empty()
+        && documented(doc, parent)
+        && distributions_section(doc).contains(&format!("`{leaf}`"))
+}
+
+fn distributions_section(doc: &str) -> &str {
+    let Some(start) = doc.find("\n## Distributions\n") else {
+        return "";
+    };
+    let body = start + "\n## Distributions\n".len();
+    let end = doc[body..].find("\n## ").map_or(doc.len(), |i| body + i);
+    &doc[start..end]
+}
+
+#[test]
+fn the_key_extraction_sees_the_whole_schema() {
+    let keys = resolved_keys();
+    // The full fixture uses every section: far more than 30 keys. If the extraction broke (an
+    // empty table, a parse problem), the rule below would pass vacuously.
+    assert!(keys.len() > 80, "only {} keys: {keys:#?}", keys.len());
+    for known in [
+        "temporal.cache_size",
+        "instance.gc.threshold",
+        "agent.steps.N.input_tokens.kind",
+        "agent.steps.N.latency.mean",
+        "providers.NAME.output_tokens_per_s",
+        "provider_groups.NAME",
+        "autoscaler.scale_in_stabilization",
+        "traffic.points.N.rate_per_s",
+        "slo.N.metric",
+        "timeline.N.set",
+        "timeline.N.incident",
+        "timeline.N.factor",
+        "conversation.think_time.csv",
+        "seed",
+    ] {
+        assert!(keys.contains(known), "{known} not extracted: {keys:#?}");
+    }
+}
+
+#[test]
+fn the_rule_catches_an_undocumented_key() {
+    let doc = reference();
+    assert!(documented(&doc, "temporal.cache_size"));
+    // A key the reference does not have, and a real key looked up in the wrong section.
+    assert!(!documented(&doc, "temporal.no_such_setting"));
+    assert!(!documented(&doc, "cost.cache_size"));
+    // With its line removed from the [temporal] section, a real key is reported.
+    let section = section_for(&doc, "temporal.history_page_size");
+    let without = doc.replace(
+        section,
+        &section.replace("`history_page_size`", "history page"),
+    );
+    assert!(!documented(&without, "temporal.history_page_size"));
+}
+
+#[test]
+fn every_resolved_key_is_in_the_scenario_reference() {
+    let doc = reference();
+    let missing: Vec<String> = resolved_keys()
+        .into_iter()
+        .filter(|key| !documented(&doc, key))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/scenario-reference.md does not document these keys (add each, in backticks, to \
+         the section of its table): {missing:#?}"
+    );
+}
+
+#[test]
+fn every_slo_metric_is_in_the_scenario_reference() {
+    let doc = reference();
+    let slo_section = section_for(&doc, "slo.N.metric");
+    assert!(!slo_section.is_empty(), "no [[slo]] section");
+    let missing: Vec<&str> = sim::scenario::SloMetric::ALL
+        .iter()
+        .map(|metric| metric.name())
+        .filter(|name| !slo_section.contains(&format!("`{name}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the [[slo]] section of docs/scenario-reference.md lacks: {missing:?}"
+    );
+}

@@ -686,3 +686,42 @@ fn agent_without_steps_is_an_error() {
         ["s.toml:5:9: agent.steps: no steps, expected at least one [[agent.steps]] table"]
     );
 }
+
+#[test]
+fn a_bare_dotted_key_in_a_timeline_set_is_rejected_with_the_quoted_form() {
+    let messages = errors(
+        &with("[[timeline]]\nat = \"1m\"\nset = { temporal.cache_size = 200 }\n"),
+        &[],
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("timeline.0.set.temporal: a bare dotted key")
+                && m.contains("\"temporal.cache_size\" = ...")),
+        "{messages:?}"
+    );
+    // A whole section that names its kind may still be replaced.
+    let scenario = ok(
+        &with(
+            "[[timeline]]\nat = \"1m\"\nset = { autoscaler = { kind = \"fixed\", instances = 3 } }\n",
+        ),
+        &[],
+    );
+    assert_eq!(scenario.timeline.len(), 1);
+}
+
+#[test]
+fn a_timeline_set_cannot_change_the_shape_of_the_run() {
+    let messages = errors(
+        &with(
+            "[[timeline]]\nat = \"1m\"\nset = { \"providers.extra\" = { ttft = { kind = \"constant\", value = \"1s\" }, output_tokens_per_s = 50 } }\n",
+        ),
+        &[],
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.ends_with("timeline.0: a timeline set cannot add or remove providers")),
+        "{messages:?}"
+    );
+}

@@ -29,6 +29,8 @@ enum Pending {
 }
 
 struct Entry {
+    path: String,
+    origin: Origin,
     at: Nanos,
     label: Option<String>,
     pending: Pending,
@@ -97,6 +99,7 @@ fn intervention(
             let mut set_diags = diags.sibling();
             let effective = resolve::resolve(working, cx, &mut set_diags, WithTimeline::No);
             diags.append(set_diags);
+            check_shape_kept(&entry.path, &entry.origin, base, &effective, diags);
             let assignments = assignments
                 .into_iter()
                 .map(|a| (a.key, format_value(&a.value.value)))
@@ -221,10 +224,56 @@ fn entry(path: &str, item: &Node, base: &Scenario, diags: &mut Diags) -> Option<
     };
     s.finish(diags);
     Some(Entry {
+        path: path.to_string(),
+        origin: item.origin.clone(),
         at: at?,
         label,
         pending: pending?,
     })
+}
+
+/// A `set` may change values, not the shape the run was built with: the providers (their
+/// names and order), the agent's steps and the provider groups stay as they are.
+fn check_shape_kept(
+    path: &str,
+    origin: &Origin,
+    base: &Scenario,
+    effective: &Scenario,
+    diags: &mut Diags,
+) {
+    let names = |s: &Scenario| {
+        s.providers
+            .iter()
+            .map(|p| p.name.clone())
+            .collect::<Vec<_>>()
+    };
+    if names(base) != names(effective) {
+        diags.error(
+            origin,
+            path,
+            "a timeline set cannot add or remove providers",
+        );
+    }
+    if base.agent.steps.len() != effective.agent.steps.len() {
+        diags.error(
+            origin,
+            path,
+            "a timeline set cannot change the number of agent steps",
+        );
+    }
+    let groups = |s: &Scenario| {
+        s.provider_groups
+            .iter()
+            .map(|g| g.name.clone())
+            .collect::<Vec<_>>()
+    };
+    if groups(base) != groups(effective) {
+        diags.error(
+            origin,
+            path,
+            "a timeline set cannot add or remove provider groups",
+        );
+    }
 }
 
 fn assignments(s: &mut Section<'_>, diags: &mut Diags) -> Option<Vec<Assignment>> {
@@ -248,6 +297,29 @@ fn assignments(s: &mut Section<'_>, diags: &mut Diags) -> Option<Vec<Assignment>
     }
     let mut ok = true;
     for entry in &table.entries {
+        // `set = { temporal.cache_size = 200 }` is, in TOML, the nested table
+        // `{ temporal = { cache_size = 200 } }`: it would replace the whole section and reset
+        // its other keys. Only a whole section that names its `kind` may be replaced that way.
+        if let Value::Table(inner) = &entry.node.value
+            && !entry.key.contains('.')
+            && !inner.entries.iter().any(|e| e.key == "kind")
+        {
+            let example = inner
+                .entries
+                .first()
+                .map_or(String::new(), |e| e.key.clone());
+            diags.error(
+                &entry.key_origin,
+                &join(&path, &entry.key),
+                format!(
+                    "a bare dotted key is a nested table in TOML and would replace all of \
+                     [{}]; quote the key instead, e.g. \"{}.{example}\" = ...",
+                    entry.key, entry.key
+                ),
+            );
+            ok = false;
+            continue;
+        }
         let first = entry.key.split('.').next().unwrap_or("").trim();
         if FIXED_KEYS.contains(&first) {
             diags.error(

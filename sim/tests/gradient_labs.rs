@@ -3,9 +3,9 @@
 //! time window, every intervention in the events, the SLO verdicts, and the postmortem figure's
 //! content. Each scenario runs once per test binary (rayon, in parallel) and is shared.
 //!
-//! These are full simulated days (13 M events each, the incident 40 M): CI runs them in release
-//! (`cargo test --release`), where the whole file takes one to two minutes on 2 cores. A debug build
-//! skips them unless `SIM_SLOW_TESTS=1`, saying so.
+//! These are full simulated days (13 M events each, the incident 40 M): CI runs them in
+//! release (`cargo test --release`), where the whole file takes one to two minutes on 2 cores.
+//! A debug build skips them unless `SIM_SLOW_TESTS=1`, saying so.
 
 use rayon::prelude::*;
 use sim::metrics::report::{EventKind, RunOutput, TimeseriesRow};

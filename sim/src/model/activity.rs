@@ -190,8 +190,9 @@ impl Model {
                     output,
                     &mut draws,
                 );
+                let now = self.now();
                 self.stats
-                    .record_llm_call(&outcome, &self.cfg.providers, input, output);
+                    .record_llm_call(now, &outcome, &self.cfg.providers, input, output);
                 (outcome.elapsed, outcome.ok)
             }
         }

@@ -43,7 +43,7 @@ pub struct CallOutcome {
     pub ok: bool,
 }
 
-/// Groups longer than this are rejected by validation... or truncated here; see `call`.
+/// The longest provider group; the scenario loader rejects longer ones.
 pub const MAX_GROUP: usize = 8;
 
 /// Tries `group` (provider indexes) in order.

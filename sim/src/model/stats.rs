@@ -143,6 +143,7 @@ impl Stats {
     /// their price are charged for successful calls only.
     pub fn record_llm_call(
         &mut self,
+        now: Time,
         outcome: &CallOutcome,
         providers: &[Provider],
         input_tokens: u64,
@@ -160,7 +161,9 @@ impl Stats {
                         * provider.input_price_per_million_usd
                         + output_tokens as f64 * provider.output_price_per_million_usd)
                         / 1e6;
-                    self.llm_latency[attempt.provider].record(attempt.elapsed);
+                    if now >= self.warmup {
+                        self.llm_latency[attempt.provider].record(attempt.elapsed);
+                    }
                     self.interval_llm_latency[attempt.provider].record(attempt.elapsed);
                 }
                 AttemptResult::Error => counts.errors += 1,

@@ -335,3 +335,39 @@ fn failover_spreads_calls_and_latency_is_recorded_per_provider() {
     assert!((maker_latency.p50 - 2.8).abs() < 0.15, "{maker_latency:?}");
     assert!((cloud_latency.p50 - 3.5).abs() < 0.2, "{cloud_latency:?}");
 }
+
+#[test]
+fn a_rolling_deploy_to_fewer_instances_retires_every_old_one() {
+    use crate::scenario::{Action, Deploy, Intervention};
+    let mut scenario = fleet(1.0, 900.0);
+    scenario.autoscaler = Autoscaler::Fixed { instances: 4 };
+    let mut effective = scenario.clone();
+    effective.autoscaler = Autoscaler::Fixed { instances: 2 };
+    scenario.timeline = vec![Intervention {
+        at: secs(300.0),
+        label: "shrink".into(),
+        action: Action::Set {
+            assignments: vec![("autoscaler.instances".into(), "2".into())],
+            deploy: Some(Deploy::Rolling),
+            effective: Box::new(effective),
+        },
+    }];
+    let mut model = started(&scenario);
+    step_until(&mut model, |m| m.now() >= secs(600.0));
+    let alive: Vec<_> = model
+        .instances
+        .iter()
+        .filter(|i| !matches!(i.state, InstanceState::Stopped))
+        .collect();
+    assert_eq!(alive.len(), 2, "two new instances, every old one gone");
+    assert!(
+        alive
+            .iter()
+            .all(|i| !i.retiring && i.state == InstanceState::Running)
+    );
+    let summary = finish(model).summary;
+    assert_eq!(
+        summary.messages.unanswered, 0,
+        "nothing lost in a graceful rollout"
+    );
+}

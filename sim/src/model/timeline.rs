@@ -70,6 +70,14 @@ impl Model {
         let old_multiplier = self.cfg.traffic.multiplier;
         let traffic_changed = effective.traffic != self.cfg.traffic;
         let fixed_before = matches!(self.cfg.autoscaler, Autoscaler::Fixed { .. });
+        if effective.cost != self.cfg.cost {
+            // Instance time so far is billed at the old prices.
+            for inst in 0..self.instances.len() as u32 {
+                if self.instances[inst as usize].state != InstanceState::Stopped {
+                    self.bill(inst);
+                }
+            }
+        }
         self.cfg = effective;
         if traffic_changed {
             self.reschedule_arrival_after_rate_change(old_multiplier);
@@ -130,12 +138,15 @@ impl Model {
                 )
             })
             .collect();
+        // A rolling deploy keeps as many old running instances as it starts new ones, each
+        // retired when a new one is ready; any others go at once.
+        let mut to_retire = if deploy == Deploy::Rolling { count } else { 0 };
         for &inst in &old {
-            match (deploy, self.instances[inst as usize].state) {
-                (Deploy::Rolling, InstanceState::Running) => {
-                    self.instances[inst as usize].retiring = true;
-                }
-                _ => self.drain(inst),
+            if to_retire > 0 && self.instances[inst as usize].state == InstanceState::Running {
+                self.instances[inst as usize].retiring = true;
+                to_retire -= 1;
+            } else {
+                self.drain(inst);
             }
         }
         for _ in 0..count {

@@ -63,8 +63,10 @@ pub struct Scenario {
 pub struct RunLimits {
     /// `horizon`: simulated time to run, default "24h".
     pub horizon: Nanos,
-    /// `warmup`: statistics (latencies, cache counters) ignore messages received before this,
-    /// default "0s". Must be below the horizon.
+    /// `warmup`: latency statistics (response latency by when the message arrived; schedule-to-
+    /// start by when the wait ended, LLM call latency by when the call started) and cache counters ignore what
+    /// happens before this; counts, crashes and cost cover the whole run. Default "0s"; must
+    /// be below the horizon.
     pub warmup: Nanos,
     /// `max_events`: hard limit on processed events, default 2_000_000_000.
     pub max_events: u64,
@@ -92,7 +94,9 @@ pub enum Dist {
     Geometric { mean: f64 },
     /// `{ kind = "empirical", csv = "path" }`: resample uniformly from the values of a one-column
     /// CSV (header optional; durations in the same string units as the scenario, or bare
-    /// numbers for counts). `csv` is kept as written; `values` are what was loaded.
+    /// numbers for counts). `csv` is the path made absolute (relative paths are relative to
+    /// the scenario file's folder), so `scenario.resolved.toml` loads from anywhere; `values`
+    /// are what was loaded.
     Empirical {
         csv: String,
         #[serde(skip)]
@@ -124,7 +128,7 @@ pub enum TrafficProfile {
         peak_hour: f64,
     },
     /// `csv = "path"`: arrival times, one per row, as durations from the start ("12.5s") or
-    /// bare seconds. Sorted on load.
+    /// bare seconds. Sorted on load; the path is stored absolute, as for empirical CSVs.
     Trace {
         csv: String,
         #[serde(skip)]
@@ -208,7 +212,8 @@ pub struct RetryPolicy {
     pub initial_interval: Nanos,
     /// `backoff_coefficient`: default 2.0, at least 1.
     pub backoff_coefficient: f64,
-    /// `maximum_interval`: default "100s" (Temporal: 100 x initial), at least initial.
+    /// `maximum_interval`: default 100 x `initial_interval` (Temporal's rule: "100s" with the
+    /// default initial interval), at least the initial interval.
     pub maximum_interval: Nanos,
     /// `maximum_attempts`: 0 = unlimited (Temporal default).
     pub maximum_attempts: u32,

@@ -8,6 +8,15 @@ use super::raw::{Node, Table, Value, describe};
 use super::units;
 use std::path::Path;
 
+/// `path` made absolute against the current directory (unchanged if that fails), so a
+/// resolved scenario written elsewhere still finds its CSV files.
+pub(crate) fn absolute(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
 pub(crate) fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
@@ -634,7 +643,7 @@ fn empirical(
     };
     let csv = string(node, &path, diags)?;
     let origin = node.origin.clone();
-    let joined = dir.join(csv).to_string_lossy().into_owned();
+    let joined = absolute(&dir.join(csv));
     let column = match quantity {
         Quantity::Duration => Column::Durations,
         Quantity::Count => Column::Numbers,

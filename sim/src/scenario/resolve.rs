@@ -253,7 +253,7 @@ fn trace(s: &mut Section<'_>, cx: &Context<'_>, diags: &mut Diags) -> Option<Tra
         return None;
     };
     let csv = string(node, &path, diags)?;
-    let joined = cx.dir.join(csv).to_string_lossy().into_owned();
+    let joined = super::read::absolute(&cx.dir.join(csv));
     let seconds = load_column(
         &joined,
         Column::DurationsOrSeconds,
@@ -738,6 +738,14 @@ fn group_members(path: &str, item: &Node, providers: &[Provider], diags: &mut Di
     };
     if names.is_empty() {
         diags.error(&item.origin, path, "expected at least one provider");
+    }
+    if names.len() > crate::model::llm::MAX_GROUP {
+        let message = format!(
+            "expected at most {} providers in a group, found {}",
+            crate::model::llm::MAX_GROUP,
+            names.len()
+        );
+        diags.error(&item.origin, path, message);
     }
     let known: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
     let mut members = Vec::new();

@@ -729,3 +729,27 @@ fn bad_input_through_an_override() {
     assert!(ran.stderr.contains("run.horizon"), "{}", ran.stderr);
     assert_nothing_written(tmp.path(), &out);
 }
+
+/// The SLO gate on the story's scenarios: 01 and 03 fail an SLO by design (exit 1), 04 holds
+/// every SLO (exit 0).
+#[test]
+fn gradient_labs_scenarios_exit_1_for_01_and_03_and_0_for_04() {
+    let cases = [("01-cache-oom", 1), ("03-small-cache", 1), ("04-min-instances", 0)];
+    std::thread::scope(|scope| {
+        for (name, expected) in cases {
+            scope.spawn(move || {
+                let dir = tempfile::tempdir().unwrap();
+                let file = repo_file(&format!("scenarios/gradient-labs/{name}.toml"));
+                let out = dir.path().join("out");
+                let ran = sim(
+                    dir.path(),
+                    &["run", &file, "--no-plots", "--quiet", "--out", out.to_str().unwrap()],
+                );
+                assert_eq!(ran.code, expected, "{name}: {}", ran.stderr);
+                let summary = fs::read_to_string(out.join("summary.json")).unwrap();
+                let failed = summary.matches("\"ok\": false").count();
+                assert_eq!(failed > 0, expected == 1, "{name}: {summary}");
+            });
+        }
+    });
+}

@@ -12,7 +12,8 @@ const USAGE: &str = "usage: cargo xtask TASK
 
 tasks:
   ci     format check, clippy (warnings denied), tests (release), validate every scenario
-  bench  time the simulator: M/M/c customers/s and the realistic support-agent day";
+  bench  time the simulator: M/M/c customers/s, the realistic support-agent day, and
+         sweep throughput (runs/s) on 1 and 2 threads";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

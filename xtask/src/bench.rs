@@ -28,11 +28,11 @@ const MMC_TARGET_CUSTOMERS_PER_S: f64 = 2e6;
 const DAY_TARGET_WALL: Duration = Duration::from_secs(5);
 const SWEEP_TARGET_SPEEDUP: f64 = 1.8;
 
-/// The sweep: 4 cache sizes x 2 minimum instance counts x 2 replications = 16 support-agent
+/// The sweep: 4 cache sizes x 2 autoscaler CPU targets x 2 replications = 16 support-agent
 /// runs of 3 simulated hours each.
 const SWEEP_GRID: [&str; 2] = [
     "temporal.cache_size=1000,2000,5000,10000",
-    "autoscaler.min_instances=2,4",
+    "autoscaler.target_cpu_utilization=0.5,0.7",
 ];
 const SWEEP_REPLICATIONS: u32 = 2;
 const SWEEP_OVERRIDES: [&str; 1] = ["run.horizon=3h"];

@@ -1,6 +1,11 @@
 //! The `run` and `validate` commands: load and validate every scenario before anything runs,
 //! run replications in parallel (one run per rayon task, results in replication order), write
-//! the outputs, print the human tables, and decide the outcome.
+//! the outputs, print the human tables, and decide the outcome. `sweeps.rs`: the `sweep`,
+//! `merge` and `diff` commands over `sim::sweep`.
+
+mod sweeps;
+
+pub use sweeps::{diff, merge, sweep};
 
 use crate::Console;
 use crate::cli::{RunSettings, ValidateSettings};

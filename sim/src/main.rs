@@ -1,6 +1,8 @@
 //! The `sim` binary: parses the command line (`cli`), runs the command (`commands`), and owns
-//! stdio and the exit code. Exit codes: 0 ran and every SLO held; 1 ran and an SLO failed;
-//! 2 bad input (usage, scenario, I/O) or a failed run.
+//! stdio and the exit code. Exit codes: 0 ran and every SLO held (`sweep`/`merge`: a shard
+//! finished or some point is feasible; `diff`: B breaks no SLO that A meets); 1 ran and an SLO
+//! failed (`sweep`/`merge`: no point is feasible; `diff`: B breaks an SLO A meets); 2 bad input
+//! (usage, scenario, grid, I/O, mismatched shards) or a failed run.
 
 mod cli;
 mod commands;
@@ -29,6 +31,19 @@ fn main() -> ExitCode {
             },
         ),
         cli::Task::Validate(settings) => commands::validate(settings, &Console { quiet: false }),
+        cli::Task::Sweep(settings) => commands::sweep(
+            settings,
+            &Console {
+                quiet: settings.quiet,
+            },
+        ),
+        cli::Task::Merge(settings) => commands::merge(
+            settings,
+            &Console {
+                quiet: settings.quiet,
+            },
+        ),
+        cli::Task::Diff(settings) => commands::diff(settings, &Console { quiet: false }),
     };
     match outcome {
         commands::Outcome::Success => ExitCode::SUCCESS,

@@ -1,9 +1,12 @@
 //! `cargo xtask bench`: times `sim::model::run` in process, on one thread, best of three wall
 //! times. (a) The M/M/c reduction at rho = 0.9 (lambda 9/s, mu 1/s, c = 10) for at least a
 //! million customers: customers/s and events/s. (b) The realistic support-agent scenario, a
-//! simulated day: wall time, events/s, conversations.
+//! simulated day: wall time, events/s, conversations. (c) Sweep throughput: the same sweep
+//! (`sim::sweep::sweep`, files and all, no figures) on a local rayon pool of 1 and of 2
+//! threads, runs/s and the speed-up.
 
 use sim::metrics::report::Summary;
+use sim::sweep::{self, Fleet, Grid, SweepConfig};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -19,9 +22,21 @@ const MMC_OVERRIDES: [&str; 4] = [
     "run.horizon=34h",
 ];
 
-/// Targets from the issue: 2 M customers/s on M/M/c; a simulated day under 5 s.
+/// Targets from the issue: 2 M customers/s on M/M/c; a simulated day under 5 s; a sweep on 2
+/// threads at least 1.8 times as fast as on 1.
 const MMC_TARGET_CUSTOMERS_PER_S: f64 = 2e6;
 const DAY_TARGET_WALL: Duration = Duration::from_secs(5);
+const SWEEP_TARGET_SPEEDUP: f64 = 1.8;
+
+/// The sweep: 4 cache sizes x 2 autoscaler CPU targets x 2 replications = 16 support-agent
+/// runs of 3 simulated hours each.
+const SWEEP_GRID: [&str; 2] = [
+    "temporal.cache_size=1000,2000,5000,10000",
+    "autoscaler.target_cpu_utilization=0.5,0.7",
+];
+const SWEEP_REPLICATIONS: u32 = 2;
+const SWEEP_OVERRIDES: [&str; 1] = ["run.horizon=3h"];
+const SWEEP_THREADS: [usize; 2] = [1, 2];
 
 struct Measurement {
     best_wall: Duration,
@@ -79,12 +94,81 @@ pub fn run(root: &Path) -> Result<(), String> {
         verdict(mmc_customers_per_s >= MMC_TARGET_CUSTOMERS_PER_S),
         verdict(day.best_wall < DAY_TARGET_WALL)
     );
+
+    println!();
+    sweep_throughput(root)?;
+
     if mmc.summary.messages.received < 1_000_000 {
         return Err(format!(
             "the M/M/c run saw {} customers, fewer than 1,000,000: raise run.horizon",
             mmc.summary.messages.received
         ));
     }
+    Ok(())
+}
+
+/// Runs the benchmark sweep once per thread count (best of three each) and prints runs/s and
+/// the speed-up of 2 threads over 1. A missed target is printed, not an error: the machine may
+/// be busy.
+fn sweep_throughput(root: &Path) -> Result<(), String> {
+    let fleet = Fleet {
+        path: root.join(SUPPORT_AGENT),
+        overrides: SWEEP_OVERRIDES.iter().map(|o| o.to_string()).collect(),
+    };
+    let grid = Grid::from_args(&SWEEP_GRID).map_err(|e| e.to_string())?;
+    let runs = grid.len() * SWEEP_REPLICATIONS as usize;
+    let scratch = std::env::temp_dir().join(format!("sim-bench-sweep-{}", std::process::id()));
+    let mut rows = Vec::new();
+    let mut runs_per_s = Vec::new();
+    for threads in SWEEP_THREADS {
+        let config = SweepConfig {
+            grid: grid.clone(),
+            replications: SWEEP_REPLICATIONS,
+            shard: None,
+            resume: false,
+            threads: Some(threads),
+            progress: false,
+            plots: false,
+            out_dir: scratch.join(threads.to_string()),
+            scenario_hash: "bench".into(),
+        };
+        let mut best: Option<Duration> = None;
+        for _ in 0..REPEATS {
+            let started = Instant::now();
+            let outcome = sweep::sweep(&fleet, &config);
+            let wall = started.elapsed();
+            outcome.map_err(|e| format!("{SUPPORT_AGENT}: benchmark sweep failed: {e}"))?;
+            best = Some(best.map_or(wall, |b| b.min(wall)));
+        }
+        let wall = best.expect("timed at least once").as_secs_f64();
+        runs_per_s.push(runs as f64 / wall);
+        rows.push([
+            format!("sweep, {threads} thread(s)"),
+            format!("{wall:.3}"),
+            runs.to_string(),
+            format!("{:.2}", runs as f64 / wall),
+            format!("{:.2}x", runs as f64 / wall / runs_per_s[0]),
+        ]);
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    let header = ["benchmark", "wall_s", "runs", "runs/s", "speed-up"];
+    println!("{}", table(&header, &rows));
+    let speedup = runs_per_s[1] / runs_per_s[0];
+    println!(
+        "sweep: {SUPPORT_AGENT} --set {} --grid {} --replications {SWEEP_REPLICATIONS} \
+         --no-plots, best of {REPEATS} on local rayon pools of 1 and 2 threads ({} cores here)",
+        SWEEP_OVERRIDES.join(" --set "),
+        SWEEP_GRID.join(" --grid "),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "target: 2 threads >= {SWEEP_TARGET_SPEEDUP}x the runs/s of 1: {} ({speedup:.2}x)",
+        if speedup >= SWEEP_TARGET_SPEEDUP {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
     Ok(())
 }
 

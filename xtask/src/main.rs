@@ -13,7 +13,8 @@ const USAGE: &str = "usage: cargo xtask TASK
 
 tasks:
   ci       format check, clippy (warnings denied), tests (release), validate every scenario
-  bench    time the simulator: M/M/c customers/s and the realistic support-agent day
+  bench    time the simulator: M/M/c customers/s, the realistic support-agent day, and
+           sweep throughput (runs/s) on 1 and 2 threads
   results  regenerate the canonical results/gradient-labs/ from scenarios/gradient-labs/";
 
 fn main() -> ExitCode {

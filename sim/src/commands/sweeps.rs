@@ -1,0 +1,158 @@
+//! The `sweep`, `merge` and `diff` commands: thin wrappers over `sim::sweep` that check the
+//! input files, print the human summary, and decide the outcome. Exit rule for `sweep` and
+//! `merge`: 0 when a shard finished or some point is feasible, 1 when no point is, 2 on any
+//! error (nothing is written when the grid or a scenario is invalid). `diff`: 1 when B breaks an
+//! SLO that A meets, else 0; 2 on bad input.
+
+use super::{Outcome, load_one};
+use crate::Console;
+use crate::cli::{DiffSettings, MergeSettings, SweepSettings};
+use sim::output::{self, lowercase_first};
+use sim::sweep::{self, SweepError, SweepOptions, SweepOutcome};
+use std::fs;
+use std::path::Path;
+
+/// `sim sweep FILE`.
+pub fn sweep(settings: &SweepSettings, console: &Console) -> Outcome {
+    if let Err(message) = check_readable(&settings.file) {
+        console.error(&message);
+        return Outcome::Failed;
+    }
+    let options = SweepOptions {
+        shard: settings.shard,
+        resume: settings.resume,
+        threads: settings.jobs,
+        progress: !settings.quiet,
+        plots: settings.plots,
+    };
+    let result = sweep::sweep_file(
+        &settings.file,
+        &settings.overrides,
+        &settings.grid,
+        settings.replications,
+        settings.out.clone(),
+        options,
+    );
+    match result {
+        Ok(outcome) => finish(&outcome, console),
+        Err(error) => {
+            console.error(&error_text(&settings.file, &error));
+            Outcome::Failed
+        }
+    }
+}
+
+/// `sim merge DIR... --out DIR`.
+pub fn merge(settings: &MergeSettings, console: &Console) -> Outcome {
+    match sweep::merge(&settings.dirs, &settings.out, settings.plots) {
+        Ok(outcome) => finish(&outcome, console),
+        Err(error) => {
+            console.error(&io_text(&error));
+            Outcome::Failed
+        }
+    }
+}
+
+/// `sim diff A.toml B.toml`: both files are checked (every problem of both reported) before
+/// anything runs.
+pub fn diff(settings: &DiffSettings, console: &Console) -> Outcome {
+    let a = load_one(&settings.a, &settings.overrides);
+    let b = load_one(&settings.b, &settings.overrides);
+    let (mut a, b) = match (a, b) {
+        (Ok(a), Ok(b)) => (a, b),
+        (a, b) => {
+            for messages in [a.err(), b.err()].into_iter().flatten() {
+                for message in messages {
+                    console.error(&message);
+                }
+            }
+            return Outcome::Failed;
+        }
+    };
+    if let Some(seed) = settings.seed {
+        a.seed = seed;
+    }
+    let report = match sweep::diff(&a, &b, settings.replications, settings.jobs) {
+        Ok(report) => report,
+        Err(error) => {
+            console.error(&error_text(&settings.a, &error));
+            return Outcome::Failed;
+        }
+    };
+    if let Some(path) = &settings.json {
+        let json = match serde_json::to_string_pretty(&report) {
+            Ok(json) => json + "\n",
+            Err(error) => {
+                console.error(&format!(
+                    "{}: cannot encode the report: {error}",
+                    path.display()
+                ));
+                return Outcome::Failed;
+            }
+        };
+        if let Err(error) = output::write_atomic(path, json.as_bytes()) {
+            console.error(&error.to_string());
+            return Outcome::Failed;
+        }
+    }
+    console.out(&report.summary_text());
+    if report.breaks_slo {
+        Outcome::SloFailed
+    } else {
+        Outcome::Success
+    }
+}
+
+/// Prints the summary; a shard or a sweep with a feasible point succeeded.
+fn finish(outcome: &SweepOutcome, console: &Console) -> Outcome {
+    console.out(&outcome.summary_text());
+    if outcome.meta.shard.is_some() || outcome.cheapest_feasible.is_some() {
+        Outcome::Success
+    } else {
+        Outcome::SloFailed
+    }
+}
+
+/// A missing file or a directory is reported like `sim run` does, before the sweep reads it.
+fn check_readable(file: &Path) -> Result<(), String> {
+    match fs::metadata(file) {
+        Err(error) => Err(format!(
+            "{}: cannot read scenario file: {}",
+            file.display(),
+            lowercase_first(&error.to_string())
+        )),
+        Ok(metadata) if metadata.is_dir() => Err(format!(
+            "{}: cannot read scenario file: it is a directory; pass a .toml file",
+            file.display()
+        )),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Every line of a grid or scenario error names the file; I/O errors name their own path.
+fn error_text(file: &Path, error: &SweepError) -> String {
+    let prefix = file.display().to_string();
+    let name = |line: &str| {
+        if line.starts_with(&prefix) {
+            line.to_string()
+        } else {
+            format!("{prefix}: {line}")
+        }
+    };
+    match error {
+        SweepError::Grid(e) => name(&e.message),
+        SweepError::Scenario(lines) => lines.iter().map(|l| name(l)).collect::<Vec<_>>().join("\n"),
+        other => io_text(other),
+    }
+}
+
+fn io_text(error: &SweepError) -> String {
+    match error {
+        SweepError::Io { path, error } => format!(
+            "{}: {}",
+            path.display(),
+            lowercase_first(&error.to_string())
+        ),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,625 @@
+//! Sweeps end to end with the real model: `sim sweep`, `sim merge` and `sim diff` as a user runs
+//! them (exit codes, messages, files and their bytes), and common random numbers checked on the
+//! drawn workload itself. Horizons are a few simulated minutes so the whole file runs in seconds.
+
+use sim::model::{RunOptions, WorkloadRecord, run_with};
+use sim::sweep::{Fleet, Grid, Plan, RunId, SweepModel};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn sim(cwd: &Path, args: &[&str]) -> Ran {
+    let output = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the sim binary starts");
+    Ran {
+        code: output.status.code().expect("sim exits with a code"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn repo_file(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+/// The M/M/c scenario cut to five simulated minutes, with an SLO it meets (p95 response latency
+/// ~3 s with 10 slots at lambda = 8/s) and breaks with 7 slots (an overloaded, growing queue).
+fn mmc_with_slo(dir: &Path) -> PathBuf {
+    let mut text = fs::read_to_string(repo_file("scenarios/validation/mmc.toml")).unwrap();
+    text = text
+        .replace("horizon = \"30000s\"", "horizon = \"300s\"")
+        .replace("warmup = \"1000s\"", "warmup = \"0s\"");
+    text.push_str(
+        "\n[[slo]]\nname = \"p95 response under 10 s\"\nmetric = \"response_latency_p95_s\"\nmax = 10\n",
+    );
+    let path = dir.join("mmc.toml");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+const GRID: [&str; 4] = [
+    "--grid",
+    "temporal.max_concurrent_activities=7,10",
+    "--grid",
+    "traffic.rate_per_s=6,8",
+];
+
+/// `sim sweep FILE` over the 2 x 2 grid, 2 replications, with `extra` flags.
+fn sweep(cwd: &Path, file: &Path, out: &Path, extra: &[&str]) -> Ran {
+    let mut args = vec![
+        "sweep",
+        file.to_str().unwrap(),
+        "--replications",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&GRID);
+    args.extend_from_slice(extra);
+    sim(cwd, &args)
+}
+
+/// The files directly in `dir` (not the per-run files under `runs/`), sorted, with contents.
+fn top_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn assert_same_files(a: &Path, b: &Path) {
+    let (fa, fb) = (top_files(a), top_files(b));
+    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&fa), names(&fb), "{} vs {}", a.display(), b.display());
+    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
+        assert!(
+            x == y,
+            "{name} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+#[test]
+fn grid_and_scenario_errors_exit_2_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc_with_slo(tmp.path());
+    let file_arg = file.to_str().unwrap();
+    let out = tmp.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    let mut with_table = fs::read_to_string(&file).unwrap();
+    with_table
+        .push_str("\n[sweep]\nreplications = 2\ngrid = { \"temporal.cache_sise\" = [1, 2] }\n");
+    let table_file = tmp.path().join("table.toml");
+    fs::write(&table_file, with_table).unwrap();
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec![
+                "sweep",
+                file_arg,
+                "--grid",
+                "temporal.cache_sise=1,2",
+                "--out",
+                out_arg,
+            ],
+            vec![file_arg, "cache_sise", "did you mean"],
+        ),
+        (
+            vec![
+                "sweep",
+                file_arg,
+                "--grid",
+                "temporal.cache_size=5..1:1",
+                "--out",
+                out_arg,
+            ],
+            vec!["bad range", "end is below the start"],
+        ),
+        (
+            vec![
+                "sweep",
+                file_arg,
+                "--grid",
+                "temporal.cache_size=1..5",
+                "--out",
+                out_arg,
+            ],
+            vec!["bad range", "no `:step`"],
+        ),
+        (
+            vec!["sweep", file_arg, "--grid", "seed=1,2", "--out", out_arg],
+            vec!["--replications"],
+        ),
+        (
+            vec![
+                "sweep",
+                file_arg,
+                "--grid",
+                "temporal.cache_size=1,2",
+                "--grid",
+                "temporal.cache_size=3",
+                "--out",
+                out_arg,
+            ],
+            vec![file_arg, "given twice"],
+        ),
+        (
+            vec![
+                "sweep",
+                file_arg,
+                "--grid",
+                "instance.memory_limit=1GiB,lots",
+                "--out",
+                out_arg,
+            ],
+            vec![file_arg, "instance.memory_limit"],
+        ),
+        (
+            vec!["sweep", table_file.to_str().unwrap(), "--out", out_arg],
+            vec![table_file.to_str().unwrap(), "cache_sise"],
+        ),
+        (
+            vec![
+                "sweep",
+                "missing.toml",
+                "--grid",
+                "temporal.cache_size=1,2",
+                "--out",
+                out_arg,
+            ],
+            vec!["missing.toml", "cannot read scenario file"],
+        ),
+        (
+            vec!["sweep", file_arg, "--shard", "3/2", "--out", out_arg],
+            vec!["--shard"],
+        ),
+    ];
+    for (args, expected) in cases {
+        let ran = sim(tmp.path(), &args);
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        for text in expected {
+            assert!(
+                ran.stderr.contains(text),
+                "{args:?}: {text:?} not in {}",
+                ran.stderr
+            );
+        }
+        assert!(ran.stdout.is_empty(), "{args:?}: {}", ran.stdout);
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+        assert!(
+            !tmp.path().join("results").exists(),
+            "{args:?} wrote results/"
+        );
+    }
+}
+
+#[test]
+fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let file = mmc_with_slo(cwd);
+    let one = cwd.join("one");
+    let two = cwd.join("two");
+
+    let ran = sweep(cwd, &file, &one, &["--jobs", "1"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    // 7 slots at 8/s are overloaded; the other three points hold the SLO. Slots cost nothing
+    // here (one fixed instance), so the cheapest feasible point is the first.
+    assert!(
+        ran.stdout
+            .contains("4 points x 2 replications = 8 runs (0 reused"),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stdout.contains("3 feasible point(s)"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains(
+            "cheapest feasible point: #0 temporal.max_concurrent_activities=7 traffic.rate_per_s=6"
+        ),
+        "{}",
+        ran.stdout
+    );
+    let dir = one.join("sweep");
+    for name in [
+        "points.csv",
+        "runs.csv",
+        "sweep.json",
+        "heatmap_latency_p95.png",
+        "heatmap_latency_p95.svg",
+        "heatmap_cost.png",
+        "heatmap_cost.svg",
+        "pareto.png",
+        "pareto.svg",
+        "runs/0-0.json",
+        "runs/3-1.json",
+    ] {
+        assert!(dir.join(name).is_file(), "{name} is missing");
+    }
+    let points = fs::read_to_string(dir.join("points.csv")).unwrap();
+    assert_eq!(points.lines().count(), 5, "{points}");
+    assert!(points.starts_with("point,temporal.max_concurrent_activities,traffic.rate_per_s,"));
+    assert_eq!(
+        fs::read_to_string(dir.join("runs.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        9
+    );
+    assert!(
+        !dir.read_dir().unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".tmp")),
+        "a temporary file was left behind"
+    );
+
+    let ran = sweep(cwd, &file, &two, &["--jobs", "2", "--quiet"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.is_empty(), "--quiet printed {}", ran.stdout);
+    assert_same_files(&dir, &two.join("sweep"));
+    assert_same_files(&dir.join("runs"), &two.join("sweep/runs"));
+
+    let shard1 = cwd.join("s1");
+    let shard2 = cwd.join("s2");
+    for (shard, out) in [("1/2", &shard1), ("2/2", &shard2)] {
+        let ran = sweep(cwd, &file, out, &["--shard", shard]);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        assert!(
+            ran.stdout
+                .contains(&format!("shard {shard}: 4 run(s) done")),
+            "{}",
+            ran.stdout
+        );
+        assert!(
+            !out.join("sweep/points.csv").exists(),
+            "a shard has no points.csv"
+        );
+    }
+    let merged = cwd.join("merged");
+    let ran = sim(
+        cwd,
+        &[
+            "merge",
+            shard2.to_str().unwrap(),
+            shard1.join("sweep").to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("cheapest feasible point: #0"),
+        "{}",
+        ran.stdout
+    );
+    assert_same_files(&dir, &merged.join("sweep"));
+
+    // Refusals: a shard twice, a missing shard, shards of different sweeps.
+    let other = cwd.join("other");
+    let ran = sim(
+        cwd,
+        &[
+            "sweep",
+            file.to_str().unwrap(),
+            "--replications",
+            "3",
+            "--shard",
+            "2/2",
+            "--out",
+            other.to_str().unwrap(),
+            "--grid",
+            GRID[1],
+            "--grid",
+            GRID[3],
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let refused = cwd.join("refused");
+    for (dirs, reason) in [
+        (vec![&shard1, &shard1], "given twice"),
+        (vec![&shard1], "missing shard(s) 2/2"),
+        (vec![&shard1, &other], "different replication counts"),
+    ] {
+        let mut args = vec!["merge"];
+        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+        args.extend(["--out", refused.to_str().unwrap()]);
+        let ran = sim(cwd, &args);
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains("cannot merge"), "{}", ran.stderr);
+        assert!(
+            ran.stderr.contains(reason),
+            "{reason:?} not in {}",
+            ran.stderr
+        );
+        assert!(!refused.exists(), "a refused merge wrote files");
+    }
+}
+
+#[test]
+fn resume_reuses_saved_runs_and_reruns_a_changed_scenario() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let file = mmc_with_slo(cwd);
+    let out = cwd.join("out");
+    let ran = sweep(cwd, &file, &out, &["--no-plots"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let runs_csv = fs::read(out.join("sweep/runs.csv")).unwrap();
+    let run_file = out.join("sweep/runs/1-1.json");
+    let written = fs::metadata(&run_file).unwrap().modified().unwrap();
+
+    let ran = sweep(cwd, &file, &out, &["--no-plots", "--resume"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.contains("= 8 runs (8 reused"), "{}", ran.stdout);
+    assert_eq!(fs::read(out.join("sweep/runs.csv")).unwrap(), runs_csv);
+    assert_eq!(
+        fs::metadata(&run_file).unwrap().modified().unwrap(),
+        written,
+        "a reused run was written again"
+    );
+
+    // A stale run file (edited by hand) is simulated again and the result is unchanged.
+    let text = fs::read_to_string(&run_file).unwrap();
+    fs::write(&run_file, text.replace("\"seed\"", "\"seeds\"")).unwrap();
+    let ran = sweep(cwd, &file, &out, &["--no-plots", "--resume"]);
+    assert!(ran.stdout.contains("= 8 runs (7 reused"), "{}", ran.stdout);
+    assert_eq!(fs::read(out.join("sweep/runs.csv")).unwrap(), runs_csv);
+
+    // Another --set is another scenario: nothing is reused.
+    let ran = sweep(
+        cwd,
+        &file,
+        &out,
+        &["--no-plots", "--resume", "--set", "run.horizon=200s"],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.contains("= 8 runs (0 reused"), "{}", ran.stdout);
+}
+
+#[test]
+fn a_sweep_without_a_feasible_point_exits_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc_with_slo(tmp.path());
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "sweep",
+            file.to_str().unwrap(),
+            "--grid",
+            "temporal.max_concurrent_activities=5..7:1",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stdout.contains("no feasible point"), "{}", ran.stdout);
+    assert!(out.join("sweep/points.csv").is_file());
+}
+
+fn diff_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn diff_of_a_scenario_with_itself_is_exactly_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc_with_slo(tmp.path());
+    let json = tmp.path().join("diff.json");
+    let f = file.to_str().unwrap();
+    let ran = sim(
+        tmp.path(),
+        &[
+            "diff",
+            f,
+            f,
+            "--replications",
+            "3",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("3 paired replication(s)"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout
+            .contains("B leaves p95 response latency unchanged"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout
+            .contains("slo p95 response under 10 s: A met, B met"),
+        "{}",
+        ran.stdout
+    );
+    let report = diff_json(&json);
+    let metrics = report["metrics"].as_array().unwrap();
+    assert!(metrics.len() >= 5);
+    for m in metrics {
+        assert_eq!(m["difference"]["mean"], 0.0, "{m}");
+        assert_eq!(m["difference"]["sd"], 0.0, "{m}");
+        assert_eq!(m["a"], m["b"], "{m}");
+    }
+    assert_eq!(report["breaks_slo"], false);
+}
+
+#[test]
+fn diff_exits_1_when_b_breaks_an_slo_that_a_meets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let a = mmc_with_slo(cwd);
+    let text = fs::read_to_string(&a).unwrap().replace(
+        "max_concurrent_activities = 10",
+        "max_concurrent_activities = 7",
+    );
+    let b = cwd.join("fewer-slots.toml");
+    fs::write(&b, text).unwrap();
+    let json = cwd.join("diff.json");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+
+    let ran = sim(
+        cwd,
+        &[
+            "diff",
+            a,
+            b,
+            "--replications",
+            "4",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("A met, B failed  <- B breaks it"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout.contains("B raises p95 response latency by"),
+        "{}",
+        ran.stdout
+    );
+    let report = diff_json(&json);
+    let p95 = report["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "response_latency_p95_s")
+        .unwrap();
+    let mean = p95["difference"]["mean"].as_f64().unwrap();
+    let half = p95["difference"]["ci95"].as_f64().unwrap();
+    assert!(mean > 10.0 && half < mean, "an unstable queue: {p95}");
+    let a_mean = p95["a"]["mean"].as_f64().unwrap();
+    let b_mean = p95["b"]["mean"].as_f64().unwrap();
+    assert!(
+        (b_mean - a_mean - mean).abs() < 1e-9,
+        "paired mean = mean of B - mean of A"
+    );
+    assert_eq!(report["breaks_slo"], true);
+
+    // The other way round B improves on A: no SLO broken.
+    let ran = sim(cwd, &["diff", b, a, "--replications", "2"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("B lowers p95 response latency by"),
+        "{}",
+        ran.stdout
+    );
+
+    // Bad input: both files are checked, nothing runs.
+    let ran = sim(cwd, &["diff", a, "nope.toml"]);
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains("nope.toml: cannot read scenario file"),
+        "{}",
+        ran.stderr
+    );
+    let ran = sim(cwd, &["diff", a, b, "--replications", "0"]);
+    assert_eq!(ran.code, 2);
+}
+
+/// The workload of point `point`, replication `replication` of `grid` over the support agent,
+/// through the sweep's own loading and seeding; with the run's compute cost and cache misses.
+fn workload(
+    fleet: &Fleet,
+    grid: &Grid,
+    point: usize,
+    replication: u32,
+) -> (Vec<WorkloadRecord>, f64, u64) {
+    let mut scenario = fleet.load(&grid.overrides(point)).unwrap();
+    let plan = Plan {
+        points: grid.len(),
+        replications: 2,
+        base_seed: scenario.seed,
+    };
+    scenario.seed = plan.seed(RunId { point, replication });
+    let (output, workload) = run_with(
+        &scenario,
+        &RunOptions {
+            record_workload: true,
+        },
+    )
+    .unwrap();
+    let summary = output.summary;
+    (workload, summary.cost_usd.compute, summary.cache.misses)
+}
+
+#[test]
+fn grid_points_of_one_replication_see_the_same_customers() {
+    let fleet = Fleet {
+        path: repo_file("scenarios/examples/support-agent.toml"),
+        overrides: vec!["run.horizon=20m".into()],
+    };
+    // Points: (50, 1 vCPU), (50, 4), (10000, 1), (10000, 4).
+    let grid = Grid::from_args(&["temporal.cache_size=50,10000", "instance.vcpus=1,4"]).unwrap();
+    let (base, base_compute_usd, base_misses) = workload(&fleet, &grid, 0, 1);
+    assert!(base.len() > 500, "{} conversations", base.len());
+    for point in 1..grid.len() {
+        let (other, compute_usd, misses) = workload(&fleet, &grid, point, 1);
+        assert_eq!(other.len(), base.len(), "point {point}");
+        for (x, y) in base.iter().zip(&other) {
+            assert_eq!(
+                (x.index, x.arrived_at, x.messages),
+                (y.index, y.arrived_at, y.messages)
+            );
+            let common = x.think_times.len().min(y.think_times.len());
+            assert_eq!(
+                x.think_times[..common],
+                y.think_times[..common],
+                "conversation {}",
+                x.index
+            );
+        }
+        // The fleets themselves differ: 4 vCPUs cost more, a 10,000-entry cache misses less.
+        if point % 2 == 1 {
+            assert!(compute_usd > base_compute_usd * 2.0, "point {point}");
+        }
+        if point >= 2 {
+            assert!(
+                misses < base_misses,
+                "point {point}: {misses} vs {base_misses}"
+            );
+        }
+    }
+    let (replication_0, _, _) = workload(&fleet, &grid, 0, 0);
+    assert_ne!(
+        replication_0
+            .iter()
+            .map(|w| w.arrived_at)
+            .take(10)
+            .collect::<Vec<_>>(),
+        base.iter()
+            .map(|w| w.arrived_at)
+            .take(10)
+            .collect::<Vec<_>>(),
+        "another replication draws other customers"
+    );
+}

@@ -734,7 +734,11 @@ fn bad_input_through_an_override() {
 /// every SLO (exit 0).
 #[test]
 fn gradient_labs_scenarios_exit_1_for_01_and_03_and_0_for_04() {
-    let cases = [("01-cache-oom", 1), ("03-small-cache", 1), ("04-min-instances", 0)];
+    let cases = [
+        ("01-cache-oom", 1),
+        ("03-small-cache", 1),
+        ("04-min-instances", 0),
+    ];
     std::thread::scope(|scope| {
         for (name, expected) in cases {
             scope.spawn(move || {
@@ -743,7 +747,14 @@ fn gradient_labs_scenarios_exit_1_for_01_and_03_and_0_for_04() {
                 let out = dir.path().join("out");
                 let ran = sim(
                     dir.path(),
-                    &["run", &file, "--no-plots", "--quiet", "--out", out.to_str().unwrap()],
+                    &[
+                        "run",
+                        &file,
+                        "--no-plots",
+                        "--quiet",
+                        "--out",
+                        out.to_str().unwrap(),
+                    ],
                 );
                 assert_eq!(ran.code, expected, "{name}: {}", ran.stderr);
                 let summary = fs::read_to_string(out.join("summary.json")).unwrap();

@@ -31,6 +31,7 @@ pub fn canonical_scenarios(root: &Path) -> Result<Vec<std::path::PathBuf>, Strin
 }
 
 pub fn run(root: &Path) -> Result<(), String> {
+    run_sweeps(root)?;
     for file in canonical_scenarios(root)? {
         let scenario = sim::scenario::load(&file, &[]).map_err(|e| e.to_string())?;
         let output = sim::model::run(&scenario)
@@ -53,6 +54,38 @@ pub fn run(root: &Path) -> Result<(), String> {
             output.summary.response_latency_s.p95,
             failed
         );
+    }
+    Ok(())
+}
+
+/// The folder's sweeps, into `results/gradient-labs/<file stem>/sweep/` (the per-run files
+/// under `runs/` are git-ignored: they only serve `--resume`).
+fn run_sweeps(root: &Path) -> Result<(), String> {
+    let dir = root.join(SCENARIOS);
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut sweeps: Vec<_> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("sweep"))
+        })
+        .collect();
+    sweeps.sort();
+    for file in sweeps {
+        let stem = file
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let out = root.join(RESULTS).join(stem);
+        let options = sim::sweep::SweepOptions {
+            progress: false,
+            ..Default::default()
+        };
+        let outcome = sim::sweep::sweep_file(&file, &[], &[], None, Some(out), options)
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+        print!("{}", outcome.summary_text());
     }
     Ok(())
 }

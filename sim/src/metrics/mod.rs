@@ -1,7 +1,9 @@
-//! What a run measures: latency histograms, the end-of-run checkers, SLO evaluation, and the
-//! report types written by `output`.
+//! What a run measures: latency histograms, the end-of-run checkers, SLO evaluation, the report
+//! types written by `output`, and the across-runs statistics (mean, sd, Student-t CI) that
+//! replications and sweeps share.
 
 pub mod checks;
 pub mod histogram;
 pub mod report;
 pub mod slo;
+pub mod stats;

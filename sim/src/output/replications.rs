@@ -4,7 +4,6 @@
 
 use crate::metrics::report::Summary;
 use crate::output::float;
-use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// One summary number reported per replication.
 pub struct KeyMetric {
@@ -142,27 +141,16 @@ pub struct MeanInterval {
 
 /// Mean and Student-t 95% half-width, `t(0.975, n-1) * s / sqrt(n)`, summed in order.
 pub fn mean_ci95(values: &[f64]) -> MeanInterval {
-    let n = values.len();
-    if n == 0 {
+    if values.is_empty() {
         return MeanInterval {
             mean: f64::NAN,
             half_width: None,
         };
     }
-    let mean = values.iter().sum::<f64>() / n as f64;
-    if n < 2 {
-        return MeanInterval {
-            mean,
-            half_width: None,
-        };
-    }
-    let variance = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64;
-    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
-        .map(|dist| dist.inverse_cdf(0.975))
-        .unwrap_or(f64::NAN);
+    let stats = crate::metrics::stats::Stats::of(values);
     MeanInterval {
-        mean,
-        half_width: Some(t * (variance / n as f64).sqrt()),
+        mean: stats.mean,
+        half_width: stats.ci95,
     }
 }
 

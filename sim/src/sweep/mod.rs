@@ -22,14 +22,13 @@ pub mod metrics;
 pub mod output;
 pub mod plan;
 pub mod plot;
-pub mod stats;
 
+pub use crate::metrics::stats::{self, Stats};
 pub use diff::{DiffReport, diff, diff_with};
 pub use grid::{Axis, Grid, GridError, SweepSpec, parse_grid_arg, parse_sweep_table};
 pub use merge::merge;
 pub use metrics::{METRICS, Metric, RunMetrics};
 pub use plan::{Plan, RunId, Shard};
-pub use stats::Stats;
 
 use crate::scenario::Scenario;
 use rayon::prelude::*;

@@ -59,6 +59,7 @@ impl Model {
         let w = &mut self.wfs[wf];
         w.act_epoch = w.act_epoch.wrapping_add(1);
         w.act = ActivityState::Queued;
+        self.activities_queued += 1;
         w.act_scheduled_at = now;
         let epoch = w.act_epoch;
         if self.free_activity_slots > 0
@@ -97,7 +98,9 @@ impl Model {
         let step = &self.cfg.agent.steps[self.wfs[wf].step as usize];
         let (cpu, memory) = (step.cpu, step.memory_bytes);
         let w = &mut self.wfs[wf];
+        debug_assert_eq!(w.act, ActivityState::Queued);
         w.act = ActivityState::Cpu;
+        self.activities_queued -= 1;
         w.act_inst = inst;
         w.act_started_at = now;
         w.act_memory = memory;

@@ -111,6 +111,9 @@ pub(crate) struct Model {
     workflow_queue: VecDeque<(u32, u32)>,
     activity_queue: VecDeque<(u32, u32)>,
     free_workflow_slots: u64,
+    /// Workflow tasks and activities waiting for a worker (checked against a scan at the end).
+    workflow_tasks_queued: u64,
+    activities_queued: u64,
     free_activity_slots: u64,
     round_robin: usize,
     // Arrivals.
@@ -151,6 +154,8 @@ impl Model {
             workflow_queue: VecDeque::new(),
             activity_queue: VecDeque::new(),
             free_workflow_slots: 0,
+            workflow_tasks_queued: 0,
+            activities_queued: 0,
             free_activity_slots: 0,
             round_robin: 0,
             arrival_rng: rng::stream(scenario.seed, streams::ARRIVALS, 0),

@@ -51,8 +51,8 @@ impl Model {
         }
         row.memory_bytes_max = row.memory_bytes_max.max(self.stats.interval_memory_max);
         row.memory_bytes_mean = memory_sum.checked_div(memory_count).unwrap_or(0);
-        row.workflow_task_backlog = self.workflow_backlog();
-        row.activity_backlog = self.activity_backlog();
+        row.workflow_task_backlog = self.workflow_tasks_queued;
+        row.activity_backlog = self.activities_queued;
         let s = &mut self.stats;
         row.messages_received = std::mem::take(&mut s.interval_messages_received);
         row.messages_unanswered = std::mem::take(&mut s.interval_messages_unanswered);
@@ -78,7 +78,7 @@ impl Model {
     }
 
     /// Workflow tasks waiting to start (normal queue and sticky queues, including tasks held
-    /// for a dead worker's sticky queue).
+    /// for a dead worker's sticky queue), by a scan: the end-of-run check of the counter.
     fn workflow_backlog(&self) -> u64 {
         self.wfs
             .ids()
@@ -112,6 +112,13 @@ impl Model {
         self.stats.instances.advance(horizon);
         let accounting = self.accounting(horizon);
         checks::check_conservation(&accounting).map_err(|e| self.check_failed(e))?;
+        let scanned = (self.workflow_backlog(), self.activity_backlog());
+        if scanned != (self.workflow_tasks_queued, self.activities_queued) {
+            return Err(self.check_failed(format!(
+                "backlog counters (workflow tasks {}, activities {}) != queued entities {scanned:?}",
+                self.workflow_tasks_queued, self.activities_queued
+            )));
+        }
         let messages = checks::check_littles_law("messages", &self.stats.messages, horizon)
             .map_err(|e| self.check_failed(e))?;
         let conversations =

@@ -25,10 +25,12 @@ impl Model {
         let sticky = w.sticky_inst;
         if sticky == NONE {
             w.task = TaskState::QueuedNormal;
+            self.workflow_tasks_queued += 1;
             self.enqueue_normal_workflow_task(wf, epoch);
             return;
         }
         w.task = TaskState::QueuedSticky;
+        self.workflow_tasks_queued += 1;
         let sticky_gen = w.sticky_gen;
         let instance = &self.instances[sticky as usize];
         let alive = instance.generation == sticky_gen && instance.state == InstanceState::Running;
@@ -121,7 +123,12 @@ impl Model {
         self.take_workflow_slot(inst);
         let warmup = self.cfg.run.warmup;
         let w = &mut self.wfs[wf];
+        debug_assert!(matches!(
+            w.task,
+            TaskState::QueuedNormal | TaskState::QueuedSticky
+        ));
         w.task = TaskState::Running;
+        self.workflow_tasks_queued -= 1;
         w.task_inst = inst;
         w.task_started_at = now;
         w.processing = std::mem::take(&mut w.inbox);

@@ -61,8 +61,8 @@ impl std::error::Error for RunError {}
 /// What a caller can ask of a run beyond the scenario.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
-    /// Record every conversation's workload (arrival time, messages, first-turn tokens) in
-    /// `RunOutput`-side `Workload`, for common-random-number tests.
+    /// Record every conversation's workload as drawn (arrival time, messages, think times) and
+    /// return it from `run_with`, for common-random-number checks.
     pub record_workload: bool,
 }
 

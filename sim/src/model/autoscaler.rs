@@ -187,17 +187,7 @@ mod tests {
     use super::*;
 
     fn cloud_run(min: u32, max: u32) -> CloudRunAutoscaler {
-        CloudRunAutoscaler {
-            min_instances: min,
-            max_instances: max,
-            initial_instances: 1,
-            target_cpu_utilization: 0.6,
-            max_concurrency: 80,
-            target_concurrency_utilization: 0.6,
-            window: 60_000_000_000,
-            evaluation_interval: 2_000_000_000,
-            scale_in_stabilization: 900_000_000_000,
-        }
+        crate::model::testkit::cloud_run(min, max, 1)
     }
 
     #[test]

@@ -174,3 +174,19 @@ pub fn fleet(rate_per_s: f64, horizon_s: f64) -> Scenario {
     s.run.sample_interval = secs(10.0);
     s
 }
+
+/// Cloud Run's autoscaler with its documented defaults (60% CPU target over 60 s, evaluated
+/// every 2 s, 15 minutes before scaling in) and the given instance bounds.
+pub fn cloud_run(min: u32, max: u32, initial: u32) -> CloudRunAutoscaler {
+    CloudRunAutoscaler {
+        min_instances: min,
+        max_instances: max,
+        initial_instances: initial,
+        target_cpu_utilization: 0.6,
+        max_concurrency: 80,
+        target_concurrency_utilization: 0.6,
+        window: secs(60.0),
+        evaluation_interval: secs(2.0),
+        scale_in_stabilization: secs(900.0),
+    }
+}

@@ -3,7 +3,7 @@
 
 use super::testkit::{fleet, secs};
 use super::*;
-use crate::scenario::{Autoscaler, CloudRunAutoscaler, Dist, RatePoint, TrafficProfile};
+use crate::scenario::{Autoscaler, Dist, RatePoint, TrafficProfile};
 
 fn started(scenario: &Scenario) -> Model {
     let mut model = Model::new(scenario, &RunOptions::default());
@@ -26,17 +26,7 @@ fn finish(mut model: Model) -> RunOutput {
 }
 
 fn cloud_run(min: u32, max: u32, initial: u32) -> Autoscaler {
-    Autoscaler::CloudRun(CloudRunAutoscaler {
-        min_instances: min,
-        max_instances: max,
-        initial_instances: initial,
-        target_cpu_utilization: 0.6,
-        max_concurrency: 80,
-        target_concurrency_utilization: 0.6,
-        window: secs(60.0),
-        evaluation_interval: secs(2.0),
-        scale_in_stabilization: secs(900.0),
-    })
+    Autoscaler::CloudRun(super::testkit::cloud_run(min, max, initial))
 }
 
 #[test]

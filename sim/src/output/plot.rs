@@ -105,132 +105,29 @@ mod tests {
     const HOUR_NS: u64 = 3_600_000_000_000;
     const MIB: u64 = 1024 * 1024;
 
-    /// A plausible Cloud Run scenario with every field filled, and `timeline` as given.
+    /// A Cloud Run agent fleet (the model's own test fleet) for 12 hours, 512 MiB, GC pressure,
+    /// a p95 SLO, and `timeline` as given.
     fn test_scenario(timeline: Vec<Intervention>) -> Scenario {
-        Scenario {
-            name: "plot-test".into(),
-            description: "synthetic cache OOM then scale-down".into(),
-            seed: 7,
-            run: RunLimits {
-                horizon: 12 * HOUR_NS,
-                warmup: 0,
-                max_events: 1_000_000,
-                sample_interval: 60_000_000_000,
-                max_open_conversations: 1_000_000,
-            },
-            traffic: Traffic {
-                profile: TrafficProfile::Constant { rate_per_s: 0.5 },
-                multiplier: 1.0,
-            },
-            conversation: Conversation {
-                messages: Dist::Geometric { mean: 5.0 },
-                think_time: Dist::Lognormal {
-                    median: 30.0,
-                    p99: 600.0,
-                },
-                idle_timeout: 1_800_000_000_000,
-                abandon_after: 300_000_000_000,
-            },
-            agent: Agent {
-                steps: vec![Step {
-                    name: "answer".into(),
-                    kind: StepKind::Llm {
-                        group: "main".into(),
-                        group_index: 0,
-                        input_tokens: Dist::Constant { value: 2000.0 },
-                        output_tokens: Dist::Constant { value: 300.0 },
-                    },
-                    cpu: 2_000_000,
-                    start_to_close_timeout: 600_000_000_000,
-                    memory_bytes: 4 * MIB,
-                }],
-            },
-            activity: ActivityDefaults {
-                start_to_close_timeout: 600_000_000_000,
-                memory_bytes: 4 * MIB,
-            },
-            retry: RetryPolicy {
-                initial_interval: 1_000_000_000,
-                backoff_coefficient: 2.0,
-                maximum_interval: 100_000_000_000,
-                maximum_attempts: 0,
-            },
-            temporal: Temporal {
-                cache_size: 10_000,
-                max_concurrent_workflow_tasks: 1000,
-                max_concurrent_activities: 1000,
-                sticky_schedule_to_start_timeout: 5_000_000_000,
-                workflow_task_timeout: 10_000_000_000,
-                workflow_task_cpu: 1_000_000,
-                replay_cpu_per_event: 50_000,
-                history_fetch_base: 20_000_000,
-                history_fetch_per_page: 10_000_000,
-                history_page_size: 256,
-                cached_workflow_memory_bytes: 64 * 1024,
-                cached_memory_per_event_bytes: 1024,
-                cached_memory_per_turn_bytes: 0,
-            },
-            instance: Instance {
-                vcpus: 1,
-                memory_limit_bytes: 512 * MIB,
-                runtime_memory_bytes: 64 * MIB,
-                leak_bytes_per_hour: 0,
-                gc: Some(GcPressure {
-                    threshold: 0.5,
-                    max_overhead: 1.0,
-                }),
-                restart_delay: 1_000_000_000,
-                cold_start: Dist::Uniform {
-                    min: 10.0,
-                    max: 30.0,
-                },
-                startup_cpu: 1_000_000_000,
-                crash_loop_backoff: 0,
-                crash_loop_backoff_max: 300_000_000_000,
-                shutdown_grace: 10_000_000_000,
-            },
-            autoscaler: Autoscaler::CloudRun(CloudRunAutoscaler {
-                min_instances: 0,
-                max_instances: 100,
-                initial_instances: 2,
-                target_cpu_utilization: 0.6,
-                max_concurrency: 80,
-                target_concurrency_utilization: 0.6,
-                window: 60_000_000_000,
-                evaluation_interval: 2_000_000_000,
-                scale_in_stabilization: 900_000_000_000,
-            }),
-            providers: vec![provider("anthropic", 0.8), provider("vertex", 1.1)],
-            provider_groups: vec![ProviderGroup {
-                name: "main".into(),
-                providers: vec![0, 1],
-            }],
-            cost: CostPrices {
-                vcpu_second_usd: 0.000018,
-                gib_second_usd: 0.000002,
-            },
-            slos: vec![Slo {
-                name: "p95 response".into(),
-                metric: SloMetric::ResponseLatencyP95S,
-                max: 30.0,
-            }],
-            timeline,
-        }
-    }
-
-    fn provider(name: &str, ttft_median_s: f64) -> Provider {
-        Provider {
-            name: name.into(),
-            ttft: Dist::Lognormal {
-                median: ttft_median_s,
-                p99: ttft_median_s * 10.0,
-            },
-            output_tokens_per_s: 80.0,
-            error_probability: 0.01,
-            timeout: 60_000_000_000,
-            input_price_per_million_usd: 3.0,
-            output_price_per_million_usd: 15.0,
-        }
+        let mut scenario = crate::model::testkit::fleet(0.5, 12.0 * 3600.0);
+        scenario.name = "plot-test".into();
+        scenario.description = "synthetic cache OOM then scale-down".into();
+        scenario.seed = 7;
+        scenario.run.sample_interval = 60_000_000_000;
+        scenario.providers[0].name = "anthropic".into();
+        scenario.providers[1].name = "vertex".into();
+        scenario.instance.memory_limit_bytes = 512 * MIB;
+        scenario.instance.gc = Some(GcPressure {
+            threshold: 0.5,
+            max_overhead: 1.0,
+        });
+        scenario.autoscaler = Autoscaler::CloudRun(crate::model::testkit::cloud_run(0, 100, 2));
+        scenario.slos = vec![Slo {
+            name: "p95 response".into(),
+            metric: SloMetric::ResponseLatencyP95S,
+            max: 30.0,
+        }];
+        scenario.timeline = timeline;
+        scenario
     }
 
     /// The incident in miniature: memory climbs to the limit and crashes until a 5x memory

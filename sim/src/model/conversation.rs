@@ -209,8 +209,10 @@ impl Model {
 
     fn start_response_child(&mut self, parent: u32, conv: u32) {
         let turn = self.convs[conv].messages_sent;
+        let root = self.program.root;
         let child = self.wfs.insert_with(|previous| {
             let mut wf = Workflow::new(WorkflowKind::Child { parent, turn }, conv, previous);
+            wf.program_node = root;
             wf.history_events = 1; // WorkflowExecutionStarted
             wf.inbox = INBOX_START;
             wf

@@ -295,7 +295,7 @@ impl Model {
         match job {
             CpuJob::Startup => {}
             CpuJob::WorkflowTask { wf, epoch } => self.complete_workflow_task(inst, wf, epoch),
-            CpuJob::Activity { wf, epoch } => self.begin_activity_wait(wf, epoch),
+            CpuJob::Activity { act, epoch } => self.begin_activity_wait(act, epoch),
         }
     }
 

@@ -13,6 +13,7 @@ mod conversation;
 pub mod dist;
 mod instance;
 pub mod llm;
+mod program;
 mod report;
 mod state;
 mod stats;
@@ -106,6 +107,11 @@ pub(crate) struct Model {
     events_processed: u64,
     convs: Slab<Conv>,
     wfs: Slab<Workflow>,
+    acts: Slab<Activity>,
+    frames: Slab<Frame>,
+    completions: Slab<Completion>,
+    /// The agent's steps compiled (recompiled when the timeline changes their settings).
+    program: program::Program,
     instances: Vec<Instance>,
     revision: u32,
     workflow_queue: VecDeque<(u32, u32)>,
@@ -149,6 +155,10 @@ impl Model {
             events_processed: 0,
             convs: Slab::default(),
             wfs: Slab::default(),
+            acts: Slab::default(),
+            frames: Slab::default(),
+            completions: Slab::default(),
+            program: program::Program::compile(&scenario.agent),
             instances: Vec::new(),
             revision: 0,
             workflow_queue: VecDeque::new(),
@@ -282,9 +292,9 @@ impl Model {
                 job,
             } => self.on_cpu_done(inst, inst_gen, job),
             Event::WorkflowTaskTimeout { wf, epoch } => self.on_workflow_task_timeout(wf, epoch),
-            Event::ActivityDone { wf, epoch } => self.on_activity_done(wf, epoch),
-            Event::ActivityTimeout { wf, epoch } => self.on_activity_timeout(wf, epoch),
-            Event::ActivityRetry { wf, epoch } => self.on_activity_retry(wf, epoch),
+            Event::ActivityDone { act, epoch } => self.on_activity_done(act, epoch),
+            Event::ActivityTimeout { act, epoch } => self.on_activity_timeout(act, epoch),
+            Event::ActivityRetry { act, epoch } => self.on_activity_retry(act, epoch),
             Event::InstanceReady { inst, inst_gen } => self.on_instance_ready(inst, inst_gen),
             Event::InstanceRestart { inst, inst_gen } => self.on_instance_restart(inst, inst_gen),
             Event::ShutdownDeadline { inst, inst_gen } => self.on_shutdown_deadline(inst, inst_gen),

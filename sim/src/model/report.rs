@@ -92,9 +92,9 @@ impl Model {
     }
 
     fn activity_backlog(&self) -> u64 {
-        self.wfs
+        self.acts
             .ids()
-            .filter(|&wf| self.wfs[wf].act == ActivityState::Queued)
+            .filter(|&act| self.acts[act].state == ActivityState::Queued)
             .count() as u64
     }
 
@@ -182,11 +182,11 @@ impl Model {
             }
         }
         let attempts_in_flight = self
-            .wfs
+            .acts
             .ids()
-            .filter(|&wf| {
+            .filter(|&act| {
                 matches!(
-                    self.wfs[wf].act,
+                    self.acts[act].state,
                     ActivityState::Cpu | ActivityState::Waiting | ActivityState::Lost
                 )
             })

@@ -53,17 +53,17 @@ pub enum Event {
     },
     /// An activity attempt's wait (LLM or tool) ends with its drawn outcome.
     ActivityDone {
-        wf: u32,
+        act: u32,
         epoch: u32,
     },
     /// An activity attempt hits its start-to-close timeout.
     ActivityTimeout {
-        wf: u32,
+        act: u32,
         epoch: u32,
     },
     /// The retry backoff of an activity is over: schedule the next attempt.
     ActivityRetry {
-        wf: u32,
+        act: u32,
         epoch: u32,
     },
     /// An instance finished its cold start.
@@ -98,7 +98,7 @@ pub enum Event {
 pub enum CpuJob {
     Startup,
     WorkflowTask { wf: u32, epoch: u32 },
-    Activity { wf: u32, epoch: u32 },
+    Activity { act: u32, epoch: u32 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,7 +151,6 @@ pub enum TaskState {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ActivityState {
-    None,
     Queued,
     Backoff,
     /// Started on `act_inst`: the CPU part.
@@ -175,12 +174,16 @@ pub const INBOX_CHILD_DONE: u8 = 2;
 pub const INBOX_CHILD_FAILED: u8 = 4;
 pub const INBOX_TIMER: u8 = 8;
 pub const INBOX_START: u8 = 16;
-pub const INBOX_ACTIVITY_DONE: u8 = 32;
-pub const INBOX_ACTIVITY_FAILED: u8 = 64;
+/// Completions (activities, branch children) wait in the workflow's completion list.
+pub const INBOX_COMPLETIONS: u8 = 32;
 
-/// A workflow execution (parent or response child), its task and (for a child) its activity.
+/// A workflow execution (parent, response child or branch child) and its workflow task. The
+/// activities it runs are entities of their own (`Activity`); what its program does with their
+/// results is in `Frame`s.
 #[derive(Clone, Debug)]
 pub struct Workflow {
+    /// Bumped when the slot is reused, so activities and frames of a completed workflow can tell.
+    pub generation: u32,
     pub kind: WorkflowKind,
     pub conv: u32,
     pub history_events: u32,
@@ -207,21 +210,24 @@ pub struct Workflow {
     pub has_run: bool,
     pub inbox: u8,
     pub processing: u8,
-    /// Child: the step being run (index into the agent's steps) and its activity attempt.
-    pub step: u32,
-    pub attempt: u32,
-    pub act: ActivityState,
-    pub act_epoch: u32,
-    pub act_inst: u32,
-    pub act_scheduled_at: Time,
-    pub act_started_at: Time,
-    pub act_outcome: ActivityOutcome,
-    pub act_memory: u64,
+    /// Completions not yet seen by a workflow task (a FIFO list through `Completion::next`),
+    /// and those the running task is processing.
+    pub completions: CompletionList,
+    pub processing_completions: CompletionList,
+    /// Child: what its program runs (a program node) and the draw key of that run; for a
+    /// branch child, the frame in its parent that waits for it (NONE for a response child).
+    pub program_node: u32,
+    pub program_key: u64,
+    pub report_frame: u32,
+    pub report_frame_gen: u32,
+    /// Child: the program's outcome once its root frame finished.
+    pub program_outcome: Option<bool>,
 }
 
 impl Workflow {
     pub fn new(kind: WorkflowKind, conv: u32, previous: Option<&Workflow>) -> Self {
         Workflow {
+            generation: previous.map_or(0, |p| p.generation.wrapping_add(1)),
             kind,
             conv,
             history_events: 0,
@@ -241,17 +247,101 @@ impl Workflow {
             has_run: false,
             inbox: 0,
             processing: 0,
-            step: 0,
-            attempt: 0,
-            act: ActivityState::None,
-            act_epoch: previous.map_or(0, |p| p.act_epoch.wrapping_add(1)),
-            act_inst: NONE,
-            act_scheduled_at: 0,
-            act_started_at: 0,
-            act_outcome: ActivityOutcome::Completed,
-            act_memory: 0,
+            completions: CompletionList::EMPTY,
+            processing_completions: CompletionList::EMPTY,
+            program_node: NONE,
+            program_key: 0,
+            report_frame: NONE,
+            report_frame_gen: 0,
+            program_outcome: None,
         }
     }
+}
+
+/// One activity: a leaf step of a turn's program, run by a workflow, retried by its policy.
+/// Lives from its scheduling to its final outcome.
+#[derive(Clone, Debug)]
+pub struct Activity {
+    /// Bumped for every attempt, move or timer; carried across slot reuse.
+    pub epoch: u32,
+    pub wf: u32,
+    pub wf_gen: u32,
+    /// The frame its outcome is reported to, and the program node (the step) it runs.
+    pub frame: u32,
+    pub frame_gen: u32,
+    pub node: u32,
+    /// Draw key within the turn (see `program::occurrence`).
+    pub occurrence: u64,
+    pub attempt: u32,
+    pub state: ActivityState,
+    pub inst: u32,
+    pub first_scheduled_at: Time,
+    pub scheduled_at: Time,
+    pub started_at: Time,
+    pub outcome: ActivityOutcome,
+    pub memory: u64,
+}
+
+/// What a finished child (activity, frame or branch workflow) tells its frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Done { ok: bool },
+}
+
+/// A completion waiting for its workflow's next task.
+#[derive(Clone, Copy, Debug)]
+pub struct Completion {
+    pub frame: u32,
+    pub frame_gen: u32,
+    pub signal: Signal,
+    pub next: u32,
+}
+
+/// A FIFO list of completions, linked through `Completion::next`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompletionList {
+    pub head: u32,
+    pub tail: u32,
+}
+
+impl CompletionList {
+    pub const EMPTY: CompletionList = CompletionList {
+        head: NONE,
+        tail: NONE,
+    };
+
+    pub fn is_empty(&self) -> bool {
+        self.head == NONE
+    }
+}
+
+/// The running state of one composite program node (or of a step's on-failure wrapper) in one
+/// turn. The meaning of the counters depends on the node's kind (see `program`).
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// Bumped when the slot is reused.
+    pub generation: u32,
+    pub node: u32,
+    /// Whether this frame is the on-failure wrapper of `node` rather than the node itself.
+    pub wrapper: bool,
+    /// The workflow whose tasks drive it.
+    pub wf: u32,
+    /// The frame waiting for it, or NONE for the root of `wf`'s program.
+    pub parent: u32,
+    pub parent_gen: u32,
+    /// Draw key of this run of the node (0 for the turn's top-level sequence).
+    pub key: u64,
+    pub started_at: Time,
+    /// Children started so far (sequence position, repeat iterations, branches, fallbacks).
+    pub position: u32,
+    /// How many children this run has in all (repeat count, branch width).
+    pub total: u32,
+    /// Children started and not yet finished.
+    pub running: u32,
+    pub succeeded: u32,
+    pub failed: u32,
+    /// Reported to its parent already; waits only for stragglers before it is freed.
+    pub finished: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

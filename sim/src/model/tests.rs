@@ -96,26 +96,26 @@ fn an_oom_empties_the_cache_and_lost_activities_return_only_through_their_timeou
     assert_eq!(model.instances[0].cache_bytes, 0);
     assert!(model.wfs.ids().all(|wf| model.wfs[wf].cached_on == NONE));
     let mut lost: Vec<(Time, u32)> = model
-        .wfs
+        .acts
         .ids()
-        .filter(|&wf| model.wfs[wf].act == ActivityState::Lost)
-        .map(|wf| {
-            let w = &model.wfs[wf];
-            let stc = scenario.agent.steps[w.step as usize].start_to_close_timeout;
-            (w.act_started_at + stc, wf)
+        .filter(|&act| model.acts[act].state == ActivityState::Lost)
+        .map(|act| {
+            let a = &model.acts[act];
+            let stc = model.program.step_of(a.node).start_to_close_timeout;
+            (a.started_at + stc, act)
         })
         .collect();
     lost.sort();
     assert!(!lost.is_empty(), "the crash lost in-flight activities");
-    for (deadline, wf) in lost {
-        step_until(&mut model, |m| m.wfs[wf].act != ActivityState::Lost);
+    for (deadline, act) in lost {
+        step_until(&mut model, |m| m.acts[act].state != ActivityState::Lost);
         assert_eq!(
             model.now(),
             deadline,
             "back only at the start-to-close timeout"
         );
         assert_eq!(
-            model.wfs[wf].act,
+            model.acts[act].state,
             ActivityState::Backoff,
             "then the retry policy"
         );

@@ -79,6 +79,7 @@ impl Model {
             }
         }
         self.cfg = effective;
+        self.program = super::program::Program::compile(&self.cfg.agent);
         if traffic_changed {
             self.reschedule_arrival_after_rate_change(old_multiplier);
         }

@@ -132,6 +132,7 @@ impl Model {
         w.task_inst = inst;
         w.task_started_at = now;
         w.processing = std::mem::take(&mut w.inbox);
+        w.processing_completions = std::mem::replace(&mut w.completions, CompletionList::EMPTY);
         let waited = now - w.task_scheduled_at;
         let epoch = w.task_epoch;
         let cached_here = w.cached_on == inst;
@@ -234,6 +235,7 @@ impl Model {
         if self.wfs[wf].cached_on != NONE {
             self.cache_remove(wf);
         }
+        self.drop_completions(wf);
         self.wfs.remove(wf);
     }
 
@@ -247,6 +249,8 @@ impl Model {
         }
         // The lost task's work is redone by a new task on the normal queue.
         w.inbox |= std::mem::take(&mut w.processing);
+        self.requeue_processing_completions(wf);
+        let w = &mut self.wfs[wf];
         w.task = TaskState::Idle;
         w.sticky_inst = NONE;
         self.schedule_workflow_task(wf);

@@ -24,6 +24,16 @@ pub struct Accounting {
     pub attempts_failed: u64,
     pub attempts_timed_out: u64,
     pub attempts_in_flight: u64,
+    pub activities_scheduled: u64,
+    pub activities_completed: u64,
+    pub activities_failed: u64,
+    pub activities_orphaned: u64,
+    pub activities_in_flight: u64,
+    pub branches_started: u64,
+    pub branches_succeeded: u64,
+    pub branches_failed: u64,
+    pub branches_abandoned: u64,
+    pub branches_in_flight: u64,
 }
 
 pub fn check_conservation(a: &Accounting) -> Result<(), String> {
@@ -51,6 +61,32 @@ pub fn check_conservation(a: &Accounting) -> Result<(), String> {
             a.attempts_failed,
             a.attempts_timed_out,
             a.attempts_in_flight
+        ));
+    }
+    let activities = a.activities_completed
+        + a.activities_failed
+        + a.activities_orphaned
+        + a.activities_in_flight;
+    if activities != a.activities_scheduled {
+        problems.push(format!(
+            "activities: scheduled {} != completed {} + failed {} + orphaned {} + in flight {}",
+            a.activities_scheduled,
+            a.activities_completed,
+            a.activities_failed,
+            a.activities_orphaned,
+            a.activities_in_flight
+        ));
+    }
+    let branches =
+        a.branches_succeeded + a.branches_failed + a.branches_abandoned + a.branches_in_flight;
+    if branches != a.branches_started {
+        problems.push(format!(
+            "parallel branches: started {} != succeeded {} + failed {} + abandoned {} + in flight {}",
+            a.branches_started,
+            a.branches_succeeded,
+            a.branches_failed,
+            a.branches_abandoned,
+            a.branches_in_flight
         ));
     }
     if problems.is_empty() {
@@ -149,6 +185,16 @@ mod tests {
             attempts_failed: 2,
             attempts_timed_out: 2,
             attempts_in_flight: 1,
+            activities_scheduled: 12,
+            activities_completed: 9,
+            activities_failed: 1,
+            activities_orphaned: 1,
+            activities_in_flight: 1,
+            branches_started: 6,
+            branches_succeeded: 3,
+            branches_failed: 1,
+            branches_abandoned: 1,
+            branches_in_flight: 1,
         }
     }
 

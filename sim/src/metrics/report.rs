@@ -28,6 +28,10 @@ pub struct Summary {
     pub crashes: CrashCounts,
     pub memory_peak_bytes: u64,
     pub cost_usd: CostUsd,
+    /// What the agents' programs did: turns, budgets, failures, re-plans, branches.
+    pub agent: AgentCounts,
+    /// Per step name (every step of the program, nested ones included).
+    pub steps: BTreeMap<String, StepStats>,
     pub slo: Vec<SloResult>,
     pub checks: Checks,
 }
@@ -67,6 +71,8 @@ pub struct LlmCallCounts {
     pub timeouts: u64,
     pub rate_limited: u64,
     pub input_tokens: u64,
+    /// Of `input_tokens`, those read from the provider's prompt cache.
+    pub cached_input_tokens: u64,
     pub output_tokens: u64,
 }
 
@@ -79,6 +85,59 @@ pub struct ActivityCounts {
     pub attempts_timed_out: u64,
     pub attempts_in_flight_at_end: u64,
     pub retries: u64,
+    /// Final outcomes: succeeded, failed after the retry policy, or dropped because their
+    /// workflow had completed (abandoned branches).
+    pub completed: u64,
+    pub failed: u64,
+    pub orphaned: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct AgentCounts {
+    /// Replies the agent finished (answered, or failed for good).
+    pub turns: u64,
+    /// `[conversation] response_budget` in seconds, when set.
+    pub response_budget_s: Option<f64>,
+    /// Answered turns (after warm-up) within the budget, and their share of answered turns
+    /// (null without a budget or without answered turns).
+    pub turns_within_budget: u64,
+    pub response_within_budget_fraction: Option<f64>,
+    /// LLM provider calls (attempts at any provider) per finished turn.
+    pub llm_calls_per_turn: f64,
+    pub tool_calls: u64,
+    /// Completed conversations with at least one failed (or timed out) tool call, and with at
+    /// least one on-failure fallback run; and their shares of completed conversations.
+    pub conversations_with_tool_failure: u64,
+    pub conversations_with_replan: u64,
+    pub tool_failure_conversation_fraction: f64,
+    pub replan_conversation_fraction: f64,
+    pub fallbacks_run: u64,
+    pub branches: BranchCounts,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct BranchCounts {
+    pub started: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Still running when their join had decided (first k, or a failure).
+    pub abandoned: u64,
+    pub in_flight_at_end: u64,
+}
+
+/// One step's figures. Latency from the step's start (first scheduling, for an activity) to its
+/// success, over steps started after warm-up; a step with `on_failure` includes its fallbacks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StepStats {
+    pub latency_s: LatencyStats,
+    pub completed: u64,
+    pub failed: u64,
+    pub llm_calls: u64,
+    pub tool_calls: u64,
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -106,6 +165,8 @@ pub struct CrashCounts {
 pub struct CostUsd {
     pub compute: f64,
     pub llm: f64,
+    /// Tool calls at their `price_per_call_usd`.
+    pub tools: f64,
     pub total: f64,
 }
 
@@ -163,6 +224,9 @@ pub struct TimeseriesRow {
     pub cache_misses: u64,
     /// Per provider, in `Timeseries::providers` order.
     pub llm_latency_p95_s: Vec<Option<f64>>,
+    /// Per provider: input + output tokens of successful calls started in the interval, per
+    /// minute.
+    pub llm_tokens_per_min: Vec<f64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -20,6 +20,10 @@ pub fn metric_value(metric: SloMetric, summary: &Summary) -> f64 {
             }
         }
         SloMetric::OomCrashes => summary.crashes.oom as f64,
+        SloMetric::ResponseOverBudgetFraction => summary
+            .agent
+            .response_within_budget_fraction
+            .map_or(1.0, |within| 1.0 - within),
         SloMetric::CostPerHourUsd => {
             let hours = summary.horizon_s / 3600.0;
             if hours > 0.0 {

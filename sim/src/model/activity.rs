@@ -40,6 +40,9 @@ impl Model {
             started_at: 0,
             outcome: ActivityOutcome::Completed,
             memory: 0,
+            chunk_sent: false,
+            holds_connection: false,
+            output_tokens: 0,
         });
         self.wfs[wf].history_events += 1; // ActivityTaskScheduled
         self.stats.activities_scheduled += 1;
@@ -105,8 +108,8 @@ impl Model {
         self.submit_cpu(inst, CpuJob::Activity { act, epoch }, cpu);
     }
 
-    /// The attempt's CPU part is done: call the LLM or the tool. Everything about the wait is
-    /// drawn now, from streams keyed by (conversation, turn, occurrence, attempt).
+    /// The attempt's CPU part is done: call the LLM or the tool (a tool with a connection
+    /// limit first waits for a free connection, holding its slot).
     pub(super) fn begin_activity_wait(&mut self, act: u32, epoch: u32) {
         if !self.acts.is_live(act)
             || self.acts[act].epoch != epoch
@@ -114,13 +117,67 @@ impl Model {
         {
             return;
         }
+        let pool = self.program.nodes[self.acts[act].node as usize].pool;
+        if pool != NONE {
+            let limit = self.pool_limit(pool);
+            let p = &mut self.pools[pool as usize];
+            if p.in_use >= limit {
+                p.waiting.push_back((act, epoch));
+                let a = &mut self.acts[act];
+                a.state = ActivityState::WaitingForConnection;
+                // The start-to-close timeout runs while it waits.
+                let timeout = self.program.step_of(a.node).start_to_close_timeout;
+                let deadline = a.started_at.saturating_add(timeout).max(self.now());
+                if deadline <= self.horizon {
+                    self.schedule(deadline, Event::ActivityTimeout { act, epoch });
+                }
+                return;
+            }
+            p.in_use += 1;
+            self.acts[act].holds_connection = true;
+        }
+        self.begin_call(act);
+    }
+
+    fn pool_limit(&self, pool: u32) -> u32 {
+        let limits = &self.program.pool_limits;
+        limits[pool as usize]
+    }
+
+    /// Gives a connection back to `pool` and hands it to the next waiting activity.
+    fn release_connection(&mut self, pool: u32) {
+        let p = &mut self.pools[pool as usize];
+        p.in_use = p
+            .in_use
+            .checked_sub(1)
+            .expect("a pool's connections in use are the activities holding one");
+        let limit = self.pool_limit(pool);
+        while self.pools[pool as usize].in_use < limit {
+            let Some((act, epoch)) = self.pools[pool as usize].waiting.pop_front() else {
+                return;
+            };
+            if self.acts.is_live(act)
+                && self.acts[act].epoch == epoch
+                && self.acts[act].state == ActivityState::WaitingForConnection
+            {
+                self.pools[pool as usize].in_use += 1;
+                self.acts[act].holds_connection = true;
+                self.begin_call(act);
+            }
+        }
+    }
+
+    /// The call itself: its outcome and duration are drawn now, and its end is scheduled (or
+    /// its start-to-close timeout, whichever comes first).
+    fn begin_call(&mut self, act: u32) {
         let now = self.now();
-        let (wait, ok) = self.draw_activity_wait(act);
+        let (wait, ok, first_chunk) = self.draw_activity_wait(act);
         let timeout = self
             .program
             .step_of(self.acts[act].node)
             .start_to_close_timeout;
         let a = &mut self.acts[act];
+        let epoch = a.epoch;
         let deadline = a.started_at.saturating_add(timeout);
         a.state = ActivityState::Waiting;
         let done_at = now.saturating_add(wait);
@@ -139,6 +196,12 @@ impl Model {
             (done_at, Event::ActivityDone { act, epoch }, outcome)
         };
         a.outcome = outcome;
+        if let Some(chunk) = first_chunk {
+            let chunk_at = now.saturating_add(chunk);
+            if !a.chunk_sent && chunk_at <= deadline && chunk_at <= self.horizon {
+                self.schedule(chunk_at, Event::ActivityFirstChunk { act, epoch });
+            }
+        }
         if at <= self.horizon {
             self.schedule(at, event);
         }
@@ -150,12 +213,21 @@ impl Model {
         let WorkflowKind::Child { turn, .. } = w.kind else {
             unreachable!("activities belong to child workflows")
         };
-        (self.convs[w.conv].index, turn as u64)
+        (w.conv_index, turn as u64)
     }
 
-    fn draw_activity_wait(&mut self, act: u32) -> (Time, bool) {
+    /// The live conversation `wf` belongs to (a branch child may outlive it).
+    pub(super) fn conversation_of(&self, wf: u32) -> Option<u32> {
+        let w = &self.wfs[wf];
+        (self.convs.is_live(w.conv) && self.convs[w.conv].index == w.conv_index).then_some(w.conv)
+    }
+
+    /// Draws the attempt: its wait, whether it succeeds, and (streaming) when its first chunk
+    /// arrives. Tokens and prices are charged here, for successful calls.
+    fn draw_activity_wait(&mut self, act: u32) -> (Time, bool, Option<Time>) {
         let a = &self.acts[act];
-        let (conv_index, turn) = self.turn_of(a.wf);
+        let (wf, node) = (a.wf, a.node);
+        let (conv_index, turn) = self.turn_of(wf);
         let occurrence = a.occurrence;
         // A plain step's position keeps its historical key; nested occurrences are mixed.
         let attempt_part = if occurrence < 1 << 32 {
@@ -164,20 +236,26 @@ impl Model {
             rng::mix64(occurrence ^ a.attempt as u64)
         };
         let attempt_key = key(conv_index, turn, attempt_part);
-        match &self.program.step_of(a.node).kind {
+        let stat = self.program.nodes[node as usize].stat;
+        let now = self.now();
+        match &self.program.step_of(node).kind {
             StepKind::Tool {
                 latency,
                 failure_probability,
+                price_per_call_usd,
+                ..
             } => {
                 let mut draws = rng::stream(self.seed, streams::TOOL, attempt_key);
                 let wait = dist::sample_nanos(latency, &mut draws);
                 let failed = draws.random::<f64>() < *failure_probability;
-                (wait, !failed)
+                self.stats.record_tool_call(stat, *price_per_call_usd);
+                (wait, !failed, None)
             }
             StepKind::Llm {
                 group_index,
                 input_tokens,
                 output_tokens,
+                prompt,
                 ..
             } => {
                 let mut tokens = rng::stream(
@@ -185,22 +263,62 @@ impl Model {
                     streams::TOKENS,
                     key(conv_index, turn, occurrence),
                 );
-                let input = dist::sample_count(input_tokens, &mut tokens);
+                let drawn = dist::sample_count(input_tokens, &mut tokens);
                 let output = dist::sample_count(output_tokens, &mut tokens);
+                let carried = if prompt.carry_previous_output {
+                    self.conversation_of(wf)
+                        .map_or(0, |conv| self.convs[conv].carried_output_tokens)
+                } else {
+                    0
+                };
+                let input = drawn
+                    .saturating_add(prompt.input_tokens_per_turn.saturating_mul(turn - 1))
+                    .saturating_add(carried);
+                let cached = (input as f64 * prompt.cached_input_fraction).round() as u64;
+                let request = llm::Request {
+                    uncached_input_tokens: input - cached.min(input),
+                    output_tokens: output,
+                    first_chunk_tokens: prompt.first_chunk_tokens,
+                };
                 let mut draws = rng::stream(self.seed, streams::LLM, attempt_key);
                 let group = &self.cfg.provider_groups[*group_index].providers;
                 let outcome = llm::call(
                     &self.cfg.providers,
                     &self.conditions,
                     group,
-                    output,
+                    &request,
                     &mut draws,
                 );
-                let now = self.now();
+                let tokens = crate::model::stats::CallTokens {
+                    input,
+                    cached_input: cached.min(input),
+                    output,
+                };
                 self.stats
-                    .record_llm_call(now, &outcome, &self.cfg.providers, input, output);
-                (outcome.elapsed, outcome.ok)
+                    .record_llm_call(now, &outcome, &self.cfg.providers, tokens, stat);
+                self.acts[act].output_tokens = output;
+                (outcome.elapsed, outcome.ok, outcome.first_chunk_at)
             }
+            StepKind::Parallel(_) | StepKind::Repeat { .. } | StepKind::Choice { .. } => {
+                unreachable!("activity nodes hold llm and tool steps")
+            }
+        }
+    }
+
+    /// A streaming call's first chunk: the enclosing sequence may move on.
+    pub(super) fn on_activity_first_chunk(&mut self, act: u32, epoch: u32) {
+        if !self.acts.is_live(act)
+            || self.acts[act].epoch != epoch
+            || self.acts[act].state != ActivityState::Waiting
+            || self.acts[act].chunk_sent
+        {
+            return;
+        }
+        let a = &mut self.acts[act];
+        a.chunk_sent = true;
+        let (wf, wf_gen, frame, frame_gen) = (a.wf, a.wf_gen, a.frame, a.frame_gen);
+        if self.wfs.is_live(wf) && self.wfs[wf].generation == wf_gen {
+            self.complete_into(wf, frame, frame_gen, Signal::FirstChunk);
         }
     }
 
@@ -221,7 +339,7 @@ impl Model {
         }
         if matches!(
             self.acts[act].state,
-            ActivityState::Waiting | ActivityState::Lost
+            ActivityState::Waiting | ActivityState::Lost | ActivityState::WaitingForConnection
         ) {
             self.end_attempt(act, ActivityOutcome::TimedOut);
         }
@@ -230,7 +348,14 @@ impl Model {
     /// Ends the current attempt: frees its slot (if its worker still has it), then retries or
     /// reports the final outcome.
     fn end_attempt(&mut self, act: u32, outcome: ActivityOutcome) {
-        if self.acts[act].state == ActivityState::Waiting {
+        if std::mem::take(&mut self.acts[act].holds_connection) {
+            let pool = self.program.nodes[self.acts[act].node as usize].pool;
+            self.release_connection(pool);
+        }
+        if matches!(
+            self.acts[act].state,
+            ActivityState::Waiting | ActivityState::WaitingForConnection
+        ) {
             let inst = self.acts[act].inst;
             let memory = self.acts[act].memory;
             let instance = &mut self.instances[inst as usize];
@@ -244,15 +369,25 @@ impl Model {
         }
         let a = &mut self.acts[act];
         a.inst = NONE;
+        let (wf, wf_gen, node, attempt) = (a.wf, a.wf_gen, a.node, a.attempt);
         match outcome {
             ActivityOutcome::Completed => self.stats.attempts_completed += 1,
             ActivityOutcome::Failed => self.stats.attempts_failed += 1,
             ActivityOutcome::TimedOut => self.stats.attempts_timed_out += 1,
         }
+        let workflow_alive = self.wfs.is_live(wf) && self.wfs[wf].generation == wf_gen;
+        let is_tool = matches!(self.program.step_of(node).kind, StepKind::Tool { .. });
+        if is_tool
+            && outcome != ActivityOutcome::Completed
+            && workflow_alive
+            && let Some(conv) = self.conversation_of(wf)
+        {
+            self.convs[conv].tool_failed = true;
+        }
         let retry = &self.cfg.retry;
-        let attempt = a.attempt;
         let exhausted = retry.maximum_attempts > 0 && attempt >= retry.maximum_attempts;
-        if outcome == ActivityOutcome::Completed || exhausted {
+        // A completed workflow's activity is not retried: nothing would take its result.
+        if outcome == ActivityOutcome::Completed || exhausted || !workflow_alive {
             self.finish_activity(act, outcome == ActivityOutcome::Completed);
             return;
         }
@@ -271,15 +406,39 @@ impl Model {
     /// The activity's final outcome: record it in its workflow's history and hand it to its
     /// frame through the workflow's next task (or drop it if the workflow has completed).
     fn finish_activity(&mut self, act: u32, ok: bool) {
+        let now = self.now();
         let a = self.acts[act].clone();
         self.acts.remove(act);
+        let node = &self.program.nodes[a.node as usize];
+        if node.on_failure.is_none() {
+            self.stats
+                .record_step(node.stat, now, now - a.first_scheduled_at, ok);
+        }
         let workflow_alive = self.wfs.is_live(a.wf) && self.wfs[a.wf].generation == a.wf_gen;
         if !workflow_alive {
+            self.stats.activities_orphaned += 1;
             self.deliver_orphan(a.frame, a.frame_gen);
             return;
         }
+        if ok {
+            self.stats.activities_completed += 1;
+        } else {
+            self.stats.activities_failed += 1;
+        }
+        if ok
+            && let StepKind::Llm { prompt, .. } = &self.program.step_of(a.node).kind
+            && prompt.carry_previous_output
+            && let Some(conv) = self.conversation_of(a.wf)
+        {
+            let c = &mut self.convs[conv];
+            c.carried_output_tokens = c.carried_output_tokens.saturating_add(a.output_tokens);
+        }
         self.wfs[a.wf].history_events += 2; // ActivityTaskStarted, Completed (or Failed)
-        self.complete_into(a.wf, a.frame, a.frame_gen, Signal::Done { ok });
+        let signal = Signal::Done {
+            ok,
+            streamed: a.chunk_sent,
+        };
+        self.complete_into(a.wf, a.frame, a.frame_gen, signal);
     }
 
     pub(super) fn on_activity_retry(&mut self, act: u32, epoch: u32) {
@@ -296,12 +455,21 @@ impl Model {
     pub(super) fn lose_activities(&mut self, inst: u32) {
         let now = self.now();
         let ids: Vec<u32> = self.acts.ids().collect();
+        let mut released = Vec::new();
         for act in ids {
             let a = &mut self.acts[act];
-            let running = matches!(a.state, ActivityState::Cpu | ActivityState::Waiting);
+            let running = matches!(
+                a.state,
+                ActivityState::Cpu | ActivityState::Waiting | ActivityState::WaitingForConnection
+            );
             if !running || a.inst != inst {
                 continue;
             }
+            // The worker's connection goes with it.
+            if std::mem::take(&mut a.holds_connection) {
+                released.push(self.program.nodes[a.node as usize].pool);
+            }
+            let a = &mut self.acts[act];
             a.state = ActivityState::Lost;
             a.inst = NONE;
             a.epoch = a.epoch.wrapping_add(1);
@@ -311,6 +479,9 @@ impl Model {
             if at <= self.horizon {
                 self.schedule(at, Event::ActivityTimeout { act, epoch });
             }
+        }
+        for pool in released {
+            self.release_connection(pool);
         }
     }
 }

@@ -99,9 +99,12 @@ impl Model {
             message_received_at: 0,
             done_talking: false,
             timer_pending: false,
+            tool_failed: false,
+            replanned: false,
+            carried_output_tokens: 0,
         });
         let parent = self.wfs.insert_with(|previous| {
-            let mut wf = Workflow::new(WorkflowKind::Parent, conv, previous);
+            let mut wf = Workflow::new(WorkflowKind::Parent, conv, index, previous);
             // Started and its first workflow task: signal-with-start.
             wf.history_events = 1;
             wf
@@ -209,9 +212,15 @@ impl Model {
 
     fn start_response_child(&mut self, parent: u32, conv: u32) {
         let turn = self.convs[conv].messages_sent;
+        let conv_index = self.convs[conv].index;
         let root = self.program.root;
         let child = self.wfs.insert_with(|previous| {
-            let mut wf = Workflow::new(WorkflowKind::Child { parent, turn }, conv, previous);
+            let mut wf = Workflow::new(
+                WorkflowKind::Child { parent, turn },
+                conv,
+                conv_index,
+                previous,
+            );
             wf.program_node = root;
             wf.history_events = 1; // WorkflowExecutionStarted
             wf.inbox = INBOX_START;
@@ -227,6 +236,8 @@ impl Model {
         let now = self.now();
         let warmup = self.cfg.run.warmup;
         self.wfs[parent].turns_done += 1;
+        self.stats.turns += 1;
+        let budget = self.cfg.conversation.response_budget;
         let c = &mut self.convs[conv];
         if c.message == MessageState::InFlight {
             c.message = MessageState::Done;
@@ -235,7 +246,12 @@ impl Model {
             if ok {
                 self.stats.messages_answered += 1;
                 if received_at >= warmup {
-                    self.stats.record_response(now - received_at);
+                    let latency = now - received_at;
+                    self.stats.record_response(latency);
+                    self.stats.turns_answered_after_warmup += 1;
+                    if budget.is_some_and(|budget| latency <= budget) {
+                        self.stats.turns_within_budget += 1;
+                    }
                 }
             } else {
                 // The turn failed for good: the customer got no answer.
@@ -294,6 +310,9 @@ impl Model {
         let arrived_at = self.convs[conv].arrived_at;
         self.stats.conversations.depart(now, arrived_at);
         self.stats.conversations_completed += 1;
+        let c = &self.convs[conv];
+        self.stats.conversations_with_tool_failure += u64::from(c.tool_failed);
+        self.stats.conversations_with_replan += u64::from(c.replanned);
         self.wfs[parent].history_events += 1; // WorkflowExecutionCompleted
         self.convs.remove(conv);
     }

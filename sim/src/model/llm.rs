@@ -41,6 +41,18 @@ pub struct CallOutcome {
     pub attempts: [Option<ProviderAttempt>; MAX_GROUP],
     pub elapsed: Nanos,
     pub ok: bool,
+    /// Streaming: when the first chunk arrived, from the call's start (successful calls).
+    pub first_chunk_at: Option<Nanos>,
+}
+
+/// What one call asks of the providers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Request {
+    /// Input tokens the provider must prefill (those not read from its prompt cache).
+    pub uncached_input_tokens: u64,
+    pub output_tokens: u64,
+    /// Streaming: the size of the first chunk handed on.
+    pub first_chunk_tokens: Option<u64>,
 }
 
 /// The longest provider group; the scenario loader rejects longer ones.
@@ -51,39 +63,55 @@ pub fn call(
     providers: &[Provider],
     conditions: &[ProviderCondition],
     group: &[usize],
-    output_tokens: u64,
+    request: &Request,
     rng: &mut Rng,
 ) -> CallOutcome {
     let mut outcome = CallOutcome::default();
     for (slot, &index) in group.iter().take(MAX_GROUP).enumerate() {
         let provider = &providers[index];
         let condition = conditions[index];
-        let (result, elapsed) = attempt(provider, condition, output_tokens, rng);
+        let attempt = attempt(provider, condition, request, rng);
         outcome.attempts[slot] = Some(ProviderAttempt {
             provider: index,
-            result,
-            elapsed,
+            result: attempt.result,
+            elapsed: attempt.elapsed,
         });
-        outcome.elapsed += elapsed;
-        if result == AttemptResult::Ok {
+        if attempt.result == AttemptResult::Ok {
+            outcome.first_chunk_at = attempt
+                .first_chunk
+                .map(|chunk| outcome.elapsed.saturating_add(chunk));
+            outcome.elapsed = outcome.elapsed.saturating_add(attempt.elapsed);
             outcome.ok = true;
             break;
         }
+        outcome.elapsed = outcome.elapsed.saturating_add(attempt.elapsed);
     }
     outcome
+}
+
+struct Attempt {
+    result: AttemptResult,
+    elapsed: Nanos,
+    /// From the attempt's start to its first chunk (streaming, successful attempts).
+    first_chunk: Option<Nanos>,
 }
 
 fn attempt(
     provider: &Provider,
     condition: ProviderCondition,
-    output_tokens: u64,
+    request: &Request,
     rng: &mut Rng,
-) -> (AttemptResult, Nanos) {
+) -> Attempt {
+    let failed = |result, elapsed| Attempt {
+        result,
+        elapsed,
+        first_chunk: None,
+    };
     // Draw everything up front so the stream advances the same way whatever happens.
     let ttft_s = dist::sample(&provider.ttft, rng);
     let error_draw: f64 = rng.random();
     if condition.rate_limited {
-        return (
+        return failed(
             AttemptResult::RateLimited,
             RATE_LIMIT_RESPONSE.min(provider.timeout),
         );
@@ -93,20 +121,42 @@ fn attempt(
     } else {
         1.0
     };
-    let ttft = seconds_to_nanos(ttft_s * factor);
+    let prefill_s = provider
+        .prefill_tokens_per_s
+        .map_or(0.0, |rate| request.uncached_input_tokens as f64 / rate);
+    let ttft = if prefill_s > 0.0 {
+        seconds_to_nanos((ttft_s + prefill_s) * factor)
+    } else {
+        seconds_to_nanos(ttft_s * factor)
+    };
+    if let Some(limit) = provider.ttft_timeout
+        && ttft > limit
+        && limit < provider.timeout
+    {
+        return failed(AttemptResult::Timeout, limit);
+    }
     if condition.outage || error_draw < provider.error_probability {
         return if ttft >= provider.timeout {
-            (AttemptResult::Timeout, provider.timeout)
+            failed(AttemptResult::Timeout, provider.timeout)
         } else {
-            (AttemptResult::Error, ttft)
+            failed(AttemptResult::Error, ttft)
         };
     }
-    let generation_s = output_tokens as f64 / provider.output_tokens_per_s * factor;
+    let generation_s = request.output_tokens as f64 / provider.output_tokens_per_s * factor;
     let latency = ttft.saturating_add(seconds_to_nanos(generation_s));
     if latency > provider.timeout {
-        (AttemptResult::Timeout, provider.timeout)
-    } else {
-        (AttemptResult::Ok, latency)
+        return failed(AttemptResult::Timeout, provider.timeout);
+    }
+    let first_chunk = request.first_chunk_tokens.map(|tokens| {
+        let tokens = tokens.min(request.output_tokens);
+        ttft.saturating_add(seconds_to_nanos(
+            tokens as f64 / provider.output_tokens_per_s * factor,
+        ))
+    });
+    Attempt {
+        result: AttemptResult::Ok,
+        elapsed: latency,
+        first_chunk,
     }
 }
 
@@ -125,6 +175,16 @@ mod tests {
             timeout: seconds_to_nanos(timeout_s),
             input_price_per_million_usd: 0.0,
             output_price_per_million_usd: 0.0,
+            cached_input_price_per_million_usd: 0.0,
+            ttft_timeout: None,
+            prefill_tokens_per_s: None,
+        }
+    }
+
+    fn tokens(output_tokens: u64) -> Request {
+        Request {
+            output_tokens,
+            ..Default::default()
         }
     }
 
@@ -138,7 +198,13 @@ mod tests {
     #[test]
     fn latency_is_ttft_plus_tokens_over_throughput() {
         let providers = [provider(0.5, 0.0, 60.0)];
-        let outcome = call(&providers, &[normal()], &[0], 200, &mut from_seed(1));
+        let outcome = call(
+            &providers,
+            &[normal()],
+            &[0],
+            &tokens(200),
+            &mut from_seed(1),
+        );
         assert!(outcome.ok);
         assert_eq!(outcome.elapsed, 2_500_000_000);
     }
@@ -155,7 +221,7 @@ mod tests {
             &providers,
             &[normal(); 3],
             &[0, 1, 2],
-            200,
+            &tokens(200),
             &mut from_seed(1),
         );
         let results: Vec<_> = outcome
@@ -186,12 +252,12 @@ mod tests {
             outage: true,
             ..normal()
         };
-        assert!(!call(&providers, &[outage], &[0], 100, &mut from_seed(1)).ok);
+        assert!(!call(&providers, &[outage], &[0], &tokens(100), &mut from_seed(1)).ok);
         let slow = ProviderCondition {
             latency_factor: 3.0,
             ..normal()
         };
-        let outcome = call(&providers, &[slow], &[0], 100, &mut from_seed(1));
+        let outcome = call(&providers, &[slow], &[0], &tokens(100), &mut from_seed(1));
         assert!(outcome.ok);
         assert_eq!(outcome.elapsed, 6_000_000_000);
     }

@@ -37,6 +37,8 @@ mod streams {
     pub const TOOL: u64 = 5;
     pub const LLM: u64 = 6;
     pub const COLD_START: u64 = 7;
+    /// Per-turn program draws (branch widths, repeat counts, choices): workload streams.
+    pub const PROGRAM: u64 = 8;
 }
 
 /// Why a run could not finish.
@@ -112,6 +114,8 @@ pub(crate) struct Model {
     completions: Slab<Completion>,
     /// The agent's steps compiled (recompiled when the timeline changes their settings).
     program: program::Program,
+    /// Connection pools of tool steps with a concurrency limit.
+    pools: Vec<ToolPool>,
     instances: Vec<Instance>,
     revision: u32,
     workflow_queue: VecDeque<(u32, u32)>,
@@ -159,6 +163,7 @@ impl Model {
             frames: Slab::default(),
             completions: Slab::default(),
             program: program::Program::compile(&scenario.agent),
+            pools: Vec::new(),
             instances: Vec::new(),
             revision: 0,
             workflow_queue: VecDeque::new(),
@@ -192,6 +197,12 @@ impl Model {
         }
     }
 
+    fn start_pools(&mut self) {
+        self.pools = (0..self.program.pool_limits.len())
+            .map(|_| ToolPool::default())
+            .collect();
+    }
+
     fn now(&self) -> Time {
         self.queue.now()
     }
@@ -222,6 +233,7 @@ impl Model {
     }
 
     fn start(&mut self) {
+        self.start_pools();
         self.start_initial_instances();
         self.schedule_first_arrival();
         let sample = self.cfg.run.sample_interval.min(self.horizon);
@@ -295,6 +307,7 @@ impl Model {
             Event::ActivityDone { act, epoch } => self.on_activity_done(act, epoch),
             Event::ActivityTimeout { act, epoch } => self.on_activity_timeout(act, epoch),
             Event::ActivityRetry { act, epoch } => self.on_activity_retry(act, epoch),
+            Event::ActivityFirstChunk { act, epoch } => self.on_activity_first_chunk(act, epoch),
             Event::InstanceReady { inst, inst_gen } => self.on_instance_ready(inst, inst_gen),
             Event::InstanceRestart { inst, inst_gen } => self.on_instance_restart(inst, inst_gen),
             Event::ShutdownDeadline { inst, inst_gen } => self.on_shutdown_deadline(inst, inst_gen),

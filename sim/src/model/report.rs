@@ -62,6 +62,12 @@ impl Model {
         [row.response_latency_p50_s, row.response_latency_p95_s] =
             s.interval_response.quantiles_s([0.50, 0.95]);
         [row.activity_schedule_to_start_p95_s] = s.interval_activity_wait.quantiles_s([0.95]);
+        let minutes = self.cfg.run.sample_interval as f64 / 60e9;
+        row.llm_tokens_per_min = s
+            .interval_llm_tokens
+            .iter_mut()
+            .map(|tokens| std::mem::take(tokens) as f64 / minutes)
+            .collect();
         row.llm_latency_p95_s = s
             .interval_llm_latency
             .iter_mut()
@@ -187,12 +193,39 @@ impl Model {
             .filter(|&act| {
                 matches!(
                     self.acts[act].state,
-                    ActivityState::Cpu | ActivityState::Waiting | ActivityState::Lost
+                    ActivityState::Cpu
+                        | ActivityState::Waiting
+                        | ActivityState::WaitingForConnection
+                        | ActivityState::Lost
                 )
             })
             .count() as u64;
+        let activities_in_flight = self.acts.len() as u64;
+        let branches_in_flight = self
+            .frames
+            .ids()
+            .filter(|&frame| {
+                let f = &self.frames[frame];
+                !f.wrapper
+                    && matches!(
+                        self.program.nodes[f.node as usize].kind,
+                        super::program::NodeKind::Parallel { .. }
+                    )
+            })
+            .map(|frame| self.frames[frame].running as u64)
+            .sum();
         let s = &self.stats;
         Accounting {
+            activities_scheduled: s.activities_scheduled,
+            activities_completed: s.activities_completed,
+            activities_failed: s.activities_failed,
+            activities_orphaned: s.activities_orphaned,
+            activities_in_flight,
+            branches_started: s.branches_started,
+            branches_succeeded: s.branches_succeeded,
+            branches_failed: s.branches_failed,
+            branches_abandoned: s.branches_abandoned,
+            branches_in_flight,
             messages_received: s.messages_received,
             messages_answered: s.messages_answered,
             messages_unanswered: s.messages_unanswered,
@@ -218,6 +251,19 @@ impl Model {
             .collect();
         let llm_calls: BTreeMap<String, LlmCallCounts> =
             names.zip(s.llm_calls.iter().cloned()).collect();
+        let budget = self.cfg.conversation.response_budget;
+        let llm_calls_total: u64 = s.llm_calls.iter().map(|c| c.calls).sum();
+        let steps: BTreeMap<String, StepStats> = self
+            .program
+            .step_names
+            .iter()
+            .zip(s.steps.iter_mut())
+            .map(|(name, step)| {
+                let mut figures = step.figures.clone();
+                figures.latency_s = step.latency.stats();
+                (name.clone(), figures)
+            })
+            .collect();
         Summary {
             scenario: self.cfg.name.clone(),
             seed: self.seed,
@@ -249,6 +295,9 @@ impl Model {
                 attempts_timed_out: a.attempts_timed_out,
                 attempts_in_flight_at_end: a.attempts_in_flight,
                 retries: s.retries,
+                completed: s.activities_completed,
+                failed: s.activities_failed,
+                orphaned: s.activities_orphaned,
             },
             cache: CacheCounts {
                 hits: s.cache_hits,
@@ -275,10 +324,46 @@ impl Model {
             cost_usd: CostUsd {
                 compute: s.compute_cost_usd,
                 llm: s.llm_cost_usd,
-                total: s.compute_cost_usd + s.llm_cost_usd,
+                tools: s.tools_cost_usd,
+                total: s.compute_cost_usd + s.llm_cost_usd + s.tools_cost_usd,
             },
+            agent: AgentCounts {
+                turns: s.turns,
+                response_budget_s: budget.map(|b| b as f64 / 1e9),
+                turns_within_budget: s.turns_within_budget,
+                response_within_budget_fraction: budget
+                    .and(ratio(s.turns_within_budget, s.turns_answered_after_warmup)),
+                llm_calls_per_turn: ratio(llm_calls_total, s.turns).unwrap_or(0.0),
+                tool_calls: s.tool_calls,
+                conversations_with_tool_failure: s.conversations_with_tool_failure,
+                conversations_with_replan: s.conversations_with_replan,
+                tool_failure_conversation_fraction: ratio(
+                    s.conversations_with_tool_failure,
+                    a.conversations_completed,
+                )
+                .unwrap_or(0.0),
+                replan_conversation_fraction: ratio(
+                    s.conversations_with_replan,
+                    a.conversations_completed,
+                )
+                .unwrap_or(0.0),
+                fallbacks_run: s.fallbacks_run,
+                branches: BranchCounts {
+                    started: a.branches_started,
+                    succeeded: a.branches_succeeded,
+                    failed: a.branches_failed,
+                    abandoned: a.branches_abandoned,
+                    in_flight_at_end: a.branches_in_flight,
+                },
+            },
+            steps,
             slo: Vec::new(),
             checks: Checks::default(),
         }
     }
+}
+
+/// `numerator / denominator`, or None when the denominator is 0.
+fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
+    (denominator > 0).then(|| numerator as f64 / denominator as f64)
 }

@@ -7,6 +7,7 @@ use crate::engine::Time;
 pub const NONE: u32 = u32::MAX;
 
 /// Every event the model schedules. Small and `Copy`: ids and epochs only.
+/// (`ActivityFirstChunk` is the streaming hand-off of an LLM call.)
 #[derive(Clone, Copy, Debug)]
 pub enum Event {
     /// The next conversation arrives (`epoch` invalidates it after a traffic change).
@@ -63,6 +64,11 @@ pub enum Event {
     },
     /// The retry backoff of an activity is over: schedule the next attempt.
     ActivityRetry {
+        act: u32,
+        epoch: u32,
+    },
+    /// A streaming LLM call's first chunk has arrived.
+    ActivityFirstChunk {
         act: u32,
         epoch: u32,
     },
@@ -124,6 +130,12 @@ pub struct Conv {
     /// The customer left (abandoned) or has no more messages: nothing more will come.
     pub done_talking: bool,
     pub timer_pending: bool,
+    /// A tool call (attempt) failed or timed out in this conversation.
+    pub tool_failed: bool,
+    /// An on-failure fallback ran in this conversation.
+    pub replanned: bool,
+    /// Output tokens of earlier successful calls of carrying steps.
+    pub carried_output_tokens: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,6 +171,8 @@ pub enum ActivityState {
     Waiting,
     /// Its worker died; only the start-to-close timeout brings it back.
     Lost,
+    /// Started on `inst`, CPU part done: waiting for a connection of its tool's pool.
+    WaitingForConnection,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,6 +200,8 @@ pub struct Workflow {
     pub generation: u32,
     pub kind: WorkflowKind,
     pub conv: u32,
+    /// The conversation's arrival index (its draw key; a branch child may outlive it).
+    pub conv_index: u64,
     pub history_events: u32,
     /// Parent: replies sent, for per-turn cached memory.
     pub turns_done: u32,
@@ -220,13 +236,20 @@ pub struct Workflow {
     pub program_key: u64,
     pub report_frame: u32,
     pub report_frame_gen: u32,
+    pub parent_gen: u32,
     /// Child: the program's outcome once its root frame finished.
     pub program_outcome: Option<bool>,
 }
 
 impl Workflow {
-    pub fn new(kind: WorkflowKind, conv: u32, previous: Option<&Workflow>) -> Self {
+    pub fn new(
+        kind: WorkflowKind,
+        conv: u32,
+        conv_index: u64,
+        previous: Option<&Workflow>,
+    ) -> Self {
         Workflow {
+            conv_index,
             generation: previous.map_or(0, |p| p.generation.wrapping_add(1)),
             kind,
             conv,
@@ -253,6 +276,7 @@ impl Workflow {
             program_key: 0,
             report_frame: NONE,
             report_frame_gen: 0,
+            parent_gen: 0,
             program_outcome: None,
         }
     }
@@ -280,12 +304,22 @@ pub struct Activity {
     pub started_at: Time,
     pub outcome: ActivityOutcome,
     pub memory: u64,
+    /// Streaming: the first chunk has been handed on (by this or an earlier attempt).
+    pub chunk_sent: bool,
+    /// Holds a connection of its tool's pool.
+    pub holds_connection: bool,
+    /// Output tokens of the current attempt (LLM), carried into later turns on success.
+    pub output_tokens: u64,
 }
 
 /// What a finished child (activity, frame or branch workflow) tells its frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {
-    Done { ok: bool },
+    /// Finished; `streamed` when it had handed on its first chunk already (so the sequence
+    /// that ran it has moved on).
+    Done { ok: bool, streamed: bool },
+    /// A streaming LLM step's first chunk: the next step may start.
+    FirstChunk,
 }
 
 /// A completion waiting for its workflow's next task.
@@ -342,6 +376,8 @@ pub struct Frame {
     pub failed: u32,
     /// Reported to its parent already; waits only for stragglers before it is freed.
     pub finished: bool,
+    /// A wrapper whose step handed on its first chunk (its parent has moved on).
+    pub streamed: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -390,4 +426,11 @@ pub struct Instance {
     pub activity_bytes: u64,
     pub crashes_in_a_row: u32,
     pub last_crash_at: Option<Time>,
+}
+
+/// A tool's connections (`max_concurrent_calls`): how many are held, and who waits, in order.
+#[derive(Clone, Debug, Default)]
+pub struct ToolPool {
+    pub in_use: u32,
+    pub waiting: std::collections::VecDeque<(u32, u32)>,
 }

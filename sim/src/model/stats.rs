@@ -5,8 +5,25 @@
 use crate::engine::Time;
 use crate::metrics::checks::LittleAccumulator;
 use crate::metrics::histogram::LatencyHistogram;
+use crate::metrics::report::StepStats;
 use crate::model::llm::{AttemptResult, CallOutcome};
+use crate::model::state::NONE;
 use crate::scenario::{Provider, Scenario};
+
+/// Tokens of one LLM call.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallTokens {
+    pub input: u64,
+    /// Of `input`, read from the provider's prompt cache.
+    pub cached_input: u64,
+    pub output: u64,
+}
+
+/// A step's figures while the run goes on.
+pub struct StepAccumulator {
+    pub latency: LatencyHistogram,
+    pub figures: StepStats,
+}
 
 /// A time integral of an integer level.
 #[derive(Default)]
@@ -37,6 +54,23 @@ pub struct Stats {
     pub llm_latency: Vec<LatencyHistogram>,
     pub llm_calls: Vec<crate::metrics::report::LlmCallCounts>,
     pub llm_cost_usd: f64,
+    pub tools_cost_usd: f64,
+    pub steps: Vec<StepAccumulator>,
+    pub turns: u64,
+    pub turns_within_budget: u64,
+    pub turns_answered_after_warmup: u64,
+    pub tool_calls: u64,
+    pub conversations_with_tool_failure: u64,
+    pub conversations_with_replan: u64,
+    pub fallbacks_run: u64,
+    pub branches_started: u64,
+    pub branches_succeeded: u64,
+    pub branches_failed: u64,
+    pub branches_abandoned: u64,
+    pub activities_completed: u64,
+    pub activities_failed: u64,
+    pub activities_orphaned: u64,
+    pub interval_llm_tokens: Vec<u64>,
     pub interval_response: LatencyHistogram,
     pub interval_activity_wait: LatencyHistogram,
     pub interval_llm_latency: Vec<LatencyHistogram>,
@@ -87,6 +121,30 @@ impl Stats {
             llm_latency: (0..providers).map(|_| LatencyHistogram::new(3)).collect(),
             llm_calls: vec![Default::default(); providers],
             llm_cost_usd: 0.0,
+            tools_cost_usd: 0.0,
+            steps: super::program::Program::compile(&scenario.agent)
+                .step_names
+                .iter()
+                .map(|_| StepAccumulator {
+                    latency: LatencyHistogram::new(3),
+                    figures: StepStats::default(),
+                })
+                .collect(),
+            turns: 0,
+            turns_within_budget: 0,
+            turns_answered_after_warmup: 0,
+            tool_calls: 0,
+            conversations_with_tool_failure: 0,
+            conversations_with_replan: 0,
+            fallbacks_run: 0,
+            branches_started: 0,
+            branches_succeeded: 0,
+            branches_failed: 0,
+            branches_abandoned: 0,
+            activities_completed: 0,
+            activities_failed: 0,
+            activities_orphaned: 0,
+            interval_llm_tokens: vec![0; providers],
             interval_response: LatencyHistogram::new(2),
             interval_activity_wait: LatencyHistogram::new(2),
             interval_llm_latency: (0..providers).map(|_| LatencyHistogram::new(2)).collect(),
@@ -140,27 +198,41 @@ impl Stats {
     }
 
     /// Per provider: successful calls' latency; errors, timeouts and 429s counted. Tokens and
-    /// their price are charged for successful calls only.
+    /// their price are charged for successful calls only, to the provider and to the step.
     pub fn record_llm_call(
         &mut self,
         now: Time,
         outcome: &CallOutcome,
         providers: &[Provider],
-        input_tokens: u64,
-        output_tokens: u64,
+        tokens: CallTokens,
+        step: u32,
     ) {
         for attempt in outcome.attempts.iter().flatten() {
             let counts = &mut self.llm_calls[attempt.provider];
             counts.calls += 1;
+            if let Some(s) = self.steps.get_mut(step as usize) {
+                s.figures.llm_calls += 1;
+            }
             match attempt.result {
                 AttemptResult::Ok => {
-                    counts.input_tokens += input_tokens;
-                    counts.output_tokens += output_tokens;
+                    counts.input_tokens += tokens.input;
+                    counts.cached_input_tokens += tokens.cached_input;
+                    counts.output_tokens += tokens.output;
                     let provider = &providers[attempt.provider];
-                    self.llm_cost_usd += (input_tokens as f64
-                        * provider.input_price_per_million_usd
-                        + output_tokens as f64 * provider.output_price_per_million_usd)
+                    let uncached = tokens.input - tokens.cached_input;
+                    let cost = (uncached as f64 * provider.input_price_per_million_usd
+                        + tokens.cached_input as f64 * provider.cached_input_price_per_million_usd
+                        + tokens.output as f64 * provider.output_price_per_million_usd)
                         / 1e6;
+                    self.llm_cost_usd += cost;
+                    self.interval_llm_tokens[attempt.provider] += tokens.input + tokens.output;
+                    if step != NONE {
+                        let figures = &mut self.steps[step as usize].figures;
+                        figures.input_tokens += tokens.input;
+                        figures.cached_input_tokens += tokens.cached_input;
+                        figures.output_tokens += tokens.output;
+                        figures.cost_usd += cost;
+                    }
                     if now >= self.warmup {
                         self.llm_latency[attempt.provider].record(attempt.elapsed);
                     }
@@ -170,6 +242,33 @@ impl Stats {
                 AttemptResult::Timeout => counts.timeouts += 1,
                 AttemptResult::RateLimited => counts.rate_limited += 1,
             }
+        }
+    }
+
+    /// One tool call (attempt) at its price.
+    pub fn record_tool_call(&mut self, step: u32, price_usd: f64) {
+        self.tool_calls += 1;
+        self.tools_cost_usd += price_usd;
+        if step != NONE {
+            let figures = &mut self.steps[step as usize].figures;
+            figures.tool_calls += 1;
+            figures.cost_usd += price_usd;
+        }
+    }
+
+    /// A step finished after `latency`: counted, and its latency kept when it succeeded and
+    /// started after warm-up.
+    pub fn record_step(&mut self, step: u32, now: Time, latency: Time, ok: bool) {
+        let Some(s) = self.steps.get_mut(step as usize) else {
+            return;
+        };
+        if ok {
+            s.figures.completed += 1;
+            if now - latency >= self.warmup {
+                s.latency.record(latency);
+            }
+        } else {
+            s.figures.failed += 1;
         }
     }
 

@@ -30,6 +30,7 @@ pub fn mmc(lambda: f64, mu: f64, c: u32, horizon_s: f64) -> Scenario {
             think_time: Dist::Constant { value: 1.0 },
             idle_timeout: 0,
             abandon_after: secs(1e9),
+            response_budget: None,
         },
         agent: Agent {
             steps: vec![Step {
@@ -37,10 +38,13 @@ pub fn mmc(lambda: f64, mu: f64, c: u32, horizon_s: f64) -> Scenario {
                 kind: StepKind::Tool {
                     latency: Dist::Exponential { mean: 1.0 / mu },
                     failure_probability: 0.0,
+                    price_per_call_usd: 0.0,
+                    max_concurrent_calls: None,
                 },
                 cpu: 0,
                 start_to_close_timeout: secs(1e9),
                 memory_bytes: 0,
+                on_failure: None,
             }],
         },
         activity: ActivityDefaults {
@@ -103,6 +107,7 @@ pub fn fleet(rate_per_s: f64, horizon_s: f64) -> Scenario {
         think_time: Dist::Constant { value: 20.0 },
         idle_timeout: secs(120.0),
         abandon_after: secs(300.0),
+        response_budget: None,
     };
     s.providers = vec![
         Provider {
@@ -116,6 +121,9 @@ pub fn fleet(rate_per_s: f64, horizon_s: f64) -> Scenario {
             timeout: secs(60.0),
             input_price_per_million_usd: 3.0,
             output_price_per_million_usd: 15.0,
+            cached_input_price_per_million_usd: 3.0,
+            ttft_timeout: None,
+            prefill_tokens_per_s: None,
         },
         Provider {
             name: "cloud".into(),
@@ -128,6 +136,9 @@ pub fn fleet(rate_per_s: f64, horizon_s: f64) -> Scenario {
             timeout: secs(60.0),
             input_price_per_million_usd: 3.0,
             output_price_per_million_usd: 15.0,
+            cached_input_price_per_million_usd: 3.0,
+            ttft_timeout: None,
+            prefill_tokens_per_s: None,
         },
     ];
     s.provider_groups = vec![ProviderGroup {
@@ -142,20 +153,25 @@ pub fn fleet(rate_per_s: f64, horizon_s: f64) -> Scenario {
                 group_index: 0,
                 input_tokens: Dist::Constant { value: 2000.0 },
                 output_tokens: Dist::Constant { value: 200.0 },
+                prompt: LlmPrompt::default(),
             },
             cpu: secs(0.002),
             start_to_close_timeout: secs(120.0),
             memory_bytes: 1 << 20,
+            on_failure: None,
         },
         Step {
             name: "lookup".into(),
             kind: StepKind::Tool {
                 latency: Dist::Exponential { mean: 0.3 },
                 failure_probability: 0.0,
+                price_per_call_usd: 0.0,
+                max_concurrent_calls: None,
             },
             cpu: secs(0.001),
             start_to_close_timeout: secs(60.0),
             memory_bytes: 1 << 20,
+            on_failure: None,
         },
     ];
     s.temporal.cache_size = 10_000;

@@ -245,6 +245,8 @@ fn a_polling_worker_is_scaled_on_cpu_alone_however_long_its_backlog() {
     scenario.agent.steps[1].kind = crate::scenario::StepKind::Tool {
         latency: Dist::Constant { value: 5.0 },
         failure_probability: 0.0,
+        price_per_call_usd: 0.0,
+        max_concurrent_calls: None,
     };
     scenario.autoscaler = cloud_run(1, 10, 1);
     let output = run(&scenario).unwrap();

@@ -120,16 +120,22 @@ pub fn summary_json(summary: &Summary) -> String {
     json
 }
 
-/// The `timeseries.csv` header: the fixed columns, then one per provider.
+/// The `timeseries.csv` header: the fixed columns, then per provider its LLM call latency p95,
+/// then per provider its tokens per minute.
 pub fn timeseries_header(timeseries: &Timeseries) -> Vec<String> {
+    let providers = &timeseries.providers;
     TIMESERIES_COLUMNS
         .iter()
         .map(|column| column.to_string())
         .chain(
-            timeseries
-                .providers
+            providers
                 .iter()
                 .map(|provider| format!("llm_latency_p95_s_{provider}")),
+        )
+        .chain(
+            providers
+                .iter()
+                .map(|provider| format!("llm_tokens_per_min_{provider}")),
         )
         .collect()
 }
@@ -167,6 +173,7 @@ pub fn timeseries_csv(timeseries: &Timeseries) -> Vec<u8> {
             row.cache_misses.to_string(),
         ];
         record.extend(row.llm_latency_p95_s.iter().copied().map(optional_float));
+        record.extend(row.llm_tokens_per_min.iter().copied().map(float));
         write_csv_record(&mut writer, record);
     }
     into_bytes(writer)
@@ -304,8 +311,11 @@ pub(crate) mod tests {
             cost_usd: CostUsd {
                 compute: 0.01,
                 llm: 0.1,
+                tools: 0.0,
                 total: 0.11,
             },
+            agent: Default::default(),
+            steps: BTreeMap::new(),
             slo: vec![SloResult {
                 name: "p95 under 2s".into(),
                 metric: "response_latency_p95_s".into(),
@@ -337,6 +347,7 @@ pub(crate) mod tests {
             crashes: 0,
             cache_misses: 1,
             llm_latency_p95_s: vec![p95, None],
+            llm_tokens_per_min: vec![1500.0, 0.0],
         };
         RunOutput {
             summary,
@@ -375,12 +386,17 @@ pub(crate) mod tests {
     fn timeseries_round_trips_through_a_csv_reader() {
         let output = sample_output();
         let (header, rows) = read_csv(&timeseries_csv(&output.timeseries));
-        assert_eq!(header.len(), 22);
+        assert_eq!(header.len(), 24);
         assert_eq!(header[0], "t_s");
         assert_eq!(header[19], "cache_misses");
         assert_eq!(
             header[20..],
-            ["llm_latency_p95_s_openai", "llm_latency_p95_s_vertex"]
+            [
+                "llm_latency_p95_s_openai",
+                "llm_latency_p95_s_vertex",
+                "llm_tokens_per_min_openai",
+                "llm_tokens_per_min_vertex"
+            ]
         );
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0][0], "60");
@@ -388,7 +404,7 @@ pub(crate) mod tests {
         assert_eq!(rows[0][15], "0.15");
         assert_eq!(rows[0][16], "0.3");
         assert_eq!(rows[0][17], "", "None is an empty cell");
-        assert_eq!(rows[0][20..], ["0.3", ""]);
+        assert_eq!(rows[0][20..], ["0.3", "", "1500", "0"]);
         assert_eq!(rows[1][16], "");
         assert!(rows.iter().all(|row| row.len() == header.len()));
     }

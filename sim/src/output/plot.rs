@@ -222,6 +222,7 @@ mod tests {
                 crashes: u64::from(crashed),
                 cache_misses: 3,
                 llm_latency_p95_s: vec![(!quiet).then_some(4.2), (!quiet).then_some(5.0)],
+                llm_tokens_per_min: vec![0.0, 0.0],
             });
         }
         events.push(EventRecord {
@@ -351,6 +352,7 @@ mod tests {
                 activity_schedule_to_start_p95_s: Some(wait_s),
                 crashes: u64::from(crashed),
                 llm_latency_p95_s: vec![Some(4.2), Some(vertex_s)],
+                llm_tokens_per_min: vec![0.0, 0.0],
                 ..TimeseriesRow::default()
             });
         }
@@ -413,6 +415,8 @@ mod tests {
             crashes: CrashCounts { oom: crashes },
             memory_peak_bytes: 512 * MIB,
             cost_usd: CostUsd::default(),
+            agent: Default::default(),
+            steps: BTreeMap::new(),
             slo: vec![SloResult {
                 name: "p95 response".into(),
                 metric: "response_latency_p95_s".into(),

@@ -156,33 +156,69 @@ pub struct Conversation {
     /// `abandon_after`: a message still unanswered this long after it arrived counts as
     /// unanswered and the customer leaves. Default "5m".
     pub abandon_after: Nanos,
+    /// `response_budget`: the reply time a turn should meet; the summary reports the fraction
+    /// of answered turns within it. Default none.
+    pub response_budget: Option<Nanos>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Agent {
-    /// `[[agent.steps]]`: run in order by the response child workflow, one activity each.
-    /// At least one.
+    /// `[[agent.steps]]`: the turn's program, run in order by the response child workflow.
+    /// At least one. Steps nest (parallel, repeat, choice, on_failure).
     pub steps: Vec<Step>,
 }
 
+/// Deepest nesting of composite steps.
+pub const MAX_DEPTH: usize = 8;
+/// Most steps in one program, counting nested ones.
+pub const MAX_STEPS: usize = 1000;
+/// Most branches of one parallel step: fixed ones, or the largest width a draw may give
+/// (larger draws are clamped to it).
+pub const MAX_BRANCHES: u32 = 1000;
+/// The largest count a repeat step may draw (larger draws are clamped to it).
+pub const MAX_REPEAT: u32 = 10_000;
+
+/// One step of a turn's program: an activity (`llm`, `tool`) or a composite step.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Step {
-    /// `name`: default "step-N".
+    /// `name`: unique in the program. Default "step-N" at the top level (N = 1-based
+    /// position), "<enclosing name>.N" inside a composite step.
     pub name: String,
     pub kind: StepKind,
     /// `cpu`: CPU work per attempt, on the worker's instance, before the wait. Default "2ms".
+    /// Activities only.
     pub cpu: Nanos,
-    /// `start_to_close_timeout`: default `[activity] start_to_close_timeout`.
+    /// `start_to_close_timeout`: default `[activity] start_to_close_timeout`. Activities only.
     pub start_to_close_timeout: Nanos,
-    /// `memory`: bytes held while the attempt runs. Default `[activity] memory`.
+    /// `memory`: bytes held while the attempt runs. Default `[activity] memory`. Activities only.
     pub memory_bytes: u64,
+    /// `[agent.steps.on_failure]`: what to run when this step fails for good.
+    pub on_failure: Option<OnFailure>,
+}
+
+impl Step {
+    pub fn is_activity(&self) -> bool {
+        matches!(self.kind, StepKind::Llm { .. } | StepKind::Tool { .. })
+    }
+}
+
+/// `on_failure = { max_runs = N, steps = [...] }`: when the step has failed (an activity after
+/// its retry policy, a composite step when its rules say so), run `steps` (e.g. re-plan: an LLM
+/// call, then the tool again); if they succeed the step counts as succeeded, if they fail they
+/// run again, at most `max_runs` times in all, before the failure goes on.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OnFailure {
+    /// `max_runs`: default 1, at least 1.
+    pub max_runs: u32,
+    /// `[[...on_failure.steps]]`: at least one.
+    pub steps: Vec<Step>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StepKind {
     /// `kind = "llm"`, `group = "NAME"` (a provider group), `input_tokens`, `output_tokens`
-    /// (count distributions).
+    /// (count distributions), and the prompt's shape (see `LlmPrompt`).
     Llm {
         group: String,
         /// Index into `Scenario::provider_groups`, resolved by the parser.
@@ -190,12 +226,80 @@ pub enum StepKind {
         group_index: usize,
         input_tokens: Dist,
         output_tokens: Dist,
+        #[serde(flatten)]
+        prompt: LlmPrompt,
     },
-    /// `kind = "tool"`, `latency` (duration distribution), `failure_probability` in [0, 1].
+    /// `kind = "tool"`, `latency` (duration distribution), `failure_probability` in [0, 1],
+    /// `price_per_call_usd` (default 0), `max_concurrent_calls` (default unlimited: calls
+    /// beyond it wait for a free connection, holding their activity slot).
     Tool {
         latency: Dist,
         failure_probability: f64,
+        price_per_call_usd: f64,
+        max_concurrent_calls: Option<u32>,
     },
+    /// `kind = "parallel"`: fan-out and join. Either `[[...branches]]` (each a table with an
+    /// optional `name` and its `steps`), or `width` (a count distribution, drawn per turn) with
+    /// the branch template in `steps`. `wait_for` (default all), `on_branch_failure`, and
+    /// `child_workflow` (default false: each branch runs in its own child workflow).
+    Parallel(Parallel),
+    /// `kind = "repeat"`: `count` (a count distribution, drawn per run) times `steps`.
+    Repeat { count: Dist, steps: Vec<Step> },
+    /// `kind = "choice"`: one of `[[...options]]` (each `probability` and `steps`), drawn per
+    /// run; the probabilities sum to 1.
+    Choice { options: Vec<ChoiceOption> },
+}
+
+/// How an LLM step's prompt behaves.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LlmPrompt {
+    /// `input_tokens_per_turn`: added to the input for every earlier turn of the conversation
+    /// (input = drawn + this x (turn - 1)). Default 0.
+    pub input_tokens_per_turn: u64,
+    /// `carry_previous_output`: add the output tokens of this conversation's earlier successful
+    /// calls of carrying steps to the input. Default false.
+    pub carry_previous_output: bool,
+    /// `cached_input_fraction`: share of input tokens read from the provider's prompt cache
+    /// (billed at its cached-input price, and not prefilled). Default 0, in [0, 1].
+    pub cached_input_fraction: f64,
+    /// `first_chunk_tokens`: streaming. The next step starts when this many output tokens have
+    /// arrived, while the call goes on; the enclosing sequence waits for both. Default none.
+    pub first_chunk_tokens: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Parallel {
+    /// Fixed branches, or (with `width`) exactly one: the template.
+    pub branches: Vec<Branch>,
+    /// `width`: how many copies of the template run (count distribution, drawn per run).
+    pub width: Option<Dist>,
+    /// `wait_for`: the join completes when this many branches have succeeded. Default all.
+    pub wait_for: Option<u32>,
+    /// `on_branch_failure`: "fail" (default: the step fails at once) or "continue" (the
+    /// failed branch is dropped; the step fails only if no branch succeeded).
+    pub on_branch_failure: BranchFailure,
+    /// `child_workflow`: each branch is a child workflow of the response child (its own
+    /// history, cache entry and workflow tasks). Default false.
+    pub child_workflow: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Branch {
+    pub name: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BranchFailure {
+    Fail,
+    Continue,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChoiceOption {
+    pub probability: f64,
+    pub steps: Vec<Step>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -337,6 +441,15 @@ pub struct Provider {
     pub input_price_per_million_usd: f64,
     /// `output_price_per_million_usd`: default 0.
     pub output_price_per_million_usd: f64,
+    /// `cached_input_price_per_million_usd`: input tokens read from the prompt cache, default
+    /// the input price.
+    pub cached_input_price_per_million_usd: f64,
+    /// `ttft_timeout`: an attempt whose first token has not come by then fails over, default
+    /// none (only `timeout` applies).
+    pub ttft_timeout: Option<Nanos>,
+    /// `prefill_tokens_per_s`: TTFT grows by the uncached input tokens / this rate, default
+    /// none (TTFT does not depend on the input).
+    pub prefill_tokens_per_s: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -374,10 +487,11 @@ pub enum SloMetric {
     UnansweredFraction,
     OomCrashes,
     CostPerHourUsd,
+    ResponseOverBudgetFraction,
 }
 
 impl SloMetric {
-    pub const ALL: [SloMetric; 8] = [
+    pub const ALL: [SloMetric; 9] = [
         SloMetric::ResponseLatencyP50S,
         SloMetric::ResponseLatencyP95S,
         SloMetric::ResponseLatencyP99S,
@@ -386,6 +500,7 @@ impl SloMetric {
         SloMetric::UnansweredFraction,
         SloMetric::OomCrashes,
         SloMetric::CostPerHourUsd,
+        SloMetric::ResponseOverBudgetFraction,
     ];
 
     pub fn name(self) -> &'static str {
@@ -398,6 +513,7 @@ impl SloMetric {
             SloMetric::UnansweredFraction => "unanswered_fraction",
             SloMetric::OomCrashes => "oom_crashes",
             SloMetric::CostPerHourUsd => "cost_per_hour_usd",
+            SloMetric::ResponseOverBudgetFraction => "response_over_budget_fraction",
         }
     }
 }

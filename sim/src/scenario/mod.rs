@@ -1,6 +1,7 @@
 //! Scenario files: TOML in, strict validation with located diagnostics, defaults applied, the
 //! resolved `Scenario` out (and back to TOML for `scenario.resolved.toml`).
 
+mod agent;
 pub mod config;
 mod diag;
 mod raw;

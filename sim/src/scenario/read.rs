@@ -437,6 +437,44 @@ impl<'t> Section<'t> {
         value.and_then(|v| u64::try_from(v).ok()).unwrap_or(default)
     }
 
+    /// An optional duration of at least `min`: None when absent.
+    pub(crate) fn duration_optional(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        min: Nanos,
+    ) -> Option<Nanos> {
+        let path = self.key_path(key);
+        self.take(key).and_then(|n| duration(n, &path, min, diags))
+    }
+
+    /// An optional number within `range`: None when absent.
+    pub(crate) fn number_optional(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        range: Range,
+    ) -> Option<f64> {
+        let path = self.key_path(key);
+        self.take(key).and_then(|n| number(n, &path, range, diags))
+    }
+
+    pub(crate) fn bool(&mut self, diags: &mut Diags, key: &'static str, default: bool) -> bool {
+        let path = self.key_path(key);
+        match self.take(key) {
+            None => default,
+            Some(Node {
+                value: Value::Bool(b),
+                ..
+            }) => *b,
+            Some(node) => {
+                let message = format!("expected true or false, found {}", describe(&node.value));
+                diags.error(&node.origin, &path, message);
+                default
+            }
+        }
+    }
+
     pub(crate) fn string(&mut self, diags: &mut Diags, key: &'static str) -> Option<String> {
         let path = self.key_path(key);
         self.take(key)

@@ -55,13 +55,17 @@ pub(crate) fn resolve(
     let activity = activity(top.take("activity"), diags);
     let providers = providers(top.take("providers"), cx, diags);
     let provider_groups = provider_groups(top.take("provider_groups"), &providers, diags);
-    let agent = agent(top.take("agent"), &activity, &provider_groups, cx, diags);
+    let agent = super::agent::agent(top.take("agent"), &activity, &provider_groups, cx, diags);
     let retry = retry(top.take("retry"), diags);
     let temporal = temporal(top.take("temporal"), diags);
     let instance = instance(top.take("instance"), cx, diags);
     let autoscaler = autoscaler(top.take("autoscaler"), with_timeline, diags);
     let cost = cost(top.take("cost"), diags);
-    let slos = slos(top.take("slo"), diags);
+    let slos = slos(
+        top.take("slo"),
+        conversation.response_budget.is_some(),
+        diags,
+    );
     let timeline_node = top.take("timeline");
     // `[sweep]` belongs to `sim sweep`, which reads and checks it itself.
     let _sweep = top.take("sweep");
@@ -107,7 +111,7 @@ fn scenario_name(top: &mut Section<'_>, cx: &Context<'_>, diags: &mut Diags) -> 
 }
 
 /// Items of an array-of-tables key such as `[[slo]]`, with their paths.
-fn array_items<'t>(
+pub(crate) fn array_items<'t>(
     node: Option<&'t Node>,
     path: &str,
     diags: &mut Diags,
@@ -283,6 +287,7 @@ fn conversation(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Con
             }),
         idle_timeout: s.duration(diags, "idle_timeout", 30 * 60 * 1_000_000_000),
         abandon_after: s.duration_min(diags, "abandon_after", 5 * 60 * 1_000_000_000, 1),
+        response_budget: s.duration_optional(diags, "response_budget", 1),
     };
     s.finish(diags);
     conversation
@@ -296,142 +301,6 @@ fn activity(node: Option<&Node>, diags: &mut Diags) -> ActivityDefaults {
     };
     s.finish(diags);
     activity
-}
-
-fn agent(
-    node: Option<&Node>,
-    activity: &ActivityDefaults,
-    groups: &[ProviderGroup],
-    cx: &Context<'_>,
-    diags: &mut Diags,
-) -> Agent {
-    let expected = "expected at least one [[agent.steps]] table";
-    let mut s = Section::open(node, "agent", &Origin::Whole, diags);
-    if node.is_none() {
-        diags.error(
-            &Origin::Whole,
-            "agent",
-            format!("missing required table, {expected}"),
-        );
-    }
-    let steps_node = s.take("steps");
-    let present = s.is_present();
-    s.finish(diags);
-    let items = array_items(steps_node, "agent.steps", diags);
-    let is_array = steps_node.is_some_and(|n| matches!(n.value, Value::Array(_)));
-    if present && (steps_node.is_none() || is_array && items.is_empty()) {
-        let origin = steps_node
-            .or(node)
-            .map_or(Origin::Whole, |n| n.origin.clone());
-        diags.error(&origin, "agent.steps", format!("no steps, {expected}"));
-    }
-    let steps = items
-        .iter()
-        .enumerate()
-        .map(|(i, (path, item))| step(i, path, item, activity, groups, cx, diags))
-        .collect();
-    Agent { steps }
-}
-
-fn step(
-    index: usize,
-    path: &str,
-    item: &Node,
-    activity: &ActivityDefaults,
-    groups: &[ProviderGroup],
-    cx: &Context<'_>,
-    diags: &mut Diags,
-) -> Step {
-    let mut s = Section::open(Some(item), path, &item.origin, diags);
-    let name = s
-        .string(diags, "name")
-        .unwrap_or_else(|| format!("step-{}", index + 1));
-    let cpu = s.duration(diags, "cpu", 2_000_000);
-    let start_to_close_timeout = s.duration_min(
-        diags,
-        "start_to_close_timeout",
-        activity.start_to_close_timeout,
-        1,
-    );
-    let memory_bytes = s.size(diags, "memory", activity.memory_bytes);
-    let placeholder = StepKind::Tool {
-        latency: Dist::Constant { value: 0.0 },
-        failure_probability: 0.0,
-    };
-    let kind = match s.kind(diags, &["llm", "tool"]) {
-        Some("llm") => llm_step(&mut s, groups, cx, diags),
-        Some(_) => {
-            let latency = s.dist(diags, "latency", Quantity::Duration, cx.dir);
-            if !s.has("latency") && s.is_present() {
-                s.missing(
-                    "latency",
-                    "a duration distribution such as { kind = \"exponential\", mean = \"1s\" }",
-                    diags,
-                );
-            }
-            let failure_probability = s.number(diags, "failure_probability", 0.0, PROBABILITY);
-            latency.map(|latency| StepKind::Tool {
-                latency,
-                failure_probability,
-            })
-        }
-        None => None,
-    };
-    if kind.is_some() {
-        s.finish(diags);
-    }
-    Step {
-        name,
-        kind: kind.unwrap_or(placeholder),
-        cpu,
-        start_to_close_timeout,
-        memory_bytes,
-    }
-}
-
-fn llm_step(
-    s: &mut Section<'_>,
-    groups: &[ProviderGroup],
-    cx: &Context<'_>,
-    diags: &mut Diags,
-) -> Option<StepKind> {
-    let group_path = s.key_path("group");
-    let group = s.string(diags, "group");
-    if !s.has("group") {
-        s.missing("group", "the name of a [provider_groups] entry", diags);
-    }
-    let group_index = group.as_ref().and_then(|group| {
-        let index = groups.iter().position(|g| &g.name == group);
-        if index.is_none() {
-            let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
-            let hint = hint(group, names.iter().copied());
-            let message = format!(
-                "unknown provider group \"{group}\", expected {}{hint}",
-                one_of(names.iter().copied())
-            );
-            diags.error(&s.origin_of("group"), &group_path, message);
-        }
-        index
-    });
-    let mut tokens = |key: &'static str| {
-        let dist = s.dist(diags, key, Quantity::Count, cx.dir);
-        if !s.has(key) {
-            s.missing(
-                key,
-                "a count distribution such as { kind = \"lognormal\", median = 500, p99 = 4000 }",
-                diags,
-            );
-        }
-        dist
-    };
-    let input_tokens = tokens("input_tokens");
-    let output_tokens = tokens("output_tokens");
-    Some(StepKind::Llm {
-        group: group?,
-        group_index: group_index?,
-        input_tokens: input_tokens?,
-        output_tokens: output_tokens?,
-    })
 }
 
 fn retry(node: Option<&Node>, diags: &mut Diags) -> RetryPolicy {
@@ -701,7 +570,18 @@ fn provider(name: String, item: &Node, cx: &Context<'_>, diags: &mut Diags) -> P
             0.0,
             ANY_NON_NEGATIVE,
         ),
+        cached_input_price_per_million_usd: 0.0,
+        ttft_timeout: s.duration_optional(diags, "ttft_timeout", 1),
+        prefill_tokens_per_s: s.number_optional(diags, "prefill_tokens_per_s", POSITIVE),
     };
+    let mut provider = provider;
+    provider.cached_input_price_per_million_usd = s
+        .number_optional(
+            diags,
+            "cached_input_price_per_million_usd",
+            ANY_NON_NEGATIVE,
+        )
+        .unwrap_or(provider.input_price_per_million_usd);
     s.finish(diags);
     provider
 }
@@ -784,7 +664,7 @@ fn cost(node: Option<&Node>, diags: &mut Diags) -> CostPrices {
     cost
 }
 
-fn slos(node: Option<&Node>, diags: &mut Diags) -> Vec<Slo> {
+fn slos(node: Option<&Node>, has_budget: bool, diags: &mut Diags) -> Vec<Slo> {
     let metric_names: Vec<&'static str> = SloMetric::ALL.iter().map(|m| m.name()).collect();
     let mut slos = Vec::new();
     for (path, item) in array_items(node, "slo", diags) {
@@ -801,6 +681,13 @@ fn slos(node: Option<&Node>, diags: &mut Diags) -> Vec<Slo> {
         } else {
             None
         };
+        if metric == Some(SloMetric::ResponseOverBudgetFraction) && !has_budget {
+            diags.error(
+                &s.origin_of("metric"),
+                &s.key_path("metric"),
+                "response_over_budget_fraction needs [conversation] response_budget (e.g. \"800ms\")",
+            );
+        }
         s.finish(diags);
         if let (Some(metric), Some(max)) = (metric, max) {
             slos.push(Slo {

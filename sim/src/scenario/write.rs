@@ -166,36 +166,112 @@ fn conversation(out: &mut Out, c: &Conversation) {
     out.key("think_time", dist(&c.think_time, Quantity::Duration));
     out.duration("idle_timeout", c.idle_timeout);
     out.duration("abandon_after", c.abandon_after);
+    if let Some(budget) = c.response_budget {
+        out.duration("response_budget", budget);
+    }
 }
 
 fn agent(out: &mut Out, s: &Scenario) {
-    for step in &s.agent.steps {
-        out.header("[[agent.steps]]");
+    steps(out, &s.agent.steps, "agent.steps");
+}
+
+/// Writes `list` as `[[path]]` tables; nested steps follow their step's own keys.
+fn steps(out: &mut Out, list: &[Step], path: &str) {
+    for step in list {
+        out.header(&format!("[[{path}]]"));
         out.key("name", quote(&step.name));
         match &step.kind {
             StepKind::Llm {
                 group,
                 input_tokens,
                 output_tokens,
+                prompt,
                 ..
             } => {
                 out.key("kind", "\"llm\"");
                 out.key("group", quote(group));
                 out.key("input_tokens", dist(input_tokens, Quantity::Count));
                 out.key("output_tokens", dist(output_tokens, Quantity::Count));
+                out.key(
+                    "input_tokens_per_turn",
+                    prompt.input_tokens_per_turn.to_string(),
+                );
+                out.key(
+                    "carry_previous_output",
+                    prompt.carry_previous_output.to_string(),
+                );
+                out.float("cached_input_fraction", prompt.cached_input_fraction);
+                if let Some(tokens) = prompt.first_chunk_tokens {
+                    out.key("first_chunk_tokens", tokens.to_string());
+                }
             }
             StepKind::Tool {
                 latency,
                 failure_probability,
+                price_per_call_usd,
+                max_concurrent_calls,
             } => {
                 out.key("kind", "\"tool\"");
                 out.key("latency", dist(latency, Quantity::Duration));
                 out.float("failure_probability", *failure_probability);
+                out.float("price_per_call_usd", *price_per_call_usd);
+                if let Some(limit) = max_concurrent_calls {
+                    out.key("max_concurrent_calls", limit.to_string());
+                }
             }
+            StepKind::Parallel(p) => {
+                out.key("kind", "\"parallel\"");
+                if let Some(width) = &p.width {
+                    out.key("width", dist(width, Quantity::Count));
+                }
+                if let Some(k) = p.wait_for {
+                    out.key("wait_for", k.to_string());
+                }
+                let policy = match p.on_branch_failure {
+                    BranchFailure::Fail => "fail",
+                    BranchFailure::Continue => "continue",
+                };
+                out.key("on_branch_failure", quote(policy));
+                out.key("child_workflow", p.child_workflow.to_string());
+            }
+            StepKind::Repeat { count, .. } => {
+                out.key("kind", "\"repeat\"");
+                out.key("count", dist(count, Quantity::Count));
+            }
+            StepKind::Choice { .. } => out.key("kind", "\"choice\""),
         }
-        out.duration("cpu", step.cpu);
-        out.duration("start_to_close_timeout", step.start_to_close_timeout);
-        out.size("memory", step.memory_bytes);
+        if step.is_activity() {
+            out.duration("cpu", step.cpu);
+            out.duration("start_to_close_timeout", step.start_to_close_timeout);
+            out.size("memory", step.memory_bytes);
+        }
+        if let Some(on_failure) = &step.on_failure {
+            out.header(&format!("[{path}.on_failure]"));
+            out.key("max_runs", on_failure.max_runs.to_string());
+            steps(out, &on_failure.steps, &format!("{path}.on_failure.steps"));
+        }
+        match &step.kind {
+            StepKind::Parallel(p) if p.width.is_some() => {
+                let template = p.branches.first().map_or(&[][..], |b| &b.steps[..]);
+                steps(out, template, &format!("{path}.steps"));
+            }
+            StepKind::Parallel(p) => {
+                for branch in &p.branches {
+                    out.header(&format!("[[{path}.branches]]"));
+                    out.key("name", quote(&branch.name));
+                    steps(out, &branch.steps, &format!("{path}.branches.steps"));
+                }
+            }
+            StepKind::Repeat { steps: body, .. } => steps(out, body, &format!("{path}.steps")),
+            StepKind::Choice { options } => {
+                for option in options {
+                    out.header(&format!("[[{path}.options]]"));
+                    out.float("probability", option.probability);
+                    steps(out, &option.steps, &format!("{path}.options.steps"));
+                }
+            }
+            StepKind::Llm { .. } | StepKind::Tool { .. } => {}
+        }
     }
 }
 
@@ -295,6 +371,16 @@ fn providers(out: &mut Out, s: &Scenario) {
             "output_price_per_million_usd",
             p.output_price_per_million_usd,
         );
+        out.float(
+            "cached_input_price_per_million_usd",
+            p.cached_input_price_per_million_usd,
+        );
+        if let Some(timeout) = p.ttft_timeout {
+            out.duration("ttft_timeout", timeout);
+        }
+        if let Some(rate) = p.prefill_tokens_per_s {
+            out.float("prefill_tokens_per_s", rate);
+        }
     }
     if s.provider_groups.is_empty() {
         return;

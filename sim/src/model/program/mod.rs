@@ -12,12 +12,16 @@
 //! Each composite kind keeps its rules in its own file; this file owns the frames' lifecycle
 //! and the dispatch. Nothing here allocates per event: frames live in a slab.
 
+mod choice;
+mod fallback;
+mod parallel;
+mod repeat;
 mod sequence;
 
-use super::Model;
 use super::state::*;
-use crate::engine::rng;
-use crate::scenario::{Agent, Step, StepKind};
+use super::{Model, dist, streams};
+use crate::engine::rng::{self, Rng};
+use crate::scenario::{Agent, BranchFailure, Dist, Step, StepKind};
 
 /// The compiled program. Node ids are stable for a given shape of `[[agent.steps]]`, so a
 /// timeline `set` (which cannot change the shape) recompiles it in place.
@@ -26,11 +30,21 @@ pub struct Program {
     pub nodes: Vec<Node>,
     /// The turn's top-level sequence.
     pub root: u32,
+    /// Named steps in program order: the per-step statistics' index.
+    pub step_names: Vec<String>,
+    /// Connection limits of tool steps with `max_concurrent_calls`, by pool index.
+    pub pool_limits: Vec<u32>,
 }
 
 #[derive(Clone, Debug)]
 pub struct Node {
     pub kind: NodeKind,
+    /// The step's on-failure fallback: its sequence node and `max_runs`.
+    pub on_failure: Option<(u32, u32)>,
+    /// Index into `step_names` (NONE for the anonymous sequences).
+    pub stat: u32,
+    /// Tool steps with a connection limit: their pool (NONE otherwise).
+    pub pool: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -39,6 +53,21 @@ pub enum NodeKind {
     Activity(Box<Step>),
     /// Children run one after another.
     Sequence { children: Vec<u32> },
+    /// Branches (sequence nodes) run at once; with `width`, the one branch is a template.
+    Parallel {
+        branches: Vec<u32>,
+        width: Option<Dist>,
+        wait_for: Option<u32>,
+        on_branch_failure: BranchFailure,
+        child_workflow: bool,
+    },
+    /// `body` (a sequence node) `count` times.
+    Repeat { count: Dist, body: u32 },
+    /// One option (a sequence node) by probability: `cumulative[i]` is P(option <= i).
+    Choice {
+        cumulative: Vec<f64>,
+        options: Vec<u32>,
+    },
 }
 
 impl Program {
@@ -46,13 +75,20 @@ impl Program {
         let mut program = Program {
             nodes: Vec::new(),
             root: 0,
+            step_names: Vec::new(),
+            pool_limits: Vec::new(),
         };
         program.root = program.sequence(&agent.steps);
         program
     }
 
     fn push(&mut self, kind: NodeKind) -> u32 {
-        self.nodes.push(Node { kind });
+        self.nodes.push(Node {
+            kind,
+            on_failure: None,
+            stat: NONE,
+            pool: NONE,
+        });
         (self.nodes.len() - 1) as u32
     }
 
@@ -62,11 +98,57 @@ impl Program {
     }
 
     fn step(&mut self, step: &Step) -> u32 {
-        match &step.kind {
-            StepKind::Llm { .. } | StepKind::Tool { .. } => {
-                self.push(NodeKind::Activity(Box::new(step.clone())))
+        let stat = self.step_names.len() as u32;
+        self.step_names.push(step.name.clone());
+        let mut pool = NONE;
+        let kind = match &step.kind {
+            StepKind::Llm { .. } => NodeKind::Activity(Box::new(step.clone())),
+            StepKind::Tool {
+                max_concurrent_calls,
+                ..
+            } => {
+                if let Some(limit) = max_concurrent_calls {
+                    pool = self.pool_limits.len() as u32;
+                    self.pool_limits.push(*limit);
+                }
+                NodeKind::Activity(Box::new(step.clone()))
             }
-        }
+            StepKind::Parallel(p) => NodeKind::Parallel {
+                branches: p.branches.iter().map(|b| self.sequence(&b.steps)).collect(),
+                width: p.width.clone(),
+                wait_for: p.wait_for,
+                on_branch_failure: p.on_branch_failure,
+                child_workflow: p.child_workflow,
+            },
+            StepKind::Repeat { count, steps } => NodeKind::Repeat {
+                count: count.clone(),
+                body: self.sequence(steps),
+            },
+            StepKind::Choice { options } => {
+                let mut total = 0.0;
+                let cumulative = options
+                    .iter()
+                    .map(|o| {
+                        total += o.probability;
+                        total
+                    })
+                    .collect();
+                NodeKind::Choice {
+                    cumulative,
+                    options: options.iter().map(|o| self.sequence(&o.steps)).collect(),
+                }
+            }
+        };
+        let on_failure = step
+            .on_failure
+            .as_ref()
+            .map(|f| (self.sequence(&f.steps), f.max_runs));
+        let node = self.push(kind);
+        let n = &mut self.nodes[node as usize];
+        n.on_failure = on_failure;
+        n.stat = stat;
+        n.pool = pool;
+        node
     }
 
     /// The leaf step of an activity node.
@@ -76,6 +158,14 @@ impl Program {
             other => unreachable!("node {node} is not an activity: {other:?}"),
         }
     }
+}
+
+/// Salt of the draw keys of on-failure fallback runs.
+const FALLBACK_SALT: u64 = 0xFA11_BAC4_0000_0000;
+
+/// The draw key of an on-failure fallback's `run`-th run (1-based) for a step drawn with `key`.
+pub fn fallback_occurrence(key: u64, run: u32) -> u64 {
+    rng::mix64(key ^ FALLBACK_SALT ^ run as u64) | 1 << 63
 }
 
 /// The draw key of a frame's `index`-th child. The top-level sequence has key 0 and gives its
@@ -97,7 +187,7 @@ impl Model {
     }
 
     /// Starts `node` in workflow `wf` as a child of `parent` (NONE: the workflow's root), with
-    /// draw key `key`.
+    /// draw key `key`. A step with an on-failure fallback runs inside a wrapper frame.
     pub(super) fn start_node(
         &mut self,
         wf: u32,
@@ -106,12 +196,35 @@ impl Model {
         node: u32,
         key: u64,
     ) {
+        if self.program.nodes[node as usize].on_failure.is_some() {
+            let frame = self.allocate_frame(wf, parent, parent_gen, node, true, key);
+            self.fallback_start(frame);
+        } else {
+            self.start_core(wf, parent, parent_gen, node, key);
+        }
+    }
+
+    /// Starts `node` itself (never its wrapper).
+    pub(super) fn start_core(
+        &mut self,
+        wf: u32,
+        parent: u32,
+        parent_gen: u32,
+        node: u32,
+        key: u64,
+    ) {
+        let kind = &self.program.nodes[node as usize].kind;
+        if let NodeKind::Activity(_) = kind {
+            self.schedule_activity(wf, parent, parent_gen, node, key);
+            return;
+        }
+        let frame = self.allocate_frame(wf, parent, parent_gen, node, false, key);
         match &self.program.nodes[node as usize].kind {
-            NodeKind::Activity(_) => self.schedule_activity(wf, parent, parent_gen, node, key),
-            NodeKind::Sequence { .. } => {
-                let frame = self.allocate_frame(wf, parent, parent_gen, node, false, key);
-                self.sequence_start(frame);
-            }
+            NodeKind::Sequence { .. } => self.sequence_start(frame),
+            NodeKind::Parallel { .. } => self.parallel_start(frame),
+            NodeKind::Repeat { .. } => self.repeat_start(frame),
+            NodeKind::Choice { .. } => self.choice_start(frame),
+            NodeKind::Activity(_) => unreachable!("handled above"),
         }
     }
 
@@ -140,38 +253,81 @@ impl Model {
             succeeded: 0,
             failed: 0,
             finished: false,
+            streamed: false,
         })
     }
 
-    /// Starts the `index`-th child of `frame`: the node `child`, counted as running.
-    pub(super) fn start_child(&mut self, frame: u32, child: u32, index: u64) {
+    /// Starts `child` under `frame` with draw key `key`, counted as running.
+    pub(super) fn start_child(&mut self, frame: u32, child: u32, key: u64) {
         let f = &mut self.frames[frame];
         f.running += 1;
         let (wf, generation) = (f.wf, f.generation);
-        let key = occurrence(f.key, index);
         self.start_node(wf, frame, generation, child, key);
     }
 
-    /// A child of `frame` finished. Results from outside the workflow arrive here through the
+    /// A generator for the per-turn program draws of `frame` (a width, a count, a choice):
+    /// keyed by (conversation, turn, the frame's draw key), from a workload stream, so the
+    /// fleet never changes them.
+    pub(super) fn program_draws(&self, frame: u32) -> Rng {
+        let f = &self.frames[frame];
+        let w = &self.wfs[f.wf];
+        let WorkflowKind::Child { turn, .. } = w.kind else {
+            unreachable!("programs run in child workflows")
+        };
+        let stream_key = super::conversation::key(w.conv_index, turn as u64, f.key);
+        rng::stream(self.seed, streams::PROGRAM, stream_key)
+    }
+
+    /// A count drawn from `count` for `frame`, at most `max`.
+    pub(super) fn draw_count(&self, frame: u32, count: &Dist, max: u32) -> u32 {
+        let mut draws = self.program_draws(frame);
+        dist::sample_count(count, &mut draws).min(max as u64) as u32
+    }
+
+    /// A signal for `frame`'s child. Results from outside the workflow arrive here through the
     /// workflow's task; a child frame calls it directly.
     pub(super) fn deliver(&mut self, frame: u32, frame_gen: u32, signal: Signal) {
         if !self.frames.is_live(frame) || self.frames[frame].generation != frame_gen {
             return;
         }
-        let Signal::Done { .. } = signal;
         let f = &mut self.frames[frame];
-        f.running -= 1;
+        if let Signal::Done { .. } = signal {
+            f.running -= 1;
+        }
         if f.finished {
             // A straggler of a frame that has reported already.
-            if f.running == 0 {
-                self.frames.remove(frame);
+            if let Signal::Done { .. } = signal {
+                self.straggler_done(frame);
             }
             return;
         }
-        let node = f.node;
-        match &self.program.nodes[node as usize].kind {
+        if f.wrapper {
+            self.fallback_child_done(frame, signal);
+            return;
+        }
+        match &self.program.nodes[f.node as usize].kind {
             NodeKind::Sequence { .. } => self.sequence_child_done(frame, signal),
+            NodeKind::Parallel { .. } => self.parallel_child_done(frame, signal),
+            NodeKind::Repeat { .. } => self.repeat_child_done(frame, signal),
+            NodeKind::Choice { .. } => self.choice_child_done(frame, signal),
             NodeKind::Activity(_) => unreachable!("activities have no frame"),
+        }
+    }
+
+    /// A child of a frame that no longer waits for it has finished: count it, and free the
+    /// frame when nothing of it runs any more.
+    fn straggler_done(&mut self, frame: u32) {
+        let f = &self.frames[frame];
+        if !f.wrapper
+            && matches!(
+                self.program.nodes[f.node as usize].kind,
+                NodeKind::Parallel { .. }
+            )
+        {
+            self.stats.branches_abandoned += 1;
+        }
+        if self.frames[frame].running == 0 {
+            self.frames.remove(frame);
         }
     }
 
@@ -185,11 +341,11 @@ impl Model {
         {
             let f = &mut self.frames[frame];
             f.running -= 1;
-            if f.running > 0 {
+            let (parent, parent_gen, finished) = (f.parent, f.parent_gen, f.finished);
+            self.straggler_done(frame);
+            if self.frames.is_live(frame) && self.frames[frame].generation == frame_gen {
                 return;
             }
-            let (parent, parent_gen, finished) = (f.parent, f.parent_gen, f.finished);
-            self.frames.remove(frame);
             if finished {
                 // It reported before: its parent no longer counts it.
                 return;
@@ -198,25 +354,32 @@ impl Model {
         }
     }
 
-    /// `frame` is done: free it (or keep it for its stragglers) and tell its parent, or end the
-    /// workflow's program.
+    /// `frame` is done: record its step's latency, free it (or keep it for its stragglers)
+    /// and tell its parent, or end the workflow's program.
     pub(super) fn report(&mut self, frame: u32, ok: bool) {
+        let now = self.now();
         let f = &mut self.frames[frame];
-        let (wf, parent, parent_gen) = (f.wf, f.parent, f.parent_gen);
+        let (wf, parent, parent_gen, streamed) = (f.wf, f.parent, f.parent_gen, f.streamed);
+        let (node, wrapper, started_at) = (f.node, f.wrapper, f.started_at);
         if f.running == 0 {
             self.frames.remove(frame);
         } else {
             f.finished = true;
         }
-        self.report_to(wf, parent, parent_gen, ok);
+        let n = &self.program.nodes[node as usize];
+        // A step's latency is its wrapper's when it has one (fallbacks included).
+        if n.stat != NONE && (wrapper || n.on_failure.is_none()) {
+            self.stats.record_step(n.stat, now, now - started_at, ok);
+        }
+        self.report_to(wf, parent, parent_gen, Signal::Done { ok, streamed });
     }
 
-    /// Tells `parent` (or, when NONE, the workflow) that a child finished with `ok`.
-    pub(super) fn report_to(&mut self, wf: u32, parent: u32, parent_gen: u32, ok: bool) {
-        if parent == NONE {
+    /// Tells `parent` (or, when NONE, the workflow) that a child finished.
+    pub(super) fn report_to(&mut self, wf: u32, parent: u32, parent_gen: u32, signal: Signal) {
+        if parent != NONE {
+            self.deliver(parent, parent_gen, signal);
+        } else if let Signal::Done { ok, .. } = signal {
             self.wfs[wf].program_outcome = Some(ok);
-        } else {
-            self.deliver(parent, parent_gen, Signal::Done { ok });
         }
     }
 
@@ -320,6 +483,22 @@ impl Model {
 
     fn finish_child(&mut self, wf: u32, parent: u32, ok: bool) {
         self.wfs[wf].history_events += 1; // WorkflowExecutionCompleted or Failed
+        let w = &self.wfs[wf];
+        if w.report_frame != NONE {
+            // A branch child: its parent's frame hears of it through the parent's next task.
+            let (frame, frame_gen, parent_gen) = (w.report_frame, w.report_frame_gen, w.parent_gen);
+            if self.wfs.is_live(parent) && self.wfs[parent].generation == parent_gen {
+                self.wfs[parent].history_events += 1; // ChildWorkflowExecutionCompleted
+                let signal = Signal::Done {
+                    ok,
+                    streamed: false,
+                };
+                self.complete_into(parent, frame, frame_gen, signal);
+            } else {
+                self.deliver_orphan(frame, frame_gen);
+            }
+            return;
+        }
         let p = &mut self.wfs[parent];
         p.history_events += 1; // ChildWorkflowExecutionCompleted or Failed
         p.inbox |= if ok {

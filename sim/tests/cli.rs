@@ -502,6 +502,144 @@ fn a_failed_slo_exits_1() {
 }
 
 #[test]
+fn a_latency_slo_fails_when_nothing_is_answered() {
+    // needs model
+    // The issue's case: a fleet that answers nothing (no instance at all). The p95 of no
+    // sample is 0, which used to pass a 10 s SLO with exit 0.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = fs::read_to_string(mmc()).unwrap();
+    text.push_str(
+        "\n[[slo]]\nname = \"p95 under 10s\"\nmetric = \"response_latency_p95_s\"\nmax = 10.0\n\
+         \n[[slo]]\nname = \"schedule\"\nmetric = \"activity_schedule_to_start_p95_s\"\nmax = 10.0\n\
+         \n[[slo]]\nname = \"crashes\"\nmetric = \"oom_crashes\"\nmax = 0\n",
+    );
+    let file = write(tmp.path(), "nothing.toml", &text);
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--horizon",
+            "10m",
+            "--set",
+            "run.warmup=0s",
+            "--set",
+            "autoscaler.instances=0",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("messages answered                       0"),
+        "{}",
+        ran.stdout
+    );
+    let reason = "no answered message after warmup: a latency SLO needs at least one sample";
+    assert!(
+        ran.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("p95 under 10s") && l.ends_with("FAILED")),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout
+            .contains(&format!("p95 under 10s FAILED: {reason}")),
+        "{}",
+        ran.stdout
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let slo = &summary["slo"];
+    assert_eq!(slo[0]["ok"], false);
+    assert_eq!(slo[0]["value"], 0.0);
+    assert_eq!(slo[0]["reason"], reason);
+    assert_eq!(slo[1]["ok"], false);
+    assert_eq!(
+        slo[1]["reason"],
+        "no activity started after warmup: a latency SLO needs at least one sample"
+    );
+    // No crash with no instance is a real zero, not a vacuous one.
+    assert_eq!(slo[2]["ok"], true);
+    assert!(slo[2].get("reason").is_none(), "{slo}");
+}
+
+#[test]
+fn an_unanswered_slo_fails_when_no_message_arrives() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = fs::read_to_string(mmc()).unwrap();
+    text.push_str("\n[[slo]]\nmetric = \"unanswered_fraction\"\nmax = 0.01\n");
+    let file = write(tmp.path(), "quiet.toml", &text);
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--horizon",
+            "10m",
+            "--set",
+            "traffic.rate_per_s=0",
+            "--set",
+            "run.warmup=0s",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout.contains(
+            "unanswered_fraction FAILED: no message received: an unanswered-message SLO needs at \
+             least one message"
+        ),
+        "{}",
+        ran.stdout
+    );
+}
+
+#[test]
+fn an_slo_name_of_70000_characters_prints_ellipsized() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = fs::read_to_string(mmc()).unwrap();
+    let name = "n".repeat(70_000);
+    text.push_str(&format!(
+        "\n[[slo]]\nname = \"{name}\"\nmetric = \"oom_crashes\"\nmax = 0\n"
+    ));
+    let file = write(tmp.path(), "long.toml", &text);
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--horizon",
+            "1m",
+            "--set",
+            "run.warmup=0s",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout
+            .contains(&format!("  {}…      0      0      ok", "n".repeat(59))),
+        "{}",
+        ran.stdout
+    );
+    let summary = fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains(&name), "summary.json keeps the whole name");
+}
+
+#[test]
 fn a_failed_run_prints_the_seed_and_the_command_to_reproduce_it() {
     // needs model
     let tmp = tempfile::tempdir().unwrap();

@@ -419,6 +419,34 @@ fn a_sweep_without_a_feasible_point_exits_1() {
     assert!(out.join("sweep/points.csv").is_file());
 }
 
+#[test]
+fn a_fleet_that_answers_nothing_is_not_a_feasible_point() {
+    // With no instance, p95 of no answered message is 0 and used to pass a 10 s SLO.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc_with_slo(tmp.path());
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "sweep",
+            file.to_str().unwrap(),
+            "--grid",
+            "autoscaler.instances=0",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stdout.contains("0 feasible point"), "{}", ran.stdout);
+    let points = fs::read_to_string(out.join("sweep/points.csv")).unwrap();
+    let header: Vec<&str> = points.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = points.lines().nth(1).unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    assert_eq!(row[column("feasible")], "false");
+    assert_eq!(row[column("response_latency_p95_s_mean")], "0");
+}
+
 fn diff_json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
 }

@@ -312,6 +312,7 @@ pub(crate) mod tests {
                 ok: false,
                 value: 2.5,
                 limit: 2.0,
+                reason: None,
             }],
             checks: Checks::default(),
         };

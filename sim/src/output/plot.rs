@@ -419,6 +419,7 @@ mod tests {
                 ok: false,
                 value: 41.0,
                 limit: 30.0,
+                reason: None,
             }],
             checks: Checks::default(),
         }

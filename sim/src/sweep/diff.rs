@@ -69,7 +69,7 @@ impl DiffReport {
             };
             text += &format!(
                 "  slo {}: A {}, B {}{mark}\n",
-                s.name,
+                crate::output::text::ellipsize(&s.name, crate::output::text::MAX_CELL_CHARS),
                 met(s.a_met),
                 met(s.b_met)
             );

@@ -19,7 +19,6 @@ use sim::output::{self, OutputError, WriteOptions, lowercase_first, text};
 use sim::scenario::{self, Scenario};
 use std::fs;
 use std::io::IsTerminal;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 /// How a command ended; `main` maps it to the exit code.
@@ -225,7 +224,7 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> O
                     "{}: run failed (replication {replication}, seed {seed}): {why}\n\
                      reproduce with: {}",
                     planned.file.display(),
-                    reproduce_command(&planned.file, &settings.overrides, seed)
+                    text::reproduce_command(&planned.file, &settings.overrides, seed)
                 ));
             }
         }
@@ -271,28 +270,15 @@ fn run_replication(
     let mut scenario = planned.scenario.clone();
     scenario.seed = replication_seed(planned.scenario.seed, replication);
     let seed = scenario.seed;
-    let output = match catch_unwind(AssertUnwindSafe(|| model::run(&scenario))) {
-        Ok(Ok(output)) => output,
-        Ok(Err(error)) => {
-            return Err(Failure::Run {
-                replication,
-                seed,
-                why: run_error_text(&error),
-            });
-        }
-        Err(panic) => {
-            let why = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".into());
-            return Err(Failure::Run {
-                replication,
-                seed,
-                why: format!("bug: the model panicked: {why}"),
-            });
-        }
+    let run = || {
+        sim::sweep::injected_panic(seed);
+        model::run(&scenario).map_err(|error| run_error_text(&error))
     };
+    let output = sim::sweep::catch_panic(run).map_err(|why| Failure::Run {
+        replication,
+        seed,
+        why,
+    })?;
     let dir = if replication == 0 {
         planned.dir.clone()
     } else {
@@ -351,34 +337,6 @@ fn progress_bar(name: &str, replications: u32, console: &Console) -> ProgressBar
     bar
 }
 
-/// The command that reruns exactly this replication (its seed replaces `--replications`).
-fn reproduce_command(file: &Path, overrides: &[String], seed: u64) -> String {
-    let mut words = vec![
-        "sim".to_string(),
-        "run".to_string(),
-        shell_quote(&file.display().to_string()),
-    ];
-    for value in overrides {
-        words.push("--set".into());
-        words.push(shell_quote(value));
-    }
-    words.push("--seed".into());
-    words.push(seed.to_string());
-    words.join(" ")
-}
-
-fn shell_quote(word: &str) -> String {
-    let safe = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if safe {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
 fn worst(a: Outcome, b: Outcome) -> Outcome {
     let rank = |o: Outcome| match o {
         Outcome::Success => 0,
@@ -391,19 +349,6 @@ fn worst(a: Outcome, b: Outcome) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reproduce_command_quotes_what_the_shell_would_split() {
-        let command = reproduce_command(
-            Path::new("scenarios/my story.toml"),
-            &["run.horizon=6h".into(), "name=it's".into()],
-            123,
-        );
-        assert_eq!(
-            command,
-            "sim run 'scenarios/my story.toml' --set run.horizon=6h --set 'name=it'\\''s' --seed 123"
-        );
-    }
 
     #[test]
     fn folder_names_cannot_escape_results() {

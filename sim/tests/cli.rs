@@ -902,3 +902,73 @@ fn gradient_labs_scenarios_exit_1_for_01_and_03_and_0_for_04() {
         }
     });
 }
+
+/// A panic injected (through the test hook `SIM_TEST_PANIC_SEED`) into the run with seed 7 of
+/// each command: exit 2, the seed, and the command that reruns that run alone.
+#[test]
+fn a_panic_in_any_run_of_any_command_exits_2_with_the_seed_and_a_reproduce_command() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    let file = mmc();
+    let short = ["--set", "run.horizon=1m", "--set", "run.warmup=0s"];
+    let panic_on_7 = [("SIM_TEST_PANIC_SEED", "7"), ("RUST_BACKTRACE", "0")];
+    let reproduce =
+        format!("reproduce with: sim run {file} --set run.horizon=1m --set run.warmup=0s --seed 7");
+
+    let mut run = vec!["run", &file, "--seed", "7", "--no-plots", "--out", out_arg];
+    run.extend_from_slice(&short);
+    let ran = sim_in(tmp.path(), &run, &panic_on_7);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("seed 7"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("the model panicked"), "{}", ran.stderr);
+    assert!(ran.stderr.contains(&reproduce), "{}", ran.stderr);
+
+    let mut sweep = vec![
+        "sweep",
+        &file,
+        "--set",
+        "seed=7",
+        "--grid",
+        "traffic.rate_per_s=4,8",
+        "--no-plots",
+        "--out",
+        out_arg,
+    ];
+    sweep.extend_from_slice(&short);
+    let ran = sim_in(tmp.path(), &sweep, &panic_on_7);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("2 run(s) failed"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "point 1 [traffic.rate_per_s=8] replication 0 seed 7: bug: the model panicked"
+        ),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains(&format!(
+            "reproduce with: sim run {file} --set seed=7 --set run.horizon=1m --set run.warmup=0s \
+             --set traffic.rate_per_s=8 --seed 7"
+        )),
+        "{}",
+        ran.stderr
+    );
+
+    let mut diff = vec!["diff", &file, &file, "--seed", "7"];
+    diff.extend_from_slice(&short);
+    let ran = sim_in(tmp.path(), &diff, &panic_on_7);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("B replication 0 seed 7: bug: the model panicked"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains(&reproduce), "{}", ran.stderr);
+
+    // Without the hook the same commands succeed: the failure above was the injected panic.
+    let ran = sim(tmp.path(), &run);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}

@@ -236,6 +236,41 @@ fn money(value: f64) -> String {
     }
 }
 
+/// The `sim run` command (without `--seed`) that loads `file` with `overrides`, quoted for a
+/// POSIX shell.
+pub fn run_command(file: &std::path::Path, overrides: &[String]) -> String {
+    let mut words = vec![
+        "sim".to_string(),
+        "run".to_string(),
+        shell_quote(&file.display().to_string()),
+    ];
+    for value in overrides {
+        words.push("--set".into());
+        words.push(shell_quote(value));
+    }
+    words.join(" ")
+}
+
+/// The command that reruns exactly one run: `run_command` plus `--seed`. A replication's or a
+/// sweep run's seed given to `--seed` reproduces it alone (replication 0 runs with the seed
+/// itself).
+pub fn reproduce_command(file: &std::path::Path, overrides: &[String], seed: u64) -> String {
+    format!("{} --seed {seed}", run_command(file, overrides))
+}
+
+/// `word` as one POSIX shell word.
+pub fn shell_quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if safe {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// Seconds as the largest whole unit: "24h", "90m", "45s", "0.5s".
 pub fn duration(seconds: f64) -> String {
     if seconds > 0.0 && seconds % 3600.0 == 0.0 {
@@ -351,6 +386,19 @@ mod tests {
             text.lines().nth(1).unwrap().chars().count(),
             2 + 60 + 2 + 60,
             "{text}"
+        );
+    }
+
+    #[test]
+    fn reproduce_command_quotes_what_the_shell_would_split() {
+        let command = reproduce_command(
+            std::path::Path::new("scenarios/my story.toml"),
+            &["run.horizon=6h".into(), "name=it's".into()],
+            123,
+        );
+        assert_eq!(
+            command,
+            "sim run 'scenarios/my story.toml' --set run.horizon=6h --set 'name=it'\\''s' --seed 123"
         );
     }
 

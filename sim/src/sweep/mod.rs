@@ -45,6 +45,43 @@ pub trait SweepModel: Sync {
     fn describe(&self, scenario: &Self::Scenario) -> (String, u64);
     /// One run with `seed` in place of the scenario's own seed.
     fn run(&self, scenario: &Self::Scenario, seed: u64) -> Result<RunMetrics, String>;
+    /// The command that reruns one run alone: the scenario with `overrides` and `seed`.
+    /// `None` when the model has no command line (test models).
+    fn reproduce(&self, overrides: &[String], seed: u64) -> Option<String> {
+        let _ = (overrides, seed);
+        None
+    }
+}
+
+/// Runs `work`, turning a panic into an error that says it is a bug, so that one run's panic
+/// becomes a reported failure with its seed instead of exit 101.
+pub fn catch_panic<T>(work: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+        Ok(result) => result,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(format!("bug: the model panicked: {why}"))
+        }
+    }
+}
+
+/// A test hook: when the environment variable `SIM_TEST_PANIC_SEED` holds `seed`, panic. The
+/// tests use it to check that a panic in any run of any command is caught and reported with
+/// the seed and the command that reproduces it. Read once per process; never set it otherwise.
+pub fn injected_panic(seed: u64) {
+    static PANIC_SEED: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let target = PANIC_SEED.get_or_init(|| {
+        std::env::var("SIM_TEST_PANIC_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if *target == Some(seed) {
+        panic!("injected panic for seed {seed} (SIM_TEST_PANIC_SEED)");
+    }
 }
 
 /// The real model: a scenario file plus `--set` overrides, run by `model::run`.
@@ -69,11 +106,20 @@ impl SweepModel for Fleet {
     }
 
     fn run(&self, scenario: &Scenario, seed: u64) -> Result<RunMetrics, String> {
+        injected_panic(seed);
         let mut scenario = scenario.clone();
         scenario.seed = seed;
         crate::model::run(&scenario)
             .map(|output| RunMetrics::from_summary(&output.summary))
             .map_err(|e| e.to_string())
+    }
+
+    fn reproduce(&self, overrides: &[String], seed: u64) -> Option<String> {
+        let mut all = self.overrides.clone();
+        all.extend_from_slice(overrides);
+        Some(crate::output::text::reproduce_command(
+            &self.path, &all, seed,
+        ))
     }
 }
 
@@ -450,7 +496,7 @@ where
     let loaded: Vec<Result<M::Scenario, String>> = with_pool(config.threads, || {
         (0..points)
             .into_par_iter()
-            .map(|p| model.load(&config.grid.overrides(p)))
+            .map(|p| catch_panic(|| model.load(&config.grid.overrides(p))))
             .collect()
     })?;
     let mut errors: Vec<String> = Vec::new();
@@ -579,18 +625,20 @@ fn execute<M: SweepModel>(
             return Ok((record, true));
         }
     }
-    let describe = || {
+    let describe = |why: String| {
         let params: Vec<String> = parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!(
-            "point {} [{}] replication {} seed {seed}",
+        let mut text = format!(
+            "point {} [{}] replication {} seed {seed}: {why}",
             run.point,
             params.join(" "),
             run.replication
-        )
+        );
+        if let Some(command) = model.reproduce(&meta.grid.overrides(run.point), seed) {
+            text += &format!("\n    reproduce with: {command}");
+        }
+        text
     };
-    let metrics = model
-        .run(scenario, seed)
-        .map_err(|e| format!("{}: {e}", describe()))?;
+    let metrics = catch_panic(|| model.run(scenario, seed)).map_err(describe)?;
     let record = RunRecord {
         point: run.point,
         replication: run.replication,
@@ -604,6 +652,6 @@ fn execute<M: SweepModel>(
             .collect(),
     };
     output::write_run_file(&path, meta, &parameters, &record)
-        .map_err(|e| format!("{}: {e}", describe()))?;
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((record, false))
 }

@@ -10,7 +10,9 @@
 //!   numbers, so points differ only by their settings, not by their customers.
 //! - Every file is written atomically (`.NAME.tmp`, then rename). Each finished run is saved
 //!   at once as `runs/<point>-<replication>.json`, which `--resume` reuses when the scenario
-//!   hash, program version, parameters and seed all match.
+//!   hash, program version, parameters and seed all match. The scenario hash covers every
+//!   input byte: the program version, the scenario file, the `--set` values and the contents
+//!   of every CSV any grid point reads.
 //!
 //! The model is reached through the `SweepModel` trait so that the machinery can be tested with
 //! a fake, fast, deterministic model; `Fleet` is the real one (`scenario::load` + `model::run`).
@@ -45,6 +47,12 @@ pub trait SweepModel: Sync {
     fn describe(&self, scenario: &Self::Scenario) -> (String, u64);
     /// One run with `seed` in place of the scenario's own seed.
     fn run(&self, scenario: &Self::Scenario, seed: u64) -> Result<RunMetrics, String>;
+    /// Files the scenario read besides the scenario file itself (CSV traces and empirical
+    /// distributions), whose bytes the sweep's scenario hash covers.
+    fn input_files(&self, scenario: &Self::Scenario) -> Vec<PathBuf> {
+        let _ = scenario;
+        Vec::new()
+    }
     /// The command that reruns one run alone: the scenario with `overrides` and `seed`.
     /// `None` when the model has no command line (test models).
     fn reproduce(&self, overrides: &[String], seed: u64) -> Option<String> {
@@ -114,6 +122,32 @@ impl SweepModel for Fleet {
             .map_err(|e| e.to_string())
     }
 
+    /// Every `csv` path in the resolved scenario, found by walking its serialised form, so a
+    /// new CSV-backed key is covered without a list to keep up to date.
+    fn input_files(&self, scenario: &Scenario) -> Vec<PathBuf> {
+        fn walk(value: &serde_json::Value, found: &mut Vec<PathBuf>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for (key, value) in map {
+                        match value {
+                            serde_json::Value::String(path) if key == "csv" => {
+                                found.push(PathBuf::from(path))
+                            }
+                            other => walk(other, found),
+                        }
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        if let Ok(value) = serde_json::to_value(scenario) {
+            walk(&value, &mut found);
+        }
+        found
+    }
+
     fn reproduce(&self, overrides: &[String], seed: u64) -> Option<String> {
         let mut all = self.overrides.clone();
         all.extend_from_slice(overrides);
@@ -140,7 +174,8 @@ pub struct SweepConfig {
     pub plots: bool,
     /// The scenario's results folder; files go to `<out_dir>/sweep/`.
     pub out_dir: PathBuf,
-    /// `scenario_hash(file bytes, --set overrides)`.
+    /// `scenario_hash(file bytes, --set overrides)`; the sweep extends it with the bytes of
+    /// every CSV the grid points read (`with_input_files`).
     pub scenario_hash: String,
 }
 
@@ -198,22 +233,54 @@ pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError
     }
 }
 
-/// 64-bit FNV-1a of the scenario file's bytes and the `--set` overrides, as 16 hex digits.
-/// It identifies "the same scenario" for `--resume` and `merge`.
+/// 64-bit FNV-1a of the program version, the scenario file's bytes and the `--set` overrides,
+/// as 16 hex digits. With `with_input_files` (the bytes of every CSV the scenario reads) it
+/// identifies "the same scenario" for `--resume` and `merge`.
 pub fn scenario_hash(file_bytes: &[u8], overrides: &[String]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes {
-            hash ^= b as u64;
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    eat(file_bytes);
+    let mut hash = Fnv::new();
+    hash.eat(crate::VERSION.as_bytes());
+    hash.eat(&[0xff]);
+    hash.eat(file_bytes);
     for o in overrides {
-        eat(&[0xff]);
-        eat(o.as_bytes());
+        hash.eat(&[0xff]);
+        hash.eat(o.as_bytes());
     }
-    format!("{hash:016x}")
+    hash.hex()
+}
+
+/// `base` (a `scenario_hash`) extended with the contents of `files`, in order; `base` itself
+/// when there are none. A file that cannot be read is an error naming it.
+pub fn with_input_files(base: &str, files: &[PathBuf]) -> Result<String, SweepError> {
+    if files.is_empty() {
+        return Ok(base.to_string());
+    }
+    let mut hash = Fnv::new();
+    hash.eat(base.as_bytes());
+    for file in files {
+        let bytes = std::fs::read(file).map_err(io_error(file))?;
+        hash.eat(&[0xfe]);
+        hash.eat(&(bytes.len() as u64).to_le_bytes());
+        hash.eat(&bytes);
+    }
+    Ok(hash.hex())
+}
+
+/// 64-bit FNV-1a: identifies inputs, not a defence against anyone.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn eat(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
 }
 
 /// The grid and replication count of a sweep: `--grid` arguments replace the file's
@@ -512,10 +579,18 @@ where
     }
     let scenarios: Vec<M::Scenario> = loaded.into_iter().map(|r| r.unwrap()).collect();
     let (name, base_seed) = model.describe(&scenarios[0]);
+    let mut input_files: Vec<PathBuf> = Vec::new();
+    for scenario in &scenarios {
+        for file in model.input_files(scenario) {
+            if !input_files.contains(&file) {
+                input_files.push(file);
+            }
+        }
+    }
     let meta = SweepMeta {
         scenario: name,
         version: crate::VERSION.to_string(),
-        scenario_hash: config.scenario_hash.clone(),
+        scenario_hash: with_input_files(&config.scenario_hash, &input_files)?,
         base_seed,
         grid: config.grid.clone(),
         replications: config.replications,

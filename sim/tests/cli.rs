@@ -354,10 +354,77 @@ fn quiet_prints_nothing_and_no_plots_skips_the_figures() {
         files_under(&out),
         [
             "events.csv",
+            "manifest.json",
             "scenario.resolved.toml",
             "summary.json",
             "timeseries.csv"
         ]
+    );
+}
+
+#[test]
+fn a_rerun_leaves_no_file_of_the_earlier_run() {
+    // needs model
+    // An earlier run with figures and 3 replications, then a run with neither into the same
+    // folder: the old figures and replications go, the user's own files and a sweep stay.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    let file = mmc();
+    let base = [
+        "run",
+        &file,
+        "--horizon",
+        "10m",
+        "--set",
+        "run.warmup=0s",
+        "--quiet",
+    ];
+    let mut first = base.to_vec();
+    first.extend(["--replications", "3", "--out", out_arg]);
+    assert_eq!(sim(tmp.path(), &first).code, 0);
+    assert!(out.join("timeline.png").is_file());
+    assert!(out.join("replications/2/summary.json").is_file());
+    fs::write(out.join("notes.md"), "mine").unwrap();
+    fs::create_dir_all(out.join("sweep")).unwrap();
+    fs::write(out.join("sweep/points.csv"), "a sweep's").unwrap();
+    fs::write(out.join(".summary.json.tmp"), "{\"half").unwrap();
+
+    let mut second = base.to_vec();
+    second.extend(["--no-plots", "--out", out_arg]);
+    assert_eq!(sim(tmp.path(), &second).code, 0);
+    assert_eq!(
+        files_under(&out),
+        [
+            "events.csv",
+            "manifest.json",
+            "notes.md",
+            "scenario.resolved.toml",
+            "summary.json",
+            "sweep/points.csv",
+            "timeseries.csv"
+        ]
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let listed: Vec<&str> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "events.csv",
+            "scenario.resolved.toml",
+            "summary.json",
+            "timeseries.csv"
+        ]
+    );
+    assert_eq!(
+        manifest["files"][2]["bytes"],
+        fs::metadata(out.join("summary.json")).unwrap().len()
     );
 }
 

@@ -220,6 +220,15 @@ impl fmt::Display for SweepError {
 
 impl std::error::Error for SweepError {}
 
+impl From<crate::output::OutputError> for SweepError {
+    fn from(e: crate::output::OutputError) -> Self {
+        SweepError::Io {
+            path: e.path,
+            error: e.source,
+        }
+    }
+}
+
 impl From<GridError> for SweepError {
     fn from(e: GridError) -> Self {
         SweepError::Grid(e)
@@ -598,6 +607,8 @@ where
     };
     let plan = meta.plan();
     let runs = plan.runs(config.shard);
+    // From here the folder is visibly incomplete until the manifest is written at the end.
+    let set = crate::output::OutputSet::begin(&dir, crate::output::SetKind::Sweep)?;
     let runs_dir = dir.join("runs");
     std::fs::create_dir_all(&runs_dir).map_err(io_error(&runs_dir))?;
 
@@ -647,14 +658,16 @@ where
     } else {
         summarise(&meta, &records)
     };
+    output::remove_other_run_files(&runs_dir, &runs)?;
     output::write_outputs(
-        &dir,
+        &set,
         &meta,
         &records,
         &points,
         cheapest_feasible,
         config.plots,
     )?;
+    set.finish()?;
     Ok(SweepOutcome {
         dir,
         meta,

@@ -174,6 +174,7 @@ fn outputs_are_byte_identical_across_thread_counts() {
             "heatmap_cost.svg",
             "heatmap_latency_p95.png",
             "heatmap_latency_p95.svg",
+            "manifest.json",
             "pareto.png",
             "pareto.svg",
             "points.csv",
@@ -277,7 +278,10 @@ fn shards_merge_into_the_unsharded_sweep() {
     for (k, shard) in shards.iter().enumerate() {
         let outcome = sweep::sweep(&model, &shard_config(shard, k as u32 + 1, 4)).unwrap();
         assert_eq!(outcome.runs_executed, 9);
-        assert_eq!(names(&files(shard)), ["runs.csv", "sweep.json"]);
+        assert_eq!(
+            names(&files(shard)),
+            ["manifest.json", "runs.csv", "sweep.json"]
+        );
     }
     assert_eq!(model.calls.load(Ordering::SeqCst), 36);
     let merged = dir.path().join("merged");

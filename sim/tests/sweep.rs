@@ -577,3 +577,51 @@ fn diff_statistics_are_those_of_the_paired_differences() {
     );
     assert!(report.breaks_slo, "B OOMs, A does not");
 }
+
+#[test]
+fn a_panicking_run_is_a_failure_with_its_seed_and_reproduce_command() {
+    // The model panics at one grid point, in every replication; the sweep reports each run
+    // with its seed and the command the model gives, instead of unwinding through rayon.
+    struct Panicking;
+    impl SweepModel for Panicking {
+        type Scenario = u64;
+        fn load(&self, overrides: &[String]) -> Result<u64, String> {
+            Ok(overrides[0].split_once('=').unwrap().1.parse().unwrap())
+        }
+        fn describe(&self, _: &u64) -> (String, u64) {
+            ("panicking".into(), 9)
+        }
+        fn run(&self, x: &u64, _: u64) -> Result<RunMetrics, String> {
+            if *x == 2 {
+                panic!("event scheduled in the past");
+            }
+            ToyModel::new().run(&ToyModel::new().load(&[]).unwrap(), 1)
+        }
+        fn reproduce(&self, overrides: &[String], seed: u64) -> Option<String> {
+            Some(format!(
+                "sim run toy.toml --set {} --seed {seed}",
+                overrides[0]
+            ))
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(dir.path(), &["a.x=1,2"], 2, 2);
+    match sweep::sweep(&Panicking, &c) {
+        Err(SweepError::RunFailed { failures, count }) => {
+            assert_eq!(count, 2);
+            assert_eq!(
+                failures[0],
+                "point 1 [a.x=2] replication 0 seed 9: bug: the model panicked: event scheduled \
+                 in the past\n    reproduce with: sim run toy.toml --set a.x=2 --seed 9"
+            );
+        }
+        other => panic!("expected run failures, got {other:?}"),
+    }
+    assert!(
+        !dir.path()
+            .join("sweep")
+            .join(sim::output::MANIFEST)
+            .exists(),
+        "a failed sweep leaves no manifest"
+    );
+}

@@ -15,11 +15,10 @@ use sim::engine::rng::replication_seed;
 use sim::metrics::report::Summary;
 use sim::model::{self, RunError};
 use sim::output::replications::replications_csv;
-use sim::output::{self, OutputError, WriteOptions, lowercase_first, text};
+use sim::output::{self, OutputError, OutputSet, SetKind, WriteOptions, lowercase_first, text};
 use sim::scenario::{self, Scenario};
 use std::fs;
 use std::io::IsTerminal;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 /// How a command ended; `main` maps it to the exit code.
@@ -191,15 +190,20 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> O
     let options = WriteOptions {
         plots: settings.plots,
     };
-    if let Err(error) = remove_stale_replications(&planned.dir) {
-        console.error(&error.to_string());
-        return Outcome::Failed;
-    }
+    // The previous run's files (and its manifest, first) go now; the new manifest is written
+    // last, so a folder without one is visibly incomplete.
+    let set = match OutputSet::begin(&planned.dir, SetKind::Run) {
+        Ok(set) => set,
+        Err(error) => {
+            console.error(&error.to_string());
+            return Outcome::Failed;
+        }
+    };
     let progress = progress_bar(&planned.scenario.name, replications, console);
     let results: Vec<Result<Summary, Failure>> = (0..replications)
         .into_par_iter()
         .map(|replication| {
-            let result = run_replication(planned, replication, &options);
+            let result = run_replication(planned, replication, &set, &options);
             progress.inc(1);
             result
         })
@@ -225,7 +229,7 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> O
                     "{}: run failed (replication {replication}, seed {seed}): {why}\n\
                      reproduce with: {}",
                     planned.file.display(),
-                    reproduce_command(&planned.file, &settings.overrides, seed)
+                    text::reproduce_command(&planned.file, &settings.overrides, seed)
                 ));
             }
         }
@@ -233,12 +237,14 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> O
     if failed {
         return Outcome::Failed;
     }
-    if replications > 1 {
-        let path = planned.dir.join("replications.csv");
-        if let Err(error) = output::write_atomic(&path, &replications_csv(&summaries)) {
-            console.error(&error.to_string());
-            return Outcome::Failed;
-        }
+    let finished = if replications > 1 {
+        set.write("replications.csv", &replications_csv(&summaries))
+    } else {
+        Ok(())
+    };
+    if let Err(error) = finished.and_then(|()| set.finish()) {
+        console.error(&error.to_string());
+        return Outcome::Failed;
     }
 
     let mut report = text::summary_table(&summaries[0], summaries.len());
@@ -266,75 +272,32 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> O
 fn run_replication(
     planned: &PlannedRun,
     replication: u32,
+    set: &OutputSet,
     options: &WriteOptions,
 ) -> Result<Summary, Failure> {
     let mut scenario = planned.scenario.clone();
     scenario.seed = replication_seed(planned.scenario.seed, replication);
     let seed = scenario.seed;
-    let output = match catch_unwind(AssertUnwindSafe(|| model::run(&scenario))) {
-        Ok(Ok(output)) => output,
-        Ok(Err(error)) => {
-            return Err(Failure::Run {
-                replication,
-                seed,
-                why: run_error_text(&error),
-            });
-        }
-        Err(panic) => {
-            let why = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".into());
-            return Err(Failure::Run {
-                replication,
-                seed,
-                why: format!("bug: the model panicked: {why}"),
-            });
-        }
+    let run = || {
+        sim::sweep::injected_panic(seed);
+        model::run(&scenario).map_err(|error| run_error_text(&error))
     };
-    let dir = if replication == 0 {
-        planned.dir.clone()
+    let output = sim::sweep::catch_panic(run).map_err(|why| Failure::Run {
+        replication,
+        seed,
+        why,
+    })?;
+    let prefix = if replication == 0 {
+        String::new()
     } else {
-        planned
-            .dir
-            .join("replications")
-            .join(replication.to_string())
+        format!("replications/{replication}/")
     };
-    output::write_run(&dir, &scenario, &output, options).map_err(Failure::Output)?;
+    output::write_run_into(set, &prefix, &scenario, &output, options).map_err(Failure::Output)?;
     Ok(output.summary)
 }
 
 fn run_error_text(error: &RunError) -> String {
     lowercase_first(&error.to_string())
-}
-
-/// Outputs of earlier runs with more replications would look like part of this one: remove
-/// `replications.csv` and the numbered folders under `replications/` (nothing else).
-fn remove_stale_replications(dir: &Path) -> Result<(), OutputError> {
-    let csv = dir.join("replications.csv");
-    if csv.is_file() {
-        fs::remove_file(&csv).map_err(|source| OutputError {
-            path: csv.clone(),
-            source,
-        })?;
-    }
-    let folder = dir.join("replications");
-    let Ok(entries) = fs::read_dir(&folder) else {
-        return Ok(());
-    };
-    for entry in entries.flatten() {
-        let numbered = entry
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.parse::<u32>().is_ok());
-        if numbered && entry.path().is_dir() {
-            let path = entry.path();
-            fs::remove_dir_all(&path).map_err(|source| OutputError { path, source })?;
-        }
-    }
-    let _ = fs::remove_dir(&folder); // only succeeds when nothing else is in it
-    Ok(())
 }
 
 fn progress_bar(name: &str, replications: u32, console: &Console) -> ProgressBar {
@@ -351,34 +314,6 @@ fn progress_bar(name: &str, replications: u32, console: &Console) -> ProgressBar
     bar
 }
 
-/// The command that reruns exactly this replication (its seed replaces `--replications`).
-fn reproduce_command(file: &Path, overrides: &[String], seed: u64) -> String {
-    let mut words = vec![
-        "sim".to_string(),
-        "run".to_string(),
-        shell_quote(&file.display().to_string()),
-    ];
-    for value in overrides {
-        words.push("--set".into());
-        words.push(shell_quote(value));
-    }
-    words.push("--seed".into());
-    words.push(seed.to_string());
-    words.join(" ")
-}
-
-fn shell_quote(word: &str) -> String {
-    let safe = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if safe {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
 fn worst(a: Outcome, b: Outcome) -> Outcome {
     let rank = |o: Outcome| match o {
         Outcome::Success => 0,
@@ -391,19 +326,6 @@ fn worst(a: Outcome, b: Outcome) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reproduce_command_quotes_what_the_shell_would_split() {
-        let command = reproduce_command(
-            Path::new("scenarios/my story.toml"),
-            &["run.horizon=6h".into(), "name=it's".into()],
-            123,
-        );
-        assert_eq!(
-            command,
-            "sim run 'scenarios/my story.toml' --set run.horizon=6h --set 'name=it'\\''s' --seed 123"
-        );
-    }
 
     #[test]
     fn folder_names_cannot_escape_results() {
@@ -421,22 +343,5 @@ mod tests {
         );
         assert_eq!(worst(Outcome::Failed, Outcome::SloFailed), Outcome::Failed);
         assert_eq!(worst(Outcome::Success, Outcome::Success), Outcome::Success);
-    }
-
-    #[test]
-    fn stale_replications_are_removed_and_nothing_else() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        fs::create_dir_all(root.join("replications/3")).unwrap();
-        fs::write(root.join("replications/3/summary.json"), "{}").unwrap();
-        fs::write(root.join("replications/notes.txt"), "mine").unwrap();
-        fs::write(root.join("replications.csv"), "old").unwrap();
-        fs::write(root.join("summary.json"), "{}").unwrap();
-        remove_stale_replications(root).unwrap();
-        assert!(!root.join("replications.csv").exists());
-        assert!(!root.join("replications/3").exists());
-        assert!(root.join("replications/notes.txt").exists());
-        assert!(root.join("summary.json").exists());
-        remove_stale_replications(&root.join("missing")).unwrap();
     }
 }

@@ -354,10 +354,77 @@ fn quiet_prints_nothing_and_no_plots_skips_the_figures() {
         files_under(&out),
         [
             "events.csv",
+            "manifest.json",
             "scenario.resolved.toml",
             "summary.json",
             "timeseries.csv"
         ]
+    );
+}
+
+#[test]
+fn a_rerun_leaves_no_file_of_the_earlier_run() {
+    // needs model
+    // An earlier run with figures and 3 replications, then a run with neither into the same
+    // folder: the old figures and replications go, the user's own files and a sweep stay.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    let file = mmc();
+    let base = [
+        "run",
+        &file,
+        "--horizon",
+        "10m",
+        "--set",
+        "run.warmup=0s",
+        "--quiet",
+    ];
+    let mut first = base.to_vec();
+    first.extend(["--replications", "3", "--out", out_arg]);
+    assert_eq!(sim(tmp.path(), &first).code, 0);
+    assert!(out.join("timeline.png").is_file());
+    assert!(out.join("replications/2/summary.json").is_file());
+    fs::write(out.join("notes.md"), "mine").unwrap();
+    fs::create_dir_all(out.join("sweep")).unwrap();
+    fs::write(out.join("sweep/points.csv"), "a sweep's").unwrap();
+    fs::write(out.join(".summary.json.tmp"), "{\"half").unwrap();
+
+    let mut second = base.to_vec();
+    second.extend(["--no-plots", "--out", out_arg]);
+    assert_eq!(sim(tmp.path(), &second).code, 0);
+    assert_eq!(
+        files_under(&out),
+        [
+            "events.csv",
+            "manifest.json",
+            "notes.md",
+            "scenario.resolved.toml",
+            "summary.json",
+            "sweep/points.csv",
+            "timeseries.csv"
+        ]
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let listed: Vec<&str> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "events.csv",
+            "scenario.resolved.toml",
+            "summary.json",
+            "timeseries.csv"
+        ]
+    );
+    assert_eq!(
+        manifest["files"][2]["bytes"],
+        fs::metadata(out.join("summary.json")).unwrap().len()
     );
 }
 
@@ -499,6 +566,144 @@ fn a_failed_slo_exits_1() {
         out.join("summary.json").is_file(),
         "outputs are written even when an SLO fails"
     );
+}
+
+#[test]
+fn a_latency_slo_fails_when_nothing_is_answered() {
+    // needs model
+    // The issue's case: a fleet that answers nothing (no instance at all). The p95 of no
+    // sample is 0, which used to pass a 10 s SLO with exit 0.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = fs::read_to_string(mmc()).unwrap();
+    text.push_str(
+        "\n[[slo]]\nname = \"p95 under 10s\"\nmetric = \"response_latency_p95_s\"\nmax = 10.0\n\
+         \n[[slo]]\nname = \"schedule\"\nmetric = \"activity_schedule_to_start_p95_s\"\nmax = 10.0\n\
+         \n[[slo]]\nname = \"crashes\"\nmetric = \"oom_crashes\"\nmax = 0\n",
+    );
+    let file = write(tmp.path(), "nothing.toml", &text);
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--horizon",
+            "10m",
+            "--set",
+            "run.warmup=0s",
+            "--set",
+            "autoscaler.instances=0",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("messages answered                       0"),
+        "{}",
+        ran.stdout
+    );
+    let reason = "no answered message after warmup: a latency SLO needs at least one sample";
+    assert!(
+        ran.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("p95 under 10s") && l.ends_with("FAILED")),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout
+            .contains(&format!("p95 under 10s FAILED: {reason}")),
+        "{}",
+        ran.stdout
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let slo = &summary["slo"];
+    assert_eq!(slo[0]["ok"], false);
+    assert_eq!(slo[0]["value"], 0.0);
+    assert_eq!(slo[0]["reason"], reason);
+    assert_eq!(slo[1]["ok"], false);
+    assert_eq!(
+        slo[1]["reason"],
+        "no activity started after warmup: a latency SLO needs at least one sample"
+    );
+    // No crash with no instance is a real zero, not a vacuous one.
+    assert_eq!(slo[2]["ok"], true);
+    assert!(slo[2].get("reason").is_none(), "{slo}");
+}
+
+#[test]
+fn an_unanswered_slo_fails_when_no_message_arrives() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = fs::read_to_string(mmc()).unwrap();
+    text.push_str("\n[[slo]]\nmetric = \"unanswered_fraction\"\nmax = 0.01\n");
+    let file = write(tmp.path(), "quiet.toml", &text);
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--horizon",
+            "10m",
+            "--set",
+            "traffic.rate_per_s=0",
+            "--set",
+            "run.warmup=0s",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout.contains(
+            "unanswered_fraction FAILED: no message received: an unanswered-message SLO needs at \
+             least one message"
+        ),
+        "{}",
+        ran.stdout
+    );
+}
+
+#[test]
+fn an_slo_name_of_70000_characters_prints_ellipsized() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = fs::read_to_string(mmc()).unwrap();
+    let name = "n".repeat(70_000);
+    text.push_str(&format!(
+        "\n[[slo]]\nname = \"{name}\"\nmetric = \"oom_crashes\"\nmax = 0\n"
+    ));
+    let file = write(tmp.path(), "long.toml", &text);
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--horizon",
+            "1m",
+            "--set",
+            "run.warmup=0s",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout
+            .contains(&format!("  {}…      0      0      ok", "n".repeat(59))),
+        "{}",
+        ran.stdout
+    );
+    let summary = fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains(&name), "summary.json keeps the whole name");
 }
 
 #[test]
@@ -763,4 +968,74 @@ fn gradient_labs_scenarios_exit_1_for_01_and_03_and_0_for_04() {
             });
         }
     });
+}
+
+/// A panic injected (through the test hook `SIM_TEST_PANIC_SEED`) into the run with seed 7 of
+/// each command: exit 2, the seed, and the command that reruns that run alone.
+#[test]
+fn a_panic_in_any_run_of_any_command_exits_2_with_the_seed_and_a_reproduce_command() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    let file = mmc();
+    let short = ["--set", "run.horizon=1m", "--set", "run.warmup=0s"];
+    let panic_on_7 = [("SIM_TEST_PANIC_SEED", "7"), ("RUST_BACKTRACE", "0")];
+    let reproduce =
+        format!("reproduce with: sim run {file} --set run.horizon=1m --set run.warmup=0s --seed 7");
+
+    let mut run = vec!["run", &file, "--seed", "7", "--no-plots", "--out", out_arg];
+    run.extend_from_slice(&short);
+    let ran = sim_in(tmp.path(), &run, &panic_on_7);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("seed 7"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("the model panicked"), "{}", ran.stderr);
+    assert!(ran.stderr.contains(&reproduce), "{}", ran.stderr);
+
+    let mut sweep = vec![
+        "sweep",
+        &file,
+        "--set",
+        "seed=7",
+        "--grid",
+        "traffic.rate_per_s=4,8",
+        "--no-plots",
+        "--out",
+        out_arg,
+    ];
+    sweep.extend_from_slice(&short);
+    let ran = sim_in(tmp.path(), &sweep, &panic_on_7);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("2 run(s) failed"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "point 1 [traffic.rate_per_s=8] replication 0 seed 7: bug: the model panicked"
+        ),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains(&format!(
+            "reproduce with: sim run {file} --set seed=7 --set run.horizon=1m --set run.warmup=0s \
+             --set traffic.rate_per_s=8 --seed 7"
+        )),
+        "{}",
+        ran.stderr
+    );
+
+    let mut diff = vec!["diff", &file, &file, "--seed", "7"];
+    diff.extend_from_slice(&short);
+    let ran = sim_in(tmp.path(), &diff, &panic_on_7);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("B replication 0 seed 7: bug: the model panicked"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains(&reproduce), "{}", ran.stderr);
+
+    // Without the hook the same commands succeed: the failure above was the injected panic.
+    let ran = sim(tmp.path(), &run);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
 }

@@ -174,6 +174,7 @@ fn outputs_are_byte_identical_across_thread_counts() {
             "heatmap_cost.svg",
             "heatmap_latency_p95.png",
             "heatmap_latency_p95.svg",
+            "manifest.json",
             "pareto.png",
             "pareto.svg",
             "points.csv",
@@ -277,7 +278,10 @@ fn shards_merge_into_the_unsharded_sweep() {
     for (k, shard) in shards.iter().enumerate() {
         let outcome = sweep::sweep(&model, &shard_config(shard, k as u32 + 1, 4)).unwrap();
         assert_eq!(outcome.runs_executed, 9);
-        assert_eq!(names(&files(shard)), ["runs.csv", "sweep.json"]);
+        assert_eq!(
+            names(&files(shard)),
+            ["manifest.json", "runs.csv", "sweep.json"]
+        );
     }
     assert_eq!(model.calls.load(Ordering::SeqCst), 36);
     let merged = dir.path().join("merged");
@@ -512,7 +516,7 @@ fn diff_pairs_replications_with_common_random_numbers() {
     let b = model
         .load(&["autoscaler.min_instances=0".into(), "slo.limit=3.5".into()])
         .unwrap();
-    let report = sweep::diff_with(&model, &a, &b, 6, Some(2)).unwrap();
+    let report = sweep::diff_with(&model, &a, &b, 6, Some(2), None).unwrap();
     assert_eq!(model.calls.load(Ordering::SeqCst), 12);
     // Same noise in A and B, so the p95 difference is exactly 3/1 - 3/3 = 2 s in every pair,
     // while A and B each vary across replications.
@@ -543,7 +547,7 @@ fn diff_pairs_replications_with_common_random_numbers() {
             .contains("slo p95: A met, B failed  <- B breaks it")
     );
     // Swapped, B improves things and breaks nothing.
-    let report = sweep::diff_with(&model, &b, &a, 6, Some(1)).unwrap();
+    let report = sweep::diff_with(&model, &b, &a, 6, Some(1), None).unwrap();
     assert!(!report.breaks_slo);
     assert_eq!(
         report.metrics[1].sentence,
@@ -559,7 +563,7 @@ fn diff_statistics_are_those_of_the_paired_differences() {
     };
     let a = model.load(&["temporal.cache_size=1000".into()]).unwrap();
     let b = model.load(&["temporal.cache_size=21000".into()]).unwrap();
-    let report = sweep::diff_with(&model, &a, &b, 4, None).unwrap();
+    let report = sweep::diff_with(&model, &a, &b, 4, None, None).unwrap();
     let mut d = Vec::new();
     for r in 0..4 {
         let seed = rng::replication_seed(42, r);
@@ -572,4 +576,52 @@ fn diff_statistics_are_those_of_the_paired_differences() {
         "B raises OOM crashes by 2.0 ± 0.0"
     );
     assert!(report.breaks_slo, "B OOMs, A does not");
+}
+
+#[test]
+fn a_panicking_run_is_a_failure_with_its_seed_and_reproduce_command() {
+    // The model panics at one grid point, in every replication; the sweep reports each run
+    // with its seed and the command the model gives, instead of unwinding through rayon.
+    struct Panicking;
+    impl SweepModel for Panicking {
+        type Scenario = u64;
+        fn load(&self, overrides: &[String]) -> Result<u64, String> {
+            Ok(overrides[0].split_once('=').unwrap().1.parse().unwrap())
+        }
+        fn describe(&self, _: &u64) -> (String, u64) {
+            ("panicking".into(), 9)
+        }
+        fn run(&self, x: &u64, _: u64) -> Result<RunMetrics, String> {
+            if *x == 2 {
+                panic!("event scheduled in the past");
+            }
+            ToyModel::new().run(&ToyModel::new().load(&[]).unwrap(), 1)
+        }
+        fn reproduce(&self, overrides: &[String], seed: u64) -> Option<String> {
+            Some(format!(
+                "sim run toy.toml --set {} --seed {seed}",
+                overrides[0]
+            ))
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(dir.path(), &["a.x=1,2"], 2, 2);
+    match sweep::sweep(&Panicking, &c) {
+        Err(SweepError::RunFailed { failures, count }) => {
+            assert_eq!(count, 2);
+            assert_eq!(
+                failures[0],
+                "point 1 [a.x=2] replication 0 seed 9: bug: the model panicked: event scheduled \
+                 in the past\n    reproduce with: sim run toy.toml --set a.x=2 --seed 9"
+            );
+        }
+        other => panic!("expected run failures, got {other:?}"),
+    }
+    assert!(
+        !dir.path()
+            .join("sweep")
+            .join(sim::output::MANIFEST)
+            .exists(),
+        "a failed sweep leaves no manifest"
+    );
 }

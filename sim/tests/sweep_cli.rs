@@ -398,6 +398,43 @@ fn resume_reuses_saved_runs_and_reruns_a_changed_scenario() {
 }
 
 #[test]
+fn resume_reruns_everything_when_a_referenced_csv_changes() {
+    // The tool latency comes from an empirical CSV; the scenario file does not change.
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let file = mmc_with_slo(cwd);
+    let text = fs::read_to_string(&file).unwrap().replace(
+        "latency = { kind = \"exponential\", mean = \"1s\" }",
+        "latency = { kind = \"empirical\", csv = \"latency.csv\" }",
+    );
+    fs::write(&file, text).unwrap();
+    let csv = cwd.join("latency.csv");
+    fs::write(&csv, "latency\n0.5s\n1s\n1.5s\n").unwrap();
+    let out = cwd.join("out");
+    let ran = sweep(cwd, &file, &out, &["--no-plots"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.contains("3 feasible point"), "{}", ran.stdout);
+
+    // Ten times slower tools: the saved runs belong to another input and are not reused.
+    fs::write(&csv, "latency\n5s\n10s\n15s\n").unwrap();
+    let ran = sweep(cwd, &file, &out, &["--no-plots", "--resume"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stdout.contains("= 8 runs (0 reused"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("0 feasible point"), "{}", ran.stdout);
+    let fresh = cwd.join("fresh");
+    let ran = sweep(cwd, &file, &fresh, &["--no-plots"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(
+        fs::read(out.join("sweep/points.csv")).unwrap(),
+        fs::read(fresh.join("sweep/points.csv")).unwrap(),
+        "a resumed sweep after the CSV changed matches a fresh one"
+    );
+    // Unchanged again: everything is reused.
+    let ran = sweep(cwd, &file, &out, &["--no-plots", "--resume"]);
+    assert!(ran.stdout.contains("= 8 runs (8 reused"), "{}", ran.stdout);
+}
+
+#[test]
 fn a_sweep_without_a_feasible_point_exits_1() {
     let tmp = tempfile::tempdir().unwrap();
     let file = mmc_with_slo(tmp.path());
@@ -417,6 +454,34 @@ fn a_sweep_without_a_feasible_point_exits_1() {
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert!(ran.stdout.contains("no feasible point"), "{}", ran.stdout);
     assert!(out.join("sweep/points.csv").is_file());
+}
+
+#[test]
+fn a_fleet_that_answers_nothing_is_not_a_feasible_point() {
+    // With no instance, p95 of no answered message is 0 and used to pass a 10 s SLO.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc_with_slo(tmp.path());
+    let out = tmp.path().join("out");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "sweep",
+            file.to_str().unwrap(),
+            "--grid",
+            "autoscaler.instances=0",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stdout.contains("0 feasible point"), "{}", ran.stdout);
+    let points = fs::read_to_string(out.join("sweep/points.csv")).unwrap();
+    let header: Vec<&str> = points.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = points.lines().nth(1).unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    assert_eq!(row[column("feasible")], "false");
+    assert_eq!(row[column("response_latency_p95_s_mean")], "0");
 }
 
 fn diff_json(path: &Path) -> serde_json::Value {

@@ -7,7 +7,7 @@
 use super::{Outcome, load_one};
 use crate::Console;
 use crate::cli::{DiffSettings, MergeSettings, SweepSettings};
-use sim::output::{self, lowercase_first};
+use sim::output::{self, lowercase_first, text};
 use sim::sweep::{self, SweepError, SweepOptions, SweepOutcome};
 use std::fs;
 use std::path::Path;
@@ -72,7 +72,17 @@ pub fn diff(settings: &DiffSettings, console: &Console) -> Outcome {
     if let Some(seed) = settings.seed {
         a.seed = seed;
     }
-    let report = match sweep::diff(&a, &b, settings.replications, settings.jobs) {
+    let run_commands = [
+        text::run_command(&settings.a, &settings.overrides),
+        text::run_command(&settings.b, &settings.overrides),
+    ];
+    let report = match sweep::diff(
+        &a,
+        &b,
+        settings.replications,
+        settings.jobs,
+        Some(&run_commands),
+    ) {
         Ok(report) => report,
         Err(error) => {
             console.error(&error_text(&settings.a, &error));

@@ -177,6 +177,10 @@ pub struct SloResult {
     pub ok: bool,
     pub value: f64,
     pub limit: f64,
+    /// Why the SLO failed although its value is within the limit: the run gave the metric
+    /// nothing to measure (no answered message, no message at all). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// End-of-run checker results; a failed checker makes the run an error, so these are `true`

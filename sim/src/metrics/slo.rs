@@ -1,4 +1,14 @@
 //! SLO evaluation against a finished run's summary.
+//!
+//! The rule for metrics that can be vacuous: an SLO cannot pass on nothing. A latency SLO
+//! needs at least one sample in the measured window (an answered message received at or
+//! after warmup for the response-latency metrics; an activity attempt started at or after
+//! warmup for schedule-to-start), and the message SLOs (`unanswered_messages`,
+//! `unanswered_fraction`) need at least one message received; so does
+//! `response_over_budget_fraction` (an answered message after warmup). Without it the SLO fails, with a
+//! `reason` that says why, whatever its value (a percentile of no samples is reported as 0).
+//! `oom_crashes` and `cost_per_hour_usd` describe the fleet over the whole horizon and are
+//! never vacuous.
 
 use crate::metrics::report::{SloResult, Summary};
 use crate::scenario::{Slo, SloMetric};
@@ -35,16 +45,44 @@ pub fn metric_value(metric: SloMetric, summary: &Summary) -> f64 {
     }
 }
 
+/// Why `metric` has nothing to measure in `summary`, or `None` when it has a real value.
+pub fn vacuous_reason(metric: SloMetric, summary: &Summary) -> Option<&'static str> {
+    match metric {
+        SloMetric::ResponseLatencyP50S
+        | SloMetric::ResponseLatencyP95S
+        | SloMetric::ResponseLatencyP99S => (summary.response_latency_s.count == 0)
+            .then_some("no answered message after warmup: a latency SLO needs at least one sample"),
+        SloMetric::ActivityScheduleToStartP95S => (summary.activity_schedule_to_start_s.count == 0)
+            .then_some("no activity started after warmup: a latency SLO needs at least one sample"),
+        SloMetric::UnansweredMessages | SloMetric::UnansweredFraction => {
+            (summary.messages.received == 0).then_some(
+                "no message received: an unanswered-message SLO needs at least one message",
+            )
+        }
+        SloMetric::ResponseOverBudgetFraction => summary
+            .agent
+            .response_within_budget_fraction
+            .is_none()
+            .then_some(
+                "no answered message after warmup: a response-budget SLO needs at least one sample",
+            ),
+        SloMetric::OomCrashes | SloMetric::CostPerHourUsd => None,
+    }
+}
+
+/// Every SLO of the scenario against `summary`, in the scenario's order.
 pub fn evaluate(slos: &[Slo], summary: &Summary) -> Vec<SloResult> {
     slos.iter()
         .map(|slo| {
             let value = metric_value(slo.metric, summary);
+            let reason = vacuous_reason(slo.metric, summary);
             SloResult {
                 name: slo.name.clone(),
                 metric: slo.metric.name().to_string(),
-                ok: value <= slo.max,
+                ok: reason.is_none() && value <= slo.max,
                 value,
                 limit: slo.max,
+                reason: reason.map(String::from),
             }
         })
         .collect()

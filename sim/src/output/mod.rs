@@ -1,14 +1,18 @@
 //! Output files: `summary.json`, `timeseries.csv`, `events.csv`, `scenario.resolved.toml` and
-//! the figures, each written atomically (a `NAME.tmp` sibling renamed over `NAME`), so an
-//! interrupted run never leaves a half-written file that looks complete. Also the human text
-//! printed by `sim run` (`text`) and the across-replication statistics (`replications`).
+//! the figures of a run, written as one `set::OutputSet` (each file atomically, the folder's
+//! `manifest.json` last, stale files of an earlier run removed first). `set` holds the one
+//! atomic file writer of sim. Also the human text printed by `sim run` (`text`) and the
+//! across-replication statistics (`replications`).
 //!
 //! Floats are written with Rust's shortest round-trip formatting (`{}`), so the same run gives
 //! byte-identical files.
 
 pub mod plot;
 pub mod replications;
+pub mod set;
 pub mod text;
+
+pub use set::{MANIFEST, OutputSet, SetKind, write_atomic};
 
 use crate::metrics::report::{EventRecord, RunOutput, Summary, Timeseries};
 use crate::scenario::{Scenario, to_resolved_toml};
@@ -76,40 +80,51 @@ pub const TIMESERIES_COLUMNS: [&str; 20] = [
 /// The columns of `events.csv`.
 pub const EVENT_COLUMNS: [&str; 4] = ["t_s", "kind", "instance", "detail"];
 
-/// Writes every output of one run into `dir` (created if missing).
+/// Writes every output of one run into `dir` (created if missing) as a complete set: the
+/// previous run's files go first, `manifest.json` comes last.
 pub fn write_run(
     dir: &Path,
     scenario: &Scenario,
     output: &RunOutput,
     options: &WriteOptions,
 ) -> Result<(), OutputError> {
-    write_data_files(dir, output)?;
-    write_atomic(
-        &dir.join("scenario.resolved.toml"),
+    let set = OutputSet::begin(dir, SetKind::Run)?;
+    write_run_into(&set, "", scenario, output, options)?;
+    set.finish()
+}
+
+/// Writes one run's files into `set`, under `prefix` (`""` for the folder itself, or
+/// `"replications/3/"`). The caller finishes the set.
+pub fn write_run_into(
+    set: &OutputSet,
+    prefix: &str,
+    scenario: &Scenario,
+    output: &RunOutput,
+    options: &WriteOptions,
+) -> Result<(), OutputError> {
+    set.write(
+        &format!("{prefix}summary.json"),
+        summary_json(&output.summary).as_bytes(),
+    )?;
+    set.write(
+        &format!("{prefix}timeseries.csv"),
+        &timeseries_csv(&output.timeseries),
+    )?;
+    set.write(&format!("{prefix}events.csv"), &events_csv(&output.events))?;
+    set.write(
+        &format!("{prefix}scenario.resolved.toml"),
         to_resolved_toml(scenario).as_bytes(),
     )?;
     if options.plots {
-        plot::write_timeline(dir, scenario, output).map_err(|source| OutputError {
-            path: dir.join("timeline.png"),
-            source,
-        })?;
+        let (png, svg) =
+            plot::timeline_figures(scenario, output).map_err(|source| OutputError {
+                path: set.root().join(format!("{prefix}timeline.png")),
+                source,
+            })?;
+        set.write(&format!("{prefix}timeline.png"), &png)?;
+        set.write(&format!("{prefix}timeline.svg"), svg.as_bytes())?;
     }
     Ok(())
-}
-
-/// `summary.json`, `timeseries.csv` and `events.csv` into `dir` (created if missing): the part
-/// of `write_run` that needs no scenario.
-pub fn write_data_files(dir: &Path, output: &RunOutput) -> Result<(), OutputError> {
-    create_dir(dir)?;
-    write_atomic(
-        &dir.join("summary.json"),
-        summary_json(&output.summary).as_bytes(),
-    )?;
-    write_atomic(
-        &dir.join("timeseries.csv"),
-        &timeseries_csv(&output.timeseries),
-    )?;
-    write_atomic(&dir.join("events.csv"), &events_csv(&output.events))
 }
 
 /// `summary.json`: pretty JSON with a trailing newline.
@@ -198,22 +213,6 @@ pub fn events_csv(events: &[EventRecord]) -> Vec<u8> {
         );
     }
     into_bytes(writer)
-}
-
-/// Writes `bytes` to `path` through `path.tmp` and a rename, so `path` is either the old file,
-/// absent, or complete. The temporary file is removed if anything fails.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    let mut temporary_name = path.file_name().unwrap_or_default().to_os_string();
-    temporary_name.push(".tmp");
-    let temporary = path.with_file_name(temporary_name);
-    let result = fs::write(&temporary, bytes).and_then(|()| fs::rename(&temporary, path));
-    result.map_err(|source| {
-        let _ = fs::remove_file(&temporary);
-        OutputError {
-            path: path.to_path_buf(),
-            source,
-        }
-    })
 }
 
 /// Creates `dir` and its parents.
@@ -322,6 +321,7 @@ pub(crate) mod tests {
                 ok: false,
                 value: 2.5,
                 limit: 2.0,
+                reason: None,
             }],
             checks: Checks::default(),
         };
@@ -437,56 +437,33 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn atomic_write_replaces_and_leaves_no_temporary_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("summary.json");
-        write_atomic(&path, b"old").unwrap();
-        write_atomic(&path, b"new").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"new");
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, [std::ffi::OsString::from("summary.json")]);
-    }
-
-    #[test]
-    fn failed_atomic_write_names_the_path_and_cleans_up() {
-        let dir = tempfile::tempdir().unwrap();
-        // A directory where the file should go: the rename fails.
-        let path = dir.path().join("events.csv");
-        fs::create_dir(&path).unwrap();
-        fs::write(path.join("keep"), b"x").unwrap();
-        let error = write_atomic(&path, b"data").unwrap_err();
-        assert_eq!(error.path, path);
-        assert!(
-            error
-                .to_string()
-                .starts_with(&format!("{}: cannot write: ", path.display()))
-        );
-        assert!(!dir.path().join("events.csv.tmp").exists());
-    }
-
-    #[test]
-    fn data_files_land_complete_with_no_temporary_files() {
+    fn a_run_lands_complete_with_a_manifest_and_no_temporary_files() {
         let dir = tempfile::tempdir().unwrap();
         let run_dir = dir.path().join("nested/run");
         let output = sample_output();
-        write_data_files(&run_dir, &output).unwrap();
+        let scenario = crate::model::testkit::fleet(0.5, 120.0);
+        write_run(&run_dir, &scenario, &output, &WriteOptions { plots: false }).unwrap();
         let mut names: Vec<_> = fs::read_dir(&run_dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["events.csv", "summary.json", "timeseries.csv"]);
+        assert_eq!(
+            names,
+            [
+                "events.csv",
+                "manifest.json",
+                "scenario.resolved.toml",
+                "summary.json",
+                "timeseries.csv"
+            ]
+        );
         assert_eq!(
             fs::read_to_string(run_dir.join("summary.json")).unwrap(),
             summary_json(&output.summary)
         );
-        assert_eq!(
-            fs::read(run_dir.join("timeseries.csv")).unwrap(),
-            timeseries_csv(&output.timeseries)
-        );
+        let manifest = set::verify(&run_dir).unwrap();
+        assert_eq!(manifest.files.len(), 4);
     }
 
     #[test]

@@ -1,30 +1,44 @@
 //! Figures: the postmortem timeline (`timeline.png`, `timeline.svg`). This file owns the
-//! embedded font, PNG encoding and atomic file writes; `plot/timeline.rs` owns the drawing.
+//! embedded font and PNG encoding; `plot/timeline.rs` owns the drawing. Files are written by
+//! the one atomic writer, `output::write_atomic`.
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary and registered with plotters'
 //! `ab_glyph` font table, so a PNG renders the same on a machine with no font packages. The
 //! PNG is encoded here from an RGB buffer (not by plotters' file backend, which picks the
-//! format from the file extension and so cannot write `timeline.png.tmp`).
+//! format from the file extension and so cannot write to a temporary name).
 
 mod timeline;
 
 use crate::metrics::report::RunOutput;
 use crate::scenario::Scenario;
 use plotters::prelude::*;
-use std::io::Write;
 use std::path::Path;
 use std::sync::OnceLock;
 
 /// DejaVu Sans (Bitstream Vera license, see `assets/fonts/LICENSE-DejaVu.txt`).
 const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
-/// Writes `timeline.png` and `timeline.svg` into `dir`, atomically.
+/// Writes `timeline.png` and `timeline.svg` into `dir`, each atomically (not as a set: runs
+/// write them through `write_run`).
 pub fn write_timeline(dir: &Path, scenario: &Scenario, output: &RunOutput) -> std::io::Result<()> {
+    let (png, svg) = timeline_figures(scenario, output)?;
+    for (name, bytes) in [
+        ("timeline.png", png.as_slice()),
+        ("timeline.svg", svg.as_bytes()),
+    ] {
+        super::write_atomic(&dir.join(name), bytes)
+            .map_err(|error| std::io::Error::new(error.source.kind(), error.to_string()))?;
+    }
+    Ok(())
+}
+
+/// The timeline figure as PNG bytes and SVG text.
+pub fn timeline_figures(
+    scenario: &Scenario,
+    output: &RunOutput,
+) -> std::io::Result<(Vec<u8>, String)> {
     register_font()?;
-    let png = render_png(scenario, output)?;
-    let svg = render_svg(scenario, output)?;
-    write_atomically(&dir.join("timeline.png"), &png)?;
-    write_atomically(&dir.join("timeline.svg"), svg.as_bytes())
+    Ok((render_png(scenario, output)?, render_svg(scenario, output)?))
 }
 
 fn register_font() -> std::io::Result<()> {
@@ -55,13 +69,18 @@ fn render_png(scenario: &Scenario, output: &RunOutput) -> std::io::Result<Vec<u8
         let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
         timeline::draw(&root, scenario, output, true).map_err(drawing_error)?;
     }
+    encode_png(&pixels, width, height)
+}
+
+/// An 8-bit RGB buffer (`width * height * 3` bytes) as PNG bytes.
+pub fn encode_png(pixels: &[u8], width: u32, height: u32) -> std::io::Result<Vec<u8>> {
     let mut png = Vec::new();
     let mut encoder = png::Encoder::new(&mut png, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
     writer
-        .write_image_data(&pixels)
+        .write_image_data(pixels)
         .map_err(std::io::Error::other)?;
     writer.finish().map_err(std::io::Error::other)?;
     Ok(png)
@@ -75,24 +94,6 @@ fn render_svg(scenario: &Scenario, output: &RunOutput) -> std::io::Result<String
         timeline::draw(&root, scenario, output, false).map_err(drawing_error)?;
     }
     Ok(svg)
-}
-
-/// Writes `path` through `path.tmp` and a rename, so a reader never sees a partial file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-        .map_err(|error| std::io::Error::new(error.kind(), format!("{}: {error}", path.display())))
 }
 
 #[cfg(test)]
@@ -423,6 +424,7 @@ mod tests {
                 ok: false,
                 value: 41.0,
                 limit: 30.0,
+                reason: None,
             }],
             checks: Checks::default(),
         }

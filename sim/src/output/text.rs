@@ -86,7 +86,9 @@ pub fn replications_table(summaries: &[Summary]) -> String {
 }
 
 /// The SLO table: per SLO, its value (the mean across replications when there are several),
-/// its limit, and `ok` or `FAILED` (failed in any replication). Empty when there are no SLOs.
+/// its limit, and `ok` or `FAILED` (failed in any replication). An SLO that failed because the
+/// run gave it nothing to measure gets a line under the table with the reason. Empty when
+/// there are no SLOs.
 pub fn slo_table(summaries: &[Summary]) -> String {
     let Some(first) = summaries.first() else {
         return String::new();
@@ -95,21 +97,27 @@ pub fn slo_table(summaries: &[Summary]) -> String {
         return String::new();
     }
     let several = summaries.len() > 1;
+    let mut reasons: Vec<String> = Vec::new();
     let rows = first
         .slo
         .iter()
         .enumerate()
         .map(|(index, slo)| {
-            let failed = summaries
-                .iter()
-                .filter(|s| s.slo.get(index).is_some_and(|r| !r.ok))
-                .count();
-            let mean = summaries
-                .iter()
-                .filter_map(|s| s.slo.get(index))
-                .map(|r| r.value)
-                .sum::<f64>()
-                / summaries.len() as f64;
+            let results = || summaries.iter().filter_map(|s| s.slo.get(index));
+            let failed = results().filter(|r| !r.ok).count();
+            let vacuous = results().filter(|r| r.reason.is_some()).count();
+            if let Some(reason) = results().find_map(|r| r.reason.as_deref()) {
+                let within = if several {
+                    format!(" (in {vacuous}/{} replications)", summaries.len())
+                } else {
+                    String::new()
+                };
+                reasons.push(format!(
+                    "  {} FAILED: {reason}{within}\n",
+                    ellipsize(&slo.name, MAX_CELL_CHARS)
+                ));
+            }
+            let mean = results().map(|r| r.value).sum::<f64>() / summaries.len() as f64;
             let mut row = vec![
                 slo.name.clone(),
                 number(if several { mean } else { slo.value }),
@@ -131,7 +139,11 @@ pub fn slo_table(summaries: &[Summary]) -> String {
     } else {
         &["slo", "value", "limit", "status"]
     };
-    table(header, rows)
+    let mut text = table(header, rows);
+    for reason in reasons {
+        text.push_str(&reason);
+    }
+    text
 }
 
 /// True when every SLO held in every replication.
@@ -141,32 +153,62 @@ pub fn slos_held(summaries: &[Summary]) -> bool {
         .all(|summary| summary.slo.iter().all(|slo| slo.ok))
 }
 
+/// The widest a table cell gets, in characters; longer cells (an SLO name of any length) are
+/// cut with an ellipsis, so a table stays readable and its padding stays small.
+pub const MAX_CELL_CHARS: usize = 60;
+
 /// A plain-text table: two-space indent, first column left-aligned, the others right-aligned.
+/// Cells longer than `MAX_CELL_CHARS` are ellipsized. Padding is written by hand rather than
+/// with a `{:width$}` argument, whose width must fit in 16 bits.
 pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let rows: Vec<Vec<String>> = std::iter::once(header)
+        .chain(rows)
+        .map(|row| {
+            row.iter()
+                .map(|cell| ellipsize(cell, MAX_CELL_CHARS))
+                .collect()
+        })
+        .collect();
+    let mut widths: Vec<usize> = Vec::new();
     for row in &rows {
         for (column, cell) in row.iter().enumerate() {
-            if column < widths.len() {
-                widths[column] = widths[column].max(cell.chars().count());
+            if column >= widths.len() {
+                widths.push(0);
             }
+            widths[column] = widths[column].max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for row in std::iter::once(&header).chain(rows.iter()) {
+    for row in &rows {
         let mut line = String::from(" ");
         for (column, cell) in row.iter().enumerate() {
-            let width = widths.get(column).copied().unwrap_or(0);
+            let padding = " ".repeat(widths[column].saturating_sub(cell.chars().count()));
             if column == 0 {
-                line.push_str(&format!(" {cell:<width$}"));
+                line.push(' ');
+                line.push_str(cell);
+                line.push_str(&padding);
             } else {
-                line.push_str(&format!("  {cell:>width$}"));
+                line.push_str("  ");
+                line.push_str(&padding);
+                line.push_str(cell);
             }
         }
         out.push_str(line.trim_end());
         out.push('\n');
     }
     out
+}
+
+/// `text` if it has at most `max_chars` characters, else its first `max_chars - 1` and `…`.
+pub fn ellipsize(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        text.to_string()
+    } else {
+        let mut short: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+        short.push('…');
+        short
+    }
 }
 
 /// Three significant digits (whole numbers above 1000, scientific below 0.001), for reading,
@@ -191,6 +233,41 @@ fn money(value: f64) -> String {
         format!("{value:.2}")
     } else {
         number(value)
+    }
+}
+
+/// The `sim run` command (without `--seed`) that loads `file` with `overrides`, quoted for a
+/// POSIX shell.
+pub fn run_command(file: &std::path::Path, overrides: &[String]) -> String {
+    let mut words = vec![
+        "sim".to_string(),
+        "run".to_string(),
+        shell_quote(&file.display().to_string()),
+    ];
+    for value in overrides {
+        words.push("--set".into());
+        words.push(shell_quote(value));
+    }
+    words.join(" ")
+}
+
+/// The command that reruns exactly one run: `run_command` plus `--seed`. A replication's or a
+/// sweep run's seed given to `--seed` reproduces it alone (replication 0 runs with the seed
+/// itself).
+pub fn reproduce_command(file: &std::path::Path, overrides: &[String], seed: u64) -> String {
+    format!("{} --seed {seed}", run_command(file, overrides))
+}
+
+/// `word` as one POSIX shell word.
+pub fn shell_quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if safe {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }
 
@@ -264,6 +341,64 @@ mod tests {
             text.lines()
                 .any(|l| l.trim_start().starts_with("cache misses") && l.ends_with("  0")),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn an_slo_with_nothing_to_measure_says_why_under_the_table() {
+        let mut summary = sample_output().summary;
+        summary.slo[0].ok = false;
+        summary.slo[0].value = 0.0;
+        summary.slo[0].reason = Some(
+            "no answered message after warmup: a latency SLO needs at least one sample".into(),
+        );
+        let text = slo_table(std::slice::from_ref(&summary));
+        assert_eq!(
+            text,
+            "  slo           value  limit  status\n  p95 under 2s      0   2.00  FAILED\n  \
+             p95 under 2s FAILED: no answered message after warmup: a latency SLO needs at least one sample\n"
+        );
+        let text = slo_table(&[summary.clone(), sample_output().summary]);
+        assert!(
+            text.ends_with("at least one sample (in 1/2 replications)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_name_of_any_length_prints_ellipsized() {
+        let mut summary = sample_output().summary;
+        let long = "x".repeat(70_000);
+        summary.slo[0].name = long.clone();
+        summary.scenario = long;
+        let text = slo_table(std::slice::from_ref(&summary));
+        let row = text.lines().nth(1).unwrap();
+        assert_eq!(row, format!("  {}…   2.50   2.00  FAILED", "x".repeat(59)));
+        assert!(summary_table(&summary, 1).len() < 71_000);
+        assert_eq!(ellipsize("abc", 3), "abc");
+        assert_eq!(ellipsize("abcd", 3), "ab…");
+        // A table wider than 65,535 characters in one cell cannot be built any more.
+        let text = table(
+            &["a", "b"],
+            vec![vec!["y".repeat(70_000), "z".repeat(70_000)]],
+        );
+        assert_eq!(
+            text.lines().nth(1).unwrap().chars().count(),
+            2 + 60 + 2 + 60,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn reproduce_command_quotes_what_the_shell_would_split() {
+        let command = reproduce_command(
+            std::path::Path::new("scenarios/my story.toml"),
+            &["run.horizon=6h".into(), "name=it's".into()],
+            123,
+        );
+        assert_eq!(
+            command,
+            "sim run 'scenarios/my story.toml' --set run.horizon=6h --set 'name=it'\\''s' --seed 123"
         );
     }
 

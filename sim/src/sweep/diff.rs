@@ -69,7 +69,7 @@ impl DiffReport {
             };
             text += &format!(
                 "  slo {}: A {}, B {}{mark}\n",
-                s.name,
+                crate::output::text::ellipsize(&s.name, crate::output::text::MAX_CELL_CHARS),
                 met(s.a_met),
                 met(s.b_met)
             );
@@ -81,23 +81,35 @@ impl DiffReport {
     }
 }
 
-/// Diffs two scenarios with the real model.
+/// Diffs two scenarios with the real model. `run_commands` are the `sim run` commands (without
+/// `--seed`) that load A and B, for the reproduce line of a failed run.
 pub fn diff(
     a: &crate::scenario::Scenario,
     b: &crate::scenario::Scenario,
     replications: u32,
     threads: Option<usize>,
+    run_commands: Option<&[String; 2]>,
 ) -> Result<DiffReport, SweepError> {
-    diff_with(&super::Fleet::default(), a, b, replications, threads)
+    diff_with(
+        &super::Fleet::default(),
+        a,
+        b,
+        replications,
+        threads,
+        run_commands,
+    )
 }
 
-/// Diffs two scenarios of any model: both run `replications` times with the seeds of A.
+/// Diffs two scenarios of any model: both run `replications` times with the seeds of A. A run
+/// that fails or panics is reported with its seed and, given `run_commands`, the command that
+/// reproduces it alone.
 pub fn diff_with<M: SweepModel>(
     model: &M,
     a: &M::Scenario,
     b: &M::Scenario,
     replications: u32,
     threads: Option<usize>,
+    run_commands: Option<&[String; 2]>,
 ) -> Result<DiffReport, SweepError> {
     if replications == 0 {
         return Err(SweepError::Usage(
@@ -114,11 +126,16 @@ pub fn diff_with<M: SweepModel>(
         jobs.par_iter()
             .map(|&(is_b, r)| {
                 let s = replication_seed(seed, r);
-                model.run(if is_b { b } else { a }, s).map_err(|e| {
-                    format!(
+                super::catch_panic(|| model.run(if is_b { b } else { a }, s)).map_err(|e| {
+                    let mut text = format!(
                         "{} replication {r} seed {s}: {e}",
                         if is_b { "B" } else { "A" }
-                    )
+                    );
+                    if let Some(commands) = run_commands {
+                        let command = &commands[is_b as usize];
+                        text += &format!("\n    reproduce with: {command} --seed {s}");
+                    }
+                    text
                 })
             })
             .collect()

@@ -166,7 +166,9 @@ pub fn merge(
         .collect();
     let (points, cheapest_feasible) = summarise(&meta, &records);
     let dir = out_dir.join("sweep");
-    write_outputs(&dir, &meta, &records, &points, cheapest_feasible, plots)?;
+    let set = crate::output::OutputSet::begin(&dir, crate::output::SetKind::Sweep)?;
+    write_outputs(&set, &meta, &records, &points, cheapest_feasible, plots)?;
+    set.finish()?;
     Ok(SweepOutcome {
         dir,
         meta,

@@ -10,7 +10,9 @@
 //!   numbers, so points differ only by their settings, not by their customers.
 //! - Every file is written atomically (`.NAME.tmp`, then rename). Each finished run is saved
 //!   at once as `runs/<point>-<replication>.json`, which `--resume` reuses when the scenario
-//!   hash, program version, parameters and seed all match.
+//!   hash, program version, parameters and seed all match. The scenario hash covers every
+//!   input byte: the program version, the scenario file, the `--set` values and the contents
+//!   of every CSV any grid point reads.
 //!
 //! The model is reached through the `SweepModel` trait so that the machinery can be tested with
 //! a fake, fast, deterministic model; `Fleet` is the real one (`scenario::load` + `model::run`).
@@ -45,6 +47,49 @@ pub trait SweepModel: Sync {
     fn describe(&self, scenario: &Self::Scenario) -> (String, u64);
     /// One run with `seed` in place of the scenario's own seed.
     fn run(&self, scenario: &Self::Scenario, seed: u64) -> Result<RunMetrics, String>;
+    /// Files the scenario read besides the scenario file itself (CSV traces and empirical
+    /// distributions), whose bytes the sweep's scenario hash covers.
+    fn input_files(&self, scenario: &Self::Scenario) -> Vec<PathBuf> {
+        let _ = scenario;
+        Vec::new()
+    }
+    /// The command that reruns one run alone: the scenario with `overrides` and `seed`.
+    /// `None` when the model has no command line (test models).
+    fn reproduce(&self, overrides: &[String], seed: u64) -> Option<String> {
+        let _ = (overrides, seed);
+        None
+    }
+}
+
+/// Runs `work`, turning a panic into an error that says it is a bug, so that one run's panic
+/// becomes a reported failure with its seed instead of exit 101.
+pub fn catch_panic<T>(work: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+        Ok(result) => result,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(format!("bug: the model panicked: {why}"))
+        }
+    }
+}
+
+/// A test hook: when the environment variable `SIM_TEST_PANIC_SEED` holds `seed`, panic. The
+/// tests use it to check that a panic in any run of any command is caught and reported with
+/// the seed and the command that reproduces it. Read once per process; never set it otherwise.
+pub fn injected_panic(seed: u64) {
+    static PANIC_SEED: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let target = PANIC_SEED.get_or_init(|| {
+        std::env::var("SIM_TEST_PANIC_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if *target == Some(seed) {
+        panic!("injected panic for seed {seed} (SIM_TEST_PANIC_SEED)");
+    }
 }
 
 /// The real model: a scenario file plus `--set` overrides, run by `model::run`.
@@ -69,11 +114,46 @@ impl SweepModel for Fleet {
     }
 
     fn run(&self, scenario: &Scenario, seed: u64) -> Result<RunMetrics, String> {
+        injected_panic(seed);
         let mut scenario = scenario.clone();
         scenario.seed = seed;
         crate::model::run(&scenario)
             .map(|output| RunMetrics::from_summary(&output.summary))
             .map_err(|e| e.to_string())
+    }
+
+    /// Every `csv` path in the resolved scenario, found by walking its serialised form, so a
+    /// new CSV-backed key is covered without a list to keep up to date.
+    fn input_files(&self, scenario: &Scenario) -> Vec<PathBuf> {
+        fn walk(value: &serde_json::Value, found: &mut Vec<PathBuf>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for (key, value) in map {
+                        match value {
+                            serde_json::Value::String(path) if key == "csv" => {
+                                found.push(PathBuf::from(path))
+                            }
+                            other => walk(other, found),
+                        }
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        if let Ok(value) = serde_json::to_value(scenario) {
+            walk(&value, &mut found);
+        }
+        found
+    }
+
+    fn reproduce(&self, overrides: &[String], seed: u64) -> Option<String> {
+        let mut all = self.overrides.clone();
+        all.extend_from_slice(overrides);
+        Some(crate::output::text::reproduce_command(
+            &self.path, &all, seed,
+        ))
     }
 }
 
@@ -94,7 +174,8 @@ pub struct SweepConfig {
     pub plots: bool,
     /// The scenario's results folder; files go to `<out_dir>/sweep/`.
     pub out_dir: PathBuf,
-    /// `scenario_hash(file bytes, --set overrides)`.
+    /// `scenario_hash(file bytes, --set overrides)`; the sweep extends it with the bytes of
+    /// every CSV the grid points read (`with_input_files`).
     pub scenario_hash: String,
 }
 
@@ -139,6 +220,15 @@ impl fmt::Display for SweepError {
 
 impl std::error::Error for SweepError {}
 
+impl From<crate::output::OutputError> for SweepError {
+    fn from(e: crate::output::OutputError) -> Self {
+        SweepError::Io {
+            path: e.path,
+            error: e.source,
+        }
+    }
+}
+
 impl From<GridError> for SweepError {
     fn from(e: GridError) -> Self {
         SweepError::Grid(e)
@@ -152,22 +242,54 @@ pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError
     }
 }
 
-/// 64-bit FNV-1a of the scenario file's bytes and the `--set` overrides, as 16 hex digits.
-/// It identifies "the same scenario" for `--resume` and `merge`.
+/// 64-bit FNV-1a of the program version, the scenario file's bytes and the `--set` overrides,
+/// as 16 hex digits. With `with_input_files` (the bytes of every CSV the scenario reads) it
+/// identifies "the same scenario" for `--resume` and `merge`.
 pub fn scenario_hash(file_bytes: &[u8], overrides: &[String]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes {
-            hash ^= b as u64;
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    eat(file_bytes);
+    let mut hash = Fnv::new();
+    hash.eat(crate::VERSION.as_bytes());
+    hash.eat(&[0xff]);
+    hash.eat(file_bytes);
     for o in overrides {
-        eat(&[0xff]);
-        eat(o.as_bytes());
+        hash.eat(&[0xff]);
+        hash.eat(o.as_bytes());
     }
-    format!("{hash:016x}")
+    hash.hex()
+}
+
+/// `base` (a `scenario_hash`) extended with the contents of `files`, in order; `base` itself
+/// when there are none. A file that cannot be read is an error naming it.
+pub fn with_input_files(base: &str, files: &[PathBuf]) -> Result<String, SweepError> {
+    if files.is_empty() {
+        return Ok(base.to_string());
+    }
+    let mut hash = Fnv::new();
+    hash.eat(base.as_bytes());
+    for file in files {
+        let bytes = std::fs::read(file).map_err(io_error(file))?;
+        hash.eat(&[0xfe]);
+        hash.eat(&(bytes.len() as u64).to_le_bytes());
+        hash.eat(&bytes);
+    }
+    Ok(hash.hex())
+}
+
+/// 64-bit FNV-1a: identifies inputs, not a defence against anyone.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn eat(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
 }
 
 /// The grid and replication count of a sweep: `--grid` arguments replace the file's
@@ -450,7 +572,7 @@ where
     let loaded: Vec<Result<M::Scenario, String>> = with_pool(config.threads, || {
         (0..points)
             .into_par_iter()
-            .map(|p| model.load(&config.grid.overrides(p)))
+            .map(|p| catch_panic(|| model.load(&config.grid.overrides(p))))
             .collect()
     })?;
     let mut errors: Vec<String> = Vec::new();
@@ -466,10 +588,18 @@ where
     }
     let scenarios: Vec<M::Scenario> = loaded.into_iter().map(|r| r.unwrap()).collect();
     let (name, base_seed) = model.describe(&scenarios[0]);
+    let mut input_files: Vec<PathBuf> = Vec::new();
+    for scenario in &scenarios {
+        for file in model.input_files(scenario) {
+            if !input_files.contains(&file) {
+                input_files.push(file);
+            }
+        }
+    }
     let meta = SweepMeta {
         scenario: name,
         version: crate::VERSION.to_string(),
-        scenario_hash: config.scenario_hash.clone(),
+        scenario_hash: with_input_files(&config.scenario_hash, &input_files)?,
         base_seed,
         grid: config.grid.clone(),
         replications: config.replications,
@@ -477,6 +607,8 @@ where
     };
     let plan = meta.plan();
     let runs = plan.runs(config.shard);
+    // From here the folder is visibly incomplete until the manifest is written at the end.
+    let set = crate::output::OutputSet::begin(&dir, crate::output::SetKind::Sweep)?;
     let runs_dir = dir.join("runs");
     std::fs::create_dir_all(&runs_dir).map_err(io_error(&runs_dir))?;
 
@@ -526,14 +658,16 @@ where
     } else {
         summarise(&meta, &records)
     };
+    output::remove_other_run_files(&runs_dir, &runs)?;
     output::write_outputs(
-        &dir,
+        &set,
         &meta,
         &records,
         &points,
         cheapest_feasible,
         config.plots,
     )?;
+    set.finish()?;
     Ok(SweepOutcome {
         dir,
         meta,
@@ -579,18 +713,20 @@ fn execute<M: SweepModel>(
             return Ok((record, true));
         }
     }
-    let describe = || {
+    let describe = |why: String| {
         let params: Vec<String> = parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!(
-            "point {} [{}] replication {} seed {seed}",
+        let mut text = format!(
+            "point {} [{}] replication {} seed {seed}: {why}",
             run.point,
             params.join(" "),
             run.replication
-        )
+        );
+        if let Some(command) = model.reproduce(&meta.grid.overrides(run.point), seed) {
+            text += &format!("\n    reproduce with: {command}");
+        }
+        text
     };
-    let metrics = model
-        .run(scenario, seed)
-        .map_err(|e| format!("{}: {e}", describe()))?;
+    let metrics = catch_panic(|| model.run(scenario, seed)).map_err(describe)?;
     let record = RunRecord {
         point: run.point,
         replication: run.replication,
@@ -604,6 +740,6 @@ fn execute<M: SweepModel>(
             .collect(),
     };
     output::write_run_file(&path, meta, &parameters, &record)
-        .map_err(|e| format!("{}: {e}", describe()))?;
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((record, false))
 }

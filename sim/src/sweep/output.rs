@@ -11,21 +11,10 @@
 use super::metrics::{METRIC_COUNT, METRICS};
 use super::plan::{RunId, Shard};
 use super::{Grid, PointResult, RunRecord, SweepError, SweepMeta, io_error};
+use crate::output::OutputSet;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-
-/// Writes `bytes` to `path` through `.NAME.tmp` and a rename, so that an interrupted write
-/// never leaves a file that looks complete.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SweepError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&tmp, bytes).map_err(io_error(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_error(path))
-}
 
 /// Formats a number so that `str::parse` gives it back exactly.
 fn num(v: f64) -> String {
@@ -96,18 +85,18 @@ struct PointJson<'a> {
     stats: Ordered<'a, super::Stats>,
 }
 
-/// Writes every sweep file into `dir`. A shard writes `runs.csv` and `sweep.json` only; a whole
-/// sweep (or a merge) adds `points.csv` and the figures.
+/// Writes every sweep file into `set` (the caller began it and finishes it). A shard writes
+/// `runs.csv` and `sweep.json` only; a whole sweep (or a merge) adds `points.csv` and the
+/// figures.
 pub fn write_outputs(
-    dir: &Path,
+    set: &OutputSet,
     meta: &SweepMeta,
     records: &[RunRecord],
     points: &[PointResult],
     cheapest_feasible: Option<usize>,
     plots: bool,
 ) -> Result<(), SweepError> {
-    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-    write_atomic(&dir.join("runs.csv"), &runs_csv(meta, records)?)?;
+    set.write("runs.csv", &runs_csv(meta, records)?)?;
     let named: Vec<Vec<(String, super::Stats)>> = points
         .iter()
         .map(|p| {
@@ -149,11 +138,14 @@ pub fn write_outputs(
     };
     let mut bytes = serde_json::to_vec_pretty(&json).expect("sweep.json serialises");
     bytes.push(b'\n');
-    write_atomic(&dir.join("sweep.json"), &bytes)?;
+    set.write("sweep.json", &bytes)?;
     if meta.shard.is_none() {
-        write_atomic(&dir.join("points.csv"), &points_csv(meta, points)?)?;
+        set.write("points.csv", &points_csv(meta, points)?)?;
         if plots {
-            super::plot::write_figures(dir, meta, points, cheapest_feasible)?;
+            for (name, bytes) in super::plot::figures(set.root(), meta, points, cheapest_feasible)?
+            {
+                set.write(&name, &bytes)?;
+            }
         }
     }
     Ok(())
@@ -315,7 +307,7 @@ pub fn write_run_file(
     };
     let mut bytes = serde_json::to_vec_pretty(&file).expect("run file serialises");
     bytes.push(b'\n');
-    write_atomic(path, &bytes)
+    Ok(crate::output::write_atomic(path, &bytes)?)
 }
 
 /// The saved run at `path` if it exists and belongs to this sweep (same scenario hash, program
@@ -355,4 +347,23 @@ pub fn read_run_file(
         values,
         slo_failed: file.slo_failed,
     })
+}
+
+/// Deletes the per-run files in `runs_dir` that are not runs of this sweep (`runs`): those of
+/// an earlier, larger grid or of another shard would otherwise sit beside the results.
+pub fn remove_other_run_files(runs_dir: &Path, runs: &[RunId]) -> Result<(), SweepError> {
+    let keep: std::collections::BTreeSet<PathBuf> = runs
+        .iter()
+        .map(|&run| run_file_path(runs_dir, run))
+        .collect();
+    let Ok(entries) = std::fs::read_dir(runs_dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_file()) && !keep.contains(&path) {
+            std::fs::remove_file(&path).map_err(io_error(&path))?;
+        }
+    }
+    Ok(())
 }

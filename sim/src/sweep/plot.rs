@@ -1,4 +1,4 @@
-//! Sweep figures, each as PNG and SVG, written atomically:
+//! Sweep figures, each as PNG and SVG bytes (the sweep's output set writes them):
 //! - one swept key: `sweep_1d` — p95 response latency and total cost against the key's values,
 //!   mean with its 95% CI band, infeasible points crossed in red;
 //! - two swept keys: `heatmap_latency_p95` and `heatmap_cost` — one cell per point, the mean
@@ -11,7 +11,7 @@
 //! units. Text uses the embedded DejaVu Sans so PNGs render on a machine without fonts.
 
 use super::metrics::{COST_TOTAL_USD, RESPONSE_LATENCY_P95_S};
-use super::{PointResult, SweepError, SweepMeta, io_error};
+use super::{PointResult, SweepError, SweepMeta};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -39,21 +39,21 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
-/// Draws `figure` into `<dir>/<stem>.png` and `.svg`, each through a temporary file.
+/// Draws `figure` as `<stem>.png` and `<stem>.svg` into the figure list `$figures`.
 macro_rules! render {
-    ($dir:expr, $stem:expr, |$root:ident| $figure:expr) => {{
+    ($figures:expr, $dir:expr, $stem:expr, |$root:ident| $figure:expr) => {{
         let dir: &Path = $dir;
         let stem: &str = $stem;
-        let tmp_png = dir.join(format!(".{stem}.tmp.png"));
+        let mut pixels = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
         {
-            let $root = BitMapBackend::new(&tmp_png, SIZE).into_drawing_area();
+            let $root = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
             let drawn: DrawResult = $figure;
             drawn
                 .and_then(|_| $root.present().map_err(err))
                 .map_err(|e| figure_error(dir, stem, e))?;
         }
-        let png = dir.join(format!("{stem}.png"));
-        std::fs::rename(&tmp_png, &png).map_err(io_error(&png))?;
+        let png = crate::output::plot::encode_png(&pixels, SIZE.0, SIZE.1)
+            .map_err(|e| figure_error(dir, stem, e.to_string()))?;
         let mut svg = String::new();
         {
             let $root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -62,7 +62,8 @@ macro_rules! render {
                 .and_then(|_| $root.present().map_err(err))
                 .map_err(|e| figure_error(dir, stem, e))?;
         }
-        super::output::write_atomic(&dir.join(format!("{stem}.svg")), svg.as_bytes())?;
+        $figures.push((format!("{stem}.png"), png));
+        $figures.push((format!("{stem}.svg"), svg.into_bytes()));
     }};
 }
 
@@ -73,26 +74,30 @@ fn figure_error(dir: &Path, stem: &str, why: String) -> SweepError {
     }
 }
 
-/// Writes the figures that fit the grid's shape.
-pub fn write_figures(
+/// The figures that fit the grid's shape, as `(file name, bytes)`; `dir` only names them in
+/// errors.
+pub fn figures(
     dir: &Path,
     meta: &SweepMeta,
     points: &[PointResult],
     cheapest: Option<usize>,
-) -> Result<(), SweepError> {
+) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
     register_font();
+    let mut figures: Vec<(String, Vec<u8>)> = Vec::new();
     let title = &meta.scenario;
     match meta.grid.axes.len() {
-        1 => render!(dir, "sweep_1d", |root| one_key(&root, meta, points, title)),
+        1 => render!(figures, dir, "sweep_1d", |root| one_key(
+            &root, meta, points, title
+        )),
         2 => {
-            render!(dir, "heatmap_latency_p95", |root| heatmap(
+            render!(figures, dir, "heatmap_latency_p95", |root| heatmap(
                 &root,
                 meta,
                 points,
                 RESPONSE_LATENCY_P95_S,
                 &format!("{title}: p95 response latency (s), mean"),
             ));
-            render!(dir, "heatmap_cost", |root| heatmap(
+            render!(figures, dir, "heatmap_cost", |root| heatmap(
                 &root,
                 meta,
                 points,
@@ -102,8 +107,10 @@ pub fn write_figures(
         }
         _ => {}
     }
-    render!(dir, "pareto", |root| pareto(&root, points, cheapest, title));
-    Ok(())
+    render!(figures, dir, "pareto", |root| pareto(
+        &root, points, cheapest, title
+    ));
+    Ok(figures)
 }
 
 fn short(v: f64) -> String {

@@ -1,0 +1,421 @@
+//! The one file writer of sim, and output folders that are complete or visibly not.
+//!
+//! `write_atomic` is the only function in sim that creates an output file: it writes
+//! `.NAME.tmp` beside `NAME` and renames it over `NAME`, so a file that exists is whole (the
+//! previous version, or the new one). A process killed mid-write leaves at most a `.NAME.tmp`,
+//! which the next run into that folder deletes.
+//!
+//! A folder of outputs (a run's, a sweep's) is an `OutputSet`: `begin` deletes the previous
+//! set's `manifest.json` first (from then on the folder is visibly incomplete), then every file
+//! the previous set listed, every file this kind of set owns and every temporary leftover, so
+//! no stale file can survive (a `--no-plots` rerun leaves no old figure). Files are written
+//! with `write`; `finish` writes `manifest.json` last, listing every file with its size and
+//! SHA-256. A folder is a complete set exactly when `manifest.json` exists and every file it
+//! lists has that size and hash: a kill, a full disk or a failed run leaves no manifest.
+
+use super::OutputError;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+
+/// The file written last in every output folder; its presence marks the set complete.
+pub const MANIFEST: &str = "manifest.json";
+
+/// Writes `bytes` to `path` through `.NAME.tmp` and a rename, so `path` is either the old file,
+/// absent, or complete. The temporary file is removed if anything fails.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = path.with_file_name(format!(".{name}.tmp"));
+    let result = fs::write(&temporary, bytes).and_then(|()| fs::rename(&temporary, path));
+    result.map_err(|source| {
+        let _ = fs::remove_file(&temporary);
+        OutputError {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// True for a name `write_atomic` uses for its temporary files.
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
+/// What kind of outputs a folder holds, and so which files a new set may delete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetKind {
+    /// `sim run`: the data files, the figures, `replications.csv` and `replications/<r>/`.
+    /// Anything else in the folder (a `sweep/` folder, the user's notes) is left alone.
+    Run,
+    /// `sim sweep` and `sim merge`: `<out>/sweep/`, which sim owns entirely; `runs/` is the
+    /// per-run cache for `--resume`, kept across sets and not listed in the manifest.
+    Sweep,
+}
+
+impl SetKind {
+    /// Files at the top of the folder that a set of this kind writes.
+    fn owns_file(self, name: &str) -> bool {
+        match self {
+            SetKind::Run => [
+                "summary.json",
+                "timeseries.csv",
+                "events.csv",
+                "scenario.resolved.toml",
+                "timeline.png",
+                "timeline.svg",
+                "replications.csv",
+            ]
+            .contains(&name),
+            SetKind::Sweep => [".csv", ".json", ".png", ".svg"]
+                .iter()
+                .any(|extension| name.ends_with(extension)),
+        }
+    }
+}
+
+/// One file of a set, as `manifest.json` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// Relative to the folder, `/`-separated.
+    pub path: String,
+    pub bytes: u64,
+    /// Lowercase hex, as `sha256sum` prints it.
+    pub sha256: String,
+}
+
+/// `manifest.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub program: String,
+    pub version: String,
+    pub kind: SetKind,
+    /// Sorted by path.
+    pub files: Vec<ManifestEntry>,
+}
+
+/// A folder of outputs being written; see the module comment.
+#[derive(Debug)]
+pub struct OutputSet {
+    root: PathBuf,
+    kind: SetKind,
+    files: Mutex<Vec<ManifestEntry>>,
+}
+
+impl OutputSet {
+    /// Creates `root` if needed and clears the previous set: its manifest first, then its
+    /// files, this kind's files and temporary leftovers.
+    pub fn begin(root: &Path, kind: SetKind) -> Result<OutputSet, OutputError> {
+        super::create_dir(root)?;
+        let manifest_path = root.join(MANIFEST);
+        let previous = read_manifest(root);
+        remove_file_if_present(&manifest_path)?;
+        if let Some(previous) = previous {
+            for entry in &previous.files {
+                if let Some(relative) = safe_relative(&entry.path) {
+                    remove_file_if_present(&root.join(relative))?;
+                }
+            }
+        }
+        clear_owned(root, kind)?;
+        Ok(OutputSet {
+            root: root.to_path_buf(),
+            kind,
+            files: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Writes `relative` (`/`-separated, under the root; parent folders are created) and
+    /// records it for the manifest. Safe to call from several threads.
+    pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), OutputError> {
+        let relative_path = safe_relative(relative).unwrap_or_else(|| {
+            panic!("output path {relative:?} must be relative and stay inside its folder")
+        });
+        let path = self.root.join(relative_path);
+        if let Some(parent) = path.parent() {
+            super::create_dir(parent)?;
+        }
+        write_atomic(&path, bytes)?;
+        let entry = ManifestEntry {
+            path: relative.to_string(),
+            bytes: bytes.len() as u64,
+            sha256: sha256_hex(bytes),
+        };
+        self.files
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(entry);
+        Ok(())
+    }
+
+    /// Writes `manifest.json`, last: from now on the folder is a complete set.
+    pub fn finish(self) -> Result<(), OutputError> {
+        let mut files = self
+            .files
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let manifest = Manifest {
+            program: "sim".into(),
+            version: crate::VERSION.into(),
+            kind: self.kind,
+            files,
+        };
+        let mut bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+        bytes.push(b'\n');
+        write_atomic(&self.root.join(MANIFEST), &bytes)
+    }
+}
+
+/// The manifest in `root`, if there is one that parses.
+pub fn read_manifest(root: &Path) -> Option<Manifest> {
+    let bytes = fs::read(root.join(MANIFEST)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Checks that `root` holds a complete set: a manifest whose every file exists with its size
+/// and hash. `Err` says what is wrong.
+pub fn verify(root: &Path) -> Result<Manifest, String> {
+    let manifest = read_manifest(root).ok_or_else(|| {
+        format!(
+            "{}: no readable {MANIFEST}: the outputs are incomplete",
+            root.display()
+        )
+    })?;
+    for entry in &manifest.files {
+        let relative = safe_relative(&entry.path)
+            .ok_or_else(|| format!("{}: bad path in {MANIFEST}", entry.path))?;
+        let bytes = fs::read(root.join(relative))
+            .map_err(|e| format!("{}: {e}", root.join(&entry.path).display()))?;
+        if bytes.len() as u64 != entry.bytes || sha256_hex(&bytes) != entry.sha256 {
+            return Err(format!(
+                "{}: does not match {MANIFEST}",
+                root.join(&entry.path).display()
+            ));
+        }
+    }
+    Ok(manifest)
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `relative` as a path when it has only normal components (no `..`, no root).
+fn safe_relative(relative: &str) -> Option<PathBuf> {
+    let path = Path::new(relative);
+    let normal = !relative.is_empty()
+        && path
+            .components()
+            .all(|component| matches!(component, Component::Normal(_)));
+    normal.then(|| path.to_path_buf())
+}
+
+fn remove_file_if_present(path: &Path) -> Result<(), OutputError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(OutputError {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn remove_dir_if_present(path: &Path) -> Result<(), OutputError> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(OutputError {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// The regular files directly in `dir`, by name (nothing when `dir` does not exist).
+fn files_in(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .map(|entry| {
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.path(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Deletes what a set of `kind` owns in `root` (whatever an earlier, possibly killed, run
+/// left), and every temporary leftover.
+fn clear_owned(root: &Path, kind: SetKind) -> Result<(), OutputError> {
+    for (name, path) in files_in(root) {
+        if kind.owns_file(&name) || is_temporary(&name) {
+            remove_file_if_present(&path)?;
+        }
+    }
+    match kind {
+        SetKind::Run => {
+            // `replications/<r>/` folders; anything else in `replications/` is not ours.
+            let folder = root.join("replications");
+            if let Ok(entries) = fs::read_dir(&folder) {
+                for entry in entries.flatten() {
+                    let numbered = entry
+                        .file_name()
+                        .to_str()
+                        .is_some_and(|n| n.parse::<u32>().is_ok());
+                    if numbered && entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        remove_dir_if_present(&entry.path())?;
+                    }
+                }
+                let _ = fs::remove_dir(&folder); // only when nothing else is in it
+            }
+        }
+        SetKind::Sweep => {
+            // The run cache is kept for `--resume`; only its temporary leftovers go.
+            for (name, path) in files_in(&root.join("runs")) {
+                if is_temporary(&name) {
+                    remove_file_if_present(&path)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.json");
+        write_atomic(&path, b"old").unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(names(dir.path()), ["summary.json"]);
+    }
+
+    #[test]
+    fn failed_atomic_write_names_the_path_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should go: the rename fails.
+        let path = dir.path().join("events.csv");
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("keep"), b"x").unwrap();
+        let error = write_atomic(&path, b"data").unwrap_err();
+        assert_eq!(error.path, path);
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("{}: cannot write: ", path.display()))
+        );
+        assert_eq!(names(dir.path()), ["events.csv"]);
+    }
+
+    #[test]
+    fn a_set_is_complete_only_once_finished_and_lists_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("out");
+        let set = OutputSet::begin(&root, SetKind::Run).unwrap();
+        set.write("summary.json", b"{}\n").unwrap();
+        set.write("replications/1/summary.json", b"{ }\n").unwrap();
+        assert!(verify(&root).is_err(), "not finished: no manifest");
+        set.finish().unwrap();
+        let manifest = verify(&root).unwrap();
+        let paths: Vec<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["replications/1/summary.json", "summary.json"]);
+        assert_eq!(manifest.files[1].bytes, 3);
+        assert_eq!(
+            manifest.files[1].sha256,
+            "ca3d163bab055381827226140568f3bef7eaac187cebd76878e0b63e9e442356"
+        );
+        // A damaged file is caught.
+        fs::write(root.join("summary.json"), b"{}}\n").unwrap();
+        assert!(verify(&root).unwrap_err().contains("does not match"));
+    }
+
+    #[test]
+    fn a_new_set_removes_the_old_one_and_leftovers_but_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let set = OutputSet::begin(root, SetKind::Run).unwrap();
+        for name in [
+            "summary.json",
+            "timeline.png",
+            "replications/3/summary.json",
+        ] {
+            set.write(name, b"old").unwrap();
+        }
+        set.finish().unwrap();
+        fs::write(root.join(".events.csv.tmp"), b"half").unwrap();
+        fs::write(root.join("notes.txt"), b"mine").unwrap();
+        fs::create_dir_all(root.join("sweep")).unwrap();
+        fs::write(root.join("sweep/points.csv"), b"a sweep's").unwrap();
+        fs::write(root.join("replications/readme"), b"mine").unwrap();
+
+        let set = OutputSet::begin(root, SetKind::Run).unwrap();
+        assert_eq!(names(root), ["notes.txt", "replications", "sweep"]);
+        assert_eq!(names(&root.join("replications")), ["readme"]);
+        set.write("summary.json", b"new").unwrap();
+        set.finish().unwrap();
+        assert_eq!(
+            names(root),
+            [
+                "manifest.json",
+                "notes.txt",
+                "replications",
+                "summary.json",
+                "sweep"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sweep_set_keeps_its_run_cache_but_not_its_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("runs")).unwrap();
+        fs::write(root.join("runs/0-0.json"), b"{}").unwrap();
+        fs::write(root.join("runs/.0-1.json.tmp"), b"{").unwrap();
+        fs::write(root.join("pareto.png"), b"old").unwrap();
+        fs::write(root.join(".points.csv.tmp"), b"half").unwrap();
+        OutputSet::begin(root, SetKind::Sweep).unwrap();
+        assert_eq!(names(root), ["runs"]);
+        assert_eq!(names(&root.join("runs")), ["0-0.json"]);
+    }
+
+    #[test]
+    fn paths_cannot_leave_the_folder() {
+        assert!(safe_relative("a/b.csv").is_some());
+        for bad in ["", "../x", "/etc/passwd", "a/../../x"] {
+            assert!(safe_relative(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -148,6 +148,24 @@ fn run(node: Option<&Node>, diags: &mut Diags) -> RunLimits {
         max_events: s.u64(diags, "max_events", 2_000_000_000, 1),
         sample_interval: s.duration_min(diags, "sample_interval", 60_000_000_000, 1),
         max_open_conversations: s.u64(diags, "max_open_conversations", 10_000_000, 1),
+        max_conversations: s.u64(
+            diags,
+            "max_conversations",
+            super::limits::DEFAULT_MAX_CONVERSATIONS,
+            1,
+        ),
+        max_instances: s.u64(
+            diags,
+            "max_instances",
+            super::limits::DEFAULT_MAX_INSTANCES,
+            1,
+        ),
+        max_timeseries_rows: s.u64(
+            diags,
+            "max_timeseries_rows",
+            super::limits::DEFAULT_MAX_TIMESERIES_ROWS,
+            1,
+        ),
     };
     s.finish(diags);
     limits
@@ -172,18 +190,18 @@ fn traffic(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Traffic 
     if !s.is_present() {
         return placeholder;
     }
-    let multiplier = s.number(diags, "multiplier", 1.0, ANY_NON_NEGATIVE);
+    let multiplier = s.number(diags, "multiplier", 1.0, RATE);
     let Some(kind) = s.kind(diags, &TRAFFIC_KINDS) else {
         return placeholder;
     };
     let profile = match kind {
         "constant" => s
-            .number_required(diags, "rate_per_s", ANY_NON_NEGATIVE)
+            .number_required(diags, "rate_per_s", RATE)
             .map(|rate_per_s| TrafficProfile::Constant { rate_per_s }),
         "piecewise" => piecewise(&mut s, diags),
         "diurnal" => {
-            let mean = s.number_required(diags, "mean_rate_per_s", POSITIVE);
-            let ratio = s.number_required(diags, "peak_to_trough", AT_LEAST_ONE);
+            let mean = s.number_required(diags, "mean_rate_per_s", positive_up_to(RATE.hi));
+            let ratio = s.number_required(diags, "peak_to_trough", closed(1.0, FACTOR_MAX));
             let hour = s.number_required(diags, "peak_hour", HOUR_OF_DAY);
             Some(TrafficProfile::Diurnal {
                 mean_rate_per_s: mean.unwrap_or(0.0),
@@ -214,7 +232,7 @@ fn piecewise(s: &mut Section<'_>, diags: &mut Diags) -> Option<TrafficProfile> {
     for (item_path, item) in array_items(Some(node), &path, diags) {
         let mut p = Section::open(Some(item), &item_path, &item.origin, diags);
         let at = p.duration_required(diags, "at", 0);
-        let rate = p.number_required(diags, "rate_per_s", ANY_NON_NEGATIVE);
+        let rate = p.number_required(diags, "rate_per_s", RATE);
         let at_origin = p.origin_of("at");
         p.finish(diags);
         let (Some(at), Some(rate_per_s)) = (at, rate) else {
@@ -437,7 +455,7 @@ fn llm_step(
 fn retry(node: Option<&Node>, diags: &mut Diags) -> RetryPolicy {
     let mut s = Section::open(node, "retry", &Origin::Whole, diags);
     let initial_interval = s.duration_min(diags, "initial_interval", 1_000_000_000, 1);
-    let backoff_coefficient = s.number(diags, "backoff_coefficient", 2.0, AT_LEAST_ONE);
+    let backoff_coefficient = s.number(diags, "backoff_coefficient", 2.0, closed(1.0, FACTOR_MAX));
     // Temporal's default maximum is 100 x the initial interval.
     let maximum_interval = s.duration_min(
         diags,
@@ -470,9 +488,15 @@ fn retry(node: Option<&Node>, diags: &mut Diags) -> RetryPolicy {
 fn temporal(node: Option<&Node>, diags: &mut Diags) -> Temporal {
     let mut s = Section::open(node, "temporal", &Origin::Whole, diags);
     let temporal = Temporal {
-        cache_size: s.u32(diags, "cache_size", 10_000, 0),
-        max_concurrent_workflow_tasks: s.u32(diags, "max_concurrent_workflow_tasks", 1000, 1),
-        max_concurrent_activities: s.u32(diags, "max_concurrent_activities", 1000, 1),
+        cache_size: s.u32_in(diags, "cache_size", 10_000, 0, SLOTS_MAX),
+        max_concurrent_workflow_tasks: s.u32_in(
+            diags,
+            "max_concurrent_workflow_tasks",
+            1000,
+            1,
+            SLOTS_MAX,
+        ),
+        max_concurrent_activities: s.u32_in(diags, "max_concurrent_activities", 1000, 1, SLOTS_MAX),
         sticky_schedule_to_start_timeout: s.duration_min(
             diags,
             "sticky_schedule_to_start_timeout",
@@ -495,7 +519,7 @@ fn temporal(node: Option<&Node>, diags: &mut Diags) -> Temporal {
 
 fn instance(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Instance {
     let mut s = Section::open(node, "instance", &Origin::Whole, diags);
-    let vcpus = s.u32(diags, "vcpus", 1, 1);
+    let vcpus = s.u32_in(diags, "vcpus", 1, 1, 1024);
     let memory_limit_bytes = s.size(diags, "memory_limit", 512 << 20);
     let runtime_memory_bytes = s.size(diags, "runtime_memory", 64 << 20);
     if runtime_memory_bytes >= memory_limit_bytes {
@@ -542,7 +566,7 @@ fn gc(node: &Node, diags: &mut Diags) -> GcPressure {
     let mut s = Section::open(Some(node), "instance.gc", &node.origin, diags);
     let gc = GcPressure {
         threshold: s.number(diags, "threshold", 0.5, HALF_OPEN_UNIT),
-        max_overhead: s.number(diags, "max_overhead", 1.0, ANY_NON_NEGATIVE),
+        max_overhead: s.number(diags, "max_overhead", 1.0, closed(0.0, 10.0)),
     };
     s.finish(diags);
     gc
@@ -622,7 +646,7 @@ fn cloud_run(
         max_instances,
         initial_instances,
         target_cpu_utilization: s.number(diags, "target_cpu_utilization", 0.6, FRACTION_POSITIVE),
-        max_concurrency: s.u32(diags, "max_concurrency", 80, 1),
+        max_concurrency: s.u32_in(diags, "max_concurrency", 80, 1, SLOTS_MAX),
         target_concurrency_utilization: s.number(
             diags,
             "target_concurrency_utilization",
@@ -679,7 +703,7 @@ fn provider(name: String, item: &Node, cx: &Context<'_>, diags: &mut Diags) -> P
         s.missing("ttft", "a duration distribution such as { kind = \"lognormal\", median = \"800ms\", p99 = \"8s\" }", diags);
     }
     let output_tokens_per_s = if s.is_present() {
-        s.number_required(diags, "output_tokens_per_s", POSITIVE)
+        s.number_required(diags, "output_tokens_per_s", positive_up_to(COUNT_MAX))
     } else {
         None
     };
@@ -689,18 +713,8 @@ fn provider(name: String, item: &Node, cx: &Context<'_>, diags: &mut Diags) -> P
         output_tokens_per_s: output_tokens_per_s.unwrap_or(1.0),
         error_probability: s.number(diags, "error_probability", 0.0, PROBABILITY),
         timeout: s.duration_min(diags, "timeout", 60_000_000_000, 1),
-        input_price_per_million_usd: s.number(
-            diags,
-            "input_price_per_million_usd",
-            0.0,
-            ANY_NON_NEGATIVE,
-        ),
-        output_price_per_million_usd: s.number(
-            diags,
-            "output_price_per_million_usd",
-            0.0,
-            ANY_NON_NEGATIVE,
-        ),
+        input_price_per_million_usd: s.number(diags, "input_price_per_million_usd", 0.0, PRICE),
+        output_price_per_million_usd: s.number(diags, "output_price_per_million_usd", 0.0, PRICE),
     };
     s.finish(diags);
     provider
@@ -777,8 +791,8 @@ fn group_members(path: &str, item: &Node, providers: &[Provider], diags: &mut Di
 fn cost(node: Option<&Node>, diags: &mut Diags) -> CostPrices {
     let mut s = Section::open(node, "cost", &Origin::Whole, diags);
     let cost = CostPrices {
-        vcpu_second_usd: s.number(diags, "vcpu_second_usd", 0.000018, ANY_NON_NEGATIVE),
-        gib_second_usd: s.number(diags, "gib_second_usd", 0.000002, ANY_NON_NEGATIVE),
+        vcpu_second_usd: s.number(diags, "vcpu_second_usd", 0.000018, PRICE),
+        gib_second_usd: s.number(diags, "gib_second_usd", 0.000002, PRICE),
     };
     s.finish(diags);
     cost
@@ -797,7 +811,7 @@ fn slos(node: Option<&Node>, diags: &mut Diags) -> Vec<Slo> {
             .choice(diags, "metric", &metric_names)
             .and_then(|m| SloMetric::ALL.into_iter().find(|x| x.name() == m));
         let max = if s.is_present() {
-            s.number_required(diags, "max", ANY_NON_NEGATIVE)
+            s.number_required(diags, "max", closed(0.0, 1e15))
         } else {
             None
         };

@@ -355,7 +355,7 @@ fn incident(s: &mut Section<'_>, base: &Scenario, diags: &mut Diags) -> Option<A
     };
     let duration = s.duration_required(diags, "duration", 1);
     let factor = match kind {
-        Some("degradation") => s.number_required(diags, "factor", POSITIVE),
+        Some("degradation") => s.number_required(diags, "factor", positive_up_to(FACTOR_MAX)),
         _ => {
             if s.has("factor") {
                 let _ = s.take("factor");

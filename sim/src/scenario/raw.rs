@@ -146,47 +146,88 @@ pub(crate) fn parse_document(text: &str, diags: &mut Diags) -> Option<Node> {
         let origin = error
             .span()
             .map_or(Origin::Whole, |span| lines.origin(span.start));
-        let message = error.message().trim().replace('\n', ", ");
+        let mut message = error.message().trim().replace('\n', ", ");
+        // The parser's "duplicate key" names no key: the span does.
+        let spanned = error
+            .span()
+            .and_then(|span| text.get(span))
+            .map(str::trim)
+            .filter(|key| !key.is_empty() && key.len() <= 200);
+        if message.starts_with("duplicate key")
+            && let Some(key) = spanned
+        {
+            message = format!(
+                "duplicate key `{key}`, expected each key (and each [table]) once per table"
+            );
+        }
         diags.error(&origin, "", format!("invalid toml: {message}"));
     }
     if !errors.is_empty() {
         return None;
     }
-    let table = convert_table(document.get_ref(), &lines, diags);
+    let table = convert_table(document.get_ref(), "", &lines, diags);
     Some(Node {
         origin: Origin::Whole,
         value: Value::Table(table),
     })
 }
 
-fn convert_table(table: &DeTable<'_>, lines: &Lines, diags: &mut Diags) -> Table {
+/// `path` is the dotted key of `table` (for messages only).
+fn convert_table(table: &DeTable<'_>, path: &str, lines: &Lines, diags: &mut Diags) -> Table {
     let entries = table
         .iter()
-        .map(|(key, value)| Entry {
-            key: key.get_ref().to_string(),
-            key_origin: lines.origin(key.span().start),
-            node: convert(value, lines, diags),
+        .map(|(key, value)| {
+            let key = key_text(key);
+            Entry {
+                node: convert(value, &join(path, &key.0), lines, diags),
+                key: key.0,
+                key_origin: lines.origin(key.1),
+            }
         })
         .collect();
     Table { entries }
 }
 
-fn convert(value: &Spanned<DeValue<'_>>, lines: &Lines, diags: &mut Diags) -> Node {
+fn key_text(key: &Spanned<std::borrow::Cow<'_, str>>) -> (String, usize) {
+    (key.get_ref().to_string(), key.span().start)
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn convert(value: &Spanned<DeValue<'_>>, path: &str, lines: &Lines, diags: &mut Diags) -> Node {
     let origin = lines.origin(value.span().start);
     let value = match value.get_ref() {
         DeValue::String(s) => Value::Str(s.to_string()),
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
             Ok(i) => Value::Int(i),
             Err(_) => {
-                diags.error(&origin, "", format!("integer {i} does not fit in 64 bits"));
+                diags.error(
+                    &origin,
+                    path,
+                    format!(
+                        "integer {i} does not fit in 64 bits, expected an integer between \
+                         -9223372036854775808 and 9223372036854775807 (or a float such as 1e20)"
+                    ),
+                );
                 Value::Int(0)
             }
         },
         DeValue::Float(f) => Value::Float(f.as_str().parse().unwrap_or(f64::NAN)),
         DeValue::Boolean(b) => Value::Bool(*b),
         DeValue::Datetime(d) => Value::Datetime(d.to_string()),
-        DeValue::Array(a) => Value::Array(a.iter().map(|v| convert(v, lines, diags)).collect()),
-        DeValue::Table(t) => Value::Table(convert_table(t, lines, diags)),
+        DeValue::Array(a) => Value::Array(
+            a.iter()
+                .enumerate()
+                .map(|(i, v)| convert(v, &join(path, &i.to_string()), lines, diags))
+                .collect(),
+        ),
+        DeValue::Table(t) => Value::Table(convert_table(t, path, lines, diags)),
     };
     Node { origin, value }
 }
@@ -198,7 +239,7 @@ fn parse_override_value(text: &str, origin: &Origin) -> Node {
     let mut scratch = Diags::new(String::new());
     let parsed = DeValue::parse(text)
         .ok()
-        .map(|v| convert(&v, &Lines::new(text.as_bytes()), &mut scratch));
+        .map(|v| convert(&v, "", &Lines::new(text.as_bytes()), &mut scratch));
     match parsed {
         Some(node) if scratch.is_empty() => relocate(node, origin),
         _ => Node {

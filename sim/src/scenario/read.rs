@@ -106,6 +106,15 @@ impl Range {
     }
 }
 
+/// A number for messages: `1e308` rather than 309 digits.
+pub(crate) fn show_number(x: f64) -> String {
+    if x.is_finite() && x.abs() >= 1e15 {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
 /// Reads a finite number (integer or float) within `range`.
 pub(crate) fn number(node: &Node, path: &str, range: Range, diags: &mut Diags) -> Option<f64> {
     let x = match node.value {
@@ -125,7 +134,7 @@ pub(crate) fn number(node: &Node, path: &str, range: Range, diags: &mut Diags) -
         diags.error(
             &node.origin,
             path,
-            format!("expected {}, found {x}", range.describe()),
+            format!("expected {}, found {}", range.describe(), show_number(x)),
         );
         return None;
     }

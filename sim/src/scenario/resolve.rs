@@ -423,10 +423,17 @@ fn llm_step(
         if index.is_none() {
             let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
             let hint = hint(group, names.iter().copied());
-            let message = format!(
-                "unknown provider group \"{group}\", expected {}{hint}",
-                one_of(names.iter().copied())
-            );
+            let message = if names.is_empty() {
+                format!(
+                    "unknown provider group \"{group}\": the scenario defines no provider \
+                     groups, expected a [provider_groups] table such as {group} = [\"PROVIDER\"]"
+                )
+            } else {
+                format!(
+                    "unknown provider group \"{group}\", expected {}{hint}",
+                    one_of(names.iter().copied())
+                )
+            };
             diags.error(&s.origin_of("group"), &group_path, message);
         }
         index
@@ -777,10 +784,17 @@ fn group_members(path: &str, item: &Node, providers: &[Provider], diags: &mut Di
             Some(index) => members.push(index),
             None => {
                 let hint = hint(name, known.iter().copied());
-                let message = format!(
-                    "unknown provider \"{name}\", expected {} (a [providers.NAME] table){hint}",
-                    one_of(known.iter().copied())
-                );
+                let message = if known.is_empty() {
+                    format!(
+                        "unknown provider \"{name}\": the scenario defines no providers, \
+                         expected a [providers.{name}] table"
+                    )
+                } else {
+                    format!(
+                        "unknown provider \"{name}\", expected {} (a [providers.NAME] table){hint}",
+                        one_of(known.iter().copied())
+                    )
+                };
                 diags.error(&name_node.origin, &element, message);
             }
         }

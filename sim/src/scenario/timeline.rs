@@ -392,14 +392,18 @@ fn provider_index(
     if index.is_none() {
         let names = base.providers.iter().map(|p| p.name.as_str());
         let hint = hint(name, names.clone());
-        diags.error(
-            &node.origin,
-            path,
+        let message = if base.providers.is_empty() {
+            format!(
+                "unknown provider \"{name}\": the scenario defines no providers, expected a \
+                 [providers.{name}] table"
+            )
+        } else {
             format!(
                 "unknown provider \"{name}\", expected {}{hint}",
                 one_of(names)
-            ),
-        );
+            )
+        };
+        diags.error(&node.origin, path, message);
     }
     index
 }

@@ -340,6 +340,16 @@ fn validating_a_megabyte_scenario_takes_under_a_second() {
             ),
         ),
         (
+            "timeline sets and unknown keys",
+            format!(
+                "{BASE}{}[temporal]\n{}",
+                "[[timeline]]\nat = \"1m\"\nset = { \"traffic.multiplier\" = 2 }\n".repeat(50),
+                (0..target / 18)
+                    .map(|i| format!("cach_size_{i} = 1\n"))
+                    .collect::<String>()
+            ),
+        ),
+        (
             "inline array",
             format!(
                 "{BASE}[traffic2]\npoints = [{}]\n",

@@ -20,6 +20,8 @@ pub const MAX_CSV_ROWS: usize = 10_000_000;
 pub const MAX_SLOS: usize = 1_000;
 /// The most `[[timeline]]` entries: each `set` resolves a whole effective scenario.
 pub const MAX_TIMELINE_ENTRIES: usize = 1_000;
+/// The most (timeline sets) x (scenario file bytes): 100 MB, e.g. 1,000 sets on a 100 KB file.
+pub const MAX_TIMELINE_WORK_BYTES: usize = 100_000_000;
 /// The most `[[agent.steps]]`.
 pub const MAX_STEPS: usize = 1_000;
 /// The most `[providers.NAME]` tables, and the most `[provider_groups]` entries.
@@ -41,11 +43,36 @@ pub(crate) fn file_too_large(bytes: usize) -> String {
 
 /// Counts in the raw tree; false when one is over its limit (resolution is then skipped, since
 /// resolving it is what would take long).
-pub(crate) fn check_raw(root: &Node, diags: &mut Diags) -> bool {
+pub(crate) fn check_raw(root: &Node, file_bytes: usize, diags: &mut Diags) -> bool {
     let Value::Table(top) = &root.value else {
         return true;
     };
     let mut ok = true;
+    // Each timeline set resolves (and keeps) a whole copy of the scenario.
+    if let Some(Node {
+        value: Value::Array(entries),
+        origin,
+    }) = top.get("timeline")
+    {
+        let sets = entries
+            .iter()
+            .filter(|e| matches!(&e.value, Value::Table(t) if t.get("set").is_some()))
+            .count();
+        let work = sets.saturating_mul(file_bytes.max(1));
+        if work > MAX_TIMELINE_WORK_BYTES {
+            ok = false;
+            diags.error(
+                origin,
+                "timeline",
+                format!(
+                    "{sets} timeline sets on a scenario of {file_bytes} bytes: each set keeps a \
+                     whole copy of the scenario, and sets x bytes must stay below \
+                     {MAX_TIMELINE_WORK_BYTES} (a fixed limit of sim): use fewer sets or a \
+                     smaller file"
+                ),
+            );
+        }
+    }
     let mut count = |node: Option<&Node>, path: &str, limit: usize, what: &str| {
         let Some(node) = node else { return };
         let n = match &node.value {

@@ -100,7 +100,7 @@ pub fn load_bytes(
         .unwrap_or_default();
     let dir = path.parent().unwrap_or(Path::new(""));
     let cx = resolve::Context { dir, stem: &stem };
-    let scenario = if limits::check_raw(&root, &mut diags) {
+    let scenario = if limits::check_raw(&root, bytes.len(), &mut diags) {
         let scenario = resolve::resolve(&root, &cx, &mut diags, resolve::WithTimeline::Yes);
         if diags.is_empty() {
             limits::check_resolved(&scenario, &mut diags);

@@ -610,7 +610,7 @@ factor = 2
     let expected = [
         "timeline.0.at: expected a time below the horizon (1h), found \"2h\"",
         "timeline.1.set.run.horizon: \"run\" cannot be changed on the timeline",
-        "timeline.2.provider: unknown provider \"nobody\", expected nothing",
+        "timeline.2.provider: unknown provider \"nobody\": the scenario defines no providers, expected a [providers.nobody] table",
         "timeline.2.factor: factor applies only to incident = \"degradation\"",
     ];
     for tail in expected {

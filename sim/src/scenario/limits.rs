@@ -208,21 +208,23 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
         );
     }
 
-    // A lower bound on the events: every periodic tick, and per message at least its arrival
-    // and one event per step.
+    // A lower bound on the events, with a margin so that a run that could fit is never
+    // refused: every periodic tick, and per message at least its arrival and one event per
+    // step, for half the expected arrivals (a run's arrivals are random).
     let mut events = rows as f64;
     if let Autoscaler::CloudRun(c) = &scenario.autoscaler {
         events += horizon as f64 / c.evaluation_interval.max(1) as f64;
     }
     let per_message = 1.0 + scenario.agent.steps.len() as f64;
-    events += arrivals * mean_count(&scenario.conversation.messages).max(1.0) * per_message;
+    events += 0.5 * arrivals * mean_count(&scenario.conversation.messages).max(1.0) * per_message;
     if events > run.max_events as f64 {
         diags.error(
             &Origin::Whole,
             "run.max_events",
             format!(
-                "the run needs at least {} events (arrivals x messages x steps, time-series \
-                 samples and autoscaler evaluations), more than the limit of {}: shorten the \
+                "the run would need more than {} events (half the expected arrivals x \
+                 messages x (1 + steps), plus time-series samples and autoscaler \
+                 evaluations), more than the limit of {}: shorten the \
                  horizon, lengthen run.sample_interval or autoscaler.evaluation_interval, \
                  or raise run.max_events",
                 round(events),

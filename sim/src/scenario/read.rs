@@ -380,6 +380,53 @@ impl<'t> Section<'t> {
             .unwrap_or(default)
     }
 
+    /// A duration of at most `max` (per-event costs, which the model multiplies by counts).
+    pub(crate) fn duration_max(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: Nanos,
+        max: Nanos,
+    ) -> Nanos {
+        let path = self.key_path(key);
+        let origin = self.origin_of(key);
+        let value = self.duration(diags, key, default);
+        if value > max {
+            let message = format!(
+                "expected a duration of at most {} (a per-event cost, multiplied by history \
+                 lengths), found \"{}\"",
+                units::format_duration(max),
+                units::format_duration(value)
+            );
+            diags.error(&origin, &path, message);
+            return default;
+        }
+        value
+    }
+
+    /// A size of at most `max` (per-event memory, which the model multiplies by counts).
+    pub(crate) fn size_max(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: u64,
+        max: u64,
+    ) -> u64 {
+        let path = self.key_path(key);
+        let origin = self.origin_of(key);
+        let value = self.size(diags, key, default);
+        if value > max {
+            let message = format!(
+                "expected a size of at most {} (multiplied by history lengths), found \"{}\"",
+                units::format_size(max),
+                units::format_size(value)
+            );
+            diags.error(&origin, &path, message);
+            return default;
+        }
+        value
+    }
+
     pub(crate) fn duration_required(
         &mut self,
         diags: &mut Diags,

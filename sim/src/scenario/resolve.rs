@@ -26,6 +26,11 @@ pub(crate) enum WithTimeline {
     No,
 }
 
+/// The longest per-event (or per-page) cost: 100 ms (real ones are tens of microseconds).
+/// Multiplied by a history of up to 2^32 events (4.3e17 ns) and stretched by GC pressure (at
+/// most 11x), it stays below 2^64 nanoseconds.
+const PER_EVENT_MAX: Nanos = 100_000_000;
+
 const HALF_OPEN_UNIT: Range = Range {
     lo: 0.0,
     lo_open: false,
@@ -512,13 +517,23 @@ fn temporal(node: Option<&Node>, diags: &mut Diags) -> Temporal {
         ),
         workflow_task_timeout: s.duration_min(diags, "workflow_task_timeout", 10_000_000_000, 1),
         workflow_task_cpu: s.duration(diags, "workflow_task_cpu", 1_000_000),
-        replay_cpu_per_event: s.duration(diags, "replay_cpu_per_event", 50_000),
+        replay_cpu_per_event: s.duration_max(diags, "replay_cpu_per_event", 50_000, PER_EVENT_MAX),
         history_fetch_base: s.duration(diags, "history_fetch_base", 20_000_000),
-        history_fetch_per_page: s.duration(diags, "history_fetch_per_page", 10_000_000),
+        history_fetch_per_page: s.duration_max(
+            diags,
+            "history_fetch_per_page",
+            10_000_000,
+            PER_EVENT_MAX,
+        ),
         history_page_size: s.u32(diags, "history_page_size", 256, 1),
         cached_workflow_memory_bytes: s.size(diags, "cached_workflow_memory", 64 << 10),
-        cached_memory_per_event_bytes: s.size(diags, "cached_memory_per_event", 1 << 10),
-        cached_memory_per_turn_bytes: s.size(diags, "cached_memory_per_turn", 0),
+        cached_memory_per_event_bytes: s.size_max(
+            diags,
+            "cached_memory_per_event",
+            1 << 10,
+            1 << 30,
+        ),
+        cached_memory_per_turn_bytes: s.size_max(diags, "cached_memory_per_turn", 0, 1 << 30),
     };
     s.finish(diags);
     temporal

@@ -717,7 +717,9 @@ fn a_failed_run_prints_the_seed_and_the_command_to_reproduce_it() {
             "run",
             &mmc(),
             "--set",
-            "run.max_events=10",
+            // Above the up-front lower bound (half of 240,000 customers x 2 events), below
+            // what the run needs (about 490,000): the limit is reached during the run.
+            "run.max_events=300000",
             "--seed",
             "3",
             "--out",
@@ -728,7 +730,7 @@ fn a_failed_run_prints_the_seed_and_the_command_to_reproduce_it() {
     assert!(ran.stderr.contains("seed 3"), "{}", ran.stderr);
     assert!(
         ran.stderr.contains(&format!(
-            "reproduce with: sim run {} --set run.max_events=10 --seed 3",
+            "reproduce with: sim run {} --set run.max_events=300000 --seed 3",
             mmc()
         )),
         "{}",

@@ -3,6 +3,7 @@
 
 mod bench;
 mod ci;
+mod fuzz;
 mod process;
 mod results;
 
@@ -15,7 +16,9 @@ tasks:
   ci       format check, clippy (warnings denied), tests (release), validate every scenario
   bench    time the simulator: M/M/c customers/s, the realistic support-agent day, and
            sweep throughput (runs/s) on 1 and 2 threads
-  results  regenerate the canonical results/gradient-labs/ from scenarios/gradient-labs/";
+  results  regenerate the canonical results/gradient-labs/ from scenarios/gradient-labs/
+  fuzz     [--seconds N] [--target NAME]: run every cargo-fuzz target in fuzz/ for N seconds
+           each (default 60; nightly toolchain and cargo-fuzz needed)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +26,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(&workspace_root()),
         Some("bench") => bench::run(&workspace_root()),
         Some("results") => results::run(&workspace_root()),
+        Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

@@ -217,10 +217,17 @@ impl Reader<'_, '_> {
             if index.is_none() {
                 let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
                 let hint = hint(group, names.iter().copied());
-                let message = format!(
-                    "unknown provider group \"{group}\", expected {}{hint}",
-                    one_of(names.iter().copied())
-                );
+                let message = if names.is_empty() {
+                    format!(
+                        "unknown provider group \"{group}\": the scenario defines no provider \
+                         groups, expected a [provider_groups] table such as {group} = [\"PROVIDER\"]"
+                    )
+                } else {
+                    format!(
+                        "unknown provider group \"{group}\", expected {}{hint}",
+                        one_of(names.iter().copied())
+                    )
+                };
                 diags.error(&s.origin_of("group"), &group_path, message);
             }
             index
@@ -269,10 +276,10 @@ impl Reader<'_, '_> {
             );
         }
         let failure_probability = s.number(diags, "failure_probability", 0.0, PROBABILITY);
-        let price_per_call_usd = s.number(diags, "price_per_call_usd", 0.0, ANY_NON_NEGATIVE);
+        let price_per_call_usd = s.number(diags, "price_per_call_usd", 0.0, PRICE);
         let max_concurrent_calls = s
             .has("max_concurrent_calls")
-            .then(|| s.u32(diags, "max_concurrent_calls", 1, 1));
+            .then(|| s.u32_in(diags, "max_concurrent_calls", 1, 1, SLOTS_MAX));
         if !s.has("max_concurrent_calls") {
             s.take("max_concurrent_calls");
         }

@@ -13,9 +13,20 @@ pub type Nanos = u64;
 
 pub const NANOS_PER_SECOND: f64 = 1e9;
 
+/// Seconds (a sampled duration, say) to nanoseconds, clamped to [0, 10,000 days] (the longest
+/// duration a scenario can state), so a far tail sample cannot overflow the model's clock.
+/// NaN maps to 0.
 pub fn seconds_to_nanos(seconds: f64) -> Nanos {
-    (seconds * NANOS_PER_SECOND).round().max(0.0) as Nanos
+    let nanos = (seconds * NANOS_PER_SECOND).round();
+    if nanos.is_nan() || nanos <= 0.0 {
+        0
+    } else {
+        (nanos as Nanos).min(MAX_DURATION_NANOS)
+    }
 }
+
+/// The longest duration: see `units::MAX_DURATION_NANOS`.
+pub const MAX_DURATION_NANOS: Nanos = super::units::MAX_DURATION_NANOS;
 
 pub fn nanos_to_seconds(nanos: Nanos) -> f64 {
     nanos as f64 / NANOS_PER_SECOND
@@ -74,6 +85,16 @@ pub struct RunLimits {
     pub sample_interval: Nanos,
     /// `max_open_conversations`: hard limit on conversations open at once, default 10_000_000.
     pub max_open_conversations: u64,
+    /// `max_conversations`: limit on the conversations the traffic is expected to bring over
+    /// the horizon (the integral of rate x multiplier, timeline included), checked before the
+    /// run; default 10_000_000.
+    pub max_conversations: u64,
+    /// `max_instances`: limit on `autoscaler.instances` / `autoscaler.max_instances`, checked
+    /// before the run; default 10_000.
+    pub max_instances: u64,
+    /// `max_timeseries_rows`: limit on horizon / sample_interval, checked before the run;
+    /// default 1_000_000.
+    pub max_timeseries_rows: u64,
 }
 
 /// A probability distribution over a non-negative quantity. Durations are sampled in seconds,

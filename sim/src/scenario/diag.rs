@@ -73,9 +73,10 @@ impl Diags {
     /// The messages in file order, each once.
     pub(crate) fn into_messages(mut self) -> Vec<String> {
         self.items.sort_by_key(|(origin, _)| origin.sort_key());
+        let mut seen = std::collections::BTreeSet::new();
         let mut messages: Vec<String> = Vec::with_capacity(self.items.len());
         for (_, message) in self.items {
-            if !messages.contains(&message) {
+            if seen.insert(message.clone()) {
                 messages.push(message);
             }
         }

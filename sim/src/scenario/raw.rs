@@ -77,72 +77,157 @@ pub(crate) fn describe(value: &Value) -> String {
     }
 }
 
-/// Byte offsets to 1-based line and column (in characters).
-struct Lines<'a> {
-    text: &'a str,
+/// Byte offsets to 1-based line and column (in characters), in O(log lines) per lookup: the
+/// line starts are found once, and for non-ASCII text the characters before each byte, so a
+/// large file with many values is located in linear time overall.
+pub(crate) struct Lines {
+    /// Byte offset of the start of each line.
+    starts: Vec<usize>,
+    /// For non-ASCII text: the number of characters before each byte offset (len + 1 entries).
+    chars_before: Option<Vec<u32>>,
+    len: usize,
 }
 
-impl Lines<'_> {
-    fn origin(&self, offset: usize) -> Origin {
-        let offset = offset.min(self.text.len());
-        let before = self.text.get(..offset).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
-        Origin::File { line, col }
+impl Lines {
+    pub(crate) fn new(text: &[u8]) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(
+            text.iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        let chars_before = (!text.is_ascii()).then(|| {
+            let mut count = 0u32;
+            let mut before = Vec::with_capacity(text.len() + 1);
+            for &byte in text {
+                before.push(count);
+                // A UTF-8 continuation byte does not start a character.
+                if byte & 0xC0 != 0x80 {
+                    count = count.saturating_add(1);
+                }
+            }
+            before.push(count);
+            before
+        });
+        Lines {
+            starts,
+            chars_before,
+            len: text.len(),
+        }
     }
+
+    pub(crate) fn origin(&self, offset: usize) -> Origin {
+        let offset = offset.min(self.len);
+        let line_index = self.starts.partition_point(|&start| start <= offset) - 1;
+        let line_start = self.starts[line_index];
+        let col = match &self.chars_before {
+            None => offset - line_start,
+            Some(before) => (before[offset] - before[line_start]) as usize,
+        };
+        Origin::File {
+            line: line_index + 1,
+            col: col + 1,
+        }
+    }
+}
+
+/// The location of byte `offset` in `bytes` (which need not be valid UTF-8).
+pub(crate) fn origin_of_offset(bytes: &[u8], offset: usize) -> Origin {
+    Lines::new(bytes).origin(offset)
 }
 
 /// Parses the scenario file. Syntax errors are all reported and end validation (`None`), since
 /// a half-parsed tree would only produce misleading follow-on errors.
 pub(crate) fn parse_document(text: &str, diags: &mut Diags) -> Option<Node> {
     let (document, errors) = DeTable::parse_recoverable(text);
-    let lines = Lines { text };
+    let lines = Lines::new(text.as_bytes());
     for error in &errors {
         let origin = error
             .span()
             .map_or(Origin::Whole, |span| lines.origin(span.start));
-        let message = error.message().trim().replace('\n', ", ");
+        let mut message = error.message().trim().replace('\n', ", ");
+        // The parser's "duplicate key" names no key: the span does.
+        let spanned = error
+            .span()
+            .and_then(|span| text.get(span))
+            .map(str::trim)
+            .filter(|key| !key.is_empty() && key.len() <= 200);
+        if message.starts_with("duplicate key")
+            && let Some(key) = spanned
+        {
+            message = format!(
+                "duplicate key `{key}`, expected each key (and each [table]) once per table"
+            );
+        }
         diags.error(&origin, "", format!("invalid toml: {message}"));
     }
     if !errors.is_empty() {
         return None;
     }
-    let table = convert_table(document.get_ref(), &lines, diags);
+    let table = convert_table(document.get_ref(), "", &lines, diags);
     Some(Node {
         origin: Origin::Whole,
         value: Value::Table(table),
     })
 }
 
-fn convert_table(table: &DeTable<'_>, lines: &Lines<'_>, diags: &mut Diags) -> Table {
+/// `path` is the dotted key of `table` (for messages only).
+fn convert_table(table: &DeTable<'_>, path: &str, lines: &Lines, diags: &mut Diags) -> Table {
     let entries = table
         .iter()
-        .map(|(key, value)| Entry {
-            key: key.get_ref().to_string(),
-            key_origin: lines.origin(key.span().start),
-            node: convert(value, lines, diags),
+        .map(|(key, value)| {
+            let key = key_text(key);
+            Entry {
+                node: convert(value, &join(path, &key.0), lines, diags),
+                key: key.0,
+                key_origin: lines.origin(key.1),
+            }
         })
         .collect();
     Table { entries }
 }
 
-fn convert(value: &Spanned<DeValue<'_>>, lines: &Lines<'_>, diags: &mut Diags) -> Node {
+fn key_text(key: &Spanned<std::borrow::Cow<'_, str>>) -> (String, usize) {
+    (key.get_ref().to_string(), key.span().start)
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn convert(value: &Spanned<DeValue<'_>>, path: &str, lines: &Lines, diags: &mut Diags) -> Node {
     let origin = lines.origin(value.span().start);
     let value = match value.get_ref() {
         DeValue::String(s) => Value::Str(s.to_string()),
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
             Ok(i) => Value::Int(i),
             Err(_) => {
-                diags.error(&origin, "", format!("integer {i} does not fit in 64 bits"));
+                diags.error(
+                    &origin,
+                    path,
+                    format!(
+                        "integer {i} does not fit in 64 bits, expected an integer between \
+                         -9223372036854775808 and 9223372036854775807 (or a float such as 1e20)"
+                    ),
+                );
                 Value::Int(0)
             }
         },
         DeValue::Float(f) => Value::Float(f.as_str().parse().unwrap_or(f64::NAN)),
         DeValue::Boolean(b) => Value::Bool(*b),
         DeValue::Datetime(d) => Value::Datetime(d.to_string()),
-        DeValue::Array(a) => Value::Array(a.iter().map(|v| convert(v, lines, diags)).collect()),
-        DeValue::Table(t) => Value::Table(convert_table(t, lines, diags)),
+        DeValue::Array(a) => Value::Array(
+            a.iter()
+                .enumerate()
+                .map(|(i, v)| convert(v, &join(path, &i.to_string()), lines, diags))
+                .collect(),
+        ),
+        DeValue::Table(t) => Value::Table(convert_table(t, path, lines, diags)),
     };
     Node { origin, value }
 }
@@ -154,7 +239,7 @@ fn parse_override_value(text: &str, origin: &Origin) -> Node {
     let mut scratch = Diags::new(String::new());
     let parsed = DeValue::parse(text)
         .ok()
-        .map(|v| convert(&v, &Lines { text }, &mut scratch));
+        .map(|v| convert(&v, "", &Lines::new(text.as_bytes()), &mut scratch));
     match parsed {
         Some(node) if scratch.is_empty() => relocate(node, origin),
         _ => Node {

@@ -34,18 +34,6 @@ pub(crate) struct Range {
     pub hi_open: bool,
 }
 
-pub(crate) const ANY_NON_NEGATIVE: Range = Range {
-    lo: 0.0,
-    lo_open: false,
-    hi: f64::INFINITY,
-    hi_open: true,
-};
-pub(crate) const POSITIVE: Range = Range {
-    lo: 0.0,
-    lo_open: true,
-    hi: f64::INFINITY,
-    hi_open: true,
-};
 pub(crate) const PROBABILITY: Range = Range {
     lo: 0.0,
     lo_open: false,
@@ -58,12 +46,39 @@ pub(crate) const FRACTION_POSITIVE: Range = Range {
     hi: 1.0,
     hi_open: false,
 };
-pub(crate) const AT_LEAST_ONE: Range = Range {
-    lo: 1.0,
-    lo_open: false,
-    hi: f64::INFINITY,
-    hi_open: true,
-};
+/// `[lo, hi]` with both ends included.
+pub(crate) const fn closed(lo: f64, hi: f64) -> Range {
+    Range {
+        lo,
+        lo_open: false,
+        hi,
+        hi_open: false,
+    }
+}
+
+/// `(0, hi]`.
+pub(crate) const fn positive_up_to(hi: f64) -> Range {
+    Range {
+        lo: 0.0,
+        lo_open: true,
+        hi,
+        hi_open: false,
+    }
+}
+
+/// Caps on numbers that are finite but absurd (docs/scenario-reference.md, "Limits"): they keep
+/// every product the model and the report compute (rate x horizon, tokens x price, vCPU-seconds
+/// x price) finite, far beyond any real fleet.
+/// Arrival rates in conversations per second, and the traffic multiplier.
+pub(crate) const RATE: Range = closed(0.0, 1e6);
+/// Prices in USD (per million tokens, per vCPU-second, per GiB-second).
+pub(crate) const PRICE: Range = closed(0.0, 1e6);
+/// Ratios and factors (peak-to-trough, backoff coefficient, incident degradation factor).
+pub(crate) const FACTOR_MAX: f64 = 1e6;
+/// Count-distribution parameters and empirical counts (messages, tokens).
+pub(crate) const COUNT_MAX: f64 = 1e9;
+/// Integer settings that size a worker (slots, cache entries, concurrency).
+pub(crate) const SLOTS_MAX: u32 = 1_000_000;
 
 impl Range {
     pub(crate) fn contains(&self, x: f64) -> bool {
@@ -91,6 +106,15 @@ impl Range {
     }
 }
 
+/// A number for messages: `1e308` rather than 309 digits.
+pub(crate) fn show_number(x: f64) -> String {
+    if x.is_finite() && x.abs() >= 1e15 {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
 /// Reads a finite number (integer or float) within `range`.
 pub(crate) fn number(node: &Node, path: &str, range: Range, diags: &mut Diags) -> Option<f64> {
     let x = match node.value {
@@ -110,7 +134,7 @@ pub(crate) fn number(node: &Node, path: &str, range: Range, diags: &mut Diags) -
         diags.error(
             &node.origin,
             path,
-            format!("expected {}, found {x}", range.describe()),
+            format!("expected {}, found {}", range.describe(), show_number(x)),
         );
         return None;
     }
@@ -356,6 +380,53 @@ impl<'t> Section<'t> {
             .unwrap_or(default)
     }
 
+    /// A duration of at most `max` (per-event costs, which the model multiplies by counts).
+    pub(crate) fn duration_max(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: Nanos,
+        max: Nanos,
+    ) -> Nanos {
+        let path = self.key_path(key);
+        let origin = self.origin_of(key);
+        let value = self.duration(diags, key, default);
+        if value > max {
+            let message = format!(
+                "expected a duration of at most {} (a per-event cost, multiplied by history \
+                 lengths), found \"{}\"",
+                units::format_duration(max),
+                units::format_duration(value)
+            );
+            diags.error(&origin, &path, message);
+            return default;
+        }
+        value
+    }
+
+    /// A size of at most `max` (per-event memory, which the model multiplies by counts).
+    pub(crate) fn size_max(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: u64,
+        max: u64,
+    ) -> u64 {
+        let path = self.key_path(key);
+        let origin = self.origin_of(key);
+        let value = self.size(diags, key, default);
+        if value > max {
+            let message = format!(
+                "expected a size of at most {} (multiplied by history lengths), found \"{}\"",
+                units::format_size(max),
+                units::format_size(value)
+            );
+            diags.error(&origin, &path, message);
+            return default;
+        }
+        value
+    }
+
     pub(crate) fn duration_required(
         &mut self,
         diags: &mut Diags,
@@ -419,6 +490,22 @@ impl<'t> Section<'t> {
         let value = self
             .take(key)
             .and_then(|n| integer(n, &path, min.into(), u32::MAX.into(), diags));
+        value.and_then(|v| u32::try_from(v).ok()).unwrap_or(default)
+    }
+
+    /// An integer in `[min, max]`.
+    pub(crate) fn u32_in(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: u32,
+        min: u32,
+        max: u32,
+    ) -> u32 {
+        let path = self.key_path(key);
+        let value = self
+            .take(key)
+            .and_then(|n| integer(n, &path, min.into(), max.into(), diags));
         value.and_then(|v| u32::try_from(v).ok()).unwrap_or(default)
     }
 
@@ -567,7 +654,11 @@ fn parameter(
         Quantity::Count => number(
             node,
             &path,
-            if positive { POSITIVE } else { ANY_NON_NEGATIVE },
+            if positive {
+                positive_up_to(COUNT_MAX)
+            } else {
+                closed(0.0, COUNT_MAX)
+            },
             diags,
         ),
     }
@@ -721,10 +812,25 @@ pub(crate) fn load_column(
     path: &str,
     diags: &mut Diags,
 ) -> Option<Vec<f64>> {
-    let text = match std::fs::read_to_string(file) {
+    let max = super::limits::MAX_CSV_FILE_BYTES;
+    let bytes = match super::read_input_file(Path::new(file), max) {
+        Ok(bytes) => bytes,
+        Err(why) => {
+            diags.error(origin, path, format!("cannot read \"{file}\": {why}"));
+            return None;
+        }
+    };
+    let text = match std::str::from_utf8(&bytes) {
         Ok(text) => text,
         Err(error) => {
-            diags.error(origin, path, format!("cannot read \"{file}\": {error}"));
+            let location = match super::raw::origin_of_offset(&bytes, error.valid_up_to()) {
+                Origin::File { line, .. } => Origin::Csv {
+                    file: file.to_string(),
+                    line,
+                },
+                other => other,
+            };
+            diags.error(&location, path, "invalid utf-8, expected a text file");
             return None;
         }
     };
@@ -734,6 +840,14 @@ pub(crate) fn load_column(
         let cell = line.trim().trim_matches('"').trim();
         if cell.is_empty() {
             continue;
+        }
+        if values.len() >= super::limits::MAX_CSV_ROWS {
+            let message = format!(
+                "\"{file}\" has more than the limit of {} values (a fixed limit of sim)",
+                super::limits::MAX_CSV_ROWS
+            );
+            diags.error(origin, path, message);
+            return None;
         }
         match parse_cell(cell, column) {
             Ok(value) => values.push(value),
@@ -766,8 +880,8 @@ fn parse_cell(cell: &str, column: Column) -> Result<f64, String> {
     let seconds = |nanos: Nanos| nanos as f64 / NANOS_PER_SECOND;
     let number = |cell: &str| -> Result<f64, String> {
         match cell.parse::<f64>() {
-            Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-            _ => Err("expected a number >= 0".into()),
+            Ok(x) if x.is_finite() && (0.0..=COUNT_MAX).contains(&x) => Ok(x),
+            _ => Err("expected a number in [0, 1000000000]".into()),
         }
     };
     match column {

@@ -26,6 +26,11 @@ pub(crate) enum WithTimeline {
     No,
 }
 
+/// The longest per-event (or per-page) cost: 100 ms (real ones are tens of microseconds).
+/// Multiplied by a history of up to 2^32 events (4.3e17 ns) and stretched by GC pressure (at
+/// most 11x), it stays below 2^64 nanoseconds.
+const PER_EVENT_MAX: Nanos = 100_000_000;
+
 const HALF_OPEN_UNIT: Range = Range {
     lo: 0.0,
     lo_open: false,
@@ -152,6 +157,24 @@ fn run(node: Option<&Node>, diags: &mut Diags) -> RunLimits {
         max_events: s.u64(diags, "max_events", 2_000_000_000, 1),
         sample_interval: s.duration_min(diags, "sample_interval", 60_000_000_000, 1),
         max_open_conversations: s.u64(diags, "max_open_conversations", 10_000_000, 1),
+        max_conversations: s.u64(
+            diags,
+            "max_conversations",
+            super::limits::DEFAULT_MAX_CONVERSATIONS,
+            1,
+        ),
+        max_instances: s.u64(
+            diags,
+            "max_instances",
+            super::limits::DEFAULT_MAX_INSTANCES,
+            1,
+        ),
+        max_timeseries_rows: s.u64(
+            diags,
+            "max_timeseries_rows",
+            super::limits::DEFAULT_MAX_TIMESERIES_ROWS,
+            1,
+        ),
     };
     s.finish(diags);
     limits
@@ -176,18 +199,18 @@ fn traffic(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Traffic 
     if !s.is_present() {
         return placeholder;
     }
-    let multiplier = s.number(diags, "multiplier", 1.0, ANY_NON_NEGATIVE);
+    let multiplier = s.number(diags, "multiplier", 1.0, RATE);
     let Some(kind) = s.kind(diags, &TRAFFIC_KINDS) else {
         return placeholder;
     };
     let profile = match kind {
         "constant" => s
-            .number_required(diags, "rate_per_s", ANY_NON_NEGATIVE)
+            .number_required(diags, "rate_per_s", RATE)
             .map(|rate_per_s| TrafficProfile::Constant { rate_per_s }),
         "piecewise" => piecewise(&mut s, diags),
         "diurnal" => {
-            let mean = s.number_required(diags, "mean_rate_per_s", POSITIVE);
-            let ratio = s.number_required(diags, "peak_to_trough", AT_LEAST_ONE);
+            let mean = s.number_required(diags, "mean_rate_per_s", positive_up_to(RATE.hi));
+            let ratio = s.number_required(diags, "peak_to_trough", closed(1.0, FACTOR_MAX));
             let hour = s.number_required(diags, "peak_hour", HOUR_OF_DAY);
             Some(TrafficProfile::Diurnal {
                 mean_rate_per_s: mean.unwrap_or(0.0),
@@ -218,7 +241,7 @@ fn piecewise(s: &mut Section<'_>, diags: &mut Diags) -> Option<TrafficProfile> {
     for (item_path, item) in array_items(Some(node), &path, diags) {
         let mut p = Section::open(Some(item), &item_path, &item.origin, diags);
         let at = p.duration_required(diags, "at", 0);
-        let rate = p.number_required(diags, "rate_per_s", ANY_NON_NEGATIVE);
+        let rate = p.number_required(diags, "rate_per_s", RATE);
         let at_origin = p.origin_of("at");
         p.finish(diags);
         let (Some(at), Some(rate_per_s)) = (at, rate) else {
@@ -306,7 +329,7 @@ fn activity(node: Option<&Node>, diags: &mut Diags) -> ActivityDefaults {
 fn retry(node: Option<&Node>, diags: &mut Diags) -> RetryPolicy {
     let mut s = Section::open(node, "retry", &Origin::Whole, diags);
     let initial_interval = s.duration_min(diags, "initial_interval", 1_000_000_000, 1);
-    let backoff_coefficient = s.number(diags, "backoff_coefficient", 2.0, AT_LEAST_ONE);
+    let backoff_coefficient = s.number(diags, "backoff_coefficient", 2.0, closed(1.0, FACTOR_MAX));
     // Temporal's default maximum is 100 x the initial interval.
     let maximum_interval = s.duration_min(
         diags,
@@ -339,9 +362,15 @@ fn retry(node: Option<&Node>, diags: &mut Diags) -> RetryPolicy {
 fn temporal(node: Option<&Node>, diags: &mut Diags) -> Temporal {
     let mut s = Section::open(node, "temporal", &Origin::Whole, diags);
     let temporal = Temporal {
-        cache_size: s.u32(diags, "cache_size", 10_000, 0),
-        max_concurrent_workflow_tasks: s.u32(diags, "max_concurrent_workflow_tasks", 1000, 1),
-        max_concurrent_activities: s.u32(diags, "max_concurrent_activities", 1000, 1),
+        cache_size: s.u32_in(diags, "cache_size", 10_000, 0, SLOTS_MAX),
+        max_concurrent_workflow_tasks: s.u32_in(
+            diags,
+            "max_concurrent_workflow_tasks",
+            1000,
+            1,
+            SLOTS_MAX,
+        ),
+        max_concurrent_activities: s.u32_in(diags, "max_concurrent_activities", 1000, 1, SLOTS_MAX),
         sticky_schedule_to_start_timeout: s.duration_min(
             diags,
             "sticky_schedule_to_start_timeout",
@@ -350,13 +379,23 @@ fn temporal(node: Option<&Node>, diags: &mut Diags) -> Temporal {
         ),
         workflow_task_timeout: s.duration_min(diags, "workflow_task_timeout", 10_000_000_000, 1),
         workflow_task_cpu: s.duration(diags, "workflow_task_cpu", 1_000_000),
-        replay_cpu_per_event: s.duration(diags, "replay_cpu_per_event", 50_000),
+        replay_cpu_per_event: s.duration_max(diags, "replay_cpu_per_event", 50_000, PER_EVENT_MAX),
         history_fetch_base: s.duration(diags, "history_fetch_base", 20_000_000),
-        history_fetch_per_page: s.duration(diags, "history_fetch_per_page", 10_000_000),
+        history_fetch_per_page: s.duration_max(
+            diags,
+            "history_fetch_per_page",
+            10_000_000,
+            PER_EVENT_MAX,
+        ),
         history_page_size: s.u32(diags, "history_page_size", 256, 1),
         cached_workflow_memory_bytes: s.size(diags, "cached_workflow_memory", 64 << 10),
-        cached_memory_per_event_bytes: s.size(diags, "cached_memory_per_event", 1 << 10),
-        cached_memory_per_turn_bytes: s.size(diags, "cached_memory_per_turn", 0),
+        cached_memory_per_event_bytes: s.size_max(
+            diags,
+            "cached_memory_per_event",
+            1 << 10,
+            1 << 30,
+        ),
+        cached_memory_per_turn_bytes: s.size_max(diags, "cached_memory_per_turn", 0, 1 << 30),
     };
     s.finish(diags);
     temporal
@@ -364,7 +403,7 @@ fn temporal(node: Option<&Node>, diags: &mut Diags) -> Temporal {
 
 fn instance(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Instance {
     let mut s = Section::open(node, "instance", &Origin::Whole, diags);
-    let vcpus = s.u32(diags, "vcpus", 1, 1);
+    let vcpus = s.u32_in(diags, "vcpus", 1, 1, 1024);
     let memory_limit_bytes = s.size(diags, "memory_limit", 512 << 20);
     let runtime_memory_bytes = s.size(diags, "runtime_memory", 64 << 20);
     if runtime_memory_bytes >= memory_limit_bytes {
@@ -411,7 +450,7 @@ fn gc(node: &Node, diags: &mut Diags) -> GcPressure {
     let mut s = Section::open(Some(node), "instance.gc", &node.origin, diags);
     let gc = GcPressure {
         threshold: s.number(diags, "threshold", 0.5, HALF_OPEN_UNIT),
-        max_overhead: s.number(diags, "max_overhead", 1.0, ANY_NON_NEGATIVE),
+        max_overhead: s.number(diags, "max_overhead", 1.0, closed(0.0, 10.0)),
     };
     s.finish(diags);
     gc
@@ -491,7 +530,7 @@ fn cloud_run(
         max_instances,
         initial_instances,
         target_cpu_utilization: s.number(diags, "target_cpu_utilization", 0.6, FRACTION_POSITIVE),
-        max_concurrency: s.u32(diags, "max_concurrency", 80, 1),
+        max_concurrency: s.u32_in(diags, "max_concurrency", 80, 1, SLOTS_MAX),
         target_concurrency_utilization: s.number(
             diags,
             "target_concurrency_utilization",
@@ -548,7 +587,7 @@ fn provider(name: String, item: &Node, cx: &Context<'_>, diags: &mut Diags) -> P
         s.missing("ttft", "a duration distribution such as { kind = \"lognormal\", median = \"800ms\", p99 = \"8s\" }", diags);
     }
     let output_tokens_per_s = if s.is_present() {
-        s.number_required(diags, "output_tokens_per_s", POSITIVE)
+        s.number_required(diags, "output_tokens_per_s", positive_up_to(COUNT_MAX))
     } else {
         None
     };
@@ -558,29 +597,19 @@ fn provider(name: String, item: &Node, cx: &Context<'_>, diags: &mut Diags) -> P
         output_tokens_per_s: output_tokens_per_s.unwrap_or(1.0),
         error_probability: s.number(diags, "error_probability", 0.0, PROBABILITY),
         timeout: s.duration_min(diags, "timeout", 60_000_000_000, 1),
-        input_price_per_million_usd: s.number(
-            diags,
-            "input_price_per_million_usd",
-            0.0,
-            ANY_NON_NEGATIVE,
-        ),
-        output_price_per_million_usd: s.number(
-            diags,
-            "output_price_per_million_usd",
-            0.0,
-            ANY_NON_NEGATIVE,
-        ),
+        input_price_per_million_usd: s.number(diags, "input_price_per_million_usd", 0.0, PRICE),
+        output_price_per_million_usd: s.number(diags, "output_price_per_million_usd", 0.0, PRICE),
         cached_input_price_per_million_usd: 0.0,
         ttft_timeout: s.duration_optional(diags, "ttft_timeout", 1),
-        prefill_tokens_per_s: s.number_optional(diags, "prefill_tokens_per_s", POSITIVE),
+        prefill_tokens_per_s: s.number_optional(
+            diags,
+            "prefill_tokens_per_s",
+            positive_up_to(COUNT_MAX),
+        ),
     };
     let mut provider = provider;
     provider.cached_input_price_per_million_usd = s
-        .number_optional(
-            diags,
-            "cached_input_price_per_million_usd",
-            ANY_NON_NEGATIVE,
-        )
+        .number_optional(diags, "cached_input_price_per_million_usd", PRICE)
         .unwrap_or(provider.input_price_per_million_usd);
     s.finish(diags);
     provider
@@ -643,10 +672,17 @@ fn group_members(path: &str, item: &Node, providers: &[Provider], diags: &mut Di
             Some(index) => members.push(index),
             None => {
                 let hint = hint(name, known.iter().copied());
-                let message = format!(
-                    "unknown provider \"{name}\", expected {} (a [providers.NAME] table){hint}",
-                    one_of(known.iter().copied())
-                );
+                let message = if known.is_empty() {
+                    format!(
+                        "unknown provider \"{name}\": the scenario defines no providers, \
+                         expected a [providers.{name}] table"
+                    )
+                } else {
+                    format!(
+                        "unknown provider \"{name}\", expected {} (a [providers.NAME] table){hint}",
+                        one_of(known.iter().copied())
+                    )
+                };
                 diags.error(&name_node.origin, &element, message);
             }
         }
@@ -657,8 +693,8 @@ fn group_members(path: &str, item: &Node, providers: &[Provider], diags: &mut Di
 fn cost(node: Option<&Node>, diags: &mut Diags) -> CostPrices {
     let mut s = Section::open(node, "cost", &Origin::Whole, diags);
     let cost = CostPrices {
-        vcpu_second_usd: s.number(diags, "vcpu_second_usd", 0.000018, ANY_NON_NEGATIVE),
-        gib_second_usd: s.number(diags, "gib_second_usd", 0.000002, ANY_NON_NEGATIVE),
+        vcpu_second_usd: s.number(diags, "vcpu_second_usd", 0.000018, PRICE),
+        gib_second_usd: s.number(diags, "gib_second_usd", 0.000002, PRICE),
     };
     s.finish(diags);
     cost
@@ -677,7 +713,7 @@ fn slos(node: Option<&Node>, has_budget: bool, diags: &mut Diags) -> Vec<Slo> {
             .choice(diags, "metric", &metric_names)
             .and_then(|m| SloMetric::ALL.into_iter().find(|x| x.name() == m));
         let max = if s.is_present() {
-            s.number_required(diags, "max", ANY_NON_NEGATIVE)
+            s.number_required(diags, "max", closed(0.0, 1e15))
         } else {
             None
         };

@@ -71,9 +71,13 @@ pub(crate) fn resolve(
     if let Value::Table(table) = &mut working.value {
         table.remove("timeline");
     }
+    // Each set resolves a whole effective scenario. When the base (or an earlier set) already
+    // has errors, later sets would only repeat them, once per set: skip them, so a broken file
+    // with many sets is still rejected in time linear in its size.
+    let mut resolving = diags.is_empty();
     entries
         .into_iter()
-        .map(|e| intervention(e, &mut working, base, cx, diags))
+        .map(|e| intervention(e, &mut working, base, cx, diags, &mut resolving))
         .collect()
 }
 
@@ -84,6 +88,7 @@ fn intervention(
     base: &Scenario,
     cx: &Context<'_>,
     diags: &mut Diags,
+    resolving: &mut bool,
 ) -> Intervention {
     let action = match entry.pending {
         Pending::Ready(action) => action,
@@ -96,10 +101,16 @@ fn intervention(
                     diags.error(&a.key_origin, &a.key, message);
                 }
             }
-            let mut set_diags = diags.sibling();
-            let effective = resolve::resolve(working, cx, &mut set_diags, WithTimeline::No);
-            diags.append(set_diags);
-            check_shape_kept(&entry.path, &entry.origin, base, &effective, diags);
+            let effective = if *resolving {
+                let mut set_diags = diags.sibling();
+                let effective = resolve::resolve(working, cx, &mut set_diags, WithTimeline::No);
+                *resolving = set_diags.is_empty();
+                diags.append(set_diags);
+                check_shape_kept(&entry.path, &entry.origin, base, &effective, diags);
+                effective
+            } else {
+                base.clone()
+            };
             let assignments = assignments
                 .into_iter()
                 .map(|a| (a.key, format_value(&a.value.value)))
@@ -355,7 +366,7 @@ fn incident(s: &mut Section<'_>, base: &Scenario, diags: &mut Diags) -> Option<A
     };
     let duration = s.duration_required(diags, "duration", 1);
     let factor = match kind {
-        Some("degradation") => s.number_required(diags, "factor", POSITIVE),
+        Some("degradation") => s.number_required(diags, "factor", positive_up_to(FACTOR_MAX)),
         _ => {
             if s.has("factor") {
                 let _ = s.take("factor");
@@ -392,14 +403,18 @@ fn provider_index(
     if index.is_none() {
         let names = base.providers.iter().map(|p| p.name.as_str());
         let hint = hint(name, names.clone());
-        diags.error(
-            &node.origin,
-            path,
+        let message = if base.providers.is_empty() {
+            format!(
+                "unknown provider \"{name}\": the scenario defines no providers, expected a \
+                 [providers.{name}] table"
+            )
+        } else {
             format!(
                 "unknown provider \"{name}\", expected {}{hint}",
                 one_of(names)
-            ),
-        );
+            )
+        };
+        diags.error(&node.origin, path, message);
     }
     index
 }

@@ -10,6 +10,16 @@ pub(crate) const DURATION_EXPECTED: &str = "expected a duration string such as \
 pub(crate) const SIZE_EXPECTED: &str = "expected a size string such as \"512MiB\", \"2GiB\" \
      (units: B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)";
 
+/// The longest duration any key (or CSV cell) may hold: 10,000 days (27 years, 8.64e17 ns),
+/// long enough to mean "never" (`abandon_after = "1000d"`). A u64 of nanoseconds holds 584
+/// years, so simulated time (below the horizon, itself at most this) plus 20 such durations
+/// cannot overflow; products with counts saturate in the model.
+pub const MAX_DURATION_NANOS: Nanos = 10_000 * 86_400_000_000_000;
+
+/// The largest size any key may hold: 1 TiB (2^40 bytes), so a million of them (instances'
+/// slots, cache entries) still sum below 2^60.
+pub const MAX_SIZE_BYTES: u64 = 1 << 40;
+
 const DURATION_UNITS: [(&str, u64); 8] = [
     ("ns", 1),
     ("us", 1_000),
@@ -75,7 +85,7 @@ fn scale(decimal: &Decimal, unit: u64, what: &str) -> Result<u64, String> {
 }
 
 /// Parses "250ms", "1h30m", "0.5s", "0s". The reason on error is a short fragment.
-pub(crate) fn parse_duration(text: &str) -> Result<Nanos, String> {
+pub fn parse_duration(text: &str) -> Result<Nanos, String> {
     let mut rest = text.trim();
     if rest.starts_with('-') {
         return Err("durations cannot be negative".into());
@@ -97,15 +107,24 @@ pub(crate) fn parse_duration(text: &str) -> Result<Nanos, String> {
         let Some(&(_, nanos)) = DURATION_UNITS.iter().find(|(name, _)| *name == unit) else {
             return Err(format!("unknown unit \"{unit}\""));
         };
-        let part = scale(&decimal, nanos, "nanoseconds")?;
-        total = total.checked_add(part).ok_or("too large")?;
+        let part = scale(&decimal, nanos, "nanoseconds").map_err(|why| {
+            if why == "too large" {
+                DURATION_TOO_LARGE.to_string()
+            } else {
+                why
+            }
+        })?;
+        total = total.checked_add(part).ok_or(DURATION_TOO_LARGE)?;
         rest = after_unit;
+    }
+    if total > MAX_DURATION_NANOS {
+        return Err(DURATION_TOO_LARGE.into());
     }
     Ok(total)
 }
 
 /// Parses "512MiB", "2GB", "1.5GiB", "0B".
-pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     if text.starts_with('-') {
         return Err("sizes cannot be negative".into());
@@ -118,11 +137,24 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let Some(&(_, bytes)) = SIZE_UNITS.iter().find(|(name, _)| *name == unit) else {
         return Err(format!("unknown unit \"{unit}\""));
     };
-    scale(&decimal, bytes, "bytes")
+    let bytes = scale(&decimal, bytes, "bytes").map_err(|why| {
+        if why == "too large" {
+            SIZE_TOO_LARGE.to_string()
+        } else {
+            why
+        }
+    })?;
+    if bytes > MAX_SIZE_BYTES {
+        return Err(SIZE_TOO_LARGE.into());
+    }
+    Ok(bytes)
 }
 
+const DURATION_TOO_LARGE: &str = "more than the limit of 10000d";
+const SIZE_TOO_LARGE: &str = "more than the limit of 1TiB";
+
 /// The largest unit that represents `nanos` exactly: 5400s -> "90m", 0 -> "0s".
-pub(crate) fn format_duration(nanos: Nanos) -> String {
+pub fn format_duration(nanos: Nanos) -> String {
     if nanos == 0 {
         return "0s".into();
     }
@@ -139,7 +171,7 @@ pub(crate) fn format_duration(nanos: Nanos) -> String {
 }
 
 /// The largest binary unit that represents `bytes` exactly: 536870912 -> "512MiB".
-pub(crate) fn format_size(bytes: u64) -> String {
+pub fn format_size(bytes: u64) -> String {
     if bytes == 0 {
         return "0B".into();
     }
@@ -188,7 +220,33 @@ mod tests {
             parse_duration("s"),
             Err("expected a number at \"s\"".into())
         );
-        assert_eq!(parse_duration("99999999999d"), Err("too large".into()));
+        assert_eq!(
+            parse_duration("99999999999d"),
+            Err("more than the limit of 10000d".into())
+        );
+        // The examples of issue 11: both overflowed the model's time arithmetic.
+        for text in [
+            "18446744073709551615ns",
+            "213503d",
+            "10000d1ns",
+            "240000h1s",
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Err("more than the limit of 10000d".into()),
+                "{text}"
+            );
+        }
+        assert_eq!(parse_duration("10000d"), Ok(MAX_DURATION_NANOS));
+        assert_eq!(parse_size("1TiB"), Ok(MAX_SIZE_BYTES));
+        assert_eq!(
+            parse_size("1025GiB"),
+            Err("more than the limit of 1TiB".into())
+        );
+        assert_eq!(
+            parse_size("99999999999999999999TB"),
+            Err("more than the limit of 1TiB".into())
+        );
     }
 
     #[test]
@@ -212,10 +270,16 @@ mod tests {
         assert_eq!(format_duration(0), "0s");
         assert_eq!(format_size(512 << 20), "512MiB");
         assert_eq!(format_size(1000), "1000B");
-        for nanos in [1, 999, 1_000_000_001, 86_400_000_000_000, u64::MAX] {
+        for nanos in [
+            1,
+            999,
+            1_000_000_001,
+            86_400_000_000_000,
+            MAX_DURATION_NANOS,
+        ] {
             assert_eq!(parse_duration(&format_duration(nanos)), Ok(nanos));
         }
-        for bytes in [1, 1024, 3 << 29, u64::MAX] {
+        for bytes in [1, 1024, 3 << 29, MAX_SIZE_BYTES] {
             assert_eq!(parse_size(&format_size(bytes)), Ok(bytes));
         }
     }

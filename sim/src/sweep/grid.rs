@@ -160,23 +160,30 @@ pub fn parse_grid_arg(arg: &str) -> Result<Axis, GridError> {
         } else {
             expanded.push(item.to_string());
         }
+        if expanded.len() > MAX_POINTS {
+            return Err(error(format!(
+                "grid key {key}: more than the limit of {MAX_POINTS} values"
+            )));
+        }
     }
     axis(key, expanded)
 }
 
 fn axis(key: String, values: Vec<String>) -> Result<Axis, GridError> {
-    for (i, value) in values.iter().enumerate() {
-        if values[..i].contains(value) {
-            return Err(error(format!(
-                "grid key {key}: value `{value}` appears twice"
-            )));
-        }
-    }
     if values.len() > MAX_POINTS {
         return Err(error(format!(
             "grid key {key}: {} values, more than the limit of {MAX_POINTS}",
             values.len()
         )));
+    }
+    // A set, not a scan of the earlier values: linear in the number of values.
+    let mut seen = std::collections::BTreeSet::new();
+    for value in &values {
+        if !seen.insert(value.as_str()) {
+            return Err(error(format!(
+                "grid key {key}: value `{value}` appears twice"
+            )));
+        }
     }
     Ok(Axis { key, values })
 }
@@ -254,7 +261,10 @@ fn expand_range(key: &str, item: &str) -> Result<Vec<String>, GridError> {
         if end < start {
             return Err(bad("the end is below the start"));
         }
-        let count = ((end - start) / step) as u64 + 1;
+        let Some(span) = end.checked_sub(start) else {
+            return Err(bad("integer out of range"));
+        };
+        let count = (span / step) as u64 + 1;
         if count > MAX_POINTS as u64 {
             return Err(bad(&format!(
                 "{count} values, more than the limit of {MAX_POINTS}"
@@ -403,6 +413,28 @@ fn axis_from_toml(key: &str, value: &toml::Value) -> Result<Axis, GridError> {
              \"start..end:step\""
         ))),
     }
+}
+
+/// Fuzz entry point (the `grid` target and its regression replay): each line of `bytes` as one
+/// `--grid` argument, and the whole text as a scenario's `[sweep]` table. Returns whether a
+/// grid was accepted; never panics.
+pub fn fuzz_grid(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    let args: Vec<&str> = text.lines().take(16).collect();
+    let mut accepted = false;
+    if let Ok(grid) = Grid::from_args(&args) {
+        let points = grid.len();
+        assert!(points <= MAX_POINTS, "{points} points");
+        for index in [0, points / 2, points.saturating_sub(1)] {
+            assert_eq!(grid.overrides(index).len(), grid.axes.len());
+        }
+        accepted = true;
+    }
+    if let Ok(Some(spec)) = parse_sweep_table(&text) {
+        assert!(spec.grid.len() <= MAX_POINTS);
+        accepted = true;
+    }
+    accepted
 }
 
 #[cfg(test)]

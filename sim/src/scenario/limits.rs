@@ -1,0 +1,365 @@
+//! Limits derived up front: everything a scenario can make large (arrivals over the horizon,
+//! open conversations, instances, events, time-series rows, SLO and timeline counts, file and
+//! CSV sizes) is checked against a documented limit before anything runs, so a run cannot eat
+//! memory or time until it is killed. Each message names the key, the limit and how to raise it.
+//!
+//! `check_raw` runs on the parsed tree before resolution (counts that would make validation
+//! itself slow); `check_resolved` runs on the resolved scenario, timeline included.
+
+use super::config::*;
+use super::diag::{Diags, Origin};
+use super::raw::{Node, Value};
+
+/// The largest scenario file: 8 MiB (the largest real one is under 20 KB).
+pub const MAX_SCENARIO_FILE_BYTES: usize = 8 << 20;
+/// The largest CSV file a scenario may name (a trace or an empirical distribution): 256 MiB.
+pub const MAX_CSV_FILE_BYTES: usize = 256 << 20;
+/// The most values a CSV file may hold: 10 million rows.
+pub const MAX_CSV_ROWS: usize = 10_000_000;
+/// The most `[[slo]]` tables.
+pub const MAX_SLOS: usize = 1_000;
+/// The most `[[timeline]]` entries: each `set` resolves a whole effective scenario.
+pub const MAX_TIMELINE_ENTRIES: usize = 1_000;
+/// The most (timeline sets) x (scenario file bytes): 100 MB, e.g. 1,000 sets on a 100 KB file.
+pub const MAX_TIMELINE_WORK_BYTES: usize = 100_000_000;
+/// The most `[providers.NAME]` tables, and the most `[provider_groups]` entries.
+pub const MAX_PROVIDERS: usize = 1_000;
+/// The most points of a piecewise traffic profile.
+pub const MAX_RATE_POINTS: usize = 100_000;
+
+/// Defaults of the `[run]` limit keys that only this module reads.
+pub const DEFAULT_MAX_CONVERSATIONS: u64 = 10_000_000;
+pub const DEFAULT_MAX_INSTANCES: u64 = 10_000;
+pub const DEFAULT_MAX_TIMESERIES_ROWS: u64 = 1_000_000;
+
+pub(crate) fn file_too_large(bytes: usize) -> String {
+    format!(
+        "the file has {bytes} bytes, more than the limit of {MAX_SCENARIO_FILE_BYTES} \
+         (a scenario file is at most 8 MiB; put large data in a CSV file)"
+    )
+}
+
+/// Counts in the raw tree; false when one is over its limit (resolution is then skipped, since
+/// resolving it is what would take long).
+pub(crate) fn check_raw(root: &Node, file_bytes: usize, diags: &mut Diags) -> bool {
+    let Value::Table(top) = &root.value else {
+        return true;
+    };
+    let mut ok = true;
+    // Each timeline set resolves (and keeps) a whole copy of the scenario.
+    if let Some(Node {
+        value: Value::Array(entries),
+        origin,
+    }) = top.get("timeline")
+    {
+        let sets = entries
+            .iter()
+            .filter(|e| matches!(&e.value, Value::Table(t) if t.get("set").is_some()))
+            .count();
+        let work = sets.saturating_mul(file_bytes.max(1));
+        if work > MAX_TIMELINE_WORK_BYTES {
+            ok = false;
+            diags.error(
+                origin,
+                "timeline",
+                format!(
+                    "{sets} timeline sets on a scenario of {file_bytes} bytes: each set keeps a \
+                     whole copy of the scenario, and sets x bytes must stay below \
+                     {MAX_TIMELINE_WORK_BYTES} (a fixed limit of sim): use fewer sets or a \
+                     smaller file"
+                ),
+            );
+        }
+    }
+    let mut count = |node: Option<&Node>, path: &str, limit: usize, what: &str| {
+        let Some(node) = node else { return };
+        let n = match &node.value {
+            Value::Array(items) => items.len(),
+            Value::Table(table) => table.entries.len(),
+            _ => return,
+        };
+        if n > limit {
+            ok = false;
+            diags.error(
+                &node.origin,
+                path,
+                format!(
+                    "{n} {what}, more than the limit of {limit} (a fixed limit of sim: \
+                     split the scenario into several files)"
+                ),
+            );
+        }
+    };
+    let table_of = |node: Option<&Node>, key: &str| -> Option<Node> {
+        match node.map(|n| &n.value) {
+            Some(Value::Table(t)) => t.get(key).cloned(),
+            _ => None,
+        }
+    };
+    count(top.get("slo"), "slo", MAX_SLOS, "[[slo]] tables");
+    count(
+        top.get("timeline"),
+        "timeline",
+        MAX_TIMELINE_ENTRIES,
+        "[[timeline]] entries",
+    );
+    count(
+        table_of(top.get("agent"), "steps").as_ref(),
+        "agent.steps",
+        MAX_STEPS,
+        "[[agent.steps]]",
+    );
+    count(
+        top.get("providers"),
+        "providers",
+        MAX_PROVIDERS,
+        "[providers.NAME] tables",
+    );
+    count(
+        top.get("provider_groups"),
+        "provider_groups",
+        MAX_PROVIDERS,
+        "provider groups",
+    );
+    count(
+        table_of(top.get("traffic"), "points").as_ref(),
+        "traffic.points",
+        MAX_RATE_POINTS,
+        "rate points",
+    );
+    ok
+}
+
+/// The limits that need the resolved scenario: expected arrivals, open conversations,
+/// instances, events and time-series rows.
+pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
+    let run = &scenario.run;
+    let horizon = run.horizon;
+    let phases = phases(scenario);
+
+    let arrivals: f64 = phases
+        .iter()
+        .map(|(from, to, s)| expected_arrivals(&s.traffic, *from, *to))
+        .sum();
+    if arrivals > run.max_conversations as f64 {
+        diags.error(
+            &Origin::Whole,
+            "run.max_conversations",
+            format!(
+                "the traffic brings about {} conversations over the horizon, more than the \
+                 limit of {}: lower the rate or the horizon, or raise run.max_conversations",
+                round(arrivals),
+                run.max_conversations
+            ),
+        );
+    }
+
+    // Little's law: conversations open at once ~ arrival rate x how long one stays open.
+    let open_peak = phases
+        .iter()
+        .map(|(from, to, s)| peak_rate(&s.traffic, *from, *to) * conversation_lifetime_s(s))
+        .fold(0.0, f64::max);
+    if open_peak > run.max_open_conversations as f64 {
+        diags.error(
+            &Origin::Whole,
+            "run.max_open_conversations",
+            format!(
+                "at the peak arrival rate about {} conversations would be open at once \
+                 (rate x (messages x think time + idle_timeout)), more than \
+                 the limit of {}: lower the rate or raise run.max_open_conversations",
+                round(open_peak),
+                run.max_open_conversations
+            ),
+        );
+    }
+
+    for (_, _, s) in &phases {
+        let (key, instances) = match &s.autoscaler {
+            Autoscaler::Fixed { instances } => ("autoscaler.instances", *instances),
+            Autoscaler::CloudRun(c) => ("autoscaler.max_instances", c.max_instances),
+        };
+        if u64::from(instances) > run.max_instances {
+            diags.error(
+                &Origin::Whole,
+                key,
+                format!(
+                    "{instances} instances, more than the limit of run.max_instances = {}: \
+                     raise run.max_instances if the fleet really is this large",
+                    run.max_instances
+                ),
+            );
+            break;
+        }
+    }
+
+    let rows = horizon / run.sample_interval.max(1);
+    if rows > run.max_timeseries_rows {
+        diags.error(
+            &Origin::Whole,
+            "run.sample_interval",
+            format!(
+                "{rows} time-series rows (horizon / sample_interval), more than the limit of \
+                 run.max_timeseries_rows = {}: use a longer sample_interval or raise \
+                 run.max_timeseries_rows",
+                run.max_timeseries_rows
+            ),
+        );
+    }
+
+    // A lower bound on the events, with a margin so that a run that could fit is never
+    // refused: every periodic tick, and per message at least its arrival and one event per
+    // step, for half the expected arrivals (a run's arrivals are random).
+    let mut events = rows as f64;
+    if let Autoscaler::CloudRun(c) = &scenario.autoscaler {
+        events += horizon as f64 / c.evaluation_interval.max(1) as f64;
+    }
+    // Only top-level activities are sure to run: a repeat or a choice may run nothing.
+    let activities = scenario
+        .agent
+        .steps
+        .iter()
+        .filter(|step| matches!(step.kind, StepKind::Llm { .. } | StepKind::Tool { .. }))
+        .count();
+    let per_message = 1.0 + activities as f64;
+    events += 0.5 * arrivals * mean_count(&scenario.conversation.messages).max(1.0) * per_message;
+    if events > run.max_events as f64 {
+        diags.error(
+            &Origin::Whole,
+            "run.max_events",
+            format!(
+                "the run would need more than {} events (half the expected arrivals x \
+                 messages x (1 + top-level llm and tool steps), plus time-series samples and autoscaler \
+                 evaluations), more than the limit of {}: shorten the \
+                 horizon, lengthen run.sample_interval or autoscaler.evaluation_interval, \
+                 or raise run.max_events",
+                round(events),
+                run.max_events
+            ),
+        );
+    }
+}
+
+/// `[from, to)` spans of the horizon with the scenario in effect in each (the base, then each
+/// timeline `set`'s effective scenario).
+fn phases(scenario: &Scenario) -> Vec<(Nanos, Nanos, &Scenario)> {
+    let mut phases = vec![(0, scenario.run.horizon, scenario)];
+    for intervention in &scenario.timeline {
+        if let Action::Set { effective, .. } = &intervention.action {
+            let at = intervention.at.min(scenario.run.horizon);
+            if let Some(last) = phases.last_mut() {
+                last.1 = at.max(last.0);
+            }
+            phases.push((at, scenario.run.horizon, effective));
+        }
+    }
+    phases
+}
+
+fn seconds(nanos: Nanos) -> f64 {
+    nanos as f64 / NANOS_PER_SECOND
+}
+
+fn round(x: f64) -> String {
+    if x >= 1e15 {
+        format!("{x:.2e}")
+    } else {
+        format!("{:.0}", x.ceil())
+    }
+}
+
+/// The integral of rate x multiplier over `[from, to)`.
+fn expected_arrivals(traffic: &Traffic, from: Nanos, to: Nanos) -> f64 {
+    let span = seconds(to.saturating_sub(from));
+    let mass = match &traffic.profile {
+        TrafficProfile::Constant { rate_per_s } => rate_per_s * span,
+        TrafficProfile::Piecewise { points } => points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let end = points.get(i + 1).map_or(Nanos::MAX, |next| next.at);
+                let (a, b) = (p.at.max(from), end.min(to));
+                if b > a {
+                    p.rate_per_s * seconds(b - a)
+                } else {
+                    0.0
+                }
+            })
+            .sum(),
+        TrafficProfile::Diurnal {
+            mean_rate_per_s,
+            peak_to_trough,
+            peak_hour,
+        } => {
+            // mean * (t + a * 24h / 2pi * [sin(2pi (hour - peak) / 24)]), exact.
+            let a = (peak_to_trough - 1.0) / (peak_to_trough + 1.0);
+            let day = 86_400.0;
+            let phase = |t: f64| {
+                let hours = t / 3600.0;
+                (2.0 * std::f64::consts::PI * (hours - peak_hour) / 24.0).sin()
+            };
+            let (t0, t1) = (seconds(from), seconds(to));
+            let wave = a * day / (2.0 * std::f64::consts::PI) * (phase(t1) - phase(t0));
+            mean_rate_per_s * ((t1 - t0) + wave).max(0.0)
+        }
+        TrafficProfile::Trace { arrivals, .. } => {
+            return arrivals.iter().filter(|t| (from..to).contains(*t)).count() as f64
+                * traffic.multiplier.max(1.0);
+        }
+    };
+    mass * traffic.multiplier
+}
+
+/// The highest arrival rate (per second, multiplier included) in `[from, to)`.
+fn peak_rate(traffic: &Traffic, from: Nanos, to: Nanos) -> f64 {
+    let peak = match &traffic.profile {
+        TrafficProfile::Constant { rate_per_s } => *rate_per_s,
+        TrafficProfile::Piecewise { points } => points
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                let end = points.get(i + 1).map_or(Nanos::MAX, |next| next.at);
+                p.at < to && end > from
+            })
+            .map(|(_, p)| p.rate_per_s)
+            .fold(0.0, f64::max),
+        TrafficProfile::Diurnal {
+            mean_rate_per_s,
+            peak_to_trough,
+            ..
+        } => mean_rate_per_s * (1.0 + (peak_to_trough - 1.0) / (peak_to_trough + 1.0)),
+        // A trace's rate is its count over the span: Little's law on the average.
+        TrafficProfile::Trace { .. } => {
+            expected_arrivals(traffic, from, to) / seconds(to.saturating_sub(from)).max(1.0)
+        }
+    };
+    peak * traffic.multiplier
+}
+
+/// How long a conversation stays open, in seconds, at least on average (an estimate compared
+/// against a limit, so it leaves out the response times): its messages' think times, then the
+/// idle timeout.
+fn conversation_lifetime_s(s: &Scenario) -> f64 {
+    let c = &s.conversation;
+    let messages = mean_count(&c.messages).max(1.0);
+    messages * mean(&c.think_time) + seconds(c.idle_timeout)
+}
+
+fn mean_count(dist: &Dist) -> f64 {
+    mean(dist)
+}
+
+/// The mean of a distribution (seconds or counts), finite.
+fn mean(dist: &Dist) -> f64 {
+    let m = match dist {
+        Dist::Constant { value } => *value,
+        Dist::Exponential { mean } | Dist::Geometric { mean } => *mean,
+        Dist::Lognormal { median, p99 } => {
+            // sigma = ln(p99 / median) / z_0.99
+            let sigma = (p99 / median).ln() / 2.326_347_874;
+            median * (sigma * sigma / 2.0).exp()
+        }
+        Dist::Uniform { min, max } => (min + max) / 2.0,
+        Dist::Empirical { values, .. } => values.iter().sum::<f64>() / (values.len().max(1) as f64),
+    };
+    if m.is_finite() { m } else { f64::MAX }
+}

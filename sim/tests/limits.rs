@@ -1,0 +1,384 @@
+//! Bad input, one test per class of issue 11, each with the exact example input: `sim run`
+//! refuses it with exit 2, a message naming the file, the key and the limit, and nothing
+//! written; never a panic, a hang or a blow-up. Also: validation is linear in the input size.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A small valid scenario (a 10-minute horizon), to which each test adds or changes one thing.
+const BASE: &str = r#"name = "base"
+[run]
+horizon = "10m"
+
+[traffic]
+kind = "constant"
+rate_per_s = 1.0
+
+[providers.p]
+ttft = { kind = "constant", value = "500ms" }
+output_tokens_per_s = 50
+input_price_per_million_usd = 3.0
+
+[provider_groups]
+main = ["p"]
+
+[[agent.steps]]
+name = "think"
+kind = "llm"
+group = "main"
+input_tokens = { kind = "constant", value = 1000 }
+output_tokens = { kind = "constant", value = 100 }
+
+[[agent.steps]]
+name = "tool"
+kind = "tool"
+latency = { kind = "constant", value = "1s" }
+"#;
+
+struct Ran {
+    code: i32,
+    stderr: String,
+    seconds: f64,
+}
+
+/// `sim ARGS` in `dir`, killed (and failed) after 60 s: a hang is a failure, not a stuck test.
+/// Stderr goes to a file, so a long error list cannot fill a pipe and block the child.
+fn sim(dir: &Path, args: &[&str]) -> Ran {
+    let start = Instant::now();
+    let stderr_path = dir.join("stderr.txt");
+    let stderr_file = fs::File::create(&stderr_path).expect("stderr file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(stderr_file)
+        .spawn()
+        .expect("sim starts");
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let stderr = fs::read_to_string(&stderr_path).expect("read stderr");
+            return Ran {
+                code: status.code().expect("an exit code, not a signal"),
+                stderr,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("sim {args:?} hung for more than 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).expect("write");
+    path
+}
+
+/// `sim run FILE --out OUT` must exit 2, write nothing, and print every `expected` fragment.
+fn refused(text: &str, extra: &[&str], expected: &[&str]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "s.toml", text);
+    let mut args = vec!["run", "s.toml", "--out", "out"];
+    args.extend(extra);
+    let ran = sim(dir.path(), &args);
+    assert_eq!(ran.code, 2, "exit code, stderr:\n{}", ran.stderr);
+    for fragment in expected {
+        assert!(
+            ran.stderr.contains(fragment),
+            "stderr lacks {fragment:?}:\n{}",
+            ran.stderr
+        );
+    }
+    assert!(!ran.stderr.contains("panicked"), "{}", ran.stderr);
+    assert!(!dir.path().join("out").exists(), "out/ was written");
+    assert!(!dir.path().join("results").exists(), "results/ was written");
+}
+
+fn with_step_cpu(cpu: &str) -> String {
+    BASE.replace(
+        "latency = { kind = \"constant\", value = \"1s\" }",
+        &format!("latency = {{ kind = \"constant\", value = \"1s\" }}\ncpu = \"{cpu}\""),
+    )
+}
+
+#[test]
+fn durations_that_overflowed_the_clock_are_refused_with_the_cap() {
+    for cpu in ["18446744073709551615ns", "213503d"] {
+        refused(
+            &with_step_cpu(cpu),
+            &[],
+            &[
+                "s.toml:28:7: agent.steps.1.cpu",
+                "more than the limit of 10000d",
+            ],
+        );
+    }
+    // The same through --set, on any duration key.
+    refused(
+        BASE,
+        &["--set", "temporal.replay_cpu_per_event=213503d"],
+        &[
+            "--set temporal.replay_cpu_per_event=213503d",
+            "limit of 10000d",
+        ],
+    );
+    refused(
+        BASE,
+        &["--set", "instance.memory_limit=99999TB"],
+        &["instance.memory_limit", "more than the limit of 1TiB"],
+    );
+}
+
+#[test]
+fn the_longest_duration_runs_to_completion() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "s.toml", &with_step_cpu("10000d"));
+    let ran = sim(dir.path(), &["run", "s.toml", "--out", "out", "--no-plots"]);
+    assert!(ran.code == 0 || ran.code == 1, "{}", ran.stderr);
+    assert!(ran.seconds < 60.0);
+}
+
+#[test]
+fn an_absurd_arrival_rate_is_refused_before_it_eats_memory() {
+    refused(
+        &BASE.replace("rate_per_s = 1.0", "rate_per_s = 1e308"),
+        &[],
+        &[
+            "s.toml:7:14: traffic.rate_per_s",
+            "expected a number in [0, 1000000], found 1e308",
+        ],
+    );
+    // The highest allowed rate over a long horizon: refused by the arrivals limit, which says
+    // how to raise it.
+    refused(
+        &BASE.replace("rate_per_s = 1.0", "rate_per_s = 1000000"),
+        &[],
+        &[
+            "run.max_conversations",
+            "about 600000000 conversations",
+            "more than the limit of 10000000",
+            "raise run.max_conversations",
+        ],
+    );
+}
+
+#[test]
+fn other_unbounded_growth_is_refused_up_front_naming_the_key_to_raise() {
+    refused(
+        BASE,
+        &["--set", "run.sample_interval=1ns"],
+        &[
+            "run.sample_interval",
+            "600000000000 time-series rows",
+            "run.max_timeseries_rows = 1000000",
+        ],
+    );
+    refused(
+        &format!("{BASE}\n[autoscaler]\nkind = \"fixed\"\ninstances = 4000000000\n"),
+        &[],
+        &[
+            "autoscaler.instances",
+            "4000000000 instances",
+            "run.max_instances = 10000",
+        ],
+    );
+    refused(
+        BASE,
+        &[
+            "--set",
+            "conversation.idle_timeout=10000d",
+            "--set",
+            "traffic.rate_per_s=100000",
+        ],
+        &[
+            "run.max_open_conversations",
+            "raise run.max_open_conversations",
+        ],
+    );
+    refused(
+        BASE,
+        &[
+            "--set",
+            "conversation.messages={ kind = \"constant\", value = 1000000000 }",
+        ],
+        &["run.max_events", "more than the limit of 2000000000"],
+    );
+    let slos: String = (0..1001)
+        .map(|i| format!("[[slo]]\nmetric = \"oom_crashes\"\nmax = {i}\n"))
+        .collect();
+    refused(
+        &format!("{BASE}{slos}"),
+        &[],
+        &["slo: 1001 [[slo]] tables, more than the limit of 1000"],
+    );
+}
+
+#[test]
+fn absurd_prices_are_refused_so_the_cost_is_a_number() {
+    refused(
+        &BASE.replace(
+            "input_price_per_million_usd = 3.0",
+            "input_price_per_million_usd = 1e308",
+        ),
+        &[],
+        &[
+            "providers.p.input_price_per_million_usd",
+            "expected a number in [0, 1000000], found 1e308",
+        ],
+    );
+    refused(
+        BASE,
+        &["--set", "cost.vcpu_second_usd=1e308"],
+        &["cost.vcpu_second_usd", "in [0, 1000000]"],
+    );
+}
+
+#[test]
+fn errors_say_which_key_and_where() {
+    refused(
+        &BASE.replace("rate_per_s = 1.0", "rate_per_s = 1.0\nrate_per_s = 2.0"),
+        &[],
+        &["s.toml:8:1: invalid toml: duplicate key `rate_per_s`"],
+    );
+    refused(
+        &BASE.replace("rate_per_s = 1.0", "rate_per_s = 99999999999999999999"),
+        &[],
+        &["s.toml:7:14: traffic.rate_per_s: integer 99999999999999999999 does not fit in 64 bits"],
+    );
+    let text = BASE.replace("[provider_groups]\nmain = [\"p\"]\n", "");
+    refused(
+        &text,
+        &[],
+        &[
+            "agent.steps.0.group: unknown provider group \"main\": the scenario defines no \
+             provider groups, expected a [provider_groups] table",
+        ],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut bytes = BASE.as_bytes().to_vec();
+    let at = BASE.find("kind = \"constant\"").expect("kind") + 8;
+    bytes.insert(at, 0xff);
+    fs::write(dir.path().join("s.toml"), &bytes).expect("write");
+    let ran = sim(dir.path(), &["run", "s.toml", "--out", "out"]);
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains("s.toml:6:9: invalid utf-8"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_not_read_forever() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("s.toml");
+    let status = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(status.success());
+    let ran = sim(dir.path(), &["run", "s.toml", "--out", "out"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("s.toml: cannot read scenario file: not a regular file"),
+        "{}",
+        ran.stderr
+    );
+    // A FIFO named as a CSV (a trace) is refused too, at the key that names it.
+    Command::new("mkfifo")
+        .arg(dir.path().join("trace.csv"))
+        .status()
+        .expect("mkfifo");
+    let text = BASE.replace(
+        "kind = \"constant\"\nrate_per_s = 1.0",
+        "kind = \"trace\"\ncsv = \"trace.csv\"",
+    );
+    write(dir.path(), "t.toml", &text);
+    let ran = sim(dir.path(), &["run", "t.toml", "--out", "out"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("traffic.csv: cannot read")
+            && ran.stderr.contains("not a regular file"),
+        "{}",
+        ran.stderr
+    );
+}
+
+/// Validation is linear in the input: ~1 MB scenarios of several shapes (many SLOs, many
+/// timeline entries, many unknown keys, a long inline array) are each validated (here: refused
+/// by a limit or by their errors, or accepted) well within a second; 5 s is the flake margin.
+#[test]
+fn validating_a_megabyte_scenario_takes_under_a_second() {
+    let target = 1 << 20;
+    let repeat = |unit: &str| unit.repeat(target / unit.len() + 1);
+    let shapes = [
+        (
+            "slos",
+            format!(
+                "{BASE}{}",
+                repeat("[[slo]]\nname = \"p95\"\nmetric = \"response_latency_p95_s\"\nmax = 20\n")
+            ),
+        ),
+        (
+            "timeline",
+            format!(
+                "{BASE}{}",
+                repeat("[[timeline]]\nat = \"1m\"\nset = { \"traffic.multiplier\" = 2 }\n")
+            ),
+        ),
+        (
+            "unknown keys",
+            format!(
+                "{BASE}[temporal]\n{}",
+                (0..target / 18)
+                    .map(|i| format!("cach_size_{i} = 1\n"))
+                    .collect::<String>()
+            ),
+        ),
+        (
+            "timeline sets and unknown keys",
+            format!(
+                "{BASE}{}[temporal]\n{}",
+                "[[timeline]]\nat = \"1m\"\nset = { \"traffic.multiplier\" = 2 }\n".repeat(50),
+                (0..target / 18)
+                    .map(|i| format!("cach_size_{i} = 1\n"))
+                    .collect::<String>()
+            ),
+        ),
+        (
+            "inline array",
+            format!(
+                "{BASE}[traffic2]\npoints = [{}]\n",
+                repeat("{ at = \"1s\", r = 1 },")
+            ),
+        ),
+        (
+            "bad values",
+            format!("{BASE}{}", repeat("[[slo]]\nmetric = \"nope\"\nmax = -1\n")),
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (shape, text) in shapes {
+        assert!(text.len() >= target, "{shape}: {} bytes", text.len());
+        write(dir.path(), "big.toml", &text);
+        let ran = sim(dir.path(), &["validate", "big.toml"]);
+        assert!(!ran.stderr.contains("panicked"), "{shape}: {}", ran.stderr);
+        assert!(ran.code == 0 || ran.code == 2, "{shape}: exit {}", ran.code);
+        eprintln!(
+            "{shape}: {} bytes validated in {:.3} s (exit {})",
+            text.len(),
+            ran.seconds,
+            ran.code
+        );
+        assert!(
+            ran.seconds < 5.0,
+            "{shape}: {} bytes took {:.1} s to validate",
+            text.len(),
+            ran.seconds
+        );
+    }
+}

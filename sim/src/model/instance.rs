@@ -3,7 +3,7 @@
 //!
 //! CPU is a first-come-first-served multi-server queue with `vcpus` servers: each job (a
 //! workflow task with any replay, an activity's CPU part, worker start-up) holds one vCPU for
-//! its work times the GC factor in force when it starts. Work items are milliseconds long, so
+//! its work times the GC factor in force when it starts, divided by the vCPU's `cpu_speed`. Work items are milliseconds long, so
 //! FCFS and processor sharing give the same utilisation and nearly the same delays here, and
 //! FCFS needs one event per job instead of a rescheduling on every arrival.
 //!
@@ -26,6 +26,7 @@ impl Model {
         let (i, t) = (&self.cfg.instance, &self.cfg.temporal);
         InstanceSpec {
             vcpus: i.vcpus,
+            cpu_speed: i.cpu_speed,
             memory_limit_bytes: i.memory_limit_bytes,
             runtime_memory_bytes: i.runtime_memory_bytes,
             leak_bytes_per_hour: i.leak_bytes_per_hour,
@@ -263,7 +264,9 @@ impl Model {
     fn start_cpu_job(&mut self, inst: u32, job: CpuJob, work: u64) {
         let now = self.now();
         let factor = self.gc_factor(inst);
-        let duration = ((work as f64) * factor) as u64;
+        // cpu_speed 1.0 divides exactly, so the default changes no result.
+        let duration =
+            ((work as f64) * factor / self.instances[inst as usize].spec.cpu_speed) as u64;
         let instance = &mut self.instances[inst as usize];
         instance.busy_cores += 1;
         let inst_gen = instance.generation;

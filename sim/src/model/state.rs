@@ -397,6 +397,8 @@ pub enum InstanceState {
 #[derive(Clone, Debug)]
 pub struct InstanceSpec {
     pub vcpus: u32,
+    /// Relative speed of one vCPU: a CPU job holds a vCPU for work / cpu_speed.
+    pub cpu_speed: f64,
     pub memory_limit_bytes: u64,
     pub runtime_memory_bytes: u64,
     pub leak_bytes_per_hour: u64,

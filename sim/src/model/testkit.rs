@@ -77,6 +77,7 @@ pub fn mmc(lambda: f64, mu: f64, c: u32, horizon_s: f64) -> Scenario {
         },
         instance: Instance {
             vcpus: 1,
+            cpu_speed: 1.0,
             memory_limit_bytes: 1 << 40,
             runtime_memory_bytes: 0,
             leak_bytes_per_hour: 0,

@@ -7,6 +7,7 @@
 //! Floats are written with Rust's shortest round-trip formatting (`{}`), so the same run gives
 //! byte-identical files.
 
+pub mod phase;
 pub mod plot;
 pub mod replications;
 pub mod set;

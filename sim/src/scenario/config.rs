@@ -380,6 +380,9 @@ pub struct Temporal {
 pub struct Instance {
     /// `vcpus`: default 1.
     pub vcpus: u32,
+    /// `cpu_speed`: relative speed of one vCPU, default 1.0, in [0.01, 100]: a vCPU of a
+    /// different machine generation or a throttled CPU. CPU work takes work / cpu_speed.
+    pub cpu_speed: f64,
     /// `memory_limit`: default "512MiB" (Cloud Run default).
     pub memory_limit_bytes: u64,
     /// `runtime_memory`: the worker process without any cached workflow, default "64MiB".

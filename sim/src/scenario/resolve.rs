@@ -404,6 +404,8 @@ fn temporal(node: Option<&Node>, diags: &mut Diags) -> Temporal {
 fn instance(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Instance {
     let mut s = Section::open(node, "instance", &Origin::Whole, diags);
     let vcpus = s.u32_in(diags, "vcpus", 1, 1, 1024);
+    // Bounded so that CPU durations stay within 100x of the work the scenario states.
+    let cpu_speed = s.number(diags, "cpu_speed", 1.0, closed(0.01, 100.0));
     let memory_limit_bytes = s.size(diags, "memory_limit", 512 << 20);
     let runtime_memory_bytes = s.size(diags, "runtime_memory", 64 << 20);
     if runtime_memory_bytes >= memory_limit_bytes {
@@ -418,6 +420,7 @@ fn instance(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Instanc
     let gc = s.take("gc").map(|node| gc(node, diags));
     let instance = Instance {
         vcpus,
+        cpu_speed,
         memory_limit_bytes,
         runtime_memory_bytes,
         leak_bytes_per_hour: s.size(diags, "leak_per_hour", 0),

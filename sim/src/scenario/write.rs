@@ -318,6 +318,7 @@ fn temporal(out: &mut Out, t: &Temporal) {
 fn instance(out: &mut Out, i: &Instance) {
     out.header("[instance]");
     out.key("vcpus", i.vcpus.to_string());
+    out.float("cpu_speed", i.cpu_speed);
     out.size("memory_limit", i.memory_limit_bytes);
     out.size("runtime_memory", i.runtime_memory_bytes);
     out.size("leak_per_hour", i.leak_bytes_per_hour);

@@ -23,11 +23,18 @@ impl Model {
         occurrence: u64,
     ) {
         let now = self.now();
-        let wf_gen = self.wfs[wf].generation;
+        let w = &self.wfs[wf];
+        let (wf_gen, conv, conv_index) = (w.generation, w.conv, w.conv_index);
+        let WorkflowKind::Child { turn, .. } = w.kind else {
+            unreachable!("activities belong to child workflows")
+        };
         let act = self.acts.insert_with(|previous| Activity {
             epoch: previous.map_or(0, |p| p.epoch.wrapping_add(1)),
             wf,
             wf_gen,
+            conv,
+            conv_index,
+            turn,
             frame,
             frame_gen,
             node,
@@ -207,15 +214,6 @@ impl Model {
         }
     }
 
-    /// The (conversation index, turn) an activity's workflow answers.
-    fn turn_of(&self, wf: u32) -> (u64, u64) {
-        let w = &self.wfs[wf];
-        let WorkflowKind::Child { turn, .. } = w.kind else {
-            unreachable!("activities belong to child workflows")
-        };
-        (w.conv_index, turn as u64)
-    }
-
     /// The live conversation `wf` belongs to (a branch child may outlive it).
     pub(super) fn conversation_of(&self, wf: u32) -> Option<u32> {
         let w = &self.wfs[wf];
@@ -226,8 +224,8 @@ impl Model {
     /// arrives. Tokens and prices are charged here, for successful calls.
     fn draw_activity_wait(&mut self, act: u32) -> (Time, bool, Option<Time>) {
         let a = &self.acts[act];
-        let (wf, node) = (a.wf, a.node);
-        let (conv_index, turn) = self.turn_of(wf);
+        // From the activity itself: its workflow may have completed and its slot be reused.
+        let (conv, conv_index, turn, node) = (a.conv, a.conv_index, a.turn as u64, a.node);
         let occurrence = a.occurrence;
         // A plain step's position keeps its historical key; nested occurrences are mixed.
         let attempt_part = if occurrence < 1 << 32 {
@@ -265,9 +263,11 @@ impl Model {
                 );
                 let drawn = dist::sample_count(input_tokens, &mut tokens);
                 let output = dist::sample_count(output_tokens, &mut tokens);
-                let carried = if prompt.carry_previous_output {
-                    self.conversation_of(wf)
-                        .map_or(0, |conv| self.convs[conv].carried_output_tokens)
+                let carried = if prompt.carry_previous_output
+                    && self.convs.is_live(conv)
+                    && self.convs[conv].index == conv_index
+                {
+                    self.convs[conv].carried_output_tokens
                 } else {
                     0
                 };

@@ -7,7 +7,7 @@
 //! same seed see exactly the same customers whatever their timing (common random numbers).
 
 use super::state::*;
-use super::{Model, WorkloadRecord, dist, streams, traffic};
+use super::{Model, WorkloadRecord, dist, program, streams, traffic};
 use crate::engine::Time;
 use crate::engine::rng;
 use crate::scenario::TrafficProfile;
@@ -222,6 +222,7 @@ impl Model {
                 previous,
             );
             wf.program_node = root;
+            wf.program_key = program::ROOT_KEY;
             wf.history_events = 1; // WorkflowExecutionStarted
             wf.inbox = INBOX_START;
             wf

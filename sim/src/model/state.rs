@@ -290,6 +290,11 @@ pub struct Activity {
     pub epoch: u32,
     pub wf: u32,
     pub wf_gen: u32,
+    /// The conversation (slot and index) and turn it works for, kept from its scheduling: its
+    /// workflow may complete while it still runs (an abandoned branch), and its slot be reused.
+    pub conv: u32,
+    pub conv_index: u64,
+    pub turn: u32,
     /// The frame its outcome is reported to, and the program node (the step) it runs.
     pub frame: u32,
     pub frame_gen: u32,

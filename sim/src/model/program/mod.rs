@@ -168,11 +168,17 @@ pub fn fallback_occurrence(key: u64, run: u32) -> u64 {
     rng::mix64(key ^ FALLBACK_SALT ^ run as u64) | 1 << 63
 }
 
-/// The draw key of a frame's `index`-th child. The top-level sequence has key 0 and gives its
+/// The draw key of a response child's top-level sequence. It is neither a position (those are
+/// small) nor a nested key (those have the top bit set), so only the top-level sequence has it:
+/// the first top-level step has key 0, and a composite one must mix its children's keys like
+/// any other, or they would take positions and draw what the top-level steps draw.
+pub const ROOT_KEY: u64 = 1 << 62;
+
+/// The draw key of a frame's `index`-th child. The top-level sequence (`ROOT_KEY`) gives its
 /// children their position (so a plain list of steps draws exactly as it always has); nested
 /// keys are mixed and tagged with the top bit, so they never collide with a position.
 pub fn occurrence(frame_key: u64, index: u64) -> u64 {
-    if frame_key == 0 {
+    if frame_key == ROOT_KEY {
         index
     } else {
         rng::mix64(frame_key ^ rng::mix64(index.wrapping_add(1))) | 1 << 63

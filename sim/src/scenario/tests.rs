@@ -726,3 +726,26 @@ fn a_timeline_set_cannot_change_the_shape_of_the_run() {
         "{messages:?}"
     );
 }
+
+#[test]
+fn a_timeline_set_cannot_change_the_shape_of_the_program_only_its_values() {
+    let shape_error = "timeline.0: a timeline set cannot change the shape of the agent's program";
+    for set in [
+        r#"{ "agent.steps.0.name" = "renamed" }"#,
+        r#"{ "agent.steps.0.on_failure" = { steps = [{ kind = "tool", name = "again", latency = { kind = "constant", value = "1s" } }] } }"#,
+    ] {
+        let messages = errors(
+            &with(&format!("[[timeline]]\nat = \"1m\"\nset = {set}\n")),
+            &[],
+        );
+        assert!(
+            messages.iter().any(|m| m.contains(shape_error)),
+            "{set}: {messages:?}"
+        );
+    }
+    let scenario = ok(
+        &with("[[timeline]]\nat = \"1m\"\nset = { \"agent.steps.0.cpu\" = \"9ms\" }\n"),
+        &[],
+    );
+    assert_eq!(scenario.timeline.len(), 1);
+}

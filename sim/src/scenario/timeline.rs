@@ -265,11 +265,13 @@ fn check_shape_kept(
             "a timeline set cannot add or remove providers",
         );
     }
-    if base.agent.steps.len() != effective.agent.steps.len() {
+    if program_shape(&base.agent.steps) != program_shape(&effective.agent.steps) {
         diags.error(
             origin,
             path,
-            "a timeline set cannot change the number of agent steps",
+            "a timeline set cannot change the shape of the agent's program (its steps, their \
+             names and kinds, branches, options, on_failure and tool connection limits); it \
+             can change their values",
         );
     }
     let groups = |s: &Scenario| {
@@ -285,6 +287,59 @@ fn check_shape_kept(
             "a timeline set cannot add or remove provider groups",
         );
     }
+}
+
+/// What a running model is built on: every step's name and kind, how its children are
+/// arranged, whether it has a fallback and whether it holds a tool connection pool.
+fn program_shape(steps: &[Step]) -> String {
+    fn walk(steps: &[Step], out: &mut String) {
+        out.push('[');
+        for step in steps {
+            out.push_str(&step.name);
+            out.push(':');
+            match &step.kind {
+                StepKind::Llm { .. } => out.push_str("llm"),
+                StepKind::Tool {
+                    max_concurrent_calls,
+                    ..
+                } => out.push_str(if max_concurrent_calls.is_some() {
+                    "tool+pool"
+                } else {
+                    "tool"
+                }),
+                StepKind::Parallel(p) => {
+                    out.push_str(if p.width.is_some() {
+                        "parallel-width"
+                    } else {
+                        "parallel"
+                    });
+                    for branch in &p.branches {
+                        out.push_str(&branch.name);
+                        walk(&branch.steps, out);
+                    }
+                }
+                StepKind::Repeat { steps, .. } => {
+                    out.push_str("repeat");
+                    walk(steps, out);
+                }
+                StepKind::Choice { options } => {
+                    out.push_str("choice");
+                    for option in options {
+                        walk(&option.steps, out);
+                    }
+                }
+            }
+            if let Some(fallback) = &step.on_failure {
+                out.push_str("|on_failure");
+                walk(&fallback.steps, out);
+            }
+            out.push(',');
+        }
+        out.push(']');
+    }
+    let mut out = String::new();
+    walk(steps, &mut out);
+    out
 }
 
 fn assignments(s: &mut Section<'_>, diags: &mut Diags) -> Option<Vec<Assignment>> {

@@ -5,6 +5,7 @@ mod bench;
 mod ci;
 mod process;
 mod results;
+mod stories;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,14 +16,16 @@ tasks:
   ci       format check, clippy (warnings denied), tests (release), validate every scenario
   bench    time the simulator: M/M/c customers/s, the realistic support-agent day, and
            sweep throughput (runs/s) on 1 and 2 threads
-  results  regenerate the canonical results/gradient-labs/ from scenarios/gradient-labs/";
+  results [STORY...]
+           regenerate the canonical results/<story>/ from scenarios/<story>/, for every story
+           (gradient-labs, anthropic-research) or those named";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&workspace_root()),
         Some("bench") => bench::run(&workspace_root()),
-        Some("results") => results::run(&workspace_root()),
+        Some("results") => results::run(&workspace_root(), &args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

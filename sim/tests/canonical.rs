@@ -12,7 +12,11 @@ fn root() -> PathBuf {
 /// Each story folder with a canonical run per scenario file, and whether its `sweep*` files are
 /// sweeps only (Gradient Labs); the other stories' sweeps are `[sweep]` tables of files that
 /// also have a canonical run.
-const STORIES: [(&str, bool); 2] = [("gradient-labs", true), ("anthropic-research", false)];
+const STORIES: [(&str, bool); 3] = [
+    ("gradient-labs", true),
+    ("anthropic-research", false),
+    ("snorkel-underwriting", false),
+];
 
 #[test]
 fn fresh_runs_reproduce_the_committed_summaries() {

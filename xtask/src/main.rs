@@ -18,7 +18,7 @@ tasks:
            sweep throughput (runs/s) on 1 and 2 threads
   results [STORY...]
            regenerate the canonical results/<story>/ from scenarios/<story>/, for every story
-           (gradient-labs, anthropic-research) or those named";
+           (gradient-labs, anthropic-research, snorkel-underwriting) or those named";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

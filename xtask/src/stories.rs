@@ -1,5 +1,5 @@
-//! `cargo xtask results`, the stories besides Gradient Labs: `scenarios/anthropic-research/`,
-//! regenerated into `results/<story>/`.
+//! `cargo xtask results`, the stories besides Gradient Labs: `scenarios/anthropic-research/` and
+//! `scenarios/snorkel-underwriting/`, regenerated into `results/<story>/`.
 //!
 //! For each story: a canonical run of every scenario file (its `summary.json`, which
 //! `sim/tests/canonical.rs` checks, time series, events, resolved scenario and timeline figure);
@@ -13,11 +13,11 @@ use sim::sweep::{DiffReport, RunRecord, Stats, SweepOptions};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-pub const STORIES: [&str; 1] = ["anthropic-research"];
+pub const STORIES: [&str; 2] = ["anthropic-research", "snorkel-underwriting"];
 
 /// The canonical runs whose timeline figure a README shows; the others skip it (each figure is
 /// ~0.5 MB of PNG).
-const FIGURES: [&str; 2] = ["research", "rate-limit"];
+const FIGURES: [&str; 3] = ["research", "rate-limit", "tool-failures"];
 
 /// One story of `STORIES`: its canonical runs, its sweeps, then its diffs and table.
 pub fn run(root: &Path, story: &str) -> Result<(), String> {
@@ -25,6 +25,7 @@ pub fn run(root: &Path, story: &str) -> Result<(), String> {
     sweeps(root, story)?;
     match story {
         RESEARCH => anthropic_research(root),
+        SNORKEL => snorkel_underwriting(root),
         _ => Err(format!("results: no story {story:?}")),
     }
 }
@@ -365,5 +366,99 @@ fn anthropic_research(root: &Path) -> Result<(), String> {
                 .join(format!("diff-width-{width}")),
         )?;
     }
+    Ok(())
+}
+
+const SNORKEL: &str = "snorkel-underwriting";
+
+/// The two first tool calls' failure probabilities in tool-failures.toml.
+const FAILURE_KEYS: [&str; 2] = [
+    "agent.steps.1.options.1.steps.0.branches.0.steps.0.failure_probability",
+    "agent.steps.1.options.1.steps.0.branches.1.steps.0.failure_probability",
+];
+/// Per-call failure probabilities of the calibration range; 0.067 is tool-failures.toml's.
+const FAILURE_RATES: [&str; 5] = ["0.03", "0.05", "0.067", "0.09", "0.12"];
+
+/// `sim diff no-tool-failures.toml tool-failures.toml`, then the same paired diff with both first
+/// tool calls' failure probability set to each of `FAILURE_RATES` (on B only), as
+/// `failure-rate-range.csv`.
+fn snorkel_underwriting(root: &Path) -> Result<(), String> {
+    let scenarios = root.join("scenarios").join(SNORKEL);
+    let results = results_dir(root, SNORKEL).join("tool-failures");
+    let (a, b) = (
+        scenarios.join("no-tool-failures.toml"),
+        scenarios.join("tool-failures.toml"),
+    );
+    diff((&a, &[]), (&b, &[]), 10, &results.join("diff"))?;
+
+    let mut csv = String::from(
+        "failure_probability,replications,\
+         conversations_with_failure_mean,conversations_with_failure_ci95,\
+         baseline_p50_s,delta_p50_s_mean,delta_p50_s_ci95,\
+         baseline_p95_s,delta_p95_s_mean,delta_p95_s_ci95,\
+         baseline_tokens_per_turn,delta_tokens_per_turn_mean,delta_tokens_per_turn_ci95,\
+         baseline_llm_cost_per_turn_usd,delta_llm_cost_per_turn_usd_mean,delta_llm_cost_per_turn_usd_ci95,\
+         delta_unanswered_mean,delta_unanswered_ci95\n",
+    );
+    let mut table = String::from(
+        "p | conversations with a failure | p50 +s | p95 +s | tokens/turn + | LLM $/turn + | \
+         unanswered +\n",
+    );
+    for p in FAILURE_RATES {
+        let overrides: Vec<String> = FAILURE_KEYS.iter().map(|k| format!("{k}={p}")).collect();
+        let report = sim::sweep::diff(
+            &sim::scenario::load(&a, &[]).map_err(|e| e.to_string())?,
+            &sim::scenario::load(&b, &overrides).map_err(|e| e.to_string())?,
+            10,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        let get = |name: &str| {
+            report
+                .metrics
+                .iter()
+                .find(|m| m.metric == name)
+                .unwrap_or_else(|| panic!("diff metric {name}"))
+        };
+        let share = get("tool_failure_conversation_fraction");
+        let (p50, p95, tokens, cost, unanswered) = (
+            get("response_latency_p50_s"),
+            get("response_latency_p95_s"),
+            get("llm_tokens_per_turn"),
+            get("cost_llm_per_turn_usd"),
+            get("unanswered_messages"),
+        );
+        let row = [
+            p.to_string(),
+            report.replications.to_string(),
+            cells(&share.b),
+            sim::output::float(p50.a.mean),
+            cells(&p50.difference),
+            sim::output::float(p95.a.mean),
+            cells(&p95.difference),
+            sim::output::float(tokens.a.mean),
+            cells(&tokens.difference),
+            sim::output::float(cost.a.mean),
+            cells(&cost.difference),
+            cells(&unanswered.difference),
+        ];
+        csv += &row.join(",");
+        csv.push('\n');
+        let _ = writeln!(
+            table,
+            "{p} | {} | {} | {} | {} ({:+.1}%) | {} ({:+.1}%) | {}",
+            pm(&share.b, 3),
+            pm(&p50.difference, 2),
+            pm(&p95.difference, 2),
+            pm(&tokens.difference, 0),
+            100.0 * tokens.difference.mean / tokens.a.mean,
+            pm(&cost.difference, 5),
+            100.0 * cost.difference.mean / cost.a.mean,
+            pm(&unanswered.difference, 1),
+        );
+    }
+    let path = results.join("failure-rate-range.csv");
+    sim::output::write_atomic(&path, csv.as_bytes()).map_err(|e| e.to_string())?;
+    println!("{}\n{table}", path.display());
     Ok(())
 }

@@ -6,6 +6,7 @@ mod ci;
 mod fuzz;
 mod process;
 mod results;
+mod stories;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +17,9 @@ tasks:
   ci       format check, clippy (warnings denied), tests (release), validate every scenario
   bench    time the simulator: M/M/c customers/s, the realistic support-agent day, and
            sweep throughput (runs/s) on 1 and 2 threads
-  results  regenerate the canonical results/gradient-labs/ from scenarios/gradient-labs/
+  results [STORY...]
+           regenerate the canonical results/<story>/ from scenarios/<story>/, for every story
+           (gradient-labs, anthropic-research, snorkel-underwriting) or those named
   fuzz     [--seconds N] [--target NAME]: run every cargo-fuzz target in fuzz/ for N seconds
            each (default 60; nightly toolchain and cargo-fuzz needed)";
 
@@ -25,7 +28,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&workspace_root()),
         Some("bench") => bench::run(&workspace_root()),
-        Some("results") => results::run(&workspace_root()),
+        Some("results") => results::run(&workspace_root(), &args[1..]),
         Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");

@@ -1,8 +1,9 @@
 //! `cargo xtask results`: regenerates the canonical results committed under
 //! `results/gradient-labs/` (summaries, time series, events, resolved scenarios and figures)
-//! from `scenarios/gradient-labs/`. The READMEs and the notebook read them; the test
+//! from `scenarios/gradient-labs/` with the phase diagram of 03's regression (`phase_diagram`),
+//! then the other stories' (`stories.rs`). The READMEs and the notebook read them; the test
 //! `sim/tests/canonical.rs` checks that a fresh run reproduces each committed `summary.json`
-//! byte for byte. Also the phase diagram of 03's regression (`phase_diagram`).
+//! byte for byte.
 
 use sim::sweep::{Axis, Fleet, Grid, RunRecord, SweepConfig};
 use std::fmt::Write as _;
@@ -32,7 +33,32 @@ pub fn canonical_scenarios(root: &Path) -> Result<Vec<std::path::PathBuf>, Strin
     Ok(files)
 }
 
-pub fn run(root: &Path) -> Result<(), String> {
+/// Every story, or only those named (`cargo xtask results anthropic-research`).
+pub fn run(root: &Path, only: &[String]) -> Result<(), String> {
+    let known = || {
+        std::iter::once("gradient-labs")
+            .chain(crate::stories::STORIES)
+            .collect::<Vec<_>>()
+    };
+    if let Some(unknown) = only.iter().find(|s| !known().contains(&s.as_str())) {
+        return Err(format!(
+            "results: unknown story {unknown:?}; stories: {}",
+            known().join(", ")
+        ));
+    }
+    let wanted = |story: &str| only.is_empty() || only.iter().any(|s| s == story);
+    if wanted("gradient-labs") {
+        gradient_labs(root)?;
+    }
+    for story in crate::stories::STORIES.into_iter().filter(|s| wanted(s)) {
+        let started = std::time::Instant::now();
+        crate::stories::run(root, story)?;
+        println!("results/{story}: {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+fn gradient_labs(root: &Path) -> Result<(), String> {
     run_sweeps(root)?;
     for file in canonical_scenarios(root)? {
         let scenario = sim::scenario::load(&file, &[]).map_err(|e| e.to_string())?;

@@ -27,7 +27,7 @@ pub enum Unit {
 pub const RESPONSE_LATENCY_P95_S: usize = 1;
 pub const COST_TOTAL_USD: usize = 9;
 
-pub const METRICS: [Metric; 11] = [
+pub const METRICS: [Metric; 14] = [
     Metric {
         name: "response_latency_p50_s",
         label: "p50 response latency",
@@ -83,6 +83,21 @@ pub const METRICS: [Metric; 11] = [
         label: "cost per hour",
         unit: Unit::UsdPerHour,
     },
+    Metric {
+        name: "llm_tokens_per_turn",
+        label: "LLM tokens per turn",
+        unit: Unit::Count,
+    },
+    Metric {
+        name: "cost_llm_per_turn_usd",
+        label: "LLM cost per turn",
+        unit: Unit::Usd,
+    },
+    Metric {
+        name: "tool_failure_conversation_fraction",
+        label: "share of conversations with a failed tool call",
+        unit: Unit::Count,
+    },
 ];
 
 pub const METRIC_COUNT: usize = METRICS.len();
@@ -97,7 +112,9 @@ pub struct RunMetrics {
 }
 
 impl RunMetrics {
-    /// The key metrics of a run. Cost per hour is the total cost over the whole horizon.
+    /// The key metrics of a run. Cost per hour is the total cost over the whole horizon. Per
+    /// turn: LLM tokens (input and output, every provider, successful calls) and LLM cost over
+    /// the whole run, divided by the turns the agent finished (0 without a finished turn).
     pub fn from_summary(summary: &Summary) -> RunMetrics {
         let hours = summary.horizon_s / 3600.0;
         let per_hour = if hours > 0.0 {
@@ -105,6 +122,13 @@ impl RunMetrics {
         } else {
             0.0
         };
+        let turns = summary.agent.turns as f64;
+        let per_turn = |total: f64| if turns > 0.0 { total / turns } else { 0.0 };
+        let tokens: u64 = summary
+            .llm_calls
+            .values()
+            .map(|c| c.input_tokens + c.output_tokens)
+            .sum();
         RunMetrics {
             values: [
                 summary.response_latency_s.p50,
@@ -118,6 +142,9 @@ impl RunMetrics {
                 summary.cost_usd.llm,
                 summary.cost_usd.total,
                 per_hour,
+                per_turn(tokens as f64),
+                per_turn(summary.cost_usd.llm),
+                summary.agent.tool_failure_conversation_fraction,
             ],
             slos: summary.slo.iter().map(|s| (s.name.clone(), s.ok)).collect(),
         }

@@ -288,6 +288,21 @@ fn a_fifo_is_refused_not_read_forever() {
         "{}",
         ran.stderr
     );
+    // `sim sweep` reads the file itself (for its [sweep] table and its resume hash): refused
+    // the same way, not read forever.
+    let ran = sim(
+        dir.path(),
+        &[
+            "sweep",
+            "s.toml",
+            "--grid",
+            "temporal.cache_size=10,20",
+            "--out",
+            "sw",
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("not a regular file"), "{}", ran.stderr);
     // A FIFO named as a CSV (a trace) is refused too, at the key that names it.
     Command::new("mkfifo")
         .arg(dir.path().join("trace.csv"))

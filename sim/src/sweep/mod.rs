@@ -242,6 +242,13 @@ pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError
     }
 }
 
+/// An input file's bytes, refusing what is not a regular file (a FIFO would block) or is larger
+/// than `max_bytes`, as the scenario loader does.
+fn read_bounded(path: &Path, max_bytes: usize) -> Result<Vec<u8>, SweepError> {
+    crate::scenario::read_input_file(path, max_bytes)
+        .map_err(|e| SweepError::Scenario(vec![format!("{}: {e}", path.display())]))
+}
+
 /// 64-bit FNV-1a of the program version, the scenario file's bytes and the `--set` overrides,
 /// as 16 hex digits. With `with_input_files` (the bytes of every CSV the scenario reads) it
 /// identifies "the same scenario" for `--resume` and `merge`.
@@ -266,7 +273,7 @@ pub fn with_input_files(base: &str, files: &[PathBuf]) -> Result<String, SweepEr
     let mut hash = Fnv::new();
     hash.eat(base.as_bytes());
     for file in files {
-        let bytes = std::fs::read(file).map_err(io_error(file))?;
+        let bytes = read_bounded(file, crate::scenario::limits::MAX_CSV_FILE_BYTES)?;
         hash.eat(&[0xfe]);
         hash.eat(&(bytes.len() as u64).to_le_bytes());
         hash.eat(&bytes);
@@ -493,7 +500,7 @@ pub fn sweep_file(
     out_dir: Option<PathBuf>,
     options: SweepOptions,
 ) -> Result<SweepOutcome, SweepError> {
-    let bytes = std::fs::read(path).map_err(io_error(path))?;
+    let bytes = read_bounded(path, crate::scenario::limits::MAX_SCENARIO_FILE_BYTES)?;
     let text = String::from_utf8_lossy(&bytes);
     let (grid, replications) = resolve_grid(&text, grid_args, replications)?;
     let fleet = Fleet {

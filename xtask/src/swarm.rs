@@ -608,7 +608,9 @@ pub fn generate(seed: u64, index: u64) -> String {
         providers: Vec::new(),
     };
     let mut s = String::new();
-    let horizon_m = g.int(5, 30);
+    // One scenario in ten is a stress case: more traffic, on a slow and small fleet.
+    let stress = g.chance(0.1);
+    let horizon_m = if stress { g.int(5, 10) } else { g.int(5, 30) };
     let horizon_ms = horizon_m * 60_000;
     writeln!(
         s,
@@ -669,7 +671,9 @@ pub fn generate(seed: u64, index: u64) -> String {
         }
         _ => s.push_str("kind = \"trace\"\ncsv = \"swarm-trace.csv\"\n"),
     }
-    if g.chance(0.3) {
+    if stress {
+        writeln!(s, "multiplier = {}", g.float(3.0, 15.0)).unwrap();
+    } else if g.chance(0.3) {
         writeln!(s, "multiplier = {}", g.float(0.0, 2.0)).unwrap();
     }
 
@@ -756,6 +760,8 @@ pub fn generate(seed: u64, index: u64) -> String {
     let depth_budget = g.int(0, 2) as u32;
     let program = g.steps_array(0, depth_budget, 1, 3);
     writeln!(s, "\n[agent]\nsteps = {program}").unwrap();
+    let first_is_tool = program.starts_with("[{ name = \"s1\", kind = \"tool\"");
+    let first_is_llm = program.starts_with("[{ name = \"s1\", kind = \"llm\"");
 
     // [activity], [retry]
     if g.chance(0.5) {
@@ -808,7 +814,9 @@ pub fn generate(seed: u64, index: u64) -> String {
     // [instance]
     s.push_str("\n[instance]\n");
     writeln!(s, "vcpus = {}", g.int(1, 4)).unwrap();
-    if g.chance(0.3) {
+    if stress {
+        writeln!(s, "cpu_speed = {}", g.float(0.01, 0.2)).unwrap();
+    } else if g.chance(0.3) {
         let speed = if g.chance(0.2) {
             g.pick(&["0.01", "100"]).to_string()
         } else {
@@ -930,14 +938,18 @@ pub fn generate(seed: u64, index: u64) -> String {
     }
 
     // [[timeline]]
-    for _ in 0..g.int(0, 4) {
-        let at = g.int(0, horizon_ms - 1);
+    // Entries apply in time order, and each set applies on top of the earlier ones: generate
+    // them in that order, so a set of the autoscaler's keys matches the kind then in force.
+    let mut ats: Vec<u64> = (0..g.int(0, 4)).map(|_| g.int(0, horizon_ms - 1)).collect();
+    ats.sort_unstable();
+    let mut cloud_run = cloud_run;
+    for at in ats {
         writeln!(s, "\n[[timeline]]\nat = \"{at}ms\"").unwrap();
         match g.int(0, 5) {
             0 | 1 => {
                 let mut sets = Vec::new();
                 for _ in 0..g.int(1, 3) {
-                    let set = match g.int(0, 7) {
+                    let set = match g.int(0, 13) {
                         0 => format!("\"traffic.multiplier\" = {}", g.float(0.0, 3.0)),
                         1 => format!(
                             "\"temporal.cache_size\" = {}",
@@ -959,10 +971,65 @@ pub fn generate(seed: u64, index: u64) -> String {
                         ),
                         5 => "\"instance.vcpus\" = 2".to_string(),
                         6 => format!("\"temporal.max_concurrent_activities\" = {}", g.int(1, 100)),
-                        _ => format!("\"instance.leak_per_hour\" = \"{}MiB\"", g.int(0, 2048)),
+                        7 => format!("\"instance.leak_per_hour\" = \"{}MiB\"", g.int(0, 2048)),
+                        8 => {
+                            // Switch the autoscaler's kind (or re-set it).
+                            cloud_run = g.chance(0.5);
+                            if !cloud_run {
+                                format!(
+                                    "\"autoscaler\" = {{ kind = \"fixed\", instances = {} }}",
+                                    g.int(0, 4)
+                                )
+                            } else {
+                                let max = g.int(1, 8);
+                                max_instances = max;
+                                format!(
+                                    "\"autoscaler\" = {{ kind = \"cloud_run\", max_instances = \
+                                     {max}, min_instances = {}, initial_instances = {max} }}",
+                                    g.int(0, max)
+                                )
+                            }
+                        }
+                        9 => {
+                            // Reorder (or shrink) a failover group.
+                            let group = g.int(0, n_groups - 1);
+                            let mut order: Vec<String> = g.providers.clone();
+                            for k in (1..order.len()).rev() {
+                                let j = g.int(0, k as u64) as usize;
+                                order.swap(k, j);
+                            }
+                            order.truncate(g.int(1, order.len() as u64) as usize);
+                            let names: Vec<String> =
+                                order.iter().map(|n| format!("\"{n}\"")).collect();
+                            format!("\"provider_groups.g{group}\" = [{}]", names.join(", "))
+                        }
+                        10 if first_is_tool => format!(
+                            "\"agent.steps.0.failure_probability\" = {}",
+                            g.pick(&["0", "0.5", "1"])
+                        ),
+                        10 if first_is_llm => format!(
+                            "\"agent.steps.0.output_tokens\" = {}",
+                            g.count_dist(0, 2000)
+                        ),
+                        10 => format!("\"conversation.abandon_after\" = {}", g.dur(1000, 600_000)),
+                        11 => format!("\"conversation.messages\" = {}", g.count_dist(1, 6)),
+                        12 => format!(
+                            "\"providers.p{}.timeout\" = {}",
+                            g.int(0, n_providers - 1),
+                            g.dur(100, 60_000)
+                        ),
+                        _ => format!(
+                            "\"instance.gc\" = {{ threshold = {}, max_overhead = {} }}",
+                            g.float(0.0, 0.99),
+                            g.float(0.0, 10.0)
+                        ),
                     };
                     // A key twice in one table is a TOML error: keep the first.
-                    let key = set.split('=').next().unwrap_or("").to_string();
+                    // And the whole autoscaler table with one of its keys: one of them only.
+                    let mut key = set.split('=').next().unwrap_or("").to_string();
+                    if key.starts_with("\"autoscaler") {
+                        key = "\"autoscaler".into();
+                    }
                     if !sets.iter().any(|s: &String| s.starts_with(&key)) {
                         sets.push(set);
                     }

@@ -947,9 +947,15 @@ pub fn generate(seed: u64, index: u64) -> String {
         writeln!(s, "\n[[timeline]]\nat = \"{at}ms\"").unwrap();
         match g.int(0, 5) {
             0 | 1 => {
-                let mut sets = Vec::new();
+                let mut sets: Vec<String> = Vec::new();
                 for _ in 0..g.int(1, 3) {
-                    let set = match g.int(0, 13) {
+                    let arm = g.int(0, 13);
+                    // The autoscaler's arms change the generator's state: at most one per set.
+                    if (arm == 5 || arm == 8) && sets.iter().any(|s| s.starts_with("\"autoscaler"))
+                    {
+                        continue;
+                    }
+                    let set = match arm {
                         0 => format!("\"traffic.multiplier\" = {}", g.float(0.0, 3.0)),
                         1 => format!(
                             "\"temporal.cache_size\" = {}",

@@ -9,6 +9,7 @@
 //!   check comes back as `RunError::CheckFailed`;
 //! - no panic (caught with `catch_unwind`), in the loader or the run;
 //! - determinism: the same scenario run twice gives byte-identical `summary.json`;
+//! - the resolved scenario (`scenario.resolved.toml`) loads and runs to the same summary;
 //! - output invariants: no NaN or infinity in the summary, answered + unanswered <= received,
 //!   completed <= started conversations, every cost >= 0 and the total their sum.
 //!
@@ -237,6 +238,33 @@ fn check(text: &str, dir: &Path, seed: u64, index: u64) -> Outcome {
     if let Err(why) = invariants(&first.summary, &json) {
         return Outcome::Finding(why);
     }
+    // `scenario.resolved.toml` must load back to a scenario that runs the same.
+    let resolved = sim::scenario::to_resolved_toml(&scenario);
+    let reloaded = match catch(|| sim::scenario::load_bytes(resolved.as_bytes(), &path, &[])) {
+        Err(panic) => {
+            return Outcome::Finding(format!("reloading the resolved scenario panicked: {panic}"));
+        }
+        Ok(Err(errors)) => {
+            return Outcome::Finding(format!(
+                "the resolved scenario (scenario.resolved.toml) is refused:\n{errors}"
+            ));
+        }
+        Ok(Ok(scenario)) => scenario,
+    };
+    match catch(|| sim::model::run(&reloaded)) {
+        Ok(Ok(output)) if sim::output::summary_json(&output.summary) == json => {}
+        Ok(Ok(_)) => {
+            return Outcome::Finding(
+                "the resolved scenario (scenario.resolved.toml) runs to a different summary".into(),
+            );
+        }
+        Ok(Err(error)) => {
+            return Outcome::Finding(format!("the resolved scenario's run failed: {error}"));
+        }
+        Err(panic) => {
+            return Outcome::Finding(format!("the resolved scenario's run panicked: {panic}"));
+        }
+    }
     Outcome::Passed {
         events: first.summary.events_processed,
         conversations: first.summary.conversations.started,
@@ -371,12 +399,18 @@ impl Gen {
     }
     /// A duration string between `lo_ms` and `hi_ms` milliseconds.
     fn dur(&mut self, lo_ms: u64, hi_ms: u64) -> String {
-        let ms = self.int(lo_ms, hi_ms);
+        // Sometimes exactly a bound: the edges are where bugs live.
+        let ms = match self.int(0, 39) {
+            0 => lo_ms,
+            1 => hi_ms,
+            _ => self.int(lo_ms, hi_ms),
+        };
         format!("\"{ms}ms\"")
     }
     /// A duration distribution whose values are mostly between `lo_ms` and `hi_ms`.
     fn dur_dist(&mut self, lo_ms: u64, hi_ms: u64) -> String {
         match self.int(0, 9) {
+            0 if self.chance(0.2) => "{ kind = \"constant\", value = \"0s\" }".to_string(),
             0 | 1 => format!(
                 "{{ kind = \"constant\", value = {} }}",
                 self.dur(lo_ms, hi_ms)
@@ -401,6 +435,8 @@ impl Gen {
     /// A count distribution whose values are mostly between `lo` and `hi`.
     fn count_dist(&mut self, lo: u64, hi: u64) -> String {
         match self.int(0, 11) {
+            0 if self.chance(0.2) => format!("{{ kind = \"constant\", value = {lo} }}"),
+            1 if self.chance(0.2) => format!("{{ kind = \"constant\", value = {hi} }}"),
             0 | 1 => format!("{{ kind = \"constant\", value = {} }}", self.int(lo, hi)),
             2 | 3 => format!(
                 "{{ kind = \"geometric\", mean = {} }}",

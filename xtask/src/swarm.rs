@@ -11,6 +11,7 @@
 //! - determinism: the same scenario run twice gives byte-identical `summary.json`;
 //! - the resolved scenario (`scenario.resolved.toml`) loads and runs to the same summary;
 //! - output invariants: no NaN or infinity in the summary, answered + unanswered <= received,
+//!   latency percentiles in order, CPU utilisation in [0, 1] in every time-series row,
 //!   completed <= started conversations, every cost >= 0 and the total their sum.
 //!
 //! A finding prints the one command that reproduces it and writes the scenario to
@@ -235,7 +236,7 @@ fn check(text: &str, dir: &Path, seed: u64, index: u64) -> Outcome {
             "not deterministic: two runs gave different events or time series".into(),
         );
     }
-    if let Err(why) = invariants(&first.summary, &json) {
+    if let Err(why) = invariants(&first.summary, &first.timeseries, &json) {
         return Outcome::Finding(why);
     }
     // `scenario.resolved.toml` must load back to a scenario that runs the same.
@@ -275,7 +276,11 @@ fn check(text: &str, dir: &Path, seed: u64, index: u64) -> Outcome {
 /// (serde_json writes both as null).
 const OPTIONAL: [&str; 2] = ["response_budget_s", "response_within_budget_fraction"];
 
-fn invariants(summary: &sim::metrics::report::Summary, json: &str) -> Result<(), String> {
+fn invariants(
+    summary: &sim::metrics::report::Summary,
+    timeseries: &sim::metrics::report::Timeseries,
+    json: &str,
+) -> Result<(), String> {
     let value: serde_json::Value =
         serde_json::from_str(json).map_err(|e| format!("summary.json does not parse: {e}"))?;
     let mut nulls = Vec::new();
@@ -320,6 +325,37 @@ fn invariants(summary: &sim::metrics::report::Summary, json: &str) -> Result<(),
     }
     if summary.instances.min > summary.instances.max {
         return Err("instances.min > instances.max".into());
+    }
+    let mut latencies = vec![
+        ("response_latency_s", &summary.response_latency_s),
+        (
+            "activity_schedule_to_start_s",
+            &summary.activity_schedule_to_start_s,
+        ),
+        (
+            "workflow_task_schedule_to_start_s",
+            &summary.workflow_task_schedule_to_start_s,
+        ),
+    ];
+    for (name, stats) in &summary.llm_call_latency_s {
+        latencies.push((name.as_str(), stats));
+    }
+    for (name, l) in latencies {
+        let ordered = l.p50 <= l.p90 && l.p90 <= l.p95 && l.p95 <= l.p99 && l.mean >= 0.0;
+        if !ordered {
+            return Err(format!("{name}: percentiles out of order: {l:?}"));
+        }
+        if l.count == 0 && (l.mean != 0.0 || l.max != 0.0) {
+            return Err(format!("{name}: no samples but non-zero figures: {l:?}"));
+        }
+    }
+    for row in &timeseries.rows {
+        if !(0.0..=1.0 + 1e-9).contains(&row.cpu_utilization) {
+            return Err(format!(
+                "timeseries at {} s: cpu_utilization {} outside [0, 1]",
+                row.t_s, row.cpu_utilization
+            ));
+        }
     }
     Ok(())
 }

@@ -412,8 +412,8 @@ fn write_csvs(dir: &Path) -> Result<(), String> {
 
 struct Gen {
     rng: Rng,
+    /// Steps named so far (names are `s1`, `s2`, ...: unique in the program).
     steps: u32,
-    /// Activities per turn, roughly (the product of widths and counts above): bounds the work.
     groups: Vec<String>,
     providers: Vec<String>,
 }

@@ -403,7 +403,14 @@ fn write_csvs(dir: &Path) -> Result<(), String> {
         ("swarm-trace.csv", trace),
     ] {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Another swarm may be reading them: leave equal files alone, replace others whole.
+        if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+            continue;
+        }
+        let temporary = dir.join(format!("{name}.{}", std::process::id()));
+        std::fs::write(&temporary, text)
+            .and_then(|()| std::fs::rename(&temporary, &path))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
 }
@@ -701,7 +708,7 @@ pub fn generate(seed: u64, index: u64) -> String {
     writeln!(s, "sample_interval = \"{sample}\"").unwrap();
     writeln!(
         s,
-        "max_events = 3_000_000\nmax_open_conversations = 200_000"
+        "max_events = 3_000_000\nmax_open_conversations = 2_000_000"
     )
     .unwrap();
 

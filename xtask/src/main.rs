@@ -7,6 +7,7 @@ mod fuzz;
 mod process;
 mod results;
 mod stories;
+mod swarm;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,7 +22,11 @@ tasks:
            regenerate the canonical results/<story>/ from scenarios/<story>/, for every story
            (gradient-labs, anthropic-research, snorkel-underwriting) or those named
   fuzz     [--seconds N] [--target NAME]: run every cargo-fuzz target in fuzz/ for N seconds
-           each (default 60; nightly toolchain and cargo-fuzz needed)";
+           each (default 60; nightly toolchain and cargo-fuzz needed)
+  swarm    [--runs N] [--seed S] [--index I] [--threads T]: generate N random valid scenarios
+           from seed S (default 100 from seed 1), run each for 5-30 simulated minutes, check
+           the end-of-run checkers, no panic, determinism and output invariants; --index I
+           reruns one (the command a finding prints) and writes target/swarm/failure-S-I.toml";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +35,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&workspace_root()),
         Some("results") => results::run(&workspace_root(), &args[1..]),
         Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
+        Some("swarm") => swarm::run(&workspace_root(), &args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

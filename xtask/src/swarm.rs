@@ -1,0 +1,1185 @@
+//! `cargo xtask swarm --runs N --seed S [--index I]`: swarm testing (TigerBeetle's VOPR habit).
+//! Each run generates a random valid scenario from (seed, index) across the whole feature space
+//! (every traffic kind, every distribution kind, agent programs nested 2-3 deep, retries,
+//! Temporal, instances with OOM, leaks and GC, both autoscalers, providers with errors,
+//! timeouts and failover, SLOs, timeline sets, deploys and incidents), runs it for 5-30
+//! simulated minutes, and checks:
+//!
+//! - the end-of-run checkers inside `sim::model::run` (conservation, Little's law): a failed
+//!   check comes back as `RunError::CheckFailed`;
+//! - no panic (caught with `catch_unwind`), in the loader or the run;
+//! - determinism: the same scenario run twice gives byte-identical `summary.json`;
+//! - the resolved scenario (`scenario.resolved.toml`) loads and runs to the same summary;
+//! - output invariants: no NaN or infinity in the summary, answered + unanswered <= received,
+//!   latency percentiles in order, CPU utilisation in [0, 1] in every time-series row,
+//!   completed <= started conversations, every cost >= 0 and the total their sum.
+//!
+//! A finding prints the one command that reproduces it and writes the scenario to
+//! `target/swarm/failure-S-I.toml` (loadable with `sim run`). A scenario the loader refuses is
+//! a generator bug: counted and shown, not a finding. A run that reaches a limit
+//! (`run.max_events`) is counted, not a finding.
+
+use rand::Rng as _;
+use sim::engine::rng::{self, Rng};
+use sim::model::RunError;
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+const USAGE: &str =
+    "usage: cargo xtask swarm [--runs N] [--seed S] [--index I] [--threads T] [--print]";
+
+/// The random stream of the generator ("SWARM"), apart from any stream of the model.
+const STREAM: u64 = 0x53_5741_524D;
+
+struct Options {
+    runs: u64,
+    seed: u64,
+    index: Option<u64>,
+    threads: usize,
+    /// Print each generated scenario (with `--index`: the one to read).
+    print: bool,
+}
+
+fn options(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        runs: 100,
+        seed: 1,
+        index: None,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        print: false,
+    };
+    let mut args = args.iter();
+    let number = |value: Option<&String>, name: &str| -> Result<u64, String> {
+        let value = value.ok_or(USAGE)?;
+        value
+            .parse()
+            .map_err(|_| format!("{name}: expected a non-negative integer, found {value:?}"))
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => options.runs = number(args.next(), "--runs")?,
+            "--seed" => options.seed = number(args.next(), "--seed")?,
+            "--index" => options.index = Some(number(args.next(), "--index")?),
+            "--threads" => options.threads = number(args.next(), "--threads")?.max(1) as usize,
+            "--print" => options.print = true,
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+/// What one generated scenario led to.
+enum Outcome {
+    /// Ran, every check held.
+    Passed { events: u64, conversations: u64 },
+    /// Reached a run limit (`max_events`, `max_open_conversations`): not a finding.
+    Limit,
+    /// The loader refused the generated text: a generator bug.
+    Invalid(String),
+    /// A finding: a panic, a failed checker, non-determinism or a broken invariant.
+    Finding(String),
+}
+
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let options = options(args)?;
+    let dir = root.join("target").join("swarm");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    write_csvs(&dir)?;
+    // A panic is a finding: keep its message and location for the report instead of printing it.
+    std::panic::set_hook(Box::new(|info| {
+        let message = if let Some(s) = info.payload().downcast_ref::<&str>() {
+            s.to_string()
+        } else if let Some(s) = info.payload().downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "(non-string panic payload)".to_string()
+        };
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        PANIC.with(|p| *p.borrow_mut() = Some(format!("{message}{location}")));
+    }));
+
+    let indices: Vec<u64> = match options.index {
+        Some(index) => vec![index],
+        None => (0..options.runs).collect(),
+    };
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(u64, Outcome)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..options.threads.min(indices.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&index) = indices.get(i) else { break };
+                    let text = generate(options.seed, index);
+                    if options.print {
+                        println!("{text}");
+                    }
+                    let outcome = check(&text, &dir, options.seed, index);
+                    if let Outcome::Finding(why) = &outcome {
+                        report_finding(&dir, options.seed, index, &text, why);
+                    }
+                    results.lock().unwrap().push((index, outcome));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(index, _)| *index);
+    let (mut passed, mut limits, mut invalid, mut findings) = (0u64, 0u64, 0u64, 0u64);
+    let (mut events, mut conversations) = (0u64, 0u64);
+    for (index, outcome) in &results {
+        match outcome {
+            Outcome::Passed {
+                events: e,
+                conversations: c,
+            } => {
+                passed += 1;
+                events += e;
+                conversations += c;
+            }
+            Outcome::Limit => limits += 1,
+            Outcome::Invalid(why) => {
+                invalid += 1;
+                if invalid <= 3 {
+                    eprintln!(
+                        "swarm: generator bug, seed {} index {index} refused by the loader:\n{why}",
+                        options.seed
+                    );
+                }
+            }
+            Outcome::Finding(_) => findings += 1,
+        }
+    }
+    let runs = results.len() as u64;
+    println!(
+        "swarm: seed {}: {runs} runs, {} valid ({passed} passed, {limits} reached a limit), \
+         {invalid} refused by the loader (generator bugs), {findings} findings; \
+         {events} events, {conversations} conversations simulated in {:.1} s",
+        options.seed,
+        runs - invalid,
+        started.elapsed().as_secs_f64()
+    );
+    if findings > 0 {
+        Err(format!("{findings} findings (reproduce commands above)"))
+    } else if options.index.is_some() && invalid > 0 {
+        Err("the scenario was refused by the loader (a generator bug)".into())
+    } else {
+        Ok(())
+    }
+}
+
+thread_local! {
+    static PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn report_finding(dir: &Path, seed: u64, index: u64, text: &str, why: &str) {
+    let file = dir.join(format!("failure-{seed}-{index}.toml"));
+    let written = std::fs::write(&file, text);
+    eprintln!("swarm: FINDING seed {seed} index {index}: {why}");
+    match written {
+        Ok(()) => eprintln!("  scenario: {} (run it with `sim run`)", file.display()),
+        Err(e) => eprintln!("  cannot write {}: {e}", file.display()),
+    }
+    eprintln!("  reproduce: cargo xtask swarm --runs 1 --seed {seed} --index {index}");
+}
+
+/// The scenario's path for the loader: in `target/swarm/`, so the CSV files resolve.
+fn scenario_path(dir: &Path, seed: u64, index: u64) -> PathBuf {
+    dir.join(format!("swarm-{seed}-{index}.toml"))
+}
+
+fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    PANIC.with(|p| p.borrow_mut().take());
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| {
+        PANIC
+            .with(|p| p.borrow_mut().take())
+            .unwrap_or_else(|| "panic".into())
+    })
+}
+
+fn check(text: &str, dir: &Path, seed: u64, index: u64) -> Outcome {
+    let path = scenario_path(dir, seed, index);
+    let scenario = match catch(|| sim::scenario::load_bytes(text.as_bytes(), &path, &[])) {
+        Err(panic) => return Outcome::Finding(format!("the loader panicked: {panic}")),
+        Ok(Err(errors)) => return Outcome::Invalid(errors.to_string()),
+        Ok(Ok(scenario)) => scenario,
+    };
+    let first = match catch(|| sim::model::run(&scenario)) {
+        Err(panic) => return Outcome::Finding(format!("the run panicked: {panic}")),
+        Ok(Err(RunError::LimitReached(_))) => return Outcome::Limit,
+        Ok(Err(error @ RunError::CheckFailed(_))) => return Outcome::Finding(error.to_string()),
+        Ok(Ok(output)) => output,
+    };
+    let second = match catch(|| sim::model::run(&scenario)) {
+        Err(panic) => return Outcome::Finding(format!("the second run panicked: {panic}")),
+        Ok(Err(error)) => {
+            return Outcome::Finding(format!(
+                "not deterministic: the first run passed, the second failed: {error}"
+            ));
+        }
+        Ok(Ok(output)) => output,
+    };
+    let json = sim::output::summary_json(&first.summary);
+    if json != sim::output::summary_json(&second.summary) {
+        return Outcome::Finding("not deterministic: two runs gave different summaries".into());
+    }
+    if first.events != second.events || first.timeseries != second.timeseries {
+        return Outcome::Finding(
+            "not deterministic: two runs gave different events or time series".into(),
+        );
+    }
+    if let Err(why) = invariants(&first.summary, &first.timeseries, &json) {
+        return Outcome::Finding(why);
+    }
+    // `scenario.resolved.toml` must load back to a scenario that runs the same.
+    let resolved = sim::scenario::to_resolved_toml(&scenario);
+    let reloaded = match catch(|| sim::scenario::load_bytes(resolved.as_bytes(), &path, &[])) {
+        Err(panic) => {
+            return Outcome::Finding(format!("reloading the resolved scenario panicked: {panic}"));
+        }
+        Ok(Err(errors)) => {
+            return Outcome::Finding(format!(
+                "the resolved scenario (scenario.resolved.toml) is refused:\n{errors}"
+            ));
+        }
+        Ok(Ok(scenario)) => scenario,
+    };
+    match catch(|| sim::model::run(&reloaded)) {
+        Ok(Ok(output)) if sim::output::summary_json(&output.summary) == json => {}
+        Ok(Ok(_)) => {
+            return Outcome::Finding(
+                "the resolved scenario (scenario.resolved.toml) runs to a different summary".into(),
+            );
+        }
+        Ok(Err(error)) => {
+            return Outcome::Finding(format!("the resolved scenario's run failed: {error}"));
+        }
+        Err(panic) => {
+            return Outcome::Finding(format!("the resolved scenario's run panicked: {panic}"));
+        }
+    }
+    Outcome::Passed {
+        events: first.summary.events_processed,
+        conversations: first.summary.conversations.started,
+    }
+}
+
+/// Nulls allowed in `summary.json`: the optional fields. Any other null is a NaN or an infinity
+/// (serde_json writes both as null).
+const OPTIONAL: [&str; 2] = ["response_budget_s", "response_within_budget_fraction"];
+
+fn invariants(
+    summary: &sim::metrics::report::Summary,
+    timeseries: &sim::metrics::report::Timeseries,
+    json: &str,
+) -> Result<(), String> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("summary.json does not parse: {e}"))?;
+    let mut nulls = Vec::new();
+    find_nulls(&value, "", &mut nulls);
+    if !nulls.is_empty() {
+        return Err(format!(
+            "NaN or infinity in the summary at {}",
+            nulls.join(", ")
+        ));
+    }
+    let m = &summary.messages;
+    if m.answered + m.unanswered > m.received {
+        return Err(format!(
+            "answered {} + unanswered {} > received {}",
+            m.answered, m.unanswered, m.received
+        ));
+    }
+    let c = &summary.conversations;
+    if c.completed > c.started {
+        return Err(format!(
+            "conversations completed {} > started {}",
+            c.completed, c.started
+        ));
+    }
+    let cost = &summary.cost_usd;
+    for (name, v) in [
+        ("compute", cost.compute),
+        ("llm", cost.llm),
+        ("tools", cost.tools),
+        ("total", cost.total),
+    ] {
+        if !(v >= 0.0 && v.is_finite()) {
+            return Err(format!("cost_usd.{name} = {v}"));
+        }
+    }
+    let sum = cost.compute + cost.llm + cost.tools;
+    if (cost.total - sum).abs() > 1e-9 * sum.max(1.0) {
+        return Err(format!(
+            "cost_usd.total {} != compute + llm + tools {sum}",
+            cost.total
+        ));
+    }
+    if summary.instances.min > summary.instances.max {
+        return Err("instances.min > instances.max".into());
+    }
+    let mut latencies = vec![
+        ("response_latency_s", &summary.response_latency_s),
+        (
+            "activity_schedule_to_start_s",
+            &summary.activity_schedule_to_start_s,
+        ),
+        (
+            "workflow_task_schedule_to_start_s",
+            &summary.workflow_task_schedule_to_start_s,
+        ),
+    ];
+    for (name, stats) in &summary.llm_call_latency_s {
+        latencies.push((name.as_str(), stats));
+    }
+    for (name, l) in latencies {
+        let ordered = l.p50 <= l.p90 && l.p90 <= l.p95 && l.p95 <= l.p99 && l.mean >= 0.0;
+        if !ordered {
+            return Err(format!("{name}: percentiles out of order: {l:?}"));
+        }
+        if l.count == 0 && (l.mean != 0.0 || l.max != 0.0) {
+            return Err(format!("{name}: no samples but non-zero figures: {l:?}"));
+        }
+    }
+    for row in &timeseries.rows {
+        if !(0.0..=1.0 + 1e-9).contains(&row.cpu_utilization) {
+            return Err(format!(
+                "timeseries at {} s: cpu_utilization {} outside [0, 1]",
+                row.t_s, row.cpu_utilization
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn find_nulls(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Null => {
+            let key = at.rsplit('.').next().unwrap_or(at);
+            if !OPTIONAL.contains(&key) {
+                out.push(at.to_string());
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                find_nulls(v, &format!("{at}.{key}"), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                find_nulls(v, &format!("{at}.{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The CSV files the generated scenarios name (empirical distributions, traces), written once
+/// into `target/swarm/` next to the scenarios.
+fn write_csvs(dir: &Path) -> Result<(), String> {
+    let durations = "latency\n100ms\n250ms\n1s\n2.5s\n0s\n40ms\n";
+    let counts = "count\n1\n2\n3\n5\n8\n";
+    let mut trace = String::from("arrival\n");
+    for i in 0..600 {
+        // Uneven gaps, bare seconds and durations mixed.
+        let t = i as f64 * 3.0 + (i % 7) as f64 * 0.25;
+        if i % 2 == 0 {
+            writeln!(trace, "{t}").unwrap();
+        } else {
+            writeln!(trace, "\"{}ms\"", (t * 1000.0) as u64).unwrap();
+        }
+    }
+    for (name, text) in [
+        ("swarm-durations.csv", durations.to_string()),
+        ("swarm-counts.csv", counts.to_string()),
+        ("swarm-trace.csv", trace),
+    ] {
+        let path = dir.join(name);
+        // Another swarm may be reading them: leave equal files alone, replace others whole.
+        if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+            continue;
+        }
+        let temporary = dir.join(format!("{name}.{}", std::process::id()));
+        std::fs::write(&temporary, text)
+            .and_then(|()| std::fs::rename(&temporary, &path))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+// --- The generator ---------------------------------------------------------------------------
+
+struct Gen {
+    rng: Rng,
+    /// Steps named so far (names are `s1`, `s2`, ...: unique in the program).
+    steps: u32,
+    groups: Vec<String>,
+    providers: Vec<String>,
+}
+
+impl Gen {
+    fn chance(&mut self, p: f64) -> bool {
+        self.rng.random_bool(p)
+    }
+    fn int(&mut self, lo: u64, hi: u64) -> u64 {
+        self.rng.random_range(lo..=hi)
+    }
+    fn float(&mut self, lo: f64, hi: f64) -> f64 {
+        let x: f64 = self.rng.random_range(lo..=hi);
+        // Short decimals: readable files.
+        (x * 1000.0).round() / 1000.0
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.rng.random_range(0..items.len())]
+    }
+    /// A duration string between `lo_ms` and `hi_ms` milliseconds.
+    fn dur(&mut self, lo_ms: u64, hi_ms: u64) -> String {
+        // Sometimes exactly a bound: the edges are where bugs live.
+        let ms = match self.int(0, 39) {
+            0 => lo_ms,
+            1 => hi_ms,
+            _ => self.int(lo_ms, hi_ms),
+        };
+        format!("\"{ms}ms\"")
+    }
+    /// A duration distribution whose values are mostly between `lo_ms` and `hi_ms`.
+    fn dur_dist(&mut self, lo_ms: u64, hi_ms: u64) -> String {
+        match self.int(0, 9) {
+            0 if self.chance(0.2) => "{ kind = \"constant\", value = \"0s\" }".to_string(),
+            0 | 1 => format!(
+                "{{ kind = \"constant\", value = {} }}",
+                self.dur(lo_ms, hi_ms)
+            ),
+            2 | 3 => format!(
+                "{{ kind = \"exponential\", mean = {} }}",
+                self.dur(lo_ms.max(1), hi_ms.max(1))
+            ),
+            4..=6 => {
+                let median = self.int(lo_ms.max(1), hi_ms.max(2));
+                let p99 = median + self.int(1, median * 20 + 1);
+                format!("{{ kind = \"lognormal\", median = \"{median}ms\", p99 = \"{p99}ms\" }}")
+            }
+            7 | 8 => {
+                let min = self.int(lo_ms, hi_ms);
+                let max = min + self.int(0, hi_ms);
+                format!("{{ kind = \"uniform\", min = \"{min}ms\", max = \"{max}ms\" }}")
+            }
+            _ => "{ kind = \"empirical\", csv = \"swarm-durations.csv\" }".to_string(),
+        }
+    }
+    /// A count distribution whose values are mostly between `lo` and `hi`.
+    fn count_dist(&mut self, lo: u64, hi: u64) -> String {
+        match self.int(0, 11) {
+            0 if self.chance(0.2) => format!("{{ kind = \"constant\", value = {lo} }}"),
+            1 if self.chance(0.2) => format!("{{ kind = \"constant\", value = {hi} }}"),
+            0 | 1 => format!("{{ kind = \"constant\", value = {} }}", self.int(lo, hi)),
+            2 | 3 => format!(
+                "{{ kind = \"geometric\", mean = {} }}",
+                self.float(1.0, hi.max(1) as f64)
+            ),
+            4 | 5 => format!(
+                "{{ kind = \"exponential\", mean = {} }}",
+                self.float(0.5, hi.max(1) as f64)
+            ),
+            6..=8 => {
+                let median = self.float(lo.max(1) as f64, hi.max(1) as f64);
+                let p99 = median * self.float(1.1, 5.0);
+                format!(
+                    "{{ kind = \"lognormal\", median = {median}, p99 = {:.3} }}",
+                    p99 + 0.001
+                )
+            }
+            9 | 10 => {
+                let min = self.float(lo as f64, hi as f64);
+                let max = min + self.float(0.0, hi as f64);
+                format!("{{ kind = \"uniform\", min = {min}, max = {max:.3} }}")
+            }
+            _ => "{ kind = \"empirical\", csv = \"swarm-counts.csv\" }".to_string(),
+        }
+    }
+    /// A small count distribution for widths and repeat counts (keeps a turn's work bounded).
+    fn small_count(&mut self, max: u64) -> String {
+        match self.int(0, 4) {
+            0 | 1 => format!("{{ kind = \"constant\", value = {} }}", self.int(0, max)),
+            2 => format!(
+                "{{ kind = \"uniform\", min = 0, max = {} }}",
+                self.float(0.0, max as f64 + 0.4)
+            ),
+            3 => "{ kind = \"empirical\", csv = \"swarm-counts.csv\" }".to_string(),
+            _ => format!(
+                "{{ kind = \"geometric\", mean = {} }}",
+                self.float(1.0, (max as f64).max(1.0))
+            ),
+        }
+    }
+    fn name(&mut self) -> String {
+        self.steps += 1;
+        format!("s{}", self.steps)
+    }
+
+    /// One step as an inline table; `depth` is its nesting level (0 = top), `budget` how many
+    /// more composite levels it may open.
+    fn step(&mut self, depth: u32, budget: u32) -> String {
+        let composite = budget > 0 && self.chance(if depth == 0 { 0.45 } else { 0.3 });
+        let mut fields = vec![format!("name = \"{}\"", self.name())];
+        if composite {
+            match self.int(0, 2) {
+                0 => self.parallel(&mut fields, depth, budget),
+                1 => {
+                    fields.push("kind = \"repeat\"".into());
+                    let count = self.small_count(3);
+                    fields.push(format!("count = {count}"));
+                    let steps = self.steps_array(depth + 1, budget - 1, 1, 2);
+                    fields.push(format!("steps = {steps}"));
+                }
+                _ => {
+                    fields.push("kind = \"choice\"".into());
+                    let probabilities: &[&[&str]] = &[
+                        &["1"],
+                        &["0.5", "0.5"],
+                        &["0.25", "0.75"],
+                        &["0.5", "0.25", "0.25"],
+                        &["0", "1"],
+                    ];
+                    let pick = probabilities[self.int(0, probabilities.len() as u64 - 1) as usize];
+                    let options: Vec<String> = pick
+                        .iter()
+                        .map(|p| {
+                            let steps = self.steps_array(depth + 1, budget - 1, 1, 2);
+                            format!("{{ probability = {p}, steps = {steps} }}")
+                        })
+                        .collect();
+                    fields.push(format!("options = [{}]", options.join(", ")));
+                }
+            }
+        } else if self.chance(0.5) {
+            self.llm(&mut fields);
+        } else {
+            self.tool(&mut fields);
+        }
+        if !composite {
+            if self.chance(0.3) {
+                fields.push(format!("cpu = {}", self.dur(0, 200)));
+            }
+            if self.chance(0.3) {
+                fields.push(format!(
+                    "start_to_close_timeout = {}",
+                    self.dur(200, 300_000)
+                ));
+            }
+            if self.chance(0.2) {
+                fields.push(format!("memory = \"{}KiB\"", self.int(0, 65_536)));
+            }
+        }
+        if budget > 0 && self.chance(0.15) {
+            let steps = self.steps_array(depth + 1, budget - 1, 1, 2);
+            let max_runs = self.int(1, 3);
+            fields.push(format!(
+                "on_failure = {{ max_runs = {max_runs}, steps = {steps} }}"
+            ));
+        }
+        format!("{{ {} }}", fields.join(", "))
+    }
+
+    fn steps_array(&mut self, depth: u32, budget: u32, lo: u64, hi: u64) -> String {
+        let n = self.int(lo, hi);
+        let steps: Vec<String> = (0..n).map(|_| self.step(depth, budget)).collect();
+        format!("[{}]", steps.join(", "))
+    }
+
+    fn parallel(&mut self, fields: &mut Vec<String>, depth: u32, budget: u32) {
+        fields.push("kind = \"parallel\"".into());
+        let branches = if self.chance(0.5) {
+            let width = self.small_count(4);
+            fields.push(format!("width = {width}"));
+            let steps = self.steps_array(depth + 1, budget - 1, 1, 2);
+            fields.push(format!("steps = {steps}"));
+            // A drawn width can be anything; wait_for is capped at the number run.
+            if self.chance(0.3) { self.int(1, 3) } else { 0 }
+        } else {
+            let n = self.int(1, 3);
+            let branches: Vec<String> = (0..n)
+                .map(|_| {
+                    let name = self.name();
+                    let steps = self.steps_array(depth + 1, budget - 1, 1, 2);
+                    format!("{{ name = \"{name}\", steps = {steps} }}")
+                })
+                .collect();
+            fields.push(format!("branches = [{}]", branches.join(", ")));
+            if self.chance(0.4) { self.int(1, n) } else { 0 }
+        };
+        if branches > 0 {
+            fields.push(format!("wait_for = {branches}"));
+        }
+        if self.chance(0.5) {
+            let how = self.pick(&["fail", "continue"]);
+            fields.push(format!("on_branch_failure = \"{how}\""));
+        }
+        if self.chance(0.4) {
+            fields.push(format!("child_workflow = {}", self.chance(0.7)));
+        }
+    }
+
+    fn llm(&mut self, fields: &mut Vec<String>) {
+        fields.push("kind = \"llm\"".into());
+        let i = self.int(0, self.groups.len() as u64 - 1) as usize;
+        let group = self.groups[i].clone();
+        fields.push(format!("group = \"{group}\""));
+        let extreme = self.chance(0.03);
+        let input = if extreme {
+            self.count_dist(100_000, 1_000_000)
+        } else {
+            self.count_dist(10, 4000)
+        };
+        fields.push(format!("input_tokens = {input}"));
+        let output = self.count_dist(0, 800);
+        fields.push(format!("output_tokens = {output}"));
+        if self.chance(0.3) {
+            fields.push(format!("input_tokens_per_turn = {}", self.int(0, 2000)));
+        }
+        if self.chance(0.3) {
+            fields.push(format!("carry_previous_output = {}", self.chance(0.7)));
+        }
+        if self.chance(0.3) {
+            let f = self.pick(&["0", "0.3", "0.5", "0.9", "1"]);
+            fields.push(format!("cached_input_fraction = {f}"));
+        }
+        if self.chance(0.3) {
+            fields.push(format!("first_chunk_tokens = {}", self.int(1, 500)));
+        }
+    }
+
+    fn tool(&mut self, fields: &mut Vec<String>) {
+        fields.push("kind = \"tool\"".into());
+        let latency = if self.chance(0.05) {
+            self.dur_dist(0, 120_000)
+        } else {
+            self.dur_dist(1, 3000)
+        };
+        fields.push(format!("latency = {latency}"));
+        if self.chance(0.5) {
+            let p = self.pick(&["0", "0.001", "0.05", "0.3", "0.9", "1"]);
+            fields.push(format!("failure_probability = {p}"));
+        }
+        if self.chance(0.3) {
+            fields.push(format!("price_per_call_usd = {}", self.float(0.0, 0.1)));
+        }
+        if self.chance(0.3) {
+            fields.push(format!("max_concurrent_calls = {}", self.int(1, 20)));
+        }
+    }
+}
+
+/// The scenario of (seed, index) as TOML text: a pure function of the two numbers.
+pub fn generate(seed: u64, index: u64) -> String {
+    let mut g = Gen {
+        rng: rng::stream(seed, STREAM, index),
+        steps: 0,
+        groups: Vec::new(),
+        providers: Vec::new(),
+    };
+    let mut s = String::new();
+    // One scenario in ten is a stress case: more traffic, on a slow and small fleet.
+    let stress = g.chance(0.1);
+    let horizon_m = if stress { g.int(5, 10) } else { g.int(5, 30) };
+    let horizon_ms = horizon_m * 60_000;
+    writeln!(
+        s,
+        "# cargo xtask swarm --runs 1 --seed {seed} --index {index}"
+    )
+    .unwrap();
+    writeln!(s, "name = \"swarm-{seed}-{index}\"").unwrap();
+    writeln!(s, "seed = {}", g.int(0, u32::MAX as u64)).unwrap();
+
+    // [run]
+    writeln!(s, "\n[run]\nhorizon = \"{horizon_m}m\"").unwrap();
+    if g.chance(0.3) {
+        writeln!(s, "warmup = {}", g.dur(0, horizon_ms - 1)).unwrap();
+    }
+    let sample = g.pick(&["10s", "30s", "60s", "7s"]);
+    writeln!(s, "sample_interval = \"{sample}\"").unwrap();
+    writeln!(
+        s,
+        "max_events = 3_000_000\nmax_open_conversations = 2_000_000"
+    )
+    .unwrap();
+
+    // [traffic]
+    s.push_str("\n[traffic]\n");
+    match g.int(0, 9) {
+        0..=3 => {
+            let rate = if g.chance(0.05) {
+                0.0
+            } else {
+                g.float(0.01, 1.5)
+            };
+            writeln!(s, "kind = \"constant\"\nrate_per_s = {rate}").unwrap();
+        }
+        4..=5 => {
+            let n = g.int(1, 4);
+            let mut at = 0;
+            let mut points = Vec::new();
+            for _ in 0..n {
+                let rate = if g.chance(0.15) {
+                    0.0
+                } else {
+                    g.float(0.01, 2.0)
+                };
+                points.push(format!("{{ at = \"{at}ms\", rate_per_s = {rate} }}"));
+                at += g.int(1, horizon_ms / 2);
+            }
+            writeln!(s, "kind = \"piecewise\"\npoints = [{}]", points.join(", ")).unwrap();
+        }
+        6..=8 => {
+            writeln!(
+                s,
+                "kind = \"diurnal\"\nmean_rate_per_s = {}\npeak_to_trough = {}\npeak_hour = {}",
+                g.float(0.01, 1.5),
+                g.float(1.0, 20.0),
+                g.float(0.0, 23.99)
+            )
+            .unwrap();
+        }
+        _ => s.push_str("kind = \"trace\"\ncsv = \"swarm-trace.csv\"\n"),
+    }
+    if stress {
+        writeln!(s, "multiplier = {}", g.float(3.0, 15.0)).unwrap();
+    } else if g.chance(0.3) {
+        writeln!(s, "multiplier = {}", g.float(0.0, 2.0)).unwrap();
+    }
+
+    // [conversation]
+    s.push_str("\n[conversation]\n");
+    writeln!(s, "messages = {}", g.count_dist(1, 4)).unwrap();
+    writeln!(s, "think_time = {}", g.dur_dist(100, 120_000)).unwrap();
+    if g.chance(0.6) {
+        let idle = if g.chance(0.1) {
+            "\"0s\"".into()
+        } else {
+            g.dur(1000, 1_800_000)
+        };
+        writeln!(s, "idle_timeout = {idle}").unwrap();
+    }
+    if g.chance(0.6) {
+        writeln!(s, "abandon_after = {}", g.dur(1000, 900_000)).unwrap();
+    }
+    let budget = g.chance(0.3);
+    if budget {
+        writeln!(s, "response_budget = {}", g.dur(1, 60_000)).unwrap();
+    }
+
+    // Providers and groups come first in the generator (steps name the groups), and are
+    // written after the program.
+    let n_providers = g.int(1, 3);
+    let mut providers_text = String::new();
+    for p in 0..n_providers {
+        let name = format!("p{p}");
+        writeln!(providers_text, "\n[providers.{name}]").unwrap();
+        writeln!(providers_text, "ttft = {}", g.dur_dist(1, 3000)).unwrap();
+        let speed = if g.chance(0.05) {
+            g.pick(&["0.5", "1000000"]).to_string()
+        } else {
+            g.float(10.0, 400.0).to_string()
+        };
+        writeln!(providers_text, "output_tokens_per_s = {speed}").unwrap();
+        if g.chance(0.6) {
+            let p = g.pick(&["0", "0.005", "0.05", "0.3", "1"]);
+            writeln!(providers_text, "error_probability = {p}").unwrap();
+        }
+        if g.chance(0.4) {
+            writeln!(providers_text, "timeout = {}", g.dur(100, 120_000)).unwrap();
+        }
+        if g.chance(0.3) {
+            writeln!(providers_text, "ttft_timeout = {}", g.dur(50, 20_000)).unwrap();
+        }
+        if g.chance(0.3) {
+            writeln!(
+                providers_text,
+                "prefill_tokens_per_s = {}",
+                g.float(100.0, 50_000.0)
+            )
+            .unwrap();
+        }
+        for key in ["input", "output", "cached_input"] {
+            if g.chance(0.5) {
+                writeln!(
+                    providers_text,
+                    "{key}_price_per_million_usd = {}",
+                    g.float(0.0, 80.0)
+                )
+                .unwrap();
+            }
+        }
+        g.providers.push(name);
+    }
+    let n_groups = g.int(1, 2);
+    let mut groups_text = String::from("\n[provider_groups]\n");
+    for i in 0..n_groups {
+        // A random non-empty ordering of distinct providers.
+        let mut order: Vec<String> = g.providers.clone();
+        for k in (1..order.len()).rev() {
+            let j = g.int(0, k as u64) as usize;
+            order.swap(k, j);
+        }
+        order.truncate(g.int(1, order.len() as u64) as usize);
+        let names: Vec<String> = order.iter().map(|n| format!("\"{n}\"")).collect();
+        writeln!(groups_text, "g{i} = [{}]", names.join(", ")).unwrap();
+        g.groups.push(format!("g{i}"));
+    }
+
+    // The program: 1-3 top-level steps, composite ones nested up to 3 levels.
+    let depth_budget = g.int(0, 2) as u32;
+    let program = g.steps_array(0, depth_budget, 1, 3);
+    writeln!(s, "\n[agent]\nsteps = {program}").unwrap();
+    let first_is_tool = program.starts_with("[{ name = \"s1\", kind = \"tool\"");
+    let first_is_llm = program.starts_with("[{ name = \"s1\", kind = \"llm\"");
+
+    // [activity], [retry]
+    if g.chance(0.5) {
+        writeln!(
+            s,
+            "\n[activity]\nstart_to_close_timeout = {}\nmemory = \"{}KiB\"",
+            g.dur(500, 600_000),
+            g.int(0, 32_768)
+        )
+        .unwrap();
+    }
+    if g.chance(0.7) {
+        s.push_str("\n[retry]\n");
+        let initial = g.int(1, 5000);
+        writeln!(s, "initial_interval = \"{initial}ms\"").unwrap();
+        writeln!(s, "backoff_coefficient = {}", g.float(1.0, 4.0)).unwrap();
+        if g.chance(0.5) {
+            writeln!(s, "maximum_interval = \"{}ms\"", initial + g.int(0, 60_000)).unwrap();
+        }
+        writeln!(s, "maximum_attempts = {}", g.int(0, 6)).unwrap();
+    }
+
+    // [temporal]
+    s.push_str("\n[temporal]\n");
+    let cache = g.pick(&["0", "1", "2", "5", "50", "1000", "10000"]);
+    writeln!(s, "cache_size = {cache}").unwrap();
+    if g.chance(0.5) {
+        writeln!(s, "max_concurrent_workflow_tasks = {}", g.int(1, 200)).unwrap();
+    }
+    if g.chance(0.5) {
+        writeln!(s, "max_concurrent_activities = {}", g.int(1, 200)).unwrap();
+    }
+    if g.chance(0.3) {
+        writeln!(s, "sticky_schedule_to_start_timeout = {}", g.dur(1, 20_000)).unwrap();
+        writeln!(s, "workflow_task_timeout = {}", g.dur(1, 20_000)).unwrap();
+    }
+    if g.chance(0.4) {
+        writeln!(s, "workflow_task_cpu = \"{}us\"", g.int(0, 50_000)).unwrap();
+        writeln!(s, "replay_cpu_per_event = \"{}us\"", g.int(0, 2000)).unwrap();
+        writeln!(s, "history_fetch_base = {}", g.dur(0, 200)).unwrap();
+        writeln!(s, "history_fetch_per_page = {}", g.dur(0, 100)).unwrap();
+        writeln!(s, "history_page_size = {}", g.int(1, 1000)).unwrap();
+    }
+    if g.chance(0.4) {
+        writeln!(s, "cached_workflow_memory = \"{}KiB\"", g.int(0, 4096)).unwrap();
+        writeln!(s, "cached_memory_per_event = \"{}KiB\"", g.int(0, 256)).unwrap();
+        writeln!(s, "cached_memory_per_turn = \"{}KiB\"", g.int(0, 4096)).unwrap();
+    }
+
+    // [instance]
+    s.push_str("\n[instance]\n");
+    writeln!(s, "vcpus = {}", g.int(1, 4)).unwrap();
+    if stress {
+        writeln!(s, "cpu_speed = {}", g.float(0.01, 0.2)).unwrap();
+    } else if g.chance(0.3) {
+        let speed = if g.chance(0.2) {
+            g.pick(&["0.01", "100"]).to_string()
+        } else {
+            g.float(0.3, 3.0).to_string()
+        };
+        writeln!(s, "cpu_speed = {speed}").unwrap();
+    }
+    let runtime_mib = g.int(1, 256);
+    writeln!(s, "runtime_memory = \"{runtime_mib}MiB\"").unwrap();
+    // Small limits make OOM kills likely.
+    let limit_mib = runtime_mib
+        + if g.chance(0.3) {
+            g.int(1, 64)
+        } else {
+            g.int(64, 4096)
+        };
+    writeln!(s, "memory_limit = \"{limit_mib}MiB\"").unwrap();
+    if g.chance(0.3) {
+        writeln!(s, "leak_per_hour = \"{}MiB\"", g.int(0, 4096)).unwrap();
+    }
+    if g.chance(0.5) {
+        writeln!(s, "restart_delay = {}", g.dur(0, 10_000)).unwrap();
+        writeln!(s, "cold_start = {}", g.dur_dist(0, 30_000)).unwrap();
+        writeln!(s, "startup_cpu = {}", g.dur(0, 3000)).unwrap();
+        writeln!(s, "shutdown_grace = {}", g.dur(0, 30_000)).unwrap();
+    }
+    if g.chance(0.3) {
+        let backoff = g.int(0, 60_000);
+        writeln!(s, "crash_loop_backoff = \"{backoff}ms\"").unwrap();
+        writeln!(
+            s,
+            "crash_loop_backoff_max = \"{}ms\"",
+            backoff + g.int(0, 300_000)
+        )
+        .unwrap();
+    }
+    if g.chance(0.3) {
+        s.push_str("\n[instance.gc]\n");
+        if g.chance(0.7) {
+            writeln!(s, "threshold = {}", g.float(0.0, 0.99)).unwrap();
+        }
+        if g.chance(0.7) {
+            writeln!(s, "max_overhead = {}", g.float(0.0, 10.0)).unwrap();
+        }
+    }
+
+    // [autoscaler]
+    let cloud_run = g.chance(0.5);
+    let mut max_instances = 1;
+    if cloud_run {
+        let min = g.int(0, 3);
+        let max = min.max(1) + g.int(0, 10);
+        max_instances = max;
+        let initial = g.int(min, max.min(min + 3));
+        let eval_s = g.int(1, 10);
+        let window_s = eval_s * g.int(1, 30);
+        writeln!(
+            s,
+            "\n[autoscaler]\nkind = \"cloud_run\"\nmin_instances = {min}\nmax_instances = {max}\n\
+             initial_instances = {initial}\ntarget_cpu_utilization = {}\nwindow = \"{window_s}s\"\n\
+             evaluation_interval = \"{eval_s}s\"\nscale_in_stabilization = {}",
+            g.float(0.05, 1.0),
+            g.dur(0, 900_000)
+        )
+        .unwrap();
+        if g.chance(0.3) {
+            writeln!(
+                s,
+                "max_concurrency = {}\ntarget_concurrency_utilization = {}",
+                g.int(1, 100),
+                g.float(0.05, 1.0)
+            )
+            .unwrap();
+        }
+    } else if g.chance(0.8) {
+        let instances = if g.chance(0.05) { 0 } else { g.int(1, 5) };
+        writeln!(
+            s,
+            "\n[autoscaler]\nkind = \"fixed\"\ninstances = {instances}"
+        )
+        .unwrap();
+    }
+
+    s.push_str(&providers_text);
+    s.push_str(&groups_text);
+
+    if g.chance(0.4) {
+        writeln!(
+            s,
+            "\n[cost]\nvcpu_second_usd = {}\ngib_second_usd = {}",
+            g.float(0.0, 0.001),
+            g.float(0.0, 0.0001)
+        )
+        .unwrap();
+    }
+
+    // [[slo]]
+    let mut metrics = vec![
+        "response_latency_p50_s",
+        "response_latency_p95_s",
+        "response_latency_p99_s",
+        "activity_schedule_to_start_p95_s",
+        "unanswered_messages",
+        "unanswered_fraction",
+        "oom_crashes",
+        "cost_per_hour_usd",
+    ];
+    if budget {
+        metrics.push("response_over_budget_fraction");
+    }
+    for i in 0..g.int(0, 3) {
+        let metric = g.pick(&metrics);
+        writeln!(
+            s,
+            "\n[[slo]]\nname = \"slo-{i}\"\nmetric = \"{metric}\"\nmax = {}",
+            g.float(0.0, 100.0)
+        )
+        .unwrap();
+    }
+
+    // [[timeline]]
+    // Entries apply in time order, and each set applies on top of the earlier ones: generate
+    // them in that order, so a set of the autoscaler's keys matches the kind then in force.
+    let mut ats: Vec<u64> = (0..g.int(0, 4)).map(|_| g.int(0, horizon_ms - 1)).collect();
+    ats.sort_unstable();
+    let mut cloud_run = cloud_run;
+    for at in ats {
+        writeln!(s, "\n[[timeline]]\nat = \"{at}ms\"").unwrap();
+        match g.int(0, 5) {
+            0 | 1 => {
+                let mut sets: Vec<String> = Vec::new();
+                for _ in 0..g.int(1, 3) {
+                    let arm = g.int(0, 13);
+                    // The autoscaler's arms change the generator's state: at most one per set.
+                    if (arm == 5 || arm == 8) && sets.iter().any(|s| s.starts_with("\"autoscaler"))
+                    {
+                        continue;
+                    }
+                    let set = match arm {
+                        0 => format!("\"traffic.multiplier\" = {}", g.float(0.0, 3.0)),
+                        1 => format!(
+                            "\"temporal.cache_size\" = {}",
+                            g.pick(&["0", "1", "3", "100", "5000"])
+                        ),
+                        2 => format!(
+                            "\"instance.memory_limit\" = \"{}MiB\"",
+                            runtime_mib + g.int(1, 2048)
+                        ),
+                        3 => format!("\"retry.maximum_attempts\" = {}", g.int(0, 5)),
+                        4 => {
+                            let p = g.int(0, n_providers - 1);
+                            let e = g.pick(&["0", "0.1", "1"]);
+                            format!("\"providers.p{p}.error_probability\" = {e}")
+                        }
+                        5 if cloud_run => format!(
+                            "\"autoscaler.max_instances\" = {}",
+                            max_instances + g.int(0, 5)
+                        ),
+                        5 => "\"instance.vcpus\" = 2".to_string(),
+                        6 => format!("\"temporal.max_concurrent_activities\" = {}", g.int(1, 100)),
+                        7 => format!("\"instance.leak_per_hour\" = \"{}MiB\"", g.int(0, 2048)),
+                        8 => {
+                            // Switch the autoscaler's kind (or re-set it).
+                            cloud_run = g.chance(0.5);
+                            if !cloud_run {
+                                format!(
+                                    "\"autoscaler\" = {{ kind = \"fixed\", instances = {} }}",
+                                    g.int(0, 4)
+                                )
+                            } else {
+                                let max = g.int(1, 8);
+                                max_instances = max;
+                                format!(
+                                    "\"autoscaler\" = {{ kind = \"cloud_run\", max_instances = \
+                                     {max}, min_instances = {}, initial_instances = {max} }}",
+                                    g.int(0, max)
+                                )
+                            }
+                        }
+                        9 => {
+                            // Reorder (or shrink) a failover group.
+                            let group = g.int(0, n_groups - 1);
+                            let mut order: Vec<String> = g.providers.clone();
+                            for k in (1..order.len()).rev() {
+                                let j = g.int(0, k as u64) as usize;
+                                order.swap(k, j);
+                            }
+                            order.truncate(g.int(1, order.len() as u64) as usize);
+                            let names: Vec<String> =
+                                order.iter().map(|n| format!("\"{n}\"")).collect();
+                            format!("\"provider_groups.g{group}\" = [{}]", names.join(", "))
+                        }
+                        10 if first_is_tool => format!(
+                            "\"agent.steps.0.failure_probability\" = {}",
+                            g.pick(&["0", "0.5", "1"])
+                        ),
+                        10 if first_is_llm => format!(
+                            "\"agent.steps.0.output_tokens\" = {}",
+                            g.count_dist(0, 2000)
+                        ),
+                        10 => format!("\"conversation.abandon_after\" = {}", g.dur(1000, 600_000)),
+                        11 => format!("\"conversation.messages\" = {}", g.count_dist(1, 6)),
+                        12 => format!(
+                            "\"providers.p{}.timeout\" = {}",
+                            g.int(0, n_providers - 1),
+                            g.dur(100, 60_000)
+                        ),
+                        _ => format!(
+                            "\"instance.gc\" = {{ threshold = {}, max_overhead = {} }}",
+                            g.float(0.0, 0.99),
+                            g.float(0.0, 10.0)
+                        ),
+                    };
+                    // A key twice in one table is a TOML error: keep the first.
+                    // And the whole autoscaler table with one of its keys: one of them only.
+                    let mut key = set.split('=').next().unwrap_or("").to_string();
+                    if key.starts_with("\"autoscaler") {
+                        key = "\"autoscaler".into();
+                    }
+                    if !sets.iter().any(|s: &String| s.starts_with(&key)) {
+                        sets.push(set);
+                    }
+                }
+                writeln!(s, "set = {{ {} }}", sets.join(", ")).unwrap();
+                if g.chance(0.4) {
+                    let how = g.pick(&["rolling", "at_once"]);
+                    writeln!(s, "deploy = \"{how}\"").unwrap();
+                }
+            }
+            2..=4 => {
+                let kind = g.pick(&["outage", "degradation", "rate_limit"]);
+                let p = g.int(0, n_providers - 1);
+                writeln!(
+                    s,
+                    "incident = \"{kind}\"\nprovider = \"p{p}\"\nduration = {}",
+                    g.dur(1, horizon_ms)
+                )
+                .unwrap();
+                if kind == "degradation" {
+                    writeln!(s, "factor = {}", g.float(0.1, 20.0)).unwrap();
+                }
+            }
+            _ => {
+                let how = g.pick(&["rolling", "at_once"]);
+                writeln!(s, "deploy = \"{how}\"").unwrap();
+            }
+        }
+        if g.chance(0.2) {
+            s.push_str("label = \"swarm\"\n");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_a_pure_function_of_seed_and_index() {
+        assert_eq!(generate(7, 3), generate(7, 3));
+        assert_ne!(generate(7, 3), generate(7, 4));
+        assert_ne!(generate(7, 3), generate(8, 3));
+    }
+
+    #[test]
+    fn a_panic_is_caught_and_reported() {
+        let result = catch(|| -> u32 { panic!("boom") });
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn generated_scenarios_load_and_pass() {
+        let dir = std::env::temp_dir().join(format!("swarm-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        write_csvs(&dir).unwrap();
+        for index in 0..20 {
+            let text = generate(1, index);
+            match check(&text, &dir, 1, index) {
+                Outcome::Passed { .. } | Outcome::Limit => {}
+                Outcome::Invalid(why) => panic!("index {index} refused:\n{why}\n{text}"),
+                Outcome::Finding(why) => panic!("index {index}: {why}\n{text}"),
+            }
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -248,6 +248,11 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> O
     }
 
     let mut report = text::summary_table(&summaries[0], summaries.len());
+    let workloads = text::workloads_table(&summaries[0]);
+    if !workloads.is_empty() {
+        report.push('\n');
+        report.push_str(&workloads);
+    }
     if summaries.len() > 1 {
         report.push('\n');
         report.push_str(&text::replications_table(&summaries));

@@ -30,8 +30,13 @@ pub struct Summary {
     pub cost_usd: CostUsd,
     /// What the agents' programs did: turns, budgets, failures, re-plans, branches.
     pub agent: AgentCounts,
-    /// Per step name (every step of the program, nested ones included).
+    /// Per step name (every step of the program, nested ones included; a named workload's
+    /// steps are `<workload>.<step>`).
     pub steps: BTreeMap<String, StepStats>,
+    /// Per named workload (`[[workloads]]`), in the scenario's order; absent for a scenario
+    /// with one unnamed workload (the fleet's figures are its figures).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workloads: Vec<WorkloadSummary>,
     pub slo: Vec<SloResult>,
     pub checks: Checks,
 }
@@ -123,6 +128,38 @@ pub struct BranchCounts {
     /// Still running when their join had decided (first k, or a failure).
     pub abandoned: u64,
     pub in_flight_at_end: u64,
+}
+
+/// One workload's share of the run: its customers, its replies, its tokens and prices (the sum
+/// of its steps'), and its share of the fleet's CPU work.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WorkloadSummary {
+    pub name: String,
+    pub conversations: ConversationCounts,
+    /// Received, answered and unanswered; `in_flight_at_end` is the rest.
+    pub messages: MessageCounts,
+    pub response_latency_s: LatencyStats,
+    pub response_budget_s: Option<f64>,
+    pub response_within_budget_fraction: Option<f64>,
+    pub tool_failure_conversation_fraction: f64,
+    pub replan_conversation_fraction: f64,
+    pub llm_calls: u64,
+    pub tool_calls: u64,
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub output_tokens: u64,
+    /// LLM and tool prices of its steps (compute is the fleet's: see `cpu_share`).
+    pub cost_usd: WorkloadCost,
+    /// CPU work of its workflow tasks and activities (seconds at speed 1, before GC
+    /// pressure), and its share of all workloads' CPU work.
+    pub cpu_s: f64,
+    pub cpu_share: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WorkloadCost {
+    pub llm: f64,
+    pub tools: f64,
 }
 
 /// One step's figures. Latency from the step's start (first scheduling, for an activity) to its

@@ -10,7 +10,7 @@
 //! `oom_crashes` and `cost_per_hour_usd` describe the fleet over the whole horizon and are
 //! never vacuous.
 
-use crate::metrics::report::{SloResult, Summary};
+use crate::metrics::report::{SloResult, Summary, WorkloadSummary};
 use crate::scenario::{Slo, SloMetric};
 
 /// The value of `metric` in `summary`.
@@ -70,12 +70,58 @@ pub fn vacuous_reason(metric: SloMetric, summary: &Summary) -> Option<&'static s
     }
 }
 
+/// The value of a per-workload `metric` (see `SloMetric::per_workload`) for workload `w`,
+/// and why it is vacuous, if it is.
+fn workload_value(metric: SloMetric, w: &WorkloadSummary) -> (f64, Option<&'static str>) {
+    let latency = &w.response_latency_s;
+    let no_latency = (latency.count == 0)
+        .then_some("no answered message after warmup: a latency SLO needs at least one sample");
+    let no_message = (w.messages.received == 0)
+        .then_some("no message received: an unanswered-message SLO needs at least one message");
+    match metric {
+        SloMetric::ResponseLatencyP50S => (latency.p50, no_latency),
+        SloMetric::ResponseLatencyP95S => (latency.p95, no_latency),
+        SloMetric::ResponseLatencyP99S => (latency.p99, no_latency),
+        SloMetric::UnansweredMessages => (w.messages.unanswered as f64, no_message),
+        SloMetric::UnansweredFraction => (
+            if w.messages.received == 0 {
+                0.0
+            } else {
+                w.messages.unanswered as f64 / w.messages.received as f64
+            },
+            no_message,
+        ),
+        SloMetric::ResponseOverBudgetFraction => match w.response_within_budget_fraction {
+            Some(within) => (1.0 - within, None),
+            None => (
+                1.0,
+                Some(
+                    "no answered message after warmup: a response-budget SLO needs at least \
+                     one sample",
+                ),
+            ),
+        },
+        // Refused by the scenario reader.
+        SloMetric::ActivityScheduleToStartP95S
+        | SloMetric::OomCrashes
+        | SloMetric::CostPerHourUsd => (0.0, Some("a fleet metric has no value per workload")),
+    }
+}
+
 /// Every SLO of the scenario against `summary`, in the scenario's order.
 pub fn evaluate(slos: &[Slo], summary: &Summary) -> Vec<SloResult> {
     slos.iter()
         .map(|slo| {
-            let value = metric_value(slo.metric, summary);
-            let reason = vacuous_reason(slo.metric, summary);
+            let (value, reason) = match &slo.workload {
+                None => (
+                    metric_value(slo.metric, summary),
+                    vacuous_reason(slo.metric, summary),
+                ),
+                Some(name) => match summary.workloads.iter().find(|w| &w.name == name) {
+                    Some(w) => workload_value(slo.metric, w),
+                    None => (0.0, Some("no such workload in the run")),
+                },
+            };
             SloResult {
                 name: slo.name.clone(),
                 metric: slo.metric.name().to_string(),

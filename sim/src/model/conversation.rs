@@ -10,7 +10,8 @@ use super::state::*;
 use super::{Model, WorkloadRecord, dist, program, streams, traffic};
 use crate::engine::Time;
 use crate::engine::rng;
-use crate::scenario::TrafficProfile;
+use crate::engine::rng::Rng;
+use crate::scenario::{TrafficProfile, Workload};
 use rand_distr::{Distribution, Exp1};
 
 /// Key for a per-entity stream from up to three indexes.
@@ -18,79 +19,140 @@ pub fn key(a: u64, b: u64, c: u64) -> u64 {
     rng::mix64(rng::mix64(rng::mix64(a) ^ b) ^ c)
 }
 
-impl Model {
-    pub(super) fn schedule_first_arrival(&mut self) {
-        self.arrival_from = 0;
-        self.arrival_mass = Exp1.sample(&mut self.arrival_rng);
-        self.schedule_next_arrival();
+/// One workload's arrival process: the pending arrival's remaining exponential mass (or the
+/// next trace row) and the arrival counter that keys its conversations' draws.
+pub(super) struct Arrivals {
+    rng: Rng,
+    epoch: u32,
+    from: Time,
+    mass: f64,
+    trace_next: usize,
+    next_index: u64,
+    /// A named workload's salt (from its name): its conversations' draw keys mix it in, so
+    /// adding, removing or changing another workload never changes its customers.
+    salt: Option<u64>,
+}
+
+impl Arrivals {
+    pub(super) fn new(seed: u64, workload: &Workload) -> Self {
+        let salt = workload.name.as_deref().map(name_salt);
+        Arrivals {
+            rng: rng::stream(seed, streams::ARRIVALS, salt.unwrap_or(0)),
+            epoch: 0,
+            from: 0,
+            mass: 0.0,
+            trace_next: 0,
+            next_index: 0,
+            salt,
+        }
     }
 
-    /// Schedules the pending arrival from `arrival_from` and `arrival_mass` under the current
+    /// The next conversation's draw key.
+    fn next_key(&mut self) -> u64 {
+        let index = self.next_index;
+        self.next_index += 1;
+        match self.salt {
+            None => index,
+            Some(salt) => key(salt, index, 0),
+        }
+    }
+}
+
+/// A stable 64-bit salt from a workload's name (never 0, the unnamed workload's arrivals key).
+fn name_salt(name: &str) -> u64 {
+    let folded = name.bytes().fold(0x005E_ED0F_3A17_0AD5_u64, |h, b| {
+        rng::mix64(h ^ u64::from(b))
+    });
+    folded | 1
+}
+
+impl Model {
+    pub(super) fn schedule_first_arrival(&mut self, workload: u32) {
+        let a = &mut self.arrivals[workload as usize];
+        a.from = 0;
+        a.mass = Exp1.sample(&mut a.rng);
+        self.schedule_next_arrival(workload);
+    }
+
+    /// Schedules `workload`'s pending arrival from its `from` and `mass` under the current
     /// rate (or the next trace timestamp).
-    pub(super) fn schedule_next_arrival(&mut self) {
-        self.arrival_epoch = self.arrival_epoch.wrapping_add(1);
-        let epoch = self.arrival_epoch;
-        let at = match &self.cfg.traffic.profile {
+    pub(super) fn schedule_next_arrival(&mut self, workload: u32) {
+        let w = workload as usize;
+        let a = &mut self.arrivals[w];
+        a.epoch = a.epoch.wrapping_add(1);
+        let (epoch, from, mass, trace_next) = (a.epoch, a.from, a.mass, a.trace_next);
+        let traffic = &self.cfg.workloads[w].traffic;
+        let at = match &traffic.profile {
             TrafficProfile::Trace { arrivals, .. } => arrivals
-                .get(self.arrival_trace_next)
+                .get(trace_next)
                 .copied()
                 .filter(|&at| at <= self.horizon)
                 .map(|at| at.max(self.now())),
             profile => traffic::time_of_mass(
                 profile,
-                self.cfg.traffic.multiplier,
-                self.arrival_from,
-                self.arrival_mass,
+                traffic.multiplier,
+                from,
+                mass,
                 self.horizon.saturating_add(1),
             ),
         };
         if let Some(at) = at {
-            self.schedule(at, Event::Arrival { epoch });
+            self.schedule(at, Event::Arrival { workload, epoch });
         }
     }
 
-    /// Called when the rate changes at `now`: the pending arrival keeps the mass it still
-    /// needs, under the new rate.
-    pub(super) fn reschedule_arrival_after_rate_change(&mut self, old_multiplier: f64) {
-        if matches!(self.cfg.traffic.profile, TrafficProfile::Trace { .. }) {
+    /// Called when `workload`'s rate changes at `now`: the pending arrival keeps the mass it
+    /// still needs, under the new rate.
+    pub(super) fn reschedule_arrival_after_rate_change(
+        &mut self,
+        workload: u32,
+        old_multiplier: f64,
+    ) {
+        let w = workload as usize;
+        let profile = &self.cfg.workloads[w].traffic.profile;
+        if matches!(profile, TrafficProfile::Trace { .. }) {
             return;
         }
         let now = self.now();
-        let consumed = traffic::mass_between(
-            &self.cfg.traffic.profile,
-            old_multiplier,
-            self.arrival_from,
-            now,
+        let a = &mut self.arrivals[w];
+        let consumed = traffic::mass_between(profile, old_multiplier, a.from, now);
+        a.mass = (a.mass - consumed).max(0.0);
+        a.from = now;
+        self.schedule_next_arrival(workload);
+    }
+
+    pub(super) fn on_arrival(&mut self, workload: u32, epoch: u32) {
+        let w = workload as usize;
+        if epoch != self.arrivals[w].epoch {
+            return;
+        }
+        let now = self.now();
+        let trace = matches!(
+            self.cfg.workloads[w].traffic.profile,
+            TrafficProfile::Trace { .. }
         );
-        self.arrival_mass = (self.arrival_mass - consumed).max(0.0);
-        self.arrival_from = now;
-        self.schedule_next_arrival();
-    }
-
-    pub(super) fn on_arrival(&mut self, epoch: u32) {
-        if epoch != self.arrival_epoch {
-            return;
-        }
-        let now = self.now();
-        if matches!(self.cfg.traffic.profile, TrafficProfile::Trace { .. }) {
-            self.arrival_trace_next += 1;
+        let a = &mut self.arrivals[w];
+        if trace {
+            a.trace_next += 1;
         } else {
-            self.arrival_from = now;
-            self.arrival_mass = Exp1.sample(&mut self.arrival_rng);
+            a.from = now;
+            a.mass = Exp1.sample(&mut a.rng);
         }
-        self.schedule_next_arrival();
-        self.start_conversation(now);
+        let index = a.next_key();
+        self.schedule_next_arrival(workload);
+        self.start_conversation(now, workload, index);
     }
 
-    fn start_conversation(&mut self, now: Time) {
-        let index = self.next_conversation_index;
-        self.next_conversation_index += 1;
+    fn start_conversation(&mut self, now: Time, workload: u32, index: u64) {
+        let w = workload as usize;
         let mut shape = rng::stream(self.seed, streams::SHAPE, index);
-        let messages = dist::sample_count(&self.cfg.conversation.messages, &mut shape).max(1);
+        let messages =
+            dist::sample_count(&self.cfg.workloads[w].conversation.messages, &mut shape).max(1);
         let messages_total = u32::try_from(messages).unwrap_or(u32::MAX);
         let conv = self.convs.insert_with(|previous| Conv {
             epoch: previous.map_or(0, |p| p.epoch.wrapping_add(1)),
             index,
+            workload,
             arrived_at: now,
             parent: NONE,
             messages_total,
@@ -105,6 +167,7 @@ impl Model {
         });
         let parent = self.wfs.insert_with(|previous| {
             let mut wf = Workflow::new(WorkflowKind::Parent, conv, index, previous);
+            wf.workload = workload;
             // Started and its first workflow task: signal-with-start.
             wf.history_events = 1;
             wf
@@ -112,8 +175,12 @@ impl Model {
         self.convs[conv].parent = parent;
         self.stats.conversations.arrive(now);
         self.stats.conversations_started += 1;
+        if self.per_workload {
+            self.stats.workloads[w].conversations_started += 1;
+        }
         if self.record_workload {
             self.workload.push(WorkloadRecord {
+                workload,
                 index,
                 arrived_at: now,
                 messages: messages_total,
@@ -133,7 +200,8 @@ impl Model {
     /// A customer message reaches the parent workflow as a signal.
     fn receive_message(&mut self, conv: u32) {
         let now = self.now();
-        let abandon_after = self.cfg.conversation.abandon_after;
+        let w = self.convs[conv].workload as usize;
+        let abandon_after = self.cfg.workloads[w].conversation.abandon_after;
         let c = &mut self.convs[conv];
         c.messages_sent += 1;
         c.message = MessageState::InFlight;
@@ -145,6 +213,9 @@ impl Model {
         self.stats.messages.arrive(now);
         self.stats.messages_received += 1;
         self.stats.interval_messages_received += 1;
+        if self.per_workload {
+            self.stats.workloads[w].messages_received += 1;
+        }
         self.schedule_within_horizon(abandon_after, Event::Abandon { conv, epoch });
         let wf = &mut self.wfs[parent];
         // Signaled, plus the timer's cancellation when the customer came back in time.
@@ -164,9 +235,13 @@ impl Model {
         c.message = MessageState::Done;
         c.done_talking = true;
         let received_at = c.message_received_at;
+        let w = c.workload as usize;
         self.stats.messages.depart(self.now(), received_at);
         self.stats.messages_unanswered += 1;
         self.stats.interval_messages_unanswered += 1;
+        if self.per_workload {
+            self.stats.workloads[w].messages_unanswered += 1;
+        }
     }
 
     pub(super) fn on_idle_timer(&mut self, conv: u32, epoch: u32) {
@@ -213,7 +288,8 @@ impl Model {
     fn start_response_child(&mut self, parent: u32, conv: u32) {
         let turn = self.convs[conv].messages_sent;
         let conv_index = self.convs[conv].index;
-        let root = self.program.root;
+        let workload = self.convs[conv].workload;
+        let root = self.program.roots[workload as usize];
         let child = self.wfs.insert_with(|previous| {
             let mut wf = Workflow::new(
                 WorkflowKind::Child { parent, turn },
@@ -221,6 +297,7 @@ impl Model {
                 conv_index,
                 previous,
             );
+            wf.workload = workload;
             wf.program_node = root;
             wf.program_key = program::ROOT_KEY;
             wf.history_events = 1; // WorkflowExecutionStarted
@@ -238,7 +315,9 @@ impl Model {
         let warmup = self.cfg.run.warmup;
         self.wfs[parent].turns_done += 1;
         self.stats.turns += 1;
-        let budget = self.cfg.conversation.response_budget;
+        let w = self.convs[conv].workload as usize;
+        let budget = self.cfg.workloads[w].conversation.response_budget;
+        let per_workload = self.per_workload;
         let c = &mut self.convs[conv];
         if c.message == MessageState::InFlight {
             c.message = MessageState::Done;
@@ -246,18 +325,27 @@ impl Model {
             self.stats.messages.depart(now, received_at);
             if ok {
                 self.stats.messages_answered += 1;
-                if received_at >= warmup {
+                let within = if received_at >= warmup {
                     let latency = now - received_at;
                     self.stats.record_response(latency);
                     self.stats.turns_answered_after_warmup += 1;
-                    if budget.is_some_and(|budget| latency <= budget) {
-                        self.stats.turns_within_budget += 1;
-                    }
+                    let within = budget.is_some_and(|budget| latency <= budget);
+                    self.stats.turns_within_budget += u64::from(within);
+                    self.stats.turns_budgeted_after_warmup += u64::from(budget.is_some());
+                    Some((latency, within))
+                } else {
+                    None
+                };
+                if per_workload {
+                    self.stats.workloads[w].answered(within);
                 }
             } else {
                 // The turn failed for good: the customer got no answer.
                 self.stats.messages_unanswered += 1;
                 self.stats.interval_messages_unanswered += 1;
+                if per_workload {
+                    self.stats.workloads[w].messages_unanswered += 1;
+                }
                 self.convs[conv].done_talking = true;
             }
         }
@@ -268,13 +356,14 @@ impl Model {
     /// With an idle timeout of zero and nothing more to come, no timer is set and the workflow
     /// completes in the same task (returns true).
     fn after_reply(&mut self, parent: u32, conv: u32) -> bool {
-        let idle_timeout = self.cfg.conversation.idle_timeout;
         let c = &self.convs[conv];
+        let conversation = &self.cfg.workloads[c.workload as usize].conversation;
+        let idle_timeout = conversation.idle_timeout;
         let more = !c.done_talking && c.messages_sent < c.messages_total;
         let think = if more {
             let stream_key = key(c.index, c.messages_sent as u64, 0);
             let mut draws = rng::stream(self.seed, streams::THINK, stream_key);
-            let think = dist::sample_nanos(&self.cfg.conversation.think_time, &mut draws);
+            let think = dist::sample_nanos(&conversation.think_time, &mut draws);
             if self.record_workload {
                 let index = c.index;
                 if let Some(record) = self.workload.iter_mut().rev().find(|r| r.index == index) {
@@ -314,6 +403,12 @@ impl Model {
         let c = &self.convs[conv];
         self.stats.conversations_with_tool_failure += u64::from(c.tool_failed);
         self.stats.conversations_with_replan += u64::from(c.replanned);
+        if self.per_workload {
+            let w = &mut self.stats.workloads[c.workload as usize];
+            w.conversations_completed += 1;
+            w.conversations_with_tool_failure += u64::from(c.tool_failed);
+            w.conversations_with_replan += u64::from(c.replanned);
+        }
         self.wfs[parent].history_events += 1; // WorkflowExecutionCompleted
         self.convs.remove(conv);
     }

@@ -246,6 +246,19 @@ impl Model {
 
     /// Runs `work` nanoseconds of CPU for `job` on `inst`; zero work completes in this step.
     pub(super) fn submit_cpu(&mut self, inst: u32, job: CpuJob, work: u64) {
+        if self.per_workload {
+            let workload = match job {
+                CpuJob::Startup => None,
+                CpuJob::WorkflowTask { wf, .. } => Some(self.wfs[wf].workload),
+                CpuJob::Activity { act, .. } => {
+                    let node = self.acts[act].node as usize;
+                    Some(self.program.node_workloads[node])
+                }
+            };
+            if let Some(w) = workload {
+                self.stats.workloads[w as usize].cpu_work += u128::from(work);
+            }
+        }
         let inst_gen = self.instances[inst as usize].generation;
         if work == 0 {
             self.immediate.push_back((inst, inst_gen, job));

@@ -21,7 +21,6 @@ mod timeline;
 pub mod traffic;
 mod workflow;
 
-use crate::engine::rng::{self, Rng};
 use crate::engine::{EventQueue, Slab, Time};
 use crate::metrics::report::{EventKind, EventRecord, RunOutput};
 use crate::scenario::Scenario;
@@ -72,6 +71,9 @@ pub struct RunOptions {
 /// One conversation's workload as drawn: what common random numbers keep identical.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkloadRecord {
+    /// The workload (index into the scenario's `workloads`).
+    pub workload: u32,
+    /// The conversation's draw key (its arrival index within an unnamed workload).
     pub index: u64,
     pub arrived_at: Time,
     pub messages: u32,
@@ -126,13 +128,10 @@ pub(crate) struct Model {
     activities_queued: u64,
     free_activity_slots: u64,
     round_robin: usize,
-    // Arrivals.
-    arrival_rng: Rng,
-    arrival_epoch: u32,
-    arrival_from: Time,
-    arrival_mass: f64,
-    arrival_trace_next: usize,
-    next_conversation_index: u64,
+    /// Each workload's arrival process.
+    arrivals: Vec<conversation::Arrivals>,
+    /// Whether the scenario has named workloads: then each one's figures are kept apart.
+    per_workload: bool,
     instance_starts: u64,
     // Providers.
     conditions: Vec<llm::ProviderCondition>,
@@ -162,7 +161,7 @@ impl Model {
             acts: Slab::default(),
             frames: Slab::default(),
             completions: Slab::default(),
-            program: program::Program::compile(&scenario.agent),
+            program: program::Program::compile(&scenario.workloads),
             pools: Vec::new(),
             instances: Vec::new(),
             revision: 0,
@@ -173,12 +172,12 @@ impl Model {
             activities_queued: 0,
             free_activity_slots: 0,
             round_robin: 0,
-            arrival_rng: rng::stream(scenario.seed, streams::ARRIVALS, 0),
-            arrival_epoch: 0,
-            arrival_from: 0,
-            arrival_mass: 0.0,
-            arrival_trace_next: 0,
-            next_conversation_index: 0,
+            arrivals: scenario
+                .workloads
+                .iter()
+                .map(|w| conversation::Arrivals::new(scenario.seed, w))
+                .collect(),
+            per_workload: scenario.has_named_workloads(),
             instance_starts: 0,
             conditions: vec![
                 llm::ProviderCondition {
@@ -235,7 +234,9 @@ impl Model {
     fn start(&mut self) {
         self.start_pools();
         self.start_initial_instances();
-        self.schedule_first_arrival();
+        for workload in 0..self.arrivals.len() as u32 {
+            self.schedule_first_arrival(workload);
+        }
         let sample = self.cfg.run.sample_interval.min(self.horizon);
         if sample > 0 {
             self.schedule(sample, Event::Sample);
@@ -287,7 +288,7 @@ impl Model {
 
     fn dispatch(&mut self, event: Event) {
         match event {
-            Event::Arrival { epoch } => self.on_arrival(epoch),
+            Event::Arrival { workload, epoch } => self.on_arrival(workload, epoch),
             Event::CustomerMessage { conv, epoch } => self.on_customer_message(conv, epoch),
             Event::Abandon { conv, epoch } => self.on_abandon(conv, epoch),
             Event::IdleTimer { conv, epoch } => self.on_idle_timer(conv, epoch),

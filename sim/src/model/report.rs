@@ -251,7 +251,15 @@ impl Model {
             .collect();
         let llm_calls: BTreeMap<String, LlmCallCounts> =
             names.zip(s.llm_calls.iter().cloned()).collect();
-        let budget = self.cfg.conversation.response_budget;
+        // One budget for the fleet's figure when every workload with a budget states the same.
+        let mut budgets = self
+            .cfg
+            .workloads
+            .iter()
+            .filter_map(|w| w.conversation.response_budget);
+        let budget = budgets.next().filter(|b| budgets.all(|x| x == *b));
+        let workloads = self.workload_summaries();
+        let s = &mut self.stats;
         let llm_calls_total: u64 = s.llm_calls.iter().map(|c| c.calls).sum();
         let steps: BTreeMap<String, StepStats> = self
             .program
@@ -331,8 +339,10 @@ impl Model {
                 turns: s.turns,
                 response_budget_s: budget.map(|b| b as f64 / 1e9),
                 turns_within_budget: s.turns_within_budget,
-                response_within_budget_fraction: budget
-                    .and(ratio(s.turns_within_budget, s.turns_answered_after_warmup)),
+                response_within_budget_fraction: ratio(
+                    s.turns_within_budget,
+                    s.turns_budgeted_after_warmup,
+                ),
                 llm_calls_per_turn: ratio(llm_calls_total, s.turns).unwrap_or(0.0),
                 tool_calls: s.tool_calls,
                 conversations_with_tool_failure: s.conversations_with_tool_failure,
@@ -357,9 +367,78 @@ impl Model {
                 },
             },
             steps,
+            workloads,
             slo: Vec::new(),
             checks: Checks::default(),
         }
+    }
+}
+
+impl Model {
+    /// Each named workload's figures (none for a scenario with one unnamed workload).
+    fn workload_summaries(&mut self) -> Vec<WorkloadSummary> {
+        let mut out = Vec::new();
+        let total_cpu: u128 = self.stats.workloads.iter().map(|w| w.cpu_work).sum();
+        for (i, acc) in self.stats.workloads.iter_mut().enumerate() {
+            let cfg = &self.cfg.workloads[i];
+            let mut summary = WorkloadSummary {
+                name: cfg.label().to_string(),
+                conversations: ConversationCounts {
+                    started: acc.conversations_started,
+                    completed: acc.conversations_completed,
+                    open_at_end: acc.conversations_started - acc.conversations_completed,
+                },
+                messages: MessageCounts {
+                    received: acc.messages_received,
+                    answered: acc.messages_answered,
+                    unanswered: acc.messages_unanswered,
+                    in_flight_at_end: acc.messages_received
+                        - acc.messages_answered
+                        - acc.messages_unanswered,
+                },
+                response_latency_s: acc.response.stats(),
+                response_budget_s: cfg.conversation.response_budget.map(|b| b as f64 / 1e9),
+                response_within_budget_fraction: cfg.conversation.response_budget.and(ratio(
+                    acc.turns_within_budget,
+                    acc.turns_answered_after_warmup,
+                )),
+                tool_failure_conversation_fraction: ratio(
+                    acc.conversations_with_tool_failure,
+                    acc.conversations_completed,
+                )
+                .unwrap_or(0.0),
+                replan_conversation_fraction: ratio(
+                    acc.conversations_with_replan,
+                    acc.conversations_completed,
+                )
+                .unwrap_or(0.0),
+                cpu_s: acc.cpu_work as f64 / 1e9,
+                cpu_share: if total_cpu == 0 {
+                    0.0
+                } else {
+                    acc.cpu_work as f64 / total_cpu as f64
+                },
+                ..WorkloadSummary::default()
+            };
+            for (step, figures) in self.stats.steps.iter().map(|a| &a.figures).enumerate() {
+                if self.program.step_workloads[step] as usize != i {
+                    continue;
+                }
+                summary.llm_calls += figures.llm_calls;
+                summary.tool_calls += figures.tool_calls;
+                summary.input_tokens += figures.input_tokens;
+                summary.cached_input_tokens += figures.cached_input_tokens;
+                summary.output_tokens += figures.output_tokens;
+                // A step is an LLM call or a tool call (composite steps carry no price).
+                if figures.tool_calls > 0 {
+                    summary.cost_usd.tools += figures.cost_usd;
+                } else {
+                    summary.cost_usd.llm += figures.cost_usd;
+                }
+            }
+            out.push(summary);
+        }
+        out
     }
 }
 

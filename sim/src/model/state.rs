@@ -10,8 +10,10 @@ pub const NONE: u32 = u32::MAX;
 /// (`ActivityFirstChunk` is the streaming hand-off of an LLM call.)
 #[derive(Clone, Copy, Debug)]
 pub enum Event {
-    /// The next conversation arrives (`epoch` invalidates it after a traffic change).
+    /// The next conversation of `workload` arrives (`epoch` invalidates it after a traffic
+    /// change).
     Arrival {
+        workload: u32,
         epoch: u32,
     },
     /// A customer sends their next message.
@@ -119,8 +121,11 @@ pub enum MessageState {
 pub struct Conv {
     /// Bumped for every scheduled customer event; carried across slot reuse.
     pub epoch: u32,
-    /// Arrival index: keys this conversation's workload streams (common random numbers).
+    /// Draw key: keys this conversation's workload streams (common random numbers). The
+    /// arrival index within its workload; for a named workload mixed with the name's hash.
     pub index: u64,
+    /// Its workload (index into the scenario's `workloads`).
+    pub workload: u32,
     pub arrived_at: Time,
     pub parent: u32,
     pub messages_total: u32,
@@ -202,6 +207,8 @@ pub struct Workflow {
     pub conv: u32,
     /// The conversation's arrival index (its draw key; a branch child may outlive it).
     pub conv_index: u64,
+    /// The conversation's workload.
+    pub workload: u32,
     pub history_events: u32,
     /// Parent: replies sent, for per-turn cached memory.
     pub turns_done: u32,
@@ -253,6 +260,7 @@ impl Workflow {
             generation: previous.map_or(0, |p| p.generation.wrapping_add(1)),
             kind,
             conv,
+            workload: 0,
             history_events: 0,
             turns_done: 0,
             cached_on: NONE,

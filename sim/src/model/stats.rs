@@ -25,6 +25,53 @@ pub struct StepAccumulator {
     pub figures: StepStats,
 }
 
+/// One workload's figures (kept when the scenario has named workloads). Its tokens and
+/// prices are its steps' (see `StepAccumulator`).
+pub struct WorkloadAccumulator {
+    pub response: LatencyHistogram,
+    pub conversations_started: u64,
+    pub conversations_completed: u64,
+    pub conversations_with_tool_failure: u64,
+    pub conversations_with_replan: u64,
+    pub messages_received: u64,
+    pub messages_answered: u64,
+    pub messages_unanswered: u64,
+    pub turns_answered_after_warmup: u64,
+    pub turns_within_budget: u64,
+    /// CPU work (nanoseconds, before GC and speed factors) of its workflow tasks and
+    /// activities: the workload's share of the fleet.
+    pub cpu_work: u128,
+}
+
+impl WorkloadAccumulator {
+    fn new() -> Self {
+        WorkloadAccumulator {
+            response: LatencyHistogram::new(3),
+            conversations_started: 0,
+            conversations_completed: 0,
+            conversations_with_tool_failure: 0,
+            conversations_with_replan: 0,
+            messages_received: 0,
+            messages_answered: 0,
+            messages_unanswered: 0,
+            turns_answered_after_warmup: 0,
+            turns_within_budget: 0,
+            cpu_work: 0,
+        }
+    }
+
+    /// A message answered; `after_warmup` has its latency and whether it met the budget when
+    /// it arrived after warm-up.
+    pub fn answered(&mut self, after_warmup: Option<(Time, bool)>) {
+        self.messages_answered += 1;
+        if let Some((latency, within)) = after_warmup {
+            self.response.record(latency);
+            self.turns_answered_after_warmup += 1;
+            self.turns_within_budget += u64::from(within);
+        }
+    }
+}
+
 /// A time integral of an integer level.
 #[derive(Default)]
 pub struct Integral {
@@ -56,9 +103,13 @@ pub struct Stats {
     pub llm_cost_usd: f64,
     pub tools_cost_usd: f64,
     pub steps: Vec<StepAccumulator>,
+    /// Per workload, when the scenario names its workloads (empty otherwise).
+    pub workloads: Vec<WorkloadAccumulator>,
     pub turns: u64,
     pub turns_within_budget: u64,
     pub turns_answered_after_warmup: u64,
+    /// Of those, the turns of workloads with a response budget.
+    pub turns_budgeted_after_warmup: u64,
     pub tool_calls: u64,
     pub conversations_with_tool_failure: u64,
     pub conversations_with_replan: u64,
@@ -122,7 +173,7 @@ impl Stats {
             llm_calls: vec![Default::default(); providers],
             llm_cost_usd: 0.0,
             tools_cost_usd: 0.0,
-            steps: super::program::Program::compile(&scenario.agent)
+            steps: super::program::Program::compile(&scenario.workloads)
                 .step_names
                 .iter()
                 .map(|_| StepAccumulator {
@@ -130,9 +181,19 @@ impl Stats {
                     figures: StepStats::default(),
                 })
                 .collect(),
+            workloads: if scenario.has_named_workloads() {
+                scenario
+                    .workloads
+                    .iter()
+                    .map(|_| WorkloadAccumulator::new())
+                    .collect()
+            } else {
+                Vec::new()
+            },
             turns: 0,
             turns_within_budget: 0,
             turns_answered_after_warmup: 0,
+            turns_budgeted_after_warmup: 0,
             tool_calls: 0,
             conversations_with_tool_failure: 0,
             conversations_with_replan: 0,

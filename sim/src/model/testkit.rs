@@ -24,32 +24,35 @@ pub fn mmc(lambda: f64, mu: f64, c: u32, horizon_s: f64) -> Scenario {
             max_instances: 10_000,
             max_timeseries_rows: 1_000_000,
         },
-        traffic: Traffic {
-            profile: TrafficProfile::Constant { rate_per_s: lambda },
-            multiplier: 1.0,
-        },
-        conversation: Conversation {
-            messages: Dist::Constant { value: 1.0 },
-            think_time: Dist::Constant { value: 1.0 },
-            idle_timeout: 0,
-            abandon_after: secs(1e9),
-            response_budget: None,
-        },
-        agent: Agent {
-            steps: vec![Step {
-                name: "service".into(),
-                kind: StepKind::Tool {
-                    latency: Dist::Exponential { mean: 1.0 / mu },
-                    failure_probability: 0.0,
-                    price_per_call_usd: 0.0,
-                    max_concurrent_calls: None,
-                },
-                cpu: 0,
-                start_to_close_timeout: secs(1e9),
-                memory_bytes: 0,
-                on_failure: None,
-            }],
-        },
+        workloads: vec![Workload {
+            name: None,
+            traffic: Traffic {
+                profile: TrafficProfile::Constant { rate_per_s: lambda },
+                multiplier: 1.0,
+            },
+            conversation: Conversation {
+                messages: Dist::Constant { value: 1.0 },
+                think_time: Dist::Constant { value: 1.0 },
+                idle_timeout: 0,
+                abandon_after: secs(1e9),
+                response_budget: None,
+            },
+            agent: Agent {
+                steps: vec![Step {
+                    name: "service".into(),
+                    kind: StepKind::Tool {
+                        latency: Dist::Exponential { mean: 1.0 / mu },
+                        failure_probability: 0.0,
+                        price_per_call_usd: 0.0,
+                        max_concurrent_calls: None,
+                    },
+                    cpu: 0,
+                    start_to_close_timeout: secs(1e9),
+                    memory_bytes: 0,
+                    on_failure: None,
+                }],
+            },
+        }],
         activity: ActivityDefaults {
             start_to_close_timeout: secs(600.0),
             memory_bytes: 0,
@@ -106,7 +109,7 @@ pub fn mmc(lambda: f64, mu: f64, c: u32, horizon_s: f64) -> Scenario {
 pub fn fleet(rate_per_s: f64, horizon_s: f64) -> Scenario {
     let mut s = mmc(rate_per_s, 1.0, 100, horizon_s);
     s.name = "fleet".into();
-    s.conversation = Conversation {
+    s.workloads[0].conversation = Conversation {
         messages: Dist::Constant { value: 4.0 },
         think_time: Dist::Constant { value: 20.0 },
         idle_timeout: secs(120.0),
@@ -149,7 +152,7 @@ pub fn fleet(rate_per_s: f64, horizon_s: f64) -> Scenario {
         name: "main".into(),
         providers: vec![0, 1],
     }];
-    s.agent.steps = vec![
+    s.workloads[0].agent.steps = vec![
         Step {
             name: "think".into(),
             kind: StepKind::Llm {

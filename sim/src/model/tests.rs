@@ -192,7 +192,7 @@ fn cloud_run_scales_out_on_cpu_within_its_maximum() {
 fn cloud_run_scales_in_only_after_the_stabilisation_period_and_not_below_min() {
     let mut scenario = fleet(4.0, 5400.0);
     scenario.temporal.workflow_task_cpu = secs(0.03);
-    scenario.traffic.profile = TrafficProfile::Piecewise {
+    scenario.workloads[0].traffic.profile = TrafficProfile::Piecewise {
         points: vec![
             RatePoint {
                 at: 0,
@@ -242,7 +242,7 @@ fn a_polling_worker_is_scaled_on_cpu_alone_however_long_its_backlog() {
     let mut scenario = fleet(2.0, 1800.0);
     // Few activity slots and slow tools: a long activity backlog but idle CPUs.
     scenario.temporal.max_concurrent_activities = 5;
-    scenario.agent.steps[1].kind = crate::scenario::StepKind::Tool {
+    scenario.workloads[0].agent.steps[1].kind = crate::scenario::StepKind::Tool {
         latency: Dist::Constant { value: 5.0 },
         failure_probability: 0.0,
         price_per_call_usd: 0.0,
@@ -265,7 +265,7 @@ fn a_polling_worker_is_scaled_on_cpu_alone_however_long_its_backlog() {
 fn when_every_provider_fails_the_retry_policy_applies() {
     let mut scenario = fleet(0.2, 900.0);
     // Traffic stops early so every activity has finished its attempts by the end.
-    scenario.traffic.profile = TrafficProfile::Piecewise {
+    scenario.workloads[0].traffic.profile = TrafficProfile::Piecewise {
         points: vec![
             RatePoint {
                 at: 0,

@@ -67,8 +67,18 @@ impl Model {
         effective.run = self.cfg.run.clone();
         effective.seed = self.cfg.seed;
         effective.timeline = Vec::new();
-        let old_multiplier = self.cfg.traffic.multiplier;
-        let traffic_changed = effective.traffic != self.cfg.traffic;
+        let old_multipliers: Vec<f64> = self
+            .cfg
+            .workloads
+            .iter()
+            .map(|w| w.traffic.multiplier)
+            .collect();
+        let traffic_changed: Vec<bool> = effective
+            .workloads
+            .iter()
+            .zip(&self.cfg.workloads)
+            .map(|(new, old)| new.traffic != old.traffic)
+            .collect();
         let fixed_before = matches!(self.cfg.autoscaler, Autoscaler::Fixed { .. });
         if effective.cost != self.cfg.cost {
             // Instance time so far is billed at the old prices.
@@ -79,9 +89,14 @@ impl Model {
             }
         }
         self.cfg = effective;
-        self.program = super::program::Program::compile(&self.cfg.agent);
-        if traffic_changed {
-            self.reschedule_arrival_after_rate_change(old_multiplier);
+        self.program = super::program::Program::compile(&self.cfg.workloads);
+        for (workload, changed) in traffic_changed.into_iter().enumerate() {
+            if changed {
+                self.reschedule_arrival_after_rate_change(
+                    workload as u32,
+                    old_multipliers[workload],
+                );
+            }
         }
         match self.cfg.autoscaler.clone() {
             Autoscaler::Fixed { instances } => {

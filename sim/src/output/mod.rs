@@ -316,6 +316,7 @@ pub(crate) mod tests {
             },
             agent: Default::default(),
             steps: BTreeMap::new(),
+            workloads: Vec::new(),
             slo: vec![SloResult {
                 name: "p95 under 2s".into(),
                 metric: "response_latency_p95_s".into(),

@@ -126,6 +126,7 @@ mod tests {
             name: "p95 response".into(),
             metric: SloMetric::ResponseLatencyP95S,
             max: 30.0,
+            workload: None,
         }];
         scenario.timeline = timeline;
         scenario
@@ -418,6 +419,7 @@ mod tests {
             cost_usd: CostUsd::default(),
             agent: Default::default(),
             steps: BTreeMap::new(),
+            workloads: Vec::new(),
             slo: vec![SloResult {
                 name: "p95 response".into(),
                 metric: "response_latency_p95_s".into(),

@@ -63,6 +63,46 @@ pub fn summary_table(summary: &Summary, replications: usize) -> String {
     }
 }
 
+/// One row per named workload (replication 0): its traffic, replies, latency, tokens, prices
+/// and share of the fleet's CPU work. Empty for a scenario with one unnamed workload.
+pub fn workloads_table(summary: &Summary) -> String {
+    if summary.workloads.is_empty() {
+        return String::new();
+    }
+    let rows = summary
+        .workloads
+        .iter()
+        .map(|w| {
+            vec![
+                w.name.clone(),
+                w.messages.received.to_string(),
+                w.messages.unanswered.to_string(),
+                number(w.response_latency_s.p50),
+                number(w.response_latency_s.p95),
+                (w.input_tokens + w.output_tokens).to_string(),
+                money(w.cost_usd.llm + w.cost_usd.tools),
+                format!("{:.1}%", 100.0 * w.cpu_share),
+            ]
+        })
+        .collect();
+    format!(
+        "per workload:\n{}",
+        table(
+            &[
+                "workload",
+                "messages",
+                "unanswered",
+                "p50 (s)",
+                "p95 (s)",
+                "tokens",
+                "llm+tools (usd)",
+                "cpu share",
+            ],
+            rows,
+        )
+    )
+}
+
 /// Mean and 95% confidence half-width of the key metrics across replications.
 pub fn replications_table(summaries: &[Summary]) -> String {
     let rows = key_metric_intervals(summaries)

@@ -22,19 +22,21 @@ struct Reader<'a, 'c> {
 
 pub(crate) fn agent(
     node: Option<&Node>,
+    path: &str,
+    absent: &Origin,
     activity: &ActivityDefaults,
     groups: &[ProviderGroup],
     cx: &Context<'_>,
     diags: &mut Diags,
 ) -> Agent {
-    let expected = "expected at least one [[agent.steps]] table";
-    let mut s = Section::open(node, "agent", &Origin::Whole, diags);
+    let steps_path = format!("{path}.steps");
+    let expected = format!(
+        "expected at least one [[{}]] table",
+        super::resolve::table_header(&steps_path)
+    );
+    let mut s = Section::open(node, path, absent, diags);
     if node.is_none() {
-        diags.error(
-            &Origin::Whole,
-            "agent",
-            format!("missing required table, {expected}"),
-        );
+        diags.error(absent, path, format!("missing required table, {expected}"));
     }
     let steps_node = s.take("steps");
     let present = s.is_present();
@@ -44,7 +46,7 @@ pub(crate) fn agent(
         let origin = steps_node
             .or(node)
             .map_or(Origin::Whole, |n| n.origin.clone());
-        diags.error(&origin, "agent.steps", format!("no steps, {expected}"));
+        diags.error(&origin, &steps_path, format!("no steps, {expected}"));
     }
     let mut reader = Reader {
         activity,
@@ -53,7 +55,7 @@ pub(crate) fn agent(
         names: Vec::new(),
         count: 0,
     };
-    let steps = reader.steps(steps_node, "agent.steps", None, 0, diags);
+    let steps = reader.steps(steps_node, &steps_path, None, 0, diags);
     let mut seen: std::collections::BTreeMap<&str, &Origin> = std::collections::BTreeMap::new();
     for (name, origin) in &reader.names {
         if let Some(first) = seen.insert(name, origin) {
@@ -64,7 +66,7 @@ pub(crate) fn agent(
             let message = format!(
                 "step name \"{name}\" is used twice{first}: names identify steps in the outputs"
             );
-            diags.error(origin, "agent.steps", message);
+            diags.error(origin, &steps_path, message);
         }
     }
     Agent { steps }

@@ -42,12 +42,9 @@ pub struct Scenario {
     pub seed: u64,
     /// `[run]`
     pub run: RunLimits,
-    /// `[traffic]`
-    pub traffic: Traffic,
-    /// `[conversation]`
-    pub conversation: Conversation,
-    /// `[agent]`: the steps of one turn.
-    pub agent: Agent,
+    /// What the fleet serves: `[traffic]`, `[conversation]` and `[agent]` at the top level (one
+    /// unnamed workload), or `[[workloads]]`, each with its own three tables. At least one.
+    pub workloads: Vec<Workload>,
     /// `[activity]`: defaults shared by every step.
     pub activity: ActivityDefaults,
     /// `[retry]`: the activity retry policy.
@@ -125,6 +122,52 @@ pub enum Dist {
     },
 }
 
+/// One kind of customer the fleet serves: its traffic, its conversations and its agent program.
+/// Every workload runs on the same fleet (workers, instances, providers, tool pools).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Workload {
+    /// `name` in `[[workloads]]`: required, unique, letters, digits, `_` and `-`. `None` for the
+    /// single workload of a file that states `[traffic]`, `[conversation]` and `[agent]` at the
+    /// top level.
+    pub name: Option<String>,
+    /// `[traffic]` (or `[workloads.traffic]`)
+    pub traffic: Traffic,
+    /// `[conversation]` (or `[workloads.conversation]`)
+    pub conversation: Conversation,
+    /// `[agent]` (or `[workloads.agent]`): the steps of one turn.
+    pub agent: Agent,
+}
+
+impl Workload {
+    /// The name used in outputs: the given name, or `default` for the unnamed workload.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or("default")
+    }
+
+    /// The path prefix of its keys: `""` for the unnamed workload, `workloads.<i>.` otherwise.
+    pub fn key_prefix(&self, index: usize) -> String {
+        if self.name.is_some() {
+            format!("workloads.{index}.")
+        } else {
+            String::new()
+        }
+    }
+}
+
+impl Scenario {
+    /// Whether the file states `[[workloads]]` (named workloads) rather than one unnamed one.
+    pub fn has_named_workloads(&self) -> bool {
+        self.workloads.iter().any(|w| w.name.is_some())
+    }
+
+    /// Whether any workload states a response budget.
+    pub fn has_response_budget(&self) -> bool {
+        self.workloads
+            .iter()
+            .any(|w| w.conversation.response_budget.is_some())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Traffic {
     pub profile: TrafficProfile,
@@ -189,6 +232,8 @@ pub struct Agent {
     pub steps: Vec<Step>,
 }
 
+/// Most workloads (`[[workloads]]`) in one scenario.
+pub const MAX_WORKLOADS: usize = 100;
 /// Deepest nesting of composite steps.
 pub const MAX_DEPTH: usize = 8;
 /// Most steps in one program, counting nested ones.
@@ -497,6 +542,9 @@ pub struct Slo {
     pub name: String,
     pub metric: SloMetric,
     pub max: f64,
+    /// `workload`: bound this workload's value of the metric instead of the fleet's (only the
+    /// per-conversation metrics: response latency, unanswered, over budget). Default none.
+    pub workload: Option<String>,
 }
 
 /// The metrics an SLO can bound, by their TOML names.
@@ -526,6 +574,19 @@ impl SloMetric {
         SloMetric::CostPerHourUsd,
         SloMetric::ResponseOverBudgetFraction,
     ];
+
+    /// Whether the metric has a value per workload (`[[slo]] workload = "..."`).
+    pub fn per_workload(self) -> bool {
+        matches!(
+            self,
+            SloMetric::ResponseLatencyP50S
+                | SloMetric::ResponseLatencyP95S
+                | SloMetric::ResponseLatencyP99S
+                | SloMetric::UnansweredMessages
+                | SloMetric::UnansweredFraction
+                | SloMetric::ResponseOverBudgetFraction
+        )
+    }
 
     pub fn name(self) -> &'static str {
         match self {

@@ -110,6 +110,30 @@ pub(crate) fn check_raw(root: &Node, file_bytes: usize, diags: &mut Diags) -> bo
         "[[agent.steps]]",
     );
     count(
+        top.get("workloads"),
+        "workloads",
+        MAX_WORKLOADS,
+        "[[workloads]] tables",
+    );
+    let workloads: Vec<Node> = match top.get("workloads").map(|n| &n.value) {
+        Some(Value::Array(items)) if items.len() <= MAX_WORKLOADS => items.clone(),
+        _ => Vec::new(),
+    };
+    for (i, workload) in workloads.iter().enumerate() {
+        count(
+            table_of(table_of(Some(workload), "agent").as_ref(), "steps").as_ref(),
+            &format!("workloads.{i}.agent.steps"),
+            MAX_STEPS,
+            "[[workloads.agent.steps]]",
+        );
+        count(
+            table_of(table_of(Some(workload), "traffic").as_ref(), "points").as_ref(),
+            &format!("workloads.{i}.traffic.points"),
+            MAX_RATE_POINTS,
+            "rate points",
+        );
+    }
+    count(
         top.get("providers"),
         "providers",
         MAX_PROVIDERS,
@@ -139,7 +163,12 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
 
     let arrivals: f64 = phases
         .iter()
-        .map(|(from, to, s)| expected_arrivals(&s.traffic, *from, *to))
+        .map(|(from, to, s)| {
+            s.workloads
+                .iter()
+                .map(|w| expected_arrivals(&w.traffic, *from, *to))
+                .sum::<f64>()
+        })
         .sum();
     if arrivals > run.max_conversations as f64 {
         diags.error(
@@ -157,7 +186,12 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
     // Little's law: conversations open at once ~ arrival rate x how long one stays open.
     let open_peak = phases
         .iter()
-        .map(|(from, to, s)| peak_rate(&s.traffic, *from, *to) * conversation_lifetime_s(s))
+        .map(|(from, to, s)| {
+            s.workloads
+                .iter()
+                .map(|w| peak_rate(&w.traffic, *from, *to) * conversation_lifetime_s(w))
+                .sum::<f64>()
+        })
         .fold(0.0, f64::max);
     if open_peak > run.max_open_conversations as f64 {
         diags.error(
@@ -214,14 +248,23 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
         events += horizon as f64 / c.evaluation_interval.max(1) as f64;
     }
     // Only top-level activities are sure to run: a repeat or a choice may run nothing.
-    let activities = scenario
-        .agent
-        .steps
-        .iter()
-        .filter(|step| matches!(step.kind, StepKind::Llm { .. } | StepKind::Tool { .. }))
-        .count();
-    let per_message = 1.0 + activities as f64;
-    events += 0.5 * arrivals * mean_count(&scenario.conversation.messages).max(1.0) * per_message;
+    for (i, w) in scenario.workloads.iter().enumerate() {
+        let activities = w
+            .agent
+            .steps
+            .iter()
+            .filter(|step| matches!(step.kind, StepKind::Llm { .. } | StepKind::Tool { .. }))
+            .count();
+        let per_message = 1.0 + activities as f64;
+        let arrivals: f64 = phases
+            .iter()
+            .filter_map(|(from, to, s)| {
+                let traffic = &s.workloads.get(i)?.traffic;
+                Some(expected_arrivals(traffic, *from, *to))
+            })
+            .sum();
+        events += 0.5 * arrivals * mean_count(&w.conversation.messages).max(1.0) * per_message;
+    }
     if events > run.max_events as f64 {
         diags.error(
             &Origin::Whole,
@@ -338,8 +381,8 @@ fn peak_rate(traffic: &Traffic, from: Nanos, to: Nanos) -> f64 {
 /// How long a conversation stays open, in seconds, at least on average (an estimate compared
 /// against a limit, so it leaves out the response times): its messages' think times, then the
 /// idle timeout.
-fn conversation_lifetime_s(s: &Scenario) -> f64 {
-    let c = &s.conversation;
+fn conversation_lifetime_s(w: &Workload) -> f64 {
+    let c = &w.conversation;
     let messages = mean_count(&c.messages).max(1.0);
     messages * mean(&c.think_time) + seconds(c.idle_timeout)
 }

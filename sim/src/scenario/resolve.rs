@@ -55,22 +55,29 @@ pub(crate) fn resolve(
     let description = top.string(diags, "description").unwrap_or_default();
     let seed = top.u64(diags, "seed", 1, 0);
     let run = run(top.take("run"), diags);
-    let traffic = traffic(top.take("traffic"), cx, diags);
-    let conversation = conversation(top.take("conversation"), cx, diags);
+    let single = [
+        top.take("traffic"),
+        top.take("conversation"),
+        top.take("agent"),
+    ];
+    let workloads_node = top.take("workloads");
     let activity = activity(top.take("activity"), diags);
     let providers = providers(top.take("providers"), cx, diags);
     let provider_groups = provider_groups(top.take("provider_groups"), &providers, diags);
-    let agent = super::agent::agent(top.take("agent"), &activity, &provider_groups, cx, diags);
+    let workloads = workloads(
+        single,
+        workloads_node,
+        &activity,
+        &provider_groups,
+        cx,
+        diags,
+    );
     let retry = retry(top.take("retry"), diags);
     let temporal = temporal(top.take("temporal"), diags);
     let instance = instance(top.take("instance"), cx, diags);
     let autoscaler = autoscaler(top.take("autoscaler"), with_timeline, diags);
     let cost = cost(top.take("cost"), diags);
-    let slos = slos(
-        top.take("slo"),
-        conversation.response_budget.is_some(),
-        diags,
-    );
+    let slos = slos(top.take("slo"), &workloads, diags);
     let timeline_node = top.take("timeline");
     // `[sweep]` belongs to `sim sweep`, which reads and checks it itself.
     let _sweep = top.take("sweep");
@@ -80,9 +87,7 @@ pub(crate) fn resolve(
         description,
         seed,
         run,
-        traffic,
-        conversation,
-        agent,
+        workloads,
         activity,
         retry,
         temporal,
@@ -98,6 +103,128 @@ pub(crate) fn resolve(
         scenario.timeline = timeline::resolve(timeline_node, root, &scenario, cx, diags);
     }
     scenario
+}
+
+/// `[traffic]`, `[conversation]` and `[agent]` at the top level (one unnamed workload), or
+/// `[[workloads]]`, each with its own three tables; not both.
+fn workloads(
+    single: [Option<&Node>; 3],
+    node: Option<&Node>,
+    activity: &ActivityDefaults,
+    groups: &[ProviderGroup],
+    cx: &Context<'_>,
+    diags: &mut Diags,
+) -> Vec<Workload> {
+    let [traffic_node, conversation_node, agent_node] = single;
+    let Some(node) = node else {
+        return vec![Workload {
+            name: None,
+            traffic: traffic(traffic_node, "traffic", &Origin::Whole, cx, diags),
+            conversation: conversation(conversation_node, "conversation", cx, diags),
+            agent: super::agent::agent(
+                agent_node,
+                "agent",
+                &Origin::Whole,
+                activity,
+                groups,
+                cx,
+                diags,
+            ),
+        }];
+    };
+    for (key, given) in ["traffic", "conversation", "agent"].iter().zip(single) {
+        if let Some(given) = given {
+            diags.error(
+                &given.origin,
+                key,
+                format!(
+                    "[{key}] cannot be used with [[workloads]]: give each workload its own \
+                     [workloads.{key}]"
+                ),
+            );
+        }
+    }
+    let items = array_items(Some(node), "workloads", diags);
+    if items.is_empty() && matches!(node.value, Value::Array(_)) {
+        diags.error(
+            &node.origin,
+            "workloads",
+            "expected at least one [[workloads]] table",
+        );
+    }
+    if items.len() > MAX_WORKLOADS {
+        diags.error(
+            &node.origin,
+            "workloads",
+            format!(
+                "{} workloads, more than the limit of {MAX_WORKLOADS}",
+                items.len()
+            ),
+        );
+        return Vec::new();
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut workloads = Vec::new();
+    for (path, item) in items {
+        let mut s = Section::open(Some(item), &path, &item.origin, diags);
+        let name = s.string(diags, "name");
+        if s.is_present() && !s.has("name") {
+            s.missing(
+                "name",
+                "a name such as \"chat\" (letters, digits, _ and -)",
+                diags,
+            );
+        }
+        let name_origin = s.origin_of("name");
+        let traffic_node = s.take("traffic");
+        let conversation_node = s.take("conversation");
+        let agent_node = s.take("agent");
+        s.finish(diags);
+        let name = name.unwrap_or_default();
+        let plain = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !name.is_empty() && !plain {
+            diags.error(
+                &name_origin,
+                &join(&path, "name"),
+                format!(
+                    "expected at most 64 letters, digits, _ and - (it names columns and \
+                     metrics), found \"{name}\""
+                ),
+            );
+        } else if seen.contains(&name) {
+            diags.error(
+                &name_origin,
+                &join(&path, "name"),
+                format!("workload name \"{name}\" is used twice"),
+            );
+        }
+        seen.push(name.clone());
+        workloads.push(Workload {
+            name: Some(name),
+            traffic: traffic(
+                traffic_node,
+                &join(&path, "traffic"),
+                &item.origin,
+                cx,
+                diags,
+            ),
+            conversation: conversation(conversation_node, &join(&path, "conversation"), cx, diags),
+            agent: super::agent::agent(
+                agent_node,
+                &join(&path, "agent"),
+                &item.origin,
+                activity,
+                groups,
+                cx,
+                diags,
+            ),
+        });
+    }
+    workloads
 }
 
 /// The name names an output folder, so it must be one plain path component.
@@ -182,18 +309,25 @@ fn run(node: Option<&Node>, diags: &mut Diags) -> RunLimits {
 
 const TRAFFIC_KINDS: [&str; 4] = ["constant", "piecewise", "diurnal", "trace"];
 
-fn traffic(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Traffic {
+fn traffic(
+    node: Option<&Node>,
+    path: &str,
+    absent: &Origin,
+    cx: &Context<'_>,
+    diags: &mut Diags,
+) -> Traffic {
     let placeholder = Traffic {
         profile: TrafficProfile::Constant { rate_per_s: 0.0 },
         multiplier: 1.0,
     };
-    let mut s = Section::open(node, "traffic", &Origin::Whole, diags);
+    let mut s = Section::open(node, path, absent, diags);
     if node.is_none() {
         let kinds = one_of(TRAFFIC_KINDS);
+        let table = table_header(path);
         diags.error(
-            &Origin::Whole,
-            "traffic",
-            format!("missing required table, expected [traffic] with kind = {kinds}"),
+            absent,
+            path,
+            format!("missing required table, expected [{table}] with kind = {kinds}"),
         );
     }
     if !s.is_present() {
@@ -296,8 +430,13 @@ fn trace(s: &mut Section<'_>, cx: &Context<'_>, diags: &mut Diags) -> Option<Tra
     })
 }
 
-fn conversation(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Conversation {
-    let mut s = Section::open(node, "conversation", &Origin::Whole, diags);
+fn conversation(
+    node: Option<&Node>,
+    path: &str,
+    cx: &Context<'_>,
+    diags: &mut Diags,
+) -> Conversation {
+    let mut s = Section::open(node, path, &Origin::Whole, diags);
     let conversation = Conversation {
         messages: s
             .dist(diags, "messages", Quantity::Count, cx.dir)
@@ -703,7 +842,17 @@ fn cost(node: Option<&Node>, diags: &mut Diags) -> CostPrices {
     cost
 }
 
-fn slos(node: Option<&Node>, has_budget: bool, diags: &mut Diags) -> Vec<Slo> {
+/// How a table at `path` is written: `workloads.0.traffic` is `[workloads.traffic]` in the
+/// file (the index is the position of its `[[workloads]]`).
+pub(crate) fn table_header(path: &str) -> String {
+    path.split('.')
+        .filter(|part| part.parse::<usize>().is_err())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn slos(node: Option<&Node>, workloads: &[Workload], diags: &mut Diags) -> Vec<Slo> {
+    let named: Vec<&str> = workloads.iter().filter_map(|w| w.name.as_deref()).collect();
     let metric_names: Vec<&'static str> = SloMetric::ALL.iter().map(|m| m.name()).collect();
     let mut slos = Vec::new();
     for (path, item) in array_items(node, "slo", diags) {
@@ -720,6 +869,50 @@ fn slos(node: Option<&Node>, has_budget: bool, diags: &mut Diags) -> Vec<Slo> {
         } else {
             None
         };
+        let workload = s.string(diags, "workload");
+        if let Some(w) = &workload
+            && !named.contains(&w.as_str())
+        {
+            let message = if named.is_empty() {
+                format!(
+                    "no workload is named \"{w}\": workload applies to scenarios with \
+                     [[workloads]]"
+                )
+            } else {
+                format!(
+                    "no workload is named \"{w}\"{}, expected {}",
+                    hint(w, named.iter().copied()),
+                    one_of(named.iter().copied())
+                )
+            };
+            diags.error(&s.origin_of("workload"), &s.key_path("workload"), message);
+        }
+        if let (Some(metric), Some(_)) = (metric, &workload)
+            && !metric.per_workload()
+        {
+            let per: Vec<&str> = SloMetric::ALL
+                .iter()
+                .filter(|m| m.per_workload())
+                .map(|m| m.name())
+                .collect();
+            diags.error(
+                &s.origin_of("workload"),
+                &s.key_path("workload"),
+                format!(
+                    "{} is a fleet metric and has no value per workload; per workload: {}",
+                    metric.name(),
+                    per.join(", ")
+                ),
+            );
+        }
+        let has_budget = match &workload {
+            Some(w) => workloads
+                .iter()
+                .any(|x| x.name.as_deref() == Some(w) && x.conversation.response_budget.is_some()),
+            None => workloads
+                .iter()
+                .any(|x| x.conversation.response_budget.is_some()),
+        };
         if metric == Some(SloMetric::ResponseOverBudgetFraction) && !has_budget {
             diags.error(
                 &s.origin_of("metric"),
@@ -729,10 +922,15 @@ fn slos(node: Option<&Node>, has_budget: bool, diags: &mut Diags) -> Vec<Slo> {
         }
         s.finish(diags);
         if let (Some(metric), Some(max)) = (metric, max) {
+            let base = metric.name().to_string();
             slos.push(Slo {
-                name: name.unwrap_or_else(|| metric.name().to_string()),
+                name: name.unwrap_or_else(|| match &workload {
+                    Some(w) => format!("{w}.{base}"),
+                    None => base,
+                }),
                 metric,
                 max,
+                workload,
             });
         }
     }

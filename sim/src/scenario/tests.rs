@@ -339,11 +339,11 @@ fn set_overrides_apply_with_units_and_array_indexes() {
     assert_eq!(scenario.instance.runtime_memory_bytes, 100 << 20);
     assert_eq!(scenario.autoscaler, Autoscaler::Fixed { instances: 1 });
     assert_eq!(
-        scenario.traffic.profile,
+        scenario.workloads[0].traffic.profile,
         TrafficProfile::Constant { rate_per_s: 8.0 }
     );
     assert!(
-        matches!(scenario.agent.steps[0].kind, StepKind::Tool { latency: Dist::Exponential { mean }, .. } if mean == 0.25)
+        matches!(scenario.workloads[0].agent.steps[0].kind, StepKind::Tool { latency: Dist::Exponential { mean }, .. } if mean == 0.25)
     );
 }
 
@@ -409,11 +409,11 @@ fn defaults_are_the_documented_ones() {
         }
     );
     assert_eq!(
-        scenario.conversation.messages,
+        scenario.workloads[0].conversation.messages,
         Dist::Geometric { mean: 5.0 }
     );
     assert_eq!(
-        scenario.conversation.think_time,
+        scenario.workloads[0].conversation.think_time,
         Dist::Lognormal {
             median: 30.0,
             p99: 600.0
@@ -421,9 +421,9 @@ fn defaults_are_the_documented_ones() {
     );
     assert_eq!(scenario.temporal.cache_size, 10_000);
     assert_eq!(scenario.retry.maximum_interval, 100_000_000_000);
-    assert_eq!(scenario.agent.steps[0].name, "step-1");
+    assert_eq!(scenario.workloads[0].agent.steps[0].name, "step-1");
     assert_eq!(
-        scenario.agent.steps[0].start_to_close_timeout,
+        scenario.workloads[0].agent.steps[0].start_to_close_timeout,
         600_000_000_000
     );
     assert_eq!(scenario.cost.vcpu_second_usd, 0.000018);
@@ -492,7 +492,7 @@ fn full_fixture_resolves_timeline_in_time_order_with_cumulative_sets() {
         ),
         ("openai", IncidentKind::Degradation, 3.0)
     );
-    let Dist::Empirical { csv, values } = &scenario.conversation.think_time else {
+    let Dist::Empirical { csv, values } = &scenario.workloads[0].conversation.think_time else {
         panic!("empirical")
     };
     assert_eq!(csv, &testdata().join("think.csv").to_string_lossy());
@@ -549,10 +549,10 @@ fn trace_csv_is_loaded_sorted_and_relative_to_the_scenario() {
         &["traffic={kind=\"trace\",csv=\"trace.csv\"}".into()],
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let TrafficProfile::Trace { arrivals, .. } = scenario.traffic.profile else {
+    let TrafficProfile::Trace { arrivals, .. } = &scenario.workloads[0].traffic.profile else {
         panic!("trace")
     };
-    assert_eq!(arrivals, [500_000_000, 1_250_000_000, 3_000_000_000]);
+    assert_eq!(*arrivals, [500_000_000, 1_250_000_000, 3_000_000_000]);
 }
 
 #[test]

@@ -265,7 +265,26 @@ fn check_shape_kept(
             "a timeline set cannot add or remove providers",
         );
     }
-    if program_shape(&base.agent.steps) != program_shape(&effective.agent.steps) {
+    let workload_names = |s: &Scenario| {
+        s.workloads
+            .iter()
+            .map(|w| w.name.clone())
+            .collect::<Vec<_>>()
+    };
+    if workload_names(base) != workload_names(effective) {
+        diags.error(
+            origin,
+            path,
+            "a timeline set cannot add, remove or rename workloads",
+        );
+    }
+    let shapes = |s: &Scenario| {
+        s.workloads
+            .iter()
+            .map(|w| program_shape(&w.agent.steps))
+            .collect::<Vec<_>>()
+    };
+    if shapes(base) != shapes(effective) {
         diags.error(
             origin,
             path,

@@ -88,9 +88,22 @@ pub(crate) fn to_resolved_toml(s: &Scenario) -> String {
     out.key("description", quote(&s.description));
     out.key("seed", s.seed.to_string());
     run(&mut out, &s.run);
-    traffic(&mut out, &s.traffic);
-    conversation(&mut out, &s.conversation);
-    agent(&mut out, s);
+    for w in &s.workloads {
+        match &w.name {
+            None => {
+                traffic(&mut out, &w.traffic, "traffic");
+                conversation(&mut out, &w.conversation, "conversation");
+                steps(&mut out, &w.agent.steps, "agent.steps");
+            }
+            Some(name) => {
+                out.header("[[workloads]]");
+                out.key("name", quote(name));
+                traffic(&mut out, &w.traffic, "workloads.traffic");
+                conversation(&mut out, &w.conversation, "workloads.conversation");
+                steps(&mut out, &w.agent.steps, "workloads.agent.steps");
+            }
+        }
+    }
     activity_and_retry(&mut out, &s.activity, &s.retry);
     temporal(&mut out, &s.temporal);
     instance(&mut out, &s.instance);
@@ -104,6 +117,9 @@ pub(crate) fn to_resolved_toml(s: &Scenario) -> String {
         out.key("name", quote(&slo.name));
         out.key("metric", quote(slo.metric.name()));
         out.float("max", slo.max);
+        if let Some(workload) = &slo.workload {
+            out.key("workload", quote(workload));
+        }
     }
     timeline(&mut out, s);
     out.text
@@ -124,8 +140,8 @@ fn run(out: &mut Out, run: &RunLimits) {
     out.key("max_timeseries_rows", run.max_timeseries_rows.to_string());
 }
 
-fn traffic(out: &mut Out, traffic: &Traffic) {
-    out.header("[traffic]");
+fn traffic(out: &mut Out, traffic: &Traffic, table: &str) {
+    out.header(&format!("[{table}]"));
     match &traffic.profile {
         TrafficProfile::Constant { rate_per_s } => {
             out.key("kind", "\"constant\"");
@@ -163,8 +179,8 @@ fn traffic(out: &mut Out, traffic: &Traffic) {
     out.float("multiplier", traffic.multiplier);
 }
 
-fn conversation(out: &mut Out, c: &Conversation) {
-    out.header("[conversation]");
+fn conversation(out: &mut Out, c: &Conversation, table: &str) {
+    out.header(&format!("[{table}]"));
     out.key("messages", dist(&c.messages, Quantity::Count));
     out.key("think_time", dist(&c.think_time, Quantity::Duration));
     out.duration("idle_timeout", c.idle_timeout);
@@ -172,10 +188,6 @@ fn conversation(out: &mut Out, c: &Conversation) {
     if let Some(budget) = c.response_budget {
         out.duration("response_budget", budget);
     }
-}
-
-fn agent(out: &mut Out, s: &Scenario) {
-    steps(out, &s.agent.steps, "agent.steps");
 }
 
 /// Writes `list` as `[[path]]` tables; nested steps follow their step's own keys.

@@ -21,17 +21,22 @@ mod sequence;
 use super::state::*;
 use super::{Model, dist, streams};
 use crate::engine::rng::{self, Rng};
-use crate::scenario::{Agent, BranchFailure, Dist, Step, StepKind};
+use crate::scenario::{BranchFailure, Dist, Step, StepKind, Workload};
 
 /// The compiled program. Node ids are stable for a given shape of `[[agent.steps]]`, so a
 /// timeline `set` (which cannot change the shape) recompiles it in place.
 #[derive(Clone, Debug)]
 pub struct Program {
     pub nodes: Vec<Node>,
-    /// The turn's top-level sequence.
-    pub root: u32,
-    /// Named steps in program order: the per-step statistics' index.
+    /// Each workload's turn: its top-level sequence.
+    pub roots: Vec<u32>,
+    /// Named steps in program order (workload by workload; a named workload's steps are
+    /// `<workload>.<step>`): the per-step statistics' index.
     pub step_names: Vec<String>,
+    /// The workload of each named step, by step index.
+    pub step_workloads: Vec<u32>,
+    /// The workload of each node, by node id.
+    pub node_workloads: Vec<u32>,
     /// Connection limits of tool steps with `max_concurrent_calls`, by pool index.
     pub pool_limits: Vec<u32>,
 }
@@ -71,14 +76,35 @@ pub enum NodeKind {
 }
 
 impl Program {
-    pub fn compile(agent: &Agent) -> Program {
+    /// Every workload's agent in one arena of nodes, so node ids, step statistics and tool
+    /// pools are indexes across the fleet.
+    pub fn compile(workloads: &[Workload]) -> Program {
         let mut program = Program {
             nodes: Vec::new(),
-            root: 0,
+            roots: Vec::new(),
             step_names: Vec::new(),
+            step_workloads: Vec::new(),
+            node_workloads: Vec::new(),
             pool_limits: Vec::new(),
         };
-        program.root = program.sequence(&agent.steps);
+        for (index, workload) in workloads.iter().enumerate() {
+            let first_step = program.step_names.len();
+            let root = program.sequence(&workload.agent.steps);
+            program.roots.push(root);
+            if let Some(name) = &workload.name {
+                for step in &mut program.step_names[first_step..] {
+                    *step = format!("{name}.{step}");
+                }
+            }
+            let steps = program.step_names.len() - first_step;
+            program
+                .step_workloads
+                .extend(std::iter::repeat_n(index as u32, steps));
+            let nodes = program.nodes.len() - program.node_workloads.len();
+            program
+                .node_workloads
+                .extend(std::iter::repeat_n(index as u32, nodes));
+        }
         program
     }
 

@@ -112,7 +112,8 @@ impl Model {
         key: u64,
     ) {
         let p = &self.wfs[parent_wf];
-        let (conv, conv_index, parent_gen) = (p.conv, p.conv_index, p.generation);
+        let (conv, conv_index, parent_gen, workload) =
+            (p.conv, p.conv_index, p.generation, p.workload);
         let WorkflowKind::Child { turn, .. } = p.kind else {
             unreachable!("programs run in child workflows")
         };
@@ -126,6 +127,7 @@ impl Model {
                 conv_index,
                 previous,
             );
+            wf.workload = workload;
             wf.history_events = 1; // WorkflowExecutionStarted
             wf.inbox = INBOX_START;
             wf.program_node = branch;

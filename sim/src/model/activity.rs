@@ -102,7 +102,8 @@ impl Model {
         let a = &mut self.acts[act];
         assert_eq!(a.state, ActivityState::Queued, "an activity starts once");
         a.state = ActivityState::Cpu;
-        self.activities_queued -= 1;
+        self.activities_queued = (self.activities_queued.checked_sub(1))
+            .expect("activities_queued counts the queued activities");
         a.inst = inst;
         a.started_at = now;
         a.memory = memory;

@@ -147,8 +147,10 @@ impl Model {
             )
         };
         if old == InstanceState::Running {
-            self.free_workflow_slots -= free_wf;
-            self.free_activity_slots -= free_act;
+            self.free_workflow_slots = (self.free_workflow_slots.checked_sub(free_wf))
+                .expect("free workflow slots include this worker's");
+            self.free_activity_slots = (self.free_activity_slots.checked_sub(free_act))
+                .expect("free activity slots include this worker's");
         }
         if state == InstanceState::Running {
             self.free_workflow_slots += free_wf;
@@ -195,13 +197,15 @@ impl Model {
         );
         instance.workflow_slots_used += 1;
         if instance.state == InstanceState::Running {
-            self.free_workflow_slots -= 1;
+            self.free_workflow_slots = (self.free_workflow_slots.checked_sub(1))
+                .expect("free workflow slots count the running workers' free slots");
         }
     }
 
     pub(super) fn release_workflow_slot(&mut self, inst: u32) {
         let instance = &mut self.instances[inst as usize];
-        instance.workflow_slots_used -= 1;
+        instance.workflow_slots_used = (instance.workflow_slots_used.checked_sub(1))
+            .expect("workflow slots released are slots taken");
         if instance.state == InstanceState::Running {
             self.free_workflow_slots += 1;
         }
@@ -215,13 +219,15 @@ impl Model {
         );
         instance.activity_slots_used += 1;
         if instance.state == InstanceState::Running {
-            self.free_activity_slots -= 1;
+            self.free_activity_slots = (self.free_activity_slots.checked_sub(1))
+                .expect("free activity slots count the running workers' free slots");
         }
     }
 
     pub(super) fn release_activity_slot(&mut self, inst: u32) {
         let instance = &mut self.instances[inst as usize];
-        instance.activity_slots_used -= 1;
+        instance.activity_slots_used = (instance.activity_slots_used.checked_sub(1))
+            .expect("activity slots released are slots taken");
         if instance.state == InstanceState::Running {
             self.free_activity_slots += 1;
         }
@@ -299,7 +305,9 @@ impl Model {
             return;
         }
         let now = self.now();
-        self.instances[inst as usize].busy_cores -= 1;
+        let instance = &mut self.instances[inst as usize];
+        instance.busy_cores =
+            (instance.busy_cores.checked_sub(1)).expect("busy cores count the running CPU jobs");
         self.stats.change_busy(now, -1);
         if let Some((next, work)) = self.instances[inst as usize].cpu_queue.pop_front() {
             self.start_cpu_job(inst, next, work);

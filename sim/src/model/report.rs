@@ -104,6 +104,52 @@ impl Model {
             .count() as u64
     }
 
+    /// Each instance's running totals against its parts, by a scan: cache entries and bytes
+    /// against the workflows cached on it, activity slots and memory against the activity
+    /// attempts started on it (CPU part, LLM or tool wait, or waiting for a connection).
+    fn check_instance_parts(&self) -> Result<(), String> {
+        let n = self.instances.len();
+        let mut cache = vec![(0u32, 0u64); n];
+        for wf in self.wfs.ids() {
+            let w = &self.wfs[wf];
+            if w.cached_on != NONE {
+                let entry = &mut cache[w.cached_on as usize];
+                entry.0 += 1;
+                entry.1 += w.cached_bytes;
+            }
+        }
+        let mut activities = vec![(0u32, 0u64); n];
+        for act in self.acts.ids() {
+            let a = &self.acts[act];
+            let started = matches!(
+                a.state,
+                ActivityState::Cpu | ActivityState::Waiting | ActivityState::WaitingForConnection
+            );
+            if started && a.inst != NONE {
+                let entry = &mut activities[a.inst as usize];
+                entry.0 += 1;
+                entry.1 += a.memory;
+            }
+        }
+        for (i, instance) in self.instances.iter().enumerate() {
+            if instance.state == InstanceState::Stopped {
+                continue;
+            }
+            let totals = (
+                (instance.cache_entries, instance.cache_bytes),
+                (instance.activity_slots_used, instance.activity_bytes),
+            );
+            if totals != (cache[i], activities[i]) {
+                return Err(format!(
+                    "instance {i}: (cache entries, cache bytes), (activity slots, activity bytes) \
+                     = {totals:?}, but its cached workflows and started activities sum to {:?}",
+                    (cache[i], activities[i])
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Closes the books at the horizon, runs the checkers, builds the outputs.
     pub(super) fn finish(&mut self) -> Result<RunOutput, RunError> {
         let horizon = self.horizon;
@@ -125,6 +171,8 @@ impl Model {
                 self.workflow_tasks_queued, self.activities_queued
             )));
         }
+        self.check_instance_parts()
+            .map_err(|e| self.check_failed(e))?;
         let messages = checks::check_littles_law("messages", &self.stats.messages, horizon)
             .map_err(|e| self.check_failed(e))?;
         let conversations =

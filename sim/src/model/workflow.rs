@@ -128,7 +128,8 @@ impl Model {
             TaskState::QueuedNormal | TaskState::QueuedSticky
         ));
         w.task = TaskState::Running;
-        self.workflow_tasks_queued -= 1;
+        self.workflow_tasks_queued = (self.workflow_tasks_queued.checked_sub(1))
+            .expect("workflow_tasks_queued counts the queued workflow tasks");
         w.task_inst = inst;
         w.task_started_at = now;
         w.processing = std::mem::take(&mut w.inbox);
@@ -337,8 +338,10 @@ impl Model {
         let bytes = std::mem::take(&mut self.wfs[wf].cached_bytes);
         self.wfs[wf].cached_on = NONE;
         let instance = &mut self.instances[inst as usize];
-        instance.cache_entries -= 1;
-        instance.cache_bytes -= bytes;
+        instance.cache_entries = (instance.cache_entries.checked_sub(1))
+            .expect("cache_entries counts the cached workflows");
+        instance.cache_bytes = (instance.cache_bytes.checked_sub(bytes))
+            .expect("cache_bytes is the sum of the cached workflows' bytes");
     }
 
     /// Drops a dead instance's whole cache.

@@ -324,7 +324,7 @@ impl Model {
         }
         let f = &mut self.frames[frame];
         if let Signal::Done { .. } = signal {
-            f.running -= 1;
+            f.running = (f.running.checked_sub(1)).expect("a frame's running children finish once");
         }
         if f.finished {
             // A straggler of a frame that has reported already.
@@ -372,7 +372,7 @@ impl Model {
             && self.frames[frame].generation == frame_gen
         {
             let f = &mut self.frames[frame];
-            f.running -= 1;
+            f.running = (f.running.checked_sub(1)).expect("a frame's running children finish once");
             let (parent, parent_gen, finished) = (f.parent, f.parent_gen, f.finished);
             self.straggler_done(frame);
             if self.frames.is_live(frame) && self.frames[frame].generation == frame_gen {

@@ -323,6 +323,36 @@ fn a_fifo_is_refused_not_read_forever() {
     );
 }
 
+/// A sweep whose points x replications exceed the run limit is refused before anything runs,
+/// naming both numbers and the limit.
+#[test]
+fn a_sweep_with_too_many_runs_is_refused_up_front() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "s.toml", BASE);
+    let ran = sim(
+        dir.path(),
+        &[
+            "sweep",
+            "s.toml",
+            "--grid",
+            "temporal.cache_size=1..1000:1",
+            "--replications",
+            "1001",
+            "--out",
+            "sw",
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "1000 points x 1001 replications = 1001000 runs, more than the limit of 1000000"
+        ),
+        "{}",
+        ran.stderr
+    );
+    assert!(!dir.path().join("sw").exists(), "nothing written");
+}
+
 /// Validation is linear in the input: ~1 MB scenarios of several shapes (many SLOs, many
 /// timeline entries, many unknown keys, a long inline array) are each validated (here: refused
 /// by a limit or by their errors, or accepted) well within a second; 5 s is the flake margin.

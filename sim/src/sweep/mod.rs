@@ -326,6 +326,17 @@ pub fn resolve_grid(
             message: format!("--replications must be in 1..={}", grid::MAX_REPLICATIONS),
         });
     }
+    let points = grid.check_size()? as u64;
+    let runs = points.saturating_mul(u64::from(replications));
+    if runs > grid::MAX_RUNS {
+        return Err(GridError {
+            message: format!(
+                "the sweep has {points} points x {replications} replications = {runs} runs, \
+                 more than the limit of {}: use fewer grid values or fewer replications",
+                grid::MAX_RUNS
+            ),
+        });
+    }
     Ok((grid, replications))
 }
 

@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: the checks a change must pass, in order, stopping at the first failure:
-//! formatting, clippy with warnings denied, the tests in release (the statistical tests are
-//! heavy), and `sim validate` on every scenario file under `scenarios/`.
+//! formatting, clippy with warnings denied, the tests in the `checked` profile (release with
+//! overflow checks: the statistical tests are heavy), and `sim validate` on every scenario
+//! file under `scenarios/`.
 
 use crate::process::{cargo, step};
 use std::path::{Path, PathBuf};
@@ -21,7 +22,14 @@ pub fn run(root: &Path) -> Result<(), String> {
             "warnings",
         ],
     )?;
-    step("test", root, &cargo, &["test", "--workspace", "--release"])?;
+    // The `checked` profile is release with overflow checks (see Cargo.toml): the tests run
+    // optimised, as users do, and an integer overflow anywhere fails them.
+    step(
+        "test",
+        root,
+        &cargo,
+        &["test", "--workspace", "--profile", "checked"],
+    )?;
 
     let scenarios = scenario_files(&root.join("scenarios"))?;
     if scenarios.is_empty() {

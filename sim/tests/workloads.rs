@@ -168,7 +168,7 @@ fn per_workload_figures_add_up_to_the_fleet() {
     assert!(s.steps.contains_key("chat.plan"));
     // The voice workload has a budget and the chat has none: the fleet's share counts the
     // voice turns only.
-    assert_eq!(s.agent.response_within_budget_fraction.is_some(), true);
+    assert!(s.agent.response_within_budget_fraction.is_some());
     let voice = &s.workloads[1];
     assert_eq!(
         s.agent.response_within_budget_fraction,

@@ -2,8 +2,10 @@
 //! Each run generates a random valid scenario from (seed, index) across the whole feature space
 //! (every traffic kind, every distribution kind, agent programs nested 2-3 deep, retries,
 //! Temporal, instances with OOM, leaks and GC, both autoscalers, providers with errors,
-//! timeouts and failover, SLOs, timeline sets, deploys and incidents), runs it for 5-30
-//! simulated minutes, and checks:
+//! timeouts and failover, SLOs, timeline sets, deploys and incidents; one scenario in four is a
+//! workload mix of 2-3 `[[workloads]]`, each with its own traffic, conversation and program,
+//! with timeline sets and SLOs addressing one workload), runs it for 5-30 simulated minutes,
+//! and checks:
 //!
 //! - the end-of-run checkers inside `sim::model::run` (conservation, Little's law): a failed
 //!   check comes back as `RunError::CheckFailed`;
@@ -12,7 +14,14 @@
 //! - the resolved scenario (`scenario.resolved.toml`) loads and runs to the same summary;
 //! - output invariants: no NaN or infinity in the summary, answered + unanswered <= received,
 //!   latency percentiles in order, CPU utilisation in [0, 1] in every time-series row,
-//!   completed <= started conversations, every cost >= 0 and the total their sum.
+//!   completed <= started conversations, every cost >= 0 and the total their sum;
+//! - for a mix: the workloads' figures add up to the fleet's (conversations, messages, answered
+//!   latencies and turns within budget, LLM and tool calls, tokens per provider, LLM and tool
+//!   cost), each workload's messages and conversations balance, `cpu_share` sums to 1 (or all
+//!   0); without `[[workloads]]`, summary.json has no `workloads`;
+//! - common random numbers per workload, on every mix whose index is a multiple of 10: rerun
+//!   with workload 0's traffic stopped or doubled (or on one vCPU), the other workloads (every
+//!   workload) get the same customers: arrivals, draw keys and message counts.
 //!
 //! A finding prints the one command that reproduces it and writes the scenario to
 //! `target/swarm/failure-S-I.toml` (loadable with `sim run`). A scenario the loader refuses is
@@ -21,7 +30,7 @@
 
 use rand::Rng as _;
 use sim::engine::rng::{self, Rng};
-use sim::model::RunError;
+use sim::model::{RunError, RunOptions, WorkloadRecord};
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -34,6 +43,8 @@ const USAGE: &str =
 
 /// The random stream of the generator ("SWARM"), apart from any stream of the model.
 const STREAM: u64 = 0x53_5741_524D;
+/// The stream that decides whether a scenario is a workload mix ("SWARMMIX").
+const MIX_STREAM: u64 = 0x5357_4152_4D4D_4958;
 
 struct Options {
     runs: u64,
@@ -212,7 +223,14 @@ fn check(text: &str, dir: &Path, seed: u64, index: u64) -> Outcome {
         Ok(Err(errors)) => return Outcome::Invalid(errors.to_string()),
         Ok(Ok(scenario)) => scenario,
     };
-    let first = match catch(|| sim::model::run(&scenario)) {
+    let mix = scenario.workloads.iter().any(|w| w.name.is_some());
+    // A sample of the mixes gets the per-workload common-random-numbers check: the first run
+    // records the drawn workload (which must not change the run: the second run does not).
+    let crn = mix && scenario.workloads.len() >= 2 && index.is_multiple_of(10);
+    let options = RunOptions {
+        record_workload: crn,
+    };
+    let (first, records) = match catch(|| sim::model::run_with(&scenario, &options)) {
         Err(panic) => return Outcome::Finding(format!("the run panicked: {panic}")),
         Ok(Err(RunError::LimitReached(_))) => return Outcome::Limit,
         Ok(Err(error @ RunError::CheckFailed(_))) => return Outcome::Finding(error.to_string()),
@@ -236,7 +254,10 @@ fn check(text: &str, dir: &Path, seed: u64, index: u64) -> Outcome {
             "not deterministic: two runs gave different events or time series".into(),
         );
     }
-    if let Err(why) = invariants(&first.summary, &first.timeseries, &json) {
+    if let Err(why) = invariants(&first.summary, &first.timeseries, &json, mix) {
+        return Outcome::Finding(why);
+    }
+    if crn && let Err(why) = common_random_numbers(text, &path, index, &first.summary, records) {
         return Outcome::Finding(why);
     }
     // `scenario.resolved.toml` must load back to a scenario that runs the same.
@@ -272,6 +293,87 @@ fn check(text: &str, dir: &Path, seed: u64, index: u64) -> Outcome {
     }
 }
 
+/// Common random numbers per workload: the scenario rerun with workload 0's traffic changed
+/// (stopped, or set to a multiplier of 2) must give every other workload the same customers: the
+/// same arrivals (draw key, time) with the same number of messages; rerun on a different fleet
+/// (one vCPU), every workload, workload 0 included. Those are drawn when the conversation
+/// arrives, from streams of its own workload, so they hold whatever happens to the fleet; think
+/// times are not compared (a conversation cut short by the horizon, or abandoned, draws fewer).
+/// A run that reaches a limit proves nothing: skipped.
+fn common_random_numbers(
+    text: &str,
+    path: &Path,
+    index: u64,
+    summary: &sim::metrics::report::Summary,
+    records: Vec<WorkloadRecord>,
+) -> Result<(), String> {
+    let (change, from) = match (index / 10) % 3 {
+        0 => ("workloads.0.traffic.multiplier=0", 1),
+        1 => ("workloads.0.traffic.multiplier=2", 1),
+        _ => ("instance.vcpus=1", 0),
+    };
+    let change = change.to_string();
+    let what = format!("with --set {change}");
+    let variant = match catch(|| {
+        sim::scenario::load_bytes(text.as_bytes(), path, std::slice::from_ref(&change))
+    }) {
+        Err(panic) => return Err(format!("{what}: the loader panicked: {panic}")),
+        Ok(Err(errors)) => return Err(format!("{what}: the scenario is refused:\n{errors}")),
+        Ok(Ok(scenario)) => scenario,
+    };
+    let options = RunOptions {
+        record_workload: true,
+    };
+    let (output, other) = match catch(|| sim::model::run_with(&variant, &options)) {
+        Err(panic) => return Err(format!("{what}: the run panicked: {panic}")),
+        Ok(Err(RunError::LimitReached(_))) => return Ok(()),
+        Ok(Err(error)) => return Err(format!("{what}: {error}")),
+        Ok(Ok(output)) => output,
+    };
+    let customers = |records: Vec<WorkloadRecord>| {
+        let mut out: Vec<(u32, u64, u64, u32)> = records
+            .into_iter()
+            .filter(|r| r.workload >= from)
+            .map(|r| (r.workload, r.index, r.arrived_at, r.messages))
+            .collect();
+        out.sort_unstable();
+        out
+    };
+    let (base, other) = (customers(records), customers(other));
+    if base != other {
+        let first = base
+            .iter()
+            .zip(&other)
+            .find(|(a, b)| a != b)
+            .map(|(a, b)| {
+                format!(
+                    "first difference (workload, index, arrived_at ns, messages): {a:?} / {b:?}"
+                )
+            })
+            .unwrap_or_default();
+        return Err(format!(
+            "common random numbers broken {what}: the workloads' customers differ \
+             ({} / {} arrivals); {first}",
+            base.len(),
+            other.len()
+        ));
+    }
+    for (a, b) in summary
+        .workloads
+        .iter()
+        .zip(&output.summary.workloads)
+        .skip(from as usize)
+    {
+        if a.conversations.started != b.conversations.started {
+            return Err(format!(
+                "common random numbers broken {what}: workload {} started {} conversations, then {}",
+                a.name, a.conversations.started, b.conversations.started
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Nulls allowed in `summary.json`: the optional fields. Any other null is a NaN or an infinity
 /// (serde_json writes both as null).
 const OPTIONAL: [&str; 2] = ["response_budget_s", "response_within_budget_fraction"];
@@ -280,6 +382,7 @@ fn invariants(
     summary: &sim::metrics::report::Summary,
     timeseries: &sim::metrics::report::Timeseries,
     json: &str,
+    mix: bool,
 ) -> Result<(), String> {
     let value: serde_json::Value =
         serde_json::from_str(json).map_err(|e| format!("summary.json does not parse: {e}"))?;
@@ -340,6 +443,9 @@ fn invariants(
     for (name, stats) in &summary.llm_call_latency_s {
         latencies.push((name.as_str(), stats));
     }
+    for w in &summary.workloads {
+        latencies.push((w.name.as_str(), &w.response_latency_s));
+    }
     for (name, l) in latencies {
         let ordered = l.p50 <= l.p90 && l.p90 <= l.p95 && l.p95 <= l.p99 && l.mean >= 0.0;
         if !ordered {
@@ -356,6 +462,148 @@ fn invariants(
                 row.t_s, row.cpu_utilization
             ));
         }
+    }
+    if !mix {
+        if value.get("workloads").is_some() {
+            return Err("summary.json has `workloads` for a scenario without [[workloads]]".into());
+        }
+        return Ok(());
+    }
+    workload_invariants(summary)
+}
+
+/// In a mix, the workloads' figures add up to the fleet's.
+fn workload_invariants(summary: &sim::metrics::report::Summary) -> Result<(), String> {
+    let workloads = &summary.workloads;
+    if workloads.is_empty() {
+        return Err("summary.json has no `workloads` for a scenario with [[workloads]]".into());
+    }
+    for w in workloads {
+        let (c, m) = (&w.conversations, &w.messages);
+        if c.completed > c.started || c.open_at_end != c.started - c.completed {
+            return Err(format!("workload {}: conversations {c:?}", w.name));
+        }
+        if m.answered + m.unanswered > m.received
+            || m.in_flight_at_end != m.received - m.answered - m.unanswered
+        {
+            return Err(format!(
+                "workload {}: messages {m:?}: in flight != received - answered - unanswered",
+                w.name
+            ));
+        }
+        if !(0.0..=1.0 + 1e-9).contains(&w.cpu_share) || w.cpu_s.is_nan() || w.cpu_s < 0.0 {
+            return Err(format!(
+                "workload {}: cpu_s {} cpu_share {}",
+                w.name, w.cpu_s, w.cpu_share
+            ));
+        }
+    }
+    let total = |f: fn(&sim::metrics::report::WorkloadSummary) -> u64| -> u64 {
+        workloads.iter().map(f).sum()
+    };
+    let providers = |f: fn(&sim::metrics::report::LlmCallCounts) -> u64| -> u64 {
+        summary.llm_calls.values().map(f).sum()
+    };
+    let counts = [
+        (
+            "conversations.started",
+            total(|w| w.conversations.started),
+            summary.conversations.started,
+        ),
+        (
+            "conversations.completed",
+            total(|w| w.conversations.completed),
+            summary.conversations.completed,
+        ),
+        (
+            "messages.received",
+            total(|w| w.messages.received),
+            summary.messages.received,
+        ),
+        (
+            "messages.answered",
+            total(|w| w.messages.answered),
+            summary.messages.answered,
+        ),
+        (
+            "messages.unanswered",
+            total(|w| w.messages.unanswered),
+            summary.messages.unanswered,
+        ),
+        (
+            "tool_calls (agent.tool_calls)",
+            total(|w| w.tool_calls),
+            summary.agent.tool_calls,
+        ),
+        (
+            "response_latency_s.count",
+            total(|w| w.response_latency_s.count),
+            summary.response_latency_s.count,
+        ),
+        (
+            // A workload's share within budget is of its answered turns after warm-up.
+            "turns within budget (agent.turns_within_budget)",
+            total(|w| {
+                w.response_within_budget_fraction.map_or(0, |f| {
+                    (f * w.response_latency_s.count as f64).round() as u64
+                })
+            }),
+            summary.agent.turns_within_budget,
+        ),
+        (
+            "llm_calls (llm_calls.*)",
+            total(|w| w.llm_calls),
+            providers(|p| p.calls),
+        ),
+        (
+            "input_tokens (llm_calls.*)",
+            total(|w| w.input_tokens),
+            providers(|p| p.input_tokens),
+        ),
+        (
+            "cached_input_tokens (llm_calls.*)",
+            total(|w| w.cached_input_tokens),
+            providers(|p| p.cached_input_tokens),
+        ),
+        (
+            "output_tokens (llm_calls.*)",
+            total(|w| w.output_tokens),
+            providers(|p| p.output_tokens),
+        ),
+    ];
+    for (name, sum, fleet) in counts {
+        if sum != fleet {
+            return Err(format!(
+                "the workloads' {name} add up to {sum}, the fleet's is {fleet}"
+            ));
+        }
+    }
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+    let llm: f64 = workloads.iter().map(|w| w.cost_usd.llm).sum();
+    let tools: f64 = workloads.iter().map(|w| w.cost_usd.tools).sum();
+    for (name, sum, fleet) in [
+        ("cost_usd.llm", llm, summary.cost_usd.llm),
+        ("cost_usd.tools", tools, summary.cost_usd.tools),
+    ] {
+        if !close(sum, fleet) {
+            return Err(format!(
+                "the workloads' {name} add up to {sum}, the fleet's is {fleet}"
+            ));
+        }
+    }
+    if let Some(slo) = summary.slo.iter().find(|s| {
+        s.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("no such workload"))
+    }) {
+        return Err(format!("SLO {} names a workload the run lacks", slo.name));
+    }
+    let share: f64 = workloads.iter().map(|w| w.cpu_share).sum();
+    let no_cpu = workloads
+        .iter()
+        .all(|w| w.cpu_s == 0.0 && w.cpu_share == 0.0);
+    if !no_cpu && !close(share, 1.0) {
+        return Err(format!("the workloads' cpu_share add up to {share}, not 1"));
     }
     Ok(())
 }
@@ -528,6 +776,11 @@ impl Gen {
     /// One step as an inline table; `depth` is its nesting level (0 = top), `budget` how many
     /// more composite levels it may open.
     fn step(&mut self, depth: u32, budget: u32) -> String {
+        format!("{{ {} }}", self.step_fields(depth, budget).join(", "))
+    }
+
+    /// The `key = value` fields of one step (`step` writes them as an inline table).
+    fn step_fields(&mut self, depth: u32, budget: u32) -> Vec<String> {
         let composite = budget > 0 && self.chance(if depth == 0 { 0.45 } else { 0.3 });
         let mut fields = vec![format!("name = \"{}\"", self.name())];
         if composite {
@@ -586,7 +839,7 @@ impl Gen {
                 "on_failure = {{ max_runs = {max_runs}, steps = {steps} }}"
             ));
         }
-        format!("{{ {} }}", fields.join(", "))
+        fields
     }
 
     fn steps_array(&mut self, depth: u32, budget: u32, lo: u64, hi: u64) -> String {
@@ -678,42 +931,44 @@ impl Gen {
     }
 }
 
-/// The scenario of (seed, index) as TOML text: a pure function of the two numbers.
-pub fn generate(seed: u64, index: u64) -> String {
-    let mut g = Gen {
-        rng: rng::stream(seed, STREAM, index),
-        steps: 0,
-        groups: Vec::new(),
-        providers: Vec::new(),
-    };
-    let mut s = String::new();
-    // One scenario in ten is a stress case: more traffic, on a slow and small fleet.
-    let stress = g.chance(0.1);
-    let horizon_m = if stress { g.int(5, 10) } else { g.int(5, 30) };
-    let horizon_ms = horizon_m * 60_000;
-    writeln!(
-        s,
-        "# cargo xtask swarm --runs 1 --seed {seed} --index {index}"
-    )
-    .unwrap();
-    writeln!(s, "name = \"swarm-{seed}-{index}\"").unwrap();
-    writeln!(s, "seed = {}", g.int(0, u32::MAX as u64)).unwrap();
+/// What the generator keeps of one workload, for the timeline's sets and the SLOs.
+struct Workload {
+    /// Its name in a mix (`[[workloads]]`), none for the top-level workload.
+    name: Option<String>,
+    /// How its tables are written: `""` (`[traffic]`) or `"workloads."` (`[workloads.traffic]`).
+    table: String,
+    /// How its keys are addressed in a timeline `set`: `""` or `"workloads.1."`.
+    key: String,
+    /// It has a `response_budget`.
+    budget: bool,
+    first_is_tool: bool,
+    first_is_llm: bool,
+}
 
-    // [run]
-    writeln!(s, "\n[run]\nhorizon = \"{horizon_m}m\"").unwrap();
-    if g.chance(0.3) {
-        writeln!(s, "warmup = {}", g.dur(0, horizon_ms - 1)).unwrap();
+impl Workload {
+    fn single() -> Workload {
+        Workload {
+            name: None,
+            table: String::new(),
+            key: String::new(),
+            budget: false,
+            first_is_tool: false,
+            first_is_llm: false,
+        }
     }
-    let sample = g.pick(&["10s", "30s", "60s", "7s"]);
-    writeln!(s, "sample_interval = \"{sample}\"").unwrap();
-    writeln!(
-        s,
-        "max_events = 3_000_000\nmax_open_conversations = 2_000_000"
-    )
-    .unwrap();
+    fn named(index: usize, name: &str) -> Workload {
+        Workload {
+            name: Some(name.to_string()),
+            table: "workloads.".into(),
+            key: format!("workloads.{index}."),
+            ..Workload::single()
+        }
+    }
+}
 
-    // [traffic]
-    s.push_str("\n[traffic]\n");
+/// `[{table}traffic]`: every kind of arrival process.
+fn traffic(g: &mut Gen, s: &mut String, table: &str, stress: bool, horizon_ms: u64) {
+    writeln!(s, "\n[{table}traffic]").unwrap();
     match g.int(0, 9) {
         0..=3 => {
             let rate = if g.chance(0.05) {
@@ -755,9 +1010,11 @@ pub fn generate(seed: u64, index: u64) -> String {
     } else if g.chance(0.3) {
         writeln!(s, "multiplier = {}", g.float(0.0, 2.0)).unwrap();
     }
+}
 
-    // [conversation]
-    s.push_str("\n[conversation]\n");
+/// `[{table}conversation]`; true when it states a `response_budget`.
+fn conversation(g: &mut Gen, s: &mut String, table: &str) -> bool {
+    writeln!(s, "\n[{table}conversation]").unwrap();
     writeln!(s, "messages = {}", g.count_dist(1, 4)).unwrap();
     writeln!(s, "think_time = {}", g.dur_dist(100, 120_000)).unwrap();
     if g.chance(0.6) {
@@ -775,9 +1032,12 @@ pub fn generate(seed: u64, index: u64) -> String {
     if budget {
         writeln!(s, "response_budget = {}", g.dur(1, 60_000)).unwrap();
     }
+    budget
+}
 
-    // Providers and groups come first in the generator (steps name the groups), and are
-    // written after the program.
+/// Providers (`p0`, `p1`, ...) and failover groups (`g0`, ...), recorded in `g` for the steps
+/// to name: (providers, groups, the text of both tables).
+fn providers(g: &mut Gen) -> (u64, u64, String) {
     let n_providers = g.int(1, 3);
     let mut providers_text = String::new();
     for p in 0..n_providers {
@@ -834,13 +1094,128 @@ pub fn generate(seed: u64, index: u64) -> String {
         writeln!(groups_text, "g{i} = [{}]", names.join(", ")).unwrap();
         g.groups.push(format!("g{i}"));
     }
+    providers_text.push_str(&groups_text);
+    (n_providers, n_groups, providers_text)
+}
 
-    // The program: 1-3 top-level steps, composite ones nested up to 3 levels.
+/// `[{table}agent]`: 1-3 top-level steps, composite ones nested up to 3 levels, as an inline
+/// array or (`headers`) as `[[{table}agent.steps]]` tables; whether the first step is a tool,
+/// an LLM call.
+fn agent(g: &mut Gen, s: &mut String, table: &str, headers: bool) -> (bool, bool) {
     let depth_budget = g.int(0, 2) as u32;
-    let program = g.steps_array(0, depth_budget, 1, 3);
-    writeln!(s, "\n[agent]\nsteps = {program}").unwrap();
-    let first_is_tool = program.starts_with("[{ name = \"s1\", kind = \"tool\"");
-    let first_is_llm = program.starts_with("[{ name = \"s1\", kind = \"llm\"");
+    let n = g.int(1, 3);
+    let steps: Vec<Vec<String>> = (0..n).map(|_| g.step_fields(0, depth_budget)).collect();
+    if headers {
+        for fields in &steps {
+            writeln!(s, "\n[[{table}agent.steps]]\n{}", fields.join("\n")).unwrap();
+        }
+    } else {
+        let inline: Vec<String> = steps
+            .iter()
+            .map(|fields| format!("{{ {} }}", fields.join(", ")))
+            .collect();
+        writeln!(s, "\n[{table}agent]\nsteps = [{}]", inline.join(", ")).unwrap();
+    }
+    let first = |kind: &str| {
+        steps[0]
+            .get(1)
+            .is_some_and(|f| *f == format!("kind = \"{kind}\""))
+    };
+    (first("tool"), first("llm"))
+}
+
+/// The key a timeline `set` entry stands for: its key, or the table it belongs to when the
+/// generator may also set that table whole (`"autoscaler`, `"workloads.1.traffic`).
+fn family(set: &str) -> &str {
+    let key = set.split('=').next().unwrap_or("").trim_end();
+    if key.starts_with("\"autoscaler") {
+        return "\"autoscaler";
+    }
+    match key.find("traffic") {
+        Some(at) => &key[..at + "traffic".len()],
+        None => key,
+    }
+}
+
+/// The scenario of (seed, index) as TOML text: a pure function of the two numbers.
+pub fn generate(seed: u64, index: u64) -> String {
+    let mut g = Gen {
+        rng: rng::stream(seed, STREAM, index),
+        steps: 0,
+        groups: Vec::new(),
+        providers: Vec::new(),
+    };
+    let mut s = String::new();
+    // One scenario in ten is a stress case: more traffic, on a slow and small fleet.
+    let stress = g.chance(0.1);
+    let horizon_m = if stress { g.int(5, 10) } else { g.int(5, 30) };
+    let horizon_ms = horizon_m * 60_000;
+    writeln!(
+        s,
+        "# cargo xtask swarm --runs 1 --seed {seed} --index {index}"
+    )
+    .unwrap();
+    writeln!(s, "name = \"swarm-{seed}-{index}\"").unwrap();
+    writeln!(s, "seed = {}", g.int(0, u32::MAX as u64)).unwrap();
+
+    // [run]
+    writeln!(s, "\n[run]\nhorizon = \"{horizon_m}m\"").unwrap();
+    if g.chance(0.3) {
+        writeln!(s, "warmup = {}", g.dur(0, horizon_ms - 1)).unwrap();
+    }
+    let sample = g.pick(&["10s", "30s", "60s", "7s"]);
+    writeln!(s, "sample_interval = \"{sample}\"").unwrap();
+    writeln!(
+        s,
+        "max_events = 3_000_000\nmax_open_conversations = 2_000_000"
+    )
+    .unwrap();
+
+    // The workloads: one at the top level, or (one scenario in four) a mix of 2-3
+    // `[[workloads]]`, each with its own traffic, conversation and program. The choice is drawn
+    // from its own stream, so a single-workload scenario is the one the generator always gave
+    // for its (seed, index).
+    let mix = rng::stream(seed, MIX_STREAM, index).random_bool(0.25);
+    let mut workloads: Vec<Workload> = Vec::new();
+    let (n_providers, n_groups, providers_text) = if !mix {
+        let mut w = Workload::single();
+        traffic(&mut g, &mut s, &w.table, stress, horizon_ms);
+        w.budget = conversation(&mut g, &mut s, &w.table);
+        // Providers and groups come first in the generator (steps name the groups), and are
+        // written after the program.
+        let providers = providers(&mut g);
+        (w.first_is_tool, w.first_is_llm) = agent(&mut g, &mut s, &w.table, false);
+        workloads.push(w);
+        providers
+    } else {
+        let providers = providers(&mut g);
+        // Names use every allowed character class; distinct, in a random order.
+        let mut names = ["chat", "voice", "batch-jobs", "tier_2", "X", "w0"];
+        for k in (1..names.len()).rev() {
+            let j = g.int(0, k as u64) as usize;
+            names.swap(k, j);
+        }
+        let n = g.int(2, 3) as usize;
+        for (i, name) in names.iter().enumerate().take(n) {
+            let mut w = Workload::named(i, name);
+            writeln!(s, "\n[[workloads]]\nname = \"{name}\"").unwrap();
+            // One stressed workload is enough load for a mix.
+            traffic(&mut g, &mut s, &w.table, stress && i == 0, horizon_ms);
+            w.budget = if g.chance(0.8) {
+                conversation(&mut g, &mut s, &w.table)
+            } else {
+                // All defaults: no [workloads.conversation] table.
+                false
+            };
+            // Step names restart in each workload: the same name in two workloads is fine.
+            g.steps = 0;
+            let headers = g.chance(0.5);
+            (w.first_is_tool, w.first_is_llm) = agent(&mut g, &mut s, &w.table, headers);
+            workloads.push(w);
+        }
+        providers
+    };
+    let any_budget = workloads.iter().any(|w| w.budget);
 
     // [activity], [retry]
     if g.chance(0.5) {
@@ -980,7 +1355,6 @@ pub fn generate(seed: u64, index: u64) -> String {
     }
 
     s.push_str(&providers_text);
-    s.push_str(&groups_text);
 
     if g.chance(0.4) {
         writeln!(
@@ -1003,17 +1377,40 @@ pub fn generate(seed: u64, index: u64) -> String {
         "oom_crashes",
         "cost_per_hour_usd",
     ];
-    if budget {
+    if any_budget {
         metrics.push("response_over_budget_fraction");
     }
     for i in 0..g.int(0, 3) {
-        let metric = g.pick(&metrics);
+        // In a mix, half the SLOs bound one workload (a per-conversation metric).
+        let workload = if mix && g.chance(0.5) {
+            let w = &workloads[g.int(0, workloads.len() as u64 - 1) as usize];
+            let mut per_workload = vec![
+                "response_latency_p50_s",
+                "response_latency_p95_s",
+                "response_latency_p99_s",
+                "unanswered_messages",
+                "unanswered_fraction",
+            ];
+            if w.budget {
+                per_workload.push("response_over_budget_fraction");
+            }
+            Some((w.name.clone().unwrap_or_default(), per_workload))
+        } else {
+            None
+        };
+        let metric = match &workload {
+            Some((_, per_workload)) => g.pick(per_workload),
+            None => g.pick(&metrics),
+        };
         writeln!(
             s,
             "\n[[slo]]\nname = \"slo-{i}\"\nmetric = \"{metric}\"\nmax = {}",
             g.float(0.0, 100.0)
         )
         .unwrap();
+        if let Some((name, _)) = workload {
+            writeln!(s, "workload = \"{name}\"").unwrap();
+        }
     }
 
     // [[timeline]]
@@ -1028,14 +1425,23 @@ pub fn generate(seed: u64, index: u64) -> String {
             0 | 1 => {
                 let mut sets: Vec<String> = Vec::new();
                 for _ in 0..g.int(1, 3) {
-                    let arm = g.int(0, 13);
+                    // Arms 14-17 set more of a workload's tables: mixes only (a single
+                    // workload's scenarios stay as they were).
+                    let arm = g.int(0, if mix { 17 } else { 13 });
                     // The autoscaler's arms change the generator's state: at most one per set.
                     if (arm == 5 || arm == 8) && sets.iter().any(|s| s.starts_with("\"autoscaler"))
                     {
                         continue;
                     }
+                    // The workload a workload key addresses (in a mix, drawn only for those).
+                    let w = if mix && matches!(arm, 0 | 10 | 11 | 14..=17) {
+                        &workloads[g.int(0, workloads.len() as u64 - 1) as usize]
+                    } else {
+                        &workloads[0]
+                    };
+                    let prefix = &w.key;
                     let set = match arm {
-                        0 => format!("\"traffic.multiplier\" = {}", g.float(0.0, 3.0)),
+                        0 => format!("\"{prefix}traffic.multiplier\" = {}", g.float(0.0, 3.0)),
                         1 => format!(
                             "\"temporal.cache_size\" = {}",
                             g.pick(&["0", "1", "3", "100", "5000"])
@@ -1088,21 +1494,47 @@ pub fn generate(seed: u64, index: u64) -> String {
                                 order.iter().map(|n| format!("\"{n}\"")).collect();
                             format!("\"provider_groups.g{group}\" = [{}]", names.join(", "))
                         }
-                        10 if first_is_tool => format!(
-                            "\"agent.steps.0.failure_probability\" = {}",
+                        10 if w.first_is_tool => format!(
+                            "\"{prefix}agent.steps.0.failure_probability\" = {}",
                             g.pick(&["0", "0.5", "1"])
                         ),
-                        10 if first_is_llm => format!(
-                            "\"agent.steps.0.output_tokens\" = {}",
+                        10 if w.first_is_llm => format!(
+                            "\"{prefix}agent.steps.0.output_tokens\" = {}",
                             g.count_dist(0, 2000)
                         ),
-                        10 => format!("\"conversation.abandon_after\" = {}", g.dur(1000, 600_000)),
-                        11 => format!("\"conversation.messages\" = {}", g.count_dist(1, 6)),
+                        10 => format!(
+                            "\"{prefix}conversation.abandon_after\" = {}",
+                            g.dur(1000, 600_000)
+                        ),
+                        11 => format!("\"{prefix}conversation.messages\" = {}", g.count_dist(1, 6)),
                         12 => format!(
                             "\"providers.p{}.timeout\" = {}",
                             g.int(0, n_providers - 1),
                             g.dur(100, 60_000)
                         ),
+                        14 => format!(
+                            "\"{prefix}conversation.response_budget\" = {}",
+                            g.dur(1, 60_000)
+                        ),
+                        15 => format!(
+                            "\"{prefix}conversation.idle_timeout\" = {}",
+                            g.dur(0, 1_800_000)
+                        ),
+                        16 => format!(
+                            "\"{prefix}conversation.think_time\" = {}",
+                            g.dur_dist(100, 120_000)
+                        ),
+                        17 => {
+                            // The whole traffic table, of another kind.
+                            let rate = if g.chance(0.2) {
+                                0.0
+                            } else {
+                                g.float(0.01, 1.5)
+                            };
+                            format!(
+                                "\"{prefix}traffic\" = {{ kind = \"constant\", rate_per_s = {rate} }}"
+                            )
+                        }
                         _ => format!(
                             "\"instance.gc\" = {{ threshold = {}, max_overhead = {} }}",
                             g.float(0.0, 0.99),
@@ -1110,12 +1542,9 @@ pub fn generate(seed: u64, index: u64) -> String {
                         ),
                     };
                     // A key twice in one table is a TOML error: keep the first.
-                    // And the whole autoscaler table with one of its keys: one of them only.
-                    let mut key = set.split('=').next().unwrap_or("").to_string();
-                    if key.starts_with("\"autoscaler") {
-                        key = "\"autoscaler".into();
-                    }
-                    if !sets.iter().any(|s: &String| s.starts_with(&key)) {
+                    // And a whole table (the autoscaler, a workload's traffic) with one of its
+                    // keys: one of them only.
+                    if !sets.iter().any(|s| family(s) == family(&set)) {
                         sets.push(set);
                     }
                 }
@@ -1159,6 +1588,38 @@ mod tests {
         assert_eq!(generate(7, 3), generate(7, 3));
         assert_ne!(generate(7, 3), generate(7, 4));
         assert_ne!(generate(7, 3), generate(8, 3));
+    }
+
+    #[test]
+    fn about_one_scenario_in_four_is_a_workload_mix() {
+        let mixes = (0..200)
+            .filter(|&index| generate(1, index).contains("\n[[workloads]]\n"))
+            .count();
+        assert!((30..=70).contains(&mixes), "{mixes} mixes in 200");
+        // A mix addresses its workloads' keys by index, never the top-level tables.
+        for index in 0..200 {
+            let text = generate(1, index);
+            if text.contains("[[workloads]]") {
+                assert!(!text.contains("\n[traffic]") && !text.contains("\"traffic."));
+            }
+        }
+    }
+
+    #[test]
+    fn a_whole_table_and_one_of_its_keys_are_one_family() {
+        assert_eq!(family("\"autoscaler.max_instances\" = 3"), "\"autoscaler");
+        assert_eq!(
+            family("\"workloads.1.traffic\" = { kind = \"constant\", rate_per_s = 1 }"),
+            family("\"workloads.1.traffic.multiplier\" = 2")
+        );
+        assert_ne!(
+            family("\"workloads.0.traffic.multiplier\" = 2"),
+            family("\"workloads.1.traffic.multiplier\" = 2")
+        );
+        assert_eq!(
+            family("\"retry.maximum_attempts\" = 2"),
+            "\"retry.maximum_attempts\""
+        );
     }
 
     #[test]

@@ -1,15 +1,26 @@
-//! The event queue: a 4-ary min-heap keyed by (time, insertion sequence).
+//! The event queue: a radix heap keyed by (time, insertion sequence).
 //!
 //! Contract: time is an integer number of nanoseconds; events at the same time pop in the order
 //! they were scheduled; scheduling before the current time is a bug and panics (in release
-//! builds too). The queue allocates only when it grows past its high-water mark, never per
-//! event in steady state.
+//! builds too). The queue allocates only when a bucket grows past its high-water mark, never
+//! per event in steady state.
+//!
+//! Why a radix heap: keys only grow. A new event's time is at least the time of the last one
+//! popped and its sequence number is larger than any before, so every key scheduled is larger
+//! than the last key popped. A radix heap exploits that: an entry sits in the bucket named by
+//! the highest bit in which its key differs from the last key popped, so scheduling is a push
+//! onto a `Vec`, and an entry moves only towards bucket 0 as the clock nears it (at most once
+//! per bit). A binary or 4-ary heap instead sifts every popped-to-the-root far-future timer
+//! through all its levels, and this model keeps many long timers (idle timeouts, abandonment)
+//! pending while most events are short CPU and call completions. Keys are unique (the
+//! sequence), so the order is exactly (time, sequence), as with any correct priority queue.
 
 pub type Time = u64;
 
-/// Children per node. A 4-ary heap is half as deep as a binary one and its children share a
-/// cache line or two, which matters when long timers keep the queue large.
-const ARITY: usize = 4;
+/// Bucket 0 holds the entry whose key equals the last key popped; bucket `1 + b` for `b` in
+/// 0..64 holds entries with the same time and the highest differing sequence bit `b`; bucket
+/// `65 + b` those whose highest differing time bit is `b`.
+const BUCKETS: usize = 129;
 
 struct Entry<E> {
     time: Time,
@@ -17,14 +28,14 @@ struct Entry<E> {
     event: E,
 }
 
-impl<E> Entry<E> {
-    fn before(&self, other: &Self) -> bool {
-        (self.time, self.seq) < (other.time, other.seq)
-    }
-}
-
 pub struct EventQueue<E> {
-    heap: Vec<Entry<E>>,
+    buckets: Vec<Vec<Entry<E>>>,
+    /// Bit `i` set when bucket `i + 1` is not empty (bucket 0 is checked directly).
+    occupied: u128,
+    /// The key the buckets are relative to: that of the last entry moved to bucket 0.
+    last_time: Time,
+    last_seq: u64,
+    len: usize,
     next_seq: u64,
     now: Time,
 }
@@ -38,7 +49,11 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
-            heap: Vec::with_capacity(1024),
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            occupied: 0,
+            last_time: 0,
+            last_seq: 0,
+            len: 0,
             next_seq: 0,
             now: 0,
         }
@@ -50,11 +65,34 @@ impl<E> EventQueue<E> {
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
+    }
+
+    /// The bucket of key (`time`, `seq`) relative to the last key.
+    fn bucket_of(&self, time: Time, seq: u64) -> usize {
+        let time_bits = time ^ self.last_time;
+        if time_bits != 0 {
+            (65 + 63 - time_bits.leading_zeros()) as usize
+        } else {
+            let seq_bits = seq ^ self.last_seq;
+            if seq_bits != 0 {
+                (1 + 63 - seq_bits.leading_zeros()) as usize
+            } else {
+                0
+            }
+        }
+    }
+
+    fn push_entry(&mut self, entry: Entry<E>) {
+        let bucket = self.bucket_of(entry.time, entry.seq);
+        if bucket != 0 {
+            self.occupied |= 1 << (bucket - 1);
+        }
+        self.buckets[bucket].push(entry);
     }
 
     pub fn schedule(&mut self, time: Time, event: E) {
@@ -65,59 +103,65 @@ impl<E> EventQueue<E> {
         );
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { time, seq, event });
-        self.sift_up(self.heap.len() - 1);
+        self.len += 1;
+        if time < self.last_time {
+            // Only after a `peek_time` not followed by its `pop`: the peeked entry was taken as
+            // the reference, and this one comes before it.
+            self.rebase(time, seq);
+        }
+        self.push_entry(Entry { time, seq, event });
+    }
+
+    /// Makes (`time`, `seq`), smaller than every key queued, the reference key and puts every
+    /// entry in its bucket again. Rare (see `schedule`); allocates.
+    fn rebase(&mut self, time: Time, seq: u64) {
+        let buckets: Vec<Vec<Entry<E>>> = self.buckets.iter_mut().map(std::mem::take).collect();
+        (self.last_time, self.last_seq) = (time, seq);
+        self.occupied = 0;
+        for entry in buckets.into_iter().flatten() {
+            self.push_entry(entry);
+        }
+    }
+
+    /// Moves the least entry into bucket 0 (if it is not there already) and returns its time.
+    fn settle(&mut self) -> Option<Time> {
+        if let Some(entry) = self.buckets[0].last() {
+            return Some(entry.time);
+        }
+        if self.occupied == 0 {
+            return None;
+        }
+        let bucket = self.occupied.trailing_zeros() as usize + 1;
+        self.occupied &= !(1 << (bucket - 1));
+        let mut entries = std::mem::take(&mut self.buckets[bucket]);
+        let least = entries
+            .iter()
+            .min_by_key(|entry| (entry.time, entry.seq))
+            .expect("an occupied bucket has entries");
+        (self.last_time, self.last_seq) = (least.time, least.seq);
+        // Every entry lands in a lower bucket: they all agreed with the old last key above
+        // bit `bucket`, and the new last key is one of them.
+        for entry in entries.drain(..) {
+            self.push_entry(entry);
+        }
+        // The emptied vector keeps its capacity for the next time this bucket fills.
+        self.buckets[bucket] = entries;
+        self.buckets[0].last().map(|entry| entry.time)
     }
 
     /// The time of the next event, if any.
-    pub fn peek_time(&self) -> Option<Time> {
-        self.heap.first().map(|entry| entry.time)
+    pub fn peek_time(&mut self) -> Option<Time> {
+        self.settle()
     }
 
     /// Removes the next event and advances the clock to its time.
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        if self.heap.is_empty() {
-            return None;
-        }
-        let entry = self.heap.swap_remove(0);
-        if !self.heap.is_empty() {
-            self.sift_down(0);
-        }
+        self.settle()?;
+        let entry = self.buckets[0].pop().expect("settled");
+        self.len -= 1;
         debug_assert!(entry.time >= self.now);
         self.now = entry.time;
         Some((entry.time, entry.event))
-    }
-
-    fn sift_up(&mut self, mut index: usize) {
-        while index > 0 {
-            let parent = (index - 1) / ARITY;
-            if !self.heap[index].before(&self.heap[parent]) {
-                break;
-            }
-            self.heap.swap(index, parent);
-            index = parent;
-        }
-    }
-
-    fn sift_down(&mut self, mut index: usize) {
-        let len = self.heap.len();
-        loop {
-            let first = index * ARITY + 1;
-            if first >= len {
-                break;
-            }
-            let mut best = first;
-            for child in first + 1..(first + ARITY).min(len) {
-                if self.heap[child].before(&self.heap[best]) {
-                    best = child;
-                }
-            }
-            if !self.heap[best].before(&self.heap[index]) {
-                break;
-            }
-            self.heap.swap(index, best);
-            index = best;
-        }
     }
 }
 
@@ -146,9 +190,15 @@ mod tests {
         // is (time, sequence) order.
         let mut model = std::collections::BTreeSet::new();
         let mut id = 0u32;
-        for _ in 0..20_000 {
+        for _ in 0..50_000 {
+            if rng.random_bool(0.1) {
+                // A peek settles the queue; what is scheduled next may still come first.
+                assert_eq!(queue.peek_time(), model.first().map(|&(time, _)| time));
+            }
             if rng.random_bool(0.6) || queue.is_empty() {
-                let time = queue.now() + rng.random_range(0..50u64);
+                // Ties, short delays and long timers, as in the model.
+                let span = [50, 1 << 20, 1 << 42][rng.random_range(0..3)];
+                let time = queue.now() + rng.random_range(0..span);
                 queue.schedule(time, id);
                 model.insert((time, id));
                 id += 1;
@@ -160,6 +210,45 @@ mod tests {
             assert_eq!(Some(entry), model.pop_first());
         }
         assert!(model.is_empty());
+    }
+
+    #[test]
+    fn an_event_scheduled_after_a_peek_before_the_peeked_one_pops_first() {
+        let mut queue = EventQueue::new();
+        queue.schedule(100, 'c');
+        queue.schedule(1 << 40, 'd');
+        assert_eq!(queue.peek_time(), Some(100));
+        queue.schedule(50, 'a');
+        queue.schedule(50, 'b');
+        let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
+        assert_eq!(
+            order,
+            vec![(50, 'a'), (50, 'b'), (100, 'c'), (1 << 40, 'd')]
+        );
+    }
+
+    #[test]
+    fn spans_the_whole_time_range() {
+        let mut queue = EventQueue::new();
+        for (id, time) in [u64::MAX, 0, 1 << 63, 1, u64::MAX, 0]
+            .into_iter()
+            .enumerate()
+        {
+            queue.schedule(time, id);
+        }
+        let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
+        assert_eq!(
+            order,
+            vec![
+                (0, 1),
+                (0, 5),
+                (1, 3),
+                (1 << 63, 2),
+                (u64::MAX, 0),
+                (u64::MAX, 4)
+            ]
+        );
+        assert!(queue.is_empty());
     }
 
     #[test]

@@ -9,18 +9,17 @@
 //! popped and its sequence number is larger than any before, so every key scheduled is larger
 //! than the last key popped. A radix heap exploits that: an entry sits in the bucket named by
 //! the highest bit in which its key differs from the last key popped, so scheduling is a push
-//! onto a `Vec`, and an entry moves only towards bucket 0 as the clock nears it (at most once
-//! per bit). A binary or 4-ary heap instead sifts every popped-to-the-root far-future timer
+//! onto a `Vec`, and an entry moves only to lower buckets as the clock nears it (at most once
+//! per bit); the least entry of the lowest bucket is the next event. A binary or 4-ary heap instead sifts every popped-to-the-root far-future timer
 //! through all its levels, and this model keeps many long timers (idle timeouts, abandonment)
 //! pending while most events are short CPU and call completions. Keys are unique (the
 //! sequence), so the order is exactly (time, sequence), as with any correct priority queue.
 
 pub type Time = u64;
 
-/// Bucket 0 holds the entry whose key equals the last key popped; bucket `1 + b` for `b` in
-/// 0..64 holds entries with the same time and the highest differing sequence bit `b`; bucket
-/// `65 + b` those whose highest differing time bit is `b`.
-const BUCKETS: usize = 129;
+/// Bucket `b` for `b` in 0..64 holds entries with the same time as the last key and the highest
+/// differing sequence bit `b`; bucket `64 + b` those whose highest differing time bit is `b`.
+const BUCKETS: usize = 128;
 
 struct Entry<E> {
     time: Time,
@@ -29,10 +28,12 @@ struct Entry<E> {
 }
 
 pub struct EventQueue<E> {
+    /// The least entry, once `settle` has found it: its key is the last key.
+    front: Option<Entry<E>>,
     buckets: Vec<Vec<Entry<E>>>,
-    /// Bit `i` set when bucket `i + 1` is not empty (bucket 0 is checked directly).
+    /// Bit `b` set when bucket `b` is not empty.
     occupied: u128,
-    /// The key the buckets are relative to: that of the last entry moved to bucket 0.
+    /// The key the buckets are relative to: that of the last entry moved to the front.
     last_time: Time,
     last_seq: u64,
     len: usize,
@@ -49,6 +50,7 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
+            front: None,
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             occupied: 0,
             last_time: 0,
@@ -72,26 +74,17 @@ impl<E> EventQueue<E> {
         self.len == 0
     }
 
-    /// The bucket of key (`time`, `seq`) relative to the last key.
-    fn bucket_of(&self, time: Time, seq: u64) -> usize {
-        let time_bits = time ^ self.last_time;
-        if time_bits != 0 {
-            (65 + 63 - time_bits.leading_zeros()) as usize
-        } else {
-            let seq_bits = seq ^ self.last_seq;
-            if seq_bits != 0 {
-                (1 + 63 - seq_bits.leading_zeros()) as usize
-            } else {
-                0
-            }
-        }
-    }
-
+    /// Files an entry whose key is larger than the last key.
     fn push_entry(&mut self, entry: Entry<E>) {
-        let bucket = self.bucket_of(entry.time, entry.seq);
-        if bucket != 0 {
-            self.occupied |= 1 << (bucket - 1);
-        }
+        let time_bits = entry.time ^ self.last_time;
+        let bucket = if time_bits != 0 {
+            127 - time_bits.leading_zeros()
+        } else {
+            let seq_bits = entry.seq ^ self.last_seq;
+            debug_assert!(seq_bits != 0, "keys are unique");
+            63 - seq_bits.leading_zeros()
+        } as usize;
+        self.occupied |= 1 << bucket;
         self.buckets[bucket].push(entry);
     }
 
@@ -104,49 +97,60 @@ impl<E> EventQueue<E> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.len += 1;
+        let entry = Entry { time, seq, event };
         if time < self.last_time {
             // Only after a `peek_time` not followed by its `pop`: the peeked entry was taken as
             // the reference, and this one comes before it.
-            self.rebase(time, seq);
-        }
-        self.push_entry(Entry { time, seq, event });
-    }
-
-    /// Makes (`time`, `seq`), smaller than every key queued, the reference key and puts every
-    /// entry in its bucket again. Rare (see `schedule`); allocates.
-    fn rebase(&mut self, time: Time, seq: u64) {
-        let buckets: Vec<Vec<Entry<E>>> = self.buckets.iter_mut().map(std::mem::take).collect();
-        (self.last_time, self.last_seq) = (time, seq);
-        self.occupied = 0;
-        for entry in buckets.into_iter().flatten() {
+            self.rebase(entry);
+        } else {
             self.push_entry(entry);
         }
     }
 
-    /// Moves the least entry into bucket 0 (if it is not there already) and returns its time.
+    /// Makes `least`, smaller than every key queued, the front and the reference key, and
+    /// files every other entry again. Rare (see `schedule`); allocates.
+    fn rebase(&mut self, least: Entry<E>) {
+        let mut entries: Vec<Entry<E>> = self.front.take().into_iter().collect();
+        for bucket in &mut self.buckets {
+            entries.append(bucket);
+        }
+        (self.last_time, self.last_seq) = (least.time, least.seq);
+        self.front = Some(least);
+        self.occupied = 0;
+        for entry in entries {
+            self.push_entry(entry);
+        }
+    }
+
+    /// Moves the least entry to the front (if it is not there already) and returns its time.
     fn settle(&mut self) -> Option<Time> {
-        if let Some(entry) = self.buckets[0].last() {
+        if let Some(entry) = &self.front {
             return Some(entry.time);
         }
         if self.occupied == 0 {
             return None;
         }
-        let bucket = self.occupied.trailing_zeros() as usize + 1;
-        self.occupied &= !(1 << (bucket - 1));
+        let bucket = self.occupied.trailing_zeros() as usize;
+        self.occupied &= !(1 << bucket);
         let mut entries = std::mem::take(&mut self.buckets[bucket]);
-        let least = entries
-            .iter()
-            .min_by_key(|entry| (entry.time, entry.seq))
-            .expect("an occupied bucket has entries");
-        (self.last_time, self.last_seq) = (least.time, least.seq);
-        // Every entry lands in a lower bucket: they all agreed with the old last key above
-        // bit `bucket`, and the new last key is one of them.
+        let mut least = 0;
+        for (index, entry) in entries.iter().enumerate().skip(1) {
+            if (entry.time, entry.seq) < (entries[least].time, entries[least].seq) {
+                least = index;
+            }
+        }
+        let front = entries.swap_remove(least);
+        (self.last_time, self.last_seq) = (front.time, front.seq);
+        // The others land in lower buckets: they agreed with the old last key above bit
+        // `bucket`, and so does the new one.
         for entry in entries.drain(..) {
             self.push_entry(entry);
         }
         // The emptied vector keeps its capacity for the next time this bucket fills.
         self.buckets[bucket] = entries;
-        self.buckets[0].last().map(|entry| entry.time)
+        let time = front.time;
+        self.front = Some(front);
+        Some(time)
     }
 
     /// The time of the next event, if any.
@@ -157,7 +161,7 @@ impl<E> EventQueue<E> {
     /// Removes the next event and advances the clock to its time.
     pub fn pop(&mut self) -> Option<(Time, E)> {
         self.settle()?;
-        let entry = self.buckets[0].pop().expect("settled");
+        let entry = self.front.take().expect("settled");
         self.len -= 1;
         debug_assert!(entry.time >= self.now);
         self.now = entry.time;

@@ -9,7 +9,7 @@ use super::state::*;
 use super::{Model, dist, llm, streams};
 use crate::engine::Time;
 use crate::engine::rng;
-use crate::scenario::StepKind;
+use crate::scenario::{StepKind, round_to_u64};
 use rand::Rng as _;
 
 impl Model {
@@ -274,7 +274,7 @@ impl Model {
                 let input = drawn
                     .saturating_add(prompt.input_tokens_per_turn.saturating_mul(turn - 1))
                     .saturating_add(carried);
-                let cached = dist::round_to_u64(input as f64 * prompt.cached_input_fraction);
+                let cached = round_to_u64(input as f64 * prompt.cached_input_fraction);
                 let request = llm::Request {
                     uncached_input_tokens: input - cached.min(input),
                     output_tokens: output,

@@ -10,10 +10,11 @@
 //! than the last key popped. A radix heap exploits that: an entry sits in the bucket named by
 //! the highest bit in which its key differs from the last key popped, so scheduling is a push
 //! onto a `Vec`, and an entry moves only to lower buckets as the clock nears it (at most once
-//! per bit); the least entry of the lowest bucket is the next event. A binary or 4-ary heap instead sifts every popped-to-the-root far-future timer
-//! through all its levels, and this model keeps many long timers (idle timeouts, abandonment)
-//! pending while most events are short CPU and call completions. Keys are unique (the
-//! sequence), so the order is exactly (time, sequence), as with any correct priority queue.
+//! per bit); the least entry of the lowest bucket is the next event. A binary or 4-ary heap
+//! instead sifts every far-future timer that reaches its root through all its levels, and this
+//! model keeps many long timers (idle timeouts, abandonment) pending behind short CPU and call
+//! completions. Keys are unique (the sequence), so the order is exactly (time, sequence), as
+//! with any correct priority queue.
 
 pub type Time = u64;
 
@@ -39,6 +40,16 @@ pub struct EventQueue<E> {
     len: usize,
     next_seq: u64,
     now: Time,
+}
+
+/// The bucket of a key that differs from the last key in `time_bits` and `seq_bits` (XORs).
+fn bucket_of(time_bits: u64, seq_bits: u64) -> usize {
+    if time_bits != 0 {
+        (127 - time_bits.leading_zeros()) as usize
+    } else {
+        debug_assert!(seq_bits != 0, "keys are unique");
+        (63 - seq_bits.leading_zeros()) as usize
+    }
 }
 
 impl<E> Default for EventQueue<E> {
@@ -76,14 +87,7 @@ impl<E> EventQueue<E> {
 
     /// Files an entry whose key is larger than the last key.
     fn push_entry(&mut self, entry: Entry<E>) {
-        let time_bits = entry.time ^ self.last_time;
-        let bucket = if time_bits != 0 {
-            127 - time_bits.leading_zeros()
-        } else {
-            let seq_bits = entry.seq ^ self.last_seq;
-            debug_assert!(seq_bits != 0, "keys are unique");
-            63 - seq_bits.leading_zeros()
-        } as usize;
+        let bucket = bucket_of(entry.time ^ self.last_time, entry.seq ^ self.last_seq);
         self.occupied |= 1 << bucket;
         self.buckets[bucket].push(entry);
     }
@@ -99,8 +103,8 @@ impl<E> EventQueue<E> {
         self.len += 1;
         let entry = Entry { time, seq, event };
         if time < self.last_time {
-            // Only after a `peek_time` not followed by its `pop`: the peeked entry was taken as
-            // the reference, and this one comes before it.
+            // Only after a `pop_until` that left the next entry, due after its limit, at the
+            // front: that entry is the reference, and this one comes before it.
             self.rebase(entry);
         } else {
             self.push_entry(entry);
@@ -124,15 +128,20 @@ impl<E> EventQueue<E> {
 
     /// Moves the least entry to the front (if it is not there already) and returns its time.
     fn settle(&mut self) -> Option<Time> {
-        if let Some(entry) = &self.front {
-            return Some(entry.time);
+        match &self.front {
+            Some(entry) => Some(entry.time),
+            None => self.settle_from_buckets(),
         }
+    }
+
+    fn settle_from_buckets(&mut self) -> Option<Time> {
         if self.occupied == 0 {
             return None;
         }
         let bucket = self.occupied.trailing_zeros() as usize;
-        self.occupied &= !(1 << bucket);
-        let mut entries = std::mem::take(&mut self.buckets[bucket]);
+        let mut occupied = self.occupied & !(1 << bucket);
+        let (lower, rest) = self.buckets.split_at_mut(bucket);
+        let entries = &mut rest[0];
         let mut least = 0;
         for (index, entry) in entries.iter().enumerate().skip(1) {
             if (entry.time, entry.seq) < (entries[least].time, entries[least].seq) {
@@ -140,27 +149,31 @@ impl<E> EventQueue<E> {
             }
         }
         let front = entries.swap_remove(least);
-        (self.last_time, self.last_seq) = (front.time, front.seq);
+        let (last_time, last_seq) = (front.time, front.seq);
         // The others land in lower buckets: they agreed with the old last key above bit
-        // `bucket`, and so does the new one.
+        // `bucket`, and so does the new one. The emptied vector keeps its capacity.
         for entry in entries.drain(..) {
-            self.push_entry(entry);
+            let lower_bucket = bucket_of(entry.time ^ last_time, entry.seq ^ last_seq);
+            occupied |= 1 << lower_bucket;
+            lower[lower_bucket].push(entry);
         }
-        // The emptied vector keeps its capacity for the next time this bucket fills.
-        self.buckets[bucket] = entries;
+        (self.last_time, self.last_seq, self.occupied) = (last_time, last_seq, occupied);
         let time = front.time;
         self.front = Some(front);
         Some(time)
     }
 
-    /// The time of the next event, if any.
-    pub fn peek_time(&mut self) -> Option<Time> {
-        self.settle()
-    }
-
     /// Removes the next event and advances the clock to its time.
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        self.settle()?;
+        self.pop_until(Time::MAX)
+    }
+
+    /// Removes the next event if it is due at `limit` or before, and advances the clock to its
+    /// time; leaves the queue as it is otherwise.
+    pub fn pop_until(&mut self, limit: Time) -> Option<(Time, E)> {
+        if self.settle()? > limit {
+            return None;
+        }
         let entry = self.front.take().expect("settled");
         self.len -= 1;
         debug_assert!(entry.time >= self.now);
@@ -196,8 +209,12 @@ mod tests {
         let mut id = 0u32;
         for _ in 0..50_000 {
             if rng.random_bool(0.1) {
-                // A peek settles the queue; what is scheduled next may still come first.
-                assert_eq!(queue.peek_time(), model.first().map(|&(time, _)| time));
+                // A limit before the next event leaves it settled at the front; what is
+                // scheduled next may still come first.
+                let limit = queue.now() + rng.random_range(0..100u64);
+                let due = model.first().is_some_and(|&(time, _)| time <= limit);
+                let expected = if due { model.pop_first() } else { None };
+                assert_eq!(queue.pop_until(limit), expected);
             }
             if rng.random_bool(0.6) || queue.is_empty() {
                 // Ties, short delays and long timers, as in the model.
@@ -217,18 +234,22 @@ mod tests {
     }
 
     #[test]
-    fn an_event_scheduled_after_a_peek_before_the_peeked_one_pops_first() {
+    fn pop_until_leaves_what_is_due_later() {
         let mut queue = EventQueue::new();
-        queue.schedule(100, 'c');
+        queue.schedule(10, 'a');
+        queue.schedule(30, 'c');
+        assert_eq!(queue.pop_until(20), Some((10, 'a')));
+        // 'c' is settled at the front; 'b' and 'e', scheduled after, still come first.
+        assert_eq!(queue.pop_until(20), None);
+        assert_eq!(queue.now(), 10);
+        queue.schedule(20, 'b');
         queue.schedule(1 << 40, 'd');
-        assert_eq!(queue.peek_time(), Some(100));
-        queue.schedule(50, 'a');
-        queue.schedule(50, 'b');
-        let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
-        assert_eq!(
-            order,
-            vec![(50, 'a'), (50, 'b'), (100, 'c'), (1 << 40, 'd')]
-        );
+        queue.schedule(20, 'e');
+        assert_eq!(queue.pop_until(20), Some((20, 'b')));
+        assert_eq!(queue.pop_until(20), Some((20, 'e')));
+        let rest: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
+        assert_eq!(rest, vec![(30, 'c'), (1 << 40, 'd')]);
+        assert!(queue.is_empty());
     }
 
     #[test]

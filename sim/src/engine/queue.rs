@@ -1,15 +1,26 @@
-//! The event queue: a 4-ary min-heap keyed by (time, insertion sequence).
+//! The event queue: a radix heap keyed by (time, insertion sequence).
 //!
 //! Contract: time is an integer number of nanoseconds; events at the same time pop in the order
 //! they were scheduled; scheduling before the current time is a bug and panics (in release
-//! builds too). The queue allocates only when it grows past its high-water mark, never per
-//! event in steady state.
+//! builds too). The queue allocates only when a bucket grows past its high-water mark, never
+//! per event in steady state.
+//!
+//! Why a radix heap: keys only grow. A new event's time is at least the time of the last one
+//! popped and its sequence number is larger than any before, so every key scheduled is larger
+//! than the last key popped. A radix heap exploits that: an entry sits in the bucket named by
+//! the highest bit in which its key differs from the last key popped, so scheduling is a push
+//! onto a `Vec`, and an entry moves only to lower buckets as the clock nears it (at most once
+//! per bit); the least entry of the lowest bucket is the next event. A binary or 4-ary heap
+//! instead sifts every far-future timer that reaches its root through all its levels, and this
+//! model keeps many long timers (idle timeouts, abandonment) pending behind short CPU and call
+//! completions. Keys are unique (the sequence), so the order is exactly (time, sequence), as
+//! with any correct priority queue.
 
 pub type Time = u64;
 
-/// Children per node. A 4-ary heap is half as deep as a binary one and its children share a
-/// cache line or two, which matters when long timers keep the queue large.
-const ARITY: usize = 4;
+/// Bucket `b` for `b` in 0..64 holds entries with the same time as the last key and the highest
+/// differing sequence bit `b`; bucket `64 + b` those whose highest differing time bit is `b`.
+const BUCKETS: usize = 128;
 
 struct Entry<E> {
     time: Time,
@@ -17,16 +28,28 @@ struct Entry<E> {
     event: E,
 }
 
-impl<E> Entry<E> {
-    fn before(&self, other: &Self) -> bool {
-        (self.time, self.seq) < (other.time, other.seq)
-    }
-}
-
 pub struct EventQueue<E> {
-    heap: Vec<Entry<E>>,
+    /// The least entry, once `settle` has found it: its key is the last key.
+    front: Option<Entry<E>>,
+    buckets: Vec<Vec<Entry<E>>>,
+    /// Bit `b` set when bucket `b` is not empty.
+    occupied: u128,
+    /// The key the buckets are relative to: that of the last entry moved to the front.
+    last_time: Time,
+    last_seq: u64,
+    len: usize,
     next_seq: u64,
     now: Time,
+}
+
+/// The bucket of a key that differs from the last key in `time_bits` and `seq_bits` (XORs).
+fn bucket_of(time_bits: u64, seq_bits: u64) -> usize {
+    if time_bits != 0 {
+        (127 - time_bits.leading_zeros()) as usize
+    } else {
+        debug_assert!(seq_bits != 0, "keys are unique");
+        (63 - seq_bits.leading_zeros()) as usize
+    }
 }
 
 impl<E> Default for EventQueue<E> {
@@ -38,7 +61,12 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
-            heap: Vec::with_capacity(1024),
+            front: None,
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            occupied: 0,
+            last_time: 0,
+            last_seq: 0,
+            len: 0,
             next_seq: 0,
             now: 0,
         }
@@ -50,11 +78,18 @@ impl<E> EventQueue<E> {
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
+    }
+
+    /// Files an entry whose key is larger than the last key.
+    fn push_entry(&mut self, entry: Entry<E>) {
+        let bucket = bucket_of(entry.time ^ self.last_time, entry.seq ^ self.last_seq);
+        self.occupied |= 1 << bucket;
+        self.buckets[bucket].push(entry);
     }
 
     pub fn schedule(&mut self, time: Time, event: E) {
@@ -65,59 +100,85 @@ impl<E> EventQueue<E> {
         );
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { time, seq, event });
-        self.sift_up(self.heap.len() - 1);
+        self.len += 1;
+        let entry = Entry { time, seq, event };
+        if time < self.last_time {
+            // Only after a `pop_until` that left the next entry, due after its limit, at the
+            // front: that entry is the reference, and this one comes before it.
+            self.rebase(entry);
+        } else {
+            self.push_entry(entry);
+        }
     }
 
-    /// The time of the next event, if any.
-    pub fn peek_time(&self) -> Option<Time> {
-        self.heap.first().map(|entry| entry.time)
+    /// Makes `least`, smaller than every key queued, the front and the reference key, and
+    /// files every other entry again. Rare (see `schedule`); allocates.
+    fn rebase(&mut self, least: Entry<E>) {
+        let mut entries: Vec<Entry<E>> = self.front.take().into_iter().collect();
+        for bucket in &mut self.buckets {
+            entries.append(bucket);
+        }
+        (self.last_time, self.last_seq) = (least.time, least.seq);
+        self.front = Some(least);
+        self.occupied = 0;
+        for entry in entries {
+            self.push_entry(entry);
+        }
+    }
+
+    /// Moves the least entry to the front (if it is not there already) and returns its time.
+    fn settle(&mut self) -> Option<Time> {
+        match &self.front {
+            Some(entry) => Some(entry.time),
+            None => self.settle_from_buckets(),
+        }
+    }
+
+    fn settle_from_buckets(&mut self) -> Option<Time> {
+        if self.occupied == 0 {
+            return None;
+        }
+        let bucket = self.occupied.trailing_zeros() as usize;
+        let mut occupied = self.occupied & !(1 << bucket);
+        let (lower, rest) = self.buckets.split_at_mut(bucket);
+        let entries = &mut rest[0];
+        let mut least = 0;
+        for (index, entry) in entries.iter().enumerate().skip(1) {
+            if (entry.time, entry.seq) < (entries[least].time, entries[least].seq) {
+                least = index;
+            }
+        }
+        let front = entries.swap_remove(least);
+        let (last_time, last_seq) = (front.time, front.seq);
+        // The others land in lower buckets: they agreed with the old last key above bit
+        // `bucket`, and so does the new one. The emptied vector keeps its capacity.
+        for entry in entries.drain(..) {
+            let lower_bucket = bucket_of(entry.time ^ last_time, entry.seq ^ last_seq);
+            occupied |= 1 << lower_bucket;
+            lower[lower_bucket].push(entry);
+        }
+        (self.last_time, self.last_seq, self.occupied) = (last_time, last_seq, occupied);
+        let time = front.time;
+        self.front = Some(front);
+        Some(time)
     }
 
     /// Removes the next event and advances the clock to its time.
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        if self.heap.is_empty() {
+        self.pop_until(Time::MAX)
+    }
+
+    /// Removes the next event if it is due at `limit` or before, and advances the clock to its
+    /// time; leaves the queue as it is otherwise.
+    pub fn pop_until(&mut self, limit: Time) -> Option<(Time, E)> {
+        if self.settle()? > limit {
             return None;
         }
-        let entry = self.heap.swap_remove(0);
-        if !self.heap.is_empty() {
-            self.sift_down(0);
-        }
+        let entry = self.front.take().expect("settled");
+        self.len -= 1;
         debug_assert!(entry.time >= self.now);
         self.now = entry.time;
         Some((entry.time, entry.event))
-    }
-
-    fn sift_up(&mut self, mut index: usize) {
-        while index > 0 {
-            let parent = (index - 1) / ARITY;
-            if !self.heap[index].before(&self.heap[parent]) {
-                break;
-            }
-            self.heap.swap(index, parent);
-            index = parent;
-        }
-    }
-
-    fn sift_down(&mut self, mut index: usize) {
-        let len = self.heap.len();
-        loop {
-            let first = index * ARITY + 1;
-            if first >= len {
-                break;
-            }
-            let mut best = first;
-            for child in first + 1..(first + ARITY).min(len) {
-                if self.heap[child].before(&self.heap[best]) {
-                    best = child;
-                }
-            }
-            if !self.heap[best].before(&self.heap[index]) {
-                break;
-            }
-            self.heap.swap(index, best);
-            index = best;
-        }
     }
 }
 
@@ -146,9 +207,19 @@ mod tests {
         // is (time, sequence) order.
         let mut model = std::collections::BTreeSet::new();
         let mut id = 0u32;
-        for _ in 0..20_000 {
+        for _ in 0..50_000 {
+            if rng.random_bool(0.1) {
+                // A limit before the next event leaves it settled at the front; what is
+                // scheduled next may still come first.
+                let limit = queue.now() + rng.random_range(0..100u64);
+                let due = model.first().is_some_and(|&(time, _)| time <= limit);
+                let expected = if due { model.pop_first() } else { None };
+                assert_eq!(queue.pop_until(limit), expected);
+            }
             if rng.random_bool(0.6) || queue.is_empty() {
-                let time = queue.now() + rng.random_range(0..50u64);
+                // Ties, short delays and long timers, as in the model.
+                let span = [50, 1 << 20, 1 << 42][rng.random_range(0..3)];
+                let time = queue.now() + rng.random_range(0..span);
                 queue.schedule(time, id);
                 model.insert((time, id));
                 id += 1;
@@ -160,6 +231,49 @@ mod tests {
             assert_eq!(Some(entry), model.pop_first());
         }
         assert!(model.is_empty());
+    }
+
+    #[test]
+    fn pop_until_leaves_what_is_due_later() {
+        let mut queue = EventQueue::new();
+        queue.schedule(10, 'a');
+        queue.schedule(30, 'c');
+        assert_eq!(queue.pop_until(20), Some((10, 'a')));
+        // 'c' is settled at the front; 'b' and 'e', scheduled after, still come first.
+        assert_eq!(queue.pop_until(20), None);
+        assert_eq!(queue.now(), 10);
+        queue.schedule(20, 'b');
+        queue.schedule(1 << 40, 'd');
+        queue.schedule(20, 'e');
+        assert_eq!(queue.pop_until(20), Some((20, 'b')));
+        assert_eq!(queue.pop_until(20), Some((20, 'e')));
+        let rest: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
+        assert_eq!(rest, vec![(30, 'c'), (1 << 40, 'd')]);
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn spans_the_whole_time_range() {
+        let mut queue = EventQueue::new();
+        for (id, time) in [u64::MAX, 0, 1 << 63, 1, u64::MAX, 0]
+            .into_iter()
+            .enumerate()
+        {
+            queue.schedule(time, id);
+        }
+        let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
+        assert_eq!(
+            order,
+            vec![
+                (0, 1),
+                (0, 5),
+                (1, 3),
+                (1 << 63, 2),
+                (u64::MAX, 0),
+                (u64::MAX, 4)
+            ]
+        );
+        assert!(queue.is_empty());
     }
 
     #[test]

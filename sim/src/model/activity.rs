@@ -9,7 +9,7 @@ use super::state::*;
 use super::{Model, dist, llm, streams};
 use crate::engine::Time;
 use crate::engine::rng;
-use crate::scenario::StepKind;
+use crate::scenario::{StepKind, round_to_u64};
 use rand::Rng as _;
 
 impl Model {
@@ -275,7 +275,7 @@ impl Model {
                 let input = drawn
                     .saturating_add(prompt.input_tokens_per_turn.saturating_mul(turn - 1))
                     .saturating_add(carried);
-                let cached = (input as f64 * prompt.cached_input_fraction).round() as u64;
+                let cached = round_to_u64(input as f64 * prompt.cached_input_fraction);
                 let request = llm::Request {
                     uncached_input_tokens: input - cached.min(input),
                     output_tokens: output,
@@ -408,17 +408,20 @@ impl Model {
     /// frame through the workflow's next task (or drop it if the workflow has completed).
     fn finish_activity(&mut self, act: u32, ok: bool) {
         let now = self.now();
-        let a = self.acts[act].clone();
+        let a = &self.acts[act];
+        let (node, first_scheduled_at, output_tokens, chunk_sent) =
+            (a.node, a.first_scheduled_at, a.output_tokens, a.chunk_sent);
+        let (wf, wf_gen, frame, frame_gen) = (a.wf, a.wf_gen, a.frame, a.frame_gen);
         self.acts.remove(act);
-        let node = &self.program.nodes[a.node as usize];
-        if node.on_failure.is_none() {
+        let n = &self.program.nodes[node as usize];
+        if n.on_failure.is_none() {
             self.stats
-                .record_step(node.stat, now, now - a.first_scheduled_at, ok);
+                .record_step(n.stat, now, now - first_scheduled_at, ok);
         }
-        let workflow_alive = self.wfs.is_live(a.wf) && self.wfs[a.wf].generation == a.wf_gen;
+        let workflow_alive = self.wfs.is_live(wf) && self.wfs[wf].generation == wf_gen;
         if !workflow_alive {
             self.stats.activities_orphaned += 1;
-            self.deliver_orphan(a.frame, a.frame_gen);
+            self.deliver_orphan(frame, frame_gen);
             return;
         }
         if ok {
@@ -427,19 +430,19 @@ impl Model {
             self.stats.activities_failed += 1;
         }
         if ok
-            && let StepKind::Llm { prompt, .. } = &self.program.step_of(a.node).kind
+            && let StepKind::Llm { prompt, .. } = &self.program.step_of(node).kind
             && prompt.carry_previous_output
-            && let Some(conv) = self.conversation_of(a.wf)
+            && let Some(conv) = self.conversation_of(wf)
         {
             let c = &mut self.convs[conv];
-            c.carried_output_tokens = c.carried_output_tokens.saturating_add(a.output_tokens);
+            c.carried_output_tokens = c.carried_output_tokens.saturating_add(output_tokens);
         }
-        self.wfs[a.wf].history_events += 2; // ActivityTaskStarted, Completed (or Failed)
+        self.wfs[wf].history_events += 2; // ActivityTaskStarted, Completed (or Failed)
         let signal = Signal::Done {
             ok,
-            streamed: a.chunk_sent,
+            streamed: chunk_sent,
         };
-        self.complete_into(a.wf, a.frame, a.frame_gen, signal);
+        self.complete_into(wf, frame, frame_gen, signal);
     }
 
     pub(super) fn on_activity_retry(&mut self, act: u32, epoch: u32) {

@@ -1,7 +1,7 @@
 //! Sampling the scenario's distributions. Pure functions of a generator and a `Dist`.
 
 use crate::engine::rng::Rng;
-use crate::scenario::{Dist, Nanos, seconds_to_nanos};
+use crate::scenario::{Dist, Nanos, round_to_u64, seconds_to_nanos};
 use rand::Rng as _;
 use rand_distr::{Distribution, Exp1, StandardNormal};
 
@@ -56,7 +56,7 @@ pub fn sample_nanos(dist: &Dist, rng: &mut Rng) -> Nanos {
 
 /// A count draw, rounded to the nearest integer.
 pub fn sample_count(dist: &Dist, rng: &mut Rng) -> u64 {
-    sample(dist, rng).round() as u64
+    round_to_u64(sample(dist, rng))
 }
 
 /// The distribution's mean, in its own unit.

@@ -255,13 +255,9 @@ impl Model {
 
     /// Processes the next event; `false` when the run is over (no event before the horizon).
     fn step(&mut self) -> Result<bool, RunError> {
-        let Some(time) = self.queue.peek_time() else {
+        let Some((_, event)) = self.queue.pop_until(self.horizon) else {
             return Ok(false);
         };
-        if time > self.horizon {
-            return Ok(false);
-        }
-        let (_, event) = self.queue.pop().expect("peeked");
         self.events_processed += 1;
         let max_events = self.cfg.run.max_events;
         if self.events_processed > max_events {

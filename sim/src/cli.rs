@@ -1,10 +1,12 @@
 //! The command line: the only user of clap. Turns raw arguments into validated settings
 //! (`Task`) in one place; everything after this works with plain structs.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use sim::sweep::{self, Shard};
 use std::ffi::OsString;
 use std::path::PathBuf;
+
+pub use clap_complete::Shell;
 
 /// The most replications one `sim run` accepts: a guard against a typo that would run for days.
 pub const MAX_REPLICATIONS: u32 = 100_000;
@@ -17,6 +19,20 @@ pub enum Task {
     Sweep(SweepSettings),
     Merge(MergeSettings),
     Diff(DiffSettings),
+    /// `sim completions SHELL`: the completion script on stdout.
+    Completions(Shell),
+    /// `sim man [--out DIR]`.
+    Man(ManSettings),
+}
+
+/// How `run` and `diff` print their results on stdout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Tables for people.
+    #[default]
+    Text,
+    /// One JSON object (summaries and SLO verdicts) instead of the tables.
+    Json,
 }
 
 /// `sim run`.
@@ -30,6 +46,11 @@ pub struct RunSettings {
     pub replications: u32,
     /// `--out`: the output directory (with several files, the parent of one per scenario).
     pub out: Option<PathBuf>,
+    /// `--jobs`: worker threads for the replications; `None` uses every core.
+    pub jobs: Option<usize>,
+    /// `--junit`: also write the SLO verdicts as JUnit XML here.
+    pub junit: Option<PathBuf>,
+    pub format: Format,
     pub quiet: bool,
     pub plots: bool,
 }
@@ -38,6 +59,7 @@ pub struct RunSettings {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidateSettings {
     pub files: Vec<PathBuf>,
+    /// `--set` strings, then `--horizon` as `run.horizon=...` (the limits depend on it).
     pub overrides: Vec<String>,
 }
 
@@ -50,8 +72,9 @@ pub struct SweepSettings {
     pub grid: Vec<String>,
     /// `--replications`; `None`: the file's `sweep.replications`, else 1.
     pub replications: Option<u32>,
-    /// `--set` strings in command-line order, then `--seed` as `seed=N`, so the seed is part of
-    /// the scenario hash that `--resume` and `sim merge` check.
+    /// `--set` strings in command-line order, then `--horizon` as `run.horizon=...`, then
+    /// `--seed` as `seed=N`, so both are part of the scenario hash that `--resume` and
+    /// `sim merge` check.
     pub overrides: Vec<String>,
     /// `--out`: the scenario's results folder; files go to `DIR/sweep/`.
     pub out: Option<PathBuf>,
@@ -78,13 +101,25 @@ pub struct DiffSettings {
     pub a: PathBuf,
     pub b: PathBuf,
     pub replications: u32,
-    /// Applied to both A and B.
+    /// Applied to both A and B: `--set` strings, then `--horizon` as `run.horizon=...`.
     pub overrides: Vec<String>,
     /// Replaces A's seed, from which both A's and B's replication seeds derive.
     pub seed: Option<u64>,
     pub jobs: Option<usize>,
     /// `--json`: also write the report as JSON here.
     pub json: Option<PathBuf>,
+    /// `--junit`: also write the SLO gate as JUnit XML here.
+    pub junit: Option<PathBuf>,
+    pub format: Format,
+    pub quiet: bool,
+}
+
+/// `sim man`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManSettings {
+    /// `--out`: write `sim.1` and one page per subcommand (`sim-run.1`, ...) here instead of
+    /// printing `sim.1`.
+    pub out: Option<PathBuf>,
 }
 
 /// The most threads `--jobs` accepts: a guard against a typo.
@@ -120,6 +155,10 @@ enum RawCommand {
     /// Compare scenario B with A over paired replications (common random numbers); exit 1
     /// when B breaks an SLO that A meets
     Diff(RawDiffArgs),
+    /// Print the shell completion script for SHELL on stdout
+    Completions(RawCompletionsArgs),
+    /// Print the man page (roff) on stdout, or write one page per subcommand with --out
+    Man(RawManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -144,7 +183,19 @@ struct RawRunArgs {
     /// outputs go to DIR/<scenario-name>
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Print nothing but errors
+    /// Worker threads for the replications [default: all cores]
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=MAX_JOBS as i64))]
+    jobs: Option<u32>,
+    /// Also write the SLO verdicts as JUnit XML (a test suite per scenario file, a test case
+    /// per SLO)
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// What to print on stdout: text tables, or one JSON object with the summaries and SLO
+    /// verdicts
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Print nothing but errors (and the JSON of --format json); no progress bar
     #[arg(long, short)]
     quiet: bool,
     /// Skip the figures (faster)
@@ -160,6 +211,9 @@ struct RawValidateArgs {
     /// Override a setting before validating (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
     overrides: Vec<String>,
+    /// Simulated time the run would cover, e.g. 6h (same as --set run.horizon=6h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_non_empty)]
+    horizon: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +232,9 @@ struct RawSweepArgs {
     /// Override a setting for every point, validated like the file's own keys (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
     overrides: Vec<String>,
+    /// Simulated time of every run, e.g. 6h (same as --set run.horizon=6h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_non_empty)]
+    horizon: Option<String>,
     /// Master seed, replacing the scenario's `seed`; replication r of every point derives
     /// its seed from it
     #[arg(long, value_name = "N")]
@@ -234,6 +291,9 @@ struct RawDiffArgs {
     /// Override a setting in both scenarios (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
     overrides: Vec<String>,
+    /// Simulated time of every run of both, e.g. 6h (same as --set run.horizon=6h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_non_empty)]
+    horizon: Option<String>,
     /// Master seed for both [default: A's `seed`]
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -244,6 +304,30 @@ struct RawDiffArgs {
     /// Also write the report (statistics of A, B and B - A per metric, SLOs) as JSON
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Also write the SLO gate as JUnit XML (a test case per SLO, failed when B breaks it)
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// What to print on stdout: the text summary, or the JSON report of --json
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Print nothing but errors (and the JSON of --format json)
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct RawCompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_name = "SHELL", value_enum)]
+    shell: Shell,
+}
+
+#[derive(Debug, Args)]
+struct RawManArgs {
+    /// Write sim.1 and one page per subcommand (sim-run.1, ...) into DIR instead of printing
+    /// sim.1
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 /// Parses the command line. A `clap::Error` is either a usage error or a request for help or
@@ -255,27 +339,24 @@ where
 {
     let raw = RawArgs::try_parse_from(args)?;
     Ok(match raw.command {
-        RawCommand::Run(run) => {
-            let mut overrides = run.overrides;
-            if let Some(horizon) = run.horizon {
-                overrides.push(format!("run.horizon={horizon}"));
-            }
-            Task::Run(RunSettings {
-                files: run.files,
-                overrides,
-                seed: run.seed,
-                replications: run.replications,
-                out: run.out,
-                quiet: run.quiet,
-                plots: !run.no_plots,
-            })
-        }
+        RawCommand::Run(run) => Task::Run(RunSettings {
+            files: run.files,
+            overrides: with_horizon(run.overrides, run.horizon),
+            seed: run.seed,
+            replications: run.replications,
+            out: run.out,
+            jobs: run.jobs.map(|n| n as usize),
+            junit: run.junit,
+            format: run.format,
+            quiet: run.quiet,
+            plots: !run.no_plots,
+        }),
         RawCommand::Validate(validate) => Task::Validate(ValidateSettings {
             files: validate.files,
-            overrides: validate.overrides,
+            overrides: with_horizon(validate.overrides, validate.horizon),
         }),
         RawCommand::Sweep(raw) => {
-            let mut overrides = raw.overrides;
+            let mut overrides = with_horizon(raw.overrides, raw.horizon);
             if let Some(seed) = raw.seed {
                 overrides.push(format!("seed={seed}"));
             }
@@ -302,12 +383,60 @@ where
             a: raw.a,
             b: raw.b,
             replications: raw.replications,
-            overrides: raw.overrides,
+            overrides: with_horizon(raw.overrides, raw.horizon),
             seed: raw.seed,
             jobs: raw.jobs.map(|n| n as usize),
             json: raw.json,
+            junit: raw.junit,
+            format: raw.format,
+            quiet: raw.quiet,
         }),
+        RawCommand::Completions(raw) => Task::Completions(raw.shell),
+        RawCommand::Man(raw) => Task::Man(ManSettings { out: raw.out }),
     })
+}
+
+/// `--horizon D` is `--set run.horizon=D`, applied after the `--set`s so it wins.
+fn with_horizon(mut overrides: Vec<String>, horizon: Option<String>) -> Vec<String> {
+    if let Some(horizon) = horizon {
+        overrides.push(format!("run.horizon={horizon}"));
+    }
+    overrides
+}
+
+/// The whole command line as clap sees it, for the completion scripts and the man pages.
+pub fn command() -> clap::Command {
+    RawArgs::command()
+}
+
+/// The completion script of `shell` for `sim`.
+pub fn completion_script(shell: Shell) -> Vec<u8> {
+    let mut command = command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "sim", &mut script);
+    script
+}
+
+/// The man pages: `sim.1` first, then one per subcommand (`sim-run.1`, ...), each as (file
+/// name, roff text). The same pages `clap_mangen::generate_to` would write, rendered in memory
+/// so the caller writes each one atomically.
+pub fn man_pages() -> Vec<(String, Vec<u8>)> {
+    let mut command = command().disable_help_subcommand(true);
+    command.build();
+    let mut pages = vec![render_man_page(command.clone())];
+    for subcommand in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        pages.push(render_man_page(subcommand.clone()));
+    }
+    pages
+}
+
+fn render_man_page(command: clap::Command) -> (String, Vec<u8>) {
+    let man = clap_mangen::Man::new(command);
+    let mut page = Vec::new();
+    // Rendering into a Vec cannot fail: its writer never returns an error.
+    man.render(&mut page)
+        .expect("rendering a man page into memory cannot fail");
+    (man.get_filename(), page)
 }
 
 /// `--grid` syntax is checked here (lists, ranges, units); the keys and values are checked by
@@ -359,6 +488,9 @@ mod tests {
                 seed: None,
                 replications: 1,
                 out: None,
+                jobs: None,
+                junit: None,
+                format: Format::Text,
                 quiet: false,
                 plots: true,
             }
@@ -384,6 +516,12 @@ mod tests {
             "--quiet",
             "--out",
             "o",
+            "--jobs",
+            "3",
+            "--junit",
+            "j.xml",
+            "--format",
+            "json",
         ]);
         assert_eq!(settings.files.len(), 2);
         assert_eq!(
@@ -395,6 +533,86 @@ mod tests {
         assert!(!settings.plots);
         assert!(settings.quiet);
         assert_eq!(settings.out, Some(PathBuf::from("o")));
+        assert_eq!(settings.jobs, Some(3));
+        assert_eq!(settings.junit, Some(PathBuf::from("j.xml")));
+        assert_eq!(settings.format, Format::Json);
+    }
+
+    #[test]
+    fn horizon_means_the_same_on_every_command_that_runs_or_checks_a_scenario() {
+        let Ok(Task::Sweep(sweep)) = parse([
+            "sim",
+            "sweep",
+            "s.toml",
+            "--set",
+            "a.b=1",
+            "--horizon",
+            "2h",
+            "--seed",
+            "3",
+        ]) else {
+            panic!("sweep")
+        };
+        assert_eq!(sweep.overrides, ["a.b=1", "run.horizon=2h", "seed=3"]);
+        let Ok(Task::Diff(diff)) = parse(["sim", "diff", "a.toml", "b.toml", "--horizon", "2h"])
+        else {
+            panic!("diff")
+        };
+        assert_eq!(diff.overrides, ["run.horizon=2h"]);
+        let Ok(Task::Validate(validate)) = parse(["sim", "validate", "a.toml", "--horizon", "2h"])
+        else {
+            panic!("validate")
+        };
+        assert_eq!(validate.overrides, ["run.horizon=2h"]);
+        for command in ["sweep", "diff", "validate"] {
+            let mut args = vec!["sim", command, "a.toml"];
+            if command == "diff" {
+                args.push("b.toml");
+            }
+            args.extend(["--horizon", ""]);
+            assert!(parse(args).is_err(), "{command} --horizon ''");
+        }
+    }
+
+    #[test]
+    fn quiet_is_accepted_by_every_command_that_prints_results() {
+        for args in [
+            &["sim", "run", "a.toml", "-q"][..],
+            &["sim", "sweep", "a.toml", "-q"],
+            &["sim", "merge", "a", "--out", "m", "-q"],
+            &["sim", "diff", "a.toml", "b.toml", "-q"],
+        ] {
+            assert!(parse(args.iter().copied()).is_ok(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn completions_and_man_are_generated_from_the_same_definitions() {
+        assert_eq!(
+            parse(["sim", "completions", "zsh"]).unwrap(),
+            Task::Completions(Shell::Zsh)
+        );
+        assert!(parse(["sim", "completions", "tcsh"]).is_err());
+        assert_eq!(
+            parse(["sim", "man", "--out", "m"]).unwrap(),
+            Task::Man(ManSettings {
+                out: Some(PathBuf::from("m"))
+            })
+        );
+        let names: Vec<String> = man_pages().into_iter().map(|(name, _)| name).collect();
+        assert_eq!(
+            names,
+            [
+                "sim.1",
+                "sim-run.1",
+                "sim-validate.1",
+                "sim-sweep.1",
+                "sim-merge.1",
+                "sim-diff.1",
+                "sim-completions.1",
+                "sim-man.1"
+            ]
+        );
     }
 
     #[test]
@@ -479,7 +697,11 @@ mod tests {
                 plots: false,
             })
         );
-        let task = parse(["sim", "diff", "a.toml", "b.toml", "--json", "d.json"]).unwrap();
+        let task = parse([
+            "sim", "diff", "a.toml", "b.toml", "--json", "d.json", "--junit", "j.xml", "--format",
+            "json", "--quiet",
+        ])
+        .unwrap();
         assert_eq!(
             task,
             Task::Diff(DiffSettings {
@@ -490,6 +712,9 @@ mod tests {
                 seed: None,
                 jobs: None,
                 json: Some(PathBuf::from("d.json")),
+                junit: Some(PathBuf::from("j.xml")),
+                format: Format::Json,
+                quiet: true,
             })
         );
     }
@@ -523,6 +748,9 @@ mod tests {
             &["sim", "merge", "--out", "m"],
             &["sim", "diff", "a.toml"],
             &["sim", "diff", "a.toml", "b.toml", "--replications", "0"],
+            &["sim", "diff", "a.toml", "b.toml", "--format", "xml"],
+            &["sim", "run", "a.toml", "--jobs", "0"],
+            &["sim", "completions"],
         ] {
             let error = parse(args.iter().copied()).expect_err(&format!("{args:?}"));
             assert!(error.use_stderr(), "{args:?} should be a usage error");

@@ -1,20 +1,22 @@
 //! The `run` and `validate` commands: load and validate every scenario before anything runs,
 //! run replications in parallel (one run per rayon task, results in replication order), write
-//! the outputs, print the human tables, and decide the outcome. `sweeps.rs`: the `sweep`,
-//! `merge` and `diff` commands over `sim::sweep`.
+//! the outputs, print the human tables (or the JSON of `--format json`), write the JUnit XML of
+//! `--junit`, and decide the outcome. `completions` and `man` print what `cli` generates.
+//! `sweeps.rs`: the `sweep`, `merge` and `diff` commands over `sim::sweep`.
 
 mod sweeps;
 
 pub use sweeps::{diff, merge, sweep};
 
 use crate::Console;
-use crate::cli::{RunSettings, ValidateSettings};
+use crate::cli::{self, Format, ManSettings, RunSettings, ValidateSettings};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sim::engine::rng::replication_seed;
 use sim::metrics::report::Summary;
 use sim::model::{self, RunError};
 use sim::output::replications::replications_csv;
+use sim::output::verdicts::{self, RunReport, ScenarioReport};
 use sim::output::{self, OutputError, OutputSet, SetKind, WriteOptions, lowercase_first, text};
 use sim::scenario::{self, Scenario};
 use std::fs;
@@ -49,7 +51,8 @@ pub fn validate(settings: &ValidateSettings, console: &Console) -> Outcome {
     outcome
 }
 
-/// `sim run`: nothing runs and nothing is written unless every file is valid.
+/// `sim run`: nothing runs and nothing is written unless every file is valid (and the
+/// `--junit` file can be written).
 pub fn run(settings: &RunSettings, console: &Console) -> Outcome {
     let planned = match plan(settings) {
         Ok(planned) => planned,
@@ -60,15 +63,149 @@ pub fn run(settings: &RunSettings, console: &Console) -> Outcome {
             return Outcome::Failed;
         }
     };
-    let mut outcome = Outcome::Success;
+    let pool = match settings.jobs.map(thread_pool).transpose() {
+        Ok(pool) => pool,
+        Err(message) => {
+            console.error(&message);
+            return Outcome::Failed;
+        }
+    };
+    let mut finished: Vec<Finished> = Vec::with_capacity(planned.len());
     for (index, planned_run) in planned.iter().enumerate() {
-        if index > 0 {
+        if index > 0 && settings.format == Format::Text {
             console.out("");
         }
-        let run_outcome = run_one(planned_run, settings, console);
-        outcome = worst(outcome, run_outcome);
+        let one = || run_one(planned_run, settings, console);
+        finished.push(match &pool {
+            Some(pool) => pool.install(one),
+            None => one(),
+        });
+    }
+    let mut outcome = finished
+        .iter()
+        .fold(Outcome::Success, |outcome, f| worst(outcome, f.outcome));
+    if let Some(path) = &settings.junit {
+        let suites: Vec<verdicts::JunitSuite> = planned
+            .iter()
+            .zip(&finished)
+            .map(|(p, f)| {
+                let file = p.file.display().to_string();
+                match &f.error {
+                    Some(message) => verdicts::error_suite(&file, &p.scenario.name, message),
+                    None => verdicts::run_suite(
+                        &file,
+                        &p.scenario.name,
+                        settings.replications,
+                        &verdicts::slo_verdicts(&f.summaries),
+                    ),
+                }
+            })
+            .collect();
+        if let Err(error) = output::write_atomic(path, verdicts::junit_xml(&suites).as_bytes()) {
+            console.error(&error.to_string());
+            outcome = Outcome::Failed;
+        }
+    }
+    if settings.format == Format::Json {
+        let report = RunReport {
+            ok: outcome == Outcome::Success,
+            scenarios: planned
+                .iter()
+                .zip(&finished)
+                .map(|(p, f)| ScenarioReport {
+                    file: p.file.display().to_string(),
+                    scenario: p.scenario.name.clone(),
+                    outputs: p.dir.display().to_string(),
+                    status: match f.outcome {
+                        Outcome::Success => "ok",
+                        Outcome::SloFailed => "slo_failed",
+                        Outcome::Failed => "error",
+                    },
+                    replications: settings.replications,
+                    slo: verdicts::slo_verdicts(&f.summaries),
+                    summaries: &f.summaries,
+                })
+                .collect(),
+        };
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => console.data((json + "\n").as_bytes()),
+            Err(error) => {
+                console.error(&format!("cannot encode the JSON report: {error}"));
+                outcome = Outcome::Failed;
+            }
+        }
     }
     outcome
+}
+
+/// A rayon pool of `threads` workers for `--jobs`.
+fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, String> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| format!("cannot start {threads} threads: {e}"))
+}
+
+/// A file named by `--junit` or `--json` must be writable before anything runs: not a
+/// folder, and in a folder that exists (or that this command creates: `creates`).
+pub(crate) fn check_output_file(path: &Path, creates: &[&Path]) -> Result<(), String> {
+    let cannot = |why: &str| Err(format!("{}: cannot write: {why}", path.display()));
+    if path.is_dir() {
+        return cannot("it is a directory; name a file");
+    }
+    if path.file_name().is_none() {
+        return cannot("no file name; name a file");
+    }
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if parent.is_dir() || creates.contains(&parent) {
+        return Ok(());
+    }
+    if parent.exists() {
+        cannot(&format!("{} is not a directory", parent.display()))
+    } else {
+        cannot(&format!(
+            "folder {} does not exist; create it first",
+            parent.display()
+        ))
+    }
+}
+
+/// `sim completions SHELL`.
+pub fn completions(shell: cli::Shell, console: &Console) -> Outcome {
+    console.data(&cli::completion_script(shell));
+    Outcome::Success
+}
+
+/// `sim man`: `sim.1` on stdout, or with `--out DIR` every page written (atomically) there.
+pub fn man(settings: &ManSettings, console: &Console) -> Outcome {
+    let pages = cli::man_pages();
+    let Some(dir) = &settings.out else {
+        console.data(&pages[0].1);
+        return Outcome::Success;
+    };
+    if let Err(error) = fs::create_dir_all(dir) {
+        console.error(&format!(
+            "{}: cannot create the folder: {}",
+            dir.display(),
+            lowercase_first(&error.to_string())
+        ));
+        return Outcome::Failed;
+    }
+    for (name, page) in &pages {
+        if let Err(error) = output::write_atomic(&dir.join(name), page) {
+            console.error(&error.to_string());
+            return Outcome::Failed;
+        }
+    }
+    console.out(&format!(
+        "wrote {} man pages to {}",
+        pages.len(),
+        dir.display()
+    ));
+    Outcome::Success
 }
 
 /// One scenario, validated, with where its outputs go.
@@ -115,6 +252,12 @@ fn plan(settings: &RunSettings) -> Result<Vec<PlannedRun>, Vec<String>> {
                 });
             }
             Err(messages) => errors.extend(messages),
+        }
+    }
+    if let Some(junit) = &settings.junit {
+        let dirs: Vec<&Path> = planned.iter().map(|p| p.dir.as_path()).collect();
+        if let Err(message) = check_output_file(junit, &dirs) {
+            errors.push(message);
         }
     }
     if errors.is_empty() {
@@ -185,7 +328,25 @@ enum Failure {
     Output(OutputError),
 }
 
-fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> Outcome {
+/// One scenario's end: its outcome, its summaries in replication order (none when it failed),
+/// and, when it failed, the errors it printed.
+struct Finished {
+    outcome: Outcome,
+    summaries: Vec<Summary>,
+    error: Option<String>,
+}
+
+impl Finished {
+    fn failed(messages: Vec<String>) -> Finished {
+        Finished {
+            outcome: Outcome::Failed,
+            summaries: Vec::new(),
+            error: Some(messages.join("\n")),
+        }
+    }
+}
+
+fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> Finished {
     let replications = settings.replications;
     let options = WriteOptions {
         plots: settings.plots,
@@ -196,7 +357,7 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> O
         Ok(set) => set,
         Err(error) => {
             console.error(&error.to_string());
-            return Outcome::Failed;
+            return Finished::failed(vec![error.to_string()]);
         }
     };
     let progress = progress_bar(&planned.scenario.name, replications, console);
@@ -211,31 +372,28 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> O
     progress.finish_and_clear();
 
     let mut summaries = Vec::with_capacity(results.len());
-    let mut failed = false;
+    let mut errors = Vec::new();
     for result in results {
         match result {
             Ok(summary) => summaries.push(summary),
-            Err(Failure::Output(error)) => {
-                failed = true;
-                console.error(&error.to_string());
-            }
+            Err(Failure::Output(error)) => errors.push(error.to_string()),
             Err(Failure::Run {
                 replication,
                 seed,
                 why,
-            }) => {
-                failed = true;
-                console.error(&format!(
-                    "{}: run failed (replication {replication}, seed {seed}): {why}\n\
-                     reproduce with: {}",
-                    planned.file.display(),
-                    text::reproduce_command(&planned.file, &settings.overrides, seed)
-                ));
-            }
+            }) => errors.push(format!(
+                "{}: run failed (replication {replication}, seed {seed}): {why}\n\
+                 reproduce with: {}",
+                planned.file.display(),
+                text::reproduce_command(&planned.file, &settings.overrides, seed)
+            )),
         }
     }
-    if failed {
-        return Outcome::Failed;
+    for error in &errors {
+        console.error(error);
+    }
+    if !errors.is_empty() {
+        return Finished::failed(errors);
     }
     let finished = if replications > 1 {
         set.write("replications.csv", &replications_csv(&summaries))
@@ -244,9 +402,25 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> O
     };
     if let Err(error) = finished.and_then(|()| set.finish()) {
         console.error(&error.to_string());
-        return Outcome::Failed;
+        return Finished::failed(vec![error.to_string()]);
     }
+    let outcome = if text::slos_held(&summaries) {
+        Outcome::Success
+    } else {
+        Outcome::SloFailed
+    };
+    if settings.format == Format::Text {
+        console.out(&report_text(planned, &summaries));
+    }
+    Finished {
+        outcome,
+        summaries,
+        error: None,
+    }
+}
 
+/// The tables `sim run` prints for one scenario.
+fn report_text(planned: &PlannedRun, summaries: &[Summary]) -> String {
     let mut report = text::summary_table(&summaries[0], summaries.len());
     let workloads = text::workloads_table(&summaries[0]);
     if !workloads.is_empty() {
@@ -255,20 +429,15 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> O
     }
     if summaries.len() > 1 {
         report.push('\n');
-        report.push_str(&text::replications_table(&summaries));
+        report.push_str(&text::replications_table(summaries));
     }
-    let slos = text::slo_table(&summaries);
+    let slos = text::slo_table(summaries);
     if !slos.is_empty() {
         report.push('\n');
         report.push_str(&slos);
     }
     report.push_str(&format!("outputs: {}\n", planned.dir.display()));
-    console.out(&report);
-    if text::slos_held(&summaries) {
-        Outcome::Success
-    } else {
-        Outcome::SloFailed
-    }
+    report
 }
 
 /// Runs replication `replication` and writes its outputs: replication 0 into the run's

@@ -43,7 +43,14 @@ fn main() -> ExitCode {
                 quiet: settings.quiet,
             },
         ),
-        cli::Task::Diff(settings) => commands::diff(settings, &Console { quiet: false }),
+        cli::Task::Diff(settings) => commands::diff(
+            settings,
+            &Console {
+                quiet: settings.quiet,
+            },
+        ),
+        cli::Task::Completions(shell) => commands::completions(*shell, &Console { quiet: false }),
+        cli::Task::Man(settings) => commands::man(settings, &Console { quiet: false }),
     };
     match outcome {
         commands::Outcome::Success => ExitCode::SUCCESS,
@@ -69,6 +76,14 @@ impl Console {
             }
             let _ = stdout.flush();
         }
+    }
+
+    /// Machine-readable output on stdout (`--format json`, completion scripts, man pages),
+    /// printed even when quiet: it is what was asked for.
+    pub fn data(&self, bytes: &[u8]) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(bytes);
+        let _ = stdout.flush();
     }
 
     /// One error line (or several) on stderr, always.

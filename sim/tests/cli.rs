@@ -1041,3 +1041,349 @@ fn a_panic_in_any_run_of_any_command_exits_2_with_the_seed_and_a_reproduce_comma
     let ran = sim(tmp.path(), &run);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
 }
+
+/// Every subcommand, as a user types it.
+const SUBCOMMANDS: [&str; 7] = [
+    "run",
+    "validate",
+    "sweep",
+    "merge",
+    "diff",
+    "completions",
+    "man",
+];
+
+#[test]
+fn completion_scripts_cover_every_subcommand_in_every_shell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let help = sim(tmp.path(), &["--help"]).stdout;
+    for subcommand in SUBCOMMANDS {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{subcommand} "))),
+            "--help lists {subcommand}: {help}"
+        );
+    }
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let ran = sim(tmp.path(), &["completions", shell]);
+        assert_eq!(ran.code, 0, "{shell}: {}", ran.stderr);
+        assert!(ran.stdout.len() > 1000, "{shell}: {}", ran.stdout);
+        for subcommand in SUBCOMMANDS {
+            assert!(
+                ran.stdout.contains(subcommand),
+                "the {shell} script mentions {subcommand}"
+            );
+        }
+        // Long flags by name: fish spells them `-l junit`.
+        for flag in ["junit", "horizon", "format", "shard", "jobs"] {
+            assert!(
+                ran.stdout.contains(flag),
+                "the {shell} script offers {flag}"
+            );
+        }
+        if shell == "bash" && Command::new("bash").arg("--version").output().is_ok() {
+            let script = write(tmp.path(), "sim.bash", &ran.stdout);
+            let checked = Command::new("bash")
+                .arg("-n")
+                .arg(&script)
+                .output()
+                .unwrap();
+            assert!(
+                checked.status.success(),
+                "bash -n: {}",
+                String::from_utf8_lossy(&checked.stderr)
+            );
+        }
+    }
+    let ran = sim(tmp.path(), &["completions", "tcsh"]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("tcsh"), "{}", ran.stderr);
+}
+
+#[test]
+fn the_man_page_names_every_subcommand_and_out_writes_one_page_each() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(tmp.path(), &["man"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.starts_with(".ie"), "{}", ran.stdout);
+    assert!(ran.stdout.contains(".TH sim 1"), "{}", ran.stdout);
+    for subcommand in SUBCOMMANDS {
+        // roff escapes the hyphen: sim\-run(1).
+        assert!(
+            ran.stdout.contains(&format!("sim\\-{subcommand}(1)")),
+            "the man page names {subcommand}"
+        );
+    }
+    let pages = tmp.path().join("man/man1");
+    let ran = sim(tmp.path(), &["man", "--out", pages.to_str().unwrap()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let mut expected: Vec<String> = SUBCOMMANDS.iter().map(|s| format!("sim-{s}.1")).collect();
+    expected.push("sim.1".into());
+    expected.sort();
+    assert_eq!(files_under(&pages), expected);
+    let run_page = fs::read_to_string(pages.join("sim-run.1")).unwrap();
+    for flag in ["junit", "format", "jobs", "horizon"] {
+        assert!(run_page.contains(&format!("\\-\\-{flag}")), "{run_page}");
+    }
+    // A file where the folder should be: exit 2, naming it.
+    let blocker = write(tmp.path(), "blocker", "");
+    let ran = sim(
+        tmp.path(),
+        &["man", "--out", blocker.join("man1").to_str().unwrap()],
+    );
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("blocker"), "{}", ran.stderr);
+}
+
+/// mmc with an SLO that fails (vacuously when nothing is answered) and one that holds.
+fn mmc_with_two_slos(dir: &Path) -> PathBuf {
+    let mut text = fs::read_to_string(mmc()).unwrap();
+    text.push_str(
+        "\n[[slo]]\nname = \"p99 <fast> & \\\"tight\\\"\"\nmetric = \"response_latency_p99_s\"\n\
+         max = 0.000001\n\n[[slo]]\nname = \"no crash\"\nmetric = \"oom_crashes\"\nmax = 0\n",
+    );
+    write(dir, "two-slos.toml", &text)
+}
+
+/// The test cases of a JUnit file: (suite name, case name, failure message if failed).
+fn junit_cases(path: &Path) -> Vec<(String, String, Option<String>)> {
+    let xml = fs::read_to_string(path).unwrap();
+    let document = roxmltree::Document::parse(&xml).expect("valid XML");
+    let root = document.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let mut cases = Vec::new();
+    for suite in root.children().filter(|n| n.has_tag_name("testsuite")) {
+        let failures = suite
+            .attribute("failures")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap();
+        let mut failed = 0;
+        for case in suite.children().filter(|n| n.has_tag_name("testcase")) {
+            let failure = case
+                .children()
+                .find(|n| n.has_tag_name("failure") || n.has_tag_name("error"))
+                .map(|n| n.attribute("message").unwrap().to_string());
+            failed += usize::from(failure.is_some());
+            cases.push((
+                suite.attribute("name").unwrap().to_string(),
+                case.attribute("name").unwrap().to_string(),
+                failure,
+            ));
+        }
+        assert_eq!(failures, failed, "the failures attribute counts them");
+    }
+    cases
+}
+
+#[test]
+fn junit_lists_one_case_per_slo_with_failures_marked() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc_with_two_slos(tmp.path());
+    let other = write(
+        tmp.path(),
+        "other.toml",
+        &fs::read_to_string(&file)
+            .unwrap()
+            .replace("name = \"mmc\"", "name = \"other\""),
+    );
+    let junit = tmp.path().join("verdicts.xml");
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            "two-slos.toml",
+            "other.toml",
+            "--horizon",
+            "1h",
+            "--no-plots",
+            "--out",
+            "out",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stdout.contains("FAILED"), "the tables still print");
+    let cases = junit_cases(&junit);
+    assert_eq!(cases.len(), 4, "{cases:?}");
+    for (suite, file) in [(0, &file), (2, &other)] {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        assert_eq!(cases[suite].0, name);
+        assert_eq!(cases[suite].1, "p99 <fast> & \"tight\"");
+        let message = cases[suite]
+            .2
+            .as_deref()
+            .expect("the impossible SLO failed");
+        assert!(
+            message.starts_with("response_latency_p99_s = ") && message.ends_with(" > 0.000001"),
+            "{message}"
+        );
+        assert_eq!(cases[suite + 1].1, "no crash");
+        assert_eq!(cases[suite + 1].2, None);
+    }
+
+    // A vacuous failure carries its reason.
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            "two-slos.toml",
+            "--horizon",
+            "10m",
+            "--set",
+            "run.warmup=0s",
+            "--set",
+            "autoscaler.instances=0",
+            "--no-plots",
+            "--out",
+            "out",
+            "--junit",
+            "out/verdicts.xml",
+            "--replications",
+            "2",
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let cases = junit_cases(&tmp.path().join("out/verdicts.xml"));
+    assert_eq!(
+        cases[0].2.as_deref(),
+        Some(
+            "response_latency_p99_s failed in 2/2 replications (mean 0, limit 0.000001): no \
+             answered message after warmup: a latency SLO needs at least one sample"
+        )
+    );
+    // Every SLO holds: no failure, exit 0.
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            "two-slos.toml",
+            "--horizon",
+            "1h",
+            "--set",
+            "slo.0.max=1000",
+            "--no-plots",
+            "--out",
+            "out",
+            "--junit",
+            junit.to_str().unwrap(),
+            "--quiet",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(junit_cases(&junit).iter().all(|c| c.2.is_none()));
+}
+
+#[test]
+fn a_bad_junit_path_exits_2_naming_it_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let folder = tmp.path().join("a-folder");
+    fs::create_dir(&folder).unwrap();
+    for (junit, why) in [
+        ("missing/verdicts.xml", "folder missing does not exist"),
+        ("a-folder", "it is a directory"),
+    ] {
+        let ran = sim(
+            tmp.path(),
+            &[
+                "run",
+                &mmc(),
+                "--horizon",
+                "1h",
+                "--out",
+                out.to_str().unwrap(),
+                "--junit",
+                junit,
+            ],
+        );
+        assert_eq!(ran.code, 2, "{junit}: {}", ran.stderr);
+        assert!(
+            ran.stderr
+                .contains(&format!("{junit}: cannot write: {why}")),
+            "{}",
+            ran.stderr
+        );
+        assert!(ran.stdout.is_empty(), "{}", ran.stdout);
+        assert_nothing_written(tmp.path(), &out);
+        assert!(!tmp.path().join("missing").exists());
+    }
+    assert!(files_under(&folder).is_empty());
+    // diff checks its files before running too.
+    let ran = sim(
+        tmp.path(),
+        &["diff", &mmc(), &mmc(), "--junit", "missing/j.xml"],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("missing/j.xml: cannot write"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn format_json_prints_summaries_and_verdicts_the_same_on_any_thread_count() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    mmc_with_two_slos(tmp.path());
+    let run = |jobs: &str, out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "two-slos.toml",
+            "--horizon",
+            "1h",
+            "--replications",
+            "3",
+            "--no-plots",
+            "--format",
+            "json",
+            "--jobs",
+            jobs,
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        sim(tmp.path(), &args)
+    };
+    let one = run("1", "out", &[]);
+    assert_eq!(one.code, 1, "{}", one.stderr);
+    let two = run("2", "out", &[]);
+    assert_eq!(
+        one.stdout, two.stdout,
+        "byte-identical across thread counts"
+    );
+    assert_eq!(run("1", "out", &[]).stdout, one.stdout, "and across runs");
+    let report: serde_json::Value = serde_json::from_str(&one.stdout).expect("one JSON object");
+    assert_eq!(report["ok"], false);
+    let scenario = &report["scenarios"][0];
+    assert_eq!(scenario["status"], "slo_failed");
+    assert_eq!(scenario["replications"], 3);
+    assert_eq!(scenario["outputs"], "out");
+    let summaries = scenario["summaries"].as_array().unwrap();
+    assert_eq!(summaries.len(), 3);
+    let written: serde_json::Value =
+        serde_json::from_slice(&fs::read(tmp.path().join("out/summary.json")).unwrap()).unwrap();
+    assert_eq!(summaries[0], written, "replication 0 is summary.json");
+    let slo = scenario["slo"].as_array().unwrap();
+    assert_eq!(slo.len(), 2);
+    assert_eq!(slo[0]["ok"], false);
+    assert_eq!(slo[0]["failed_replications"], 3);
+    assert_eq!(slo[1]["name"], "no crash");
+    assert_eq!(slo[1]["ok"], true);
+    // --quiet silences the tables, not the JSON; every SLO held: exit 0.
+    let held = run("2", "held", &["--set", "slo.0.max=1000", "--quiet"]);
+    assert_eq!(held.code, 0, "{}", held.stderr);
+    let report: serde_json::Value = serde_json::from_str(&held.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["scenarios"][0]["status"], "ok");
+    // Bad input: exit 2, nothing on stdout.
+    let bad = sim(
+        tmp.path(),
+        &["run", "missing.toml", "--format", "json", "--out", "x"],
+    );
+    assert_eq!(bad.code, 2);
+    assert!(bad.stdout.is_empty(), "{}", bad.stdout);
+}

@@ -688,3 +688,94 @@ fn grid_points_of_one_replication_see_the_same_customers() {
         "another replication draws other customers"
     );
 }
+
+#[test]
+fn diff_junit_and_json_show_the_gate_for_ci() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let a = mmc_with_slo(cwd);
+    let b = cwd.join("fewer-slots.toml");
+    fs::write(
+        &b,
+        fs::read_to_string(&a).unwrap().replace(
+            "max_concurrent_activities = 10",
+            "max_concurrent_activities = 7",
+        ),
+    )
+    .unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let gate = |first: &str, second: &str, jobs: &str| {
+        sim(
+            cwd,
+            &[
+                "diff",
+                first,
+                second,
+                "--replications",
+                "3",
+                "--jobs",
+                jobs,
+                "--format",
+                "json",
+                "--junit",
+                "gate.xml",
+                "--json",
+                "diff.json",
+                "--quiet",
+            ],
+        )
+    };
+    let ran = gate(a, b, "1");
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(
+        ran.stdout,
+        fs::read_to_string(cwd.join("diff.json")).unwrap(),
+        "stdout is the --json report"
+    );
+    assert_eq!(gate(a, b, "2").stdout, ran.stdout, "whatever the threads");
+    let report: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(report["breaks_slo"], true);
+    let xml = fs::read_to_string(cwd.join("gate.xml")).unwrap();
+    let document = roxmltree::Document::parse(&xml).unwrap();
+    let cases: Vec<roxmltree::Node> = document
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 1, "{xml}");
+    assert_eq!(cases[0].attribute("name"), Some("p95 response under 10 s"));
+    let failure = cases[0]
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("B breaks it");
+    assert!(
+        failure
+            .attribute("message")
+            .unwrap()
+            .starts_with("B breaks this SLO: A met"),
+        "{xml}"
+    );
+    // The other way round nothing breaks: the case passes, exit 0, and --quiet prints nothing.
+    let ran = sim(
+        cwd,
+        &[
+            "diff",
+            b,
+            a,
+            "--replications",
+            "2",
+            "--junit",
+            "gate.xml",
+            "-q",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.is_empty(), "{}", ran.stdout);
+    let xml = fs::read_to_string(cwd.join("gate.xml")).unwrap();
+    let document = roxmltree::Document::parse(&xml).unwrap();
+    let case = document
+        .descendants()
+        .find(|n| n.has_tag_name("testcase"))
+        .unwrap();
+    // A (here the slower fleet) fails it, so the gate does not judge B.
+    assert!(case.children().any(|n| n.has_tag_name("skipped")), "{xml}");
+}

@@ -4,10 +4,12 @@
 //! error (nothing is written when the grid or a scenario is invalid). `diff`: 1 when B breaks an
 //! SLO that A meets, else 0; 2 on bad input.
 
-use super::{Outcome, load_one};
+use super::{Outcome, check_output_file, load_one};
 use crate::Console;
-use crate::cli::{DiffSettings, MergeSettings, SweepSettings};
+use crate::cli::{DiffSettings, Format, MergeSettings, SweepSettings};
+use sim::output::verdicts::{JunitCase, JunitResult, JunitSuite, junit_xml};
 use sim::output::{self, lowercase_first, text};
+use sim::sweep::diff::DiffReport;
 use sim::sweep::{self, SweepError, SweepOptions, SweepOutcome};
 use std::fs;
 use std::path::Path;
@@ -53,15 +55,20 @@ pub fn merge(settings: &MergeSettings, console: &Console) -> Outcome {
     }
 }
 
-/// `sim diff A.toml B.toml`: both files are checked (every problem of both reported) before
-/// anything runs.
+/// `sim diff A.toml B.toml`: both files are checked (every problem of both reported), and the
+/// `--json` and `--junit` files too, before anything runs.
 pub fn diff(settings: &DiffSettings, console: &Console) -> Outcome {
     let a = load_one(&settings.a, &settings.overrides);
     let b = load_one(&settings.b, &settings.overrides);
+    let files = [&settings.json, &settings.junit]
+        .into_iter()
+        .flatten()
+        .filter_map(|path| check_output_file(path, &[]).err())
+        .collect::<Vec<String>>();
     let (mut a, b) = match (a, b) {
-        (Ok(a), Ok(b)) => (a, b),
+        (Ok(a), Ok(b)) if files.is_empty() => (a, b),
         (a, b) => {
-            for messages in [a.err(), b.err()].into_iter().flatten() {
+            for messages in [a.err(), b.err(), Some(files)].into_iter().flatten() {
                 for message in messages {
                     console.error(&message);
                 }
@@ -89,27 +96,81 @@ pub fn diff(settings: &DiffSettings, console: &Console) -> Outcome {
             return Outcome::Failed;
         }
     };
-    if let Some(path) = &settings.json {
-        let json = match serde_json::to_string_pretty(&report) {
-            Ok(json) => json + "\n",
-            Err(error) => {
-                console.error(&format!(
-                    "{}: cannot encode the report: {error}",
-                    path.display()
-                ));
-                return Outcome::Failed;
-            }
-        };
-        if let Err(error) = output::write_atomic(path, json.as_bytes()) {
+    let json = match serde_json::to_string_pretty(&report) {
+        Ok(json) => json + "\n",
+        Err(error) => {
+            console.error(&format!("cannot encode the diff report: {error}"));
+            return Outcome::Failed;
+        }
+    };
+    if let Some(path) = &settings.json
+        && let Err(error) = output::write_atomic(path, json.as_bytes())
+    {
+        console.error(&error.to_string());
+        return Outcome::Failed;
+    }
+    if let Some(path) = &settings.junit {
+        let suite = diff_suite(&settings.b.display().to_string(), &report);
+        if let Err(error) = output::write_atomic(path, junit_xml(&[suite]).as_bytes()) {
             console.error(&error.to_string());
             return Outcome::Failed;
         }
     }
-    console.out(&report.summary_text());
+    match settings.format {
+        Format::Text => console.out(&report.summary_text()),
+        Format::Json => console.data(json.as_bytes()),
+    }
     if report.breaks_slo {
         Outcome::SloFailed
     } else {
         Outcome::Success
+    }
+}
+
+/// The gate as a JUnit suite named after B's file: a case per SLO, failed when B breaks it (A
+/// met it in every replication, B failed it in one), skipped when A does not meet it (the gate
+/// does not judge B there) or B does not have it.
+fn diff_suite(b_file: &str, report: &DiffReport) -> JunitSuite {
+    let met = |v: Option<bool>| match v {
+        Some(true) => "met",
+        Some(false) => "failed",
+        None => "absent",
+    };
+    let cases = report
+        .slos
+        .iter()
+        .map(|slo| {
+            let states = format!(
+                "A {} ({}), B {} ({}) over {} paired replications",
+                met(slo.a_met),
+                report.a,
+                met(slo.b_met),
+                report.b,
+                report.replications
+            );
+            let result = match (slo.a_met, slo.b_met) {
+                (Some(true), Some(false)) => JunitResult::Failed {
+                    message: format!("B breaks this SLO: {states}"),
+                    text: format!("B breaks this SLO: {states}"),
+                },
+                (Some(true), Some(true)) => JunitResult::Passed,
+                (Some(true), None) => JunitResult::Skipped {
+                    message: format!("B has no SLO of this name: {states}"),
+                },
+                _ => JunitResult::Skipped {
+                    message: format!("A does not meet this SLO, so B is not judged: {states}"),
+                },
+            };
+            JunitCase {
+                classname: "diff".to_string(),
+                name: slo.name.clone(),
+                result,
+            }
+        })
+        .collect();
+    JunitSuite {
+        name: b_file.to_string(),
+        cases,
     }
 }
 

@@ -1,8 +1,9 @@
 //! Output files: `summary.json`, `timeseries.csv`, `events.csv`, `scenario.resolved.toml` and
 //! the figures of a run, written as one `set::OutputSet` (each file atomically, the folder's
 //! `manifest.json` last, stale files of an earlier run removed first). `set` holds the one
-//! atomic file writer of sim. Also the human text printed by `sim run` (`text`) and the
-//! across-replication statistics (`replications`).
+//! atomic file writer of sim. Also the human text printed by `sim run` (`text`), the
+//! across-replication statistics (`replications`), and the machine-readable verdicts of
+//! `--format json` and `--junit` (`verdicts`).
 //!
 //! Floats are written with Rust's shortest round-trip formatting (`{}`), so the same run gives
 //! byte-identical files.
@@ -12,6 +13,7 @@ pub mod plot;
 pub mod replications;
 pub mod set;
 pub mod text;
+pub mod verdicts;
 
 pub use set::{MANIFEST, OutputSet, SetKind, write_atomic};
 

@@ -655,7 +655,7 @@ fn cloud_run(
     }
     let window = s.duration_min(diags, "window", 60_000_000_000, 1);
     let evaluation_interval = s.duration_min(diags, "evaluation_interval", 2_000_000_000, 1);
-    if window % evaluation_interval != 0 {
+    if !window.is_multiple_of(evaluation_interval) {
         let message = format!(
             "evaluation_interval ({}) must divide window ({})",
             format_duration(evaluation_interval),

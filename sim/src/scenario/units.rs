@@ -77,7 +77,7 @@ fn scale(decimal: &Decimal, unit: u64, what: &str) -> Result<u64, String> {
     let unit = u128::from(unit);
     let denominator = 10u128.pow(decimal.fraction_digits);
     let fraction_scaled = decimal.fraction * unit;
-    if fraction_scaled % denominator != 0 {
+    if !fraction_scaled.is_multiple_of(denominator) {
         return Err(format!("not a whole number of {what}"));
     }
     let total = decimal.whole * unit + fraction_scaled / denominator;
@@ -163,7 +163,7 @@ pub fn format_duration(nanos: Nanos) -> String {
         let Some(&(_, unit)) = DURATION_UNITS.iter().find(|(n, _)| *n == name) else {
             continue;
         };
-        if nanos % unit == 0 {
+        if nanos.is_multiple_of(unit) {
             return format!("{}{name}", nanos / unit);
         }
     }
@@ -181,7 +181,7 @@ pub fn format_size(bytes: u64) -> String {
         ("MiB", 1 << 20),
         ("KiB", 1 << 10),
     ] {
-        if bytes % unit == 0 {
+        if bytes.is_multiple_of(unit) {
             return format!("{}{name}", bytes / unit);
         }
     }

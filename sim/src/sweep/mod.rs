@@ -726,10 +726,8 @@ fn execute<M: SweepModel>(
     let seed = plan.seed(run);
     let parameters = meta.grid.point(run.point);
     let path = output::run_file_path(runs_dir, run);
-    if resume {
-        if let Some(record) = output::read_run_file(&path, meta, &parameters, run, seed) {
-            return Ok((record, true));
-        }
+    if resume && let Some(record) = output::read_run_file(&path, meta, &parameters, run, seed) {
+        return Ok((record, true));
     }
     let describe = |why: String| {
         let params: Vec<String> = parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();

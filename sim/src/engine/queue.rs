@@ -67,7 +67,9 @@ impl<E> EventQueue<E> {
             last_time: 0,
             last_seq: 0,
             len: 0,
-            next_seq: 0,
+            // Sequence numbers start at 1, so the initial reference key (0, 0) is below every
+            // real key: an event scheduled first at time 0 would otherwise equal it.
+            next_seq: 1,
             now: 0,
         }
     }
@@ -231,6 +233,18 @@ mod tests {
             assert_eq!(Some(entry), model.pop_first());
         }
         assert!(model.is_empty());
+    }
+
+    /// The first event at time 0 (a timeline entry at "0s", a trace arrival at 0) must not
+    /// collide with the initial reference key. Found by the swarm with overflow checks on.
+    #[test]
+    fn a_first_event_at_time_zero_is_filed() {
+        let mut queue = EventQueue::new();
+        queue.schedule(0, 'a');
+        queue.schedule(0, 'b');
+        queue.schedule(5, 'c');
+        let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
+        assert_eq!(order, vec![(0, 'a'), (0, 'b'), (5, 'c')]);
     }
 
     #[test]

@@ -175,8 +175,8 @@ impl Model {
         self.convs[conv].parent = parent;
         self.stats.conversations.arrive(now);
         self.stats.conversations_started += 1;
-        if self.per_workload {
-            self.stats.workloads[w].conversations_started += 1;
+        if let Some(acc) = self.stats.workloads.get_mut(w) {
+            acc.conversations_started += 1;
         }
         if self.record_workload {
             self.workload.push(WorkloadRecord {
@@ -213,8 +213,8 @@ impl Model {
         self.stats.messages.arrive(now);
         self.stats.messages_received += 1;
         self.stats.interval_messages_received += 1;
-        if self.per_workload {
-            self.stats.workloads[w].messages_received += 1;
+        if let Some(acc) = self.stats.workloads.get_mut(w) {
+            acc.messages_received += 1;
         }
         self.schedule_within_horizon(abandon_after, Event::Abandon { conv, epoch });
         let wf = &mut self.wfs[parent];
@@ -239,8 +239,8 @@ impl Model {
         self.stats.messages.depart(self.now(), received_at);
         self.stats.messages_unanswered += 1;
         self.stats.interval_messages_unanswered += 1;
-        if self.per_workload {
-            self.stats.workloads[w].messages_unanswered += 1;
+        if let Some(acc) = self.stats.workloads.get_mut(w) {
+            acc.messages_unanswered += 1;
         }
     }
 
@@ -317,7 +317,6 @@ impl Model {
         self.stats.turns += 1;
         let w = self.convs[conv].workload as usize;
         let budget = self.cfg.workloads[w].conversation.response_budget;
-        let per_workload = self.per_workload;
         let c = &mut self.convs[conv];
         if c.message == MessageState::InFlight {
             c.message = MessageState::Done;
@@ -336,15 +335,15 @@ impl Model {
                 } else {
                     None
                 };
-                if per_workload {
-                    self.stats.workloads[w].answered(within);
+                if let Some(acc) = self.stats.workloads.get_mut(w) {
+                    acc.answered(within);
                 }
             } else {
                 // The turn failed for good: the customer got no answer.
                 self.stats.messages_unanswered += 1;
                 self.stats.interval_messages_unanswered += 1;
-                if per_workload {
-                    self.stats.workloads[w].messages_unanswered += 1;
+                if let Some(acc) = self.stats.workloads.get_mut(w) {
+                    acc.messages_unanswered += 1;
                 }
                 self.convs[conv].done_talking = true;
             }
@@ -403,8 +402,7 @@ impl Model {
         let c = &self.convs[conv];
         self.stats.conversations_with_tool_failure += u64::from(c.tool_failed);
         self.stats.conversations_with_replan += u64::from(c.replanned);
-        if self.per_workload {
-            let w = &mut self.stats.workloads[c.workload as usize];
+        if let Some(w) = self.stats.workloads.get_mut(c.workload as usize) {
             w.conversations_completed += 1;
             w.conversations_with_tool_failure += u64::from(c.tool_failed);
             w.conversations_with_replan += u64::from(c.replanned);

@@ -252,7 +252,8 @@ impl Model {
 
     /// Runs `work` nanoseconds of CPU for `job` on `inst`; zero work completes in this step.
     pub(super) fn submit_cpu(&mut self, inst: u32, job: CpuJob, work: u64) {
-        if self.per_workload {
+        // Per-workload figures exist only for named workloads (see `Stats::workloads`).
+        if !self.stats.workloads.is_empty() {
             let workload = match job {
                 CpuJob::Startup => None,
                 CpuJob::WorkflowTask { wf, .. } => Some(self.wfs[wf].workload),

@@ -130,8 +130,6 @@ pub(crate) struct Model {
     round_robin: usize,
     /// Each workload's arrival process.
     arrivals: Vec<conversation::Arrivals>,
-    /// Whether the scenario has named workloads: then each one's figures are kept apart.
-    per_workload: bool,
     instance_starts: u64,
     // Providers.
     conditions: Vec<llm::ProviderCondition>,
@@ -177,7 +175,6 @@ impl Model {
                 .iter()
                 .map(|w| conversation::Arrivals::new(scenario.seed, w))
                 .collect(),
-            per_workload: scenario.has_named_workloads(),
             instance_starts: 0,
             conditions: vec![
                 llm::ProviderCondition {

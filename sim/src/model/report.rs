@@ -1,11 +1,13 @@
 //! Turning the model's state into reports: a time-series row per sample interval, and at the
 //! end the summary, after the conservation and Little's-law checkers have passed.
 
+use super::program::NodeKind;
 use super::state::*;
 use super::{Model, RunError};
 use crate::metrics::checks::{self, Accounting};
 use crate::metrics::report::*;
 use crate::metrics::slo;
+use crate::scenario::StepKind;
 use std::collections::BTreeMap;
 
 impl Model {
@@ -468,20 +470,20 @@ impl Model {
                 },
                 ..WorkloadSummary::default()
             };
-            for (step, figures) in self.stats.steps.iter().map(|a| &a.figures).enumerate() {
-                if self.program.step_workloads[step] as usize != i {
-                    continue;
-                }
+            // Each named step is one node; only leaf steps (LLM or tool calls) carry figures.
+            let nodes = self.program.nodes.iter().zip(&self.program.node_workloads);
+            for (node, _) in nodes.filter(|(n, w)| n.stat != NONE && **w as usize == i) {
+                let figures = &self.stats.steps[node.stat as usize].figures;
                 summary.llm_calls += figures.llm_calls;
                 summary.tool_calls += figures.tool_calls;
                 summary.input_tokens += figures.input_tokens;
                 summary.cached_input_tokens += figures.cached_input_tokens;
                 summary.output_tokens += figures.output_tokens;
-                // A step is an LLM call or a tool call (composite steps carry no price).
-                if figures.tool_calls > 0 {
-                    summary.cost_usd.tools += figures.cost_usd;
-                } else {
-                    summary.cost_usd.llm += figures.cost_usd;
+                match &node.kind {
+                    NodeKind::Activity(step) if matches!(step.kind, StepKind::Tool { .. }) => {
+                        summary.cost_usd.tools += figures.cost_usd
+                    }
+                    _ => summary.cost_usd.llm += figures.cost_usd,
                 }
             }
             out.push(summary);

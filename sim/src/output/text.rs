@@ -130,46 +130,44 @@ pub fn replications_table(summaries: &[Summary]) -> String {
 /// run gave it nothing to measure gets a line under the table with the reason. Empty when
 /// there are no SLOs.
 pub fn slo_table(summaries: &[Summary]) -> String {
-    let Some(first) = summaries.first() else {
-        return String::new();
-    };
-    if first.slo.is_empty() {
+    let verdicts = crate::output::verdicts::slo_verdicts(summaries);
+    if verdicts.is_empty() {
         return String::new();
     }
     let several = summaries.len() > 1;
     let mut reasons: Vec<String> = Vec::new();
-    let rows = first
-        .slo
+    let rows = verdicts
         .iter()
         .enumerate()
-        .map(|(index, slo)| {
-            let results = || summaries.iter().filter_map(|s| s.slo.get(index));
-            let failed = results().filter(|r| !r.ok).count();
-            let vacuous = results().filter(|r| r.reason.is_some()).count();
-            if let Some(reason) = results().find_map(|r| r.reason.as_deref()) {
+        .map(|(index, verdict)| {
+            if let Some(reason) = &verdict.reason {
                 let within = if several {
+                    let vacuous = summaries
+                        .iter()
+                        .filter_map(|s| s.slo.get(index))
+                        .filter(|r| r.reason.is_some())
+                        .count();
                     format!(" (in {vacuous}/{} replications)", summaries.len())
                 } else {
                     String::new()
                 };
                 reasons.push(format!(
                     "  {} FAILED: {reason}{within}\n",
-                    ellipsize(&slo.name, MAX_CELL_CHARS)
+                    ellipsize(&verdict.name, MAX_CELL_CHARS)
                 ));
             }
-            let mean = results().map(|r| r.value).sum::<f64>() / summaries.len() as f64;
             let mut row = vec![
-                slo.name.clone(),
-                number(if several { mean } else { slo.value }),
-                number(slo.limit),
-                if failed == 0 {
-                    "ok".to_string()
-                } else {
-                    "FAILED".to_string()
-                },
+                verdict.name.clone(),
+                number(verdict.value),
+                number(verdict.limit),
+                if verdict.ok { "ok" } else { "FAILED" }.to_string(),
             ];
             if several {
-                row.push(format!("{failed}/{}", summaries.len()));
+                row.push(format!(
+                    "{}/{}",
+                    verdict.failed_replications,
+                    summaries.len()
+                ));
             }
             row
         })

@@ -33,8 +33,6 @@ pub struct Program {
     /// Named steps in program order (workload by workload; a named workload's steps are
     /// `<workload>.<step>`): the per-step statistics' index.
     pub step_names: Vec<String>,
-    /// The workload of each named step, by step index.
-    pub step_workloads: Vec<u32>,
     /// The workload of each node, by node id.
     pub node_workloads: Vec<u32>,
     /// Connection limits of tool steps with `max_concurrent_calls`, by pool index.
@@ -83,7 +81,6 @@ impl Program {
             nodes: Vec::new(),
             roots: Vec::new(),
             step_names: Vec::new(),
-            step_workloads: Vec::new(),
             node_workloads: Vec::new(),
             pool_limits: Vec::new(),
         };
@@ -96,10 +93,6 @@ impl Program {
                     *step = format!("{name}.{step}");
                 }
             }
-            let steps = program.step_names.len() - first_step;
-            program
-                .step_workloads
-                .extend(std::iter::repeat_n(index as u32, steps));
             let nodes = program.nodes.len() - program.node_workloads.len();
             program
                 .node_workloads

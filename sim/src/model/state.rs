@@ -195,6 +195,12 @@ pub const INBOX_TIMER: u8 = 8;
 pub const INBOX_START: u8 = 16;
 /// Completions (activities, branch children) wait in the workflow's completion list.
 pub const INBOX_COMPLETIONS: u8 = 32;
+/// A frameless program's lone activity (see `program::Model::start_program`) has finished
+/// (`Workflow::root_ok` says how), or has sent its first chunk (which changes nothing but, as
+/// any completion, takes a workflow task). Flags, not completion records: a frameless program
+/// has one activity, so nothing needs ordering.
+pub const INBOX_ROOT_DONE: u8 = 64;
+pub const INBOX_ROOT_CHUNK: u8 = 128;
 
 /// A workflow execution (parent, response child or branch child) and its workflow task. The
 /// activities it runs are entities of their own (`Activity`); what its program does with their
@@ -246,6 +252,9 @@ pub struct Workflow {
     pub parent_gen: u32,
     /// Child: the program's outcome once its root frame finished.
     pub program_outcome: Option<bool>,
+    /// Child with a frameless program: its activity's outcome, taken when a task processes
+    /// `INBOX_ROOT_DONE`.
+    pub root_ok: bool,
 }
 
 impl Workflow {
@@ -286,6 +295,7 @@ impl Workflow {
             report_frame_gen: 0,
             parent_gen: 0,
             program_outcome: None,
+            root_ok: false,
         }
     }
 }

@@ -48,6 +48,10 @@ pub struct Node {
     pub stat: u32,
     /// Tool steps with a connection limit: their pool (NONE otherwise).
     pub pool: u32,
+    /// A sequence whose only child is an activity without a fallback: that activity (NONE
+    /// otherwise). A workflow whose program is such a sequence runs the activity without a
+    /// frame (see `start_program`).
+    pub lone_activity: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +102,16 @@ impl Program {
                 .node_workloads
                 .extend(std::iter::repeat_n(index as u32, nodes));
         }
+        for node in 0..program.nodes.len() {
+            if let NodeKind::Sequence { children } = &program.nodes[node].kind
+                && let [child] = children[..]
+                && let n = &program.nodes[child as usize]
+                && matches!(n.kind, NodeKind::Activity(_))
+                && n.on_failure.is_none()
+            {
+                program.nodes[node].lone_activity = child;
+            }
+        }
         program
     }
 
@@ -107,6 +121,7 @@ impl Program {
             on_failure: None,
             stat: NONE,
             pool: NONE,
+            lone_activity: NONE,
         });
         (self.nodes.len() - 1) as u32
     }
@@ -206,9 +221,21 @@ pub fn occurrence(frame_key: u64, index: u64) -> u64 {
 
 impl Model {
     /// Runs the program node of child workflow `wf` (its first task has just run).
+    ///
+    /// A program of one plain activity (the commonest turn, and every queueing validation)
+    /// runs it with no frame: the activity reports straight to the workflow (frame NONE).
+    /// This is exactly what the sequence frame would do for a lone child (a first chunk moves
+    /// it on to nothing; its end is the sequence's end), without allocating the frame, and
+    /// its results reach the workflow as inbox flags (`INBOX_ROOT_DONE`, `INBOX_ROOT_CHUNK`)
+    /// rather than completion records.
     pub(super) fn start_program(&mut self, wf: u32) {
         let (node, key) = (self.wfs[wf].program_node, self.wfs[wf].program_key);
-        self.start_node(wf, NONE, 0, node, key);
+        let lone = self.program.nodes[node as usize].lone_activity;
+        if lone != NONE {
+            self.schedule_activity(wf, NONE, 0, lone, occurrence(key, 0));
+        } else {
+            self.start_node(wf, NONE, 0, node, key);
+        }
     }
 
     /// Starts `node` in workflow `wf` as a child of `parent` (NONE: the workflow's root), with
@@ -413,6 +440,18 @@ impl Model {
     /// Queues `signal` for `frame` in `wf`'s completion list and makes sure a workflow task
     /// will process it.
     pub(super) fn complete_into(&mut self, wf: u32, frame: u32, frame_gen: u32, signal: Signal) {
+        if frame == NONE {
+            let w = &mut self.wfs[wf];
+            w.inbox |= match signal {
+                Signal::Done { ok, .. } => {
+                    w.root_ok = ok;
+                    INBOX_ROOT_DONE
+                }
+                Signal::FirstChunk => INBOX_ROOT_CHUNK,
+            };
+            self.schedule_workflow_task(wf);
+            return;
+        }
         let completion = self.completions.insert_with(|_| Completion {
             frame,
             frame_gen,
@@ -463,6 +502,10 @@ impl Model {
 
     /// Frees what a completed workflow still holds in its completion lists.
     pub(super) fn drop_completions(&mut self, wf: u32) {
+        let w = &self.wfs[wf];
+        if w.completions.is_empty() && w.processing_completions.is_empty() {
+            return;
+        }
         for list in [
             std::mem::replace(&mut self.wfs[wf].completions, CompletionList::EMPTY),
             std::mem::replace(
@@ -496,6 +539,9 @@ impl Model {
         }
         if processing & INBOX_COMPLETIONS != 0 {
             self.process_completions(wf);
+        }
+        if processing & INBOX_ROOT_DONE != 0 {
+            self.wfs[wf].program_outcome = Some(self.wfs[wf].root_ok);
         }
         match self.wfs[wf].program_outcome {
             Some(ok) => {
@@ -532,5 +578,48 @@ impl Model {
             INBOX_CHILD_FAILED
         };
         self.schedule_workflow_task(parent);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testkit;
+    use crate::scenario::OnFailure;
+
+    /// Only a sequence whose one child is a plain activity runs frameless: two steps, or a
+    /// step with a fallback (whose wrapper frame runs the re-plan), keep their frames.
+    #[test]
+    fn only_a_lone_plain_activity_runs_frameless() {
+        let one = testkit::mmc(1.0, 1.0, 1, 10.0);
+        let program = Program::compile(&one.workloads);
+        let root = program.roots[0] as usize;
+        let NodeKind::Sequence { children } = &program.nodes[root].kind else {
+            panic!("a root is a sequence")
+        };
+        assert_eq!(program.nodes[root].lone_activity, children[0]);
+
+        let mut two = one.clone();
+        let step = two.workloads[0].agent.steps[0].clone();
+        two.workloads[0].agent.steps.push(Step {
+            name: "second".into(),
+            ..step.clone()
+        });
+        let program = Program::compile(&two.workloads);
+        assert_eq!(program.nodes[program.roots[0] as usize].lone_activity, NONE);
+
+        let mut fallback = one.clone();
+        fallback.workloads[0].agent.steps[0].on_failure = Some(OnFailure {
+            max_runs: 1,
+            steps: vec![Step {
+                name: "replan".into(),
+                ..step
+            }],
+        });
+        let program = Program::compile(&fallback.workloads);
+        let root = program.roots[0] as usize;
+        assert_eq!(program.nodes[root].lone_activity, NONE);
+        // The fallback's own sequence holds one plain step: it is frameless-capable, but only
+        // roots run frameless (`start_program`), so nothing else reads it.
     }
 }

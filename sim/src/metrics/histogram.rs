@@ -31,6 +31,7 @@ impl LatencyHistogram {
         }
     }
 
+    #[inline]
     pub fn record(&mut self, nanos: u64) {
         if nanos < 1_000 {
             self.below_one_micro += 1;

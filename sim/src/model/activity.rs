@@ -14,6 +14,7 @@ use rand::Rng as _;
 
 impl Model {
     /// Schedules the first attempt of the activity node `node` for `frame` of workflow `wf`.
+    #[inline]
     pub(super) fn schedule_activity(
         &mut self,
         wf: u32,
@@ -56,6 +57,7 @@ impl Model {
         self.enqueue_activity(act);
     }
 
+    #[inline]
     fn enqueue_activity(&mut self, act: u32) {
         let now = self.now();
         let a = &mut self.acts[act];

@@ -251,9 +251,11 @@ impl Model {
     // ----- CPU -----
 
     /// Runs `work` nanoseconds of CPU for `job` on `inst`; zero work completes in this step.
+    #[inline]
     pub(super) fn submit_cpu(&mut self, inst: u32, job: CpuJob, work: u64) {
-        // Per-workload figures exist only for named workloads (see `Stats::workloads`).
-        if !self.stats.workloads.is_empty() {
+        // Per-workload figures exist only for named workloads (see `Stats::workloads`); zero
+        // work adds nothing to them.
+        if work != 0 && !self.stats.workloads.is_empty() {
             let workload = match job {
                 CpuJob::Startup => None,
                 CpuJob::WorkflowTask { wf, .. } => Some(self.wfs[wf].workload),
@@ -351,6 +353,7 @@ impl Model {
     /// Tracks the interval and run peaks after memory grew, and marks the instance for the
     /// OOM check at the end of the current step (checking in the middle of a handler would
     /// kill the instance under the handler's feet).
+    #[inline]
     pub(super) fn note_memory(&mut self, inst: u32) {
         let bytes = self.memory_bytes(inst);
         self.stats.note_memory(bytes);

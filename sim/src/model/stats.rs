@@ -307,6 +307,7 @@ impl Stats {
     }
 
     /// One tool call (attempt) at its price.
+    #[inline]
     pub fn record_tool_call(&mut self, step: u32, price_usd: f64) {
         self.tool_calls += 1;
         self.tools_cost_usd += price_usd;
@@ -319,6 +320,7 @@ impl Stats {
 
     /// A step finished after `latency`: counted, and its latency kept when it succeeded and
     /// started after warm-up.
+    #[inline]
     pub fn record_step(&mut self, step: u32, now: Time, latency: Time, ok: bool) {
         let Some(s) = self.steps.get_mut(step as usize) else {
             return;

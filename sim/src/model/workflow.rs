@@ -232,6 +232,7 @@ impl Model {
         self.stop_if_drained(inst);
     }
 
+    #[inline]
     pub(super) fn remove_workflow(&mut self, wf: u32) {
         if self.wfs[wf].cached_on != NONE {
             self.cache_remove(wf);
@@ -325,6 +326,7 @@ impl Model {
         }
     }
 
+    #[inline]
     fn cache_touch(&mut self, inst: u32, wf: u32) {
         if self.instances[inst as usize].lru_head != wf {
             self.lru_unlink(inst, wf);
@@ -332,6 +334,7 @@ impl Model {
         }
     }
 
+    #[inline]
     pub(super) fn cache_remove(&mut self, wf: u32) {
         let inst = self.wfs[wf].cached_on;
         self.lru_unlink(inst, wf);
@@ -378,6 +381,7 @@ impl Model {
         }
     }
 
+    #[inline]
     fn lru_unlink(&mut self, inst: u32, wf: u32) {
         let (prev, next) = (self.wfs[wf].lru_prev, self.wfs[wf].lru_next);
         if prev != NONE {

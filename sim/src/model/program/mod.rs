@@ -439,6 +439,7 @@ impl Model {
 
     /// Queues `signal` for `frame` in `wf`'s completion list and makes sure a workflow task
     /// will process it.
+    #[inline]
     pub(super) fn complete_into(&mut self, wf: u32, frame: u32, frame_gen: u32, signal: Signal) {
         if frame == NONE {
             let w = &mut self.wfs[wf];
@@ -501,6 +502,7 @@ impl Model {
     }
 
     /// Frees what a completed workflow still holds in its completion lists.
+    #[inline]
     pub(super) fn drop_completions(&mut self, wf: u32) {
         let w = &self.wfs[wf];
         if w.completions.is_empty() && w.processing_completions.is_empty() {

@@ -1,6 +1,7 @@
 //! `cargo xtask TASK`: project automation in Rust, so it runs wherever cargo does. Wired by the
 //! `xtask` alias in `.cargo/config.toml` (built in release). One module per task.
 
+mod bare_mmc;
 mod bench;
 mod ci;
 mod fuzz;
@@ -16,8 +17,10 @@ const USAGE: &str = "usage: cargo xtask TASK
 
 tasks:
   ci       format check, clippy (warnings denied), tests (release), validate every scenario
-  bench    time the simulator: M/M/c customers/s, the realistic support-agent day, and
-           sweep throughput (runs/s) on 1 and 2 threads
+  bench    [--check]: time the simulator: M/M/c customers/s against a bare M/M/c event loop
+           in the same run, the realistic support-agent day, and sweep throughput (runs/s) on
+           1 and 2 threads; --check fails when the M/M/c ratio to the bare loop is below the
+           committed floor
   results [STORY...]
            regenerate the canonical results/<story>/ from scenarios/<story>/, for every story
            (gradient-labs, anthropic-research, snorkel-underwriting) or those named
@@ -32,7 +35,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&workspace_root()),
-        Some("bench") => bench::run(&workspace_root()),
+        Some("bench") => bench::run(&workspace_root(), &args[1..]),
         Some("results") => results::run(&workspace_root(), &args[1..]),
         Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         Some("swarm") => swarm::run(&workspace_root(), &args[1..]),

@@ -478,6 +478,55 @@ pub enum Autoscaler {
     CloudRun(CloudRunAutoscaler),
 }
 
+impl Autoscaler {
+    /// Instances at t = 0 (they start without a cold start).
+    pub fn initial_instances(&self) -> u32 {
+        match self {
+            Autoscaler::Fixed { instances } => *instances,
+            Autoscaler::CloudRun(c) => c.initial_instances,
+        }
+    }
+
+    /// The dotted key that bounds the instance count, and its value.
+    pub fn max_instances_key(&self) -> (&'static str, u32) {
+        match self {
+            Autoscaler::Fixed { instances } => ("autoscaler.instances", *instances),
+            Autoscaler::CloudRun(c) => ("autoscaler.max_instances", c.max_instances),
+        }
+    }
+
+    /// The instance count a deploy starts, given `total` counted instances before it: the
+    /// fixed count, or `total` within the autoscaler's bounds.
+    pub fn deploy_count(&self, total: u32) -> u32 {
+        match self {
+            Autoscaler::Fixed { instances } => *instances,
+            Autoscaler::CloudRun(c) => total.clamp(c.min_instances, c.max_instances),
+        }
+    }
+
+    /// The delay from the start (or from a switch away from `fixed`) to the first evaluation;
+    /// `None` for `fixed`, which never evaluates.
+    pub fn first_evaluation_in(&self) -> Option<Nanos> {
+        match self {
+            Autoscaler::Fixed { .. } => None,
+            Autoscaler::CloudRun(c) => Some(c.evaluation_interval),
+        }
+    }
+
+    /// The shortest time between two evaluations, for the up-front event estimate.
+    pub fn shortest_evaluation_interval(&self) -> Option<Nanos> {
+        self.first_evaluation_in()
+    }
+
+    /// The CPU utilisation (0 to 1) the autoscaler aims at, if it scales on CPU.
+    pub fn cpu_target(&self) -> Option<f64> {
+        match self {
+            Autoscaler::Fixed { .. } => None,
+            Autoscaler::CloudRun(c) => Some(c.target_cpu_utilization),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CloudRunAutoscaler {
     /// `min_instances`: default 0.

@@ -1,12 +1,14 @@
 //! Autoscalers: every kind in one home. `fixed` keeps N instances (crashed ones restart); each
 //! other kind has its own file with its rule in the file's doc comment and its own state
-//! (`cloud_run.rs`). This module is the dispatch: on every tick it gathers what an evaluation
+//! (`cloud_run.rs`, `hpa.rs`, `keda.rs`). This module is the dispatch: on every tick it gathers what an evaluation
 //! can see (`Signals`: instance counts, CPU time, memory, task-queue backlogs), asks the kind
 //! for a `Recommendation` (the instance count to have, the metric it saw, when to evaluate
 //! next), and applies it: launches instances or drains them, records the scale event and the
 //! desired count the run reports. Nothing outside this folder matches on a kind's internals.
 
 mod cloud_run;
+mod hpa;
+mod keda;
 
 use super::Model;
 use super::state::*;
@@ -26,6 +28,12 @@ pub struct Signals {
     pub busy_area: u128,
     /// Available vCPU-nanoseconds since the start (running and draining instances).
     pub capacity_area: u128,
+    /// Mean over running instances of memory / memory limit; `None` without one.
+    pub memory_utilization: Option<f64>,
+    /// Workflow tasks waiting for a worker (normal and sticky queues).
+    pub workflow_backlog: u64,
+    /// Activities waiting for a worker.
+    pub activity_backlog: u64,
 }
 
 /// The metric an evaluation acted on, for the scale event's detail.
@@ -33,12 +41,18 @@ pub struct Signals {
 pub enum Observed {
     /// Fleet CPU utilisation (0 to 1).
     Cpu(f64),
+    /// Mean memory utilisation of running instances (0 to 1).
+    Memory(f64),
+    /// Task-queue backlog.
+    Backlog(u64),
 }
 
 impl std::fmt::Display for Observed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Observed::Cpu(utilization) => write!(f, "cpu {utilization:.3}"),
+            Observed::Memory(utilization) => write!(f, "memory {utilization:.3}"),
+            Observed::Backlog(backlog) => write!(f, "backlog {backlog}"),
         }
     }
 }
@@ -56,13 +70,18 @@ pub struct Recommendation {
 enum KindState {
     Fixed,
     CloudRun(cloud_run::CloudRunState),
+    Hpa(hpa::HpaState),
+    Keda(keda::KedaState),
 }
 
 impl KindState {
-    fn new(cfg: &Autoscaler) -> Self {
+    /// A fresh state at `now`, with the CPU areas so far (busy, available).
+    fn new(cfg: &Autoscaler, now: Time, areas: (u128, u128)) -> Self {
         match cfg {
             Autoscaler::Fixed { .. } => KindState::Fixed,
             Autoscaler::CloudRun(_) => KindState::CloudRun(Default::default()),
+            Autoscaler::Hpa(_) => KindState::Hpa(hpa::HpaState::new(areas)),
+            Autoscaler::Keda(cfg) => KindState::Keda(keda::KedaState::new(cfg, now)),
         }
     }
 
@@ -72,6 +91,8 @@ impl KindState {
             (KindState::CloudRun(state), Autoscaler::CloudRun(cfg)) => {
                 Some(state.evaluate(cfg, signals))
             }
+            (KindState::Hpa(state), Autoscaler::Hpa(cfg)) => Some(state.evaluate(cfg, signals)),
+            (KindState::Keda(state), Autoscaler::Keda(cfg)) => Some(state.evaluate(cfg, signals)),
             _ => None,
         }
     }
@@ -87,7 +108,7 @@ pub struct AutoscalerState {
 impl AutoscalerState {
     pub fn new(scenario: &Scenario) -> Self {
         AutoscalerState {
-            kind: KindState::new(&scenario.autoscaler),
+            kind: KindState::new(&scenario.autoscaler, 0, (0, 0)),
             cpu_target_steps: vec![CpuTargetStep {
                 t_s: 0.0,
                 cpu_utilization: scenario.autoscaler.cpu_target(),
@@ -101,12 +122,13 @@ impl AutoscalerState {
 
     /// After a timeline `set`: a new kind starts from a fresh state; the same kind keeps its
     /// history (windows, recommendations) under its new settings.
-    fn settings_changed(&mut self, before: &Autoscaler, after: &Autoscaler, now: Time) {
+    fn settings_changed(&mut self, before: &Autoscaler, after: &Autoscaler, signals: &Signals) {
         if std::mem::discriminant(before) != std::mem::discriminant(after) {
-            self.kind = KindState::new(after);
+            let areas = (signals.busy_area, signals.capacity_area);
+            self.kind = KindState::new(after, signals.now, areas);
         }
         self.cpu_target_steps.push(CpuTargetStep {
-            t_s: crate::scenario::nanos_to_seconds(now),
+            t_s: crate::scenario::nanos_to_seconds(signals.now),
             cpu_utilization: after.cpu_target(),
         });
     }
@@ -125,9 +147,9 @@ impl Model {
 
     /// Called by the timeline after a `set` replaced the settings (`before` were in force).
     pub(super) fn autoscaler_settings_changed(&mut self, before: &Autoscaler) {
-        let now = self.now();
+        let signals = self.signals();
         self.autoscaler
-            .settings_changed(before, &self.cfg.autoscaler, now);
+            .settings_changed(before, &self.cfg.autoscaler, &signals);
         if matches!(before, Autoscaler::Fixed { .. }) {
             self.autoscaler_start();
         }
@@ -158,12 +180,23 @@ impl Model {
         self.stats.busy_cores.advance(now);
         self.stats.capacity_cores.advance(now);
         let (running, total) = self.counted_instances();
+        let mut memory_sum = 0.0;
+        for inst in 0..self.instances.len() as u32 {
+            let instance = &self.instances[inst as usize];
+            if !instance.retiring && instance.state == InstanceState::Running {
+                let limit = instance.spec.memory_limit_bytes.max(1) as f64;
+                memory_sum += self.memory_bytes(inst) as f64 / limit;
+            }
+        }
         Signals {
             now,
             running,
             total,
             busy_area: self.stats.busy_cores.area,
             capacity_area: self.stats.capacity_cores.area,
+            memory_utilization: (running > 0).then(|| memory_sum / running as f64),
+            workflow_backlog: self.workflow_tasks_queued,
+            activity_backlog: self.activities_queued,
         }
     }
 
@@ -220,5 +253,20 @@ impl Model {
         pick(InstanceState::Down)
             .or_else(|| pick(InstanceState::Starting))
             .or_else(|| pick(InstanceState::Running))
+    }
+}
+
+/// What evaluations see in the autoscalers' unit tests.
+#[cfg(test)]
+fn test_signals(now_s: u64, running: u32, total: u32, backlog: (u64, u64)) -> Signals {
+    Signals {
+        now: now_s * 1_000_000_000,
+        running,
+        total,
+        busy_area: 0,
+        capacity_area: 0,
+        memory_utilization: None,
+        workflow_backlog: backlog.0,
+        activity_backlog: backlog.1,
     }
 }

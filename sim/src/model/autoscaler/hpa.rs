@@ -18,10 +18,11 @@
 //!      means no metrics: no proposal, nothing changes.
 //!    - `backlog` (an external AverageValue metric): ratio = backlog / (target × current);
 //!      within the tolerance keep current, else ceil(backlog / target_queue_size).
-//! 3. Stabilisation: every proposal is remembered; the result is current raised to the lowest
-//!    proposal of the scale-up window (0 s) and lowered to the highest proposal of the
-//!    scale-down window (300 s), so scale-down follows the highest recommendation of the last
-//!    5 minutes.
+//! 3. Stabilisation: every proposal is remembered (the first reconcile also remembers the
+//!    current count, so a new HPA does not scale down within its first window); the result is
+//!    current raised to the lowest proposal of the scale-up window (0 s) and lowered to the
+//!    highest proposal of the scale-down window (300 s), so scale-down follows the highest
+//!    recommendation of the last 5 minutes.
 //! 4. Rate policies: scaling up is capped at the `select_policy` (max: the most permissive) of
 //!    the policies' limits, each start + value pods or ceil(start × (1 + value%)) where start
 //!    is the count at the start of the policy's period (current minus the replicas added plus
@@ -203,6 +204,9 @@ pub fn average_value_replicas(current: u32, total: f64, target: f64, tolerance: 
 /// rate policies).
 #[derive(Default)]
 pub struct Controller {
+    /// Whether a reconcile has reached stabilisation before: the first one starts the window
+    /// with the current count, as Kubernetes does, so a new HPA does not scale down at once.
+    started: bool,
     /// (time, proposal), within the longer stabilisation window.
     recommendations: VecDeque<(Time, u32)>,
     /// (time, replicas added), within the longest scale-up policy period.
@@ -239,6 +243,10 @@ impl Controller {
     }
 
     fn stabilize(&mut self, control: &HpaControl, now: Time, current: u32, proposal: u32) -> u32 {
+        if !self.started {
+            self.started = true;
+            self.recommendations.push_back((now, current));
+        }
         let up_window = control.scale_up.stabilization_window;
         let down_window = control.scale_down.stabilization_window;
         let mut up = proposal;
@@ -443,6 +451,24 @@ mod tests {
         assert_eq!(
             controller.reconcile(&control, secs(300.0), 10, Some(2), bounds),
             2
+        );
+    }
+
+    #[test]
+    fn a_new_hpa_keeps_its_current_count_for_the_first_window() {
+        let control = HpaControl::kubernetes_defaults();
+        let mut controller = Controller::default();
+        assert_eq!(
+            controller.reconcile(&control, secs(15.0), 3, Some(0), (1, 10)),
+            3
+        );
+        assert_eq!(
+            controller.reconcile(&control, secs(300.0), 3, Some(0), (1, 10)),
+            3
+        );
+        assert_eq!(
+            controller.reconcile(&control, secs(315.0), 3, Some(0), (1, 10)),
+            1
         );
     }
 

@@ -270,8 +270,8 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
                 "the run would need more than {} events (half the expected arrivals x \
                  messages x (1 + top-level llm and tool steps), plus time-series samples and autoscaler \
                  evaluations), more than the limit of {}: shorten the \
-                 horizon, lengthen run.sample_interval or autoscaler.evaluation_interval, \
-                 or raise run.max_events",
+                 horizon, lengthen run.sample_interval or the autoscaler's interval \
+                 (evaluation_interval, sync_period, polling_interval), or raise run.max_events",
                 round(events),
                 run.max_events
             ),

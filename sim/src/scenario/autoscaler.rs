@@ -113,7 +113,6 @@ struct Bounds {
     initial: u32,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn bounds(
     s: &mut Section<'_>,
     with_timeline: WithTimeline,

@@ -937,14 +937,15 @@ fn bad_input_through_an_override() {
     assert_nothing_written(tmp.path(), &out);
 }
 
-/// The SLO gate on the story's scenarios: 01 and 03 fail an SLO by design (exit 1), 04 holds
-/// every SLO (exit 0).
+/// The SLO gate on the story's scenarios: 01 and 03 fail an SLO by design (exit 1), 04 and 05
+/// hold every SLO (exit 0).
 #[test]
-fn gradient_labs_scenarios_exit_1_for_01_and_03_and_0_for_04() {
+fn gradient_labs_scenarios_exit_1_for_01_and_03_and_0_for_04_and_05() {
     let cases = [
         ("01-cache-oom", 1),
         ("03-small-cache", 1),
         ("04-min-instances", 0),
+        ("05-keda-backlog", 0),
     ];
     std::thread::scope(|scope| {
         for (name, expected) in cases {

@@ -105,6 +105,22 @@ fn cascade() -> &'static Cascade {
     })
 }
 
+/// 05 (KEDA on the Temporal backlog) on the cascade's seeds, in replication order.
+fn keda_backlog() -> &'static Vec<RunOutput> {
+    static KEDA: OnceLock<Vec<RunOutput>> = OnceLock::new();
+    KEDA.get_or_init(|| {
+        let scenario = load("05-keda-backlog.toml", &[]);
+        (0..REPLICATIONS)
+            .into_par_iter()
+            .map(|r| {
+                let mut scenario = scenario.clone();
+                scenario.seed = replication_seed(scenario.seed, r);
+                run(&scenario)
+            })
+            .collect()
+    })
+}
+
 /// `value` of every replication, in order.
 fn each(outputs: &[RunOutput], value: impl Fn(&Summary) -> f64) -> Vec<f64> {
     outputs
@@ -231,6 +247,20 @@ fn variants_differ_from_01_only_where_the_story_says() {
             "autoscaler.min_instances=6",
             "autoscaler.initial_instances=6",
         ],
+    );
+    // 05 is 03 with KEDA on the backlog in place of Cloud Run's CPU rule, nothing else.
+    let small_cache = load("03-small-cache.toml", &[]);
+    let mut keda = load("05-keda-backlog.toml", &[]);
+    assert!(matches!(
+        keda.autoscaler,
+        sim::scenario::Autoscaler::Keda(_)
+    ));
+    keda.name = small_cache.name.clone();
+    keda.description = small_cache.description.clone();
+    keda.autoscaler = small_cache.autoscaler.clone();
+    assert_eq!(
+        keda, small_cache,
+        "05 differs from 03 beyond its autoscaler"
     );
     // The incident is 01's fleet; only its timeline and horizon change it.
     let mut expected = load("01-cache-oom.toml", &["run.horizon=90h"]);
@@ -745,4 +775,64 @@ fn incident_figure_carries_the_panels_and_every_intervention_label() {
             intervention.label
         );
     }
+}
+
+#[test]
+fn keda_on_the_backlog_avoids_03s_regression_but_costs_more_than_04s_floor() {
+    if !slow_tests_enabled("05") {
+        return;
+    }
+    let cascade = cascade();
+    let (small, floor) = (&cascade.small_cache, &cascade.min_instances);
+    let keda = keda_backlog();
+    for output in keda {
+        assert_eq!(
+            output.summary.crashes.oom, 0,
+            "seed {}",
+            output.summary.seed
+        );
+    }
+    // The verdict: every SLO holds on the replication means, the p95 with its whole CI under
+    // the limit (03 fails it on the means).
+    assert_eq!(failing_on_means("05", keda), Vec::<String>::new());
+    let p95 = |s: &Summary| s.response_latency_s.p95;
+    let keda_p95 = report("05 response p95 (s)", &each(keda, p95));
+    let limit = keda[0]
+        .summary
+        .slo
+        .iter()
+        .find(|slo| slo.metric == "response_latency_p95_s")
+        .expect("05 has a latency SLO")
+        .limit;
+    let (_, hi) = interval(&keda_p95);
+    assert!(hi <= limit, "05 p95 CI up to {hi:.1} s, SLO {limit} s");
+    // Against 03, paired: activities wait less for a slot and the worst replies come sooner.
+    let wait = |s: &Summary| s.activity_schedule_to_start_s.p95;
+    let waits = report(
+        "05 - 03 activity schedule-to-start p95 (s)",
+        &paired_differences(small, keda, wait),
+    );
+    assert!(interval(&waits).1 < 0.0, "05 waits {:+.2} s", waits.mean);
+    let p99 = |s: &Summary| s.response_latency_s.p99;
+    let worst = report(
+        "05 - 03 response p99 (s)",
+        &paired_differences(small, keda, p99),
+    );
+    assert!(interval(&worst).1 < 0.0, "05 p99 {:+.1} s", worst.mean);
+    // Against 04's floor, paired: more instances, more compute, and still slower at p95.
+    let instances = report(
+        "05 - 04 mean instances",
+        &paired_differences(floor, keda, |s| s.instances.mean),
+    );
+    assert!(interval(&instances).0 > 0.0, "{:+.2}", instances.mean);
+    let compute = report(
+        "05 - 04 compute cost per day (USD)",
+        &paired_differences(floor, keda, |s| s.cost_usd.compute),
+    );
+    assert!(interval(&compute).0 > 0.0, "{:+.2}", compute.mean);
+    let slower = report(
+        "05 - 04 response p95 (s)",
+        &paired_differences(floor, keda, p95),
+    );
+    assert!(interval(&slower).0 > 0.0, "{:+.2}", slower.mean);
 }

@@ -1,7 +1,7 @@
 //! `cargo xtask swarm --runs N --seed S [--index I]`: swarm testing (TigerBeetle's VOPR habit).
 //! Each run generates a random valid scenario from (seed, index) across the whole feature space
 //! (every traffic kind, every distribution kind, agent programs nested 2-3 deep, retries,
-//! Temporal, instances with OOM, leaks and GC, both autoscalers, providers with errors,
+//! Temporal, instances with OOM, leaks and GC, every autoscaler kind, providers with errors,
 //! timeouts and failover, SLOs, timeline sets, deploys and incidents; one scenario in four is a
 //! workload mix of 2-3 `[[workloads]]`, each with its own traffic, conversation and program,
 //! with timeline sets and SLOs addressing one workload), runs it for 5-30 simulated minutes,
@@ -1138,6 +1138,109 @@ fn family(set: &str) -> &str {
 }
 
 /// The scenario of (seed, index) as TOML text: a pure function of the two numbers.
+/// The autoscaler kind in force while the generator writes the timeline.
+#[derive(Clone, Copy, PartialEq)]
+enum Scaler {
+    Fixed,
+    CloudRun,
+    Hpa,
+    Keda,
+}
+
+impl Scaler {
+    /// The key that bounds the instance count.
+    fn max_key(self) -> &'static str {
+        match self {
+            Scaler::Hpa => "max_replicas",
+            Scaler::Keda => "max_replica_count",
+            Scaler::Fixed | Scaler::CloudRun => "max_instances",
+        }
+    }
+}
+
+/// `[autoscaler]` of kind `hpa` on a random metric, sometimes with a random `behavior`;
+/// returns its `max_replicas`.
+fn hpa(g: &mut Gen, s: &mut String) -> u64 {
+    let min = g.int(1, 3);
+    let max = min + g.int(0, 8);
+    writeln!(
+        s,
+        "\n[autoscaler]\nkind = \"hpa\"\nmin_replicas = {min}\nmax_replicas = {max}\n\
+         initial_replicas = {}",
+        g.int(min, max)
+    )
+    .unwrap();
+    match g.pick(&["cpu", "memory", "backlog"]) {
+        "backlog" => writeln!(
+            s,
+            "metric = \"backlog\"\nqueue_types = \"{}\"\ntarget_queue_size = {}",
+            g.pick(&["workflow", "activity", "workflow,activity"]),
+            g.float(0.5, 20.0)
+        )
+        .unwrap(),
+        metric => writeln!(
+            s,
+            "metric = \"{metric}\"\ntarget_utilization = {}",
+            g.float(0.05, 1.0)
+        )
+        .unwrap(),
+    }
+    hpa_control(g, s);
+    max
+}
+
+/// `[autoscaler]` of kind `keda`; returns its `max_replica_count`.
+fn keda(g: &mut Gen, s: &mut String) -> u64 {
+    let min = g.int(0, 2);
+    let max = min.max(1) + g.int(0, 8);
+    writeln!(
+        s,
+        "\n[autoscaler]\nkind = \"keda\"\nmin_replica_count = {min}\nmax_replica_count = {max}\n\
+         initial_replicas = {}\npolling_interval = {}\ncooldown_period = {}\n\
+         queue_types = \"{}\"\ntarget_queue_size = {}\nactivation_target_queue_size = {}",
+        g.int(min, max),
+        g.dur(1_000, 60_000),
+        g.dur(0, 600_000),
+        g.pick(&["workflow", "activity", "workflow,activity"]),
+        g.float(0.5, 20.0),
+        g.pick(&["0", "0.5", "3"])
+    )
+    .unwrap();
+    hpa_control(g, s);
+    max
+}
+
+/// The HPA's `tolerance`, `sync_period` and, half the time, `[autoscaler.behavior.*]`.
+fn hpa_control(g: &mut Gen, s: &mut String) {
+    if g.chance(0.5) {
+        writeln!(s, "tolerance = {}", g.float(0.0, 0.5)).unwrap();
+    }
+    writeln!(s, "sync_period = {}", g.dur(1_000, 60_000)).unwrap();
+    for direction in ["scale_up", "scale_down"] {
+        if !g.chance(0.5) {
+            continue;
+        }
+        writeln!(
+            s,
+            "[autoscaler.behavior.{direction}]\nstabilization_window = {}\nselect_policy = \"{}\"",
+            g.dur(0, 900_000),
+            g.pick(&["max", "min", "disabled"])
+        )
+        .unwrap();
+        let policies: Vec<String> = (0..g.int(1, 2))
+            .map(|_| {
+                format!(
+                    "{{ kind = \"{}\", value = {}, period = {} }}",
+                    g.pick(&["pods", "percent"]),
+                    g.int(1, 200),
+                    g.dur(1_000, 120_000)
+                )
+            })
+            .collect();
+        writeln!(s, "policies = [{}]", policies.join(", ")).unwrap();
+    }
+}
+
 pub fn generate(seed: u64, index: u64) -> String {
     let mut g = Gen {
         rng: rng::stream(seed, STREAM, index),
@@ -1318,40 +1421,56 @@ pub fn generate(seed: u64, index: u64) -> String {
     }
 
     // [autoscaler]
-    let cloud_run = g.chance(0.5);
     let mut max_instances = 1;
-    if cloud_run {
-        let min = g.int(0, 3);
-        let max = min.max(1) + g.int(0, 10);
-        max_instances = max;
-        let initial = g.int(min, max.min(min + 3));
-        let eval_s = g.int(1, 10);
-        let window_s = eval_s * g.int(1, 30);
-        writeln!(
-            s,
-            "\n[autoscaler]\nkind = \"cloud_run\"\nmin_instances = {min}\nmax_instances = {max}\n\
-             initial_instances = {initial}\ntarget_cpu_utilization = {}\nwindow = \"{window_s}s\"\n\
-             evaluation_interval = \"{eval_s}s\"\nscale_in_stabilization = {}",
-            g.float(0.05, 1.0),
-            g.dur(0, 900_000)
-        )
-        .unwrap();
-        if g.chance(0.3) {
+    let mut kind = if g.chance(0.5) {
+        Scaler::CloudRun
+    } else {
+        // Half of the rest: Kubernetes' HPA or KEDA, so their rules meet the invariants too.
+        match g.int(0, 3) {
+            0 => Scaler::Hpa,
+            1 => Scaler::Keda,
+            _ => Scaler::Fixed,
+        }
+    };
+    match kind {
+        Scaler::CloudRun => {
+            let min = g.int(0, 3);
+            let max = min.max(1) + g.int(0, 10);
+            max_instances = max;
+            let initial = g.int(min, max.min(min + 3));
+            let eval_s = g.int(1, 10);
+            let window_s = eval_s * g.int(1, 30);
             writeln!(
                 s,
-                "max_concurrency = {}\ntarget_concurrency_utilization = {}",
-                g.int(1, 100),
-                g.float(0.05, 1.0)
+                "\n[autoscaler]\nkind = \"cloud_run\"\nmin_instances = {min}\nmax_instances = {max}\n\
+                 initial_instances = {initial}\ntarget_cpu_utilization = {}\nwindow = \"{window_s}s\"\n\
+                 evaluation_interval = \"{eval_s}s\"\nscale_in_stabilization = {}",
+                g.float(0.05, 1.0),
+                g.dur(0, 900_000)
             )
             .unwrap();
+            if g.chance(0.3) {
+                writeln!(
+                    s,
+                    "max_concurrency = {}\ntarget_concurrency_utilization = {}",
+                    g.int(1, 100),
+                    g.float(0.05, 1.0)
+                )
+                .unwrap();
+            }
         }
-    } else if g.chance(0.8) {
-        let instances = if g.chance(0.05) { 0 } else { g.int(1, 5) };
-        writeln!(
-            s,
-            "\n[autoscaler]\nkind = \"fixed\"\ninstances = {instances}"
-        )
-        .unwrap();
+        Scaler::Hpa => max_instances = hpa(&mut g, &mut s),
+        Scaler::Keda => max_instances = keda(&mut g, &mut s),
+        Scaler::Fixed => {
+            if g.chance(0.8) {
+                let instances = if g.chance(0.05) { 0 } else { g.int(1, 5) };
+                writeln!(
+                    s,
+                    "\n[autoscaler]\nkind = \"fixed\"\ninstances = {instances}"
+                )
+                .unwrap();
+            }
+        }
     }
 
     s.push_str(&providers_text);
@@ -1418,7 +1537,6 @@ pub fn generate(seed: u64, index: u64) -> String {
     // them in that order, so a set of the autoscaler's keys matches the kind then in force.
     let mut ats: Vec<u64> = (0..g.int(0, 4)).map(|_| g.int(0, horizon_ms - 1)).collect();
     ats.sort_unstable();
-    let mut cloud_run = cloud_run;
     for at in ats {
         writeln!(s, "\n[[timeline]]\nat = \"{at}ms\"").unwrap();
         match g.int(0, 5) {
@@ -1456,8 +1574,9 @@ pub fn generate(seed: u64, index: u64) -> String {
                             let e = g.pick(&["0", "0.1", "1"]);
                             format!("\"providers.p{p}.error_probability\" = {e}")
                         }
-                        5 if cloud_run => format!(
-                            "\"autoscaler.max_instances\" = {}",
+                        5 if kind != Scaler::Fixed => format!(
+                            "\"autoscaler.{}\" = {}",
+                            kind.max_key(),
                             max_instances + g.int(0, 5)
                         ),
                         5 => "\"instance.vcpus\" = 2".to_string(),
@@ -1465,20 +1584,42 @@ pub fn generate(seed: u64, index: u64) -> String {
                         7 => format!("\"instance.leak_per_hour\" = \"{}MiB\"", g.int(0, 2048)),
                         8 => {
                             // Switch the autoscaler's kind (or re-set it).
-                            cloud_run = g.chance(0.5);
-                            if !cloud_run {
-                                format!(
+                            let max = g.int(1, 8);
+                            kind = match g.int(0, 5) {
+                                0 | 1 => Scaler::Fixed,
+                                2 | 3 => Scaler::CloudRun,
+                                4 => Scaler::Hpa,
+                                _ => Scaler::Keda,
+                            };
+                            if kind != Scaler::Fixed {
+                                max_instances = max;
+                            }
+                            match kind {
+                                Scaler::Fixed => format!(
                                     "\"autoscaler\" = {{ kind = \"fixed\", instances = {} }}",
                                     g.int(0, 4)
-                                )
-                            } else {
-                                let max = g.int(1, 8);
-                                max_instances = max;
-                                format!(
+                                ),
+                                Scaler::CloudRun => format!(
                                     "\"autoscaler\" = {{ kind = \"cloud_run\", max_instances = \
                                      {max}, min_instances = {}, initial_instances = {max} }}",
                                     g.int(0, max)
-                                )
+                                ),
+                                Scaler::Hpa => format!(
+                                    "\"autoscaler\" = {{ kind = \"hpa\", metric = \"{}\", \
+                                     max_replicas = {max}, min_replicas = {}, initial_replicas = \
+                                     {max}, sync_period = {} }}",
+                                    g.pick(&["cpu", "memory", "backlog"]),
+                                    g.int(1, max),
+                                    g.dur(1_000, 60_000)
+                                ),
+                                Scaler::Keda => format!(
+                                    "\"autoscaler\" = {{ kind = \"keda\", max_replica_count = \
+                                     {max}, min_replica_count = {}, initial_replicas = {max}, \
+                                     polling_interval = {}, cooldown_period = {} }}",
+                                    g.int(0, max),
+                                    g.dur(1_000, 60_000),
+                                    g.dur(0, 600_000)
+                                ),
                             }
                         }
                         9 => {
@@ -1602,6 +1743,20 @@ mod tests {
             if text.contains("[[workloads]]") {
                 assert!(!text.contains("\n[traffic]") && !text.contains("\"traffic."));
             }
+        }
+    }
+
+    #[test]
+    fn every_autoscaler_kind_is_generated() {
+        let count = |kind: &str| {
+            (0..400)
+                .filter(|&index| generate(1, index).contains(&format!("kind = \"{kind}\"")))
+                .count()
+        };
+        // Half cloud_run; of the rest, a quarter each hpa and keda (plus timeline switches).
+        for (kind, lo, hi) in [("cloud_run", 150, 280), ("hpa", 30, 110), ("keda", 30, 110)] {
+            let n = count(kind);
+            assert!((lo..=hi).contains(&n), "{n} of 400 scenarios use {kind}");
         }
     }
 

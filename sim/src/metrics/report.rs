@@ -274,6 +274,16 @@ pub struct TimeseriesRow {
 pub struct Timeseries {
     pub providers: Vec<String>,
     pub rows: Vec<TimeseriesRow>,
+    /// The autoscaler's CPU utilisation target from each time on: one step at t = 0 and one
+    /// after every timeline `set` (`None` while the autoscaler does not scale on CPU).
+    pub cpu_target_steps: Vec<CpuTargetStep>,
+}
+
+/// The CPU utilisation target (0 to 1) the autoscaler had from `t_s` on.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CpuTargetStep {
+    pub t_s: f64,
+    pub cpu_utilization: Option<f64>,
 }
 
 /// One `events.csv` row.

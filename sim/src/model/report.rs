@@ -190,6 +190,7 @@ impl Model {
         let timeseries = Timeseries {
             providers: self.cfg.providers.iter().map(|p| p.name.clone()).collect(),
             rows: std::mem::take(&mut self.rows),
+            cpu_target_steps: self.autoscaler.take_cpu_target_steps(),
         };
         Ok(RunOutput {
             summary,

@@ -213,3 +213,36 @@ pub fn cloud_run(min: u32, max: u32, initial: u32) -> CloudRunAutoscaler {
         scale_in_stabilization: secs(900.0),
     }
 }
+
+/// Kubernetes' HPA on CPU with its documented defaults (tolerance 0.1, 15 s sync, 5-minute
+/// scale-down window, default rate policies), `target` utilisation and the given bounds.
+pub fn hpa_cpu(min: u32, max: u32, target: f64) -> HpaAutoscaler {
+    HpaAutoscaler {
+        min_replicas: min,
+        max_replicas: max,
+        initial_replicas: min,
+        metric: HpaMetric::Cpu {
+            target_utilization: target,
+        },
+        control: HpaControl::kubernetes_defaults(),
+    }
+}
+
+/// KEDA with the Temporal scaler and its documented defaults (target queue size 5, activation
+/// 0, workflow queue, 30 s polling, 5-minute cooldown) and the given bounds.
+pub fn keda(min: u32, max: u32) -> KedaAutoscaler {
+    KedaAutoscaler {
+        min_replica_count: min,
+        max_replica_count: max,
+        initial_replicas: min.max(1),
+        polling_interval: secs(30.0),
+        cooldown_period: secs(300.0),
+        queue_types: QueueTypes {
+            workflow: true,
+            activity: false,
+        },
+        target_queue_size: 5.0,
+        activation_target_queue_size: 0.0,
+        control: HpaControl::kubernetes_defaults(),
+    }
+}

@@ -363,3 +363,72 @@ fn a_rolling_deploy_to_fewer_instances_retires_every_old_one() {
         "nothing lost in a graceful rollout"
     );
 }
+
+#[test]
+fn hpa_scales_out_on_cpu_within_its_maximum() {
+    let mut scenario = fleet(4.0, 1800.0);
+    scenario.temporal.workflow_task_cpu = secs(0.2);
+    scenario.autoscaler = Autoscaler::Hpa(super::testkit::hpa_cpu(1, 6, 0.6));
+    let output = run(&scenario).unwrap();
+    let outs: Vec<&EventRecord> = output
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::ScaleOut)
+        .collect();
+    assert!(!outs.is_empty(), "the HPA scaled out");
+    assert!(outs[0].detail.contains("(cpu "), "{}", outs[0].detail);
+    // Evaluations happen on the 15 s sync period.
+    assert!(outs.iter().all(|e| e.t_s % 15.0 == 0.0), "{outs:?}");
+    assert_eq!(output.summary.instances.max, 6, "clamped to max_replicas");
+    let steps = &output.timeseries.cpu_target_steps;
+    assert_eq!(steps.len(), 1);
+    assert_eq!(
+        steps[0].cpu_utilization,
+        Some(0.6),
+        "the run reports its target"
+    );
+}
+
+#[test]
+fn keda_scales_to_zero_when_idle_and_back_on_the_first_queued_task() {
+    let mut scenario = fleet(1.0, 3600.0);
+    // No customers for 20 minutes, then one a second.
+    scenario.workloads[0].traffic.profile = TrafficProfile::Piecewise {
+        points: vec![
+            RatePoint {
+                at: 0,
+                rate_per_s: 0.0,
+            },
+            RatePoint {
+                at: secs(1200.0),
+                rate_per_s: 1.0,
+            },
+        ],
+    };
+    scenario.autoscaler = Autoscaler::Keda(super::testkit::keda(0, 10));
+    let output = run(&scenario).unwrap();
+    let to_zero = output
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::ScaleIn && e.detail.contains("-> 0 "))
+        .expect("scaled to zero while idle");
+    // The start counts as activity; the first poll more than 300 s later is at 330 s.
+    assert_eq!(to_zero.t_s, 330.0, "{to_zero:?}");
+    assert_eq!(to_zero.detail, "1 -> 0 (backlog 0)");
+    let from_zero = output
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::ScaleOut && e.detail.starts_with("0 -> 1 "))
+        .expect("scaled from zero when work came");
+    // The first workflow task queues after 1200 s; the next 30 s poll activates.
+    assert!(
+        from_zero.t_s > 1200.0 && from_zero.t_s <= 1230.0 && from_zero.t_s % 30.0 == 0.0,
+        "{from_zero:?}"
+    );
+    assert!(
+        output.timeseries.cpu_target_steps[0]
+            .cpu_utilization
+            .is_none()
+    );
+    assert!(output.summary.messages.received > 0);
+}

@@ -79,7 +79,7 @@ impl Model {
             .zip(&self.cfg.workloads)
             .map(|(new, old)| new.traffic != old.traffic)
             .collect();
-        let fixed_before = matches!(self.cfg.autoscaler, Autoscaler::Fixed { .. });
+        let autoscaler_before = self.cfg.autoscaler.clone();
         if effective.cost != self.cfg.cost {
             // Instance time so far is billed at the old prices.
             for inst in 0..self.instances.len() as u32 {
@@ -98,28 +98,23 @@ impl Model {
                 );
             }
         }
-        match self.cfg.autoscaler.clone() {
-            Autoscaler::Fixed { instances } => {
-                let (_, total) = self.counted_instances();
-                self.stats.instances_desired = instances;
-                if instances > total {
-                    for _ in total..instances {
-                        self.launch_instance();
-                    }
-                }
-                // Fewer fixed instances: drain the newest.
-                for _ in instances..total.max(instances) {
-                    if let Some(victim) = self.newest_instance() {
-                        self.drain(victim);
-                    }
+        // `fixed` has no evaluations: its count applies at once.
+        if let Autoscaler::Fixed { instances } = self.cfg.autoscaler {
+            let (_, total) = self.counted_instances();
+            self.stats.instances_desired = instances;
+            if instances > total {
+                for _ in total..instances {
+                    self.launch_instance();
                 }
             }
-            Autoscaler::CloudRun(_) => {
-                if fixed_before {
-                    self.autoscaler_start();
+            // Fewer fixed instances: drain the newest.
+            for _ in instances..total.max(instances) {
+                if let Some(victim) = self.newest_instance() {
+                    self.drain(victim);
                 }
             }
         }
+        self.autoscaler_settings_changed(&autoscaler_before);
     }
 
     fn newest_instance(&self) -> Option<u32> {
@@ -140,10 +135,7 @@ impl Model {
     /// Replaces every instance with one of a new revision (fresh settings, empty cache).
     fn deploy(&mut self, deploy: Deploy, label: &str) {
         let (_, total) = self.counted_instances();
-        let count = match &self.cfg.autoscaler {
-            Autoscaler::Fixed { instances } => *instances,
-            Autoscaler::CloudRun(cfg) => total.clamp(cfg.min_instances, cfg.max_instances),
-        };
+        let count = self.cfg.autoscaler.deploy_count(total);
         self.revision += 1;
         let old: Vec<u32> = (0..self.instances.len() as u32)
             .filter(|&i| {

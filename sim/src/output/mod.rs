@@ -358,6 +358,7 @@ pub(crate) mod tests {
             timeseries: Timeseries {
                 providers: vec!["openai".into(), "vertex".into()],
                 rows: vec![row(60.0, Some(0.3)), row(120.0, None)],
+                cpu_target_steps: Vec::new(),
             },
             events: vec![
                 EventRecord {

@@ -132,6 +132,22 @@ mod tests {
         scenario
     }
 
+    /// The CPU target steps a run of `scenario` reports: its target at t = 0, then the target
+    /// in force after each timeline `set`.
+    fn cpu_target_steps(scenario: &Scenario) -> Vec<CpuTargetStep> {
+        let step = |t_s: f64, s: &Scenario| CpuTargetStep {
+            t_s,
+            cpu_utilization: s.autoscaler.cpu_target(),
+        };
+        let mut steps = vec![step(0.0, scenario)];
+        for intervention in &scenario.timeline {
+            if let Action::Set { effective, .. } = &intervention.action {
+                steps.push(step(nanos_to_seconds(intervention.at), effective));
+            }
+        }
+        steps
+    }
+
     /// The incident in miniature: memory climbs to the limit and crashes until a 5x memory
     /// redeploy at 4 h; a cache cut at 8 h stops the crash restarts, instances drop, the
     /// backlog and response latency climb while the providers stay flat.
@@ -244,6 +260,7 @@ mod tests {
             timeseries: Timeseries {
                 providers: vec!["anthropic".into(), "vertex".into()],
                 rows,
+                cpu_target_steps: cpu_target_steps(&scenario),
             },
             events,
         };
@@ -382,6 +399,7 @@ mod tests {
             timeseries: Timeseries {
                 providers: vec!["anthropic".into(), "vertex".into()],
                 rows,
+                cpu_target_steps: cpu_target_steps(&scenario),
             },
             events,
         };
@@ -539,6 +557,7 @@ mod tests {
             timeseries: Timeseries {
                 providers: vec!["anthropic".into()],
                 rows: Vec::new(),
+                cpu_target_steps: cpu_target_steps(&scenario),
             },
             events: Vec::new(),
         };

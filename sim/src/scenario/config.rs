@@ -476,6 +476,72 @@ pub enum Autoscaler {
     Fixed { instances: u32 },
     /// `kind = "cloud_run"` and the keys of `CloudRunAutoscaler`.
     CloudRun(CloudRunAutoscaler),
+    /// `kind = "hpa"` and the keys of `HpaAutoscaler`.
+    Hpa(HpaAutoscaler),
+    /// `kind = "keda"` and the keys of `KedaAutoscaler`.
+    Keda(KedaAutoscaler),
+}
+
+impl Autoscaler {
+    /// Instances at t = 0 (they start without a cold start).
+    pub fn initial_instances(&self) -> u32 {
+        match self {
+            Autoscaler::Fixed { instances } => *instances,
+            Autoscaler::CloudRun(c) => c.initial_instances,
+            Autoscaler::Hpa(h) => h.initial_replicas,
+            Autoscaler::Keda(k) => k.initial_replicas,
+        }
+    }
+
+    /// The dotted key that bounds the instance count, and its value.
+    pub fn max_instances_key(&self) -> (&'static str, u32) {
+        match self {
+            Autoscaler::Fixed { instances } => ("autoscaler.instances", *instances),
+            Autoscaler::CloudRun(c) => ("autoscaler.max_instances", c.max_instances),
+            Autoscaler::Hpa(h) => ("autoscaler.max_replicas", h.max_replicas),
+            Autoscaler::Keda(k) => ("autoscaler.max_replica_count", k.max_replica_count),
+        }
+    }
+
+    /// The instance count a deploy starts, given `total` counted instances before it: the
+    /// fixed count, or `total` within the autoscaler's bounds.
+    pub fn deploy_count(&self, total: u32) -> u32 {
+        match self {
+            Autoscaler::Fixed { instances } => *instances,
+            Autoscaler::CloudRun(c) => total.clamp(c.min_instances, c.max_instances),
+            Autoscaler::Hpa(h) => total.clamp(h.min_replicas, h.max_replicas),
+            Autoscaler::Keda(k) => total.clamp(k.min_replica_count, k.max_replica_count),
+        }
+    }
+
+    /// The delay from the start (or from a switch away from `fixed`) to the first evaluation;
+    /// `None` for `fixed`, which never evaluates.
+    pub fn first_evaluation_in(&self) -> Option<Nanos> {
+        match self {
+            Autoscaler::Fixed { .. } => None,
+            Autoscaler::CloudRun(c) => Some(c.evaluation_interval),
+            Autoscaler::Hpa(h) => Some(h.control.sync_period),
+            Autoscaler::Keda(k) => Some(k.polling_interval.min(k.control.sync_period)),
+        }
+    }
+
+    /// The shortest time between two evaluations, for the up-front event estimate.
+    pub fn shortest_evaluation_interval(&self) -> Option<Nanos> {
+        self.first_evaluation_in()
+    }
+
+    /// The CPU utilisation (0 to 1) the autoscaler aims at, if it scales on CPU.
+    pub fn cpu_target(&self) -> Option<f64> {
+        match self {
+            Autoscaler::Fixed { .. } => None,
+            Autoscaler::CloudRun(c) => Some(c.target_cpu_utilization),
+            Autoscaler::Hpa(h) => match h.metric {
+                HpaMetric::Cpu { target_utilization } => Some(target_utilization),
+                HpaMetric::Memory { .. } | HpaMetric::Backlog { .. } => None,
+            },
+            Autoscaler::Keda(_) => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -499,6 +565,187 @@ pub struct CloudRunAutoscaler {
     /// `scale_in_stabilization`: scale in to the highest desired count of this trailing
     /// window, default "15m".
     pub scale_in_stabilization: Nanos,
+}
+
+/// Kubernetes' Horizontal Pod Autoscaler (autoscaling/v2) on one metric. Defaults are the
+/// Kubernetes documentation's ("Horizontal Pod Autoscaling").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HpaAutoscaler {
+    /// `min_replicas`: default 1, >= 1 (scaling to zero needs KEDA).
+    pub min_replicas: u32,
+    /// `max_replicas`: required, >= `min_replicas`.
+    pub max_replicas: u32,
+    /// `initial_replicas`: at t = 0, default `min_replicas`, in [min, max].
+    pub initial_replicas: u32,
+    /// `metric` and its target.
+    pub metric: HpaMetric,
+    /// `tolerance`, `sync_period`, `[autoscaler.behavior]`.
+    pub control: HpaControl,
+}
+
+/// The metric an HPA scales on (`metric = "cpu" | "memory" | "backlog"`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "metric", rename_all = "snake_case")]
+pub enum HpaMetric {
+    /// Resource utilisation of ready pods: busy vCPUs / vCPUs; `target_utilization` default
+    /// 0.8 (kubectl autoscale's default), in (0, 1].
+    Cpu { target_utilization: f64 },
+    /// Resource utilisation: memory / memory limit; `target_utilization` default 0.8, in (0, 1].
+    Memory { target_utilization: f64 },
+    /// An external metric, the Temporal task-queue backlog, as an AverageValue target:
+    /// `queue_types` default "workflow", `target_queue_size` per replica default 5.
+    Backlog {
+        queue_types: QueueTypes,
+        target_queue_size: f64,
+    },
+}
+
+/// Which Temporal task queues a backlog metric adds up (`queue_types = "workflow"`,
+/// `"activity"` or `"workflow,activity"`, as KEDA's Temporal scaler's `queueTypes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct QueueTypes {
+    pub workflow: bool,
+    pub activity: bool,
+}
+
+impl QueueTypes {
+    /// The TOML value: "workflow", "activity" or "workflow,activity".
+    pub fn as_str(&self) -> &'static str {
+        match (self.workflow, self.activity) {
+            (true, true) => "workflow,activity",
+            (false, true) => "activity",
+            _ => "workflow",
+        }
+    }
+
+    /// The backlog these queue types add up.
+    pub fn backlog(&self, workflow_tasks: u64, activities: u64) -> u64 {
+        let mut total = 0;
+        if self.workflow {
+            total += workflow_tasks;
+        }
+        if self.activity {
+            total += activities;
+        }
+        total
+    }
+}
+
+/// The HPA controller's settings, shared by `hpa` and the HPA that `keda` drives.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HpaControl {
+    /// `tolerance`: no scaling while |current metric / target - 1| <= this, default 0.1, in
+    /// [0, 1).
+    pub tolerance: f64,
+    /// `sync_period`: how often the controller evaluates, default "15s".
+    pub sync_period: Nanos,
+    /// `[autoscaler.behavior]`: `scale_up` and `scale_down` rules.
+    pub scale_up: HpaScalingRules,
+    pub scale_down: HpaScalingRules,
+}
+
+/// `[autoscaler.behavior.scale_up]` / `[autoscaler.behavior.scale_down]`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HpaScalingRules {
+    /// `stabilization_window`: scale-up takes the lowest, scale-down the highest recommendation
+    /// of this trailing window; default "0s" up, "5m" down; at most "1h".
+    pub stabilization_window: Nanos,
+    /// `select_policy`: "max" (default: the policy allowing the biggest change), "min" or
+    /// "disabled" (no scaling in this direction).
+    pub select_policy: SelectPolicy,
+    /// `policies`: default up [4 pods per 15 s, 100% per 15 s], down [100% per 15 s].
+    pub policies: Vec<HpaPolicy>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectPolicy {
+    Max,
+    Min,
+    Disabled,
+}
+
+/// `{ kind = "pods" | "percent", value = N, period = "15s" }`: at most `value` pods (or percent
+/// of the count at the start of the period) added or removed per trailing `period`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct HpaPolicy {
+    pub kind: PolicyKind,
+    /// >= 1.
+    pub value: u32,
+    /// In (0, 30 min].
+    pub period: Nanos,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyKind {
+    Pods,
+    Percent,
+}
+
+impl HpaControl {
+    /// Kubernetes' defaults: tolerance 0.1, 15 s sync period, scale up at once by the larger of
+    /// 4 pods or 100% per 15 s, scale down by up to 100% per 15 s after a 5-minute window.
+    pub fn kubernetes_defaults() -> HpaControl {
+        let period = 15 * NANOS_PER_SECOND_U64;
+        HpaControl {
+            tolerance: 0.1,
+            sync_period: period,
+            scale_up: HpaScalingRules {
+                stabilization_window: 0,
+                select_policy: SelectPolicy::Max,
+                policies: vec![
+                    HpaPolicy {
+                        kind: PolicyKind::Pods,
+                        value: 4,
+                        period,
+                    },
+                    HpaPolicy {
+                        kind: PolicyKind::Percent,
+                        value: 100,
+                        period,
+                    },
+                ],
+            },
+            scale_down: HpaScalingRules {
+                stabilization_window: 300 * NANOS_PER_SECOND_U64,
+                select_policy: SelectPolicy::Max,
+                policies: vec![HpaPolicy {
+                    kind: PolicyKind::Percent,
+                    value: 100,
+                    period,
+                }],
+            },
+        }
+    }
+}
+
+const NANOS_PER_SECOND_U64: Nanos = 1_000_000_000;
+
+/// KEDA's ScaledObject with the Temporal scaler: KEDA itself scales between zero and one
+/// (activation, cooldown) and drives an HPA for one and more replicas on the backlog as an
+/// AverageValue metric. Defaults are KEDA's ("Scaling Deployments", "Temporal" scaler).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KedaAutoscaler {
+    /// `min_replica_count`: default 0.
+    pub min_replica_count: u32,
+    /// `max_replica_count`: default 100, >= 1 and >= `min_replica_count`.
+    pub max_replica_count: u32,
+    /// `initial_replicas`: at t = 0, default max(min_replica_count, 1), in [min, max].
+    pub initial_replicas: u32,
+    /// `polling_interval`: how often KEDA checks activation, default "30s".
+    pub polling_interval: Nanos,
+    /// `cooldown_period`: inactive this long before scaling to `min_replica_count` when that is
+    /// 0, default "5m".
+    pub cooldown_period: Nanos,
+    /// `queue_types`: default "workflow".
+    pub queue_types: QueueTypes,
+    /// `target_queue_size`: backlog per replica, default 5, > 0.
+    pub target_queue_size: f64,
+    /// `activation_target_queue_size`: active while the backlog exceeds this, default 0, >= 0.
+    pub activation_target_queue_size: f64,
+    /// The HPA's `tolerance`, `sync_period`, `[autoscaler.behavior]`.
+    pub control: HpaControl,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -208,10 +208,7 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
     }
 
     for (_, _, s) in &phases {
-        let (key, instances) = match &s.autoscaler {
-            Autoscaler::Fixed { instances } => ("autoscaler.instances", *instances),
-            Autoscaler::CloudRun(c) => ("autoscaler.max_instances", c.max_instances),
-        };
+        let (key, instances) = s.autoscaler.max_instances_key();
         if u64::from(instances) > run.max_instances {
             diags.error(
                 &Origin::Whole,
@@ -244,8 +241,8 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
     // refused: every periodic tick, and per message at least its arrival and one event per
     // step, for half the expected arrivals (a run's arrivals are random).
     let mut events = rows as f64;
-    if let Autoscaler::CloudRun(c) = &scenario.autoscaler {
-        events += horizon as f64 / c.evaluation_interval.max(1) as f64;
+    if let Some(interval) = scenario.autoscaler.shortest_evaluation_interval() {
+        events += horizon as f64 / interval.max(1) as f64;
     }
     // Only top-level activities are sure to run: a repeat or a choice may run nothing.
     for (i, w) in scenario.workloads.iter().enumerate() {
@@ -273,8 +270,8 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
                 "the run would need more than {} events (half the expected arrivals x \
                  messages x (1 + top-level llm and tool steps), plus time-series samples and autoscaler \
                  evaluations), more than the limit of {}: shorten the \
-                 horizon, lengthen run.sample_interval or autoscaler.evaluation_interval, \
-                 or raise run.max_events",
+                 horizon, lengthen run.sample_interval or the autoscaler's interval \
+                 (evaluation_interval, sync_period, polling_interval), or raise run.max_events",
                 round(events),
                 run.max_events
             ),

@@ -2,6 +2,7 @@
 //! resolved `Scenario` out (and back to TOML for `scenario.resolved.toml`).
 
 mod agent;
+mod autoscaler;
 pub mod config;
 mod diag;
 pub mod fuzz;

@@ -749,3 +749,121 @@ fn a_timeline_set_cannot_change_the_shape_of_the_program_only_its_values() {
     );
     assert_eq!(scenario.timeline.len(), 1);
 }
+
+#[test]
+fn hpa_and_keda_take_the_kubernetes_and_keda_defaults_and_round_trip() {
+    let hpa = ok(
+        &with("[autoscaler]\nkind = \"hpa\"\nmetric = \"cpu\"\nmax_replicas = 10\n"),
+        &[],
+    );
+    let Autoscaler::Hpa(h) = &hpa.autoscaler else {
+        panic!("{:?}", hpa.autoscaler)
+    };
+    assert_eq!(
+        (h.min_replicas, h.max_replicas, h.initial_replicas),
+        (1, 10, 1)
+    );
+    assert_eq!(
+        h.metric,
+        HpaMetric::Cpu {
+            target_utilization: 0.8
+        }
+    );
+    assert_eq!(h.control, HpaControl::kubernetes_defaults());
+    let keda = ok(
+        &with(
+            "[autoscaler]\nkind = \"keda\"\nqueue_types = \"workflow,activity\"\n\
+             [autoscaler.behavior.scale_down]\nstabilization_window = \"1m\"\n\
+             policies = [{ kind = \"pods\", value = 2, period = \"30s\" }]\n",
+        ),
+        &[],
+    );
+    let Autoscaler::Keda(k) = &keda.autoscaler else {
+        panic!("{:?}", keda.autoscaler)
+    };
+    assert_eq!((k.min_replica_count, k.max_replica_count), (0, 100));
+    assert_eq!(k.initial_replicas, 1);
+    assert_eq!(k.polling_interval, 30_000_000_000);
+    assert_eq!(k.cooldown_period, 300_000_000_000);
+    assert_eq!(
+        (k.target_queue_size, k.activation_target_queue_size),
+        (5.0, 0.0)
+    );
+    assert!(k.queue_types.workflow && k.queue_types.activity);
+    assert_eq!(k.control.scale_down.stabilization_window, 60_000_000_000);
+    assert_eq!(
+        k.control.scale_down.policies,
+        vec![HpaPolicy {
+            kind: PolicyKind::Pods,
+            value: 2,
+            period: 30_000_000_000
+        }]
+    );
+    assert_eq!(
+        k.control.scale_up,
+        HpaControl::kubernetes_defaults().scale_up
+    );
+    for scenario in [hpa, keda] {
+        let text = crate::scenario::to_resolved_toml(&scenario);
+        let again = ok(&text, &[]);
+        assert_eq!(again.autoscaler, scenario.autoscaler, "{text}");
+    }
+}
+
+#[test]
+fn hpa_and_keda_bad_values_name_the_key_and_what_is_expected() {
+    let messages = errors(
+        &with(
+            "[autoscaler]\nkind = \"hpa\"\nmetric = \"cpu\"\nmin_replicas = 5\nmax_replicas = 3\n\
+             target_utilization = 0\ntarget_queue_size = 4\n\
+             [autoscaler.behavior.scale_up]\nselect_policy = \"most\"\n\
+             policies = [{ kind = \"pods\", value = 0, period = \"2h\" }]\n",
+        ),
+        &[],
+    );
+    let expected = [
+        "autoscaler.min_replicas: min_replicas (5) must not exceed max_replicas (3)",
+        "autoscaler.target_utilization: expected a number in (0, 1], found 0",
+        "autoscaler.behavior.scale_up.select_policy: expected \"max\", \"min\" or \"disabled\", found \"most\"",
+        "autoscaler.behavior.scale_up.policies.0.value: expected an integer >= 1, found 0",
+        "autoscaler.behavior.scale_up.policies.0.period: expected a duration of at most 30m",
+        "autoscaler.target_queue_size: unknown key",
+    ];
+    for tail in expected {
+        assert!(
+            messages.iter().any(|m| m.contains(tail)),
+            "no message with {tail:?} in {messages:#?}"
+        );
+    }
+    assert!(
+        messages.iter().all(|m| m.starts_with("s.toml:")),
+        "{messages:#?}"
+    );
+    let messages = errors(
+        &with("[autoscaler]\nkind = \"hpa\"\nmetric = \"cpu\"\n"),
+        &[],
+    );
+    assert!(
+        messages[0].contains("autoscaler.max_replicas: missing required key"),
+        "{messages:?}"
+    );
+    let messages = errors(
+        &with(
+            "[autoscaler]\nkind = \"keda\"\ntarget_queue_size = -1\nmin_replica_count = 4\n\
+             max_replica_count = 2\nqueue_types = \"nexus\"\ncooldown = \"1m\"\n",
+        ),
+        &[],
+    );
+    let expected = [
+        "autoscaler.target_queue_size: expected a number in (0, 1000000000], found -1",
+        "autoscaler.min_replica_count: min_replica_count (4) must not exceed max_replica_count (2)",
+        "autoscaler.queue_types: expected \"workflow\", \"activity\",",
+        "autoscaler.cooldown: unknown key",
+    ];
+    for tail in expected {
+        assert!(
+            messages.iter().any(|m| m.contains(tail)),
+            "no message with {tail:?} in {messages:#?}"
+        );
+    }
+}

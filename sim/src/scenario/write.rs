@@ -372,6 +372,82 @@ fn autoscaler(out: &mut Out, a: &Autoscaler) {
             out.duration("evaluation_interval", c.evaluation_interval);
             out.duration("scale_in_stabilization", c.scale_in_stabilization);
         }
+        Autoscaler::Hpa(h) => {
+            out.key("kind", "\"hpa\"");
+            out.key("min_replicas", h.min_replicas.to_string());
+            out.key("max_replicas", h.max_replicas.to_string());
+            out.key("initial_replicas", h.initial_replicas.to_string());
+            match &h.metric {
+                HpaMetric::Cpu { target_utilization } => {
+                    out.key("metric", "\"cpu\"");
+                    out.float("target_utilization", *target_utilization);
+                }
+                HpaMetric::Memory { target_utilization } => {
+                    out.key("metric", "\"memory\"");
+                    out.float("target_utilization", *target_utilization);
+                }
+                HpaMetric::Backlog {
+                    queue_types,
+                    target_queue_size,
+                } => {
+                    out.key("metric", "\"backlog\"");
+                    out.key("queue_types", quote(queue_types.as_str()));
+                    out.float("target_queue_size", *target_queue_size);
+                }
+            }
+            hpa_control(out, &h.control);
+        }
+        Autoscaler::Keda(k) => {
+            out.key("kind", "\"keda\"");
+            out.key("min_replica_count", k.min_replica_count.to_string());
+            out.key("max_replica_count", k.max_replica_count.to_string());
+            out.key("initial_replicas", k.initial_replicas.to_string());
+            out.duration("polling_interval", k.polling_interval);
+            out.duration("cooldown_period", k.cooldown_period);
+            out.key("queue_types", quote(k.queue_types.as_str()));
+            out.float("target_queue_size", k.target_queue_size);
+            out.float(
+                "activation_target_queue_size",
+                k.activation_target_queue_size,
+            );
+            hpa_control(out, &k.control);
+        }
+    }
+}
+
+/// The HPA controller's keys and `[autoscaler.behavior.*]`, every policy written out.
+fn hpa_control(out: &mut Out, control: &HpaControl) {
+    out.float("tolerance", control.tolerance);
+    out.duration("sync_period", control.sync_period);
+    for (name, rules) in [
+        ("scale_up", &control.scale_up),
+        ("scale_down", &control.scale_down),
+    ] {
+        out.header(&format!("[autoscaler.behavior.{name}]"));
+        out.duration("stabilization_window", rules.stabilization_window);
+        let select = match rules.select_policy {
+            SelectPolicy::Max => "max",
+            SelectPolicy::Min => "min",
+            SelectPolicy::Disabled => "disabled",
+        };
+        out.key("select_policy", quote(select));
+        let policies: Vec<String> = rules
+            .policies
+            .iter()
+            .map(|p| {
+                let kind = match p.kind {
+                    PolicyKind::Pods => "pods",
+                    PolicyKind::Percent => "percent",
+                };
+                format!(
+                    "{{ kind = {}, value = {}, period = {} }}",
+                    quote(kind),
+                    p.value,
+                    quote(&format_duration(p.period))
+                )
+            })
+            .collect();
+        out.key("policies", format!("[{}]", policies.join(", ")));
     }
 }
 

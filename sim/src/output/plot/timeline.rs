@@ -8,7 +8,7 @@
 //! Every intervention is one dashed vertical line through all panels, labelled once in the band.
 
 use crate::metrics::report::{EventKind, RunOutput, TimeseriesRow};
-use crate::scenario::{Action, Autoscaler, Scenario, SloMetric, nanos_to_seconds};
+use crate::scenario::{Action, Scenario, SloMetric, nanos_to_seconds};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
@@ -700,22 +700,18 @@ fn draw_cpu<DB: DrawingBackend>(
     Ok(panel_info(&chart, figure, entries))
 }
 
-/// The Cloud Run autoscaler's CPU target over the run as a step line (a timeline `set` can
-/// change it or the autoscaler kind); empty while the autoscaler is not `cloud_run`.
+/// The autoscaler's CPU target over the run as a step line, as the run reported it (a timeline
+/// `set` can change it or the autoscaler kind); no line while the autoscaler does not scale
+/// on CPU.
 fn cpu_target_steps(figure: &Figure) -> Vec<(f64, f64)> {
-    let target = |scenario: &Scenario| match &scenario.autoscaler {
-        Autoscaler::CloudRun(cloud_run) => Some(cloud_run.target_cpu_utilization),
-        Autoscaler::Fixed { .. } => None,
-    };
-    let mut changes = vec![(0.0, target(figure.scenario))];
-    for intervention in &figure.scenario.timeline {
-        if let Action::Set { effective, .. } = &intervention.action {
-            let t_h = nanos_to_seconds(intervention.at) / HOUR_S;
-            if t_h <= figure.x_end_h {
-                changes.push((t_h, target(effective)));
-            }
-        }
-    }
+    let changes: Vec<(f64, Option<f64>)> = figure
+        .output
+        .timeseries
+        .cpu_target_steps
+        .iter()
+        .map(|step| (step.t_s / HOUR_S, step.cpu_utilization))
+        .filter(|(t_h, _)| *t_h <= figure.x_end_h)
+        .collect();
     let mut points = Vec::new();
     for (index, &(start_h, value)) in changes.iter().enumerate() {
         let end_h = changes

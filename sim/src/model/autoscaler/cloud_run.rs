@@ -1,0 +1,121 @@
+//! The `cloud_run` autoscaler, after Cloud Run's documented behaviour for CPU and request
+//! concurrency:
+//!
+//! Every `evaluation_interval` it computes the average CPU utilisation U of the fleet over the
+//! trailing `window` (busy vCPU-seconds / available vCPU-seconds of running and draining
+//! instances) and
+//!   desired_cpu = ceil(U * running / target_cpu_utilization)
+//!   desired_concurrency = ceil(in-flight requests / (max_concurrency * target_concurrency))
+//!   desired = clamp(max(desired_cpu, desired_concurrency), min_instances, max_instances).
+//! Temporal workers poll for work and receive no HTTP requests, so in-flight requests are always
+//! 0 here and only CPU counts. Scale-out is immediate (new instances pay a cold start); scale-in
+//! goes to the highest `desired` seen over the trailing `scale_in_stabilization`, so an instance
+//! is removed only after that long without being needed. Crashed (restarting) and starting
+//! instances count as instances. With `min_instances = 0` a fleet whose CPU goes idle scales to
+//! zero and, receiving no requests, never scales back: a real hazard of pull-based workers.
+
+use super::{Observed, Recommendation, Signals};
+use crate::engine::Time;
+use crate::scenario::CloudRunAutoscaler;
+use std::collections::VecDeque;
+
+#[derive(Default)]
+pub struct CloudRunState {
+    /// (busy, available) vCPU-nanoseconds per evaluation interval within the window.
+    window: VecDeque<(u128, u128)>,
+    last_busy_area: u128,
+    last_capacity_area: u128,
+    /// (time, desired) over the scale-in stabilisation window.
+    recent: VecDeque<(Time, u32)>,
+}
+
+impl CloudRunState {
+    pub fn evaluate(&mut self, cfg: &CloudRunAutoscaler, signals: &Signals) -> Recommendation {
+        let now = signals.now;
+        let busy = signals.busy_area - self.last_busy_area;
+        let capacity = signals.capacity_area - self.last_capacity_area;
+        self.last_busy_area = signals.busy_area;
+        self.last_capacity_area = signals.capacity_area;
+        self.window.push_back((busy, capacity));
+        let slots = (cfg.window / cfg.evaluation_interval.max(1)).max(1) as usize;
+        while self.window.len() > slots {
+            self.window.pop_front();
+        }
+        let (busy_sum, capacity_sum) = self
+            .window
+            .iter()
+            .fold((0u128, 0u128), |(b, c), (wb, wc)| (b + wb, c + wc));
+        let utilization = if capacity_sum == 0 {
+            0.0
+        } else {
+            busy_sum as f64 / capacity_sum as f64
+        };
+        let total = signals.total;
+        let desired = cloud_run_desired(cfg, utilization, signals.running, 0.0);
+        self.recent.push_back((now, desired));
+        while self
+            .recent
+            .front()
+            .is_some_and(|(t, _)| now - t > cfg.scale_in_stabilization)
+        {
+            self.recent.pop_front();
+        }
+        let stabilized = self.recent.iter().map(|(_, d)| *d).max().unwrap_or(desired);
+        let target = if desired >= total {
+            desired
+        } else {
+            stabilized.min(total)
+        };
+        Recommendation {
+            target,
+            observed: Observed::Cpu(utilization),
+            next_in: cfg.evaluation_interval,
+        }
+    }
+}
+
+/// Cloud Run's desired instance count for utilisation `cpu_utilization` over the window with
+/// `running` instances and `requests` in flight, before stabilisation.
+pub fn cloud_run_desired(
+    cfg: &CloudRunAutoscaler,
+    cpu_utilization: f64,
+    running: u32,
+    requests: f64,
+) -> u32 {
+    // The small epsilon keeps float noise (0.6000000001) from adding an instance.
+    let ceil = |x: f64| (x - 1e-9).ceil().max(0.0) as u32;
+    let by_cpu = ceil(cpu_utilization * running as f64 / cfg.target_cpu_utilization);
+    let per_instance = cfg.max_concurrency as f64 * cfg.target_concurrency_utilization;
+    let by_requests = ceil(requests / per_instance);
+    by_cpu
+        .max(by_requests)
+        .clamp(cfg.min_instances, cfg.max_instances)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cloud_run(min: u32, max: u32) -> CloudRunAutoscaler {
+        crate::model::testkit::cloud_run(min, max, 1)
+    }
+
+    #[test]
+    fn desired_follows_cpu_over_target_and_clamps() {
+        let cfg = cloud_run(0, 100);
+        assert_eq!(cloud_run_desired(&cfg, 0.6, 10, 0.0), 10);
+        assert_eq!(cloud_run_desired(&cfg, 0.9, 10, 0.0), 15);
+        assert_eq!(cloud_run_desired(&cfg, 0.3, 10, 0.0), 5);
+        assert_eq!(cloud_run_desired(&cfg, 0.0, 10, 0.0), 0);
+        assert_eq!(cloud_run_desired(&cloud_run(3, 12), 0.0, 10, 0.0), 3);
+        assert_eq!(cloud_run_desired(&cloud_run(3, 12), 1.0, 10, 0.0), 12);
+    }
+
+    #[test]
+    fn requests_would_count_but_a_poller_has_none() {
+        let cfg = cloud_run(0, 100);
+        // 480 requests in flight at 80 x 0.6 per instance would need 10 instances.
+        assert_eq!(cloud_run_desired(&cfg, 0.0, 1, 480.0), 10);
+        assert_eq!(cloud_run_desired(&cfg, 0.05, 4, 0.0), 1);
+    }
+}

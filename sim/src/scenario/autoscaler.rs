@@ -1,0 +1,359 @@
+//! The `[autoscaler]` section: its `kind` picks one reader here, each applying the kind's
+//! documented defaults and checking its rules (min <= max and the like). A new autoscaler kind
+//! adds its reader here, its type to `config.rs`, its writer to `write.rs` and its model to
+//! `model/autoscaler/`.
+
+use super::config::*;
+use super::diag::{Diags, Origin};
+use super::raw::Node;
+use super::read::*;
+use super::resolve::WithTimeline;
+use super::units::format_duration;
+
+pub(crate) fn autoscaler(
+    node: Option<&Node>,
+    with_timeline: WithTimeline,
+    diags: &mut Diags,
+) -> Autoscaler {
+    let placeholder = Autoscaler::Fixed { instances: 1 };
+    let mut s = Section::open(node, "autoscaler", &Origin::Whole, diags);
+    if !s.is_present() {
+        return placeholder;
+    }
+    let autoscaler = match s.kind(diags, &["fixed", "cloud_run", "hpa", "keda"]) {
+        None => return placeholder,
+        Some("fixed") => Autoscaler::Fixed {
+            instances: s.u32(diags, "instances", 1, 0),
+        },
+        Some("hpa") => Autoscaler::Hpa(hpa(&mut s, with_timeline, diags)),
+        Some("keda") => Autoscaler::Keda(keda(&mut s, with_timeline, diags)),
+        Some(_) => Autoscaler::CloudRun(cloud_run(&mut s, with_timeline, diags)),
+    };
+    s.finish(diags);
+    autoscaler
+}
+
+/// `initial_instances` only matters at t = 0: a timeline `set` that moves min or max clamps it
+/// rather than failing (which also keeps the resolved file's round trip exact).
+fn cloud_run(
+    s: &mut Section<'_>,
+    with_timeline: WithTimeline,
+    diags: &mut Diags,
+) -> CloudRunAutoscaler {
+    let min_instances = s.u32(diags, "min_instances", 0, 0);
+    let max_instances = s.u32(diags, "max_instances", 100, 1);
+    if min_instances > max_instances {
+        let message = format!(
+            "min_instances ({min_instances}) must not exceed max_instances ({max_instances})"
+        );
+        diags.error(
+            &s.origin_of("min_instances"),
+            "autoscaler.min_instances",
+            message,
+        );
+    }
+    let default_initial = min_instances
+        .max(1)
+        .clamp(min_instances.min(max_instances), max_instances);
+    let mut initial_instances = s.u32(diags, "initial_instances", default_initial, 0);
+    if with_timeline == WithTimeline::No && min_instances <= max_instances {
+        initial_instances = initial_instances.clamp(min_instances, max_instances);
+    }
+    if !(min_instances..=max_instances).contains(&initial_instances)
+        && min_instances <= max_instances
+    {
+        let message = format!(
+            "expected an integer in [min_instances, max_instances] = [{min_instances}, {max_instances}], found {initial_instances}"
+        );
+        diags.error(
+            &s.origin_of("initial_instances"),
+            "autoscaler.initial_instances",
+            message,
+        );
+    }
+    let window = s.duration_min(diags, "window", 60_000_000_000, 1);
+    let evaluation_interval = s.duration_min(diags, "evaluation_interval", 2_000_000_000, 1);
+    if !window.is_multiple_of(evaluation_interval) {
+        let message = format!(
+            "evaluation_interval ({}) must divide window ({})",
+            format_duration(evaluation_interval),
+            format_duration(window)
+        );
+        diags.error(
+            &s.origin_of("evaluation_interval"),
+            "autoscaler.evaluation_interval",
+            message,
+        );
+    }
+    CloudRunAutoscaler {
+        min_instances,
+        max_instances,
+        initial_instances,
+        target_cpu_utilization: s.number(diags, "target_cpu_utilization", 0.6, FRACTION_POSITIVE),
+        max_concurrency: s.u32_in(diags, "max_concurrency", 80, 1, SLOTS_MAX),
+        target_concurrency_utilization: s.number(
+            diags,
+            "target_concurrency_utilization",
+            0.6,
+            FRACTION_POSITIVE,
+        ),
+        window,
+        evaluation_interval,
+        scale_in_stabilization: s.duration(diags, "scale_in_stabilization", 900_000_000_000),
+    }
+}
+
+/// An instance range: `min_key` (default `min_default`, at least `min_floor`), `max_key`
+/// (`max_default`, or required when `None`; at least 1 and at least the minimum), and
+/// `initial_replicas` (default `initial_default(min, max)`, clamped into the range when a
+/// timeline `set` resolves it).
+struct Bounds {
+    min: u32,
+    max: u32,
+    initial: u32,
+}
+
+fn bounds(
+    s: &mut Section<'_>,
+    with_timeline: WithTimeline,
+    diags: &mut Diags,
+    (min_key, min_default, min_floor): (&'static str, u32, u32),
+    (max_key, max_default): (&'static str, Option<u32>),
+    initial_default: fn(u32, u32) -> u32,
+) -> Bounds {
+    let min = s.u32(diags, min_key, min_default, min_floor);
+    if max_default.is_none() && !s.has(max_key) {
+        s.missing(max_key, "an integer >= 1", diags);
+    }
+    let max = s.u32(diags, max_key, max_default.unwrap_or(min.max(1)), 1);
+    if min > max {
+        let message = format!("{min_key} ({min}) must not exceed {max_key} ({max})");
+        diags.error(&s.origin_of(min_key), &s.key_path(min_key), message);
+    }
+    let default_initial = initial_default(min, max).clamp(min.min(max), max);
+    let mut initial = s.u32(diags, "initial_replicas", default_initial, 0);
+    if with_timeline == WithTimeline::No && min <= max {
+        initial = initial.clamp(min, max);
+    }
+    if min <= max && !(min..=max).contains(&initial) {
+        let message = format!(
+            "expected an integer in [{min_key}, {max_key}] = [{min}, {max}], found {initial}"
+        );
+        diags.error(
+            &s.origin_of("initial_replicas"),
+            &s.key_path("initial_replicas"),
+            message,
+        );
+    }
+    Bounds { min, max, initial }
+}
+
+/// `kind = "hpa"`: Kubernetes' Horizontal Pod Autoscaler.
+fn hpa(s: &mut Section<'_>, with_timeline: WithTimeline, diags: &mut Diags) -> HpaAutoscaler {
+    let bounds = bounds(
+        s,
+        with_timeline,
+        diags,
+        ("min_replicas", 1, 1),
+        ("max_replicas", None),
+        |min, _| min,
+    );
+    let metric = match s.choice(diags, "metric", &["cpu", "memory", "backlog"]) {
+        Some("memory") => HpaMetric::Memory {
+            target_utilization: s.number(diags, "target_utilization", 0.8, FRACTION_POSITIVE),
+        },
+        Some("backlog") => HpaMetric::Backlog {
+            queue_types: queue_types(s, diags),
+            target_queue_size: s.number(diags, "target_queue_size", 5.0, QUEUE_SIZE),
+        },
+        _ => {
+            if !s.has("metric") {
+                s.missing("metric", "one of \"cpu\", \"memory\", \"backlog\"", diags);
+            }
+            HpaMetric::Cpu {
+                target_utilization: s.number(diags, "target_utilization", 0.8, FRACTION_POSITIVE),
+            }
+        }
+    };
+    HpaAutoscaler {
+        min_replicas: bounds.min,
+        max_replicas: bounds.max,
+        initial_replicas: bounds.initial,
+        metric,
+        control: control(s, diags),
+    }
+}
+
+/// `kind = "keda"`: a KEDA ScaledObject with the Temporal scaler.
+fn keda(s: &mut Section<'_>, with_timeline: WithTimeline, diags: &mut Diags) -> KedaAutoscaler {
+    let bounds = bounds(
+        s,
+        with_timeline,
+        diags,
+        ("min_replica_count", 0, 0),
+        ("max_replica_count", Some(100)),
+        |min, _| min.max(1),
+    );
+    KedaAutoscaler {
+        min_replica_count: bounds.min,
+        max_replica_count: bounds.max,
+        initial_replicas: bounds.initial,
+        polling_interval: s.duration_min(diags, "polling_interval", 30 * SECOND, 1),
+        cooldown_period: s.duration(diags, "cooldown_period", 300 * SECOND),
+        queue_types: queue_types(s, diags),
+        target_queue_size: s.number(diags, "target_queue_size", 5.0, QUEUE_SIZE),
+        activation_target_queue_size: s.number(
+            diags,
+            "activation_target_queue_size",
+            0.0,
+            closed(0.0, COUNT_MAX),
+        ),
+        control: control(s, diags),
+    }
+}
+
+const SECOND: Nanos = 1_000_000_000;
+
+/// A backlog per replica: positive, at most a billion.
+const QUEUE_SIZE: Range = positive_up_to(COUNT_MAX);
+
+/// Kubernetes caps a stabilisation window at one hour and a policy period at 30 minutes.
+const STABILIZATION_WINDOW_MAX: Nanos = 3600 * SECOND;
+const POLICY_PERIOD_MAX: Nanos = 1800 * SECOND;
+
+fn queue_types(s: &mut Section<'_>, diags: &mut Diags) -> QueueTypes {
+    let options = [
+        "workflow",
+        "activity",
+        "workflow,activity",
+        "activity,workflow",
+    ];
+    match s.choice(diags, "queue_types", &options) {
+        Some("activity") => QueueTypes {
+            workflow: false,
+            activity: true,
+        },
+        Some("workflow,activity" | "activity,workflow") => QueueTypes {
+            workflow: true,
+            activity: true,
+        },
+        _ => QueueTypes {
+            workflow: true,
+            activity: false,
+        },
+    }
+}
+
+/// `tolerance`, `sync_period` and `[autoscaler.behavior]`, with Kubernetes' defaults.
+fn control(s: &mut Section<'_>, diags: &mut Diags) -> HpaControl {
+    let defaults = HpaControl::kubernetes_defaults();
+    let tolerance = s.number(diags, "tolerance", defaults.tolerance, HALF_OPEN_FRACTION);
+    let sync_period = s.duration_min(diags, "sync_period", defaults.sync_period, 1);
+    let behavior_node = s.take("behavior");
+    let path = s.key_path("behavior");
+    let mut behavior = Section::open(behavior_node, &path, &s.origin, diags);
+    let scale_up = scaling_rules(&mut behavior, "scale_up", defaults.scale_up, diags);
+    let scale_down = scaling_rules(&mut behavior, "scale_down", defaults.scale_down, diags);
+    behavior.finish(diags);
+    HpaControl {
+        tolerance,
+        sync_period,
+        scale_up,
+        scale_down,
+    }
+}
+
+const HALF_OPEN_FRACTION: Range = Range {
+    lo: 0.0,
+    lo_open: false,
+    hi: 1.0,
+    hi_open: true,
+};
+
+fn scaling_rules(
+    behavior: &mut Section<'_>,
+    key: &'static str,
+    defaults: HpaScalingRules,
+    diags: &mut Diags,
+) -> HpaScalingRules {
+    let node = behavior.take(key);
+    let path = behavior.key_path(key);
+    let mut s = Section::open(node, &path, &behavior.origin, diags);
+    let stabilization_window = duration_in(
+        &mut s,
+        diags,
+        "stabilization_window",
+        defaults.stabilization_window,
+        (0, STABILIZATION_WINDOW_MAX),
+    );
+    let select_policy = match s.choice(diags, "select_policy", &["max", "min", "disabled"]) {
+        Some("min") => SelectPolicy::Min,
+        Some("disabled") => SelectPolicy::Disabled,
+        Some(_) => SelectPolicy::Max,
+        None => defaults.select_policy,
+    };
+    let policies_node = s.take("policies");
+    let policies_path = s.key_path("policies");
+    let mut policies = Vec::new();
+    let items = super::resolve::array_items(policies_node, &policies_path, diags);
+    for (item_path, item) in &items {
+        let mut p = Section::open(Some(*item), item_path, &item.origin, diags);
+        let kind = match p.kind(diags, &["pods", "percent"]) {
+            Some("percent") => PolicyKind::Percent,
+            _ => PolicyKind::Pods,
+        };
+        if !p.has("value") {
+            p.missing("value", "an integer >= 1", diags);
+        }
+        if !p.has("period") {
+            p.missing("period", "a duration such as \"15s\"", diags);
+        }
+        let value = p.u32(diags, "value", 1, 1);
+        let period = duration_in(&mut p, diags, "period", SECOND, (1, POLICY_PERIOD_MAX));
+        policies.push(HpaPolicy {
+            kind,
+            value,
+            period,
+        });
+        p.finish(diags);
+    }
+    if policies_node.is_some() && items.is_empty() && select_policy != SelectPolicy::Disabled {
+        diags.error(
+            &s.origin_of("policies"),
+            &policies_path,
+            "expected at least one policy (or select_policy = \"disabled\")",
+        );
+    }
+    s.finish(diags);
+    HpaScalingRules {
+        stabilization_window,
+        select_policy,
+        policies: if policies_node.is_some() {
+            policies
+        } else {
+            defaults.policies
+        },
+    }
+}
+
+/// A duration in `[min, max]` (Kubernetes' bounds); the default when absent or out of range.
+fn duration_in(
+    s: &mut Section<'_>,
+    diags: &mut Diags,
+    key: &'static str,
+    default: Nanos,
+    (min, max): (Nanos, Nanos),
+) -> Nanos {
+    let origin = s.origin_of(key);
+    let value = s.duration_min(diags, key, default, min);
+    if value > max {
+        let message = format!(
+            "expected a duration of at most {} (the Kubernetes limit), found \"{}\"",
+            format_duration(max),
+            format_duration(value)
+        );
+        diags.error(&origin, &s.key_path(key), message);
+        return default;
+    }
+    value
+}

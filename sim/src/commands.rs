@@ -350,6 +350,10 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> F
     let replications = settings.replications;
     let options = WriteOptions {
         plots: settings.plots,
+        report: Some(output::ReportSource {
+            file: planned.file.clone(),
+            overrides: settings.overrides.clone(),
+        }),
     };
     // The previous run's files (and its manifest, first) go now; the new manifest is written
     // last, so a folder without one is visibly incomplete.

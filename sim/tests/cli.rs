@@ -355,6 +355,7 @@ fn quiet_prints_nothing_and_no_plots_skips_the_figures() {
         [
             "events.csv",
             "manifest.json",
+            "report.html",
             "scenario.resolved.toml",
             "summary.json",
             "timeseries.csv"
@@ -399,6 +400,7 @@ fn a_rerun_leaves_no_file_of_the_earlier_run() {
             "events.csv",
             "manifest.json",
             "notes.md",
+            "report.html",
             "scenario.resolved.toml",
             "summary.json",
             "sweep/points.csv",
@@ -417,13 +419,14 @@ fn a_rerun_leaves_no_file_of_the_earlier_run() {
         listed,
         [
             "events.csv",
+            "report.html",
             "scenario.resolved.toml",
             "summary.json",
             "timeseries.csv"
         ]
     );
     assert_eq!(
-        manifest["files"][2]["bytes"],
+        manifest["files"][3]["bytes"],
         fs::metadata(out.join("summary.json")).unwrap().len()
     );
 }
@@ -457,6 +460,7 @@ fn the_same_seed_gives_the_same_bytes() {
         "timeseries.csv",
         "events.csv",
         "scenario.resolved.toml",
+        "report.html",
     ] {
         assert_eq!(
             fs::read(a.join(file)).unwrap(),
@@ -523,6 +527,7 @@ fn replications_write_a_table_and_do_not_depend_on_threads() {
         "replications.csv",
         "summary.json",
         "replications/2/timeseries.csv",
+        "replications/2/report.html",
     ] {
         assert_eq!(
             fs::read(one.join(file)).unwrap(),

@@ -251,6 +251,7 @@ fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them()
         "heatmap_cost.svg",
         "pareto.png",
         "pareto.svg",
+        "report.html",
         "runs/0-0.json",
         "runs/3-1.json",
     ] {

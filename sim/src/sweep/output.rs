@@ -141,12 +141,17 @@ pub fn write_outputs(
     set.write("sweep.json", &bytes)?;
     if meta.shard.is_none() {
         set.write("points.csv", &points_csv(meta, points)?)?;
-        if plots {
-            for (name, bytes) in super::plot::figures(set.root(), meta, points, cheapest_feasible)?
-            {
-                set.write(&name, &bytes)?;
-            }
+        let figures = if plots {
+            super::plot::figures(set.root(), meta, points, cheapest_feasible)?
+        } else {
+            Vec::new()
+        };
+        for (name, bytes) in &figures {
+            set.write(name, bytes)?;
         }
+        let report =
+            crate::output::html::sweep_report(meta, records, points, cheapest_feasible, &figures);
+        set.write(crate::output::html::REPORT, report.as_bytes())?;
     }
     Ok(())
 }

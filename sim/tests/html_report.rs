@@ -77,7 +77,10 @@ fn render(browser: &Path, page: &Path, work: &Path) -> Rendered {
     ];
     let shot = Command::new(browser)
         .args(common)
-        .arg(format!("--user-data-dir={}", work.join("profile").display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            work.join("profile").display()
+        ))
         .arg(format!("--screenshot={}", screenshot.display()))
         .arg("--window-size=1400,2400")
         .arg(&url)
@@ -90,7 +93,10 @@ fn render(browser: &Path, page: &Path, work: &Path) -> Rendered {
     );
     let dump = Command::new(browser)
         .args(common)
-        .arg(format!("--user-data-dir={}", work.join("profile").display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            work.join("profile").display()
+        ))
         .arg("--dump-dom")
         .arg(&url)
         .output()
@@ -113,7 +119,11 @@ fn render(browser: &Path, page: &Path, work: &Path) -> Rendered {
     let mut buffer = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buffer).expect("PNG frame");
     let channels = info.color_type.samples();
-    assert!(channels >= 3, "an RGB(A) screenshot, got {:?}", info.color_type);
+    assert!(
+        channels >= 3,
+        "an RGB(A) screenshot, got {:?}",
+        info.color_type
+    );
     let pixels = buffer[..info.buffer_size()]
         .chunks(channels)
         .map(|p| [p[0], p[1], p[2]])
@@ -139,7 +149,10 @@ fn check(name: &str, rendered: &Rendered, svgs: usize, texts: &[&str]) {
         "{name}: figures in the DOM"
     );
     for text in texts {
-        assert!(rendered.dom.contains(text), "{name}: {text:?} not in the DOM");
+        assert!(
+            rendered.dom.contains(text),
+            "{name}: {text:?} not in the DOM"
+        );
     }
     let total = rendered.pixels.len();
     let ink = rendered
@@ -229,7 +242,10 @@ fn reports_render_in_a_headless_browser_without_errors() {
         work,
         &[
             "sweep",
-            root().join("scenarios/validation/mmc.toml").to_str().unwrap(),
+            root()
+                .join("scenarios/validation/mmc.toml")
+                .to_str()
+                .unwrap(),
             "--set",
             "run.horizon=2000s",
             "--grid",

@@ -239,7 +239,9 @@ pub fn run_report(
         latency_rows.push(latency_row(&format!("LLM call: {provider}"), stats));
     }
     body.push_str(&table(
-        &["latency", "count", "mean", "p50", "p90", "p95", "p99", "max"],
+        &[
+            "latency", "count", "mean", "p50", "p90", "p95", "p99", "max",
+        ],
         &latency_rows,
     ));
 
@@ -265,7 +267,14 @@ pub fn run_report(
             })
             .collect();
         body.push_str(&table(
-            &["SLO", "metric", "value", "limit (at most)", "verdict", "why"],
+            &[
+                "SLO",
+                "metric",
+                "value",
+                "limit (at most)",
+                "verdict",
+                "why",
+            ],
             &rows,
         ));
     }
@@ -317,8 +326,7 @@ pub fn run_report(
     }
 
     body.push_str("<h2>Reproduce</h2>\n");
-    let command =
-        super::text::reproduce_command(&source.file, &source.overrides, scenario.seed);
+    let command = super::text::reproduce_command(&source.file, &source.overrides, scenario.seed);
     let _ = writeln!(body, "<pre><code>{}</code></pre>", escape(&command));
     body.push_str(
         "<p>Same scenario, seed and program version give the same outputs byte for byte. \
@@ -444,7 +452,9 @@ fn phase_table(scenario: &Scenario, rows: &[TimeseriesRow]) -> String {
             .iter()
             .filter_map(|row| row.response_latency_p95_s)
             .filter(|v| v.is_finite())
-            .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))));
+            .fold(None, |acc: Option<f64>, v| {
+                Some(acc.map_or(v, |a| a.max(v)))
+            });
         let peak_memory = inside.iter().map(|row| row.memory_bytes_max).max();
         let peak_backlog = inside.iter().map(|row| row.activity_backlog).max();
         let dash = || num_cell("–");
@@ -525,7 +535,10 @@ pub fn sweep_report(
     let _ = writeln!(body, "<h1>sim sweep: {}</h1>", escape(&meta.scenario));
     let feasible = points.iter().filter(|p| p.feasible).count();
     let verdict = if feasible > 0 {
-        format!("<span class=\"verdict ok\">{feasible} of {} points feasible</span>", points.len())
+        format!(
+            "<span class=\"verdict ok\">{feasible} of {} points feasible</span>",
+            points.len()
+        )
     } else {
         format!(
             "<span class=\"verdict fail\">no feasible point of {}</span>",
@@ -732,7 +745,10 @@ mod tests {
         let svg = "<svg width=\"10\" height=\"10\" xmlns=\"http://www.w3.org/2000/svg\"></svg>";
         let html = run_report(&scenario, &output, Some(svg), &source);
         assert!(html.starts_with("<!DOCTYPE html>"));
-        assert!(!html.contains("<script"), "no script, and user text escaped");
+        assert!(
+            !html.contains("<script"),
+            "no script, and user text escaped"
+        );
         assert!(!html.contains("<img"));
         assert!(html.contains("evil&lt;script&gt;"));
         assert!(html.contains("p95 &lt;b&gt;"));

@@ -59,6 +59,32 @@ pub trait SweepModel: Sync {
         let _ = (overrides, seed);
         None
     }
+    /// The scenario's fleet-wide SLO limits as (metric name, at most), for the figures to
+    /// draw; a metric with several SLOs gives its tightest limit.
+    fn slo_limits(&self, scenario: &Self::Scenario) -> Vec<SloLimit> {
+        let _ = scenario;
+        Vec::new()
+    }
+}
+
+/// An SLO's bound on a swept metric (`metric` as in `METRICS`), the same at every grid point.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SloLimit {
+    pub metric: String,
+    pub max: f64,
+}
+
+/// The limits every point shares (a grid that sweeps an SLO's own limit has no single line to
+/// draw), in the first point's order.
+fn common_slo_limits(per_point: &[Vec<SloLimit>]) -> Vec<SloLimit> {
+    let Some((first, rest)) = per_point.split_first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .filter(|limit| rest.iter().all(|other| other.contains(limit)))
+        .cloned()
+        .collect()
 }
 
 /// Runs `work`, turning a panic into an error that says it is a bug, so that one run's panic
@@ -120,6 +146,21 @@ impl SweepModel for Fleet {
         crate::model::run(&scenario)
             .map(|output| RunMetrics::from_summary(&output.summary))
             .map_err(|e| e.to_string())
+    }
+
+    fn slo_limits(&self, scenario: &Scenario) -> Vec<SloLimit> {
+        let mut limits: Vec<SloLimit> = Vec::new();
+        for slo in scenario.slos.iter().filter(|slo| slo.workload.is_none()) {
+            let metric = slo.metric.name();
+            match limits.iter_mut().find(|limit| limit.metric == metric) {
+                Some(limit) => limit.max = limit.max.min(slo.max),
+                None => limits.push(SloLimit {
+                    metric: metric.to_string(),
+                    max: slo.max,
+                }),
+            }
+        }
+        limits
     }
 
     /// Every `csv` path in the resolved scenario, found by walking its serialised form, so a
@@ -368,9 +409,20 @@ pub struct SweepMeta {
     pub grid: Grid,
     pub replications: u32,
     pub shard: Option<Shard>,
+    /// Fleet-wide SLO limits shared by every point, drawn on the figures.
+    pub slo_limits: Vec<SloLimit>,
 }
 
 impl SweepMeta {
+    /// The SLO limit on the metric named `metric`, if every point has the same one.
+    pub fn slo_limit(&self, metric: &str) -> Option<f64> {
+        self.slo_limits
+            .iter()
+            .find(|limit| limit.metric == metric)
+            .map(|limit| limit.max)
+            .filter(|max| max.is_finite())
+    }
+
     pub fn plan(&self) -> Plan {
         Plan {
             points: self.grid.len(),
@@ -614,6 +666,7 @@ where
             }
         }
     }
+    let per_point: Vec<Vec<SloLimit>> = scenarios.iter().map(|s| model.slo_limits(s)).collect();
     let meta = SweepMeta {
         scenario: name,
         version: crate::VERSION.to_string(),
@@ -622,6 +675,7 @@ where
         grid: config.grid.clone(),
         replications: config.replications,
         shard: config.shard,
+        slo_limits: common_slo_limits(&per_point),
     };
     let plan = meta.plan();
     let runs = plan.runs(config.shard);
@@ -758,4 +812,30 @@ fn execute<M: SweepModel>(
     output::write_run_file(&path, meta, &parameters, &record)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((record, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_slo_limits_every_point_shares_are_drawn() {
+        let limit = |metric: &str, max: f64| SloLimit {
+            metric: metric.into(),
+            max,
+        };
+        let p95 = limit("response_latency_p95_s", 30.0);
+        let crashes = limit("oom_crashes", 0.0);
+        let points = vec![
+            vec![p95.clone(), crashes.clone()],
+            vec![crashes.clone(), p95.clone()],
+            vec![limit("response_latency_p95_s", 60.0), crashes.clone()],
+        ];
+        assert_eq!(common_slo_limits(&points), [crashes.clone()]);
+        assert_eq!(
+            common_slo_limits(&points[..2]),
+            [p95.clone(), crashes.clone()]
+        );
+        assert!(common_slo_limits(&[]).is_empty());
+    }
 }

@@ -51,6 +51,9 @@ pub struct SweepHeader {
     pub shard: Option<Shard>,
     pub runs_total: usize,
     pub runs_in_file: usize,
+    /// Fleet-wide SLO limits every point shares (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slo_limits: Vec<super::SloLimit>,
 }
 
 impl SweepHeader {
@@ -63,6 +66,7 @@ impl SweepHeader {
             grid: self.grid.clone(),
             replications: self.replications,
             shard: self.shard,
+            slo_limits: self.slo_limits.clone(),
         }
     }
 }
@@ -127,6 +131,7 @@ pub fn write_outputs(
             shard: meta.shard,
             runs_total: meta.plan().total_runs(),
             runs_in_file: records.len(),
+            slo_limits: meta.slo_limits.clone(),
         },
         metrics: METRICS.iter().map(|m| m.name).collect(),
         points: points

@@ -1392,3 +1392,47 @@ fn format_json_prints_summaries_and_verdicts_the_same_on_any_thread_count() {
     assert_eq!(bad.code, 2);
     assert!(bad.stdout.is_empty(), "{}", bad.stdout);
 }
+
+#[test]
+fn nothing_but_errors_on_stderr_when_it_is_not_a_terminal() {
+    // needs model
+    // The tests' stderr is a pipe: no progress bar, no stray line, with or without --quiet.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let out = out.to_str().unwrap();
+    for args in [
+        vec!["run", &mmc(), "--horizon", "1h", "--out", out],
+        vec![
+            "run",
+            &mmc(),
+            "--horizon",
+            "1h",
+            "--replications",
+            "3",
+            "--out",
+            out,
+        ],
+        vec![
+            "sweep",
+            &mmc(),
+            "--set",
+            "run.horizon=1h",
+            "--grid",
+            "traffic.rate_per_s=6,8",
+            "--out",
+            out,
+        ],
+    ] {
+        let ran = sim(tmp.path(), &args);
+        assert_eq!(ran.code, 0, "{args:?}: {}", ran.stderr);
+        assert_eq!(ran.stderr, "", "{args:?} wrote to a piped stderr");
+        assert!(
+            !ran.stdout.is_empty(),
+            "{args:?}: the summary still goes to stdout"
+        );
+    }
+    // An error still reaches stderr.
+    let ran = sim(tmp.path(), &["run", "missing.toml"]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("missing.toml"), "{}", ran.stderr);
+}

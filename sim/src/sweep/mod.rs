@@ -35,7 +35,6 @@ pub use plan::{Plan, RunId, Shard};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
 use std::fmt;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// How a sweep reaches the simulator: load a scenario with overrides, run it with a seed.
@@ -684,7 +683,12 @@ where
     let runs_dir = dir.join("runs");
     std::fs::create_dir_all(&runs_dir).map_err(io_error(&runs_dir))?;
 
-    let bar = progress_bar(config.progress, runs.len());
+    let bar = crate::progress::counter(
+        crate::progress::enabled(config.progress),
+        &meta.scenario,
+        runs.len() as u64,
+        "runs",
+    );
     let results: Vec<Result<(RunRecord, bool), String>> = with_pool(config.threads, || {
         runs.par_iter()
             .map(|&run| {
@@ -696,16 +700,12 @@ where
                     run,
                     config.resume,
                 );
-                if let Some(bar) = &bar {
-                    bar.inc(1);
-                }
+                bar.inc(1);
                 result
             })
             .collect()
     })?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    bar.finish_and_clear();
 
     let mut records = Vec::with_capacity(results.len());
     let mut failures = Vec::new();
@@ -748,22 +748,6 @@ where
         runs_executed: executed,
         runs_resumed: resumed,
     })
-}
-
-fn progress_bar(enabled: bool, total: usize) -> Option<indicatif::ProgressBar> {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(total as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} runs, {elapsed} elapsed, ETA {eta}",
-    ) {
-        bar.set_style(style);
-    }
-    Some(bar)
 }
 
 /// One run: reused from its per-run file under `--resume` when it matches, else simulated and

@@ -449,7 +449,7 @@ fn pareto<DB: DrawingBackend>(
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d(x, y.clone())
+        .build_cartesian_2d(x.clone(), y.clone())
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -489,12 +489,28 @@ fn pareto<DB: DrawingBackend>(
         .legend(|(x, y)| Circle::new((x + 10, y), 5, FEASIBLE.filled()));
     if !keys.is_empty() {
         let style = ("sans-serif", 13).into_font().color(&BLACK);
+        let near = |a: (f64, f64), b: (f64, f64)| {
+            ((a.0 - b.0) / (x.end - x.start)).abs() < 0.015
+                && ((a.1 - b.1) / (y.end - y.start)).abs() < 0.015
+        };
+        // Points that land on top of each other share one label, so no two texts overlap.
+        let mut groups: Vec<((f64, f64), Vec<String>)> = Vec::new();
+        for p in points {
+            let values: Vec<&str> = p.parameters.iter().map(|(_, v)| v.as_str()).collect();
+            let label = values.join(" / ");
+            match groups
+                .iter_mut()
+                .find(|(at_group, _)| near(*at_group, at(p)))
+            {
+                Some((_, labels)) => labels.push(label),
+                None => groups.push((at(p), vec![label])),
+            }
+        }
         chart
-            .draw_series(points.iter().map(|p| {
-                let values: Vec<&str> = p.parameters.iter().map(|(_, v)| v.as_str()).collect();
+            .draw_series(groups.iter().enumerate().map(|(i, (point, labels))| {
                 // Alternate above and below the point so neighbours' labels overlap less.
-                let dy = if p.index % 2 == 0 { -17 } else { 5 };
-                EmptyElement::at(at(p)) + Text::new(values.join(" / "), (7, dy), style.clone())
+                let dy = if i % 2 == 0 { -17 } else { 5 };
+                EmptyElement::at(*point) + Text::new(labels.join(", "), (7, dy), style.clone())
             }))
             .map_err(err)?;
     }

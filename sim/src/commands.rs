@@ -10,7 +10,6 @@ pub use sweeps::{diff, merge, sweep};
 
 use crate::Console;
 use crate::cli::{self, Format, ManSettings, RunSettings, ValidateSettings};
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sim::engine::rng::replication_seed;
 use sim::metrics::report::Summary;
@@ -18,9 +17,9 @@ use sim::model::{self, RunError};
 use sim::output::replications::replications_csv;
 use sim::output::verdicts::{self, RunReport, ScenarioReport};
 use sim::output::{self, OutputError, OutputSet, SetKind, WriteOptions, lowercase_first, text};
+use sim::progress::{self, RunProgress};
 use sim::scenario::{self, Scenario};
 use std::fs;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// How a command ended; `main` maps it to the exit code.
@@ -350,6 +349,10 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> F
     let replications = settings.replications;
     let options = WriteOptions {
         plots: settings.plots,
+        report: Some(output::ReportSource {
+            file: planned.file.clone(),
+            overrides: settings.overrides.clone(),
+        }),
     };
     // The previous run's files (and its manifest, first) go now; the new manifest is written
     // last, so a folder without one is visibly incomplete.
@@ -360,16 +363,27 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> F
             return Finished::failed(vec![error.to_string()]);
         }
     };
-    let progress = progress_bar(&planned.scenario.name, replications, console);
-    let results: Vec<Result<Summary, Failure>> = (0..replications)
-        .into_par_iter()
-        .map(|replication| {
-            let result = run_replication(planned, replication, &set, &options);
-            progress.inc(1);
-            result
-        })
-        .collect();
-    progress.finish_and_clear();
+    let show = progress::enabled(!console.quiet);
+    let name = &planned.scenario.name;
+    let results: Vec<Result<Summary, Failure>> = if replications == 1 {
+        let observed = RunProgress::default();
+        let horizon = planned.scenario.run.horizon;
+        vec![progress::follow_run(show, name, horizon, &observed, || {
+            run_replication(planned, 0, &set, &options, Some(&observed))
+        })]
+    } else {
+        let bar = progress::counter(show, name, replications.into(), "replications");
+        let results = (0..replications)
+            .into_par_iter()
+            .map(|replication| {
+                let result = run_replication(planned, replication, &set, &options, None);
+                bar.inc(1);
+                result
+            })
+            .collect();
+        bar.finish_and_clear();
+        results
+    };
 
     let mut summaries = Vec::with_capacity(results.len());
     let mut errors = Vec::new();
@@ -441,20 +455,26 @@ fn report_text(planned: &PlannedRun, summaries: &[Summary]) -> String {
 }
 
 /// Runs replication `replication` and writes its outputs: replication 0 into the run's
-/// directory, the others into `replications/<r>/` under it. A panic in the model is reported
-/// like a failed run, with its seed.
+/// directory, the others into `replications/<r>/` under it. With `observed`, the model
+/// publishes its progress there for a bar to show. A panic in the model is reported like a
+/// failed run, with its seed.
 fn run_replication(
     planned: &PlannedRun,
     replication: u32,
     set: &OutputSet,
     options: &WriteOptions,
+    observed: Option<&RunProgress>,
 ) -> Result<Summary, Failure> {
     let mut scenario = planned.scenario.clone();
     scenario.seed = replication_seed(planned.scenario.seed, replication);
     let seed = scenario.seed;
     let run = || {
         sim::sweep::injected_panic(seed);
-        model::run(&scenario).map_err(|error| run_error_text(&error))
+        match observed {
+            Some(progress) => model::run_observed(&scenario, progress),
+            None => model::run(&scenario),
+        }
+        .map_err(|error| run_error_text(&error))
     };
     let output = sim::sweep::catch_panic(run).map_err(|why| Failure::Run {
         replication,
@@ -472,20 +492,6 @@ fn run_replication(
 
 fn run_error_text(error: &RunError) -> String {
     lowercase_first(&error.to_string())
-}
-
-fn progress_bar(name: &str, replications: u32, console: &Console) -> ProgressBar {
-    if replications < 2 || console.quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(replications.into());
-    if let Ok(style) =
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} replications, {elapsed}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix(name.to_string());
-    bar
 }
 
 fn worst(a: Outcome, b: Outcome) -> Outcome {

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod progress;
 pub mod scenario;
 pub mod sweep;
 

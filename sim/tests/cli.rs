@@ -355,6 +355,7 @@ fn quiet_prints_nothing_and_no_plots_skips_the_figures() {
         [
             "events.csv",
             "manifest.json",
+            "report.html",
             "scenario.resolved.toml",
             "summary.json",
             "timeseries.csv"
@@ -399,6 +400,7 @@ fn a_rerun_leaves_no_file_of_the_earlier_run() {
             "events.csv",
             "manifest.json",
             "notes.md",
+            "report.html",
             "scenario.resolved.toml",
             "summary.json",
             "sweep/points.csv",
@@ -417,13 +419,14 @@ fn a_rerun_leaves_no_file_of_the_earlier_run() {
         listed,
         [
             "events.csv",
+            "report.html",
             "scenario.resolved.toml",
             "summary.json",
             "timeseries.csv"
         ]
     );
     assert_eq!(
-        manifest["files"][2]["bytes"],
+        manifest["files"][3]["bytes"],
         fs::metadata(out.join("summary.json")).unwrap().len()
     );
 }
@@ -457,6 +460,7 @@ fn the_same_seed_gives_the_same_bytes() {
         "timeseries.csv",
         "events.csv",
         "scenario.resolved.toml",
+        "report.html",
     ] {
         assert_eq!(
             fs::read(a.join(file)).unwrap(),
@@ -523,6 +527,7 @@ fn replications_write_a_table_and_do_not_depend_on_threads() {
         "replications.csv",
         "summary.json",
         "replications/2/timeseries.csv",
+        "replications/2/report.html",
     ] {
         assert_eq!(
             fs::read(one.join(file)).unwrap(),
@@ -1387,4 +1392,48 @@ fn format_json_prints_summaries_and_verdicts_the_same_on_any_thread_count() {
     );
     assert_eq!(bad.code, 2);
     assert!(bad.stdout.is_empty(), "{}", bad.stdout);
+}
+
+#[test]
+fn nothing_but_errors_on_stderr_when_it_is_not_a_terminal() {
+    // needs model
+    // The tests' stderr is a pipe: no progress bar, no stray line, with or without --quiet.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let out = out.to_str().unwrap();
+    for args in [
+        vec!["run", &mmc(), "--horizon", "1h", "--out", out],
+        vec![
+            "run",
+            &mmc(),
+            "--horizon",
+            "1h",
+            "--replications",
+            "3",
+            "--out",
+            out,
+        ],
+        vec![
+            "sweep",
+            &mmc(),
+            "--set",
+            "run.horizon=1h",
+            "--grid",
+            "traffic.rate_per_s=6,8",
+            "--out",
+            out,
+        ],
+    ] {
+        let ran = sim(tmp.path(), &args);
+        assert_eq!(ran.code, 0, "{args:?}: {}", ran.stderr);
+        assert_eq!(ran.stderr, "", "{args:?} wrote to a piped stderr");
+        assert!(
+            !ran.stdout.is_empty(),
+            "{args:?}: the summary still goes to stdout"
+        );
+    }
+    // An error still reaches stderr.
+    let ran = sim(tmp.path(), &["run", "missing.toml"]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("missing.toml"), "{}", ran.stderr);
 }

@@ -46,6 +46,22 @@ fn the_same_seed_gives_the_same_run_and_another_seed_does_not() {
 }
 
 #[test]
+fn a_run_watched_by_a_progress_bar_gives_the_same_outputs() {
+    let scenario = support_agent(&[]);
+    let progress = sim::progress::RunProgress::default();
+    let watched = sim::model::run_observed(&scenario, &progress).expect("runs");
+    let plain = sim::model::run(&scenario).expect("runs");
+    assert_eq!(watched.summary, plain.summary);
+    assert_eq!(watched.timeseries, plain.timeseries);
+    assert_eq!(watched.events, plain.events);
+    // The bar saw the run to its end.
+    let seen =
+        |value: &std::sync::atomic::AtomicU64| value.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(seen(&progress.now_ns), scenario.run.horizon);
+    assert_eq!(seen(&progress.events), plain.summary.events_processed);
+}
+
+#[test]
 fn fleet_settings_leave_the_customers_unchanged() {
     let base = support_agent(&[]);
     let (base_output, base_workload) = run_recorded(&base);

@@ -178,6 +178,7 @@ fn outputs_are_byte_identical_across_thread_counts() {
             "pareto.png",
             "pareto.svg",
             "points.csv",
+            "report.html",
             "runs.csv",
             "sweep.json"
         ]

@@ -251,6 +251,7 @@ fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them()
         "heatmap_cost.svg",
         "pareto.png",
         "pareto.svg",
+        "report.html",
         "runs/0-0.json",
         "runs/3-1.json",
     ] {
@@ -259,6 +260,21 @@ fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them()
     let points = fs::read_to_string(dir.join("points.csv")).unwrap();
     assert_eq!(points.lines().count(), 5, "{points}");
     assert!(points.starts_with("point,temporal.max_concurrent_activities,traffic.rate_per_s,"));
+    // The scenario's p95 SLO is drawn, and every Pareto point is labelled with its values.
+    let pareto = fs::read_to_string(dir.join("pareto.svg")).unwrap();
+    assert!(pareto.contains("SLO: p95 ≤ 10.0 s"), "{pareto}");
+    for label in ["7 / 6", "7 / 8", "10 / 6", "10 / 8"] {
+        assert!(pareto.contains(label), "pareto lacks {label:?}");
+    }
+    let heatmap = fs::read_to_string(dir.join("heatmap_latency_p95.svg")).unwrap();
+    assert!(heatmap.contains("(SLO: p95 ≤ 10.0 s)"), "{heatmap}");
+    let report = fs::read_to_string(dir.join("report.html")).unwrap();
+    assert_eq!(
+        report.matches("<svg").count(),
+        3,
+        "the three figures inline"
+    );
+    assert!(report.contains("--grid temporal.max_concurrent_activities=7,10"));
     assert_eq!(
         fs::read_to_string(dir.join("runs.csv"))
             .unwrap()

@@ -65,7 +65,10 @@ fn gradient_labs(root: &Path) -> Result<(), String> {
         let output = sim::model::run(&scenario)
             .map_err(|e| format!("{}: run failed: {e}", file.display()))?;
         let dir = root.join(RESULTS).join(&scenario.name);
-        let options = sim::output::WriteOptions { plots: true };
+        let options = sim::output::WriteOptions {
+            plots: true,
+            report: None,
+        };
         sim::output::write_run(&dir, &scenario, &output, &options).map_err(|e| e.to_string())?;
         let failed: Vec<_> = output
             .summary

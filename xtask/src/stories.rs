@@ -57,6 +57,7 @@ fn canonical_runs(root: &Path, story: &str) -> Result<(), String> {
         let dir = results_dir(root, story).join(&scenario.name);
         let options = sim::output::WriteOptions {
             plots: FIGURES.contains(&scenario.name.as_str()),
+            report: None,
         };
         sim::output::write_run(&dir, &scenario, &output, &options).map_err(|e| e.to_string())?;
         let s = &output.summary;

@@ -98,6 +98,30 @@ pub fn run_with(
     Ok((output, model.workload))
 }
 
+/// Runs one scenario like `run`, publishing its simulated clock and event count into
+/// `progress` every `progress::PUBLISH_EVERY_EVENTS` events for a progress bar to read. The
+/// model only writes there, so the output is the same as `run`'s.
+pub fn run_observed(
+    scenario: &Scenario,
+    progress: &crate::progress::RunProgress,
+) -> Result<RunOutput, RunError> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut model = Model::new(scenario, &RunOptions::default());
+    model.start();
+    while model.step()? {
+        if model
+            .events_processed
+            .is_multiple_of(crate::progress::PUBLISH_EVERY_EVENTS)
+        {
+            progress.now_ns.store(model.now(), Relaxed);
+            progress.events.store(model.events_processed, Relaxed);
+        }
+    }
+    progress.now_ns.store(model.horizon, Relaxed);
+    progress.events.store(model.events_processed, Relaxed);
+    model.finish()
+}
+
 pub(crate) struct Model {
     /// The settings in force (the timeline swaps them).
     cfg: Scenario,

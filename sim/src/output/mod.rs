@@ -1,13 +1,14 @@
 //! Output files: `summary.json`, `timeseries.csv`, `events.csv`, `scenario.resolved.toml` and
 //! the figures of a run, written as one `set::OutputSet` (each file atomically, the folder's
-//! `manifest.json` last, stale files of an earlier run removed first). `set` holds the one
-//! atomic file writer of sim. Also the human text printed by `sim run` (`text`), the
+//! `manifest.json` last, stale files of an earlier run removed first), with `report.html`
+//! (`html`) for a reader with a browser. `set` holds the one atomic file writer of sim. Also the human text printed by `sim run` (`text`), the
 //! across-replication statistics (`replications`), and the machine-readable verdicts of
 //! `--format json` and `--junit` (`verdicts`).
 //!
 //! Floats are written with Rust's shortest round-trip formatting (`{}`), so the same run gives
 //! byte-identical files.
 
+pub mod html;
 pub mod phase;
 pub mod plot;
 pub mod replications;
@@ -15,6 +16,7 @@ pub mod set;
 pub mod text;
 pub mod verdicts;
 
+pub use html::ReportSource;
 pub use set::{MANIFEST, OutputSet, SetKind, write_atomic};
 
 use crate::metrics::report::{EventRecord, RunOutput, Summary, Timeseries};
@@ -25,10 +27,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// What `write_run` writes besides the data files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteOptions {
     /// The timeline figure (`timeline.png`, `timeline.svg`).
     pub plots: bool,
+    /// `report.html`, whose reproduce command names this scenario file and these overrides;
+    /// `None` writes no report.
+    pub report: Option<ReportSource>,
 }
 
 /// A file or directory that could not be written.
@@ -118,6 +123,7 @@ pub fn write_run_into(
         &format!("{prefix}scenario.resolved.toml"),
         to_resolved_toml(scenario).as_bytes(),
     )?;
+    let mut timeline_svg = None;
     if options.plots {
         let (png, svg) =
             plot::timeline_figures(scenario, output).map_err(|source| OutputError {
@@ -126,6 +132,11 @@ pub fn write_run_into(
             })?;
         set.write(&format!("{prefix}timeline.png"), &png)?;
         set.write(&format!("{prefix}timeline.svg"), svg.as_bytes())?;
+        timeline_svg = Some(svg);
+    }
+    if let Some(source) = &options.report {
+        let report = html::run_report(scenario, output, timeline_svg.as_deref(), source);
+        set.write(&format!("{prefix}{}", html::REPORT), report.as_bytes())?;
     }
     Ok(())
 }
@@ -447,7 +458,11 @@ pub(crate) mod tests {
         let run_dir = dir.path().join("nested/run");
         let output = sample_output();
         let scenario = crate::model::testkit::fleet(0.5, 120.0);
-        write_run(&run_dir, &scenario, &output, &WriteOptions { plots: false }).unwrap();
+        let options = WriteOptions {
+            plots: false,
+            report: None,
+        };
+        write_run(&run_dir, &scenario, &output, &options).unwrap();
         let mut names: Vec<_> = fs::read_dir(&run_dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -493,9 +493,12 @@ mod tests {
             "SLO: response p95 ≤ 30 s",
             "LLM call p95: anthropic",
             "LLM call p95: vertex",
+            "synthetic cache OOM then scale-down",
+            "mean 4.0 instances  ·  response latency p95 41 s  ·  cost $0.00  ·  SLO failed: p95 response",
         ] {
             assert!(svg.contains(title), "svg lacks {title:?}");
         }
+        assert!(!svg.contains('…'), "nothing in the figure is cut short");
         for intervention in &scenario.timeline {
             assert_eq!(
                 svg.matches(&intervention.label).count(),

@@ -35,7 +35,6 @@ pub use plan::{Plan, RunId, Shard};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
 use std::fmt;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// How a sweep reaches the simulator: load a scenario with overrides, run it with a seed.
@@ -59,6 +58,32 @@ pub trait SweepModel: Sync {
         let _ = (overrides, seed);
         None
     }
+    /// The scenario's fleet-wide SLO limits as (metric name, at most), for the figures to
+    /// draw; a metric with several SLOs gives its tightest limit.
+    fn slo_limits(&self, scenario: &Self::Scenario) -> Vec<SloLimit> {
+        let _ = scenario;
+        Vec::new()
+    }
+}
+
+/// An SLO's bound on a swept metric (`metric` as in `METRICS`), the same at every grid point.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SloLimit {
+    pub metric: String,
+    pub max: f64,
+}
+
+/// The limits every point shares (a grid that sweeps an SLO's own limit has no single line to
+/// draw), in the first point's order.
+fn common_slo_limits(per_point: &[Vec<SloLimit>]) -> Vec<SloLimit> {
+    let Some((first, rest)) = per_point.split_first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .filter(|limit| rest.iter().all(|other| other.contains(limit)))
+        .cloned()
+        .collect()
 }
 
 /// Runs `work`, turning a panic into an error that says it is a bug, so that one run's panic
@@ -120,6 +145,21 @@ impl SweepModel for Fleet {
         crate::model::run(&scenario)
             .map(|output| RunMetrics::from_summary(&output.summary))
             .map_err(|e| e.to_string())
+    }
+
+    fn slo_limits(&self, scenario: &Scenario) -> Vec<SloLimit> {
+        let mut limits: Vec<SloLimit> = Vec::new();
+        for slo in scenario.slos.iter().filter(|slo| slo.workload.is_none()) {
+            let metric = slo.metric.name();
+            match limits.iter_mut().find(|limit| limit.metric == metric) {
+                Some(limit) => limit.max = limit.max.min(slo.max),
+                None => limits.push(SloLimit {
+                    metric: metric.to_string(),
+                    max: slo.max,
+                }),
+            }
+        }
+        limits
     }
 
     /// Every `csv` path in the resolved scenario, found by walking its serialised form, so a
@@ -368,9 +408,20 @@ pub struct SweepMeta {
     pub grid: Grid,
     pub replications: u32,
     pub shard: Option<Shard>,
+    /// Fleet-wide SLO limits shared by every point, drawn on the figures.
+    pub slo_limits: Vec<SloLimit>,
 }
 
 impl SweepMeta {
+    /// The SLO limit on the metric named `metric`, if every point has the same one.
+    pub fn slo_limit(&self, metric: &str) -> Option<f64> {
+        self.slo_limits
+            .iter()
+            .find(|limit| limit.metric == metric)
+            .map(|limit| limit.max)
+            .filter(|max| max.is_finite())
+    }
+
     pub fn plan(&self) -> Plan {
         Plan {
             points: self.grid.len(),
@@ -614,6 +665,7 @@ where
             }
         }
     }
+    let per_point: Vec<Vec<SloLimit>> = scenarios.iter().map(|s| model.slo_limits(s)).collect();
     let meta = SweepMeta {
         scenario: name,
         version: crate::VERSION.to_string(),
@@ -622,6 +674,7 @@ where
         grid: config.grid.clone(),
         replications: config.replications,
         shard: config.shard,
+        slo_limits: common_slo_limits(&per_point),
     };
     let plan = meta.plan();
     let runs = plan.runs(config.shard);
@@ -630,7 +683,12 @@ where
     let runs_dir = dir.join("runs");
     std::fs::create_dir_all(&runs_dir).map_err(io_error(&runs_dir))?;
 
-    let bar = progress_bar(config.progress, runs.len());
+    let bar = crate::progress::counter(
+        crate::progress::enabled(config.progress),
+        &meta.scenario,
+        runs.len() as u64,
+        "runs",
+    );
     let results: Vec<Result<(RunRecord, bool), String>> = with_pool(config.threads, || {
         runs.par_iter()
             .map(|&run| {
@@ -642,16 +700,12 @@ where
                     run,
                     config.resume,
                 );
-                if let Some(bar) = &bar {
-                    bar.inc(1);
-                }
+                bar.inc(1);
                 result
             })
             .collect()
     })?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    bar.finish_and_clear();
 
     let mut records = Vec::with_capacity(results.len());
     let mut failures = Vec::new();
@@ -694,22 +748,6 @@ where
         runs_executed: executed,
         runs_resumed: resumed,
     })
-}
-
-fn progress_bar(enabled: bool, total: usize) -> Option<indicatif::ProgressBar> {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(total as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} runs, {elapsed} elapsed, ETA {eta}",
-    ) {
-        bar.set_style(style);
-    }
-    Some(bar)
 }
 
 /// One run: reused from its per-run file under `--resume` when it matches, else simulated and
@@ -758,4 +796,27 @@ fn execute<M: SweepModel>(
     output::write_run_file(&path, meta, &parameters, &record)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((record, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_slo_limits_every_point_shares_are_drawn() {
+        let limit = |metric: &str, max: f64| SloLimit {
+            metric: metric.into(),
+            max,
+        };
+        let p95 = limit("response_latency_p95_s", 30.0);
+        let crashes = limit("oom_crashes", 0.0);
+        let points = vec![
+            vec![p95.clone(), crashes.clone()],
+            vec![crashes.clone(), p95.clone()],
+            vec![limit("response_latency_p95_s", 60.0), crashes.clone()],
+        ];
+        assert_eq!(common_slo_limits(&points), vec![crashes.clone()]);
+        assert_eq!(common_slo_limits(&points[..2]), vec![p95, crashes]);
+        assert!(common_slo_limits(&[]).is_empty());
+    }
 }

@@ -51,6 +51,9 @@ pub struct SweepHeader {
     pub shard: Option<Shard>,
     pub runs_total: usize,
     pub runs_in_file: usize,
+    /// Fleet-wide SLO limits every point shares (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slo_limits: Vec<super::SloLimit>,
 }
 
 impl SweepHeader {
@@ -63,6 +66,7 @@ impl SweepHeader {
             grid: self.grid.clone(),
             replications: self.replications,
             shard: self.shard,
+            slo_limits: self.slo_limits.clone(),
         }
     }
 }
@@ -127,6 +131,7 @@ pub fn write_outputs(
             shard: meta.shard,
             runs_total: meta.plan().total_runs(),
             runs_in_file: records.len(),
+            slo_limits: meta.slo_limits.clone(),
         },
         metrics: METRICS.iter().map(|m| m.name).collect(),
         points: points
@@ -141,12 +146,17 @@ pub fn write_outputs(
     set.write("sweep.json", &bytes)?;
     if meta.shard.is_none() {
         set.write("points.csv", &points_csv(meta, points)?)?;
-        if plots {
-            for (name, bytes) in super::plot::figures(set.root(), meta, points, cheapest_feasible)?
-            {
-                set.write(&name, &bytes)?;
-            }
+        let figures = if plots {
+            super::plot::figures(set.root(), meta, points, cheapest_feasible)?
+        } else {
+            Vec::new()
+        };
+        for (name, bytes) in &figures {
+            set.write(name, bytes)?;
         }
+        let report =
+            crate::output::html::sweep_report(meta, records, points, cheapest_feasible, &figures);
+        set.write(crate::output::html::REPORT, report.as_bytes())?;
     }
     Ok(())
 }

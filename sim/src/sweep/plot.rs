@@ -3,14 +3,20 @@
 //!   mean with its 95% CI band, infeasible points crossed in red;
 //! - two swept keys: `heatmap_latency_p95` and `heatmap_cost` — one cell per point, the mean
 //!   printed in it, infeasible cells crossed in red;
-//! - always: `pareto` — mean total cost against mean p95 latency for every point, the feasible
-//!   ones in green, the Pareto frontier (no other point is both cheaper and faster) as a line,
-//!   the cheapest feasible point ringed.
+//! - always: `pareto` — mean total cost against mean p95 latency for every point, each labelled
+//!   with its swept values, the feasible ones in green, the Pareto frontier (no other point is
+//!   both cheaper and faster) as a line, the cheapest feasible point ringed.
+//!
+//! The p95 latency SLO, when every point has the same one, is a dashed red line (the 1-D
+//! latency panel, the Pareto figure) or named in the title (the heatmap). A heatmap's colour
+//! runs from 0 to its largest value (for metrics that cannot be negative), so cells that differ
+//! by a fraction of a percent look alike, and its numbers carry as many significant digits as
+//! it takes to tell different means apart.
 //!
 //! Keys are drawn as categories (equally spaced, labelled with their values), whatever their
 //! units. Text uses the embedded DejaVu Sans so PNGs render on a machine without fonts.
 
-use super::metrics::{COST_TOTAL_USD, RESPONSE_LATENCY_P95_S};
+use super::metrics::{COST_TOTAL_USD, METRICS, RESPONSE_LATENCY_P95_S};
 use super::{PointResult, SweepError, SweepMeta};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -90,42 +96,72 @@ pub fn figures(
             &root, meta, points, title
         )),
         2 => {
+            let slo = meta
+                .slo_limit(METRICS[RESPONSE_LATENCY_P95_S].name)
+                .map(|limit| format!(" ({})", slo_text(limit)))
+                .unwrap_or_default();
             render!(figures, dir, "heatmap_latency_p95", |root| heatmap(
                 &root,
                 meta,
                 points,
                 RESPONSE_LATENCY_P95_S,
-                &format!("{title}: p95 response latency (s), mean"),
+                &format!("{title}: p95 response latency (s), mean{slo}; shade from 0"),
             ));
             render!(figures, dir, "heatmap_cost", |root| heatmap(
                 &root,
                 meta,
                 points,
                 COST_TOTAL_USD,
-                &format!("{title}: total cost (USD), mean"),
+                &format!("{title}: total cost (USD), mean; shade from 0"),
             ));
         }
         _ => {}
     }
     render!(figures, dir, "pareto", |root| pareto(
-        &root, points, cheapest, title
+        &root, meta, points, cheapest, title
     ));
     Ok(figures)
 }
 
-fn short(v: f64) -> String {
-    let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if a >= 1000.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 0.1 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.3}")
+/// Labels for `values` with 3 significant digits, or more (up to 7) until values that differ
+/// get different labels, all with the same number of significant digits.
+fn labels(values: &[f64]) -> Vec<String> {
+    let mut labels = Vec::new();
+    for digits in 3..=7 {
+        labels = values
+            .iter()
+            .map(|&v| crate::output::html::significant(v, digits))
+            .collect();
+        let ambiguous = values.iter().enumerate().any(|(i, a)| {
+            values[..i]
+                .iter()
+                .zip(&labels)
+                .any(|(b, label)| a != b && *label == labels[i])
+        });
+        if !ambiguous {
+            break;
+        }
     }
+    labels
+}
+
+/// Where a heatmap cell's colour sits, 0 (lightest) to 1 (darkest): from 0 to the largest
+/// value when no value is negative, else from the smallest to the largest.
+fn colour_position(value: f64, lo: f64, hi: f64) -> f64 {
+    let lo = lo.min(0.0);
+    if hi > lo {
+        ((value - lo) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+/// A p95 latency SLO label: "SLO: p95 ≤ 30 s".
+fn slo_text(limit: f64) -> String {
+    format!(
+        "SLO: p95 ≤ {} s",
+        crate::output::html::significant(limit, 3)
+    )
 }
 
 fn padded_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
@@ -171,7 +207,8 @@ fn one_key<DB: DrawingBackend>(
             let h = s.ci95.unwrap_or(0.0);
             [s.mean - h, s.mean + h]
         };
-        let y = padded_range(points.iter().flat_map(lo_hi));
+        let slo = meta.slo_limit(METRICS[metric].name);
+        let y = padded_range(points.iter().flat_map(lo_hi).chain(slo));
         let mut chart = ChartBuilder::on(panel)
             .margin(12)
             .x_label_area_size(40)
@@ -218,6 +255,27 @@ fn one_key<DB: DrawingBackend>(
                 LINE.stroke_width(2),
             ))
             .map_err(err)?;
+        if let Some(limit) = slo {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(-0.5, limit), (n as f64 - 0.5, limit)],
+                    10,
+                    6,
+                    INFEASIBLE.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(slo_text(limit))
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], INFEASIBLE.stroke_width(2))
+                });
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 14))
+                .draw()
+                .map_err(err)?;
+        }
         chart
             .draw_series(points.iter().enumerate().map(|(i, p)| {
                 let at = (i as f64, p.stats[metric].mean);
@@ -242,8 +300,13 @@ fn heatmap<DB: DrawingBackend>(
     root.fill(&WHITE).map_err(err)?;
     let (rows, cols) = (&meta.grid.axes[0], &meta.grid.axes[1]);
     let (nr, nc) = (rows.values.len(), cols.values.len());
-    let range = padded_range(points.iter().map(|p| p.stats[metric].mean));
-    let (lo, hi) = (range.start, range.end);
+    let means: Vec<f64> = points.iter().map(|p| p.stats[metric].mean).collect();
+    let finite = || means.iter().copied().filter(|v| v.is_finite());
+    let (lo, hi) = (
+        finite().fold(f64::INFINITY, f64::min),
+        finite().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let texts = labels(&means);
     let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 22))
         .margin(16)
@@ -271,15 +334,10 @@ fn heatmap<DB: DrawingBackend>(
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(err)?;
-    for p in points {
+    for (p, text) in points.iter().zip(&texts) {
         let (r, c) = (p.index / nc, p.index % nc);
         let (x, y) = (c as f64, r as f64);
-        let mean = p.stats[metric].mean;
-        let t = if hi > lo {
-            ((mean - lo) / (hi - lo)).clamp(0.0, 1.0)
-        } else {
-            0.5
-        };
+        let t = colour_position(p.stats[metric].mean, lo, hi);
         // Pale yellow (low) to dark blue (high).
         let color = RGBColor(
             (255.0 - t * 221.0) as u8,
@@ -321,7 +379,7 @@ fn heatmap<DB: DrawingBackend>(
         );
         chart
             .draw_series(std::iter::once(Text::new(
-                short(mean),
+                text.clone(),
                 (x + 0.5, y + 0.5),
                 style,
             )))
@@ -359,6 +417,7 @@ pub fn pareto_frontier(points: &[PointResult]) -> Vec<usize> {
 
 fn pareto<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
+    meta: &SweepMeta,
     points: &[PointResult],
     cheapest: Option<usize>,
     title: &str,
@@ -370,8 +429,18 @@ fn pareto<DB: DrawingBackend>(
             p.stats[COST_TOTAL_USD].mean,
         )
     };
-    let x = padded_range(points.iter().map(|p| at(p).0));
+    let slo = meta.slo_limit(METRICS[RESPONSE_LATENCY_P95_S].name);
+    let x = padded_range(points.iter().map(|p| at(p).0).chain(slo));
     let y = padded_range(points.iter().map(|p| at(p).1));
+    let keys: Vec<&str> = meta.grid.axes.iter().map(|a| a.key.as_str()).collect();
+    let x_desc = if keys.is_empty() {
+        "p95 response latency (s), mean".to_string()
+    } else {
+        format!(
+            "p95 response latency (s), mean; points labelled {}",
+            keys.join(" / ")
+        )
+    };
     let mut chart = ChartBuilder::on(root)
         .caption(
             format!("{title}: cost against p95 response latency"),
@@ -380,11 +449,11 @@ fn pareto<DB: DrawingBackend>(
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d(x, y)
+        .build_cartesian_2d(x.clone(), y.clone())
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("p95 response latency (s), mean")
+        .x_desc(x_desc)
         .y_desc("total cost (USD), mean")
         .label_style(("sans-serif", 14))
         .draw()
@@ -418,6 +487,47 @@ fn pareto<DB: DrawingBackend>(
         .map_err(err)?
         .label("feasible (every SLO met)")
         .legend(|(x, y)| Circle::new((x + 10, y), 5, FEASIBLE.filled()));
+    if !keys.is_empty() {
+        let style = ("sans-serif", 13).into_font().color(&BLACK);
+        let near = |a: (f64, f64), b: (f64, f64)| {
+            ((a.0 - b.0) / (x.end - x.start)).abs() < 0.015
+                && ((a.1 - b.1) / (y.end - y.start)).abs() < 0.015
+        };
+        // Points that land on top of each other share one label, so no two texts overlap.
+        let mut groups: Vec<((f64, f64), Vec<String>)> = Vec::new();
+        for p in points {
+            let values: Vec<&str> = p.parameters.iter().map(|(_, v)| v.as_str()).collect();
+            let label = values.join(" / ");
+            match groups
+                .iter_mut()
+                .find(|(at_group, _)| near(*at_group, at(p)))
+            {
+                Some((_, labels)) => labels.push(label),
+                None => groups.push((at(p), vec![label])),
+            }
+        }
+        chart
+            .draw_series(groups.iter().enumerate().map(|(i, (point, labels))| {
+                // Alternate above and below the point so neighbours' labels overlap less.
+                let dy = if i % 2 == 0 { -17 } else { 5 };
+                EmptyElement::at(*point) + Text::new(labels.join(", "), (7, dy), style.clone())
+            }))
+            .map_err(err)?;
+    }
+    if let Some(limit) = slo {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(limit, y.start), (limit, y.end)],
+                10,
+                6,
+                INFEASIBLE.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(slo_text(limit))
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], INFEASIBLE.stroke_width(2))
+            });
+    }
     if let Some(i) = cheapest {
         chart
             .draw_series(std::iter::once(Circle::new(
@@ -437,4 +547,33 @@ fn pareto<DB: DrawingBackend>(
         .draw()
         .map_err(err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_carry_the_digits_that_tell_cells_apart() {
+        assert_eq!(labels(&[3.48, 7.19]), ["3.48", "7.19"]);
+        assert_eq!(
+            labels(&[1400.06, 1400.0, 1400.03]),
+            ["1400.06", "1400.00", "1400.03"]
+        );
+        assert_eq!(labels(&[1400.0, 1400.0]), ["1400", "1400"], "equal values");
+    }
+
+    #[test]
+    fn a_tiny_relative_difference_gets_nearly_the_same_colour() {
+        let (lo, hi) = (1400.0, 1400.06);
+        let spread = colour_position(hi, lo, hi) - colour_position(lo, lo, hi);
+        assert!(spread < 0.001, "{spread}");
+        assert_eq!(colour_position(3.5, 3.5, 7.0), 0.5);
+        assert_eq!(colour_position(0.0, 0.0, 0.0), 0.0);
+        assert_eq!(
+            colour_position(-1.0, -1.0, 1.0),
+            0.0,
+            "negative data spans its range"
+        );
+    }
 }

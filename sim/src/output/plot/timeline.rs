@@ -19,7 +19,8 @@ pub const WIDTH: u32 = 1800;
 pub const HEIGHT: u32 = 1500;
 
 const FONT: &str = "sans-serif";
-const TITLE_H: i32 = 78;
+const TITLE_H: i32 = 88;
+const SUBTITLE_LINE_H: i32 = 19;
 const LABEL_ROW_H: i32 = 20;
 const LABEL_ROWS_MAX: usize = 6;
 const PANEL_TITLE_H: i32 = 30;
@@ -265,7 +266,10 @@ fn draw_title<DB: DrawingBackend>(
             "response latency p95 {}",
             format_seconds(finite_or(summary.response_latency_s.p95, 0.0))
         ),
-        format!("cost ${:.2}", finite_or(summary.cost_usd.total, 0.0)),
+        format!(
+            "cost {}",
+            format_usd(finite_or(summary.cost_usd.total, 0.0))
+        ),
     ];
     let failed: Vec<&str> = summary
         .slo
@@ -280,15 +284,34 @@ fn draw_title<DB: DrawingBackend>(
             facts.push(format!("SLO failed: {}", failed.join(", ")));
         }
     }
-    let mut line = facts.join("  ·  ");
+    // Two lines, each shortened to the figure's width only if it must be: the description,
+    // then the facts (which never lose a number: a long SLO list is what gets shortened).
+    let style = TextStyle::from((FONT, 15).into_font()).color(&MUTED);
+    let max_w = WIDTH as i32 - PLOT_LEFT - 20;
+    let fits = |text: &str| {
+        root.estimate_text_size(text, &style)
+            .map_or(text.chars().count() as i32 * 9, |(w, _)| w as i32)
+            <= max_w
+    };
+    let fit = |text: &str| {
+        let mut chars = text.chars().count();
+        let mut fitted = text.to_string();
+        while chars > 1 && !fits(&fitted) {
+            chars -= 1;
+            fitted = truncate(text, chars);
+        }
+        fitted
+    };
+    let mut y = 46;
     if !scenario.description.is_empty() {
-        line = format!("{}  —  {}", truncate(&scenario.description, 90), line);
+        root.draw(&Text::new(
+            fit(&scenario.description),
+            (PLOT_LEFT, y),
+            style.clone(),
+        ))?;
+        y += SUBTITLE_LINE_H;
     }
-    root.draw(&Text::new(
-        truncate(&line, 210),
-        (PLOT_LEFT, 48),
-        (FONT, 17).into_font().color(&MUTED),
-    ))
+    root.draw(&Text::new(fit(&facts.join("  ·  ")), (PLOT_LEFT, y), style))
 }
 
 /// Where each intervention label goes in the band above the panels.
@@ -732,10 +755,13 @@ fn draw_backlog<DB: DrawingBackend>(
 ) -> Result<PanelInfo, DrawingAreaErrorKind<DB::ErrorType>> {
     let rows = figure.rows;
     let backlog_max = axis_max(rows.iter().map(|row| row.activity_backlog as f64)).max(5.0);
+    // At least one second: sub-second waits are no queue to speak of, and a microsecond
+    // axis would print a column of zeros.
     let wait_max = axis_max(
         rows.iter()
             .filter_map(|row| row.activity_schedule_to_start_p95_s),
-    );
+    )
+    .max(1.0);
     let chart = build_chart(area, figure, x_axis_h, backlog_max, true)?;
     // The secondary coordinate takes over the right label area, so the primary mesh is drawn
     // after it and labels only the left axis.
@@ -764,7 +790,7 @@ fn draw_backlog<DB: DrawingBackend>(
     chart
         .configure_secondary_axes()
         .y_labels(5)
-        .y_label_formatter(&|v| format_number(*v))
+        .y_label_formatter(&|v| format_axis_label(*v, wait_max))
         .y_desc("schedule-to-start p95 (s)")
         .label_style((FONT, 14).into_font().color(&ORANGE))
         .axis_desc_style((FONT, 15).into_font().color(&ORANGE))
@@ -1175,6 +1201,39 @@ fn format_number(value: f64) -> String {
     format!("{text}{suffix}")
 }
 
+/// An axis label with the decimals the axis needs: a tick step below 1 gets the digits that
+/// tell ticks apart (0.2, 0.05), larger ones the compact `format_number`.
+fn format_axis_label(value: f64, axis_max: f64) -> String {
+    let step = axis_max / 5.0;
+    if !(step.is_finite() && step > 0.0 && step < 1.0) {
+        return format_number(value);
+    }
+    let decimals = (-step.log10().floor()).clamp(0.0, 9.0) as usize;
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// Money in the subtitle: cents below $100, whole dollars with thousands separators above.
+fn format_usd(value: f64) -> String {
+    if value.abs() < 100.0 {
+        return format!("${value:.2}");
+    }
+    let digits = format!("{:.0}", value.abs());
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if value < 0.0 { "-" } else { "" };
+    format!("{sign}${grouped}")
+}
+
 /// Hours since the start; on multi-day runs the day starts are named too.
 fn format_tick(t_h: f64, x_end_h: f64) -> String {
     if x_end_h > 24.0 && (t_h / 24.0).fract().abs() < 1e-9 {
@@ -1216,5 +1275,30 @@ fn format_clock(t_h: f64, x_end_h: f64) -> String {
         format!("day {} {hour:02}:{minute:02}", day + 1)
     } else {
         format!("{hour:02}:{minute:02}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_axis_ranges_keep_their_digits() {
+        let labels: Vec<String> = [0.0, 0.2, 0.4, 0.6]
+            .iter()
+            .map(|v| format_axis_label(*v, 1.0))
+            .collect();
+        assert_eq!(labels, ["0", "0.2", "0.4", "0.6"]);
+        assert_eq!(format_axis_label(0.05, 0.25), "0.05");
+        assert_eq!(format_axis_label(1500.0, 3000.0), "1500");
+        assert_eq!(format_axis_label(25_000.0, 50_000.0), "25k");
+    }
+
+    #[test]
+    fn money_drops_cents_once_it_is_large() {
+        assert_eq!(format_usd(4.132), "$4.13");
+        assert_eq!(format_usd(88_639.73), "$88,640");
+        assert_eq!(format_usd(1_234_567.0), "$1,234,567");
+        assert_eq!(format_usd(100.0), "$100");
     }
 }

@@ -339,11 +339,16 @@ fn traffic(
     };
     let profile = match kind {
         "constant" => s
-            .number_required(diags, "rate_per_s", RATE)
+            .rate_required(diags, "rate", "rate_per_s", RATE)
             .map(|rate_per_s| TrafficProfile::Constant { rate_per_s }),
         "piecewise" => piecewise(&mut s, diags),
         "diurnal" => {
-            let mean = s.number_required(diags, "mean_rate_per_s", positive_up_to(RATE.hi));
+            let mean = s.rate_required(
+                diags,
+                "mean_rate",
+                "mean_rate_per_s",
+                positive_up_to(RATE.hi),
+            );
             let ratio = s.number_required(diags, "peak_to_trough", closed(1.0, FACTOR_MAX));
             let hour = s.number_required(diags, "peak_hour", HOUR_OF_DAY);
             Some(TrafficProfile::Diurnal {
@@ -366,7 +371,7 @@ fn piecewise(s: &mut Section<'_>, diags: &mut Diags) -> Option<TrafficProfile> {
     let Some(node) = s.take("points") else {
         s.missing(
             "points",
-            "an array such as [{ at = \"0h\", rate_per_s = 1.0 }]",
+            "an array such as [{ at = \"0h\", rate = \"60/h\" }]",
             diags,
         );
         return None;
@@ -375,7 +380,7 @@ fn piecewise(s: &mut Section<'_>, diags: &mut Diags) -> Option<TrafficProfile> {
     for (item_path, item) in array_items(Some(node), &path, diags) {
         let mut p = Section::open(Some(item), &item_path, &item.origin, diags);
         let at = p.duration_required(diags, "at", 0);
-        let rate = p.number_required(diags, "rate_per_s", RATE);
+        let rate = p.rate_required(diags, "rate", "rate_per_s", RATE);
         let at_origin = p.origin_of("at");
         p.finish(diags);
         let (Some(at), Some(rate_per_s)) = (at, rate) else {

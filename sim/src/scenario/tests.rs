@@ -749,3 +749,77 @@ fn a_timeline_set_cannot_change_the_shape_of_the_program_only_its_values() {
     );
     assert_eq!(scenario.timeline.len(), 1);
 }
+
+/// The traffic of a one-workload scenario whose `[traffic]` table is `traffic`.
+fn traffic_of(traffic: &str, overrides: &[&str]) -> TrafficProfile {
+    let text = MINIMAL.replace("kind = \"constant\"\nrate_per_s = 1.0", traffic);
+    ok(&text, overrides).workloads[0].traffic.profile.clone()
+}
+
+#[test]
+fn rates_are_written_per_second_minute_hour_or_day() {
+    let constant = |rate_per_s| TrafficProfile::Constant { rate_per_s };
+    for (text, per_s) in [
+        ("rate = \"0.5/s\"", 0.5),
+        ("rate = \"30/m\"", 0.5),
+        ("rate = \"1800/h\"", 0.5),
+        ("rate = \"43200/d\"", 0.5),
+        ("rate_per_s = 0.5", 0.5),
+    ] {
+        let profile = traffic_of(&format!("kind = \"constant\"\n{text}"), &[]);
+        assert_eq!(profile, constant(per_s), "{text}");
+    }
+    // `--set` takes the same strings, unquoted.
+    let profile = traffic_of("kind = \"constant\"\nrate = \"1/s\"", &["traffic.rate=7200/h"]);
+    assert_eq!(profile, constant(2.0));
+
+    let diurnal = traffic_of(
+        "kind = \"diurnal\"\nmean_rate = \"3600/h\"\npeak_to_trough = 4\npeak_hour = 14",
+        &[],
+    );
+    assert!(matches!(diurnal, TrafficProfile::Diurnal { mean_rate_per_s, .. } if mean_rate_per_s == 1.0));
+
+    let piecewise = traffic_of(
+        "kind = \"piecewise\"\npoints = [{ at = \"0s\", rate = \"60/m\" }, { at = \"1h\", rate_per_s = 3 }]",
+        &[],
+    );
+    let TrafficProfile::Piecewise { points } = piecewise else {
+        panic!("piecewise expected, found {piecewise:?}")
+    };
+    let rates: Vec<f64> = points.iter().map(|p| p.rate_per_s).collect();
+    assert_eq!(rates, [1.0, 3.0]);
+}
+
+#[test]
+fn bad_rates_say_what_is_expected() {
+    let load = |traffic: &str| {
+        let text = MINIMAL.replace("kind = \"constant\"\nrate_per_s = 1.0", traffic);
+        errors(&text, &[])
+    };
+    let expected = "expected a rate string such as \"0.5/s\", \"30/m\", \"120/h\", \"2000/d\" \
+                    (per s, m, h or d: second, minute, hour, day)";
+    assert_eq!(
+        load("kind = \"constant\"\nrate = \"120/hour\""),
+        [format!(
+            "s.toml:4:8: traffic.rate: invalid rate \"120/hour\" (unknown unit \"hour\"), {expected}"
+        )]
+    );
+    assert_eq!(
+        load("kind = \"constant\"\nrate = 120"),
+        [format!("s.toml:4:8: traffic.rate: {expected}, found integer 120")]
+    );
+    assert_eq!(
+        load("kind = \"constant\"\nrate = \"120/h\"\nrate_per_s = 1"),
+        ["s.toml:4:8: traffic.rate: give either rate or rate_per_s, not both"]
+    );
+    assert_eq!(
+        load("kind = \"constant\""),
+        ["s.toml:2:1: traffic.rate: missing required key, expected rate (a rate string such as \
+          \"120/h\") or rate_per_s (a number in [0, 1000000] per second)"]
+    );
+    assert_eq!(
+        load("kind = \"constant\"\nrate = \"100000000/s\""),
+        ["s.toml:4:8: traffic.rate: expected a number in [0, 1000000] per second, found \
+          \"100000000/s\" (100000000 per second)"]
+    );
+}

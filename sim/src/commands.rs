@@ -9,7 +9,7 @@ mod sweeps;
 pub use sweeps::{diff, merge, sweep};
 
 use crate::Console;
-use crate::cli::{self, Format, ManSettings, RunSettings, ValidateSettings};
+use crate::cli::{self, Format, ManSettings, NewSettings, RunSettings, ValidateSettings};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sim::engine::rng::replication_seed;
@@ -176,6 +176,60 @@ pub(crate) fn check_output_file(path: &Path, creates: &[&Path]) -> Result<(), St
 /// `sim completions SHELL`.
 pub fn completions(shell: cli::Shell, console: &Console) -> Outcome {
     console.data(&cli::completion_script(shell));
+    Outcome::Success
+}
+
+/// `sim schema`: the JSON Schema of scenario files (`schema/scenario.schema.json`) on stdout.
+pub fn schema(console: &Console) -> Outcome {
+    console.data(scenario::schema_json().as_bytes());
+    Outcome::Success
+}
+
+/// `sim new`: list the templates, or write one to a path that does not exist yet. Nothing is
+/// written on error: an existing file is never replaced (exit 2).
+pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
+    let (name, path) = match settings {
+        NewSettings::List => {
+            let width = scenario::templates::TEMPLATES
+                .iter()
+                .map(|t| t.name.len())
+                .max()
+                .unwrap_or(0);
+            let mut text = String::new();
+            for template in &scenario::templates::TEMPLATES {
+                text.push_str(&format!("{:width$}  {}\n", template.name, template.summary));
+            }
+            console.out(&text);
+            return Outcome::Success;
+        }
+        NewSettings::Write { template, path } => (template, path),
+    };
+    // The command line only accepts template names, so this is a program error if it fails.
+    let template = scenario::templates::find(name).expect("cli accepts only template names");
+    if fs::symlink_metadata(path).is_ok() {
+        console.error(&format!(
+            "{}: already exists; sim new never overwrites a file: give another PATH or remove it",
+            path.display()
+        ));
+        return Outcome::Failed;
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        console.error(&format!(
+            "{}: no such folder: create it first, or give another PATH",
+            parent.display()
+        ));
+        return Outcome::Failed;
+    }
+    if let Err(error) = output::write_atomic(path, template.text.as_bytes()) {
+        console.error(&error.to_string());
+        return Outcome::Failed;
+    }
+    console.out(&format!(
+        "wrote {} (template {name}): edit the values marked EDIT, then `sim validate {0}` and `sim run {0}`",
+        path.display()
+    ));
     Outcome::Success
 }
 

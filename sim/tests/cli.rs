@@ -1043,7 +1043,7 @@ fn a_panic_in_any_run_of_any_command_exits_2_with_the_seed_and_a_reproduce_comma
 }
 
 /// Every subcommand, as a user types it.
-const SUBCOMMANDS: [&str; 7] = [
+const SUBCOMMANDS: [&str; 9] = [
     "run",
     "validate",
     "sweep",
@@ -1051,6 +1051,8 @@ const SUBCOMMANDS: [&str; 7] = [
     "diff",
     "completions",
     "man",
+    "schema",
+    "new",
 ];
 
 #[test]
@@ -1387,3 +1389,81 @@ fn format_json_prints_summaries_and_verdicts_the_same_on_any_thread_count() {
     assert_eq!(bad.code, 2);
     assert!(bad.stdout.is_empty(), "{}", bad.stdout);
 }
+
+/// The templates of `sim new`, as `sim new --list` names them.
+const TEMPLATES: [&str; 4] = ["minimal", "support-agent", "research-agent", "underwriting"];
+
+#[test]
+fn new_lists_the_templates_and_each_one_validates_and_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(tmp.path(), &["new", "--list"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let listed: Vec<&str> = ran
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(listed, TEMPLATES, "{}", ran.stdout);
+    for template in TEMPLATES {
+        let ran = sim(tmp.path(), &["new", "--template", template]);
+        assert_eq!(ran.code, 0, "{template}: {}", ran.stderr);
+        let path = tmp.path().join(format!("{template}.toml"));
+        assert!(ran.stdout.contains(&format!("wrote {template}.toml")), "{}", ran.stdout);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("EDIT"), "{template} marks what to edit");
+        let ran = sim(tmp.path(), &["validate", path.to_str().unwrap()]);
+        assert_eq!(ran.code, 0, "{template}: {}", ran.stderr);
+        let out = tmp.path().join(format!("out-{template}"));
+        let ran = sim(
+            tmp.path(),
+            &[
+                "run",
+                path.to_str().unwrap(),
+                "--horizon",
+                "1h",
+                "--no-plots",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        // An hour (past every template's warmup) may or may not meet the SLOs; it must run to
+        // the end.
+        assert!(
+            ran.code == 0 || ran.code == 1,
+            "{template}: exit {}: {}",
+            ran.code,
+            ran.stderr
+        );
+        let summary: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+        let answered = summary["messages"]["answered"].as_u64().unwrap();
+        assert!(answered > 0, "{template}: no message answered in an hour");
+    }
+}
+
+#[test]
+fn new_never_overwrites_and_writes_nothing_on_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let existing = write(tmp.path(), "mine.toml", "# my scenario\n");
+    let ran = sim(tmp.path(), &["new", "--template", "minimal", "mine.toml"]);
+    assert_eq!(ran.code, 2);
+    assert_eq!(
+        ran.stderr.trim(),
+        "mine.toml: already exists; sim new never overwrites a file: give another PATH or remove it"
+    );
+    assert_eq!(fs::read_to_string(&existing).unwrap(), "# my scenario\n");
+
+    let ran = sim(tmp.path(), &["new", "--template", "minimal", "no/such/dir/a.toml"]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("no/such/dir: no such folder"), "{}", ran.stderr);
+
+    let ran = sim(tmp.path(), &["new", "--template", "minimul"]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("possible values: minimal"), "{}", ran.stderr);
+
+    let ran = sim(tmp.path(), &["new"]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("--template"), "{}", ran.stderr);
+    assert_eq!(files_under(tmp.path()), ["mine.toml"]);
+}
+

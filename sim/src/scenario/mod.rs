@@ -9,6 +9,8 @@ pub mod limits;
 mod raw;
 mod read;
 mod resolve;
+mod schema;
+pub mod templates;
 mod timeline;
 mod units;
 mod write;
@@ -17,6 +19,7 @@ mod write;
 mod tests;
 
 pub use config::*;
+pub use schema::schema_json;
 pub use units::{MAX_SIZE_BYTES, format_duration, format_size, parse_duration, parse_size};
 
 use std::path::Path;

@@ -39,7 +39,10 @@ pub fn validate(settings: &ValidateSettings, console: &Console) -> Outcome {
     let mut outcome = Outcome::Success;
     for file in &settings.files {
         match load_one(file, &settings.overrides) {
-            Ok(_) => console.out(&format!("ok: {}", file.display())),
+            Ok(scenario) => {
+                print_warnings(file, &scenario, console);
+                console.out(&format!("ok: {}", file.display()));
+            }
             Err(messages) => {
                 outcome = Outcome::Failed;
                 for message in messages {
@@ -63,6 +66,9 @@ pub fn run(settings: &RunSettings, console: &Console) -> Outcome {
             return Outcome::Failed;
         }
     };
+    for planned_run in &planned {
+        print_warnings(&planned_run.file, &planned_run.scenario, console);
+    }
     let pool = match settings.jobs.map(thread_pool).transpose() {
         Ok(pool) => pool,
         Err(message) => {
@@ -318,6 +324,16 @@ fn plan(settings: &RunSettings) -> Result<Vec<PlannedRun>, Vec<String>> {
         Ok(planned)
     } else {
         Err(errors)
+    }
+}
+
+/// The scenario's warnings on stderr (unless quiet), each naming the file: it still runs.
+fn print_warnings(file: &Path, scenario: &Scenario, console: &Console) {
+    if console.quiet {
+        return;
+    }
+    for warning in scenario::warnings(scenario) {
+        console.error(&format!("{}: warning: {warning}", file.display()));
     }
 }
 

@@ -1008,7 +1008,7 @@ fn a_panic_in_any_run_of_any_command_exits_2_with_the_seed_and_a_reproduce_comma
     sweep.extend_from_slice(&short);
     let ran = sim_in(tmp.path(), &sweep, &panic_on_7);
     assert_eq!(ran.code, 2, "{}", ran.stderr);
-    assert!(ran.stderr.contains("2 run(s) failed"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("2 runs failed"), "{}", ran.stderr);
     assert!(
         ran.stderr.contains(
             "point 1 [traffic.rate_per_s=8] replication 0 seed 7: bug: the model panicked"
@@ -1467,3 +1467,35 @@ fn new_never_overwrites_and_writes_nothing_on_error() {
     assert_eq!(files_under(tmp.path()), ["mine.toml"]);
 }
 
+#[test]
+fn a_file_that_is_not_toml_gives_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(tmp.path(), &["validate", &repo_file("README.md")]);
+    assert_eq!(ran.code, 2);
+    assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("more syntax errors after it: fix this one first; is this a TOML scenario file?"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn an_unused_provider_group_is_a_warning_on_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(repo_file("scenarios/examples/support-agent.toml"))
+        .unwrap()
+        .replace("[provider_groups]\n", "[provider_groups]\nspare = [\"small\"]\n");
+    let file = write(tmp.path(), "spare.toml", &text);
+    let ran = sim(tmp.path(), &["validate", file.to_str().unwrap()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(
+        ran.stderr.trim(),
+        format!(
+            "{}: warning: provider_groups.spare: no llm step uses this group (group = \"spare\"); \
+             remove it, or check the steps' group names",
+            file.display()
+        )
+    );
+    assert!(ran.stdout.starts_with("ok: "), "{}", ran.stdout);
+}

@@ -13,6 +13,7 @@ mod schema;
 pub mod templates;
 mod timeline;
 mod units;
+mod warnings;
 mod write;
 
 #[cfg(test)]
@@ -20,6 +21,7 @@ mod tests;
 
 pub use config::*;
 pub use schema::schema_json;
+pub use warnings::warnings;
 pub use units::{MAX_SIZE_BYTES, format_duration, format_size, parse_duration, parse_size};
 
 use std::path::Path;

@@ -720,10 +720,44 @@ fn named_entries<'t>(
 }
 
 fn providers(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Vec<Provider> {
-    named_entries(node, "providers", diags)
-        .into_iter()
-        .map(|(name, item)| provider(name, item, cx, diags))
-        .collect()
+    let entries = named_entries(node, "providers", diags);
+    let in_file: Vec<&str> = entries
+        .iter()
+        .filter(|(_, item)| !matches!(item.origin, Origin::Override(_)))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let mut providers = Vec::new();
+    for (name, item) in &entries {
+        if let Some(message) = misspelt_provider(name, item, &in_file) {
+            diags.error(&item.origin, &join("providers", name), message);
+            continue;
+        }
+        providers.push(provider(name.clone(), item, cx, diags));
+    }
+    providers
+}
+
+/// `--set providers.NAME.KEY=...` creates provider NAME when the file has none of that name.
+/// When NAME is close to a provider of the file and the new table lacks what a provider needs,
+/// it is a typo: say so, rather than report the missing keys of a provider nobody meant to add.
+fn misspelt_provider(name: &str, item: &Node, in_file: &[&str]) -> Option<String> {
+    let Origin::Override(_) = item.origin else {
+        return None;
+    };
+    let Value::Table(table) = &item.value else {
+        return None;
+    };
+    if table.get("ttft").is_some() && table.get("output_tokens_per_s").is_some() {
+        return None;
+    }
+    let hint = hint(name, in_file.iter().copied());
+    (!hint.is_empty()).then(|| {
+        format!(
+            "unknown provider, expected {}{hint}; --set adds a provider only with its ttft and \
+             output_tokens_per_s",
+            one_of(in_file.iter().copied())
+        )
+    })
 }
 
 fn provider(name: String, item: &Node, cx: &Context<'_>, diags: &mut Diags) -> Provider {

@@ -69,6 +69,21 @@ fn toml_syntax_error_has_line_and_column() {
 }
 
 #[test]
+fn a_file_that_is_not_toml_gets_one_line_not_hundreds() {
+    let markdown = "# My scenario\n\nSome *notes* about the fleet.\n\n- one\n- two\n\n```sh\nsim run x\n```\n";
+    let messages = errors(markdown, &[]);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].starts_with("s.toml:3:6: invalid toml: key with no value, expected `=` (and 5 more"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[0].ends_with("more syntax errors after it: fix this one first; is this a TOML scenario file?)"),
+        "{messages:?}"
+    );
+}
+
+#[test]
 fn unknown_key_suggests_the_close_one() {
     let text = with("[temporal]\ncach_size = 10\n");
     let line = line_of(&text, "cach_size");
@@ -822,4 +837,59 @@ fn bad_rates_say_what_is_expected() {
         ["s.toml:4:8: traffic.rate: expected a number in [0, 1000000] per second, found \
           \"100000000/s\" (100000000 per second)"]
     );
+}
+
+const ONE_PROVIDER: &str = r#"
+[providers.openai]
+ttft = { kind = "constant", value = "1s" }
+output_tokens_per_s = 50
+"#;
+
+#[test]
+fn a_misspelt_provider_in_set_gets_a_hint() {
+    let text = with(ONE_PROVIDER);
+    assert_eq!(
+        errors(&text, &["providers.opneai.timeout=30s"]),
+        ["s.toml: --set providers.opneai.timeout=30s: providers.opneai: unknown provider, \
+          expected \"openai\" (did you mean \"openai\"?); --set adds a provider only with its \
+          ttft and output_tokens_per_s"]
+    );
+    // A provider added whole, by two `--set`s, is a provider.
+    let scenario = ok(
+        &text,
+        &[
+            "providers.openai2.ttft={ kind = \"constant\", value = \"2s\" }",
+            "providers.openai2.output_tokens_per_s=60",
+        ],
+    );
+    assert_eq!(scenario.providers.len(), 2);
+}
+
+#[test]
+fn an_unused_provider_group_is_a_warning() {
+    let llm_step = r#"
+[[agent.steps]]
+name = "answer"
+kind = "llm"
+group = "main"
+input_tokens = { kind = "constant", value = 100 }
+output_tokens = { kind = "constant", value = 10 }
+
+[provider_groups]
+main = ["openai"]
+spare = ["openai"]
+"#;
+    let text = with(&format!("{ONE_PROVIDER}\n{llm_step}"));
+    let scenario = ok(&text, &[]);
+    assert_eq!(
+        warnings(&scenario),
+        ["provider_groups.spare: no llm step uses this group (group = \"spare\"); remove it, or \
+          check the steps' group names"]
+    );
+    // A group that a timeline set switches a step to is used.
+    let switched = format!(
+        "{text}\n[[timeline]]\nat = \"1h\"\nset = {{ \"agent.steps.1.group\" = \"spare\" }}\n"
+    );
+    assert!(warnings(&ok(&switched, &[])).is_empty());
+    assert!(warnings(&ok(&text, &["agent.steps.1.group=spare"])).len() == 1);
 }

@@ -1408,7 +1408,11 @@ fn new_lists_the_templates_and_each_one_validates_and_runs() {
         let ran = sim(tmp.path(), &["new", "--template", template]);
         assert_eq!(ran.code, 0, "{template}: {}", ran.stderr);
         let path = tmp.path().join(format!("{template}.toml"));
-        assert!(ran.stdout.contains(&format!("wrote {template}.toml")), "{}", ran.stdout);
+        assert!(
+            ran.stdout.contains(&format!("wrote {template}.toml")),
+            "{}",
+            ran.stdout
+        );
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.contains("EDIT"), "{template} marks what to edit");
         let ran = sim(tmp.path(), &["validate", path.to_str().unwrap()]);
@@ -1453,13 +1457,24 @@ fn new_never_overwrites_and_writes_nothing_on_error() {
     );
     assert_eq!(fs::read_to_string(&existing).unwrap(), "# my scenario\n");
 
-    let ran = sim(tmp.path(), &["new", "--template", "minimal", "no/such/dir/a.toml"]);
+    let ran = sim(
+        tmp.path(),
+        &["new", "--template", "minimal", "no/such/dir/a.toml"],
+    );
     assert_eq!(ran.code, 2);
-    assert!(ran.stderr.contains("no/such/dir: no such folder"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("no/such/dir: no such folder"),
+        "{}",
+        ran.stderr
+    );
 
     let ran = sim(tmp.path(), &["new", "--template", "minimul"]);
     assert_eq!(ran.code, 2);
-    assert!(ran.stderr.contains("possible values: minimal"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("possible values: minimal"),
+        "{}",
+        ran.stderr
+    );
 
     let ran = sim(tmp.path(), &["new"]);
     assert_eq!(ran.code, 2);
@@ -1474,7 +1489,9 @@ fn a_file_that_is_not_toml_gives_one_line() {
     assert_eq!(ran.code, 2);
     assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
     assert!(
-        ran.stderr.contains("more syntax errors after it: fix this one first; is this a TOML scenario file?"),
+        ran.stderr.contains(
+            "more syntax errors after it: fix this one first; is this a TOML scenario file?"
+        ),
         "{}",
         ran.stderr
     );
@@ -1485,7 +1502,10 @@ fn an_unused_provider_group_is_a_warning_on_stderr() {
     let tmp = tempfile::tempdir().unwrap();
     let text = fs::read_to_string(repo_file("scenarios/examples/support-agent.toml"))
         .unwrap()
-        .replace("[provider_groups]\n", "[provider_groups]\nspare = [\"small\"]\n");
+        .replace(
+            "[provider_groups]\n",
+            "[provider_groups]\nspare = [\"small\"]\n",
+        );
     let file = write(tmp.path(), "spare.toml", &text);
     let ran = sim(tmp.path(), &["validate", file.to_str().unwrap()]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);

@@ -287,8 +287,7 @@ fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them()
         let ran = sweep(cwd, &file, out, &["--shard", shard]);
         assert_eq!(ran.code, 0, "{}", ran.stderr);
         assert!(
-            ran.stdout
-                .contains(&format!("shard {shard}: 4 runs done")),
+            ran.stdout.contains(&format!("shard {shard}: 4 runs done")),
             "{}",
             ran.stdout
         );
@@ -453,8 +452,9 @@ fn a_sweep_without_a_feasible_point_exits_1() {
     );
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert!(
-        ran.stdout
-            .contains("3 points x 1 replication = 3 runs (0 reused from earlier results); 0 feasible points"),
+        ran.stdout.contains(
+            "3 points x 1 replication = 3 runs (0 reused from earlier results); 0 feasible points"
+        ),
         "{}",
         ran.stdout
     );
@@ -576,8 +576,9 @@ fn diff_exits_1_when_b_breaks_an_slo_that_a_meets() {
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     // Both files say name = "mmc": the heading tells them apart by path.
     assert!(
-        ran.stdout
-            .starts_with(&format!("diff A = {a} vs B = {b}: 4 paired replications, seed 1\n")),
+        ran.stdout.starts_with(&format!(
+            "diff A = {a} vs B = {b}: 4 paired replications, seed 1\n"
+        )),
         "{}",
         ran.stdout
     );

@@ -20,9 +20,9 @@ fn command_blocks(markdown: &str) -> Vec<(String, String)> {
         let end = after.find("```\n").expect("a closed ```sh block");
         let commands = after[..end].to_string();
         let after = &after[end + "```\n".len()..];
-        let text = after
-            .strip_prefix("\n```text\n")
-            .unwrap_or_else(|| panic!("the ```sh block\n{commands}is not followed by its ```text output"));
+        let text = after.strip_prefix("\n```text\n").unwrap_or_else(|| {
+            panic!("the ```sh block\n{commands}is not followed by its ```text output")
+        });
         let text_end = text.find("```\n").expect("a closed ```text block");
         pairs.push((commands, text[..text_end].to_string()));
         rest = &text[text_end..];
@@ -98,6 +98,7 @@ fn the_readme_quick_start_writes_where_the_readme_figure_is() {
     // The scenario the command runs is the one whose committed results hold the figure.
     let scenario = command.split_whitespace().nth(5).unwrap();
     assert_eq!(scenario, "scenarios/gradient-labs/incident.toml");
-    let resolved = std::fs::read_to_string(repo().join(out).join("scenario.resolved.toml")).unwrap();
+    let resolved =
+        std::fs::read_to_string(repo().join(out).join("scenario.resolved.toml")).unwrap();
     assert!(resolved.contains("name = \"incident\""), "{out}");
 }

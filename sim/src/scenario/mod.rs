@@ -21,8 +21,8 @@ mod tests;
 
 pub use config::*;
 pub use schema::schema_json;
-pub use warnings::warnings;
 pub use units::{MAX_SIZE_BYTES, format_duration, format_size, parse_duration, parse_size};
+pub use warnings::warnings;
 
 use std::path::Path;
 

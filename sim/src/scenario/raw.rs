@@ -165,7 +165,9 @@ pub(crate) fn parse_document(text: &str, diags: &mut Diags) -> Option<Node> {
         let more = match errors.len() - 1 {
             0 => String::new(),
             1 => " (and 1 more syntax error after it: fix this one first)".into(),
-            n => format!(" (and {n} more syntax errors after it: fix this one first; is this a TOML scenario file?)"),
+            n => format!(
+                " (and {n} more syntax errors after it: fix this one first; is this a TOML scenario file?)"
+            ),
         };
         diags.error(&origin, "", format!("invalid toml: {message}{more}"));
         return None;

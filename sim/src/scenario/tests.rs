@@ -70,15 +70,19 @@ fn toml_syntax_error_has_line_and_column() {
 
 #[test]
 fn a_file_that_is_not_toml_gets_one_line_not_hundreds() {
-    let markdown = "# My scenario\n\nSome *notes* about the fleet.\n\n- one\n- two\n\n```sh\nsim run x\n```\n";
+    let markdown =
+        "# My scenario\n\nSome *notes* about the fleet.\n\n- one\n- two\n\n```sh\nsim run x\n```\n";
     let messages = errors(markdown, &[]);
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(
-        messages[0].starts_with("s.toml:3:6: invalid toml: key with no value, expected `=` (and 5 more"),
+        messages[0]
+            .starts_with("s.toml:3:6: invalid toml: key with no value, expected `=` (and 5 more"),
         "{messages:?}"
     );
     assert!(
-        messages[0].ends_with("more syntax errors after it: fix this one first; is this a TOML scenario file?)"),
+        messages[0].ends_with(
+            "more syntax errors after it: fix this one first; is this a TOML scenario file?)"
+        ),
         "{messages:?}"
     );
 }
@@ -785,14 +789,19 @@ fn rates_are_written_per_second_minute_hour_or_day() {
         assert_eq!(profile, constant(per_s), "{text}");
     }
     // `--set` takes the same strings, unquoted.
-    let profile = traffic_of("kind = \"constant\"\nrate = \"1/s\"", &["traffic.rate=7200/h"]);
+    let profile = traffic_of(
+        "kind = \"constant\"\nrate = \"1/s\"",
+        &["traffic.rate=7200/h"],
+    );
     assert_eq!(profile, constant(2.0));
 
     let diurnal = traffic_of(
         "kind = \"diurnal\"\nmean_rate = \"3600/h\"\npeak_to_trough = 4\npeak_hour = 14",
         &[],
     );
-    assert!(matches!(diurnal, TrafficProfile::Diurnal { mean_rate_per_s, .. } if mean_rate_per_s == 1.0));
+    assert!(
+        matches!(diurnal, TrafficProfile::Diurnal { mean_rate_per_s, .. } if mean_rate_per_s == 1.0)
+    );
 
     let piecewise = traffic_of(
         "kind = \"piecewise\"\npoints = [{ at = \"0s\", rate = \"60/m\" }, { at = \"1h\", rate_per_s = 3 }]",
@@ -821,7 +830,9 @@ fn bad_rates_say_what_is_expected() {
     );
     assert_eq!(
         load("kind = \"constant\"\nrate = 120"),
-        [format!("s.toml:4:8: traffic.rate: {expected}, found integer 120")]
+        [format!(
+            "s.toml:4:8: traffic.rate: {expected}, found integer 120"
+        )]
     );
     assert_eq!(
         load("kind = \"constant\"\nrate = \"120/h\"\nrate_per_s = 1"),
@@ -829,13 +840,17 @@ fn bad_rates_say_what_is_expected() {
     );
     assert_eq!(
         load("kind = \"constant\""),
-        ["s.toml:2:1: traffic.rate: missing required key, expected rate (a rate string such as \
-          \"120/h\") or rate_per_s (a number in [0, 1000000] per second)"]
+        [
+            "s.toml:2:1: traffic.rate: missing required key, expected rate (a rate string such as \
+          \"120/h\") or rate_per_s (a number in [0, 1000000] per second)"
+        ]
     );
     assert_eq!(
         load("kind = \"constant\"\nrate = \"100000000/s\""),
-        ["s.toml:4:8: traffic.rate: expected a number in [0, 1000000] per second, found \
-          \"100000000/s\" (100000000 per second)"]
+        [
+            "s.toml:4:8: traffic.rate: expected a number in [0, 1000000] per second, found \
+          \"100000000/s\" (100000000 per second)"
+        ]
     );
 }
 
@@ -850,9 +865,11 @@ fn a_misspelt_provider_in_set_gets_a_hint() {
     let text = with(ONE_PROVIDER);
     assert_eq!(
         errors(&text, &["providers.opneai.timeout=30s"]),
-        ["s.toml: --set providers.opneai.timeout=30s: providers.opneai: unknown provider, \
+        [
+            "s.toml: --set providers.opneai.timeout=30s: providers.opneai: unknown provider, \
           expected \"openai\" (did you mean \"openai\"?); --set adds a provider only with its \
-          ttft and output_tokens_per_s"]
+          ttft and output_tokens_per_s"
+        ]
     );
     // A provider added whole, by two `--set`s, is a provider.
     let scenario = ok(
@@ -883,8 +900,10 @@ spare = ["openai"]
     let scenario = ok(&text, &[]);
     assert_eq!(
         warnings(&scenario),
-        ["provider_groups.spare: no llm step uses this group (group = \"spare\"); remove it, or \
-          check the steps' group names"]
+        [
+            "provider_groups.spare: no llm step uses this group (group = \"spare\"); remove it, or \
+          check the steps' group names"
+        ]
     );
     // A group that a timeline set switches a step to is used.
     let switched = format!(

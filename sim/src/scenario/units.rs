@@ -169,7 +169,9 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     };
     let (number, unit) = (number.trim(), unit.trim());
     if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err(format!("expected a number before \"/\", found \"{number}\""));
+        return Err(format!(
+            "expected a number before \"/\", found \"{number}\""
+        ));
     }
     let count: f64 = number
         .parse()

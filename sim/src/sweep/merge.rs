@@ -106,7 +106,11 @@ pub fn merge(
     if !missing.is_empty() {
         return Err(SweepError::Merge(format!(
             "missing {} {}",
-            if missing.len() == 1 { "shard" } else { "shards" },
+            if missing.len() == 1 {
+                "shard"
+            } else {
+                "shards"
+            },
             missing.join(", ")
         )));
     }

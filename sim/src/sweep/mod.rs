@@ -207,7 +207,11 @@ impl fmt::Display for SweepError {
             SweepError::Scenario(messages) => write!(f, "{}", messages.join("\n")),
             SweepError::Io { path, error } => write!(f, "{}: {error}", path.display()),
             SweepError::RunFailed { failures, count } => {
-                write!(f, "{} failed:", crate::output::text::count(*count as u64, "run"))?;
+                write!(
+                    f,
+                    "{} failed:",
+                    crate::output::text::count(*count as u64, "run")
+                )?;
                 for failure in failures {
                     write!(f, "\n  {failure}")?;
                 }

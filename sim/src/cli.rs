@@ -658,9 +658,37 @@ mod tests {
                 "sim-merge.1",
                 "sim-diff.1",
                 "sim-completions.1",
-                "sim-man.1"
+                "sim-man.1",
+                "sim-schema.1",
+                "sim-new.1"
             ]
         );
+    }
+
+    #[test]
+    fn new_takes_a_known_template_and_an_optional_path() {
+        assert_eq!(parse(["sim", "schema"]).unwrap(), Task::Schema);
+        assert_eq!(
+            parse(["sim", "new", "--list"]).unwrap(),
+            Task::New(NewSettings::List)
+        );
+        assert_eq!(
+            parse(["sim", "new", "-t", "minimal"]).unwrap(),
+            Task::New(NewSettings::Write {
+                template: "minimal".into(),
+                path: PathBuf::from("minimal.toml")
+            })
+        );
+        assert_eq!(
+            parse(["sim", "new", "--template", "underwriting", "s/u.toml"]).unwrap(),
+            Task::New(NewSettings::Write {
+                template: "underwriting".into(),
+                path: PathBuf::from("s/u.toml")
+            })
+        );
+        assert!(parse(["sim", "new", "--template", "nope"]).is_err());
+        assert!(parse(["sim", "new"]).is_err());
+        assert!(parse(["sim", "new", "--list", "--template", "minimal"]).is_err());
     }
 
     #[test]

@@ -23,6 +23,19 @@ pub enum Task {
     Completions(Shell),
     /// `sim man [--out DIR]`.
     Man(ManSettings),
+    /// `sim schema`: the scenario files' JSON Schema on stdout.
+    Schema,
+    /// `sim new --template NAME [PATH]` or `sim new --list`.
+    New(NewSettings),
+}
+
+/// `sim new`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NewSettings {
+    /// `--list`: the templates, one per line with what each is for.
+    List,
+    /// Write template `template` (a name of `sim::scenario::templates::TEMPLATES`) to `path`.
+    Write { template: String, path: PathBuf },
 }
 
 /// How `run` and `diff` print their results on stdout.
@@ -159,6 +172,10 @@ enum RawCommand {
     Completions(RawCompletionsArgs),
     /// Print the man page (roff) on stdout, or write one page per subcommand with --out
     Man(RawManArgs),
+    /// Print the JSON Schema of scenario files on stdout (for editors: see .taplo.toml)
+    Schema,
+    /// Write a commented starting scenario from a template (refuses to overwrite a file)
+    New(RawNewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -330,6 +347,27 @@ struct RawManArgs {
     out: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+struct RawNewArgs {
+    /// The template to start from (see --list)
+    #[arg(
+        long,
+        short,
+        value_name = "NAME",
+        required_unless_present = "list",
+        value_parser = clap::builder::PossibleValuesParser::new(
+            sim::scenario::templates::TEMPLATES.iter().map(|t| t.name)
+        )
+    )]
+    template: Option<String>,
+    /// List the templates and what each is for
+    #[arg(long, conflicts_with_all = ["template", "path"])]
+    list: bool,
+    /// Where to write the scenario; default: NAME.toml in the current directory
+    #[arg(value_name = "PATH")]
+    path: Option<PathBuf>,
+}
+
 /// Parses the command line. A `clap::Error` is either a usage error or a request for help or
 /// the version; the caller prints it and picks the exit code.
 pub fn parse<I, T>(args: I) -> Result<Task, clap::Error>
@@ -393,6 +431,16 @@ where
         }),
         RawCommand::Completions(raw) => Task::Completions(raw.shell),
         RawCommand::Man(raw) => Task::Man(ManSettings { out: raw.out }),
+        RawCommand::Schema => Task::Schema,
+        RawCommand::New(raw) => match raw.template {
+            Some(template) if !raw.list => {
+                let path = raw
+                    .path
+                    .unwrap_or_else(|| PathBuf::from(format!("{template}.toml")));
+                Task::New(NewSettings::Write { template, path })
+            }
+            _ => Task::New(NewSettings::List),
+        },
     })
 }
 
@@ -610,9 +658,37 @@ mod tests {
                 "sim-merge.1",
                 "sim-diff.1",
                 "sim-completions.1",
-                "sim-man.1"
+                "sim-man.1",
+                "sim-schema.1",
+                "sim-new.1"
             ]
         );
+    }
+
+    #[test]
+    fn new_takes_a_known_template_and_an_optional_path() {
+        assert_eq!(parse(["sim", "schema"]).unwrap(), Task::Schema);
+        assert_eq!(
+            parse(["sim", "new", "--list"]).unwrap(),
+            Task::New(NewSettings::List)
+        );
+        assert_eq!(
+            parse(["sim", "new", "-t", "minimal"]).unwrap(),
+            Task::New(NewSettings::Write {
+                template: "minimal".into(),
+                path: PathBuf::from("minimal.toml")
+            })
+        );
+        assert_eq!(
+            parse(["sim", "new", "--template", "underwriting", "s/u.toml"]).unwrap(),
+            Task::New(NewSettings::Write {
+                template: "underwriting".into(),
+                path: PathBuf::from("s/u.toml")
+            })
+        );
+        assert!(parse(["sim", "new", "--template", "nope"]).is_err());
+        assert!(parse(["sim", "new"]).is_err());
+        assert!(parse(["sim", "new", "--list", "--template", "minimal"]).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod sweeps;
 pub use sweeps::{diff, merge, sweep};
 
 use crate::Console;
-use crate::cli::{self, Format, ManSettings, RunSettings, ValidateSettings};
+use crate::cli::{self, Format, ManSettings, NewSettings, RunSettings, ValidateSettings};
 use rayon::prelude::*;
 use sim::engine::rng::replication_seed;
 use sim::metrics::report::Summary;
@@ -38,7 +38,10 @@ pub fn validate(settings: &ValidateSettings, console: &Console) -> Outcome {
     let mut outcome = Outcome::Success;
     for file in &settings.files {
         match load_one(file, &settings.overrides) {
-            Ok(_) => console.out(&format!("ok: {}", file.display())),
+            Ok(scenario) => {
+                print_warnings(file, &scenario, console);
+                console.out(&format!("ok: {}", file.display()));
+            }
             Err(messages) => {
                 outcome = Outcome::Failed;
                 for message in messages {
@@ -62,6 +65,9 @@ pub fn run(settings: &RunSettings, console: &Console) -> Outcome {
             return Outcome::Failed;
         }
     };
+    for planned_run in &planned {
+        print_warnings(&planned_run.file, &planned_run.scenario, console);
+    }
     let pool = match settings.jobs.map(thread_pool).transpose() {
         Ok(pool) => pool,
         Err(message) => {
@@ -178,6 +184,60 @@ pub fn completions(shell: cli::Shell, console: &Console) -> Outcome {
     Outcome::Success
 }
 
+/// `sim schema`: the JSON Schema of scenario files (`schema/scenario.schema.json`) on stdout.
+pub fn schema(console: &Console) -> Outcome {
+    console.data(scenario::schema_json().as_bytes());
+    Outcome::Success
+}
+
+/// `sim new`: list the templates, or write one to a path that does not exist yet. Nothing is
+/// written on error: an existing file is never replaced (exit 2).
+pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
+    let (name, path) = match settings {
+        NewSettings::List => {
+            let width = scenario::templates::TEMPLATES
+                .iter()
+                .map(|t| t.name.len())
+                .max()
+                .unwrap_or(0);
+            let mut text = String::new();
+            for template in &scenario::templates::TEMPLATES {
+                text.push_str(&format!("{:width$}  {}\n", template.name, template.summary));
+            }
+            console.out(&text);
+            return Outcome::Success;
+        }
+        NewSettings::Write { template, path } => (template, path),
+    };
+    // The command line only accepts template names, so this is a program error if it fails.
+    let template = scenario::templates::find(name).expect("cli accepts only template names");
+    if fs::symlink_metadata(path).is_ok() {
+        console.error(&format!(
+            "{}: already exists; sim new never overwrites a file: give another PATH or remove it",
+            path.display()
+        ));
+        return Outcome::Failed;
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        console.error(&format!(
+            "{}: no such folder: create it first, or give another PATH",
+            parent.display()
+        ));
+        return Outcome::Failed;
+    }
+    if let Err(error) = output::write_atomic(path, template.text.as_bytes()) {
+        console.error(&error.to_string());
+        return Outcome::Failed;
+    }
+    console.out(&format!(
+        "wrote {} (template {name}): edit the values marked EDIT, then `sim validate {0}` and `sim run {0}`",
+        path.display()
+    ));
+    Outcome::Success
+}
+
 /// `sim man`: `sim.1` on stdout, or with `--out DIR` every page written (atomically) there.
 pub fn man(settings: &ManSettings, console: &Console) -> Outcome {
     let pages = cli::man_pages();
@@ -263,6 +323,16 @@ fn plan(settings: &RunSettings) -> Result<Vec<PlannedRun>, Vec<String>> {
         Ok(planned)
     } else {
         Err(errors)
+    }
+}
+
+/// The scenario's warnings on stderr (unless quiet), each naming the file: it still runs.
+fn print_warnings(file: &Path, scenario: &Scenario, console: &Console) {
+    if console.quiet {
+        return;
+    }
+    for warning in scenario::warnings(scenario) {
+        console.error(&format!("{}: warning: {warning}", file.display()));
     }
 }
 

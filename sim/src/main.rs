@@ -51,6 +51,8 @@ fn main() -> ExitCode {
         ),
         cli::Task::Completions(shell) => commands::completions(*shell, &Console { quiet: false }),
         cli::Task::Man(settings) => commands::man(settings, &Console { quiet: false }),
+        cli::Task::Schema => commands::schema(&Console { quiet: false }),
+        cli::Task::New(settings) => commands::new(settings, &Console { quiet: false }),
     };
     match outcome {
         commands::Outcome::Success => ExitCode::SUCCESS,

@@ -1014,7 +1014,7 @@ fn a_panic_in_any_run_of_any_command_exits_2_with_the_seed_and_a_reproduce_comma
     sweep.extend_from_slice(&short);
     let ran = sim_in(tmp.path(), &sweep, &panic_on_7);
     assert_eq!(ran.code, 2, "{}", ran.stderr);
-    assert!(ran.stderr.contains("2 run(s) failed"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("2 runs failed"), "{}", ran.stderr);
     assert!(
         ran.stderr.contains(
             "point 1 [traffic.rate_per_s=8] replication 0 seed 7: bug: the model panicked"
@@ -1049,7 +1049,7 @@ fn a_panic_in_any_run_of_any_command_exits_2_with_the_seed_and_a_reproduce_comma
 }
 
 /// Every subcommand, as a user types it.
-const SUBCOMMANDS: [&str; 7] = [
+const SUBCOMMANDS: [&str; 9] = [
     "run",
     "validate",
     "sweep",
@@ -1057,6 +1057,8 @@ const SUBCOMMANDS: [&str; 7] = [
     "diff",
     "completions",
     "man",
+    "schema",
+    "new",
 ];
 
 #[test]
@@ -1436,4 +1438,134 @@ fn nothing_but_errors_on_stderr_when_it_is_not_a_terminal() {
     let ran = sim(tmp.path(), &["run", "missing.toml"]);
     assert_eq!(ran.code, 2);
     assert!(ran.stderr.contains("missing.toml"), "{}", ran.stderr);
+}
+
+/// The templates of `sim new`, as `sim new --list` names them.
+const TEMPLATES: [&str; 4] = ["minimal", "support-agent", "research-agent", "underwriting"];
+
+#[test]
+fn new_lists_the_templates_and_each_one_validates_and_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(tmp.path(), &["new", "--list"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let listed: Vec<&str> = ran
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(listed, TEMPLATES, "{}", ran.stdout);
+    for template in TEMPLATES {
+        let ran = sim(tmp.path(), &["new", "--template", template]);
+        assert_eq!(ran.code, 0, "{template}: {}", ran.stderr);
+        let path = tmp.path().join(format!("{template}.toml"));
+        assert!(
+            ran.stdout.contains(&format!("wrote {template}.toml")),
+            "{}",
+            ran.stdout
+        );
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("EDIT"), "{template} marks what to edit");
+        let ran = sim(tmp.path(), &["validate", path.to_str().unwrap()]);
+        assert_eq!(ran.code, 0, "{template}: {}", ran.stderr);
+        let out = tmp.path().join(format!("out-{template}"));
+        let ran = sim(
+            tmp.path(),
+            &[
+                "run",
+                path.to_str().unwrap(),
+                "--horizon",
+                "1h",
+                "--no-plots",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        // An hour (past every template's warmup) may or may not meet the SLOs; it must run to
+        // the end.
+        assert!(
+            ran.code == 0 || ran.code == 1,
+            "{template}: exit {}: {}",
+            ran.code,
+            ran.stderr
+        );
+        let summary: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+        let answered = summary["messages"]["answered"].as_u64().unwrap();
+        assert!(answered > 0, "{template}: no message answered in an hour");
+    }
+}
+
+#[test]
+fn new_never_overwrites_and_writes_nothing_on_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let existing = write(tmp.path(), "mine.toml", "# my scenario\n");
+    let ran = sim(tmp.path(), &["new", "--template", "minimal", "mine.toml"]);
+    assert_eq!(ran.code, 2);
+    assert_eq!(
+        ran.stderr.trim(),
+        "mine.toml: already exists; sim new never overwrites a file: give another PATH or remove it"
+    );
+    assert_eq!(fs::read_to_string(&existing).unwrap(), "# my scenario\n");
+
+    let ran = sim(
+        tmp.path(),
+        &["new", "--template", "minimal", "no/such/dir/a.toml"],
+    );
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains("no/such/dir: no such folder"),
+        "{}",
+        ran.stderr
+    );
+
+    let ran = sim(tmp.path(), &["new", "--template", "minimul"]);
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains("possible values: minimal"),
+        "{}",
+        ran.stderr
+    );
+
+    let ran = sim(tmp.path(), &["new"]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("--template"), "{}", ran.stderr);
+    assert_eq!(files_under(tmp.path()), ["mine.toml"]);
+}
+
+#[test]
+fn a_file_that_is_not_toml_gives_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(tmp.path(), &["validate", &repo_file("README.md")]);
+    assert_eq!(ran.code, 2);
+    assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "more syntax errors after it: fix this one first; is this a TOML scenario file?"
+        ),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn an_unused_provider_group_is_a_warning_on_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(repo_file("scenarios/examples/support-agent.toml"))
+        .unwrap()
+        .replace(
+            "[provider_groups]\n",
+            "[provider_groups]\nspare = [\"small\"]\n",
+        );
+    let file = write(tmp.path(), "spare.toml", &text);
+    let ran = sim(tmp.path(), &["validate", file.to_str().unwrap()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(
+        ran.stderr.trim(),
+        format!(
+            "{}: warning: provider_groups.spare: no llm step uses this group (group = \"spare\"); \
+             remove it, or check the steps' group names",
+            file.display()
+        )
+    );
+    assert!(ran.stdout.starts_with("ok: "), "{}", ran.stdout);
 }

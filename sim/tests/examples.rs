@@ -178,7 +178,11 @@ fn check_command(file: &str, argv: &[String]) {
         cli::Task::Validate(s) => (s.files, s.overrides),
         cli::Task::Sweep(s) => (vec![s.file], s.overrides),
         cli::Task::Diff(s) => (vec![s.a, s.b], s.overrides),
-        cli::Task::Merge(_) | cli::Task::Completions(_) | cli::Task::Man(_) => return,
+        cli::Task::Merge(_)
+        | cli::Task::Completions(_)
+        | cli::Task::Man(_)
+        | cli::Task::Schema
+        | cli::Task::New(_) => return,
     };
     for scenario in scenarios {
         let relative = scenario.strip_prefix("base").unwrap_or(&scenario);

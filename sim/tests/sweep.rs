@@ -315,7 +315,7 @@ fn merge_refuses_shards_that_do_not_belong_together() {
     }
     let out = d("out");
     let e = merge_error(&[d("s1"), d("s2")], &out);
-    assert!(e.contains("missing shard(s) 3/3"), "{e}");
+    assert!(e.contains("missing shard 3/3"), "{e}");
     let e = merge_error(&[d("s1"), d("s2"), d("s2"), d("s3")], &out);
     assert!(e.contains("shard 2/3 is given twice"), "{e}");
 

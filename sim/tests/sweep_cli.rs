@@ -232,7 +232,7 @@ fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them()
         "{}",
         ran.stdout
     );
-    assert!(ran.stdout.contains("3 feasible point(s)"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("3 feasible points"), "{}", ran.stdout);
     assert!(
         ran.stdout.contains(
             "cheapest feasible point: #0 temporal.max_concurrent_activities=7 traffic.rate_per_s=6"
@@ -303,8 +303,7 @@ fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them()
         let ran = sweep(cwd, &file, out, &["--shard", shard]);
         assert_eq!(ran.code, 0, "{}", ran.stderr);
         assert!(
-            ran.stdout
-                .contains(&format!("shard {shard}: 4 run(s) done")),
+            ran.stdout.contains(&format!("shard {shard}: 4 runs done")),
             "{}",
             ran.stdout
         );
@@ -355,7 +354,7 @@ fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them()
     let refused = cwd.join("refused");
     for (dirs, reason) in [
         (vec![&shard1, &shard1], "given twice"),
-        (vec![&shard1], "missing shard(s) 2/2"),
+        (vec![&shard1], "missing shard 2/2"),
         (vec![&shard1, &other], "different replication counts"),
     ] {
         let mut args = vec!["merge"];
@@ -468,6 +467,13 @@ fn a_sweep_without_a_feasible_point_exits_1() {
         ],
     );
     assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains(
+            "3 points x 1 replication = 3 runs (0 reused from earlier results); 0 feasible points"
+        ),
+        "{}",
+        ran.stdout
+    );
     assert!(ran.stdout.contains("no feasible point"), "{}", ran.stdout);
     assert!(out.join("sweep/points.csv").is_file());
 }
@@ -500,6 +506,12 @@ fn a_fleet_that_answers_nothing_is_not_a_feasible_point() {
     assert_eq!(row[column("response_latency_p95_s_mean")], "0");
 }
 
+/// The `a` and `b` labels of a `sim diff --json` report.
+fn report_names(path: &Path) -> [String; 2] {
+    let report = diff_json(path);
+    ["a", "b"].map(|k| report[k].as_str().unwrap().to_string())
+}
+
 fn diff_json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
 }
@@ -524,7 +536,7 @@ fn diff_of_a_scenario_with_itself_is_exactly_zero() {
     );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
-        ran.stdout.contains("3 paired replication(s)"),
+        ran.stdout.contains("3 paired replications"),
         "{}",
         ran.stdout
     );
@@ -578,6 +590,15 @@ fn diff_exits_1_when_b_breaks_an_slo_that_a_meets() {
         ],
     );
     assert_eq!(ran.code, 1, "{}", ran.stderr);
+    // Both files say name = "mmc": the heading tells them apart by path.
+    assert!(
+        ran.stdout.starts_with(&format!(
+            "diff A = {a} vs B = {b}: 4 paired replications, seed 1\n"
+        )),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(report_names(&json), [a, b]);
     assert!(
         ran.stdout.contains("A met, B failed  <- B breaks it"),
         "{}",

@@ -83,7 +83,7 @@ pub fn diff(settings: &DiffSettings, console: &Console) -> Outcome {
         text::run_command(&settings.a, &settings.overrides),
         text::run_command(&settings.b, &settings.overrides),
     ];
-    let report = match sweep::diff(
+    let mut report = match sweep::diff(
         &a,
         &b,
         settings.replications,
@@ -96,6 +96,12 @@ pub fn diff(settings: &DiffSettings, console: &Console) -> Outcome {
             return Outcome::Failed;
         }
     };
+    // Two files of the same name (a scenario and its edited copy) would read "A = x vs B = x":
+    // name them by their paths instead, in every output.
+    if report.a == report.b && settings.a != settings.b {
+        report.a = settings.a.display().to_string();
+        report.b = settings.b.display().to_string();
+    }
     let json = match serde_json::to_string_pretty(&report) {
         Ok(json) => json + "\n",
         Err(error) => {
@@ -141,12 +147,12 @@ fn diff_suite(b_file: &str, report: &DiffReport) -> JunitSuite {
         .iter()
         .map(|slo| {
             let states = format!(
-                "A {} ({}), B {} ({}) over {} paired replications",
+                "A {} ({}), B {} ({}) over {}",
                 met(slo.a_met),
                 report.a,
                 met(slo.b_met),
                 report.b,
-                report.replications
+                text::count(report.replications, "paired replication")
             );
             let result = match (slo.a_met, slo.b_met) {
                 (Some(true), Some(false)) => JunitResult::Failed {

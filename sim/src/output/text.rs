@@ -113,7 +113,7 @@ pub fn replications_table(summaries: &[Summary]) -> String {
                 number(interval.mean),
                 interval
                     .half_width
-                    .map(number)
+                    .map(|h| half_width(h, interval.mean))
                     .unwrap_or_else(|| "-".into()),
             ]
         })
@@ -249,21 +249,49 @@ pub fn ellipsize(text: &str, max_chars: usize) -> String {
     }
 }
 
-/// Three significant digits (whole numbers above 1000, scientific below 0.001), for reading,
-/// not for files.
+/// Below this a number on a table is 0: sim's quantities (seconds to the nanosecond, dollars,
+/// fractions of counts) carry nothing there but floating-point noise, such as the 1e-22
+/// spread of replications that all measured the same 1 µs.
+pub const TINY: f64 = 1e-9;
+
+/// Three significant digits (whole numbers above 1000, plain decimals below 0.001 without
+/// trailing zeros: `0.000001` rather than `1.00e-6`), and 0 below `TINY`; for reading, not
+/// for files.
 pub fn number(value: f64) -> String {
     if !value.is_finite() {
         return format!("{value}");
     }
-    if value == 0.0 {
+    if value.abs() < TINY {
         return "0".into();
     }
-    if value.abs() < 1e-3 {
-        return format!("{value:.2e}");
-    }
     let magnitude = value.abs().log10().floor() as i32;
-    let decimals = (2 - magnitude).clamp(0, 9) as usize;
-    format!("{value:.decimals$}")
+    let decimals = (2 - magnitude).clamp(0, 11) as usize;
+    let text = format!("{value:.decimals$}");
+    if value.abs() < 1e-3 {
+        text.trim_end_matches('0').to_string()
+    } else {
+        text
+    }
+}
+
+/// The half-width of a confidence interval: 0 when it is noise next to the mean (replications
+/// that all gave the same value, up to rounding), else `number`.
+pub fn half_width(half_width: f64, mean: f64) -> String {
+    if half_width.abs() <= TINY * mean.abs().max(1.0) {
+        "0".into()
+    } else {
+        number(half_width)
+    }
+}
+
+/// `n` and the noun, plural unless `n` is 1: "1 point", "16 points".
+pub fn count(n: impl Into<u64>, singular: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {singular}")
+    } else {
+        format!("{n} {singular}s")
+    }
 }
 
 fn money(value: f64) -> String {
@@ -446,7 +474,19 @@ mod tests {
         assert_eq!(number(1.23456), "1.23");
         assert_eq!(number(123456.7), "123457");
         assert_eq!(number(0.0), "0");
-        assert_eq!(number(0.000001), "1.00e-6");
+        assert_eq!(number(0.000001), "0.000001");
+        assert_eq!(number(0.0000123456), "0.0000123");
+        assert_eq!(number(0.00015), "0.00015");
+        assert_eq!(number(0.001), "0.00100");
+        assert_eq!(number(1.02e-22), "0");
+        assert_eq!(number(-3e-12), "0");
+        assert_eq!(half_width(1.02e-22, 1e-6), "0");
+        assert_eq!(half_width(4e-16, 3.84), "0");
+        assert_eq!(half_width(0.0123, 3.84), "0.0123");
+        assert_eq!(half_width(0.0, 0.0), "0");
+        assert_eq!(count(1u32, "point"), "1 point");
+        assert_eq!(count(0u32, "run"), "0 runs");
+        assert_eq!(count(16u64, "replication"), "16 replications");
         assert_eq!(duration(86400.0), "24h");
         assert_eq!(duration(5400.0), "90m");
         assert_eq!(duration(12.5), "12.5s");

@@ -10,15 +10,20 @@ pub mod limits;
 mod raw;
 mod read;
 mod resolve;
+mod schema;
+pub mod templates;
 mod timeline;
 mod units;
+mod warnings;
 mod write;
 
 #[cfg(test)]
 mod tests;
 
 pub use config::*;
+pub use schema::schema_json;
 pub use units::{MAX_SIZE_BYTES, format_duration, format_size, parse_duration, parse_size};
+pub use warnings::warnings;
 
 use std::path::Path;
 

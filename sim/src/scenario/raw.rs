@@ -137,12 +137,14 @@ pub(crate) fn origin_of_offset(bytes: &[u8], offset: usize) -> Origin {
     Lines::new(bytes).origin(offset)
 }
 
-/// Parses the scenario file. Syntax errors are all reported and end validation (`None`), since
-/// a half-parsed tree would only produce misleading follow-on errors.
+/// Parses the scenario file. A syntax error ends validation (`None`), since a half-parsed tree
+/// would only produce misleading follow-on errors. Only the first syntax error is reported, with
+/// a count of the others: after it the parser is guessing, and a file that is not TOML at all
+/// (a README given by mistake) would otherwise print hundreds of lines.
 pub(crate) fn parse_document(text: &str, diags: &mut Diags) -> Option<Node> {
     let (document, errors) = DeTable::parse_recoverable(text);
     let lines = Lines::new(text.as_bytes());
-    for error in &errors {
+    if let Some(error) = errors.first() {
         let origin = error
             .span()
             .map_or(Origin::Whole, |span| lines.origin(span.start));
@@ -160,9 +162,14 @@ pub(crate) fn parse_document(text: &str, diags: &mut Diags) -> Option<Node> {
                 "duplicate key `{key}`, expected each key (and each [table]) once per table"
             );
         }
-        diags.error(&origin, "", format!("invalid toml: {message}"));
-    }
-    if !errors.is_empty() {
+        let more = match errors.len() - 1 {
+            0 => String::new(),
+            1 => " (and 1 more syntax error after it: fix this one first)".into(),
+            n => format!(
+                " (and {n} more syntax errors after it: fix this one first; is this a TOML scenario file?)"
+            ),
+        };
+        diags.error(&origin, "", format!("invalid toml: {message}{more}"));
         return None;
     }
     let table = convert_table(document.get_ref(), "", &lines, diags);

@@ -222,6 +222,39 @@ pub(crate) fn duration(node: &Node, path: &str, min: Nanos, diags: &mut Diags) -
     }
 }
 
+/// Reads a rate string ("120/h") as events per second within `range` (per second).
+pub(crate) fn rate(node: &Node, path: &str, range: Range, diags: &mut Diags) -> Option<f64> {
+    let Value::Str(text) = &node.value else {
+        let found = describe(&node.value);
+        diags.error(
+            &node.origin,
+            path,
+            format!("{}, found {found}", units::RATE_EXPECTED),
+        );
+        return None;
+    };
+    match units::parse_rate(text) {
+        Ok(per_s) if per_s.is_finite() && range.contains(per_s) => Some(per_s),
+        Ok(per_s) => {
+            let expected = range.describe();
+            diags.error(
+                &node.origin,
+                path,
+                format!(
+                    "expected {expected} per second, found \"{text}\" ({} per second)",
+                    show_number(per_s)
+                ),
+            );
+            None
+        }
+        Err(why) => {
+            let message = format!("invalid rate \"{text}\" ({why}), {}", units::RATE_EXPECTED);
+            diags.error(&node.origin, path, message);
+            None
+        }
+    }
+}
+
 pub(crate) fn size(node: &Node, path: &str, diags: &mut Diags) -> Option<u64> {
     let Value::Str(text) = &node.value else {
         let found = describe(&node.value);
@@ -474,6 +507,39 @@ impl<'t> Section<'t> {
             Some(node) => number(node, &path, range, diags),
             None => {
                 self.missing(key, &range.describe(), diags);
+                None
+            }
+        }
+    }
+
+    /// A required rate given either as a rate string under `key` (`rate = "120/h"`) or as a
+    /// number per second under `per_s_key` (`rate_per_s = 0.033`), not both.
+    pub(crate) fn rate_required(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        per_s_key: &'static str,
+        range: Range,
+    ) -> Option<f64> {
+        let path = self.key_path(key);
+        let per_s_path = self.key_path(per_s_key);
+        match (self.take(key), self.take(per_s_key)) {
+            (Some(node), None) => rate(node, &path, range, diags),
+            (None, Some(node)) => number(node, &per_s_path, range, diags),
+            (Some(node), Some(_)) => {
+                diags.error(
+                    &node.origin,
+                    &path,
+                    format!("give either {key} or {per_s_key}, not both"),
+                );
+                None
+            }
+            (None, None) => {
+                let expected = format!(
+                    "{key} (a rate string such as \"120/h\") or {per_s_key} ({} per second)",
+                    range.describe()
+                );
+                self.missing(key, &expected, diags);
                 None
             }
         }

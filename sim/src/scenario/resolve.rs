@@ -339,11 +339,16 @@ fn traffic(
     };
     let profile = match kind {
         "constant" => s
-            .number_required(diags, "rate_per_s", RATE)
+            .rate_required(diags, "rate", "rate_per_s", RATE)
             .map(|rate_per_s| TrafficProfile::Constant { rate_per_s }),
         "piecewise" => piecewise(&mut s, diags),
         "diurnal" => {
-            let mean = s.number_required(diags, "mean_rate_per_s", positive_up_to(RATE.hi));
+            let mean = s.rate_required(
+                diags,
+                "mean_rate",
+                "mean_rate_per_s",
+                positive_up_to(RATE.hi),
+            );
             let ratio = s.number_required(diags, "peak_to_trough", closed(1.0, FACTOR_MAX));
             let hour = s.number_required(diags, "peak_hour", HOUR_OF_DAY);
             Some(TrafficProfile::Diurnal {
@@ -366,7 +371,7 @@ fn piecewise(s: &mut Section<'_>, diags: &mut Diags) -> Option<TrafficProfile> {
     let Some(node) = s.take("points") else {
         s.missing(
             "points",
-            "an array such as [{ at = \"0h\", rate_per_s = 1.0 }]",
+            "an array such as [{ at = \"0h\", rate = \"60/h\" }]",
             diags,
         );
         return None;
@@ -375,7 +380,7 @@ fn piecewise(s: &mut Section<'_>, diags: &mut Diags) -> Option<TrafficProfile> {
     for (item_path, item) in array_items(Some(node), &path, diags) {
         let mut p = Section::open(Some(item), &item_path, &item.origin, diags);
         let at = p.duration_required(diags, "at", 0);
-        let rate = p.number_required(diags, "rate_per_s", RATE);
+        let rate = p.rate_required(diags, "rate", "rate_per_s", RATE);
         let at_origin = p.origin_of("at");
         p.finish(diags);
         let (Some(at), Some(rate_per_s)) = (at, rate) else {
@@ -628,10 +633,44 @@ fn named_entries<'t>(
 }
 
 fn providers(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Vec<Provider> {
-    named_entries(node, "providers", diags)
-        .into_iter()
-        .map(|(name, item)| provider(name, item, cx, diags))
-        .collect()
+    let entries = named_entries(node, "providers", diags);
+    let in_file: Vec<&str> = entries
+        .iter()
+        .filter(|(_, item)| !matches!(item.origin, Origin::Override(_)))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let mut providers = Vec::new();
+    for (name, item) in &entries {
+        if let Some(message) = misspelt_provider(name, item, &in_file) {
+            diags.error(&item.origin, &join("providers", name), message);
+            continue;
+        }
+        providers.push(provider(name.clone(), item, cx, diags));
+    }
+    providers
+}
+
+/// `--set providers.NAME.KEY=...` creates provider NAME when the file has none of that name.
+/// When NAME is close to a provider of the file and the new table lacks what a provider needs,
+/// it is a typo: say so, rather than report the missing keys of a provider nobody meant to add.
+fn misspelt_provider(name: &str, item: &Node, in_file: &[&str]) -> Option<String> {
+    let Origin::Override(_) = item.origin else {
+        return None;
+    };
+    let Value::Table(table) = &item.value else {
+        return None;
+    };
+    if table.get("ttft").is_some() && table.get("output_tokens_per_s").is_some() {
+        return None;
+    }
+    let hint = hint(name, in_file.iter().copied());
+    (!hint.is_empty()).then(|| {
+        format!(
+            "unknown provider, expected {}{hint}; --set adds a provider only with its ttft and \
+             output_tokens_per_s",
+            one_of(in_file.iter().copied())
+        )
+    })
 }
 
 fn provider(name: String, item: &Node, cx: &Context<'_>, diags: &mut Diags) -> Provider {

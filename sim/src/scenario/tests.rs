@@ -69,6 +69,25 @@ fn toml_syntax_error_has_line_and_column() {
 }
 
 #[test]
+fn a_file_that_is_not_toml_gets_one_line_not_hundreds() {
+    let markdown =
+        "# My scenario\n\nSome *notes* about the fleet.\n\n- one\n- two\n\n```sh\nsim run x\n```\n";
+    let messages = errors(markdown, &[]);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0]
+            .starts_with("s.toml:3:6: invalid toml: key with no value, expected `=` (and 5 more"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[0].ends_with(
+            "more syntax errors after it: fix this one first; is this a TOML scenario file?)"
+        ),
+        "{messages:?}"
+    );
+}
+
+#[test]
 fn unknown_key_suggests_the_close_one() {
     let text = with("[temporal]\ncach_size = 10\n");
     let line = line_of(&text, "cach_size");
@@ -866,4 +885,148 @@ fn hpa_and_keda_bad_values_name_the_key_and_what_is_expected() {
             "no message with {tail:?} in {messages:#?}"
         );
     }
+}
+
+/// The traffic of a one-workload scenario whose `[traffic]` table is `traffic`.
+fn traffic_of(traffic: &str, overrides: &[&str]) -> TrafficProfile {
+    let text = MINIMAL.replace("kind = \"constant\"\nrate_per_s = 1.0", traffic);
+    ok(&text, overrides).workloads[0].traffic.profile.clone()
+}
+
+#[test]
+fn rates_are_written_per_second_minute_hour_or_day() {
+    let constant = |rate_per_s| TrafficProfile::Constant { rate_per_s };
+    for (text, per_s) in [
+        ("rate = \"0.5/s\"", 0.5),
+        ("rate = \"30/m\"", 0.5),
+        ("rate = \"1800/h\"", 0.5),
+        ("rate = \"43200/d\"", 0.5),
+        ("rate_per_s = 0.5", 0.5),
+    ] {
+        let profile = traffic_of(&format!("kind = \"constant\"\n{text}"), &[]);
+        assert_eq!(profile, constant(per_s), "{text}");
+    }
+    // `--set` takes the same strings, unquoted.
+    let profile = traffic_of(
+        "kind = \"constant\"\nrate = \"1/s\"",
+        &["traffic.rate=7200/h"],
+    );
+    assert_eq!(profile, constant(2.0));
+
+    let diurnal = traffic_of(
+        "kind = \"diurnal\"\nmean_rate = \"3600/h\"\npeak_to_trough = 4\npeak_hour = 14",
+        &[],
+    );
+    assert!(
+        matches!(diurnal, TrafficProfile::Diurnal { mean_rate_per_s, .. } if mean_rate_per_s == 1.0)
+    );
+
+    let piecewise = traffic_of(
+        "kind = \"piecewise\"\npoints = [{ at = \"0s\", rate = \"60/m\" }, { at = \"1h\", rate_per_s = 3 }]",
+        &[],
+    );
+    let TrafficProfile::Piecewise { points } = piecewise else {
+        panic!("piecewise expected, found {piecewise:?}")
+    };
+    let rates: Vec<f64> = points.iter().map(|p| p.rate_per_s).collect();
+    assert_eq!(rates, [1.0, 3.0]);
+}
+
+#[test]
+fn bad_rates_say_what_is_expected() {
+    let load = |traffic: &str| {
+        let text = MINIMAL.replace("kind = \"constant\"\nrate_per_s = 1.0", traffic);
+        errors(&text, &[])
+    };
+    let expected = "expected a rate string such as \"0.5/s\", \"30/m\", \"120/h\", \"2000/d\" \
+                    (per s, m, h or d: second, minute, hour, day)";
+    assert_eq!(
+        load("kind = \"constant\"\nrate = \"120/hour\""),
+        [format!(
+            "s.toml:4:8: traffic.rate: invalid rate \"120/hour\" (unknown unit \"hour\"), {expected}"
+        )]
+    );
+    assert_eq!(
+        load("kind = \"constant\"\nrate = 120"),
+        [format!(
+            "s.toml:4:8: traffic.rate: {expected}, found integer 120"
+        )]
+    );
+    assert_eq!(
+        load("kind = \"constant\"\nrate = \"120/h\"\nrate_per_s = 1"),
+        ["s.toml:4:8: traffic.rate: give either rate or rate_per_s, not both"]
+    );
+    assert_eq!(
+        load("kind = \"constant\""),
+        [
+            "s.toml:2:1: traffic.rate: missing required key, expected rate (a rate string such as \
+          \"120/h\") or rate_per_s (a number in [0, 1000000] per second)"
+        ]
+    );
+    assert_eq!(
+        load("kind = \"constant\"\nrate = \"100000000/s\""),
+        [
+            "s.toml:4:8: traffic.rate: expected a number in [0, 1000000] per second, found \
+          \"100000000/s\" (100000000 per second)"
+        ]
+    );
+}
+
+const ONE_PROVIDER: &str = r#"
+[providers.openai]
+ttft = { kind = "constant", value = "1s" }
+output_tokens_per_s = 50
+"#;
+
+#[test]
+fn a_misspelt_provider_in_set_gets_a_hint() {
+    let text = with(ONE_PROVIDER);
+    assert_eq!(
+        errors(&text, &["providers.opneai.timeout=30s"]),
+        [
+            "s.toml: --set providers.opneai.timeout=30s: providers.opneai: unknown provider, \
+          expected \"openai\" (did you mean \"openai\"?); --set adds a provider only with its \
+          ttft and output_tokens_per_s"
+        ]
+    );
+    // A provider added whole, by two `--set`s, is a provider.
+    let scenario = ok(
+        &text,
+        &[
+            "providers.openai2.ttft={ kind = \"constant\", value = \"2s\" }",
+            "providers.openai2.output_tokens_per_s=60",
+        ],
+    );
+    assert_eq!(scenario.providers.len(), 2);
+}
+
+#[test]
+fn an_unused_provider_group_is_a_warning() {
+    let llm_step = r#"
+[[agent.steps]]
+name = "answer"
+kind = "llm"
+group = "main"
+input_tokens = { kind = "constant", value = 100 }
+output_tokens = { kind = "constant", value = 10 }
+
+[provider_groups]
+main = ["openai"]
+spare = ["openai"]
+"#;
+    let text = with(&format!("{ONE_PROVIDER}\n{llm_step}"));
+    let scenario = ok(&text, &[]);
+    assert_eq!(
+        warnings(&scenario),
+        [
+            "provider_groups.spare: no llm step uses this group (group = \"spare\"); remove it, or \
+          check the steps' group names"
+        ]
+    );
+    // A group that a timeline set switches a step to is used.
+    let switched = format!(
+        "{text}\n[[timeline]]\nat = \"1h\"\nset = {{ \"agent.steps.1.group\" = \"spare\" }}\n"
+    );
+    assert!(warnings(&ok(&switched, &[])).is_empty());
+    assert!(warnings(&ok(&text, &["agent.steps.1.group=spare"])).len() == 1);
 }

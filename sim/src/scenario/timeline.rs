@@ -9,8 +9,8 @@ use super::read::*;
 use super::resolve::{self, Context, WithTimeline};
 use super::units::format_duration;
 
-const DEPLOYS: [&str; 2] = ["rolling", "at_once"];
-const INCIDENTS: [&str; 3] = ["outage", "degradation", "rate_limit"];
+pub(crate) const DEPLOYS: [&str; 2] = ["rolling", "at_once"];
+pub(crate) const INCIDENTS: [&str; 3] = ["outage", "degradation", "rate_limit"];
 /// Settings that make no sense to change mid-run.
 const FIXED_KEYS: [&str; 5] = ["timeline", "run", "seed", "name", "description"];
 

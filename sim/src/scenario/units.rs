@@ -10,6 +10,9 @@ pub(crate) const DURATION_EXPECTED: &str = "expected a duration string such as \
 pub(crate) const SIZE_EXPECTED: &str = "expected a size string such as \"512MiB\", \"2GiB\" \
      (units: B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)";
 
+pub(crate) const RATE_EXPECTED: &str = "expected a rate string such as \"0.5/s\", \
+     \"30/m\", \"120/h\", \"2000/d\" (per s, m, h or d: second, minute, hour, day)";
+
 /// The longest duration any key (or CSV cell) may hold: 10,000 days (27 years, 8.64e17 ns),
 /// long enough to mean "never" (`abandon_after = "1000d"`). A u64 of nanoseconds holds 584
 /// years, so simulated time (below the horizon, itself at most this) plus 20 such durations
@@ -150,6 +153,38 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
+/// The seconds in one rate unit: the duration units from a second up, so a rate is written the
+/// way a duration is (`"30/m"` as `"30m"`).
+const RATE_UNITS: [(&str, f64); 4] = [("s", 1.0), ("m", 60.0), ("h", 3_600.0), ("d", 86_400.0)];
+
+/// Parses "120/h", "0.5/s", "30/m", "2000/d" to events per second. The reason on error is a
+/// short fragment.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    if text.starts_with('-') {
+        return Err("rates cannot be negative".into());
+    }
+    let Some((number, unit)) = text.split_once('/') else {
+        return Err("missing \"/unit\"".into());
+    };
+    let (number, unit) = (number.trim(), unit.trim());
+    if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!(
+            "expected a number before \"/\", found \"{number}\""
+        ));
+    }
+    let count: f64 = number
+        .parse()
+        .map_err(|_| format!("expected a number before \"/\", found \"{number}\""))?;
+    if unit.is_empty() {
+        return Err("missing unit after \"/\"".into());
+    }
+    let Some(&(_, seconds)) = RATE_UNITS.iter().find(|(name, _)| *name == unit) else {
+        return Err(format!("unknown unit \"{unit}\""));
+    };
+    Ok(count / seconds)
+}
+
 const DURATION_TOO_LARGE: &str = "more than the limit of 10000d";
 const SIZE_TOO_LARGE: &str = "more than the limit of 1TiB";
 
@@ -246,6 +281,28 @@ mod tests {
         assert_eq!(
             parse_size("99999999999999999999TB"),
             Err("more than the limit of 1TiB".into())
+        );
+    }
+
+    #[test]
+    fn rates_parse_per_second_minute_hour_and_day() {
+        assert_eq!(parse_rate("0.5/s"), Ok(0.5));
+        assert_eq!(parse_rate("30/m"), Ok(0.5));
+        assert_eq!(parse_rate("1800/h"), Ok(0.5));
+        assert_eq!(parse_rate("43200/d"), Ok(0.5));
+        assert_eq!(parse_rate(" 120 / h "), Ok(120.0 / 3600.0));
+        assert_eq!(parse_rate("0/s"), Ok(0.0));
+        assert_eq!(parse_rate("120"), Err("missing \"/unit\"".into()));
+        assert_eq!(parse_rate("120/hour"), Err("unknown unit \"hour\"".into()));
+        assert_eq!(parse_rate("120/"), Err("missing unit after \"/\"".into()));
+        assert_eq!(parse_rate("-1/s"), Err("rates cannot be negative".into()));
+        assert_eq!(
+            parse_rate("1e3/s"),
+            Err("expected a number before \"/\", found \"1e3\"".into())
+        );
+        assert_eq!(
+            parse_rate("1.2.3/s"),
+            Err("expected a number before \"/\", found \"1.2.3\"".into())
         );
     }
 

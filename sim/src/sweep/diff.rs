@@ -50,8 +50,11 @@ impl DiffReport {
     /// The human summary for stdout.
     pub fn summary_text(&self) -> String {
         let mut text = format!(
-            "diff A = {} vs B = {}: {} paired replication(s), seed {}\n",
-            self.a, self.b, self.replications, self.seed
+            "diff A = {} vs B = {}: {}, seed {}\n",
+            self.a,
+            self.b,
+            crate::output::text::count(self.replications, "paired replication"),
+            self.seed
         );
         for m in &self.metrics {
             text += &format!("  {}\n", m.sentence);

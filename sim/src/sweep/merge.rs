@@ -105,7 +105,12 @@ pub fn merge(
         .collect();
     if !missing.is_empty() {
         return Err(SweepError::Merge(format!(
-            "missing shard(s) {}",
+            "missing {} {}",
+            if missing.len() == 1 {
+                "shard"
+            } else {
+                "shards"
+            },
             missing.join(", ")
         )));
     }
@@ -157,7 +162,12 @@ pub fn merge(
     let missing = slots.iter().filter(|s| s.is_none()).count();
     if missing > 0 {
         return Err(SweepError::Merge(format!(
-            "{missing} run(s) are missing from the shards: finish every shard first"
+            "{} missing from the shards: finish every shard first",
+            if missing == 1 {
+                "1 run is".to_string()
+            } else {
+                format!("{missing} runs are")
+            }
         )));
     }
     let records: Vec<RunRecord> = slots

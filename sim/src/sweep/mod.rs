@@ -32,6 +32,7 @@ pub use merge::merge;
 pub use metrics::{METRICS, Metric, RunMetrics};
 pub use plan::{Plan, RunId, Shard};
 
+use crate::output::text::count;
 use crate::scenario::Scenario;
 use rayon::prelude::*;
 use std::fmt;
@@ -246,7 +247,11 @@ impl fmt::Display for SweepError {
             SweepError::Scenario(messages) => write!(f, "{}", messages.join("\n")),
             SweepError::Io { path, error } => write!(f, "{}: {error}", path.display()),
             SweepError::RunFailed { failures, count } => {
-                write!(f, "{count} run(s) failed:")?;
+                write!(
+                    f,
+                    "{} failed:",
+                    crate::output::text::count(*count as u64, "run")
+                )?;
                 for failure in failures {
                     write!(f, "\n  {failure}")?;
                 }
@@ -371,8 +376,11 @@ pub fn resolve_grid(
     if runs > grid::MAX_RUNS {
         return Err(GridError {
             message: format!(
-                "the sweep has {points} points x {replications} replications = {runs} runs, \
-                 more than the limit of {}: use fewer grid values or fewer replications",
+                "the sweep has {} x {} = {}, more than the limit of {}: use fewer grid values \
+                 or fewer replications",
+                count(points, "point"),
+                count(replications, "replication"),
+                count(runs, "run"),
                 grid::MAX_RUNS
             ),
         });
@@ -499,25 +507,25 @@ impl SweepOutcome {
         let mut text = String::new();
         if let Some(shard) = self.meta.shard {
             text += &format!(
-                "sweep {} shard {shard}: {} run(s) done ({} reused from earlier results), {} points \
-                 x {} replications in all; merge the shards with `sim merge`\n",
+                "sweep {} shard {shard}: {} done ({} reused from earlier results), {} x {} in \
+                 all; merge the shards with `sim merge`\n",
                 self.meta.scenario,
-                self.runs_executed + self.runs_resumed,
+                count((self.runs_executed + self.runs_resumed) as u64, "run"),
                 self.runs_resumed,
-                plan.points,
-                plan.replications
+                count(plan.points as u64, "point"),
+                count(plan.replications, "replication")
             );
             return text;
         }
         let feasible = self.points.iter().filter(|p| p.feasible).count();
         text += &format!(
-            "sweep {}: {} points x {} replications = {} runs ({} reused from earlier results); \
-             {feasible} feasible point(s)\n",
+            "sweep {}: {} x {} = {} ({} reused from earlier results); {}\n",
             self.meta.scenario,
-            plan.points,
-            plan.replications,
-            plan.total_runs(),
-            self.runs_resumed
+            count(plan.points as u64, "point"),
+            count(plan.replications, "replication"),
+            count(plan.total_runs() as u64, "run"),
+            self.runs_resumed,
+            count(feasible as u64, "feasible point")
         );
         match self.cheapest_feasible {
             Some(i) => {

@@ -65,9 +65,16 @@ fn gradient_labs(root: &Path) -> Result<(), String> {
         let output = sim::model::run(&scenario)
             .map_err(|e| format!("{}: run failed: {e}", file.display()))?;
         let dir = root.join(RESULTS).join(&scenario.name);
+        // The report names the file as the README's commands type it (relative to the
+        // workspace), so `sim run FILE --out results/gradient-labs/NAME` reproduces the
+        // folder byte for byte, report and manifest included.
+        let relative = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
         let options = sim::output::WriteOptions {
             plots: true,
-            report: None,
+            report: Some(sim::output::ReportSource {
+                file: relative,
+                overrides: Vec::new(),
+            }),
         };
         sim::output::write_run(&dir, &scenario, &output, &options).map_err(|e| e.to_string())?;
         let failed: Vec<_> = output

@@ -621,7 +621,8 @@ mod tests {
         let program = Program::compile(&fallback.workloads);
         let root = program.roots[0] as usize;
         assert_eq!(program.nodes[root].lone_activity, NONE);
-        // The fallback's own sequence holds one plain step: it is frameless-capable, but only
-        // roots run frameless (`start_program`), so nothing else reads it.
+        // The fallback's own sequence holds one plain step: marked, but only a workflow's
+        // program node (a turn's root, a branch child's branch) is started by `start_program`,
+        // the one reader of the mark, so a fallback run still gets its frame.
     }
 }

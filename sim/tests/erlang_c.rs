@@ -14,28 +14,7 @@ use std::path::Path;
 
 const REPLICATIONS: u32 = 10;
 
-/// Erlang C mean wait in queue for M/M/c.
-fn erlang_c_wait(lambda: f64, mu: f64, c: u32) -> f64 {
-    let a = lambda / mu;
-    let rho = a / c as f64;
-    assert!(rho < 1.0);
-    // Sum a^k / k! for k < c, and a^c / c!, computed iteratively for stability.
-    let mut term = 1.0;
-    let mut sum = 0.0;
-    for k in 0..c {
-        sum += term;
-        term *= a / (k + 1) as f64;
-    }
-    let top = term / (1.0 - rho);
-    let probability_of_waiting = top / (sum + top);
-    probability_of_waiting / (c as f64 * mu - lambda)
-}
-
-#[test]
-fn erlang_c_formula_matches_the_spec_values() {
-    assert!((erlang_c_wait(8.0, 1.0, 10) - 0.204590).abs() < 1e-6);
-    assert!((erlang_c_wait(0.2, 0.1, 3) - 4.444444).abs() < 1e-6);
-}
+use sim::metrics::queueing::erlang_c_wait_s as erlang_c_wait;
 
 struct Point {
     /// This point's own base seed, different for every point.

@@ -66,20 +66,7 @@ pub fn run(lambda: f64, mu: f64, c: u32, customers: u64, seed: u64) -> BareRun {
     }
 }
 
-/// Erlang C's mean wait in queue for M/M/c: the check that the yardstick is an M/M/c.
-pub fn erlang_c_wait_s(lambda: f64, mu: f64, c: u32) -> f64 {
-    let a = lambda / mu;
-    let rho = a / c as f64;
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    for k in 1..c {
-        term *= a / k as f64;
-        sum += term;
-    }
-    let last = term * a / c as f64 / (1.0 - rho);
-    let p_wait = last / (sum + last);
-    p_wait / (c as f64 * mu - lambda)
-}
+pub use sim::metrics::queueing::erlang_c_wait_s;
 
 #[cfg(test)]
 mod tests {

@@ -24,6 +24,9 @@ pub struct Summary {
     pub activities: ActivityCounts,
     pub cache: CacheCounts,
     pub instances: InstanceStats,
+    /// Request mode (`[serving] mode = "request"`) only: requests, slots and rejections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<RequestSummary>,
     pub instance_seconds: f64,
     pub crashes: CrashCounts,
     pub memory_peak_bytes: u64,
@@ -193,6 +196,31 @@ pub struct InstanceStats {
     pub max: u64,
 }
 
+/// Request mode: what happened to the requests (a turn, or a whole conversation, each).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RequestSummary {
+    /// `turn` or `conversation`.
+    pub session: String,
+    pub max_concurrency: u32,
+    /// Requests that reached the service; each was admitted, rejected, withdrawn by its
+    /// customer while it waited, or is still waiting at the end.
+    pub requests: u64,
+    pub admitted: u64,
+    /// Waited `max_wait` without a free slot: a 429/503 the customer saw.
+    pub rejected: u64,
+    pub withdrawn: u64,
+    pub waiting_at_end: u64,
+    /// Admitted sessions lost with their instance (OOM kill, end of a drain's grace period).
+    pub dropped: u64,
+    /// Rejected / requests, over requests that came after warm-up.
+    pub rejected_fraction: f64,
+    /// Wait for a slot of admitted requests (after warm-up).
+    pub wait_s: LatencyStats,
+    /// Time-average and peak of the sessions held (concurrency across the fleet).
+    pub concurrency_mean: f64,
+    pub concurrency_max: u64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct CrashCounts {
     pub oom: u64,
@@ -263,6 +291,11 @@ pub struct TimeseriesRow {
     pub activity_schedule_to_start_p95_s: Option<f64>,
     pub crashes: u64,
     pub cache_misses: u64,
+    /// Request mode only (`Timeseries::requests`): sessions held and requests waiting at
+    /// `t_s`, and requests rejected in the interval.
+    pub requests_in_flight: u64,
+    pub requests_waiting: u64,
+    pub requests_rejected: u64,
     /// Per provider, in `Timeseries::providers` order.
     pub llm_latency_p95_s: Vec<Option<f64>>,
     /// Per provider: input + output tokens of successful calls started in the interval, per
@@ -273,6 +306,8 @@ pub struct TimeseriesRow {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Timeseries {
     pub providers: Vec<String>,
+    /// Request mode: the rows carry the request columns.
+    pub requests: bool,
     pub rows: Vec<TimeseriesRow>,
     /// The autoscaler's CPU utilisation target from each time on: one step at t = 0 and one
     /// after every timeline `set` (`None` while the autoscaler does not scale on CPU).

@@ -66,6 +66,14 @@ impl Model {
         self.activities_queued += 1;
         a.scheduled_at = now;
         let epoch = a.epoch;
+        let (conv, conv_index) = (a.conv, a.conv_index);
+        if self.is_request_mode() {
+            match self.session_instance(conv, conv_index) {
+                Some(inst) => self.start_activity(inst, act),
+                None => self.fail_outside_session(act),
+            }
+            return;
+        }
         if self.free_activity_slots > 0
             && let Some(inst) = self.pick_worker(|i| i.activity_slots_used < i.spec.activity_slots)
         {
@@ -73,6 +81,19 @@ impl Model {
             return;
         }
         self.activity_queue.push_back((act, epoch));
+    }
+
+    /// Request mode: a step of a request whose session is gone (its instance died) fails at
+    /// once, and is not retried (see `end_attempt`).
+    fn fail_outside_session(&mut self, act: u32) {
+        self.activities_queued = (self.activities_queued.checked_sub(1))
+            .expect("activities_queued counts the queued activities");
+        let a = &mut self.acts[act];
+        a.state = ActivityState::Lost;
+        a.epoch = a.epoch.wrapping_add(1);
+        let epoch = a.epoch;
+        let now = self.now();
+        self.schedule(now, Event::ActivityTimeout { act, epoch });
     }
 
     /// A worker with free activity slots takes queued activities.
@@ -389,8 +410,13 @@ impl Model {
         }
         let retry = &self.cfg.retry;
         let exhausted = retry.maximum_attempts > 0 && attempt >= retry.maximum_attempts;
+        // Request mode: a step retries inside its request, so not once the session is gone.
+        let session_gone = self.is_request_mode() && {
+            let a = &self.acts[act];
+            self.session_instance(a.conv, a.conv_index).is_none()
+        };
         // A completed workflow's activity is not retried: nothing would take its result.
-        if outcome == ActivityOutcome::Completed || exhausted || !workflow_alive {
+        if outcome == ActivityOutcome::Completed || exhausted || !workflow_alive || session_gone {
             self.finish_activity(act, outcome == ActivityOutcome::Completed);
             return;
         }
@@ -481,7 +507,13 @@ impl Model {
             a.epoch = a.epoch.wrapping_add(1);
             let (epoch, started_at, node) = (a.epoch, a.started_at, a.node);
             let timeout = self.program.step_of(node).start_to_close_timeout;
-            let at = started_at.saturating_add(timeout).max(now);
+            // A request's client sees its connection drop at once; a Temporal activity's loss
+            // is noticed only by its start-to-close timeout.
+            let at = if self.serving.is_some() {
+                now
+            } else {
+                started_at.saturating_add(timeout).max(now)
+            };
             if at <= self.horizon {
                 self.schedule(at, Event::ActivityTimeout { act, epoch });
             }

@@ -164,6 +164,11 @@ impl Model {
             tool_failed: false,
             replanned: false,
             carried_output_tokens: 0,
+            session: SessionState::None,
+            session_inst: NONE,
+            session_gen: 0,
+            request_at: 0,
+            request_epoch: previous.map_or(0, |p| p.request_epoch.wrapping_add(1)),
         });
         let parent = self.wfs.insert_with(|previous| {
             let mut wf = Workflow::new(WorkflowKind::Parent, conv, index, previous);
@@ -217,10 +222,19 @@ impl Model {
             acc.messages_received += 1;
         }
         self.schedule_within_horizon(abandon_after, Event::Abandon { conv, epoch });
-        let wf = &mut self.wfs[parent];
         // Signaled, plus the timer's cancellation when the customer came back in time.
-        wf.history_events += 1 + u32::from(cancels_timer);
-        wf.inbox |= INBOX_MESSAGE;
+        self.wfs[parent].history_events += 1 + u32::from(cancels_timer);
+        if self.is_request_mode() && !self.request_for_message(conv) {
+            return;
+        }
+        self.deliver_message(conv);
+    }
+
+    /// The message reaches the parent workflow (in request mode, once its request holds a
+    /// slot).
+    pub(super) fn deliver_message(&mut self, conv: u32) {
+        let parent = self.convs[conv].parent;
+        self.wfs[parent].inbox |= INBOX_MESSAGE;
         self.schedule_workflow_task(parent);
     }
 
@@ -232,6 +246,10 @@ impl Model {
         if c.epoch != epoch || c.message != MessageState::InFlight {
             return;
         }
+        if self.is_request_mode() && self.withdraw_request(conv) {
+            return;
+        }
+        let c = &mut self.convs[conv];
         c.message = MessageState::Done;
         c.done_talking = true;
         let received_at = c.message_received_at;
@@ -313,6 +331,9 @@ impl Model {
     fn send_reply(&mut self, parent: u32, conv: u32, ok: bool) -> bool {
         let now = self.now();
         let warmup = self.cfg.run.warmup;
+        if self.is_request_mode() && self.session_per_turn() {
+            self.release_session(conv);
+        }
         self.wfs[parent].turns_done += 1;
         self.stats.turns += 1;
         let w = self.convs[conv].workload as usize;
@@ -394,7 +415,10 @@ impl Model {
         false
     }
 
-    fn complete_conversation(&mut self, parent: u32, conv: u32) {
+    pub(super) fn complete_conversation(&mut self, parent: u32, conv: u32) {
+        if self.is_request_mode() {
+            self.release_session(conv);
+        }
         let now = self.now();
         let arrived_at = self.convs[conv].arrived_at;
         self.stats.conversations.depart(now, arrived_at);

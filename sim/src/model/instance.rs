@@ -32,7 +32,18 @@ impl Model {
             leak_bytes_per_hour: i.leak_bytes_per_hour,
             cache_size: t.cache_size,
             workflow_slots: t.max_concurrent_workflow_tasks,
-            activity_slots: t.max_concurrent_activities,
+            // A request runs its steps in the request: no worker slot limits them.
+            activity_slots: if self.cfg.serving.is_request() {
+                u32::MAX
+            } else {
+                t.max_concurrent_activities
+            },
+            max_concurrency: self
+                .cfg
+                .serving
+                .request
+                .as_ref()
+                .map_or(0, |r| r.max_concurrency),
         }
     }
 
@@ -52,6 +63,7 @@ impl Model {
             sticky_queue: VecDeque::new(),
             workflow_slots_used: 0,
             activity_slots_used: 0,
+            sessions: 0,
             lru_head: NONE,
             lru_tail: NONE,
             cache_entries: 0,
@@ -120,6 +132,9 @@ impl Model {
         self.submit_cpu(inst, CpuJob::Startup, startup);
         self.pull_workflow_tasks(inst);
         self.pull_activities(inst);
+        if self.is_request_mode() {
+            self.admit_waiting(inst);
+        }
     }
 
     pub(super) fn on_instance_restart(&mut self, inst: u32, inst_gen: u32) {
@@ -420,6 +435,9 @@ impl Model {
     fn kill(&mut self, inst: u32) {
         let now = self.now();
         self.lose_workflow_tasks(inst);
+        if self.is_request_mode() {
+            self.drop_sessions(inst);
+        }
         self.lose_activities(inst);
         self.cache_clear(inst);
         let busy = self.instances[inst as usize].busy_cores;
@@ -495,6 +513,7 @@ impl Model {
         if instance.state == InstanceState::Draining
             && instance.workflow_slots_used == 0
             && instance.activity_slots_used == 0
+            && instance.sessions == 0
         {
             self.stop(inst);
         }

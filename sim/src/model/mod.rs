@@ -15,6 +15,7 @@ mod instance;
 pub mod llm;
 mod program;
 mod report;
+mod serving;
 mod state;
 mod stats;
 mod timeline;
@@ -131,6 +132,10 @@ pub(crate) struct Model {
     horizon: Time,
     queue: EventQueue<Event>,
     immediate: VecDeque<(u32, u32, CpuJob)>,
+    /// Request mode: workflow tasks to run once the current event's other work is done.
+    served_tasks: VecDeque<(u32, u32)>,
+    /// Request mode's state; `None` in poll mode.
+    serving: Option<serving::ServingState>,
     memory_exceeded: Vec<u32>,
     events_processed: u64,
     convs: Slab<Conv>,
@@ -176,6 +181,11 @@ impl Model {
             horizon: scenario.run.horizon,
             queue: EventQueue::new(),
             immediate: VecDeque::new(),
+            served_tasks: VecDeque::new(),
+            serving: scenario
+                .serving
+                .is_request()
+                .then(serving::ServingState::new),
             memory_exceeded: Vec::new(),
             events_processed: 0,
             convs: Slab::default(),
@@ -329,6 +339,7 @@ impl Model {
             Event::InstanceReady { inst, inst_gen } => self.on_instance_ready(inst, inst_gen),
             Event::InstanceRestart { inst, inst_gen } => self.on_instance_restart(inst, inst_gen),
             Event::ShutdownDeadline { inst, inst_gen } => self.on_shutdown_deadline(inst, inst_gen),
+            Event::RequestTimeout { conv, epoch } => self.on_request_timeout(conv, epoch),
             Event::AutoscalerTick => self.on_autoscaler_tick(),
             Event::Sample => self.on_sample(),
             Event::MemoryTick => self.on_memory_tick(),
@@ -338,10 +349,17 @@ impl Model {
     }
 
     /// Completes zero-duration CPU work queued during the current step.
+    /// Then (request mode) the workflow tasks that became due, which may queue more of both.
     fn drain_immediate(&mut self) {
-        while let Some((inst, inst_gen, job)) = self.immediate.pop_front() {
-            if self.instances[inst as usize].generation == inst_gen {
-                self.cpu_job_finished(inst, job);
+        loop {
+            while let Some((inst, inst_gen, job)) = self.immediate.pop_front() {
+                if self.instances[inst as usize].generation == inst_gen {
+                    self.cpu_job_finished(inst, job);
+                }
+            }
+            match self.served_tasks.pop_front() {
+                Some((wf, epoch)) => self.run_served_task(wf, epoch),
+                None => return,
             }
         }
     }

@@ -53,6 +53,11 @@ impl Model {
         }
         row.memory_bytes_max = row.memory_bytes_max.max(self.stats.interval_memory_max);
         row.memory_bytes_mean = memory_sum.checked_div(memory_count).unwrap_or(0);
+        if let Some(serving) = self.serving.as_mut() {
+            row.requests_in_flight = serving.held;
+            row.requests_waiting = serving.waiting;
+            row.requests_rejected = std::mem::take(&mut serving.interval_rejected);
+        }
         row.workflow_task_backlog = self.workflow_tasks_queued;
         row.activity_backlog = self.activities_queued;
         let s = &mut self.stats;
@@ -175,6 +180,7 @@ impl Model {
         }
         self.check_instance_parts()
             .map_err(|e| self.check_failed(e))?;
+        self.check_sessions().map_err(|e| self.check_failed(e))?;
         let messages = checks::check_littles_law("messages", &self.stats.messages, horizon)
             .map_err(|e| self.check_failed(e))?;
         let conversations =
@@ -189,6 +195,7 @@ impl Model {
         summary.slo = slo::evaluate(&self.cfg.slos, &summary);
         let timeseries = Timeseries {
             providers: self.cfg.providers.iter().map(|p| p.name.clone()).collect(),
+            requests: self.is_request_mode(),
             rows: std::mem::take(&mut self.rows),
             cpu_target_steps: self.autoscaler.take_cpu_target_steps(),
         };
@@ -310,6 +317,7 @@ impl Model {
             .filter_map(|w| w.conversation.response_budget);
         let budget = budgets.next().filter(|b| budgets.all(|x| x == *b));
         let workloads = self.workload_summaries();
+        let requests = self.request_summary();
         let s = &mut self.stats;
         let llm_calls_total: u64 = s.llm_calls.iter().map(|c| c.calls).sum();
         let steps: BTreeMap<String, StepStats> = self
@@ -377,6 +385,7 @@ impl Model {
                 },
                 max: s.instances_max,
             },
+            requests,
             instance_seconds: s.instance_seconds,
             crashes: CrashCounts { oom: s.oom_crashes },
             memory_peak_bytes: s.memory_peak_bytes,

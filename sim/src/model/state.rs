@@ -89,6 +89,11 @@ pub enum Event {
         inst: u32,
         inst_gen: u32,
     },
+    /// A request still waiting for a slot after `serving.max_wait` is rejected.
+    RequestTimeout {
+        conv: u32,
+        epoch: u32,
+    },
     AutoscalerTick,
     Sample,
     /// Periodic OOM check for memory that grows with time alone (leaks).
@@ -141,6 +146,24 @@ pub struct Conv {
     pub replanned: bool,
     /// Output tokens of earlier successful calls of carrying steps.
     pub carried_output_tokens: u64,
+    /// Request mode: its request's place (see `serving`), the instance (and generation)
+    /// holding its slot, when the request came, and the epoch of its wait's timeout.
+    pub session: SessionState,
+    pub session_inst: u32,
+    pub session_gen: u32,
+    pub request_at: Time,
+    pub request_epoch: u32,
+}
+
+/// Request mode: where a conversation's current request is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    /// No request open (poll mode, or between turns).
+    None,
+    /// Waiting for a free slot.
+    Waiting,
+    /// Holding a slot on `session_inst`.
+    Held,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -428,6 +451,8 @@ pub struct InstanceSpec {
     pub cache_size: u32,
     pub workflow_slots: u32,
     pub activity_slots: u32,
+    /// Request mode: request slots (0 in poll mode).
+    pub max_concurrency: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -444,6 +469,8 @@ pub struct Instance {
     pub sticky_queue: std::collections::VecDeque<(u32, u32)>,
     pub workflow_slots_used: u32,
     pub activity_slots_used: u32,
+    /// Request mode: slots held by sessions.
+    pub sessions: u32,
     pub lru_head: u32,
     pub lru_tail: u32,
     pub cache_entries: u32,

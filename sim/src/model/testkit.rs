@@ -93,6 +93,7 @@ pub fn mmc(lambda: f64, mu: f64, c: u32, horizon_s: f64) -> Scenario {
             shutdown_grace: secs(10.0),
         },
         autoscaler: Autoscaler::Fixed { instances: 1 },
+        serving: Serving::default(),
         providers: Vec::new(),
         provider_groups: Vec::new(),
         cost: CostPrices {

@@ -17,6 +17,10 @@ impl Model {
         if self.wfs[wf].task != TaskState::Idle {
             return;
         }
+        if self.is_request_mode() {
+            self.schedule_served_task(wf);
+            return;
+        }
         let now = self.now();
         let w = &mut self.wfs[wf];
         w.task_epoch = w.task_epoch.wrapping_add(1);
@@ -230,6 +234,46 @@ impl Model {
         }
         self.pull_workflow_tasks(inst);
         self.stop_if_drained(inst);
+    }
+
+    /// Request mode: the agent's code runs in the request, with no service, queue, slot,
+    /// cache or CPU of its own: the task takes what is in the inbox now and completes once
+    /// the current event's other zero-time work is done (`Model::drain_immediate`).
+    fn schedule_served_task(&mut self, wf: u32) {
+        let now = self.now();
+        let w = &mut self.wfs[wf];
+        w.task_epoch = w.task_epoch.wrapping_add(1);
+        w.task = TaskState::Running;
+        w.task_scheduled_at = now;
+        w.task_started_at = now;
+        w.processing = std::mem::take(&mut w.inbox);
+        w.processing_completions = std::mem::replace(&mut w.completions, CompletionList::EMPTY);
+        let epoch = w.task_epoch;
+        self.served_tasks.push_back((wf, epoch));
+    }
+
+    pub(super) fn run_served_task(&mut self, wf: u32, epoch: u32) {
+        if !self.wfs.is_live(wf)
+            || self.wfs[wf].task_epoch != epoch
+            || self.wfs[wf].task != TaskState::Running
+        {
+            return;
+        }
+        let w = &mut self.wfs[wf];
+        w.history_events += TASK_HISTORY_EVENTS;
+        w.has_run = true;
+        w.task = TaskState::Idle;
+        let processing = std::mem::take(&mut w.processing);
+        let kind = w.kind;
+        let finished = match kind {
+            WorkflowKind::Parent => self.complete_parent_task(wf, processing),
+            WorkflowKind::Child { parent, .. } => self.complete_child_task(wf, parent, processing),
+        };
+        if finished {
+            self.remove_workflow(wf);
+        } else if self.wfs[wf].inbox != 0 {
+            self.schedule_workflow_task(wf);
+        }
     }
 
     #[inline]

@@ -85,6 +85,14 @@ pub const TIMESERIES_COLUMNS: [&str; 20] = [
     "cache_misses",
 ];
 
+/// Request mode's columns of `timeseries.csv`, after the fixed ones: sessions held and requests
+/// waiting for a slot at the row's time, requests rejected in the interval.
+pub const REQUEST_COLUMNS: [&str; 3] = [
+    "requests_in_flight",
+    "requests_waiting",
+    "requests_rejected",
+];
+
 /// The columns of `events.csv`.
 pub const EVENT_COLUMNS: [&str; 4] = ["t_s", "kind", "instance", "detail"];
 
@@ -149,12 +157,18 @@ pub fn summary_json(summary: &Summary) -> String {
     json
 }
 
-/// The `timeseries.csv` header: the fixed columns, then per provider its LLM call latency p95,
-/// then per provider its tokens per minute.
+/// The `timeseries.csv` header: the fixed columns, in request mode the request columns, then
+/// per provider its LLM call latency p95, then per provider its tokens per minute.
 pub fn timeseries_header(timeseries: &Timeseries) -> Vec<String> {
     let providers = &timeseries.providers;
+    let requests: &[&str] = if timeseries.requests {
+        &REQUEST_COLUMNS
+    } else {
+        &[]
+    };
     TIMESERIES_COLUMNS
         .iter()
+        .chain(requests)
         .map(|column| column.to_string())
         .chain(
             providers
@@ -201,6 +215,13 @@ pub fn timeseries_csv(timeseries: &Timeseries) -> Vec<u8> {
             row.crashes.to_string(),
             row.cache_misses.to_string(),
         ];
+        if timeseries.requests {
+            record.extend([
+                row.requests_in_flight.to_string(),
+                row.requests_waiting.to_string(),
+                row.requests_rejected.to_string(),
+            ]);
+        }
         record.extend(row.llm_latency_p95_s.iter().copied().map(optional_float));
         record.extend(row.llm_tokens_per_min.iter().copied().map(float));
         write_csv_record(&mut writer, record);
@@ -318,6 +339,7 @@ pub(crate) mod tests {
                 min: 1,
                 max: 2,
             },
+            requests: None,
             instance_seconds: 180.0,
             crashes: CrashCounts { oom: 1 },
             memory_peak_bytes: 512 * 1024 * 1024,
@@ -361,6 +383,9 @@ pub(crate) mod tests {
             activity_schedule_to_start_p95_s: None,
             crashes: 0,
             cache_misses: 1,
+            requests_in_flight: 0,
+            requests_waiting: 0,
+            requests_rejected: 0,
             llm_latency_p95_s: vec![p95, None],
             llm_tokens_per_min: vec![1500.0, 0.0],
         };
@@ -368,6 +393,7 @@ pub(crate) mod tests {
             summary,
             timeseries: Timeseries {
                 providers: vec!["openai".into(), "vertex".into()],
+                requests: false,
                 rows: vec![row(60.0, Some(0.3)), row(120.0, None)],
                 cpu_target_steps: Vec::new(),
             },

@@ -239,6 +239,9 @@ mod tests {
                 }),
                 crashes: u64::from(crashed),
                 cache_misses: 3,
+                requests_in_flight: 0,
+                requests_waiting: 0,
+                requests_rejected: 0,
                 llm_latency_p95_s: vec![(!quiet).then_some(4.2), (!quiet).then_some(5.0)],
                 llm_tokens_per_min: vec![0.0, 0.0],
             });
@@ -259,6 +262,7 @@ mod tests {
             summary: summary(&scenario, 4),
             timeseries: Timeseries {
                 providers: vec!["anthropic".into(), "vertex".into()],
+                requests: false,
                 rows,
                 cpu_target_steps: cpu_target_steps(&scenario),
             },
@@ -370,6 +374,9 @@ mod tests {
                 response_latency_p95_s: Some(p95_s + if degraded { 5.0 } else { 0.0 }),
                 activity_schedule_to_start_p95_s: Some(wait_s),
                 crashes: u64::from(crashed),
+                requests_in_flight: 0,
+                requests_waiting: 0,
+                requests_rejected: 0,
                 llm_latency_p95_s: vec![Some(4.2), Some(vertex_s)],
                 llm_tokens_per_min: vec![0.0, 0.0],
                 ..TimeseriesRow::default()
@@ -398,6 +405,7 @@ mod tests {
             summary: summary(&scenario, crashes as u64),
             timeseries: Timeseries {
                 providers: vec!["anthropic".into(), "vertex".into()],
+                requests: false,
                 rows,
                 cpu_target_steps: cpu_target_steps(&scenario),
             },
@@ -431,6 +439,7 @@ mod tests {
                 min: 2,
                 max: 5,
             },
+            requests: None,
             instance_seconds: 0.0,
             crashes: CrashCounts { oom: crashes },
             memory_peak_bytes: 512 * MIB,
@@ -559,6 +568,7 @@ mod tests {
             summary: summary(&scenario, 0),
             timeseries: Timeseries {
                 providers: vec!["anthropic".into()],
+                requests: false,
                 rows: Vec::new(),
                 cpu_target_steps: cpu_target_steps(&scenario),
             },

@@ -63,6 +63,9 @@ pub struct Scenario {
     pub instance: Instance,
     /// `[autoscaler]`
     pub autoscaler: Autoscaler,
+    /// `[serving]`: how work reaches the fleet (polling workers, or requests routed to
+    /// instances).
+    pub serving: Serving,
     /// `[providers.NAME]`, in name order.
     pub providers: Vec<Provider>,
     /// `[provider_groups]`: `NAME = ["provider", ...]`, in name order.
@@ -480,6 +483,45 @@ pub enum Autoscaler {
     Hpa(HpaAutoscaler),
     /// `kind = "keda"` and the keys of `KedaAutoscaler`.
     Keda(KedaAutoscaler),
+}
+
+/// `[serving]`. Absent: Temporal workers poll their task queues (`mode = "poll"`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Serving {
+    /// `mode = "request"`: the fleet serves requests; `None` for `mode = "poll"` (the default).
+    pub request: Option<RequestServing>,
+}
+
+impl Serving {
+    pub fn is_request(&self) -> bool {
+        self.request.is_some()
+    }
+}
+
+/// `[serving] mode = "request"`: each session holds one request slot on one instance for its
+/// whole length; the agent's code runs in the request, on that instance.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequestServing {
+    /// `session`: what one request is, default "turn".
+    pub session: SessionScope,
+    /// `max_concurrency`: request slots per instance, default 80 (Cloud Run's default,
+    /// `containerConcurrency`), in [1, 1000] (Cloud Run's maximum). With the `cloud_run`
+    /// autoscaler this is also its concurrency term's `max_concurrency`.
+    pub max_concurrency: u32,
+    /// `max_wait`: how long a request waits for a free slot before it is rejected (a 429 or
+    /// 503 the customer sees), default "10s" (modelling assumption); "0s" rejects at once.
+    pub max_wait: Nanos,
+}
+
+/// `[serving] session`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionScope {
+    /// Each customer message is one request, from its arrival to the reply.
+    Turn,
+    /// The whole conversation is one session (a voice call, a WebSocket): from its first
+    /// message to its end.
+    Conversation,
 }
 
 impl Autoscaler {

@@ -11,6 +11,7 @@ mod raw;
 mod read;
 mod resolve;
 mod schema;
+mod serving;
 pub mod templates;
 mod timeline;
 mod units;

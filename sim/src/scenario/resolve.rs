@@ -75,7 +75,10 @@ pub(crate) fn resolve(
     let retry = retry(top.take("retry"), diags);
     let temporal = temporal(top.take("temporal"), diags);
     let instance = instance(top.take("instance"), cx, diags);
-    let autoscaler = super::autoscaler::autoscaler(top.take("autoscaler"), with_timeline, diags);
+    let autoscaler_node = top.take("autoscaler");
+    let mut autoscaler = super::autoscaler::autoscaler(autoscaler_node, with_timeline, diags);
+    let serving =
+        super::serving::serving(top.take("serving"), autoscaler_node, &mut autoscaler, diags);
     let cost = cost(top.take("cost"), diags);
     let slos = slos(top.take("slo"), &workloads, diags);
     let timeline_node = top.take("timeline");
@@ -93,6 +96,7 @@ pub(crate) fn resolve(
         temporal,
         instance,
         autoscaler,
+        serving,
         providers,
         provider_groups,
         cost,

@@ -208,6 +208,7 @@ struct ScenarioFile {
     temporal: Option<Temporal>,
     instance: Option<Instance>,
     autoscaler: Option<Autoscaler>,
+    serving: Option<Serving>,
     /// LLM provider endpoints by name.
     providers: Option<BTreeMap<String, Provider>>,
     /// Ordered failover lists of provider names.
@@ -460,6 +461,36 @@ struct Instance {
 struct Gc {
     threshold: Option<f64>,
     max_overhead: Option<f64>,
+}
+
+/// How work reaches the fleet: Temporal workers polling (the default), or requests routed to
+/// instances with a free slot. `session`, `max_concurrency` and `max_wait` go with
+/// `mode = "request"` (the reader says so).
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Serving {
+    mode: Option<ServingMode>,
+    session: Option<SessionScope>,
+    /// Request slots per instance (Cloud Run: default 80, at most 1000).
+    max_concurrency: Option<u64>,
+    /// How long a request waits for a slot before it is rejected.
+    max_wait: Option<Duration>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ServingMode {
+    Poll,
+    Request,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum SessionScope {
+    Turn,
+    Conversation,
 }
 
 #[derive(JsonSchema)]

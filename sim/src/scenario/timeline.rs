@@ -293,6 +293,15 @@ fn check_shape_kept(
              can change their values",
         );
     }
+    let serving_shape = |s: &Scenario| s.serving.request.as_ref().map(|r| r.session);
+    if serving_shape(base) != serving_shape(effective) {
+        diags.error(
+            origin,
+            path,
+            "a timeline set cannot change serving.mode or serving.session; it can change \
+             serving.max_concurrency (instances started after it) and serving.max_wait",
+        );
+    }
     let groups = |s: &Scenario| {
         s.provider_groups
             .iter()

@@ -108,6 +108,7 @@ pub(crate) fn to_resolved_toml(s: &Scenario) -> String {
     temporal(&mut out, &s.temporal);
     instance(&mut out, &s.instance);
     autoscaler(&mut out, &s.autoscaler);
+    serving(&mut out, &s.serving);
     providers(&mut out, s);
     out.header("[cost]");
     out.float("vcpu_second_usd", s.cost.vcpu_second_usd);
@@ -413,6 +414,20 @@ fn autoscaler(out: &mut Out, a: &Autoscaler) {
             hpa_control(out, &k.control);
         }
     }
+}
+
+/// `[serving]`, written only in request mode (poll mode is the section's absence).
+fn serving(out: &mut Out, serving: &Serving) {
+    let Some(r) = &serving.request else { return };
+    out.header("[serving]");
+    out.key("mode", "\"request\"");
+    let session = match r.session {
+        SessionScope::Turn => "turn",
+        SessionScope::Conversation => "conversation",
+    };
+    out.key("session", format!("\"{session}\""));
+    out.key("max_concurrency", r.max_concurrency.to_string());
+    out.duration("max_wait", r.max_wait);
 }
 
 /// The HPA controller's keys and `[autoscaler.behavior.*]`, every policy written out.

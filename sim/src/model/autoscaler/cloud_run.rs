@@ -5,10 +5,11 @@
 //! trailing `window` (busy vCPU-seconds / available vCPU-seconds of running and draining
 //! instances) and
 //!   desired_cpu = ceil(U * running / target_cpu_utilization)
-//!   desired_concurrency = ceil(in-flight requests / (max_concurrency * target_concurrency))
-//!   desired = clamp(max(desired_cpu, desired_concurrency), min_instances, max_instances).
-//! Temporal workers poll for work and receive no HTTP requests, so in-flight requests are always
-//! 0 here and only CPU counts. Scale-out is immediate (new instances pay a cold start); scale-in
+//!   desired_concurrency = ceil(R / (max_concurrency * target_concurrency_utilization))
+//!   desired = clamp(max(desired_cpu, desired_concurrency), min_instances, max_instances),
+//! where R is the average number of requests in flight or waiting for a slot over the same
+//! window (request mode, `[serving]`). Temporal workers poll for work and receive no HTTP
+//! requests, so in poll mode R is 0 and only CPU counts. Scale-out is immediate (new instances pay a cold start); scale-in
 //! goes to the highest `desired` seen over the trailing `scale_in_stabilization`, so an instance
 //! is removed only after that long without being needed. Crashed (restarting) and starting
 //! instances count as instances. With `min_instances = 0` a fleet whose CPU goes idle scales to
@@ -21,10 +22,12 @@ use std::collections::VecDeque;
 
 #[derive(Default)]
 pub struct CloudRunState {
-    /// (busy, available) vCPU-nanoseconds per evaluation interval within the window.
-    window: VecDeque<(u128, u128)>,
+    /// (busy, available) vCPU-nanoseconds and request-nanoseconds per evaluation interval
+    /// within the window.
+    window: VecDeque<(u128, u128, u128)>,
     last_busy_area: u128,
     last_capacity_area: u128,
+    last_request_area: u128,
     /// (time, desired) over the scale-in stabilisation window.
     recent: VecDeque<(Time, u32)>,
 }
@@ -34,24 +37,36 @@ impl CloudRunState {
         let now = signals.now;
         let busy = signals.busy_area - self.last_busy_area;
         let capacity = signals.capacity_area - self.last_capacity_area;
+        let requests = signals.request_area - self.last_request_area;
         self.last_busy_area = signals.busy_area;
         self.last_capacity_area = signals.capacity_area;
-        self.window.push_back((busy, capacity));
+        self.last_request_area = signals.request_area;
+        self.window.push_back((busy, capacity, requests));
         let slots = (cfg.window / cfg.evaluation_interval.max(1)).max(1) as usize;
         while self.window.len() > slots {
             self.window.pop_front();
         }
-        let (busy_sum, capacity_sum) = self
+        let (busy_sum, capacity_sum, request_sum) = self
             .window
             .iter()
-            .fold((0u128, 0u128), |(b, c), (wb, wc)| (b + wb, c + wc));
+            .fold((0u128, 0u128, 0u128), |(b, c, r), (wb, wc, wr)| {
+                (b + wb, c + wc, r + wr)
+            });
+        let covered = self.window.len() as u128 * cfg.evaluation_interval.max(1) as u128;
+        let requests = request_sum as f64 / covered as f64;
         let utilization = if capacity_sum == 0 {
             0.0
         } else {
             busy_sum as f64 / capacity_sum as f64
         };
         let total = signals.total;
-        let desired = cloud_run_desired(cfg, utilization, signals.running, 0.0);
+        let desired = cloud_run_desired(cfg, utilization, signals.running, requests);
+        let by_cpu = cloud_run_desired(cfg, utilization, signals.running, 0.0);
+        let observed = if desired > by_cpu && requests > 0.0 {
+            Observed::Requests(requests)
+        } else {
+            Observed::Cpu(utilization)
+        };
         self.recent.push_back((now, desired));
         while self
             .recent
@@ -68,7 +83,7 @@ impl CloudRunState {
         };
         Recommendation {
             target,
-            observed: Observed::Cpu(utilization),
+            observed,
             next_in: cfg.evaluation_interval,
         }
     }

@@ -34,6 +34,9 @@ pub struct Signals {
     pub workflow_backlog: u64,
     /// Activities waiting for a worker.
     pub activity_backlog: u64,
+    /// Request mode: requests held or waiting for a slot, integrated since the start
+    /// (request-nanoseconds); 0 in poll mode.
+    pub request_area: u128,
 }
 
 /// The metric an evaluation acted on, for the scale event's detail.
@@ -45,6 +48,9 @@ pub enum Observed {
     Memory(f64),
     /// Task-queue backlog.
     Backlog(u64),
+    /// Requests in flight or waiting (a window's average, or the request that woke a fleet
+    /// scaled to zero).
+    Requests(f64),
 }
 
 impl std::fmt::Display for Observed {
@@ -53,6 +59,7 @@ impl std::fmt::Display for Observed {
             Observed::Cpu(utilization) => write!(f, "cpu {utilization:.3}"),
             Observed::Memory(utilization) => write!(f, "memory {utilization:.3}"),
             Observed::Backlog(backlog) => write!(f, "backlog {backlog}"),
+            Observed::Requests(requests) => write!(f, "requests {requests:.1}"),
         }
     }
 }
@@ -197,6 +204,7 @@ impl Model {
             memory_utilization: (running > 0).then(|| memory_sum / running as f64),
             workflow_backlog: self.workflow_tasks_queued,
             activity_backlog: self.activities_queued,
+            request_area: self.demand_area(),
         }
     }
 
@@ -221,7 +229,7 @@ impl Model {
         self.schedule_within_horizon(recommendation.next_in, Event::AutoscalerTick);
     }
 
-    fn scale_to(&mut self, target: u32, total: u32, observed: Observed) {
+    pub(super) fn scale_to(&mut self, target: u32, total: u32, observed: Observed) {
         if target > total {
             for _ in total..target {
                 self.launch_instance();
@@ -240,8 +248,22 @@ impl Model {
     }
 
     /// Which instance to remove: one not serving yet (restarting, then starting), else the
-    /// newest running one.
+    /// newest running one (in request mode, the running one with the fewest sessions, then
+    /// the newest: its sessions finish while it drains).
     fn scale_in_victim(&self) -> Option<u32> {
+        if self.is_request_mode()
+            && !self.instances.iter().any(|i| {
+                !i.retiring && matches!(i.state, InstanceState::Down | InstanceState::Starting)
+            })
+        {
+            return self
+                .instances
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| !i.retiring && i.state == InstanceState::Running)
+                .min_by_key(|(index, i)| (i.sessions, std::cmp::Reverse((i.started_at, *index))))
+                .map(|(index, _)| index as u32);
+        }
         let pick = |state: InstanceState| {
             self.instances
                 .iter()
@@ -268,5 +290,6 @@ fn test_signals(now_s: u64, running: u32, total: u32, backlog: (u64, u64)) -> Si
         memory_utilization: None,
         workflow_backlog: backlog.0,
         activity_backlog: backlog.1,
+        request_area: 0,
     }
 }

@@ -1,0 +1,84 @@
+//! The `[serving]` section: how work reaches the fleet. `mode = "poll"` (the default) is
+//! Temporal workers polling their task queues; `mode = "request"` is a service that receives
+//! requests (HTTP turns, or whole voice calls as one session) and routes each to an instance
+//! with a free request slot.
+
+use super::config::*;
+use super::diag::{Diags, Origin};
+use super::raw::{Node, Value};
+use super::read::*;
+
+/// Cloud Run's upper bound on `containerConcurrency`.
+const CLOUD_RUN_CONCURRENCY_MAX: u32 = 1000;
+
+/// Reads `[serving]`. `autoscaler_node` is the raw `[autoscaler]` table: in request mode the
+/// `cloud_run` autoscaler's concurrency term uses `[serving] max_concurrency`, which defaults to
+/// an `autoscaler.max_concurrency` written in the file (and must agree with it).
+pub(crate) fn serving(
+    node: Option<&Node>,
+    autoscaler_node: Option<&Node>,
+    autoscaler: &mut Autoscaler,
+    diags: &mut Diags,
+) -> Serving {
+    let mut s = Section::open(node, "serving", &Origin::Whole, diags);
+    let mode = s
+        .choice(diags, "mode", &["poll", "request"])
+        .unwrap_or("poll");
+    let serving = if mode == "request" {
+        let session = match s.choice(diags, "session", &["turn", "conversation"]) {
+            Some("conversation") => SessionScope::Conversation,
+            _ => SessionScope::Turn,
+        };
+        let explicit = autoscaler_node
+            .and_then(|n| match &n.value {
+                Value::Table(t) => t.get("max_concurrency"),
+                _ => None,
+            })
+            .map(|n| n.origin.clone());
+        let (default, cap) = match autoscaler {
+            Autoscaler::CloudRun(c) => (
+                if explicit.is_some() {
+                    c.max_concurrency
+                } else {
+                    80
+                },
+                CLOUD_RUN_CONCURRENCY_MAX,
+            ),
+            _ => (80, SLOTS_MAX),
+        };
+        let given = s.has("max_concurrency");
+        let origin = s.origin_of("max_concurrency");
+        let max_concurrency = s.u32_in(diags, "max_concurrency", default, 1, cap);
+        if let Autoscaler::CloudRun(c) = autoscaler {
+            if given && explicit.is_some() && c.max_concurrency != max_concurrency {
+                let message = format!(
+                    "{} differs from autoscaler.max_concurrency = {}: in request mode the \
+                     autoscaler uses serving.max_concurrency; remove one",
+                    max_concurrency, c.max_concurrency
+                );
+                diags.error(&origin, "serving.max_concurrency", message);
+            }
+            c.max_concurrency = max_concurrency;
+        }
+        let max_wait = s.duration(diags, "max_wait", 10_000_000_000);
+        Some(RequestServing {
+            session,
+            max_concurrency,
+            max_wait,
+        })
+    } else {
+        for key in ["session", "max_concurrency", "max_wait"] {
+            if s.has(key) {
+                diags.error(
+                    &s.origin_of(key),
+                    &s.key_path(key),
+                    "only applies with mode = \"request\"",
+                );
+                s.take(key);
+            }
+        }
+        None
+    };
+    s.finish(diags);
+    Serving { request: serving }
+}

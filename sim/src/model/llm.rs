@@ -178,6 +178,9 @@ mod tests {
             cached_input_price_per_million_usd: 0.0,
             ttft_timeout: None,
             prefill_tokens_per_s: None,
+            requests_per_minute: None,
+            tokens_per_minute: None,
+            max_concurrent_requests: None,
         }
     }
 

@@ -241,6 +241,7 @@ mod tests {
                 cache_misses: 3,
                 llm_latency_p95_s: vec![(!quiet).then_some(4.2), (!quiet).then_some(5.0)],
                 llm_tokens_per_min: vec![0.0, 0.0],
+                quota: Vec::new(),
             });
         }
         events.push(EventRecord {
@@ -259,6 +260,7 @@ mod tests {
             summary: summary(&scenario, 4),
             timeseries: Timeseries {
                 providers: vec!["anthropic".into(), "vertex".into()],
+                quotas: Vec::new(),
                 rows,
                 cpu_target_steps: cpu_target_steps(&scenario),
             },
@@ -398,6 +400,7 @@ mod tests {
             summary: summary(&scenario, crashes as u64),
             timeseries: Timeseries {
                 providers: vec!["anthropic".into(), "vertex".into()],
+                quotas: Vec::new(),
                 rows,
                 cpu_target_steps: cpu_target_steps(&scenario),
             },
@@ -559,6 +562,7 @@ mod tests {
             summary: summary(&scenario, 0),
             timeseries: Timeseries {
                 providers: vec!["anthropic".into()],
+                quotas: Vec::new(),
                 rows: Vec::new(),
                 cpu_target_steps: cpu_target_steps(&scenario),
             },

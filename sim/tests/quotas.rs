@@ -281,3 +281,50 @@ fn a_concurrency_limit_is_never_exceeded_and_the_excess_gets_429s() {
     );
     assert_eq!(s.messages.answered, 1200);
 }
+
+#[test]
+fn a_timeline_set_adds_a_quota_whose_columns_exist_from_the_start() {
+    // No quota until 300 s; then 60 a minute, starting full: window 5 (300 s to 360 s) admits
+    // the full bucket and a minute's refill, later windows 60.
+    let providers = format!(
+        "{}{}[provider_groups]\nmain = [\"primary\", \"backup\"]\n\n[[timeline]]\nat = \"300s\"\n\
+         set = {{ \"providers.primary.requests_per_minute\" = 60 }}\n",
+        provider("primary", ""),
+        provider("backup", "")
+    );
+    let output = run(&load(&scenario(&providers, NO_RETRY)));
+    let header = sim::output::timeseries_header(&output.timeseries);
+    assert!(header.contains(&"llm_quota_429s_primary".to_string()));
+    assert!(header.contains(&"llm_requests_quota_used_primary".to_string()));
+    assert!(
+        !header
+            .iter()
+            .any(|c| c.contains("backup") && c.contains("quota"))
+    );
+    let samples = samples(&output);
+    for sample in &samples[..5] {
+        assert_eq!(sample.rejected, 0);
+        assert_eq!(
+            sample.requests_used, None,
+            "no quota in force: an empty cell"
+        );
+    }
+    let admitted: Vec<f64> = samples[5..10]
+        .iter()
+        .map(|q| q.requests_used.unwrap() * 60.0)
+        .collect();
+    eprintln!("admitted per minute from 300 s: {admitted:?}");
+    assert!((admitted[0] - 119.0).abs() <= 1.0, "{admitted:?}");
+    for a in &admitted[1..] {
+        assert!((a - 60.0).abs() <= 1.0, "{admitted:?}");
+    }
+    assert_eq!(output.summary.messages.answered, 1200);
+    // In the file: an empty cell before the quota, the share used after it.
+    let csv = String::from_utf8(sim::output::timeseries_csv(&output.timeseries)).unwrap();
+    let lines: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    let column = |name: &str| lines[0].iter().position(|c| *c == name).unwrap();
+    let used = column("llm_requests_quota_used_primary");
+    let rejected = column("llm_quota_429s_primary");
+    assert_eq!((lines[1][used], lines[1][rejected]), ("", "0"));
+    assert_eq!((lines[8][used], lines[8][rejected]), ("1", "60"));
+}

@@ -1084,6 +1084,19 @@ fn providers(g: &mut Gen) -> (u64, u64, String) {
                 .unwrap();
             }
         }
+        // Quotas: tight ones make 429s, failover into a limited provider suspends calls.
+        if g.chance(0.2) {
+            let quota = g.pick(&["0.5", "1", "30", "600", "100000"]);
+            writeln!(providers_text, "requests_per_minute = {quota}").unwrap();
+        }
+        if g.chance(0.2) {
+            let quota = g.pick(&["1000", "100000", "10000000"]);
+            writeln!(providers_text, "tokens_per_minute = {quota}").unwrap();
+        }
+        if g.chance(0.2) {
+            let limit = g.pick(&["1", "4", "50"]);
+            writeln!(providers_text, "max_concurrent_requests = {limit}").unwrap();
+        }
         g.providers.push(name);
     }
     let n_groups = g.int(1, 2);

@@ -82,6 +82,19 @@ pub struct LlmCallCounts {
     /// Of `input_tokens`, those read from the provider's prompt cache.
     pub cached_input_tokens: u64,
     pub output_tokens: u64,
+    /// 429s from the provider's own quotas (`rate_limited` counts the timeline's rate-limit
+    /// incidents); present only for a provider with a quota at some time in the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaCounts>,
+}
+
+/// Attempts a provider's quotas refused with a 429, by the quota that refused them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct QuotaCounts {
+    pub rejected: u64,
+    pub rejected_requests_per_minute: u64,
+    pub rejected_tokens_per_minute: u64,
+    pub rejected_concurrency: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -301,6 +314,32 @@ pub struct TimeseriesRow {
     /// Per provider: input + output tokens of successful calls started in the interval, per
     /// minute.
     pub llm_tokens_per_min: Vec<f64>,
+    /// Per provider with a quota, in `Timeseries::quotas` order.
+    pub quota: Vec<QuotaSample>,
+}
+
+/// One provider's quotas over one interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct QuotaSample {
+    /// Attempts its quotas refused (429s).
+    pub rejected: u64,
+    /// Attempts admitted / what the requests-per-minute quota allowed over the interval
+    /// (`None` while no such quota is in force). Above 1 when the bucket's saved-up minute is
+    /// spent.
+    pub requests_used: Option<f64>,
+    /// The same for tokens and the tokens-per-minute quota.
+    pub tokens_used: Option<f64>,
+    /// The most attempts in flight at once (`None` without a concurrency limit).
+    pub in_flight_max: Option<u32>,
+}
+
+/// The quota columns of one provider: which quotas it has at some time in the run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QuotaColumns {
+    pub provider: String,
+    pub requests: bool,
+    pub tokens: bool,
+    pub concurrency: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -308,6 +347,8 @@ pub struct Timeseries {
     pub providers: Vec<String>,
     /// Request mode: the rows carry the request columns.
     pub requests: bool,
+    /// Providers with a quota at some time in the run (none: no quota columns).
+    pub quotas: Vec<QuotaColumns>,
     pub rows: Vec<TimeseriesRow>,
     /// The autoscaler's CPU utilisation target from each time on: one step at t = 0 and one
     /// after every timeline `set` (`None` while the autoscaler does not scale on CPU).

@@ -5,12 +5,66 @@
 //! activity's frame through its workflow's next task.
 
 use super::conversation::key;
+use super::quota::ProviderQuota;
 use super::state::*;
+use super::stats::CallTokens;
 use super::{Model, dist, llm, streams};
 use crate::engine::Time;
 use crate::engine::rng;
-use crate::scenario::{StepKind, round_to_u64};
+use crate::scenario::{Nanos, StepKind, round_to_u64};
 use rand::Rng as _;
+
+/// An LLM call suspended before an attempt on a provider with a quota, which is admitted at
+/// its own start time (`llm::call_with`): what it has done so far and what it needs to go on.
+#[derive(Clone)]
+pub(super) struct PendingCall {
+    started_at: Time,
+    outcome: llm::CallOutcome,
+    /// The call's stream, where its earlier attempts left it.
+    draws: rng::Rng,
+    request: llm::Request,
+    tokens: CallTokens,
+    /// The provider group (index into the scenario's groups) and the step's statistics slot.
+    group: usize,
+    stat: u32,
+}
+
+/// An attempt's wait as drawn, or an LLM call suspended until `at` into it.
+enum Wait {
+    Drawn {
+        wait: Time,
+        ok: bool,
+        first_chunk: Option<Time>,
+    },
+    Suspended {
+        call: u32,
+        at: Time,
+    },
+}
+
+/// Admits attempts against the providers' quotas, at the call's start plus their offset.
+struct QuotaGate<'q> {
+    quotas: &'q mut [ProviderQuota],
+    call_started_at: Time,
+}
+
+impl llm::Admission for QuotaGate<'_> {
+    #[inline]
+    fn limited(&self, provider: usize) -> bool {
+        self.quotas[provider].is_limited()
+    }
+
+    fn admit(
+        &mut self,
+        provider: usize,
+        offset: Nanos,
+        tokens: u64,
+        elapsed: Nanos,
+    ) -> Result<(), llm::QuotaLimit> {
+        let now = self.call_started_at.saturating_add(offset);
+        self.quotas[provider].admit(now, tokens, now.saturating_add(elapsed))
+    }
+}
 
 impl Model {
     /// Schedules the first attempt of the activity node `node` for `frame` of workflow `wf`.
@@ -199,10 +253,32 @@ impl Model {
     }
 
     /// The call itself: its outcome and duration are drawn now, and its end is scheduled (or
-    /// its start-to-close timeout, whichever comes first).
+    /// its start-to-close timeout, whichever comes first). An LLM call that reaches a provider
+    /// with a quota after a failed attempt is suspended until that attempt's start.
     fn begin_call(&mut self, act: u32) {
         let now = self.now();
-        let (wait, ok, first_chunk) = self.draw_activity_wait(act);
+        self.acts[act].state = ActivityState::Waiting;
+        match self.draw_activity_wait(act) {
+            Wait::Drawn {
+                wait,
+                ok,
+                first_chunk,
+            } => self.schedule_attempt_end(act, now, wait, ok, first_chunk),
+            Wait::Suspended { call, at } => self.suspend_call(act, call, now.saturating_add(at)),
+        }
+    }
+
+    /// Schedules the end of the attempt whose wait began at `began_at` and lasts `wait`: its
+    /// drawn outcome, or its start-to-close timeout if that comes first.
+    fn schedule_attempt_end(
+        &mut self,
+        act: u32,
+        began_at: Time,
+        wait: Time,
+        ok: bool,
+        first_chunk: Option<Time>,
+    ) {
+        let now = self.now();
         let timeout = self
             .program
             .step_of(self.acts[act].node)
@@ -210,8 +286,7 @@ impl Model {
         let a = &mut self.acts[act];
         let epoch = a.epoch;
         let deadline = a.started_at.saturating_add(timeout);
-        a.state = ActivityState::Waiting;
-        let done_at = now.saturating_add(wait);
+        let done_at = began_at.saturating_add(wait);
         let (at, event, outcome) = if done_at > deadline {
             (
                 deadline.max(now),
@@ -228,13 +303,97 @@ impl Model {
         };
         a.outcome = outcome;
         if let Some(chunk) = first_chunk {
-            let chunk_at = now.saturating_add(chunk);
+            let chunk_at = began_at.saturating_add(chunk);
             if !a.chunk_sent && chunk_at <= deadline && chunk_at <= self.horizon {
-                self.schedule(chunk_at, Event::ActivityFirstChunk { act, epoch });
+                self.schedule(chunk_at.max(now), Event::ActivityFirstChunk { act, epoch });
             }
         }
         if at <= self.horizon {
             self.schedule(at, event);
+        }
+    }
+
+    /// Parks the LLM call `call` of `act` until `at`, when its next attempt starts; if the
+    /// activity's start-to-close timeout comes first, the call ends there.
+    fn suspend_call(&mut self, act: u32, call: u32, at: Time) {
+        let timeout = self
+            .program
+            .step_of(self.acts[act].node)
+            .start_to_close_timeout;
+        let a = &self.acts[act];
+        let epoch = a.epoch;
+        let deadline = a.started_at.saturating_add(timeout);
+        if at <= deadline && at <= self.horizon {
+            self.schedule(at, Event::LlmAttempt { act, epoch, call });
+            return;
+        }
+        self.end_call(call);
+        if at > deadline {
+            let now = self.now();
+            self.acts[act].outcome = ActivityOutcome::TimedOut;
+            let at = deadline.max(now);
+            if at <= self.horizon {
+                self.schedule(at, Event::ActivityTimeout { act, epoch });
+            }
+        }
+    }
+
+    /// Drops a suspended call whose next attempt will not be made, recording its attempts.
+    fn end_call(&mut self, call: u32) {
+        let c = &self.calls[call];
+        self.stats.record_llm_call(
+            c.started_at,
+            &c.outcome,
+            &self.cfg.providers,
+            c.tokens,
+            c.stat,
+        );
+        self.calls.remove(call);
+    }
+
+    /// A suspended call's next attempt starts: a quota admits it or not, and the call goes on.
+    pub(super) fn on_llm_attempt(&mut self, act: u32, epoch: u32, call: u32) {
+        if !self.acts.is_live(act)
+            || self.acts[act].epoch != epoch
+            || self.acts[act].state != ActivityState::Waiting
+        {
+            // The attempt is over (its worker died): the call stops here.
+            self.end_call(call);
+            return;
+        }
+        let mut c = self.calls[call].clone();
+        self.calls.remove(call);
+        let group = &self.cfg.provider_groups[c.group].providers;
+        let mut gate = QuotaGate {
+            quotas: &mut self.quotas,
+            call_started_at: c.started_at,
+        };
+        let progress = llm::call_with(
+            &self.cfg.providers,
+            &self.conditions,
+            group,
+            &c.request,
+            &mut c.draws,
+            &mut c.outcome,
+            &mut gate,
+        );
+        match progress {
+            llm::Progress::Done => {
+                self.stats.record_llm_call(
+                    c.started_at,
+                    &c.outcome,
+                    &self.cfg.providers,
+                    c.tokens,
+                    c.stat,
+                );
+                let (wait, ok, chunk) = (c.outcome.elapsed, c.outcome.ok, c.outcome.first_chunk_at);
+                self.schedule_attempt_end(act, c.started_at, wait, ok, chunk);
+            }
+            llm::Progress::Suspended { at } => {
+                let started_at = c.started_at;
+                let call = self.calls.insert_with(|_| c);
+                self.suspend_call(act, call, started_at.saturating_add(at));
+            }
         }
     }
 
@@ -246,7 +405,7 @@ impl Model {
 
     /// Draws the attempt: its wait, whether it succeeds, and (streaming) when its first chunk
     /// arrives. Tokens and prices are charged here, for successful calls.
-    fn draw_activity_wait(&mut self, act: u32) -> (Time, bool, Option<Time>) {
+    fn draw_activity_wait(&mut self, act: u32) -> Wait {
         let a = &self.acts[act];
         // From the activity itself: its workflow may have completed and its slot be reused.
         let (conv, conv_index, turn, node) = (a.conv, a.conv_index, a.turn as u64, a.node);
@@ -271,7 +430,11 @@ impl Model {
                 let wait = dist::sample_nanos(latency, &mut draws);
                 let failed = draws.random::<f64>() < *failure_probability;
                 self.stats.record_tool_call(stat, *price_per_call_usd);
-                (wait, !failed, None)
+                Wait::Drawn {
+                    wait,
+                    ok: !failed,
+                    first_chunk: None,
+                }
             }
             StepKind::Llm {
                 group_index,
@@ -303,25 +466,71 @@ impl Model {
                     uncached_input_tokens: input - cached.min(input),
                     output_tokens: output,
                     first_chunk_tokens: prompt.first_chunk_tokens,
+                    quota_tokens: input.saturating_add(output),
                 };
                 let mut draws = rng::stream(self.seed, streams::LLM, attempt_key);
                 let group = &self.cfg.provider_groups[*group_index].providers;
-                let outcome = llm::call(
-                    &self.cfg.providers,
-                    &self.conditions,
-                    group,
-                    &request,
-                    &mut draws,
-                );
+                let mut outcome = llm::CallOutcome::default();
+                let progress = if self.quotas_active {
+                    let mut gate = QuotaGate {
+                        quotas: &mut self.quotas,
+                        call_started_at: now,
+                    };
+                    llm::call_with(
+                        &self.cfg.providers,
+                        &self.conditions,
+                        group,
+                        &request,
+                        &mut draws,
+                        &mut outcome,
+                        &mut gate,
+                    )
+                } else {
+                    llm::call_with(
+                        &self.cfg.providers,
+                        &self.conditions,
+                        group,
+                        &request,
+                        &mut draws,
+                        &mut outcome,
+                        &mut llm::Unlimited,
+                    )
+                };
                 let tokens = crate::model::stats::CallTokens {
                     input,
                     cached_input: cached.min(input),
                     output,
                 };
-                self.stats
-                    .record_llm_call(now, &outcome, &self.cfg.providers, tokens, stat);
                 self.acts[act].output_tokens = output;
-                (outcome.elapsed, outcome.ok, outcome.first_chunk_at)
+                match progress {
+                    llm::Progress::Done => {
+                        self.stats.record_llm_call(
+                            now,
+                            &outcome,
+                            &self.cfg.providers,
+                            tokens,
+                            stat,
+                        );
+                        Wait::Drawn {
+                            wait: outcome.elapsed,
+                            ok: outcome.ok,
+                            first_chunk: outcome.first_chunk_at,
+                        }
+                    }
+                    llm::Progress::Suspended { at } => {
+                        let group = *group_index;
+                        let call = self.calls.insert_with(|_| PendingCall {
+                            started_at: now,
+                            outcome,
+                            draws,
+                            request,
+                            tokens,
+                            group,
+                            stat,
+                        });
+                        Wait::Suspended { call, at }
+                    }
+                }
             }
             StepKind::Parallel(_) | StepKind::Repeat { .. } | StepKind::Choice { .. } => {
                 unreachable!("activity nodes hold llm and tool steps")

@@ -1,6 +1,12 @@
 //! LLM provider calls: one call tries the providers of a group in order, failing over on a 5xx,
-//! a 429 (rate-limit window) or a per-attempt timeout. Pure: the caller passes the draws'
-//! generator and the providers' current incident state, and gets back what happened.
+//! a 429 (rate-limit window or provider quota) or a per-attempt timeout. Pure: the caller passes
+//! the draws' generator, the providers' current incident state and what admits an attempt on a
+//! provider with a quota, and gets back what happened.
+//!
+//! An attempt on a provider with a quota is admitted at its own start time: when an earlier
+//! attempt of the call took time, the call stops before it (`Progress::Suspended`) and the
+//! caller resumes it at that time, so quotas see attempts in time order. Draws do not depend on
+//! this: every attempt draws the same values from the call's stream, in provider order.
 
 use crate::engine::rng::Rng;
 use crate::model::dist;
@@ -19,12 +25,26 @@ pub struct ProviderCondition {
     pub latency_factor: f64,
 }
 
+/// The provider quota that refused an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuotaLimit {
+    /// `requests_per_minute`
+    Requests,
+    /// `tokens_per_minute`
+    Tokens,
+    /// `max_concurrent_requests`
+    Concurrency,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttemptResult {
     Ok,
     Error,
     Timeout,
+    /// A 429 from a timeline rate-limit incident.
     RateLimited,
+    /// A 429 from one of the provider's quotas.
+    QuotaLimited(QuotaLimit),
 }
 
 /// One provider attempt within a call.
@@ -36,13 +56,15 @@ pub struct ProviderAttempt {
 }
 
 /// The whole call: attempts in order (at most one per provider) and the total time.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct CallOutcome {
     pub attempts: [Option<ProviderAttempt>; MAX_GROUP],
     pub elapsed: Nanos,
     pub ok: bool,
     /// Streaming: when the first chunk arrived, from the call's start (successful calls).
     pub first_chunk_at: Option<Nanos>,
+    /// Providers of the group tried so far.
+    pub tried: usize,
 }
 
 /// What one call asks of the providers.
@@ -53,12 +75,51 @@ pub struct Request {
     pub output_tokens: u64,
     /// Streaming: the size of the first chunk handed on.
     pub first_chunk_tokens: Option<u64>,
+    /// What a tokens-per-minute quota charges at admission: input (cached included) + output.
+    pub quota_tokens: u64,
 }
 
 /// The longest provider group; the scenario loader rejects longer ones.
 pub const MAX_GROUP: usize = 8;
 
-/// Tries `group` (provider indexes) in order.
+/// Admits attempts on providers with a quota.
+pub trait Admission {
+    /// Whether `provider` has a quota: its attempts are admitted at their start time.
+    fn limited(&self, provider: usize) -> bool;
+    /// Admits an attempt on `provider` that starts `offset` into the call, asks for `tokens`
+    /// and lasts `elapsed`, or names the quota that refuses it.
+    fn admit(
+        &mut self,
+        provider: usize,
+        offset: Nanos,
+        tokens: u64,
+        elapsed: Nanos,
+    ) -> Result<(), QuotaLimit>;
+}
+
+/// No provider has a quota.
+pub struct Unlimited;
+
+impl Admission for Unlimited {
+    #[inline]
+    fn limited(&self, _provider: usize) -> bool {
+        false
+    }
+
+    fn admit(&mut self, _: usize, _: Nanos, _: u64, _: Nanos) -> Result<(), QuotaLimit> {
+        Ok(())
+    }
+}
+
+/// Whether a call is over, or waits for the start of its next attempt (`at`, from the call's
+/// start), which a provider quota must admit then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    Done,
+    Suspended { at: Nanos },
+}
+
+/// Tries `group` (provider indexes) in order, with no quota.
 pub fn call(
     providers: &[Provider],
     conditions: &[ProviderCondition],
@@ -67,10 +128,58 @@ pub fn call(
     rng: &mut Rng,
 ) -> CallOutcome {
     let mut outcome = CallOutcome::default();
-    for (slot, &index) in group.iter().take(MAX_GROUP).enumerate() {
+    let progress = call_with(
+        providers,
+        conditions,
+        group,
+        request,
+        rng,
+        &mut outcome,
+        &mut Unlimited,
+    );
+    debug_assert_eq!(progress, Progress::Done);
+    outcome
+}
+
+/// Tries `group` in order from the provider after `outcome.tried`, adding to `outcome`; stops
+/// before an attempt on a provider with a quota that starts later than the time it was called
+/// at (`outcome.elapsed` on entry).
+pub fn call_with(
+    providers: &[Provider],
+    conditions: &[ProviderCondition],
+    group: &[usize],
+    request: &Request,
+    rng: &mut Rng,
+    outcome: &mut CallOutcome,
+    admission: &mut impl Admission,
+) -> Progress {
+    let called_at = outcome.elapsed;
+    for (slot, &index) in group.iter().enumerate().take(MAX_GROUP).skip(outcome.tried) {
+        let limited = admission.limited(index);
+        if limited && outcome.elapsed > called_at {
+            return Progress::Suspended {
+                at: outcome.elapsed,
+            };
+        }
         let provider = &providers[index];
         let condition = conditions[index];
-        let attempt = attempt(provider, condition, request, rng);
+        let mut attempt = attempt(provider, condition, request, rng);
+        if limited
+            && attempt.result != AttemptResult::RateLimited
+            && let Err(limit) = admission.admit(
+                index,
+                outcome.elapsed,
+                request.quota_tokens,
+                attempt.elapsed,
+            )
+        {
+            attempt = Attempt {
+                result: AttemptResult::QuotaLimited(limit),
+                elapsed: RATE_LIMIT_RESPONSE.min(provider.timeout),
+                first_chunk: None,
+            };
+        }
+        outcome.tried = slot + 1;
         outcome.attempts[slot] = Some(ProviderAttempt {
             provider: index,
             result: attempt.result,
@@ -86,7 +195,7 @@ pub fn call(
         }
         outcome.elapsed = outcome.elapsed.saturating_add(attempt.elapsed);
     }
-    outcome
+    Progress::Done
 }
 
 struct Attempt {
@@ -178,6 +287,9 @@ mod tests {
             cached_input_price_per_million_usd: 0.0,
             ttft_timeout: None,
             prefill_tokens_per_s: None,
+            requests_per_minute: None,
+            tokens_per_minute: None,
+            max_concurrent_requests: None,
         }
     }
 
@@ -243,6 +355,91 @@ mod tests {
             1_000_000_000 + 2_000_000_000 + 2_500_000_000
         );
         assert!(outcome.ok);
+    }
+
+    /// Admits nothing on provider 1 and records when it was asked.
+    struct RefuseSecond {
+        asked_at: Vec<Nanos>,
+    }
+
+    impl Admission for RefuseSecond {
+        fn limited(&self, provider: usize) -> bool {
+            provider == 1
+        }
+
+        fn admit(&mut self, _: usize, offset: Nanos, _: u64, _: Nanos) -> Result<(), QuotaLimit> {
+            self.asked_at.push(offset);
+            Err(QuotaLimit::Requests)
+        }
+    }
+
+    #[test]
+    fn a_limited_provider_after_a_failed_attempt_suspends_the_call_until_its_start() {
+        // Provider 0 errors after 1 s; provider 1 has a quota that refuses; provider 2 works.
+        let providers = [
+            provider(1.0, 1.0, 60.0),
+            provider(0.5, 0.0, 60.0),
+            provider(0.5, 0.0, 60.0),
+        ];
+        let conditions = [normal(); 3];
+        let mut gate = RefuseSecond {
+            asked_at: Vec::new(),
+        };
+        let mut outcome = CallOutcome::default();
+        let mut rng = from_seed(1);
+        let request = tokens(200);
+        let group = [0, 1, 2];
+        let progress = call_with(
+            &providers,
+            &conditions,
+            &group,
+            &request,
+            &mut rng,
+            &mut outcome,
+            &mut gate,
+        );
+        assert_eq!(progress, Progress::Suspended { at: 1_000_000_000 });
+        assert_eq!(outcome.tried, 1);
+        assert!(gate.asked_at.is_empty(), "not admitted before its start");
+        // Resumed at 1 s: refused at once, then provider 2 serves it.
+        let progress = call_with(
+            &providers,
+            &conditions,
+            &group,
+            &request,
+            &mut rng,
+            &mut outcome,
+            &mut gate,
+        );
+        assert_eq!(progress, Progress::Done);
+        assert_eq!(gate.asked_at, [1_000_000_000]);
+        let results: Vec<_> = outcome
+            .attempts
+            .iter()
+            .flatten()
+            .map(|a| a.result)
+            .collect();
+        assert_eq!(
+            results,
+            [
+                AttemptResult::Error,
+                AttemptResult::QuotaLimited(QuotaLimit::Requests),
+                AttemptResult::Ok
+            ]
+        );
+        assert_eq!(
+            outcome.elapsed,
+            1_000_000_000 + RATE_LIMIT_RESPONSE + 2_500_000_000
+        );
+        // The draws are those of an unlimited call: the same stream, in provider order.
+        let unlimited = call(
+            &providers,
+            &conditions,
+            &[0, 2],
+            &request,
+            &mut from_seed(1),
+        );
+        assert_eq!(unlimited.attempts[0].unwrap().elapsed, 1_000_000_000);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod dist;
 mod instance;
 pub mod llm;
 mod program;
+mod quota;
 mod report;
 mod serving;
 mod state;
@@ -163,6 +164,14 @@ pub(crate) struct Model {
     // Providers.
     conditions: Vec<llm::ProviderCondition>,
     incident_epochs: Vec<u32>,
+    /// Each provider's quotas in force and what they did (see `quota.rs`).
+    quotas: Vec<quota::ProviderQuota>,
+    /// Whether any provider has a quota now: without one, calls skip admission entirely.
+    quotas_active: bool,
+    /// LLM calls suspended before an attempt a quota admits at its start time.
+    calls: Slab<activity::PendingCall>,
+    /// Providers that report quota figures (with a quota at some time in the run).
+    quota_reported: Vec<(usize, crate::metrics::report::QuotaColumns)>,
     autoscaler: autoscaler::AutoscalerState,
     stats: stats::Stats,
     events: Vec<EventRecord>,
@@ -218,6 +227,14 @@ impl Model {
                 providers
             ],
             incident_epochs: vec![0; providers],
+            quotas: scenario
+                .providers
+                .iter()
+                .map(|p| quota::ProviderQuota::new(p, 0))
+                .collect(),
+            quotas_active: scenario.providers.iter().any(|p| p.has_quota()),
+            calls: Slab::default(),
+            quota_reported: quota::reported(scenario),
             autoscaler: autoscaler::AutoscalerState::new(scenario),
             stats: stats::Stats::new(scenario),
             events: Vec::new(),
@@ -336,6 +353,7 @@ impl Model {
             Event::ActivityTimeout { act, epoch } => self.on_activity_timeout(act, epoch),
             Event::ActivityRetry { act, epoch } => self.on_activity_retry(act, epoch),
             Event::ActivityFirstChunk { act, epoch } => self.on_activity_first_chunk(act, epoch),
+            Event::LlmAttempt { act, epoch, call } => self.on_llm_attempt(act, epoch, call),
             Event::InstanceReady { inst, inst_gen } => self.on_instance_ready(inst, inst_gen),
             Event::InstanceRestart { inst, inst_gen } => self.on_instance_restart(inst, inst_gen),
             Event::ShutdownDeadline { inst, inst_gen } => self.on_shutdown_deadline(inst, inst_gen),

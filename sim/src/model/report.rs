@@ -80,6 +80,12 @@ impl Model {
             .iter_mut()
             .map(|h| h.quantiles_s([0.95])[0])
             .collect();
+        row.quota = self
+            .quota_reported
+            .iter()
+            .map(|&(provider, _)| self.quotas[provider].sample(now))
+            .collect();
+        let s = &mut self.stats;
         s.interval_response.reset();
         s.interval_activity_wait.reset();
         s.interval_llm_latency.iter_mut().for_each(|h| h.reset());
@@ -196,6 +202,11 @@ impl Model {
         let timeseries = Timeseries {
             providers: self.cfg.providers.iter().map(|p| p.name.clone()).collect(),
             requests: self.is_request_mode(),
+            quotas: self
+                .quota_reported
+                .iter()
+                .map(|(_, columns)| columns.clone())
+                .collect(),
             rows: std::mem::take(&mut self.rows),
             cpu_target_steps: self.autoscaler.take_cpu_target_steps(),
         };
@@ -307,8 +318,11 @@ impl Model {
             .clone()
             .zip(s.llm_latency.iter_mut().map(|h| h.stats()))
             .collect();
-        let llm_calls: BTreeMap<String, LlmCallCounts> =
-            names.zip(s.llm_calls.iter().cloned()).collect();
+        let mut calls = s.llm_calls.clone();
+        for &(provider, _) in &self.quota_reported {
+            calls[provider].quota = Some(self.quotas[provider].counts());
+        }
+        let llm_calls: BTreeMap<String, LlmCallCounts> = names.zip(calls).collect();
         // One budget for the fleet's figure when every workload with a budget states the same.
         let mut budgets = self
             .cfg

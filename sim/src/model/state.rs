@@ -69,6 +69,13 @@ pub enum Event {
         act: u32,
         epoch: u32,
     },
+    /// A suspended LLM call (`calls[call]`) reaches its next attempt, on a provider with a
+    /// quota that admits it now.
+    LlmAttempt {
+        act: u32,
+        epoch: u32,
+        call: u32,
+    },
     /// A streaming LLM call's first chunk has arrived.
     ActivityFirstChunk {
         act: u32,

@@ -302,6 +302,8 @@ impl Stats {
                 AttemptResult::Error => counts.errors += 1,
                 AttemptResult::Timeout => counts.timeouts += 1,
                 AttemptResult::RateLimited => counts.rate_limited += 1,
+                // Counted by the provider's quota state (`quota.rs`).
+                AttemptResult::QuotaLimited(_) => {}
             }
         }
     }

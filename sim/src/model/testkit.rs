@@ -132,6 +132,9 @@ pub fn fleet(rate_per_s: f64, horizon_s: f64) -> Scenario {
             cached_input_price_per_million_usd: 3.0,
             ttft_timeout: None,
             prefill_tokens_per_s: None,
+            requests_per_minute: None,
+            tokens_per_minute: None,
+            max_concurrent_requests: None,
         },
         Provider {
             name: "cloud".into(),
@@ -147,6 +150,9 @@ pub fn fleet(rate_per_s: f64, horizon_s: f64) -> Scenario {
             cached_input_price_per_million_usd: 3.0,
             ttft_timeout: None,
             prefill_tokens_per_s: None,
+            requests_per_minute: None,
+            tokens_per_minute: None,
+            max_concurrent_requests: None,
         },
     ];
     s.provider_groups = vec![ProviderGroup {

@@ -90,6 +90,12 @@ impl Model {
         }
         self.cfg = effective;
         self.program = super::program::Program::compile(&self.cfg.workloads);
+        // Quotas so far are refilled at the old rates; the new ones apply from now.
+        let now = self.now();
+        for (quota, provider) in self.quotas.iter_mut().zip(&self.cfg.providers) {
+            quota.apply(provider, now);
+        }
+        self.quotas_active = self.cfg.providers.iter().any(|p| p.has_quota());
         for (workload, changed) in traffic_changed.into_iter().enumerate() {
             if changed {
                 self.reschedule_arrival_after_rate_change(

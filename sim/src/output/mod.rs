@@ -180,7 +180,25 @@ pub fn timeseries_header(timeseries: &Timeseries) -> Vec<String> {
                 .iter()
                 .map(|provider| format!("llm_tokens_per_min_{provider}")),
         )
+        .chain(timeseries.quotas.iter().flat_map(quota_columns))
         .collect()
+}
+
+/// A provider's quota columns: its 429s, then the share of each quota it has used and its
+/// peak of requests in flight, for the quotas it has at some time in the run.
+fn quota_columns(q: &crate::metrics::report::QuotaColumns) -> Vec<String> {
+    let p = &q.provider;
+    let mut columns = vec![format!("llm_quota_429s_{p}")];
+    if q.requests {
+        columns.push(format!("llm_requests_quota_used_{p}"));
+    }
+    if q.tokens {
+        columns.push(format!("llm_tokens_quota_used_{p}"));
+    }
+    if q.concurrency {
+        columns.push(format!("llm_in_flight_max_{p}"));
+    }
+    columns
 }
 
 /// `timeseries.csv`; a `None` (no sample in the interval) is an empty cell.
@@ -224,6 +242,28 @@ pub fn timeseries_csv(timeseries: &Timeseries) -> Vec<u8> {
         }
         record.extend(row.llm_latency_p95_s.iter().copied().map(optional_float));
         record.extend(row.llm_tokens_per_min.iter().copied().map(float));
+        assert_eq!(
+            row.quota.len(),
+            timeseries.quotas.len(),
+            "one quota sample per provider with a quota"
+        );
+        for (sample, columns) in row.quota.iter().zip(&timeseries.quotas) {
+            record.push(sample.rejected.to_string());
+            if columns.requests {
+                record.push(optional_float(sample.requests_used));
+            }
+            if columns.tokens {
+                record.push(optional_float(sample.tokens_used));
+            }
+            if columns.concurrency {
+                record.push(
+                    sample
+                        .in_flight_max
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                );
+            }
+        }
         write_csv_record(&mut writer, record);
     }
     into_bytes(writer)
@@ -388,12 +428,14 @@ pub(crate) mod tests {
             requests_rejected: 0,
             llm_latency_p95_s: vec![p95, None],
             llm_tokens_per_min: vec![1500.0, 0.0],
+            quota: Vec::new(),
         };
         RunOutput {
             summary,
             timeseries: Timeseries {
                 providers: vec!["openai".into(), "vertex".into()],
                 requests: false,
+                quotas: Vec::new(),
                 rows: vec![row(60.0, Some(0.3)), row(120.0, None)],
                 cpu_target_steps: Vec::new(),
             },

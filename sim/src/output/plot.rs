@@ -244,6 +244,7 @@ mod tests {
                 requests_rejected: 0,
                 llm_latency_p95_s: vec![(!quiet).then_some(4.2), (!quiet).then_some(5.0)],
                 llm_tokens_per_min: vec![0.0, 0.0],
+                quota: Vec::new(),
             });
         }
         events.push(EventRecord {
@@ -263,6 +264,7 @@ mod tests {
             timeseries: Timeseries {
                 providers: vec!["anthropic".into(), "vertex".into()],
                 requests: false,
+                quotas: Vec::new(),
                 rows,
                 cpu_target_steps: cpu_target_steps(&scenario),
             },
@@ -406,6 +408,7 @@ mod tests {
             timeseries: Timeseries {
                 providers: vec!["anthropic".into(), "vertex".into()],
                 requests: false,
+                quotas: Vec::new(),
                 rows,
                 cpu_target_steps: cpu_target_steps(&scenario),
             },
@@ -569,6 +572,7 @@ mod tests {
             timeseries: Timeseries {
                 providers: vec!["anthropic".into()],
                 requests: false,
+                quotas: Vec::new(),
                 rows: Vec::new(),
                 cpu_target_steps: cpu_target_steps(&scenario),
             },

@@ -816,6 +816,27 @@ pub struct Provider {
     /// `prefill_tokens_per_s`: TTFT grows by the uncached input tokens / this rate, default
     /// none (TTFT does not depend on the input).
     pub prefill_tokens_per_s: Option<f64>,
+    /// `requests_per_minute`: a quota on attempts admitted per minute, as a token bucket that
+    /// holds one minute's quota, starts full and refills continuously at quota / 60 s; an
+    /// attempt that finds it empty gets a 429 at once and fails over. Default none (no
+    /// quota); > 0, at most 1e9.
+    pub requests_per_minute: Option<f64>,
+    /// `tokens_per_minute`: a quota on tokens per minute, a token bucket like
+    /// `requests_per_minute`'s; an admitted attempt takes its input tokens (cached ones
+    /// included) plus its output tokens at admission. Default none; > 0, at most 1e12.
+    pub tokens_per_minute: Option<f64>,
+    /// `max_concurrent_requests`: attempts in flight at the provider at once; one more gets a
+    /// 429 at once. Default none (no limit); 1 to 1,000,000.
+    pub max_concurrent_requests: Option<u32>,
+}
+
+impl Provider {
+    /// Whether any quota (requests, tokens, concurrency) limits the provider.
+    pub fn has_quota(&self) -> bool {
+        self.requests_per_minute.is_some()
+            || self.tokens_per_minute.is_some()
+            || self.max_concurrent_requests.is_some()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

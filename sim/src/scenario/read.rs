@@ -77,6 +77,8 @@ pub(crate) const PRICE: Range = closed(0.0, 1e6);
 pub(crate) const FACTOR_MAX: f64 = 1e6;
 /// Count-distribution parameters and empirical counts (messages, tokens).
 pub(crate) const COUNT_MAX: f64 = 1e9;
+/// Provider quotas in tokens per minute (a large provider tier is tens of millions).
+pub(crate) const TOKENS_PER_MINUTE_MAX: f64 = 1e12;
 /// Integer settings that size a worker (slots, cache entries, concurrency).
 pub(crate) const SLOTS_MAX: u32 = 1_000_000;
 
@@ -573,6 +575,21 @@ impl<'t> Section<'t> {
             .take(key)
             .and_then(|n| integer(n, &path, min.into(), max.into(), diags));
         value.and_then(|v| u32::try_from(v).ok()).unwrap_or(default)
+    }
+
+    /// An optional integer in `[min, max]`: None when absent.
+    pub(crate) fn u32_optional(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        min: u32,
+        max: u32,
+    ) -> Option<u32> {
+        let path = self.key_path(key);
+        let value = self
+            .take(key)
+            .and_then(|n| integer(n, &path, min.into(), max.into(), diags));
+        value.and_then(|v| u32::try_from(v).ok())
     }
 
     pub(crate) fn u64(

@@ -704,6 +704,17 @@ fn provider(name: String, item: &Node, cx: &Context<'_>, diags: &mut Diags) -> P
             "prefill_tokens_per_s",
             positive_up_to(COUNT_MAX),
         ),
+        requests_per_minute: s.number_optional(
+            diags,
+            "requests_per_minute",
+            positive_up_to(COUNT_MAX),
+        ),
+        tokens_per_minute: s.number_optional(
+            diags,
+            "tokens_per_minute",
+            positive_up_to(TOKENS_PER_MINUTE_MAX),
+        ),
+        max_concurrent_requests: s.u32_optional(diags, "max_concurrent_requests", 1, SLOTS_MAX),
     };
     let mut provider = provider;
     provider.cached_input_price_per_million_usd = s

@@ -612,6 +612,12 @@ struct Provider {
     cached_input_price_per_million_usd: Option<f64>,
     ttft_timeout: Option<Duration>,
     prefill_tokens_per_s: Option<f64>,
+    /// A requests-per-minute quota (a token bucket); over it, a 429 at once.
+    requests_per_minute: Option<f64>,
+    /// A tokens-per-minute quota (input + output tokens, charged at admission).
+    tokens_per_minute: Option<f64>,
+    /// In-flight requests the provider accepts at once; over it, a 429 at once.
+    max_concurrent_requests: Option<u32>,
 }
 
 #[derive(JsonSchema)]

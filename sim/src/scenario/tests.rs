@@ -266,6 +266,54 @@ fn provider_group_naming_an_unknown_provider_is_located() {
 }
 
 #[test]
+fn provider_quotas_are_read_as_plain_numbers_and_zero_is_refused_with_its_location() {
+    let provider = "[providers.openai]\nttft = { kind = \"constant\", value = \"1s\" }\noutput_tokens_per_s = 50\n";
+    let scenario = ok(
+        &with(&format!(
+            "{provider}requests_per_minute = 500\ntokens_per_minute = 2e6\nmax_concurrent_requests = 8\n"
+        )),
+        &[],
+    );
+    let p = &scenario.providers[0];
+    assert_eq!(p.requests_per_minute, Some(500.0));
+    assert_eq!(p.tokens_per_minute, Some(2e6));
+    assert_eq!(p.max_concurrent_requests, Some(8));
+    assert!(p.has_quota());
+    let resolved = to_resolved_toml(&scenario);
+    assert!(
+        resolved.contains("requests_per_minute = 500.0\n"),
+        "{resolved}"
+    );
+    assert!(
+        resolved.contains("max_concurrent_requests = 8\n"),
+        "{resolved}"
+    );
+    // Without the keys: no quota.
+    let plain = ok(&with(provider), &[]);
+    assert!(!plain.providers[0].has_quota());
+    let text = with(&format!(
+        "{provider}requests_per_minute = 0\ntokens_per_minute = -5\nmax_concurrent_requests = 0\n"
+    ));
+    let line = line_of(&text, "requests_per_minute =");
+    assert_eq!(
+        errors(&text, &[]),
+        [
+            format!(
+                "s.toml:{line}:23: providers.openai.requests_per_minute: expected a number in (0, 1000000000], found 0"
+            ),
+            format!(
+                "s.toml:{}:21: providers.openai.tokens_per_minute: expected a number in (0, 1000000000000], found -5",
+                line + 1
+            ),
+            format!(
+                "s.toml:{}:27: providers.openai.max_concurrent_requests: expected an integer in [1, 1000000], found 0",
+                line + 2
+            ),
+        ]
+    );
+}
+
+#[test]
 fn llm_step_naming_an_unknown_group_is_located() {
     let text = r#"
 [traffic]

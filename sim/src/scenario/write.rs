@@ -488,6 +488,15 @@ fn providers(out: &mut Out, s: &Scenario) {
         if let Some(rate) = p.prefill_tokens_per_s {
             out.float("prefill_tokens_per_s", rate);
         }
+        if let Some(quota) = p.requests_per_minute {
+            out.float("requests_per_minute", quota);
+        }
+        if let Some(quota) = p.tokens_per_minute {
+            out.float("tokens_per_minute", quota);
+        }
+        if let Some(limit) = p.max_concurrent_requests {
+            out.key("max_concurrent_requests", limit.to_string());
+        }
     }
     if s.provider_groups.is_empty() {
         return;

@@ -480,29 +480,17 @@ fn run_failures_name_the_run() {
 }
 
 #[test]
-fn resolve_grid_reads_the_sweep_table_and_flags_replace_it() {
-    let text = "name = \"x\"\n[sweep]\nreplications = 7\ngrid = { \"b.y\" = [1, 2], \"a.x\" = \"1..3:1\" }\n";
-    let (grid, reps) = sweep::resolve_grid(text, &[], None).unwrap();
-    assert_eq!(reps, 7);
-    assert_eq!(
-        grid.axes.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(),
-        ["b.y", "a.x"]
-    );
-    let (grid, reps) = sweep::resolve_grid(text, &["c.z=5,6".to_string()], Some(2)).unwrap();
-    assert_eq!(
-        (grid.axes.len(), grid.axes[0].key.as_str(), reps),
-        (1, "c.z", 2)
-    );
-    assert!(sweep::resolve_grid("", &[], Some(0)).is_err());
-    // Invalid TOML is left to the scenario loader, which reports it with its location.
-    assert_eq!(
-        sweep::resolve_grid("name = ", &[], Some(3)).unwrap(),
-        (Grid::default(), 3)
-    );
-    assert_eq!(
-        sweep::resolve_grid("", &[], None).unwrap(),
-        (Grid::default(), 1)
-    );
+fn replications_come_from_the_flag_then_the_sweep_table_then_one() {
+    let grid = Grid::from_args(&["c.z=5,6"]).unwrap();
+    assert_eq!(sweep::check_plan(&grid, Some(7), None).unwrap(), 7);
+    assert_eq!(sweep::check_plan(&grid, Some(7), Some(2)).unwrap(), 2);
+    assert_eq!(sweep::check_plan(&Grid::default(), None, None).unwrap(), 1);
+    assert!(sweep::check_plan(&grid, None, Some(0)).is_err());
+    let e = sweep::check_plan(&grid, None, Some(600_000)).unwrap_err();
+    assert!(e.message.contains("1..=10000"), "{e}");
+    let big = Grid::from_args(&["a.x=1..1000:1", "a.y=1..10:1"]).unwrap();
+    let e = sweep::check_plan(&big, Some(200), None).unwrap_err();
+    assert!(e.message.contains("2000000 runs"), "{e}");
 }
 
 #[test]

@@ -101,6 +101,76 @@ fn assert_same_files(a: &Path, b: &Path) {
     }
 }
 
+/// `[sweep]` is part of the scenario: `sim validate` checks the table and every grid point,
+/// each problem once, where it is written, with the reader's hint; an invalid point by its
+/// coordinates.
+#[test]
+fn validate_fails_a_broken_sweep_table_with_locations_and_hints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc_with_slo(tmp.path());
+    let text = fs::read_to_string(&file).unwrap();
+    let line = text.lines().count() + 3;
+    let broken = tmp.path().join("broken.toml");
+    fs::write(
+        &broken,
+        format!(
+            "{text}\n[sweep]\ngrid = {{ \"temporal.cache_sise\" = [1, 2], \
+             \"instance.vcpu\" = [1], \"run.horizn\" = [\"1h\"] }}\n"
+        ),
+    )
+    .unwrap();
+    let broken_arg = broken.to_str().unwrap();
+    let ran = sim(tmp.path(), &["validate", broken_arg]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", ran.stderr);
+    for (col, key, hint) in [
+        (10, "temporal.cache_sise", "cache_size"),
+        (42, "instance.vcpu", "vcpus"),
+        (65, "run.horizn", "horizon"),
+    ] {
+        let start = format!("{broken_arg}:{line}:{col}: sweep.grid.\"{key}\": unknown key");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&start)
+                    && l.ends_with(&format!("(did you mean \"{hint}\"?)"))),
+            "{start} in {}",
+            ran.stderr
+        );
+    }
+    assert!(ran.stdout.is_empty(), "{}", ran.stdout);
+
+    // A point that only some combinations make invalid is named by its coordinates.
+    let points = tmp.path().join("points.toml");
+    fs::write(
+        &points,
+        format!(
+            "{text}\n[sweep]\ngrid = {{ \"run.warmup\" = [\"0s\", \"2h\"], \
+             \"run.horizon\" = [\"1h\", \"3h\"] }}\n"
+        ),
+    )
+    .unwrap();
+    let ran = sim(tmp.path(), &["validate", points.to_str().unwrap()]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("(grid point 2 [run.warmup=2h run.horizon=1h])"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
+    // The valid file's grid points all load: `sim validate` says ok.
+    let good = tmp.path().join("good.toml");
+    fs::write(
+        &good,
+        format!("{text}\n[sweep]\ngrid = {{ \"temporal.cache_size\" = [1, 2] }}\n"),
+    )
+    .unwrap();
+    let ran = sim(tmp.path(), &["validate", good.to_str().unwrap()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
 #[test]
 fn grid_and_scenario_errors_exit_2_and_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -679,6 +749,7 @@ fn grid_points_of_one_replication_see_the_same_customers() {
     let fleet = Fleet {
         path: repo_file("scenarios/examples/support-agent.toml"),
         overrides: vec!["run.horizon=20m".into()],
+        ..Default::default()
     };
     // Points: (50, 1 vCPU), (50, 4), (10000, 1), (10000, 4).
     let grid = Grid::from_args(&["temporal.cache_size=50,10000", "instance.vcpus=1,4"]).unwrap();

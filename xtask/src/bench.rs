@@ -169,6 +169,7 @@ fn sweep_throughput(root: &Path) -> Result<(), String> {
     let fleet = Fleet {
         path: root.join(SUPPORT_AGENT),
         overrides: SWEEP_OVERRIDES.iter().map(|o| o.to_string()).collect(),
+        ..Default::default()
     };
     let grid = Grid::from_args(&SWEEP_GRID).map_err(|e| e.to_string())?;
     let runs = grid.len() * SWEEP_REPLICATIONS as usize;

@@ -183,6 +183,7 @@ fn phase_diagram(root: &Path) -> Result<(), String> {
         let fleet = Fleet {
             path: path.clone(),
             overrides: Vec::new(),
+            ..Default::default()
         };
         let outcome = sim::sweep::sweep(&fleet, &config)
             .map_err(|e| format!("{}: phase sweep: {e}", path.display()))?;

@@ -27,7 +27,7 @@ pub mod plot;
 
 pub use crate::metrics::stats::{self, Stats};
 pub use diff::{DiffReport, diff, diff_with};
-pub use grid::{Axis, Grid, GridError, SweepSpec, parse_grid_arg, parse_sweep_table};
+pub use grid::{Axis, Grid, GridError, parse_grid_arg};
 pub use merge::merge;
 pub use metrics::{METRICS, Metric, RunMetrics};
 pub use plan::{Plan, RunId, Shard};
@@ -43,6 +43,15 @@ pub trait SweepModel: Sync {
     type Scenario: Sync;
     /// The scenario with `overrides` (`"dotted.key=value"`) applied; errors one per line.
     fn load(&self, overrides: &[String]) -> Result<Self::Scenario, String>;
+    /// Every point of `grid`, in point order, or every problem of every invalid point (each
+    /// message once). By default each point is loaded with its overrides.
+    fn load_points(&self, grid: &Grid) -> Result<Vec<Self::Scenario>, Vec<String>>
+    where
+        Self: Sized,
+        Self::Scenario: Send,
+    {
+        load_each(self, grid)
+    }
     /// The scenario's name and master seed.
     fn describe(&self, scenario: &Self::Scenario) -> (String, u64);
     /// One run with `seed` in place of the scenario's own seed.
@@ -65,6 +74,30 @@ pub trait SweepModel: Sync {
         let _ = scenario;
         Vec::new()
     }
+}
+
+/// Every point of `grid` loaded with its overrides, in point order, or every distinct error
+/// line of every invalid point.
+fn load_each<M: SweepModel>(model: &M, grid: &Grid) -> Result<Vec<M::Scenario>, Vec<String>>
+where
+    M::Scenario: Send,
+{
+    let loaded: Vec<Result<M::Scenario, String>> = (0..grid.len())
+        .into_par_iter()
+        .map(|p| catch_panic(|| model.load(&grid.overrides(p))))
+        .collect();
+    let mut errors: Vec<String> = Vec::new();
+    for message in loaded.iter().filter_map(|r| r.as_ref().err()) {
+        for line in message.lines() {
+            if !errors.iter().any(|e| e == line) {
+                errors.push(line.to_string());
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(loaded.into_iter().flatten().collect())
 }
 
 /// An SLO's bound on a swept metric (`metric` as in `METRICS`), the same at every grid point.
@@ -124,6 +157,9 @@ pub struct Fleet {
     pub path: PathBuf,
     /// `--set` overrides, applied before each grid point's own.
     pub overrides: Vec<String>,
+    /// The file read for a sweep: its grid points are loaded from it, each key and value
+    /// located where it was written (`[sweep].grid` or `--grid`).
+    pub source: Option<std::sync::Arc<crate::scenario::SweepSource>>,
 }
 
 impl SweepModel for Fleet {
@@ -133,6 +169,15 @@ impl SweepModel for Fleet {
         let mut all = self.overrides.clone();
         all.extend_from_slice(overrides);
         crate::scenario::load(&self.path, &all).map_err(|e| e.to_string())
+    }
+
+    fn load_points(&self, grid: &Grid) -> Result<Vec<Scenario>, Vec<String>> {
+        match &self.source {
+            Some(source) if source.grid == *grid => {
+                source.load_points().map_err(|errors| errors.messages)
+            }
+            _ => load_each(self, grid),
+        }
     }
 
     fn describe(&self, scenario: &Scenario) -> (String, u64) {
@@ -344,28 +389,14 @@ impl Fnv {
     }
 }
 
-/// The grid and replication count of a sweep: `--grid` arguments replace the file's
-/// `[sweep].grid` when any are given; `--replications` replaces `sweep.replications`; the
-/// default is 1 replication.
-pub fn resolve_grid(
-    file_text: &str,
-    grid_args: &[String],
+/// The replication count of a sweep (`--replications`, else `sweep.replications`, else 1),
+/// checked with the grid's size against the limits.
+pub fn check_plan(
+    grid: &Grid,
+    file_replications: Option<u32>,
     replications: Option<u32>,
-) -> Result<(Grid, u32), GridError> {
-    // A file that is not valid TOML is left to the scenario loader, which reports it with
-    // locations; here it simply has no `[sweep]` table.
-    let valid_toml = toml::from_str::<toml::Table>(file_text).is_ok();
-    let spec = if valid_toml {
-        parse_sweep_table(file_text)?.unwrap_or_default()
-    } else {
-        SweepSpec::default()
-    };
-    let grid = if grid_args.is_empty() {
-        spec.grid
-    } else {
-        Grid::from_args(grid_args)?
-    };
-    let replications = replications.or(spec.replications).unwrap_or(1);
+) -> Result<u32, GridError> {
+    let replications = replications.or(file_replications).unwrap_or(1);
     if replications == 0 || replications > grid::MAX_REPLICATIONS {
         return Err(GridError {
             message: format!("--replications must be in 1..={}", grid::MAX_REPLICATIONS),
@@ -385,7 +416,7 @@ pub fn resolve_grid(
             ),
         });
     }
-    Ok((grid, replications))
+    Ok(replications)
 }
 
 /// One finished run as the sweep keeps it.
@@ -571,20 +602,15 @@ pub fn sweep_file(
     options: SweepOptions,
 ) -> Result<SweepOutcome, SweepError> {
     let bytes = read_bounded(path, crate::scenario::limits::MAX_SCENARIO_FILE_BYTES)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let (grid, replications) = resolve_grid(&text, grid_args, replications)?;
+    let source = crate::scenario::load_sweep(path, overrides, grid_args)
+        .map_err(|errors| SweepError::Scenario(errors.messages))?;
+    let replications = check_plan(&source.grid, source.replications, replications)?;
+    let grid = source.grid.clone();
+    let out_dir = out_dir.unwrap_or_else(|| PathBuf::from("results").join(&source.base.name));
     let fleet = Fleet {
         path: path.to_path_buf(),
         overrides: overrides.to_vec(),
-    };
-    let out_dir = match out_dir {
-        Some(dir) => dir,
-        None => {
-            let first = fleet
-                .load(&grid.overrides(0))
-                .map_err(|e| SweepError::Scenario(vec![e]))?;
-            PathBuf::from("results").join(fleet.describe(&first).0)
-        }
+        source: Some(std::sync::Arc::new(source)),
     };
     let config = SweepConfig {
         grid,
@@ -644,26 +670,11 @@ pub fn sweep<M: SweepModel>(model: &M, config: &SweepConfig) -> Result<SweepOutc
 where
     M::Scenario: Send,
 {
-    let points = config.grid.check_size()?;
+    config.grid.check_size()?;
     let dir = config.out_dir.join("sweep");
-    let loaded: Vec<Result<M::Scenario, String>> = with_pool(config.threads, || {
-        (0..points)
-            .into_par_iter()
-            .map(|p| catch_panic(|| model.load(&config.grid.overrides(p))))
-            .collect()
-    })?;
-    let mut errors: Vec<String> = Vec::new();
-    for message in loaded.iter().filter_map(|r| r.as_ref().err()) {
-        for line in message.lines() {
-            if !errors.iter().any(|e| e == line) {
-                errors.push(line.to_string());
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(SweepError::Scenario(errors));
-    }
-    let scenarios: Vec<M::Scenario> = loaded.into_iter().map(|r| r.unwrap()).collect();
+    let scenarios: Vec<M::Scenario> =
+        with_pool(config.threads, || model.load_points(&config.grid))?
+            .map_err(SweepError::Scenario)?;
     let (name, base_seed) = model.describe(&scenarios[0]);
     let mut input_files: Vec<PathBuf> = Vec::new();
     for scenario in &scenarios {

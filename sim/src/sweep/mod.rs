@@ -174,7 +174,8 @@ impl SweepModel for Fleet {
     fn load_points(&self, grid: &Grid) -> Result<Vec<Scenario>, Vec<String>> {
         match &self.source {
             Some(source) if source.grid == *grid => {
-                source.load_points().map_err(|errors| errors.messages)
+                catch_panic(|| source.load_points().map_err(|errors| errors.to_string()))
+                    .map_err(|errors| errors.lines().map(str::to_string).collect())
             }
             _ => load_each(self, grid),
         }

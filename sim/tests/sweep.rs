@@ -104,6 +104,7 @@ impl SweepModel for ToyModel {
 fn config(out: &Path, grid: &[&str], replications: u32, threads: usize) -> SweepConfig {
     let args: Vec<String> = grid.iter().map(|s| s.to_string()).collect();
     SweepConfig {
+        objective: sim::sweep::metrics::default_objective(),
         grid: Grid::from_args(&args).unwrap(),
         replications,
         shard: None,
@@ -229,11 +230,9 @@ fn statistics_feasibility_and_cheapest_point() {
     // The cheapest feasible point has the smallest cache and the fewest min instances that pass.
     let cheapest = outcome.cheapest_feasible.unwrap();
     assert_eq!(outcome.points[cheapest].parameters[0].1, "1000");
-    assert!(
-        outcome
-            .summary_text()
-            .contains(&format!("cheapest feasible point: #{cheapest}"))
-    );
+    assert!(outcome.summary_text().contains(&format!(
+        "best feasible point (lowest compute cost): #{cheapest}"
+    )));
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("sweep/sweep.json")).unwrap())
             .unwrap();
@@ -613,4 +612,65 @@ fn a_panicking_run_is_a_failure_with_its_seed_and_reproduce_command() {
             .exists(),
         "a failed sweep leaves no manifest"
     );
+}
+
+#[test]
+fn the_objective_ranks_the_points_and_the_table_lists_every_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path(), &GRID, 5, 2);
+    c.objective = sweep::metrics::metric_index("response_latency_p95_s").unwrap();
+    let outcome = sweep::sweep(&ToyModel::new(), &c).unwrap();
+    // p95 = 1 + cache/10000 + 3/(1+m): the lowest feasible is the smallest cache, 3 instances
+    // (by compute cost it is the fewest instances that pass).
+    let best = outcome.cheapest_feasible.unwrap();
+    assert_eq!(best, 3);
+    let text = outcome.summary_text();
+    assert!(
+        text.contains(
+            "best feasible point (lowest p95 response latency): #3 temporal.cache_size=1000 \
+             autoscaler.min_instances=3"
+        ),
+        "{text}"
+    );
+    // The noise is shared by every point of a replication (common random numbers) but wide
+    // across replications: the next point's interval overlaps, and more replications would
+    // tell them apart.
+    assert!(
+        text.contains("  not distinguishable at 95% from #2 temporal.cache_size=1000 autoscaler.min_instances=2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("replications per point would separate them"),
+        "{text}"
+    );
+    // The table: a row per point, feasible first, each group by the objective.
+    let ranked = outcome.ranked_points();
+    assert_eq!(ranked.len(), 12);
+    assert_eq!(ranked[0].index, best);
+    let first_infeasible = ranked.iter().position(|p| !p.feasible).unwrap();
+    assert!(ranked[first_infeasible..].iter().all(|p| !p.feasible));
+    for group in [&ranked[..first_infeasible], &ranked[first_infeasible..]] {
+        let means: Vec<f64> = group.iter().map(|p| p.stats[1].mean).collect();
+        assert!(means.windows(2).all(|w| w[0] <= w[1]), "{means:?}");
+    }
+    let table = outcome.points_table();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 13, "{table}");
+    assert!(
+        lines[0].contains("response_latency_p95_s (objective)"),
+        "{table}"
+    );
+    assert!(lines[0].contains("cost_compute_usd"), "{table}");
+    for (line, point) in lines[1..].iter().zip(&ranked) {
+        assert!(
+            line.trim_start().starts_with(&format!("#{} ", point.index)),
+            "{table}"
+        );
+    }
+    assert!(text.contains(&table), "{text}");
+    // A non-default objective is written to sweep.json (merge reads it back).
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sweep/sweep.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["objective"], "response_latency_p95_s");
 }

@@ -305,7 +305,8 @@ fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them()
     assert!(ran.stdout.contains("3 feasible points"), "{}", ran.stdout);
     assert!(
         ran.stdout.contains(
-            "cheapest feasible point: #0 temporal.max_concurrent_activities=7 traffic.rate_per_s=6"
+            "best feasible point (lowest compute cost): #0 temporal.max_concurrent_activities=7 \
+             traffic.rate_per_s=6"
         ),
         "{}",
         ran.stdout
@@ -395,7 +396,8 @@ fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them()
     );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
-        ran.stdout.contains("cheapest feasible point: #0"),
+        ran.stdout
+            .contains("best feasible point (lowest compute cost): #0"),
         "{}",
         ran.stdout
     );
@@ -886,4 +888,46 @@ fn diff_junit_and_json_show_the_gate_for_ci() {
         .unwrap();
     // A (here the slower fleet) fails it, so the gate does not judge B.
     assert!(case.children().any(|n| n.has_tag_name("skipped")), "{xml}");
+}
+
+#[test]
+fn objective_flag_and_json_format_print_every_point_ranked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc_with_slo(tmp.path());
+    let out = tmp.path().join("out");
+    let ran = sweep(
+        tmp.path(),
+        &file,
+        &out,
+        &[
+            "--objective",
+            "response_latency_p95_s",
+            "--format",
+            "json",
+            "--quiet",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let json: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(json["objective"], "response_latency_p95_s");
+    let points = json["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    // Feasible first, by p95; the best feasible point heads the list.
+    assert_eq!(json["best_feasible_point"], points[0]["point"]);
+    assert_eq!(points[0]["feasible"], true);
+    let p95: Vec<f64> = points
+        .iter()
+        .filter(|p| p["feasible"] == true)
+        .map(|p| p["objective"]["mean"].as_f64().unwrap())
+        .collect();
+    assert!(p95.windows(2).all(|w| w[0] <= w[1]), "{p95:?}");
+    assert!(points[0]["metrics"]["cost_compute_usd"]["mean"].is_f64());
+    // An unknown objective is a usage error with a hint, before anything runs.
+    let ran = sweep(tmp.path(), &file, &out, &["--objective", "cost_totl_usd"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("(did you mean \"cost_total_usd\"?)"),
+        "{}",
+        ran.stderr
+    );
 }

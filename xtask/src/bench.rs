@@ -178,6 +178,7 @@ fn sweep_throughput(root: &Path) -> Result<(), String> {
     let mut runs_per_s = Vec::new();
     for threads in SWEEP_THREADS {
         let config = SweepConfig {
+            objective: sim::sweep::metrics::default_objective(),
             grid: grid.clone(),
             replications: SWEEP_REPLICATIONS,
             shard: None,

@@ -170,6 +170,7 @@ fn phase_diagram(root: &Path) -> Result<(), String> {
         let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let stem = file.trim_end_matches(".toml");
         let config = SweepConfig {
+            objective: sim::sweep::metrics::default_objective(),
             grid: grid.clone(),
             replications,
             shard: None,

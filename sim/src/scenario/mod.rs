@@ -23,6 +23,7 @@ mod tests;
 
 pub use config::*;
 pub use schema::schema_json;
+pub use sweep::objective_index;
 pub use units::{MAX_SIZE_BYTES, format_duration, format_size, parse_duration, parse_size};
 pub use warnings::warnings;
 

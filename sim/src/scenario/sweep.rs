@@ -58,9 +58,14 @@ pub(crate) fn sweep_table(node: Option<&Node>, diags: &mut Diags) -> SweepTable 
 
 /// An objective names a metric a sweep reports (see `sweep::METRICS`).
 pub(crate) fn check_objective(name: &str) -> Result<(), String> {
+    objective_index(name).map(|_| ())
+}
+
+/// The index in `sweep::METRICS` of the objective `name`, or a message with a hint.
+pub fn objective_index(name: &str) -> Result<usize, String> {
     let names = crate::sweep::METRICS.iter().map(|m| m.name);
-    if names.clone().any(|n| n == name) {
-        return Ok(());
+    if let Some(index) = crate::sweep::metrics::metric_index(name) {
+        return Ok(index);
     }
     Err(format!(
         "unknown metric \"{name}\"{}, expected {}",

@@ -674,3 +674,33 @@ fn the_objective_ranks_the_points_and_the_table_lists_every_one() {
             .unwrap();
     assert_eq!(json["objective"], "response_latency_p95_s");
 }
+
+/// Shards carry a non-default objective in `sweep.json`: the merge picks the same best point
+/// and writes the same files as the unsharded sweep, and refuses shards of other objectives.
+#[test]
+fn shards_carry_the_objective_into_the_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let p95 = sweep::metrics::metric_index("response_latency_p95_s").unwrap();
+    let whole = dir.path().join("whole");
+    let mut c = config(&whole, &GRID, 3, 2);
+    c.objective = p95;
+    let unsharded = sweep::sweep(&ToyModel::new(), &c).unwrap();
+    let shards: Vec<PathBuf> = (1..=2)
+        .map(|k| dir.path().join(format!("shard{k}")))
+        .collect();
+    for (k, shard) in shards.iter().enumerate() {
+        let mut c = shard_config(shard, k as u32 + 1, 2);
+        c.objective = p95;
+        sweep::sweep(&ToyModel::new(), &c).unwrap();
+    }
+    let merged = dir.path().join("merged");
+    let outcome = sweep::merge(&shards, &merged, true).unwrap();
+    assert_eq!(outcome.meta.objective, p95);
+    assert_eq!(outcome.cheapest_feasible, unsharded.cheapest_feasible);
+    assert_same_files(&whole, &merged);
+    // A shard run with the default objective does not belong with them.
+    let other = dir.path().join("other");
+    sweep::sweep(&ToyModel::new(), &shard_config(&other, 2, 2)).unwrap();
+    let e = merge_error(&[shards[0].clone(), other], &dir.path().join("bad"));
+    assert!(e.contains("different objectives"), "{e}");
+}

@@ -673,6 +673,11 @@ fn the_objective_ranks_the_points_and_the_table_lists_every_one() {
         serde_json::from_slice(&std::fs::read(dir.path().join("sweep/sweep.json")).unwrap())
             .unwrap();
     assert_eq!(json["objective"], "response_latency_p95_s");
+    let report = std::fs::read_to_string(dir.path().join("sweep/report.html")).unwrap();
+    assert!(
+        report.contains("<h2>Best feasible point (lowest p95 response latency)</h2>"),
+        "{report}"
+    );
 }
 
 /// Shards carry a non-default objective in `sweep.json`: the merge picks the same best point

@@ -38,7 +38,7 @@ pub enum NewSettings {
     Write { template: String, path: PathBuf },
 }
 
-/// How `run` and `diff` print their results on stdout.
+/// How `run`, `sweep` and `diff` print their results on stdout.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Tables for people.
@@ -85,6 +85,11 @@ pub struct SweepSettings {
     pub grid: Vec<String>,
     /// `--replications`; `None`: the file's `sweep.replications`, else 1.
     pub replications: Option<u32>,
+    /// `--objective` (an index into `sweep::METRICS`); `None`: the file's `sweep.objective`,
+    /// else the compute cost.
+    pub objective: Option<usize>,
+    /// `--format`: the text summary and table, or the same as JSON.
+    pub format: Format,
     /// `--set` strings in command-line order, then `--horizon` as `run.horizon=...`, then
     /// `--seed` as `seed=N`, so both are part of the scenario hash that `--resume` and
     /// `sim merge` check.
@@ -161,7 +166,8 @@ enum RawCommand {
     /// Check scenario files only; write nothing
     Validate(RawValidateArgs),
     /// Run a scenario over a grid of settings x replications in parallel; report per-point
-    /// statistics and the cheapest point that meets every SLO (exit 1 when none does)
+    /// statistics and the point that minimises --objective while meeting every SLO (exit 1 when
+    /// none does)
     Sweep(RawSweepArgs),
     /// Join the outputs of `sim sweep --shard k/n` into those of the whole sweep
     Merge(RawMergeArgs),
@@ -246,6 +252,13 @@ struct RawSweepArgs {
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=sweep::grid::MAX_REPLICATIONS as i64))]
     replications: Option<u32>,
+    /// The metric to minimise subject to the SLOs, e.g. cost_total_usd or
+    /// response_latency_p95_s [default: sweep.objective in the file, else cost_compute_usd]
+    #[arg(long, value_name = "METRIC", value_parser = parse_objective)]
+    objective: Option<usize>,
+    /// What to print on stdout: the summary and table of points, or the same as one JSON object
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
+    format: Format,
     /// Override a setting for every point, validated like the file's own keys (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
     overrides: Vec<String>,
@@ -402,6 +415,8 @@ where
                 file: raw.file,
                 grid: raw.grid,
                 replications: raw.replications,
+                objective: raw.objective,
+                format: raw.format,
                 overrides,
                 out: raw.out,
                 shard: raw.shard,
@@ -489,6 +504,11 @@ fn render_man_page(command: clap::Command) -> (String, Vec<u8>) {
 
 /// `--grid` syntax is checked here (lists, ranges, units); the keys and values are checked by
 /// the scenario loader when the sweep loads every point.
+/// `--objective` names a sweep metric.
+fn parse_objective(raw: &str) -> Result<usize, String> {
+    sim::scenario::objective_index(raw.trim())
+}
+
 fn parse_grid(raw: &str) -> Result<String, String> {
     sweep::parse_grid_arg(raw)
         .map(|_| raw.to_string())
@@ -720,6 +740,10 @@ mod tests {
             "autoscaler.min_instances=0..4:2",
             "--replications",
             "5",
+            "--objective",
+            "cost_total_usd",
+            "--format",
+            "json",
             "--set",
             "run.horizon=1h",
             "--seed",
@@ -744,6 +768,8 @@ mod tests {
                     "autoscaler.min_instances=0..4:2".into()
                 ],
                 replications: Some(5),
+                objective: sweep::metrics::metric_index("cost_total_usd"),
+                format: Format::Json,
                 overrides: vec!["run.horizon=1h".into(), "seed=9".into()],
                 out: Some(PathBuf::from("o")),
                 shard: Some(Shard { index: 2, count: 3 }),
@@ -757,6 +783,8 @@ mod tests {
             panic!("sweep with defaults")
         };
         assert_eq!(defaults.replications, None);
+        assert_eq!(defaults.objective, None);
+        assert_eq!(defaults.format, Format::Text);
         assert_eq!(defaults.jobs, None);
         assert!(defaults.grid.is_empty() && defaults.plots && !defaults.resume);
     }

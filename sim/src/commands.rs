@@ -37,7 +37,7 @@ pub enum Outcome {
 pub fn validate(settings: &ValidateSettings, console: &Console) -> Outcome {
     let mut outcome = Outcome::Success;
     for file in &settings.files {
-        match load_one(file, &settings.overrides) {
+        match validate_one(file, &settings.overrides) {
             Ok(scenario) => {
                 print_warnings(file, &scenario, console);
                 console.out(&format!("ok: {}", file.display()));
@@ -338,6 +338,19 @@ fn print_warnings(file: &Path, scenario: &Scenario, console: &Console) {
 
 /// Reads and validates one scenario file; every message names the file.
 fn load_one(file: &Path, overrides: &[String]) -> Result<Scenario, Vec<String>> {
+    load_with(file, overrides, scenario::load)
+}
+
+/// `load_one` for `sim validate`: also every point of the file's `[sweep]` grid.
+fn validate_one(file: &Path, overrides: &[String]) -> Result<Scenario, Vec<String>> {
+    load_with(file, overrides, scenario::validate)
+}
+
+fn load_with(
+    file: &Path,
+    overrides: &[String],
+    load: fn(&Path, &[String]) -> Result<Scenario, scenario::ScenarioErrors>,
+) -> Result<Scenario, Vec<String>> {
     match fs::metadata(file) {
         Err(error) => {
             return Err(vec![format!(
@@ -354,7 +367,7 @@ fn load_one(file: &Path, overrides: &[String]) -> Result<Scenario, Vec<String>> 
         }
         Ok(_) => {}
     }
-    scenario::load(file, overrides).map_err(|errors| {
+    load(file, overrides).map_err(|errors| {
         let prefix = file.display().to_string();
         errors
             .messages

@@ -836,3 +836,62 @@ fn keda_on_the_backlog_avoids_03s_regression_but_costs_more_than_04s_floor() {
     );
     assert!(interval(&slower).0 > 0.0, "{:+.2}", slower.mean);
 }
+
+/// The sweep's default objective is the compute cost: with the LLM providers at list price
+/// (the LLM bill the same work at every point, common random numbers) it picks the point the
+/// shipped zero-price sweep picks by total cost, the committed result.
+#[test]
+fn the_default_objective_ignores_the_llm_bill_and_picks_the_zero_price_point() {
+    if !slow_tests_enabled("the_default_objective_ignores_the_llm_bill") {
+        return;
+    }
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../results/gradient-labs/sweep-cache-min-instances/sweep/sweep.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let zero_price_point = committed["cheapest_feasible"]["index"].as_u64().unwrap() as usize;
+    let list_prices: Vec<String> = [
+        ("maker", 3.0, 15.0),
+        ("cloud", 3.0, 15.0),
+        ("small", 0.25, 1.25),
+    ]
+    .iter()
+    .flat_map(|(provider, input, output)| {
+        [
+            format!("providers.{provider}.input_price_per_million_usd={input}"),
+            format!("providers.{provider}.output_price_per_million_usd={output}"),
+        ]
+    })
+    .collect();
+    let out = tempfile::tempdir().unwrap();
+    let options = sim::sweep::SweepOptions {
+        progress: false,
+        plots: false,
+        ..Default::default()
+    };
+    let outcome = sim::sweep::sweep_file(
+        &scenario_path("sweep-cache-min-instances.toml"),
+        &list_prices,
+        &[],
+        None,
+        Some(out.path().to_path_buf()),
+        options,
+    )
+    .unwrap();
+    let best = outcome.cheapest_feasible.expect("a feasible point");
+    let llm =
+        outcome.points[best].stats[sim::sweep::metrics::metric_index("cost_llm_usd").unwrap()];
+    assert!(llm.mean > 1000.0, "list prices give an LLM bill: {llm:?}");
+    assert_eq!(best, zero_price_point, "{}", outcome.summary_text());
+    assert!(
+        outcome
+            .summary_text()
+            .contains("best feasible point (lowest compute cost): #"),
+        "{}",
+        outcome.summary_text()
+    );
+}

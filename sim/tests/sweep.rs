@@ -104,6 +104,7 @@ impl SweepModel for ToyModel {
 fn config(out: &Path, grid: &[&str], replications: u32, threads: usize) -> SweepConfig {
     let args: Vec<String> = grid.iter().map(|s| s.to_string()).collect();
     SweepConfig {
+        objective: sim::sweep::metrics::default_objective(),
         grid: Grid::from_args(&args).unwrap(),
         replications,
         shard: None,
@@ -229,11 +230,9 @@ fn statistics_feasibility_and_cheapest_point() {
     // The cheapest feasible point has the smallest cache and the fewest min instances that pass.
     let cheapest = outcome.cheapest_feasible.unwrap();
     assert_eq!(outcome.points[cheapest].parameters[0].1, "1000");
-    assert!(
-        outcome
-            .summary_text()
-            .contains(&format!("cheapest feasible point: #{cheapest}"))
-    );
+    assert!(outcome.summary_text().contains(&format!(
+        "best feasible point (lowest compute cost): #{cheapest}"
+    )));
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("sweep/sweep.json")).unwrap())
             .unwrap();
@@ -480,29 +479,17 @@ fn run_failures_name_the_run() {
 }
 
 #[test]
-fn resolve_grid_reads_the_sweep_table_and_flags_replace_it() {
-    let text = "name = \"x\"\n[sweep]\nreplications = 7\ngrid = { \"b.y\" = [1, 2], \"a.x\" = \"1..3:1\" }\n";
-    let (grid, reps) = sweep::resolve_grid(text, &[], None).unwrap();
-    assert_eq!(reps, 7);
-    assert_eq!(
-        grid.axes.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(),
-        ["b.y", "a.x"]
-    );
-    let (grid, reps) = sweep::resolve_grid(text, &["c.z=5,6".to_string()], Some(2)).unwrap();
-    assert_eq!(
-        (grid.axes.len(), grid.axes[0].key.as_str(), reps),
-        (1, "c.z", 2)
-    );
-    assert!(sweep::resolve_grid("", &[], Some(0)).is_err());
-    // Invalid TOML is left to the scenario loader, which reports it with its location.
-    assert_eq!(
-        sweep::resolve_grid("name = ", &[], Some(3)).unwrap(),
-        (Grid::default(), 3)
-    );
-    assert_eq!(
-        sweep::resolve_grid("", &[], None).unwrap(),
-        (Grid::default(), 1)
-    );
+fn replications_come_from_the_flag_then_the_sweep_table_then_one() {
+    let grid = Grid::from_args(&["c.z=5,6"]).unwrap();
+    assert_eq!(sweep::check_plan(&grid, Some(7), None).unwrap(), 7);
+    assert_eq!(sweep::check_plan(&grid, Some(7), Some(2)).unwrap(), 2);
+    assert_eq!(sweep::check_plan(&Grid::default(), None, None).unwrap(), 1);
+    assert!(sweep::check_plan(&grid, None, Some(0)).is_err());
+    let e = sweep::check_plan(&grid, None, Some(600_000)).unwrap_err();
+    assert!(e.message.contains("1..=10000"), "{e}");
+    let big = Grid::from_args(&["a.x=1..1000:1", "a.y=1..10:1"]).unwrap();
+    let e = sweep::check_plan(&big, Some(200), None).unwrap_err();
+    assert!(e.message.contains("2000000 runs"), "{e}");
 }
 
 #[test]
@@ -625,4 +612,100 @@ fn a_panicking_run_is_a_failure_with_its_seed_and_reproduce_command() {
             .exists(),
         "a failed sweep leaves no manifest"
     );
+}
+
+#[test]
+fn the_objective_ranks_the_points_and_the_table_lists_every_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path(), &GRID, 5, 2);
+    c.objective = sweep::metrics::metric_index("response_latency_p95_s").unwrap();
+    let outcome = sweep::sweep(&ToyModel::new(), &c).unwrap();
+    // p95 = 1 + cache/10000 + 3/(1+m): the lowest feasible is the smallest cache, 3 instances
+    // (by compute cost it is the fewest instances that pass).
+    let best = outcome.cheapest_feasible.unwrap();
+    assert_eq!(best, 3);
+    let text = outcome.summary_text();
+    assert!(
+        text.contains(
+            "best feasible point (lowest p95 response latency): #3 temporal.cache_size=1000 \
+             autoscaler.min_instances=3"
+        ),
+        "{text}"
+    );
+    // The noise is shared by every point of a replication (common random numbers) but wide
+    // across replications: the next point's interval overlaps, and more replications would
+    // tell them apart.
+    assert!(
+        text.contains("  not distinguishable at 95% from #2 temporal.cache_size=1000 autoscaler.min_instances=2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("replications per point would separate them"),
+        "{text}"
+    );
+    // The table: a row per point, feasible first, each group by the objective.
+    let ranked = outcome.ranked_points();
+    assert_eq!(ranked.len(), 12);
+    assert_eq!(ranked[0].index, best);
+    let first_infeasible = ranked.iter().position(|p| !p.feasible).unwrap();
+    assert!(ranked[first_infeasible..].iter().all(|p| !p.feasible));
+    for group in [&ranked[..first_infeasible], &ranked[first_infeasible..]] {
+        let means: Vec<f64> = group.iter().map(|p| p.stats[1].mean).collect();
+        assert!(means.windows(2).all(|w| w[0] <= w[1]), "{means:?}");
+    }
+    let table = outcome.points_table();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 13, "{table}");
+    assert!(
+        lines[0].contains("response_latency_p95_s (objective)"),
+        "{table}"
+    );
+    assert!(lines[0].contains("cost_compute_usd"), "{table}");
+    for (line, point) in lines[1..].iter().zip(&ranked) {
+        assert!(
+            line.trim_start().starts_with(&format!("#{} ", point.index)),
+            "{table}"
+        );
+    }
+    assert!(text.contains(&table), "{text}");
+    // A non-default objective is written to sweep.json (merge reads it back).
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sweep/sweep.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["objective"], "response_latency_p95_s");
+    let report = std::fs::read_to_string(dir.path().join("sweep/report.html")).unwrap();
+    assert!(
+        report.contains("<h2>Best feasible point (lowest p95 response latency)</h2>"),
+        "{report}"
+    );
+}
+
+/// Shards carry a non-default objective in `sweep.json`: the merge picks the same best point
+/// and writes the same files as the unsharded sweep, and refuses shards of other objectives.
+#[test]
+fn shards_carry_the_objective_into_the_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let p95 = sweep::metrics::metric_index("response_latency_p95_s").unwrap();
+    let whole = dir.path().join("whole");
+    let mut c = config(&whole, &GRID, 3, 2);
+    c.objective = p95;
+    let unsharded = sweep::sweep(&ToyModel::new(), &c).unwrap();
+    let shards: Vec<PathBuf> = (1..=2)
+        .map(|k| dir.path().join(format!("shard{k}")))
+        .collect();
+    for (k, shard) in shards.iter().enumerate() {
+        let mut c = shard_config(shard, k as u32 + 1, 2);
+        c.objective = p95;
+        sweep::sweep(&ToyModel::new(), &c).unwrap();
+    }
+    let merged = dir.path().join("merged");
+    let outcome = sweep::merge(&shards, &merged, true).unwrap();
+    assert_eq!(outcome.meta.objective, p95);
+    assert_eq!(outcome.cheapest_feasible, unsharded.cheapest_feasible);
+    assert_same_files(&whole, &merged);
+    // A shard run with the default objective does not belong with them.
+    let other = dir.path().join("other");
+    sweep::sweep(&ToyModel::new(), &shard_config(&other, 2, 2)).unwrap();
+    let e = merge_error(&[shards[0].clone(), other], &dir.path().join("bad"));
+    assert!(e.contains("different objectives"), "{e}");
 }

@@ -101,6 +101,76 @@ fn assert_same_files(a: &Path, b: &Path) {
     }
 }
 
+/// `[sweep]` is part of the scenario: `sim validate` checks the table and every grid point,
+/// each problem once, where it is written, with the reader's hint; an invalid point by its
+/// coordinates.
+#[test]
+fn validate_fails_a_broken_sweep_table_with_locations_and_hints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc_with_slo(tmp.path());
+    let text = fs::read_to_string(&file).unwrap();
+    let line = text.lines().count() + 3;
+    let broken = tmp.path().join("broken.toml");
+    fs::write(
+        &broken,
+        format!(
+            "{text}\n[sweep]\ngrid = {{ \"temporal.cache_sise\" = [1, 2], \
+             \"instance.vcpu\" = [1], \"run.horizn\" = [\"1h\"] }}\n"
+        ),
+    )
+    .unwrap();
+    let broken_arg = broken.to_str().unwrap();
+    let ran = sim(tmp.path(), &["validate", broken_arg]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", ran.stderr);
+    for (col, key, hint) in [
+        (10, "temporal.cache_sise", "cache_size"),
+        (42, "instance.vcpu", "vcpus"),
+        (65, "run.horizn", "horizon"),
+    ] {
+        let start = format!("{broken_arg}:{line}:{col}: sweep.grid.\"{key}\": unknown key");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&start)
+                    && l.ends_with(&format!("(did you mean \"{hint}\"?)"))),
+            "{start} in {}",
+            ran.stderr
+        );
+    }
+    assert!(ran.stdout.is_empty(), "{}", ran.stdout);
+
+    // A point that only some combinations make invalid is named by its coordinates.
+    let points = tmp.path().join("points.toml");
+    fs::write(
+        &points,
+        format!(
+            "{text}\n[sweep]\ngrid = {{ \"run.warmup\" = [\"0s\", \"2h\"], \
+             \"run.horizon\" = [\"1h\", \"3h\"] }}\n"
+        ),
+    )
+    .unwrap();
+    let ran = sim(tmp.path(), &["validate", points.to_str().unwrap()]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("(grid point 2 [run.warmup=2h run.horizon=1h])"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
+    // The valid file's grid points all load: `sim validate` says ok.
+    let good = tmp.path().join("good.toml");
+    fs::write(
+        &good,
+        format!("{text}\n[sweep]\ngrid = {{ \"temporal.cache_size\" = [1, 2] }}\n"),
+    )
+    .unwrap();
+    let ran = sim(tmp.path(), &["validate", good.to_str().unwrap()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
 #[test]
 fn grid_and_scenario_errors_exit_2_and_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -235,7 +305,8 @@ fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them()
     assert!(ran.stdout.contains("3 feasible points"), "{}", ran.stdout);
     assert!(
         ran.stdout.contains(
-            "cheapest feasible point: #0 temporal.max_concurrent_activities=7 traffic.rate_per_s=6"
+            "best feasible point (lowest compute cost): #0 temporal.max_concurrent_activities=7 \
+             traffic.rate_per_s=6"
         ),
         "{}",
         ran.stdout
@@ -325,7 +396,8 @@ fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them()
     );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
-        ran.stdout.contains("cheapest feasible point: #0"),
+        ran.stdout
+            .contains("best feasible point (lowest compute cost): #0"),
         "{}",
         ran.stdout
     );
@@ -679,6 +751,7 @@ fn grid_points_of_one_replication_see_the_same_customers() {
     let fleet = Fleet {
         path: repo_file("scenarios/examples/support-agent.toml"),
         overrides: vec!["run.horizon=20m".into()],
+        ..Default::default()
     };
     // Points: (50, 1 vCPU), (50, 4), (10000, 1), (10000, 4).
     let grid = Grid::from_args(&["temporal.cache_size=50,10000", "instance.vcpus=1,4"]).unwrap();
@@ -815,4 +888,46 @@ fn diff_junit_and_json_show_the_gate_for_ci() {
         .unwrap();
     // A (here the slower fleet) fails it, so the gate does not judge B.
     assert!(case.children().any(|n| n.has_tag_name("skipped")), "{xml}");
+}
+
+#[test]
+fn objective_flag_and_json_format_print_every_point_ranked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc_with_slo(tmp.path());
+    let out = tmp.path().join("out");
+    let ran = sweep(
+        tmp.path(),
+        &file,
+        &out,
+        &[
+            "--objective",
+            "response_latency_p95_s",
+            "--format",
+            "json",
+            "--quiet",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let json: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(json["objective"], "response_latency_p95_s");
+    let points = json["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    // Feasible first, by p95; the best feasible point heads the list.
+    assert_eq!(json["best_feasible_point"], points[0]["point"]);
+    assert_eq!(points[0]["feasible"], true);
+    let p95: Vec<f64> = points
+        .iter()
+        .filter(|p| p["feasible"] == true)
+        .map(|p| p["objective"]["mean"].as_f64().unwrap())
+        .collect();
+    assert!(p95.windows(2).all(|w| w[0] <= w[1]), "{p95:?}");
+    assert!(points[0]["metrics"]["cost_compute_usd"]["mean"].is_f64());
+    // An unknown objective is a usage error with a hint, before anything runs.
+    let ran = sweep(tmp.path(), &file, &out, &["--objective", "cost_totl_usd"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("(did you mean \"cost_total_usd\"?)"),
+        "{}",
+        ran.stderr
+    );
 }

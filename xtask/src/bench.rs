@@ -169,6 +169,7 @@ fn sweep_throughput(root: &Path) -> Result<(), String> {
     let fleet = Fleet {
         path: root.join(SUPPORT_AGENT),
         overrides: SWEEP_OVERRIDES.iter().map(|o| o.to_string()).collect(),
+        ..Default::default()
     };
     let grid = Grid::from_args(&SWEEP_GRID).map_err(|e| e.to_string())?;
     let runs = grid.len() * SWEEP_REPLICATIONS as usize;
@@ -177,6 +178,7 @@ fn sweep_throughput(root: &Path) -> Result<(), String> {
     let mut runs_per_s = Vec::new();
     for threads in SWEEP_THREADS {
         let config = SweepConfig {
+            objective: sim::sweep::metrics::default_objective(),
             grid: grid.clone(),
             replications: SWEEP_REPLICATIONS,
             shard: None,

@@ -170,6 +170,7 @@ fn phase_diagram(root: &Path) -> Result<(), String> {
         let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let stem = file.trim_end_matches(".toml");
         let config = SweepConfig {
+            objective: sim::sweep::metrics::default_objective(),
             grid: grid.clone(),
             replications,
             shard: None,
@@ -183,6 +184,7 @@ fn phase_diagram(root: &Path) -> Result<(), String> {
         let fleet = Fleet {
             path: path.clone(),
             overrides: Vec::new(),
+            ..Default::default()
         };
         let outcome = sim::sweep::sweep(&fleet, &config)
             .map_err(|e| format!("{}: phase sweep: {e}", path.display()))?;

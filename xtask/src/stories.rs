@@ -78,13 +78,10 @@ fn canonical_runs(root: &Path, story: &str) -> Result<(), String> {
 /// The sweep of every file with a `[sweep]` table, into `results/<story>/<name>/sweep/`.
 fn sweeps(root: &Path, story: &str) -> Result<(), String> {
     for file in scenario_files(root, story)? {
-        let text =
-            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let Some(spec) =
-            sim::sweep::parse_sweep_table(&text).map_err(|e| format!("{}: {e}", file.display()))?
-        else {
+        let spec = sim::scenario::load_sweep(&file, &[], &[]).map_err(|e| e.to_string())?;
+        if !spec.has_sweep_table {
             continue;
-        };
+        }
         let name = scenario_name(&file)?;
         let out = results_dir(root, story).join(name);
         // A sweep without a grid (replications only) has nothing to draw.

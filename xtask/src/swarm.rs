@@ -655,10 +655,13 @@ fn write_csvs(dir: &Path) -> Result<(), String> {
         if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
             continue;
         }
-        let temporary = dir.join(format!("{name}.{}", std::process::id()));
-        std::fs::write(&temporary, text)
-            .and_then(|()| std::fs::rename(&temporary, &path))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        // sim's one atomic writer. Two swarms writing the same file at once share its
+        // temporary name, so one rename may fail: what counts is that the file holds the text.
+        if let Err(error) = sim::output::write_atomic(&path, text.as_bytes())
+            && !std::fs::read_to_string(&path).is_ok_and(|now| now == text)
+        {
+            return Err(error.to_string());
+        }
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ pub fn sweep(settings: &SweepSettings, console: &Console) -> Outcome {
         return Outcome::Failed;
     }
     let options = SweepOptions {
+        objective: settings.objective,
         shard: settings.shard,
         resume: settings.resume,
         threads: settings.jobs,
@@ -36,6 +37,12 @@ pub fn sweep(settings: &SweepSettings, console: &Console) -> Outcome {
         options,
     );
     match result {
+        Ok(outcome) if settings.format == Format::Json => {
+            let json = serde_json::to_string_pretty(&outcome.points_json())
+                .expect("the sweep report serialises");
+            console.data((json + "\n").as_bytes());
+            finish_outcome(&outcome)
+        }
         Ok(outcome) => finish(&outcome, console),
         Err(error) => {
             console.error(&error_text(&settings.file, &error));
@@ -183,6 +190,10 @@ fn diff_suite(b_file: &str, report: &DiffReport) -> JunitSuite {
 /// Prints the summary; a shard or a sweep with a feasible point succeeded.
 fn finish(outcome: &SweepOutcome, console: &Console) -> Outcome {
     console.out(&outcome.summary_text());
+    finish_outcome(outcome)
+}
+
+fn finish_outcome(outcome: &SweepOutcome) -> Outcome {
     if outcome.meta.shard.is_some() || outcome.cheapest_feasible.is_some() {
         Outcome::Success
     } else {

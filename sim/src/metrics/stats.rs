@@ -53,9 +53,54 @@ impl Stats {
     }
 }
 
+/// Whether the 95% intervals of two means overlap, so the two are not distinguishable at 95%.
+/// Without an interval (one replication) nothing tells them apart.
+pub fn intervals_overlap(a: &Stats, b: &Stats) -> bool {
+    match (a.ci95, b.ci95) {
+        (Some(x), Some(y)) => (a.mean - b.mean).abs() <= x + y,
+        _ => true,
+    }
+}
+
+/// Replications per point at which the 95% intervals of `a` and `b` would stop overlapping if
+/// their means and standard deviations stayed as measured: the smallest n (at most `max`) with
+/// t(0.975, n - 1) * (sd_a + sd_b) / sqrt(n) below the difference of the means. `None` without
+/// spread to extrapolate from, for equal means, or past `max`.
+pub fn replications_to_separate(a: &Stats, b: &Stats, max: usize) -> Option<usize> {
+    let spread = a.sd? + b.sd?;
+    let difference = (a.mean - b.mean).abs();
+    if difference <= 0.0 || !difference.is_finite() {
+        return None;
+    }
+    let separated = |n: usize| t_975(n - 1) * spread / (n as f64).sqrt() < difference;
+    // t is above 1.96, so the normal approximation is a lower bound to start from.
+    let guess = (1.96 * spread / difference).powi(2).ceil();
+    if guess.is_nan() || guess > max as f64 {
+        return None;
+    }
+    (guess.max(2.0) as usize..=max).find(|&n| separated(n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlap_and_replications_to_separate() {
+        let a = Stats::of(&[10.0, 12.0]);
+        let b = Stats::of(&[11.0, 13.0]);
+        assert!(intervals_overlap(&a, &b));
+        // sd = sqrt(2) each, difference 1: t(n-1) * 2.828 / sqrt(n) < 1 first at n = 34.
+        let n = replications_to_separate(&a, &b, 10_000).unwrap();
+        assert!(t_975(n - 1) * 2.0 * 2f64.sqrt() / (n as f64).sqrt() < 1.0);
+        assert!(t_975(n - 2) * 2.0 * 2f64.sqrt() / ((n - 1) as f64).sqrt() >= 1.0);
+        assert_eq!(n, 34);
+        assert_eq!(replications_to_separate(&a, &a, 10_000), None);
+        assert_eq!(replications_to_separate(&a, &b, 20), None);
+        let far = Stats::of(&[100.0, 101.0]);
+        assert!(!intervals_overlap(&a, &far));
+        assert!(intervals_overlap(&Stats::of(&[1.0]), &Stats::of(&[5.0])));
+    }
 
     #[test]
     fn hand_computed_case() {

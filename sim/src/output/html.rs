@@ -567,8 +567,32 @@ pub fn sweep_report(
         body.push_str(&table(&["key", "values"], &axes));
     }
 
-    body.push_str("<h2>Cheapest feasible point</h2>\n");
+    // The default objective keeps the page's historical heading; another names itself.
+    let objective = &crate::sweep::METRICS[meta.objective];
+    if meta.objective == crate::sweep::metrics::default_objective() {
+        body.push_str("<h2>Cheapest feasible point</h2>\n");
+    } else {
+        let _ = writeln!(
+            body,
+            "<h2>Best feasible point (lowest {})</h2>",
+            escape(objective.label)
+        );
+    }
     match cheapest.and_then(|i| points.get(i)) {
+        Some(point) if meta.objective != crate::sweep::metrics::default_objective() => {
+            let _ = writeln!(
+                body,
+                "<p>Point {}: {} — mean {} {}, mean total cost {}.</p>",
+                point.index,
+                escape(&parameters_text(&point.parameters)),
+                escape(objective.label),
+                escape(&crate::sweep::metrics::show_with_ci(
+                    objective,
+                    &point.stats[meta.objective]
+                )),
+                usd(point.stats[crate::sweep::metrics::COST_TOTAL_USD].mean),
+            );
+        }
         Some(point) => {
             let _ = writeln!(
                 body,

@@ -56,7 +56,13 @@ fn cloud_run(
         .max(1)
         .clamp(min_instances.min(max_instances), max_instances);
     let mut initial_instances = s.u32(diags, "initial_instances", default_initial, 0);
-    if with_timeline == WithTimeline::No && min_instances <= max_instances {
+    // A sweep that moves min or max means "start within the new bounds": an initial count the
+    // grid does not set itself is clamped, as a timeline `set` does.
+    let bound_swept =
+        s.origin_of("min_instances").is_grid() || s.origin_of("max_instances").is_grid();
+    let clamp = with_timeline == WithTimeline::No
+        || (bound_swept && !s.origin_of("initial_instances").is_grid());
+    if clamp && min_instances <= max_instances {
         initial_instances = initial_instances.clamp(min_instances, max_instances);
     }
     if !(min_instances..=max_instances).contains(&initial_instances)

@@ -12,17 +12,29 @@ pub(crate) enum Origin {
     Override(String),
     /// A row of a CSV file the scenario names.
     Csv { file: String, line: usize },
+    /// A key or value of the file's `[sweep].grid`, applied to a grid point: its position in
+    /// the file, 1-based.
+    SweepGrid { line: usize, col: usize },
+    /// A `--grid` argument (for a key) or its `key=value` (for one value), as typed.
+    GridArg(String),
 }
 
 impl Origin {
     /// Sort order: whole-file problems, then by position in the file, then the rest.
-    fn sort_key(&self) -> (u8, usize, usize) {
+    pub(crate) fn sort_key(&self) -> (u8, usize, usize) {
         match self {
             Origin::Whole => (0, 0, 0),
             Origin::File { line, col } => (1, *line, *col),
             Origin::Csv { line, .. } => (2, *line, 0),
+            Origin::SweepGrid { line, col } => (1, *line, *col),
             Origin::Override(_) => (3, 0, 0),
+            Origin::GridArg(_) => (4, 0, 0),
         }
+    }
+
+    /// Whether the value came from a sweep grid (the file's `[sweep].grid` or `--grid`).
+    pub(crate) fn is_grid(&self) -> bool {
+        matches!(self, Origin::SweepGrid { .. } | Origin::GridArg(_))
     }
 }
 
@@ -52,6 +64,17 @@ impl Diags {
             Origin::File { line, col } => format!("{}:{line}:{col}: {what}", self.file),
             Origin::Override(arg) => format!("{}: --set {arg}: {what}", self.file),
             Origin::Csv { file, line } => format!("{file}:{line}:1: {what}"),
+            // The setting a grid value was applied to, named as the grid names it.
+            Origin::SweepGrid { line, col } if path.is_empty() => {
+                format!("{}:{line}:{col}: sweep.grid: {message}", self.file)
+            }
+            Origin::SweepGrid { line, col } => {
+                format!(
+                    "{}:{line}:{col}: sweep.grid.\"{path}\": {message}",
+                    self.file
+                )
+            }
+            Origin::GridArg(arg) => format!("{}: --grid {arg}: {what}", self.file),
         };
         self.items.push((origin.clone(), located));
     }
@@ -71,16 +94,21 @@ impl Diags {
     }
 
     /// The messages in file order, each once.
-    pub(crate) fn into_messages(mut self) -> Vec<String> {
+    pub(crate) fn into_messages(self) -> Vec<String> {
+        self.into_items().into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// The messages with their origins, in file order, each once.
+    pub(crate) fn into_items(mut self) -> Vec<(Origin, String)> {
         self.items.sort_by_key(|(origin, _)| origin.sort_key());
         let mut seen = std::collections::BTreeSet::new();
-        let mut messages: Vec<String> = Vec::with_capacity(self.items.len());
-        for (_, message) in self.items {
+        let mut items = Vec::with_capacity(self.items.len());
+        for (origin, message) in self.items {
             if seen.insert(message.clone()) {
-                messages.push(message);
+                items.push((origin, message));
             }
         }
-        messages
+        items
     }
 }
 

@@ -229,3 +229,21 @@ pub fn model_run(bytes: &[u8]) -> Outcome {
         },
     }
 }
+
+/// Bytes as a scenario file's `[sweep]` table (the `grid` target): the grid it declares, or
+/// `None` when the text is not TOML, has no `[sweep]` table or the table is refused.
+pub fn sweep_grid(bytes: &[u8]) -> Option<crate::sweep::Grid> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut diags = super::diag::Diags::new(FAKE_PATH.into());
+    let root = super::raw::parse_document(text, &mut diags)?;
+    let super::raw::Value::Table(table) = &root.value else {
+        return None;
+    };
+    let sweep = super::sweep::sweep_table(table.get("sweep"), &mut diags);
+    if !sweep.present || !diags.is_empty() {
+        return None;
+    }
+    let grid = super::sweep::plain_grid(&sweep.axes);
+    grid.check_size().ok()?;
+    Some(grid)
+}

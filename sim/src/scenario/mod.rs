@@ -12,6 +12,7 @@ mod read;
 mod resolve;
 mod schema;
 mod serving;
+mod sweep;
 pub mod templates;
 mod timeline;
 mod units;
@@ -23,6 +24,7 @@ mod tests;
 
 pub use config::*;
 pub use schema::schema_json;
+pub use sweep::objective_index;
 pub use units::{MAX_SIZE_BYTES, format_duration, format_size, parse_duration, parse_size};
 pub use warnings::warnings;
 
@@ -68,8 +70,24 @@ pub fn load_bytes(
     path: &Path,
     overrides: &[String],
 ) -> Result<Scenario, ScenarioErrors> {
-    let file = path.display().to_string();
-    let mut diags = diag::Diags::new(file);
+    let mut diags = diag::Diags::new(path.display().to_string());
+    let Some(root) = parse(bytes, overrides, &mut diags) else {
+        return Err(ScenarioErrors {
+            messages: diags.into_messages(),
+        });
+    };
+    let file = FileContext::of(path, bytes.len());
+    match file.resolve(&root, &mut diags) {
+        Some(scenario) if diags.is_empty() => Ok(scenario),
+        _ => Err(ScenarioErrors {
+            messages: diags.into_messages(),
+        }),
+    }
+}
+
+/// The raw tree of scenario bytes with `overrides` applied, or `None` (with the errors in
+/// `diags`) when the bytes are not a TOML document.
+fn parse(bytes: &[u8], overrides: &[String], diags: &mut diag::Diags) -> Option<raw::Node> {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(error) => {
@@ -79,9 +97,7 @@ pub fn load_bytes(
                 "",
                 "invalid utf-8: a scenario file must be UTF-8 text",
             );
-            return Err(ScenarioErrors {
-                messages: diags.into_messages(),
-            });
+            return None;
         }
     };
     if bytes.len() > limits::MAX_SCENARIO_FILE_BYTES {
@@ -90,39 +106,176 @@ pub fn load_bytes(
             "",
             limits::file_too_large(bytes.len()),
         );
-        return Err(ScenarioErrors {
-            messages: diags.into_messages(),
-        });
+        return None;
     }
-    let Some(mut root) = raw::parse_document(text, &mut diags) else {
-        return Err(ScenarioErrors {
-            messages: diags.into_messages(),
-        });
-    };
+    let mut root = raw::parse_document(text, diags)?;
     for argument in overrides {
-        raw::apply_override(&mut root, argument, &mut diags);
+        raw::apply_override(&mut root, argument, diags);
     }
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = path.parent().unwrap_or(Path::new(""));
-    let cx = resolve::Context { dir, stem: &stem };
-    let scenario = if limits::check_raw(&root, bytes.len(), &mut diags) {
-        let scenario = resolve::resolve(&root, &cx, &mut diags, resolve::WithTimeline::Yes);
+    Some(root)
+}
+
+/// What resolution needs to know about the file besides its tree.
+#[derive(Clone, Debug)]
+struct FileContext {
+    dir: std::path::PathBuf,
+    stem: String,
+    bytes: usize,
+}
+
+impl FileContext {
+    fn of(path: &Path, bytes: usize) -> FileContext {
+        FileContext {
+            dir: path.parent().unwrap_or(Path::new("")).to_path_buf(),
+            stem: path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            bytes,
+        }
+    }
+
+    /// The resolved scenario of `root`; `None` when a size limit stopped resolution. Errors are
+    /// in `diags`: the scenario is only meaningful when it has none.
+    fn resolve(&self, root: &raw::Node, diags: &mut diag::Diags) -> Option<Scenario> {
+        let cx = resolve::Context {
+            dir: &self.dir,
+            stem: &self.stem,
+        };
+        if !limits::check_raw(root, self.bytes, diags) {
+            return None;
+        }
+        let scenario = resolve::resolve(root, &cx, diags, resolve::WithTimeline::Yes);
         if diags.is_empty() {
-            limits::check_resolved(&scenario, &mut diags);
+            limits::check_resolved(&scenario, diags);
         }
         Some(scenario)
-    } else {
-        None
+    }
+}
+
+/// A scenario file read for a sweep: the scenario as written (with `--set`), its `[sweep]`
+/// table, and the grid (the file's, or the `--grid` arguments that replace it), every key and
+/// value remembering where it was written.
+#[derive(Clone, Debug)]
+pub struct SweepSource {
+    file: String,
+    context: FileContext,
+    root: raw::Node,
+    axes: Vec<sweep::LocatedAxis>,
+    /// The grid the points come from.
+    pub grid: crate::sweep::Grid,
+    /// `sweep.replications`, if written.
+    pub replications: Option<u32>,
+    /// `sweep.objective`, if written (a name of `sweep::METRICS`).
+    pub objective: Option<String>,
+    /// Whether the file has a `[sweep]` table.
+    pub has_sweep_table: bool,
+    /// The scenario without any grid value.
+    pub base: Scenario,
+}
+
+/// Reads a scenario for a sweep: the scenario with `overrides`, its `[sweep]` table and, from
+/// `grid_args` (`--grid key=VALUES`, replacing the file's grid when any are given) or the
+/// file, the grid. Every problem of the file, the table and the arguments is reported at once;
+/// the grid points themselves are checked by `SweepSource::load_points`.
+pub fn load_sweep(
+    path: &Path,
+    overrides: &[String],
+    grid_args: &[String],
+) -> Result<SweepSource, ScenarioErrors> {
+    let file = path.display().to_string();
+    let bytes =
+        read_input_file(path, limits::MAX_SCENARIO_FILE_BYTES).map_err(|why| ScenarioErrors {
+            messages: vec![format!("{file}: cannot read scenario file: {why}")],
+        })?;
+    let mut diags = diag::Diags::new(file.clone());
+    let Some(root) = parse(&bytes, overrides, &mut diags) else {
+        return Err(ScenarioErrors {
+            messages: diags.into_messages(),
+        });
     };
-    match scenario {
-        Some(scenario) if diags.is_empty() => Ok(scenario),
+    let context = FileContext::of(path, bytes.len());
+    let base = context.resolve(&root, &mut diags);
+    // The resolver reported the table's problems; read its values without repeating them.
+    let sweep_node = match &root.value {
+        raw::Value::Table(table) => table.get("sweep"),
+        _ => None,
+    };
+    let table = sweep::sweep_table(sweep_node, &mut diags.sibling());
+    let axes = if grid_args.is_empty() {
+        table.axes
+    } else {
+        sweep::grid_args(grid_args, &mut diags)
+    };
+    match base {
+        Some(base) if diags.is_empty() => Ok(SweepSource {
+            file,
+            context,
+            grid: sweep::plain_grid(&axes),
+            root,
+            axes,
+            replications: table.replications,
+            objective: table.objective,
+            has_sweep_table: table.present,
+            base,
+        }),
         _ => Err(ScenarioErrors {
             messages: diags.into_messages(),
         }),
     }
+}
+
+impl SweepSource {
+    /// Grid point `index`: the scenario with that point's values, or its errors.
+    fn point(&self, index: usize) -> Result<Scenario, Vec<(diag::Origin, String)>> {
+        let mut diags = diag::Diags::new(self.file.clone());
+        let mut root = self.root.clone();
+        sweep::assign_point(
+            &mut root,
+            &self.axes,
+            &self.grid.coordinates(index),
+            &mut diags,
+        );
+        match self.context.resolve(&root, &mut diags) {
+            Some(scenario) if diags.is_empty() => Ok(scenario),
+            _ => Err(diags.into_items()),
+        }
+    }
+
+    /// Every grid point's scenario, in point order (in parallel, on the current rayon pool).
+    /// When any point is invalid, the errors of every invalid point, at once: a problem with a
+    /// grid key or value is reported once where it was written, any other problem with the
+    /// coordinates of each point that has it.
+    pub fn load_points(&self) -> Result<Vec<Scenario>, ScenarioErrors> {
+        use rayon::prelude::*;
+        if self.axes.is_empty() {
+            return Ok(vec![self.base.clone()]);
+        }
+        let results: Vec<Result<Scenario, Vec<(diag::Origin, String)>>> = (0..self.grid.len())
+            .into_par_iter()
+            .map(|index| self.point(index))
+            .collect();
+        if results.iter().all(Result::is_ok) {
+            return Ok(results.into_iter().flatten().collect());
+        }
+        let per_point: Vec<Vec<(diag::Origin, String)>> = results
+            .into_iter()
+            .map(|r| r.err().unwrap_or_default())
+            .collect();
+        Err(ScenarioErrors {
+            messages: sweep::point_messages(&self.axes, &self.grid, &per_point),
+        })
+    }
+}
+
+/// `sim validate`: the scenario with `overrides`, its `[sweep]` table and, when it has a grid,
+/// every grid point.
+pub fn validate(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioErrors> {
+    let source = load_sweep(path, overrides, &[])?;
+    if !source.grid.axes.is_empty() {
+        source.load_points()?;
+    }
+    Ok(source.base)
 }
 
 /// Reads a whole input file (a scenario or a CSV it names): only a regular file, and at most

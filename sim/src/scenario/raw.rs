@@ -241,7 +241,7 @@ fn convert(value: &Spanned<DeValue<'_>>, path: &str, lines: &Lines, diags: &mut 
 
 /// The value of `--set key=VALUE`: TOML if it parses as a TOML value, else the text as a
 /// string (so `2GiB` and `"2GiB"` both work). Every node is located at the argument.
-fn parse_override_value(text: &str, origin: &Origin) -> Node {
+pub(crate) fn parse_override_value(text: &str, origin: &Origin) -> Node {
     let text = text.trim();
     let mut scratch = Diags::new(String::new());
     let parsed = DeValue::parse(text)

@@ -82,8 +82,11 @@ pub(crate) fn resolve(
     let cost = cost(top.take("cost"), diags);
     let slos = slos(top.take("slo"), &workloads, diags);
     let timeline_node = top.take("timeline");
-    // `[sweep]` belongs to `sim sweep`, which reads and checks it itself.
-    let _sweep = top.take("sweep");
+    // `[sweep]` is checked with the rest; `load_sweep` reads its values.
+    let sweep_node = top.take("sweep");
+    if with_timeline == WithTimeline::Yes {
+        super::sweep::sweep_table(sweep_node, diags);
+    }
     top.finish(diags);
     let mut scenario = Scenario {
         name,

@@ -652,11 +652,13 @@ struct TimelineEntry {
     factor: Option<f64>,
 }
 
-/// Read only by `sim sweep`.
+/// The grid, replications and objective of `sim sweep`, checked by `sim validate`.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct Sweep {
     replications: Option<u64>,
+    /// The metric the sweep minimises subject to the SLOs, e.g. "cost_compute_usd".
+    objective: Option<String>,
     /// Dotted keys to an array of values or a range string "start..end:step".
     grid: Option<BTreeMap<String, AnyValue>>,
 }

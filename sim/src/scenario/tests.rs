@@ -1078,3 +1078,191 @@ spare = ["openai"]
     assert!(warnings(&ok(&switched, &[])).is_empty());
     assert!(warnings(&ok(&text, &["agent.steps.1.group=spare"])).len() == 1);
 }
+
+// --- `[sweep]` and grid points -------------------------------------------------------------
+
+/// `sim validate` of `text` as `s.toml` (the scenario, its `[sweep]` table and every grid
+/// point), or `sim sweep`'s check with `--grid` arguments: the messages, paths made relative.
+fn sweep_check(text: &str, grid_args: &[&str]) -> Result<Vec<Scenario>, Vec<String>> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, text).expect("write scenario");
+    let grid_args: Vec<String> = grid_args.iter().map(|a| a.to_string()).collect();
+    let prefix = format!("{}/", dir.path().display());
+    let relative = |e: ScenarioErrors| -> Vec<String> {
+        e.messages.iter().map(|m| m.replace(&prefix, "")).collect()
+    };
+    let source = load_sweep(&path, &[], &grid_args).map_err(relative)?;
+    source.load_points().map_err(relative)
+}
+
+fn sweep_errors(text: &str, grid_args: &[&str]) -> Vec<String> {
+    match sweep_check(text, grid_args) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(messages) => messages,
+    }
+}
+
+#[test]
+fn a_broken_sweep_table_fails_validation_with_locations_and_hints_all_at_once() {
+    let text = with(
+        "[sweep]\nreplicatons = 3\n\
+         grid = { \"temporal.cache_sise\" = [1, 2], \"instance.memory_limt\" = [\"1GiB\"], \
+         \"run.horizn\" = [\"1h\", \"2h\"] }\n",
+    );
+    // The table's own key fails `sim run` and `sim validate` alike.
+    assert_eq!(
+        errors(&text, &[]),
+        [format!(
+            "s.toml:{}:1: sweep.replicatons: unknown key, expected \"replications\", \
+             \"objective\" or \"grid\" (did you mean \"replications\"?)",
+            line_of(&text, "replicatons")
+        )]
+    );
+    // Three misspelt grid keys: three errors in one run, each where it is written.
+    let text = text.replace("replicatons", "replications");
+    let line = line_of(&text, "cache_sise");
+    let column = |needle: &str| text.lines().nth(line - 1).unwrap().find(needle).unwrap() + 1;
+    let messages = sweep_errors(&text, &[]);
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+    for (needle, key, hint) in [
+        ("\"temporal", "temporal.cache_sise", "cache_size"),
+        ("\"instance", "instance.memory_limt", "memory_limit"),
+        ("\"run", "run.horizn", "horizon"),
+    ] {
+        let start = format!(
+            "s.toml:{line}:{}: sweep.grid.\"{key}\": unknown key",
+            column(needle)
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with(&start)
+                    && m.ends_with(&format!("(did you mean \"{hint}\"?)"))),
+            "{start} in {messages:#?}"
+        );
+    }
+}
+
+#[test]
+fn sweep_table_values_are_checked_where_they_are_written() {
+    let messages = errors(
+        &with(
+            "[sweep]\nreplications = 0\nobjective = \"cost_totl_usd\"\n\
+             grid = { \"temporal.cache_size\" = [], \"seed\" = [1], \"a.b\" = \"3..1:1\" }\n",
+        ),
+        &[],
+    );
+    let expected = [
+        "sweep.replications: expected an integer in [1, 10000], found 0",
+        "sweep.objective: unknown metric \"cost_totl_usd\" (did you mean \"cost_total_usd\"?)",
+        "sweep.grid.\"temporal.cache_size\": expected a non-empty array of values",
+        "sweep.grid.\"seed\": the seed cannot be swept",
+        "sweep.grid.\"a.b\": bad range `3..1:1`: the end is below the start",
+    ];
+    assert_eq!(messages.len(), expected.len(), "{messages:#?}");
+    for (message, expected) in messages.iter().zip(expected) {
+        assert!(message.contains(expected), "{expected:?} in {message}");
+        assert!(message.starts_with("s.toml:"), "{message}");
+    }
+}
+
+#[test]
+fn a_bad_grid_value_is_reported_once_where_it_is_written() {
+    let text = with(
+        "[sweep]\ngrid = { \"temporal.cache_size\" = [1, 2, 3], \"instance.vcpus\" = [1, 0] }\n",
+    );
+    let line = line_of(&text, "instance.vcpus");
+    let col = text.lines().nth(line - 1).unwrap().find("0]").unwrap() + 1;
+    assert_eq!(
+        sweep_errors(&text, &[]),
+        [format!(
+            "s.toml:{line}:{col}: sweep.grid.\"instance.vcpus\": expected an integer in [1, 1024], \
+             found 0"
+        )]
+    );
+    // `--grid` names the argument: the whole argument for a key, `key=value` for one value.
+    assert_eq!(
+        sweep_errors(MINIMAL, &["temporal.cache_sise=1,2", "instance.vcpus=0,1"]),
+        [
+            "s.toml: --grid temporal.cache_sise=1,2: temporal.cache_sise: unknown key, expected \
+             \"cache_size\", \"max_concurrent_workflow_tasks\", \"max_concurrent_activities\", \
+             \"sticky_schedule_to_start_timeout\", \"workflow_task_timeout\", \
+             \"workflow_task_cpu\", \"replay_cpu_per_event\", \"history_fetch_base\", \
+             \"history_fetch_per_page\", \"history_page_size\", \"cached_workflow_memory\", \
+             \"cached_memory_per_event\" or \"cached_memory_per_turn\" (did you mean \
+             \"cache_size\"?)",
+            "s.toml: --grid instance.vcpus=0: instance.vcpus: expected an integer in [1, 1024], \
+             found 0",
+        ]
+    );
+    // Malformed arguments are all reported too.
+    let messages = sweep_errors(MINIMAL, &["a.b=5..1:1", "c.d", "e.f=1", "e.f=2"]);
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+}
+
+#[test]
+fn an_invalid_grid_point_names_its_coordinates_and_every_one_is_reported() {
+    let text = with(
+        "[autoscaler]\nkind = \"cloud_run\"\nmin_instances = 5\n\n\
+         [sweep]\ngrid = { \"autoscaler.max_instances\" = [2, 10, 3], \"instance.vcpus\" = [1, 2] }\n",
+    );
+    let line = line_of(&text, "min_instances = 5");
+    let bad = |point: usize, max: u32, vcpus: u32| {
+        format!(
+            "s.toml:{line}:17: autoscaler.min_instances: min_instances (5) must not exceed \
+             max_instances ({max}) (grid point {point} [autoscaler.max_instances={max} \
+             instance.vcpus={vcpus}])"
+        )
+    };
+    assert_eq!(
+        sweep_errors(&text, &[]),
+        [bad(0, 2, 1), bad(1, 2, 2), bad(4, 3, 1), bad(5, 3, 2)]
+    );
+}
+
+#[test]
+fn a_swept_min_instances_moves_an_initial_count_the_grid_does_not_set() {
+    let text = with(
+        "[autoscaler]\nkind = \"cloud_run\"\nmin_instances = 1\nmax_instances = 30\n\
+         initial_instances = 3\n\n[sweep]\ngrid = { \"autoscaler.min_instances\" = [1, 4, 6] }\n",
+    );
+    let initial: Vec<u32> = sweep_check(&text, &[])
+        .unwrap_or_else(|e| panic!("{e:#?}"))
+        .iter()
+        .map(|s| s.autoscaler.initial_instances())
+        .collect();
+    assert_eq!(initial, [3, 4, 6]);
+    let initial: Vec<u32> = sweep_check(&text, &["autoscaler.max_instances=2,5"])
+        .unwrap_or_else(|e| panic!("{e:#?}"))
+        .iter()
+        .map(|s| s.autoscaler.initial_instances())
+        .collect();
+    assert_eq!(initial, [2, 3]);
+    // A value the user sets explicitly is still checked: by --set, or swept itself.
+    assert!(
+        errors(&text, &["autoscaler.min_instances=4"])[0]
+            .contains("autoscaler.initial_instances: expected an integer in [min_instances, max_instances] = [4, 30], found 3")
+    );
+    let messages = sweep_errors(
+        &text,
+        &[
+            "autoscaler.min_instances=4",
+            "autoscaler.initial_instances=2,5",
+        ],
+    );
+    assert_eq!(
+        messages,
+        [
+            "s.toml: --grid autoscaler.initial_instances=2: autoscaler.initial_instances: expected \
+          an integer in [min_instances, max_instances] = [4, 30], found 2"
+        ]
+    );
+}
+
+#[test]
+fn a_scenario_without_a_grid_is_its_only_point() {
+    let points = sweep_check(&with("[sweep]\nreplications = 4\n"), &[]).unwrap();
+    assert_eq!(points.len(), 1);
+    assert_eq!(points[0], ok(MINIMAL, &[]));
+}

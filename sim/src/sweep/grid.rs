@@ -1,5 +1,6 @@
 //! The sweep grid: `--grid key=v1,v2,...` and `--grid key=start..end:step` arguments, the
-//! `[sweep]` table of a scenario file, and the cartesian product of their values.
+//! value syntax the `[sweep]` table shares with them (read by `scenario/sweep.rs`), and the
+//! cartesian product of their values.
 //!
 //! Values stay strings: each grid point becomes `"key=value"` overrides, validated by the
 //! scenario loader exactly like `--set`. Ranges are expanded here (inclusive end) for integers,
@@ -49,15 +50,6 @@ fn error(message: impl Into<String>) -> GridError {
     GridError {
         message: message.into(),
     }
-}
-
-/// The `[sweep]` table of a scenario file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SweepSpec {
-    /// `sweep.grid = { "dotted.key" = [v1, v2] | "start..end:step", ... }`, keys in file order.
-    pub grid: Grid,
-    /// `sweep.replications = N`.
-    pub replications: Option<u32>,
 }
 
 impl Grid {
@@ -173,25 +165,30 @@ pub fn parse_grid_arg(arg: &str) -> Result<Axis, GridError> {
 }
 
 fn axis(key: String, values: Vec<String>) -> Result<Axis, GridError> {
-    if values.len() > MAX_POINTS {
-        return Err(error(format!(
-            "grid key {key}: {} values, more than the limit of {MAX_POINTS}",
-            values.len()
-        )));
-    }
-    // A set, not a scan of the earlier values: linear in the number of values.
-    let mut seen = std::collections::BTreeSet::new();
-    for value in &values {
-        if !seen.insert(value.as_str()) {
-            return Err(error(format!(
-                "grid key {key}: value `{value}` appears twice"
-            )));
-        }
-    }
+    check_values(&values).map_err(|why| error(format!("grid key {key}: {why}")))?;
     Ok(Axis { key, values })
 }
 
-fn check_key(key: &str) -> Result<String, GridError> {
+/// An axis's values: at most `MAX_POINTS`, none twice.
+pub(crate) fn check_values(values: &[String]) -> Result<(), String> {
+    if values.len() > MAX_POINTS {
+        return Err(format!(
+            "{} values, more than the limit of {MAX_POINTS}",
+            values.len()
+        ));
+    }
+    // A set, not a scan of the earlier values: linear in the number of values.
+    let mut seen = std::collections::BTreeSet::new();
+    for value in values {
+        if !seen.insert(value.as_str()) {
+            return Err(format!("value `{value}` appears twice"));
+        }
+    }
+    Ok(())
+}
+
+/// A swept key: a dotted setting name, not `seed`.
+pub(crate) fn check_key(key: &str) -> Result<String, GridError> {
     let valid = !key.is_empty()
         && key.split('.').all(|part| {
             !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -234,11 +231,17 @@ fn decimals(digits: &str) -> usize {
 
 /// Expands `start..end:step` (inclusive end) into value strings.
 fn expand_range(key: &str, item: &str) -> Result<Vec<String>, GridError> {
+    expand_range_values(item).map_err(|why| error(format!("--grid {key}: {why}")))
+}
+
+/// Expands `start..end:step` (inclusive end) into value strings; the error says what is wrong
+/// with the range, without naming where it came from.
+pub(crate) fn expand_range_values(item: &str) -> Result<Vec<String>, String> {
     let bad = |why: &str| {
-        error(format!(
-            "--grid {key}: bad range `{item}`: {why} (expected `start..end:step`, e.g. `0..4:1`, \
+        format!(
+            "bad range `{item}`: {why} (expected `start..end:step`, e.g. `0..4:1`, \
              `0.1..0.5:0.1` or `10s..60s:10s`)"
-        ))
+        )
     };
     let (bounds, step) = item.split_once(':').ok_or_else(|| bad("no `:step`"))?;
     let (start, end) = bounds.split_once("..").ok_or_else(|| bad("no `..`"))?;
@@ -300,124 +303,6 @@ fn expand_range(key: &str, item: &str) -> Result<Vec<String>, GridError> {
         .collect())
 }
 
-/// Reads the `[sweep]` table of a scenario file, if any. Grid keys keep their file order.
-/// Unknown keys in `[sweep]` are errors; grid keys themselves are validated later, by loading
-/// the scenario with each point's overrides.
-pub fn parse_sweep_table(text: &str) -> Result<Option<SweepSpec>, GridError> {
-    let table: toml::Table =
-        toml::from_str(text).map_err(|e| error(format!("invalid TOML: {}", e.message())))?;
-    let Some(sweep) = table.get("sweep") else {
-        return Ok(None);
-    };
-    let sweep = sweep
-        .as_table()
-        .ok_or_else(|| error("`sweep` must be a table: [sweep]"))?;
-    let mut spec = SweepSpec::default();
-    for (key, value) in sweep {
-        match key.as_str() {
-            "grid" => {}
-            "replications" => {
-                let n = value
-                    .as_integer()
-                    .filter(|n| (1..=MAX_REPLICATIONS as i64).contains(n))
-                    .ok_or_else(|| {
-                        error(format!(
-                            "sweep.replications: expected an integer in 1..={MAX_REPLICATIONS}"
-                        ))
-                    })?;
-                spec.replications = Some(n as u32);
-            }
-            other => {
-                let hint = strsim_hint(other, &["grid", "replications"]);
-                return Err(error(format!("sweep.{other}: unknown key{hint}")));
-            }
-        }
-    }
-    if let Some(grid) = sweep.get("grid") {
-        let grid = grid.as_table().ok_or_else(|| {
-            error("sweep.grid: expected a table like { \"temporal.cache_size\" = [1000, 10000] }")
-        })?;
-        for key in grid_key_order(text, grid) {
-            let value = &grid[&key];
-            spec.grid.push(axis_from_toml(&key, value)?)?;
-        }
-        spec.grid.check_size()?;
-    }
-    Ok(Some(spec))
-}
-
-fn strsim_hint(word: &str, candidates: &[&str]) -> String {
-    candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(word, c), *c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map_or(String::new(), |(_, c)| format!(": did you mean `{c}`?"))
-}
-
-/// `sweep.grid`'s keys in the order they appear in the file (`toml::Table` sorts them).
-fn grid_key_order(text: &str, grid: &toml::Table) -> Vec<String> {
-    let mut keys: Vec<(usize, String)> = Vec::new();
-    if let Ok(doc) = toml::de::DeTable::parse(text) {
-        let doc = doc.into_inner();
-        let sweep = doc
-            .iter()
-            .find(|(k, _)| k.get_ref() == "sweep")
-            .map(|(_, v)| v);
-        if let Some(toml::de::DeValue::Table(sweep)) = sweep.map(|v| v.get_ref()) {
-            let entry = sweep
-                .iter()
-                .find(|(k, _)| k.get_ref() == "grid")
-                .map(|(_, v)| v);
-            if let Some(toml::de::DeValue::Table(entries)) = entry.map(|v| v.get_ref()) {
-                for (key, _) in entries {
-                    keys.push((key.span().start, key.get_ref().to_string()));
-                }
-            }
-        }
-    }
-    keys.sort();
-    let mut ordered: Vec<String> = keys.into_iter().map(|(_, k)| k).collect();
-    // Anything the ordered parse missed keeps the sorted order, after the rest.
-    for key in grid.keys() {
-        if !ordered.contains(key) {
-            ordered.push(key.clone());
-        }
-    }
-    ordered.retain(|k| grid.contains_key(k));
-    ordered
-}
-
-fn axis_from_toml(key: &str, value: &toml::Value) -> Result<Axis, GridError> {
-    let key = check_key(key)?;
-    match value {
-        toml::Value::String(range) if range.contains("..") => {
-            axis(key.clone(), expand_range(&key, range)?)
-        }
-        toml::Value::Array(items) if !items.is_empty() => {
-            let mut values = Vec::with_capacity(items.len());
-            for item in items {
-                values.push(match item {
-                    toml::Value::String(s) => s.clone(),
-                    toml::Value::Integer(i) => i.to_string(),
-                    toml::Value::Float(f) => f.to_string(),
-                    toml::Value::Boolean(b) => b.to_string(),
-                    _ => {
-                        return Err(error(format!(
-                            "sweep.grid.{key}: values must be strings, numbers or booleans"
-                        )));
-                    }
-                });
-            }
-            axis(key, values)
-        }
-        _ => Err(error(format!(
-            "sweep.grid.\"{key}\": expected a non-empty array of values or a range string \
-             \"start..end:step\""
-        ))),
-    }
-}
-
 /// Fuzz entry point (the `grid` target and its regression replay): each line of `bytes` as one
 /// `--grid` argument, and the whole text as a scenario's `[sweep]` table. Returns whether a
 /// grid was accepted; never panics.
@@ -433,8 +318,8 @@ pub fn fuzz_grid(bytes: &[u8]) -> bool {
         }
         accepted = true;
     }
-    if let Ok(Some(spec)) = parse_sweep_table(&text) {
-        assert!(spec.grid.len() <= MAX_POINTS);
+    if let Some(grid) = crate::scenario::fuzz::sweep_grid(bytes) {
+        assert!(grid.len() <= MAX_POINTS);
         accepted = true;
     }
     accepted
@@ -508,41 +393,5 @@ mod tests {
         assert_eq!(points[5], ["a.x=2", "a.y=r"]);
         assert_eq!(Grid::default().len(), 1);
         assert!(Grid::default().overrides(0).is_empty());
-    }
-
-    #[test]
-    fn sweep_table_keeps_file_order() {
-        let text = r#"
-name = "x"
-[sweep]
-replications = 5
-grid = { "temporal.cache_size" = [1000, 10000], "autoscaler.min_instances" = "0..2:1", "instance.memory_limit" = ["1GiB", "2GiB"] }
-"#;
-        let spec = parse_sweep_table(text).unwrap().unwrap();
-        assert_eq!(spec.replications, Some(5));
-        let keys: Vec<&str> = spec.grid.axes.iter().map(|a| a.key.as_str()).collect();
-        assert_eq!(
-            keys,
-            [
-                "temporal.cache_size",
-                "autoscaler.min_instances",
-                "instance.memory_limit"
-            ]
-        );
-        assert_eq!(spec.grid.axes[1].values, ["0", "1", "2"]);
-        assert_eq!(spec.grid.axes[2].values, ["1GiB", "2GiB"]);
-        assert_eq!(parse_sweep_table("name = \"x\"").unwrap(), None);
-    }
-
-    #[test]
-    fn sweep_table_errors() {
-        let e = parse_sweep_table("[sweep]\nreplication = 3\n").unwrap_err();
-        assert!(e.message.contains("did you mean `replications`"), "{e}");
-        let e = parse_sweep_table("[sweep]\nreplications = 0\n").unwrap_err();
-        assert!(e.message.contains("sweep.replications"), "{e}");
-        let e = parse_sweep_table("[sweep]\ngrid = { \"a.b\" = [] }\n").unwrap_err();
-        assert!(e.message.contains("non-empty array"), "{e}");
-        let e = parse_sweep_table("[sweep]\ngrid = { \"a.b\" = \"3..1:1\" }\n").unwrap_err();
-        assert!(e.message.contains("end is below"), "{e}");
     }
 }

@@ -73,6 +73,16 @@ pub fn merge(
         if header.base_seed != first.base_seed {
             return Err(differs("seeds"));
         }
+        if header.objective != first.objective {
+            return Err(differs("objectives (--objective)"));
+        }
+        if super::metrics::metric_index(&header.objective).is_none() {
+            return Err(SweepError::Merge(format!(
+                "{}: unknown objective \"{}\"",
+                dir.display(),
+                header.objective
+            )));
+        }
         let Some(shard) = header.shard else {
             return Err(SweepError::Merge(format!(
                 "{} is a whole sweep, not a shard: it needs no merge",

@@ -102,6 +102,49 @@ pub const METRICS: [Metric; 14] = [
 
 pub const METRIC_COUNT: usize = METRICS.len();
 
+/// What a sweep minimises by default: the compute bill. The LLM bill is the same work at every
+/// point under common random numbers, so it only adds replication noise to the ranking.
+pub const DEFAULT_OBJECTIVE: &str = "cost_compute_usd";
+
+/// The index in `METRICS` of the metric named `name`.
+pub fn metric_index(name: &str) -> Option<usize> {
+    METRICS.iter().position(|m| m.name == name)
+}
+
+/// The key metrics the sweep table shows besides the objective (means), in `METRICS` order.
+pub fn table_columns(objective: usize) -> Vec<usize> {
+    [
+        "response_latency_p95_s",
+        "unanswered_messages",
+        "oom_crashes",
+        "instances_mean",
+        "cost_compute_usd",
+        "cost_total_usd",
+    ]
+    .iter()
+    .filter_map(|name| metric_index(name))
+    .filter(|&m| m != objective)
+    .collect()
+}
+
+/// A mean with its 95% CI half-width and unit: `$5.20 ± 0.03`, `17.490 s ± 0.2`, `3.1 ± 0.4`.
+pub fn show_with_ci(metric: &Metric, stats: &crate::metrics::stats::Stats) -> String {
+    use crate::output::text::{half_width, number};
+    let ci = stats.ci95.map_or(String::new(), |h| {
+        format!(" ± {}", half_width(h, stats.mean))
+    });
+    match metric.unit {
+        Unit::Usd | Unit::UsdPerHour => format!("${}{ci}", number(stats.mean)),
+        Unit::Seconds => format!("{} s{ci}", number(stats.mean)),
+        Unit::Count | Unit::Instances => format!("{}{ci}", number(stats.mean)),
+    }
+}
+
+/// The index of `DEFAULT_OBJECTIVE`.
+pub fn default_objective() -> usize {
+    metric_index(DEFAULT_OBJECTIVE).expect("the default objective is a metric")
+}
+
 /// What a sweep keeps of one run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunMetrics {

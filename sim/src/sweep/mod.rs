@@ -27,7 +27,7 @@ pub mod plot;
 
 pub use crate::metrics::stats::{self, Stats};
 pub use diff::{DiffReport, diff, diff_with};
-pub use grid::{Axis, Grid, GridError, SweepSpec, parse_grid_arg, parse_sweep_table};
+pub use grid::{Axis, Grid, GridError, parse_grid_arg};
 pub use merge::merge;
 pub use metrics::{METRICS, Metric, RunMetrics};
 pub use plan::{Plan, RunId, Shard};
@@ -43,6 +43,15 @@ pub trait SweepModel: Sync {
     type Scenario: Sync;
     /// The scenario with `overrides` (`"dotted.key=value"`) applied; errors one per line.
     fn load(&self, overrides: &[String]) -> Result<Self::Scenario, String>;
+    /// Every point of `grid`, in point order, or every problem of every invalid point (each
+    /// message once). By default each point is loaded with its overrides.
+    fn load_points(&self, grid: &Grid) -> Result<Vec<Self::Scenario>, Vec<String>>
+    where
+        Self: Sized,
+        Self::Scenario: Send,
+    {
+        load_each(self, grid)
+    }
     /// The scenario's name and master seed.
     fn describe(&self, scenario: &Self::Scenario) -> (String, u64);
     /// One run with `seed` in place of the scenario's own seed.
@@ -65,6 +74,30 @@ pub trait SweepModel: Sync {
         let _ = scenario;
         Vec::new()
     }
+}
+
+/// Every point of `grid` loaded with its overrides, in point order, or every distinct error
+/// line of every invalid point.
+fn load_each<M: SweepModel>(model: &M, grid: &Grid) -> Result<Vec<M::Scenario>, Vec<String>>
+where
+    M::Scenario: Send,
+{
+    let loaded: Vec<Result<M::Scenario, String>> = (0..grid.len())
+        .into_par_iter()
+        .map(|p| catch_panic(|| model.load(&grid.overrides(p))))
+        .collect();
+    let mut errors: Vec<String> = Vec::new();
+    for message in loaded.iter().filter_map(|r| r.as_ref().err()) {
+        for line in message.lines() {
+            if !errors.iter().any(|e| e == line) {
+                errors.push(line.to_string());
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(loaded.into_iter().flatten().collect())
 }
 
 /// An SLO's bound on a swept metric (`metric` as in `METRICS`), the same at every grid point.
@@ -124,6 +157,9 @@ pub struct Fleet {
     pub path: PathBuf,
     /// `--set` overrides, applied before each grid point's own.
     pub overrides: Vec<String>,
+    /// The file read for a sweep: its grid points are loaded from it, each key and value
+    /// located where it was written (`[sweep].grid` or `--grid`).
+    pub source: Option<std::sync::Arc<crate::scenario::SweepSource>>,
 }
 
 impl SweepModel for Fleet {
@@ -133,6 +169,16 @@ impl SweepModel for Fleet {
         let mut all = self.overrides.clone();
         all.extend_from_slice(overrides);
         crate::scenario::load(&self.path, &all).map_err(|e| e.to_string())
+    }
+
+    fn load_points(&self, grid: &Grid) -> Result<Vec<Scenario>, Vec<String>> {
+        match &self.source {
+            Some(source) if source.grid == *grid => {
+                catch_panic(|| source.load_points().map_err(|errors| errors.to_string()))
+                    .map_err(|errors| errors.lines().map(str::to_string).collect())
+            }
+            _ => load_each(self, grid),
+        }
     }
 
     fn describe(&self, scenario: &Scenario) -> (String, u64) {
@@ -218,6 +264,8 @@ pub struct SweepConfig {
     /// `scenario_hash(file bytes, --set overrides)`; the sweep extends it with the bytes of
     /// every CSV the grid points read (`with_input_files`).
     pub scenario_hash: String,
+    /// The metric minimised subject to the SLOs (an index into `METRICS`).
+    pub objective: usize,
 }
 
 /// Why a sweep, a merge or a diff did not complete. The binary maps every variant to exit 2.
@@ -344,28 +392,14 @@ impl Fnv {
     }
 }
 
-/// The grid and replication count of a sweep: `--grid` arguments replace the file's
-/// `[sweep].grid` when any are given; `--replications` replaces `sweep.replications`; the
-/// default is 1 replication.
-pub fn resolve_grid(
-    file_text: &str,
-    grid_args: &[String],
+/// The replication count of a sweep (`--replications`, else `sweep.replications`, else 1),
+/// checked with the grid's size against the limits.
+pub fn check_plan(
+    grid: &Grid,
+    file_replications: Option<u32>,
     replications: Option<u32>,
-) -> Result<(Grid, u32), GridError> {
-    // A file that is not valid TOML is left to the scenario loader, which reports it with
-    // locations; here it simply has no `[sweep]` table.
-    let valid_toml = toml::from_str::<toml::Table>(file_text).is_ok();
-    let spec = if valid_toml {
-        parse_sweep_table(file_text)?.unwrap_or_default()
-    } else {
-        SweepSpec::default()
-    };
-    let grid = if grid_args.is_empty() {
-        spec.grid
-    } else {
-        Grid::from_args(grid_args)?
-    };
-    let replications = replications.or(spec.replications).unwrap_or(1);
+) -> Result<u32, GridError> {
+    let replications = replications.or(file_replications).unwrap_or(1);
     if replications == 0 || replications > grid::MAX_REPLICATIONS {
         return Err(GridError {
             message: format!("--replications must be in 1..={}", grid::MAX_REPLICATIONS),
@@ -385,7 +419,7 @@ pub fn resolve_grid(
             ),
         });
     }
-    Ok((grid, replications))
+    Ok(replications)
 }
 
 /// One finished run as the sweep keeps it.
@@ -418,6 +452,8 @@ pub struct SweepMeta {
     pub shard: Option<Shard>,
     /// Fleet-wide SLO limits shared by every point, drawn on the figures.
     pub slo_limits: Vec<SloLimit>,
+    /// The metric minimised subject to the SLOs (an index into `METRICS`).
+    pub objective: usize,
 }
 
 impl SweepMeta {
@@ -452,8 +488,8 @@ pub struct PointResult {
     pub feasible: bool,
 }
 
-/// Per-point statistics from all runs (in run order), and the cheapest feasible point: the
-/// feasible point with the lowest mean total cost, the lowest index on a tie.
+/// Per-point statistics from all runs (in run order), and the best feasible point: the feasible
+/// point with the lowest mean of the objective, the lowest index on a tie.
 pub fn summarise(meta: &SweepMeta, records: &[RunRecord]) -> (Vec<PointResult>, Option<usize>) {
     let reps = meta.replications as usize;
     assert_eq!(
@@ -475,14 +511,15 @@ pub fn summarise(meta: &SweepMeta, records: &[RunRecord]) -> (Vec<PointResult>, 
             feasible: ok == reps,
         });
     }
-    let mut cheapest: Option<usize> = None;
+    let objective = meta.objective;
+    let mut best: Option<usize> = None;
     for p in points.iter().filter(|p| p.feasible) {
-        let cost = p.stats[metrics::COST_TOTAL_USD].mean;
-        if cheapest.is_none_or(|c| cost < points[c].stats[metrics::COST_TOTAL_USD].mean) {
-            cheapest = Some(p.index);
+        let value = p.stats[objective].mean;
+        if best.is_none_or(|b| value < points[b].stats[objective].mean) {
+            best = Some(p.index);
         }
     }
-    (points, cheapest)
+    (points, best)
 }
 
 /// What a sweep (or merge) produced.
@@ -501,6 +538,116 @@ pub struct SweepOutcome {
 }
 
 impl SweepOutcome {
+    /// The points, feasible first, each group by the objective (then point number): the rows of
+    /// the stdout table and of `--format json`.
+    pub fn ranked_points(&self) -> Vec<&PointResult> {
+        let objective = self.meta.objective;
+        let mut ranked: Vec<&PointResult> = self.points.iter().collect();
+        ranked.sort_by(|a, b| {
+            (!a.feasible)
+                .cmp(&!b.feasible)
+                .then(a.stats[objective].mean.total_cmp(&b.stats[objective].mean))
+                .then(a.index.cmp(&b.index))
+        });
+        ranked
+    }
+
+    /// Every point as a table: its swept values, the objective with its 95% CI, feasibility
+    /// and the key metrics, ranked by `ranked_points`.
+    pub fn points_table(&self) -> String {
+        let objective = self.meta.objective;
+        let keys: Vec<&str> = self.meta.grid.axes.iter().map(|a| a.key.as_str()).collect();
+        let columns = metrics::table_columns(objective);
+        let mut header: Vec<String> = vec!["point".into()];
+        header.extend(keys.iter().map(|k| k.to_string()));
+        header.push(format!("{} (objective)", METRICS[objective].name));
+        header.push("feasible".into());
+        header.extend(columns.iter().map(|&m| METRICS[m].name.to_string()));
+        let rows: Vec<Vec<String>> = self
+            .ranked_points()
+            .into_iter()
+            .map(|p| {
+                let mut row = vec![format!("#{}", p.index)];
+                row.extend(p.parameters.iter().map(|(_, v)| v.clone()));
+                row.push(metrics::show_with_ci(
+                    &METRICS[objective],
+                    &p.stats[objective],
+                ));
+                row.push(if p.feasible {
+                    "yes".into()
+                } else {
+                    format!("no ({:.0}% ok)", p.slo_feasible_fraction * 100.0)
+                });
+                row.extend(
+                    columns
+                        .iter()
+                        .map(|&m| crate::output::text::number(p.stats[m].mean)),
+                );
+                row
+            })
+            .collect();
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        crate::output::text::table(&header, rows)
+    }
+
+    /// What the text summary and table say, as one JSON object (`sim sweep --format json`):
+    /// the objective, the best feasible point and every point in table order, each with its
+    /// swept values, the objective's statistics, feasibility and the key metrics' statistics.
+    pub fn points_json(&self) -> serde_json::Value {
+        use serde_json::{Map, Value, json};
+        let objective = self.meta.objective;
+        let stats_json = |s: &Stats| json!({"mean": s.mean, "sd": s.sd, "ci95": s.ci95});
+        let best = self.cheapest_feasible;
+        let points: Vec<Value> = self
+            .ranked_points()
+            .into_iter()
+            .map(|p| {
+                let mut parameters = Map::new();
+                for (k, v) in &p.parameters {
+                    parameters.insert(k.clone(), Value::String(v.clone()));
+                }
+                let mut key_metrics = Map::new();
+                for m in metrics::table_columns(objective) {
+                    key_metrics.insert(METRICS[m].name.to_string(), stats_json(&p.stats[m]));
+                }
+                let indistinguishable = best.is_some_and(|b| {
+                    b != p.index
+                        && p.feasible
+                        && stats::intervals_overlap(
+                            &self.points[b].stats[objective],
+                            &p.stats[objective],
+                        )
+                });
+                json!({
+                    "point": p.index,
+                    "parameters": parameters,
+                    "objective": stats_json(&p.stats[objective]),
+                    "feasible": p.feasible,
+                    "slo_feasible_fraction": p.slo_feasible_fraction,
+                    "indistinguishable_from_best": indistinguishable,
+                    "replications_to_separate": if indistinguishable {
+                        best.and_then(|b| stats::replications_to_separate(
+                            &self.points[b].stats[objective],
+                            &p.stats[objective],
+                            grid::MAX_REPLICATIONS as usize,
+                        ))
+                    } else {
+                        None
+                    },
+                    "metrics": key_metrics,
+                })
+            })
+            .collect();
+        json!({
+            "scenario": self.meta.scenario,
+            "objective": METRICS[objective].name,
+            "replications": self.meta.replications,
+            "best_feasible_point": best,
+            "points": points,
+            "outputs": self.dir.display().to_string(),
+        })
+    }
+
     /// The human summary for stdout.
     pub fn summary_text(&self) -> String {
         let plan = self.meta.plan();
@@ -527,32 +674,70 @@ impl SweepOutcome {
             self.runs_resumed,
             count(feasible as u64, "feasible point")
         );
+        let objective = &METRICS[self.meta.objective];
+        let named = |p: &PointResult| {
+            let params: Vec<String> = p
+                .parameters
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            if params.is_empty() {
+                format!("#{} (the scenario as is)", p.index)
+            } else {
+                format!("#{} {}", p.index, params.join(" "))
+            }
+        };
         match self.cheapest_feasible {
             Some(i) => {
-                let p = &self.points[i];
-                let params: Vec<String> = p
-                    .parameters
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
-                let cost = p.stats[metrics::COST_TOTAL_USD];
-                let p95 = p.stats[metrics::RESPONSE_LATENCY_P95_S];
+                let best = &self.points[i];
+                let stats = best.stats[self.meta.objective];
+                let p95 = best.stats[metrics::RESPONSE_LATENCY_P95_S];
                 text += &format!(
-                    "cheapest feasible point: #{i} {} (total cost ${:.2}{}, p95 response latency {:.3} s)\n",
-                    if params.is_empty() {
-                        "(the scenario as is)".into()
-                    } else {
-                        params.join(" ")
-                    },
-                    cost.mean,
-                    cost.ci95.map_or(String::new(), |h| format!(" ± {h:.2}")),
+                    "best feasible point (lowest {}): {} ({} {}, p95 response latency {:.3} s)\n",
+                    objective.label,
+                    named(best),
+                    objective.label,
+                    metrics::show_with_ci(objective, &stats),
                     p95.mean
                 );
+                for other in self.points.iter().filter(|p| p.feasible && p.index != i) {
+                    let theirs = other.stats[self.meta.objective];
+                    if !stats::intervals_overlap(&stats, &theirs) {
+                        continue;
+                    }
+                    let separate = if stats.sd.is_none() {
+                        "run more replications to tell them apart".to_string()
+                    } else {
+                        match stats::replications_to_separate(
+                            &stats,
+                            &theirs,
+                            grid::MAX_REPLICATIONS as usize,
+                        ) {
+                            Some(n) => {
+                                format!("about {n} replications per point would separate them")
+                            }
+                            None if stats.mean == theirs.mean => {
+                                "the same mean: no number of replications separates them"
+                                    .to_string()
+                            }
+                            None => format!(
+                                "more than {} replications would be needed to separate them",
+                                grid::MAX_REPLICATIONS
+                            ),
+                        }
+                    };
+                    text += &format!(
+                        "  not distinguishable at 95% from {} ({}): {separate}\n",
+                        named(other),
+                        metrics::show_with_ci(objective, &theirs)
+                    );
+                }
             }
             None => {
                 text += "no feasible point: no configuration met every SLO in every replication\n"
             }
         }
+        text += &self.points_table();
         text += &format!("outputs: {}\n", self.dir.display());
         text
     }
@@ -571,20 +756,20 @@ pub fn sweep_file(
     options: SweepOptions,
 ) -> Result<SweepOutcome, SweepError> {
     let bytes = read_bounded(path, crate::scenario::limits::MAX_SCENARIO_FILE_BYTES)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let (grid, replications) = resolve_grid(&text, grid_args, replications)?;
+    let source = crate::scenario::load_sweep(path, overrides, grid_args)
+        .map_err(|errors| SweepError::Scenario(errors.messages))?;
+    let replications = check_plan(&source.grid, source.replications, replications)?;
+    // `--objective`, else `sweep.objective` (checked by the reader), else the compute cost.
+    let objective = options
+        .objective
+        .or_else(|| source.objective.as_deref().and_then(metrics::metric_index))
+        .unwrap_or_else(metrics::default_objective);
+    let grid = source.grid.clone();
+    let out_dir = out_dir.unwrap_or_else(|| PathBuf::from("results").join(&source.base.name));
     let fleet = Fleet {
         path: path.to_path_buf(),
         overrides: overrides.to_vec(),
-    };
-    let out_dir = match out_dir {
-        Some(dir) => dir,
-        None => {
-            let first = fleet
-                .load(&grid.overrides(0))
-                .map_err(|e| SweepError::Scenario(vec![e]))?;
-            PathBuf::from("results").join(fleet.describe(&first).0)
-        }
+        source: Some(std::sync::Arc::new(source)),
     };
     let config = SweepConfig {
         grid,
@@ -596,13 +781,17 @@ pub fn sweep_file(
         plots: options.plots,
         out_dir,
         scenario_hash: scenario_hash(&bytes, overrides),
+        objective,
     };
     sweep(&fleet, &config)
 }
 
-/// The execution flags of `sim sweep` (`--shard`, `--resume`, `--jobs`, `--quiet`, `--no-plots`).
+/// The flags of `sim sweep` besides the grid (`--objective`, `--shard`, `--resume`, `--jobs`,
+/// `--quiet`, `--no-plots`).
 #[derive(Clone, Copy, Debug)]
 pub struct SweepOptions {
+    /// `--objective` (an index into `METRICS`); `None`: `sweep.objective`, else the default.
+    pub objective: Option<usize>,
     pub shard: Option<Shard>,
     pub resume: bool,
     pub threads: Option<usize>,
@@ -613,6 +802,7 @@ pub struct SweepOptions {
 impl Default for SweepOptions {
     fn default() -> Self {
         SweepOptions {
+            objective: None,
             shard: None,
             resume: false,
             threads: None,
@@ -644,26 +834,11 @@ pub fn sweep<M: SweepModel>(model: &M, config: &SweepConfig) -> Result<SweepOutc
 where
     M::Scenario: Send,
 {
-    let points = config.grid.check_size()?;
+    config.grid.check_size()?;
     let dir = config.out_dir.join("sweep");
-    let loaded: Vec<Result<M::Scenario, String>> = with_pool(config.threads, || {
-        (0..points)
-            .into_par_iter()
-            .map(|p| catch_panic(|| model.load(&config.grid.overrides(p))))
-            .collect()
-    })?;
-    let mut errors: Vec<String> = Vec::new();
-    for message in loaded.iter().filter_map(|r| r.as_ref().err()) {
-        for line in message.lines() {
-            if !errors.iter().any(|e| e == line) {
-                errors.push(line.to_string());
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(SweepError::Scenario(errors));
-    }
-    let scenarios: Vec<M::Scenario> = loaded.into_iter().map(|r| r.unwrap()).collect();
+    let scenarios: Vec<M::Scenario> =
+        with_pool(config.threads, || model.load_points(&config.grid))?
+            .map_err(SweepError::Scenario)?;
     let (name, base_seed) = model.describe(&scenarios[0]);
     let mut input_files: Vec<PathBuf> = Vec::new();
     for scenario in &scenarios {
@@ -683,6 +858,7 @@ where
         replications: config.replications,
         shard: config.shard,
         slo_limits: common_slo_limits(&per_point),
+        objective: config.objective,
     };
     let plan = meta.plan();
     let runs = plan.runs(config.shard);

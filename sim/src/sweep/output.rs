@@ -54,6 +54,21 @@ pub struct SweepHeader {
     /// Fleet-wide SLO limits every point shares (absent when there are none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slo_limits: Vec<super::SloLimit>,
+    /// The metric minimised subject to the SLOs (absent when it is the default,
+    /// `cost_compute_usd`).
+    #[serde(
+        default = "default_objective",
+        skip_serializing_if = "is_default_objective"
+    )]
+    pub objective: String,
+}
+
+fn default_objective() -> String {
+    super::metrics::DEFAULT_OBJECTIVE.to_string()
+}
+
+fn is_default_objective(name: &str) -> bool {
+    name == super::metrics::DEFAULT_OBJECTIVE
 }
 
 impl SweepHeader {
@@ -67,6 +82,8 @@ impl SweepHeader {
             replications: self.replications,
             shard: self.shard,
             slo_limits: self.slo_limits.clone(),
+            objective: super::metrics::metric_index(&self.objective)
+                .unwrap_or_else(super::metrics::default_objective),
         }
     }
 }
@@ -132,6 +149,7 @@ pub fn write_outputs(
             runs_total: meta.plan().total_runs(),
             runs_in_file: records.len(),
             slo_limits: meta.slo_limits.clone(),
+            objective: METRICS[meta.objective].name.to_string(),
         },
         metrics: METRICS.iter().map(|m| m.name).collect(),
         points: points

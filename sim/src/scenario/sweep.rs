@@ -1,0 +1,346 @@
+//! The `[sweep]` section (grid, replications, objective) and the grid points of a sweep: each
+//! point is the raw tree with its grid values assigned, resolved like any scenario. Grid keys and
+//! values keep their origin (the file's `sweep.grid` position, or the `--grid` argument), so a
+//! misspelt key or a bad value is reported once, where it was written, with the reader's own
+//! did-you-mean hint; a problem that only some combinations of values have is reported with
+//! the coordinates of every point that has it.
+
+use super::diag::{Diags, Origin, hint, one_of};
+use super::raw::{self, Node, Value, describe};
+use super::read::Section;
+use crate::sweep::grid::{self, Axis, Grid, MAX_POINTS, MAX_REPLICATIONS};
+
+/// One swept key with where it and each of its values came from.
+#[derive(Clone, Debug)]
+pub(crate) struct LocatedAxis {
+    pub key: String,
+    pub key_origin: Origin,
+    /// Each value as `--set` would read it, with its origin.
+    pub values: Vec<(String, Origin)>,
+}
+
+/// The `[sweep]` table as read.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SweepTable {
+    /// Whether the scenario has a `[sweep]` table at all.
+    pub present: bool,
+    pub axes: Vec<LocatedAxis>,
+    pub replications: Option<u32>,
+    pub objective: Option<String>,
+}
+
+const KEYS_HINT: &str = "a table like { \"temporal.cache_size\" = [1000, 10000] }";
+
+/// Reads `[sweep]`: unknown keys, bad replication counts, malformed grids and unknown objectives
+/// are errors like any section's.
+pub(crate) fn sweep_table(node: Option<&Node>, diags: &mut Diags) -> SweepTable {
+    let mut s = Section::open(node, "sweep", &Origin::Whole, diags);
+    let mut table = SweepTable {
+        present: s.is_present(),
+        ..SweepTable::default()
+    };
+    let given = s.has("replications");
+    let replications = s.u32_in(diags, "replications", 1, 1, MAX_REPLICATIONS);
+    table.replications = given.then_some(replications);
+    let objective_origin = s.origin_of("objective");
+    if let Some(objective) = s.string(diags, "objective") {
+        if let Err(message) = check_objective(&objective) {
+            diags.error(&objective_origin, "sweep.objective", message);
+        }
+        table.objective = Some(objective);
+    }
+    if let Some(grid_node) = s.take("grid") {
+        table.axes = grid_table(grid_node, diags);
+    }
+    s.finish(diags);
+    table
+}
+
+/// An objective names a metric a sweep reports (see `sweep::METRICS`).
+pub(crate) fn check_objective(name: &str) -> Result<(), String> {
+    objective_index(name).map(|_| ())
+}
+
+/// The index in `sweep::METRICS` of the objective `name`, or a message with a hint.
+pub fn objective_index(name: &str) -> Result<usize, String> {
+    let names = crate::sweep::METRICS.iter().map(|m| m.name);
+    if let Some(index) = crate::sweep::metrics::metric_index(name) {
+        return Ok(index);
+    }
+    Err(format!(
+        "unknown metric \"{name}\"{}, expected {}",
+        hint(name, names.clone()),
+        one_of(names)
+    ))
+}
+
+fn grid_table(node: &Node, diags: &mut Diags) -> Vec<LocatedAxis> {
+    let Value::Table(table) = &node.value else {
+        diags.error(
+            &node.origin,
+            "sweep.grid",
+            format!("expected {KEYS_HINT}, found {}", describe(&node.value)),
+        );
+        return Vec::new();
+    };
+    // File order (the parser gives keys sorted): keys vary in the order written.
+    let mut entries: Vec<&raw::Entry> = table.entries.iter().collect();
+    entries.sort_by_key(|e| match e.key_origin {
+        Origin::File { line, col } => (0, line, col),
+        _ => (1, 0, 0),
+    });
+    let mut axes = Vec::new();
+    let mut points: usize = 1;
+    for entry in entries {
+        let path = format!("sweep.grid.\"{}\"", entry.key);
+        let mut fine = true;
+        let key = match grid::check_key(&entry.key) {
+            Ok(key) => key,
+            Err(e) => {
+                diags.error(&entry.key_origin, &path, e.message);
+                fine = false;
+                entry.key.clone()
+            }
+        };
+        let values = grid_values(&entry.node, &path, diags);
+        let Some(values) = values.filter(|_| fine) else {
+            continue;
+        };
+        points = points.saturating_mul(values.len());
+        axes.push(LocatedAxis {
+            key,
+            key_origin: sweep_origin(&entry.key_origin),
+            values,
+        });
+    }
+    if points > MAX_POINTS {
+        let sizes: Vec<String> = axes.iter().map(|a| a.values.len().to_string()).collect();
+        diags.error(
+            &node.origin,
+            "sweep.grid",
+            format!(
+                "the grid has {points} points ({}), more than the limit of {MAX_POINTS}: use \
+                 coarser steps or fewer keys",
+                sizes.join(" x ")
+            ),
+        );
+    }
+    axes
+}
+
+/// A file position as the origin of a grid key or value applied to a point.
+fn sweep_origin(origin: &Origin) -> Origin {
+    match origin {
+        Origin::File { line, col } => Origin::SweepGrid {
+            line: *line,
+            col: *col,
+        },
+        other => other.clone(),
+    }
+}
+
+/// The values of one grid key: an array of plain values, or a range string.
+fn grid_values(node: &Node, path: &str, diags: &mut Diags) -> Option<Vec<(String, Origin)>> {
+    let origin = sweep_origin(&node.origin);
+    let values: Vec<(String, Origin)> = match &node.value {
+        Value::Str(range) if range.contains("..") => match grid::expand_range_values(range) {
+            Ok(values) => values.into_iter().map(|v| (v, origin.clone())).collect(),
+            Err(why) => {
+                diags.error(&node.origin, path, why);
+                return None;
+            }
+        },
+        Value::Array(items) if !items.is_empty() => {
+            let mut values = Vec::with_capacity(items.len());
+            for item in items {
+                let text = match &item.value {
+                    Value::Str(s) => s.clone(),
+                    Value::Int(i) => i.to_string(),
+                    Value::Float(f) => f.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    other => {
+                        diags.error(
+                            &item.origin,
+                            path,
+                            format!(
+                                "expected a string, a number or a boolean, found {}",
+                                describe(other)
+                            ),
+                        );
+                        return None;
+                    }
+                };
+                values.push((text, sweep_origin(&item.origin)));
+            }
+            values
+        }
+        other => {
+            diags.error(
+                &node.origin,
+                path,
+                format!(
+                    "expected a non-empty array of values or a range string \
+                     \"start..end:step\", found {}",
+                    describe(other)
+                ),
+            );
+            return None;
+        }
+    };
+    let texts: Vec<String> = values.iter().map(|(v, _)| v.clone()).collect();
+    if let Err(why) = grid::check_values(&texts) {
+        diags.error(&node.origin, path, why);
+        return None;
+    }
+    Some(values)
+}
+
+/// `--grid` arguments as located axes; every malformed argument is reported.
+pub(crate) fn grid_args(args: &[String], diags: &mut Diags) -> Vec<LocatedAxis> {
+    let mut axes: Vec<LocatedAxis> = Vec::new();
+    let mut points: usize = 1;
+    for arg in args {
+        let origin = Origin::GridArg(arg.clone());
+        let axis = match grid::parse_grid_arg(arg) {
+            Ok(axis) => axis,
+            Err(e) => {
+                diags.error(&Origin::Whole, "", e.message);
+                continue;
+            }
+        };
+        if axes.iter().any(|a| a.key == axis.key) {
+            diags.error(
+                &origin,
+                "",
+                format!(
+                    "grid key `{}` is given twice: list all its values in one --grid",
+                    axis.key
+                ),
+            );
+            continue;
+        }
+        points = points.saturating_mul(axis.values.len());
+        let Axis { key, values } = axis;
+        let values = values
+            .into_iter()
+            .map(|v| {
+                let located = Origin::GridArg(format!("{key}={v}"));
+                (v, located)
+            })
+            .collect();
+        axes.push(LocatedAxis {
+            key,
+            key_origin: origin,
+            values,
+        });
+    }
+    if points > MAX_POINTS {
+        let sizes: Vec<String> = axes.iter().map(|a| a.values.len().to_string()).collect();
+        diags.error(
+            &Origin::Whole,
+            "",
+            format!(
+                "the grid has {points} points ({}), more than the limit of {MAX_POINTS}: use \
+                 coarser steps or fewer keys",
+                sizes.join(" x ")
+            ),
+        );
+    }
+    axes
+}
+
+/// The plain grid (keys and value strings) of located axes.
+pub(crate) fn plain_grid(axes: &[LocatedAxis]) -> Grid {
+    Grid {
+        axes: axes
+            .iter()
+            .map(|a| Axis {
+                key: a.key.clone(),
+                values: a.values.iter().map(|(v, _)| v.clone()).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Assigns grid point `coordinates` to `root`, each value located where it was written.
+pub(crate) fn assign_point(
+    root: &mut Node,
+    axes: &[LocatedAxis],
+    coordinates: &[usize],
+    diags: &mut Diags,
+) {
+    for (axis, &index) in axes.iter().zip(coordinates) {
+        let (text, origin) = &axis.values[index];
+        let value = raw::parse_override_value(text, origin);
+        if let Err(message) = raw::assign(root, &axis.key, value, &axis.key_origin) {
+            diags.error(&axis.key_origin, &axis.key, message);
+        }
+    }
+}
+
+/// The messages of every invalid grid point, all at once. A problem with a grid key or value
+/// that every point using it has is reported once, where it was written; any other problem once
+/// per point that has it, with that point's coordinates.
+pub(crate) fn point_messages(
+    axes: &[LocatedAxis],
+    grid: &Grid,
+    per_point: &[Vec<(Origin, String)>],
+) -> Vec<String> {
+    // Each distinct message with its origin and the points that have it, in first-seen order.
+    let mut order: Vec<String> = Vec::new();
+    let mut seen: std::collections::BTreeMap<String, (Origin, Vec<usize>)> =
+        std::collections::BTreeMap::new();
+    for (point, items) in per_point.iter().enumerate() {
+        for (origin, message) in items {
+            let entry = seen.entry(message.clone()).or_insert_with(|| {
+                order.push(message.clone());
+                (origin.clone(), Vec::new())
+            });
+            entry.1.push(point);
+        }
+    }
+    let total = grid.len();
+    // How many points carry a grid origin: a key is in every point; a value (or a range's
+    // shared origin) in the points that use it.
+    let scope = |origin: &Origin| -> Option<usize> {
+        if !origin.is_grid() {
+            return None;
+        }
+        let mut count = 0;
+        for axis in axes {
+            if &axis.key_origin == origin {
+                return Some(total);
+            }
+            let uses = axis.values.iter().filter(|(_, o)| o == origin).count();
+            count += total / axis.values.len().max(1) * uses;
+        }
+        (count > 0).then_some(count)
+    };
+    let mut once: Vec<(Origin, String)> = Vec::new();
+    let mut per: Vec<(Origin, usize, String)> = Vec::new();
+    for message in order {
+        let (origin, points) = &seen[&message];
+        if scope(origin) == Some(points.len()) {
+            once.push((origin.clone(), message));
+        } else {
+            for &point in points {
+                let coordinates: Vec<String> = grid
+                    .point(point)
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                per.push((
+                    origin.clone(),
+                    point,
+                    format!("{message} (grid point {point} [{}])", coordinates.join(" ")),
+                ));
+            }
+        }
+    }
+    once.sort_by_key(|a| a.0.sort_key());
+    per.sort_by_key(|a| (a.1, a.0.sort_key()));
+    once.into_iter()
+        .map(|(_, m)| m)
+        .chain(per.into_iter().map(|(_, _, m)| m))
+        .collect()
+}

@@ -206,8 +206,13 @@ fn serving_keys_outside_request_mode_are_errors() {
 fn max_concurrency_agrees_with_the_cloud_run_autoscaler() {
     let error = errors("[autoscaler]\nkind = \"cloud_run\"\nmax_concurrency = 80\n");
     assert!(
-        error.contains("serving.max_concurrency") && error.contains("differs"),
+        error.contains("autoscaler.max_concurrency") && error.contains("differs"),
         "{error}"
+    );
+    // Written in both places and equal: accepted.
+    load(
+        "[autoscaler]\nkind = \"cloud_run\"\nmax_concurrency = 10\n",
+        &[],
     );
     // Cloud Run allows at most 1000 concurrent requests per instance.
     let text = format!("{BASE}\n[autoscaler]\nkind = \"cloud_run\"\n");

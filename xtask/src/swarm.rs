@@ -1444,6 +1444,7 @@ pub fn generate(seed: u64, index: u64) -> String {
 
     // [autoscaler]
     let mut max_instances = 1;
+    let mut concurrency_written = None;
     let mut kind = if g.chance(0.5) {
         Scaler::CloudRun
     } else {
@@ -1472,13 +1473,14 @@ pub fn generate(seed: u64, index: u64) -> String {
             )
             .unwrap();
             if g.chance(0.3) {
+                let concurrency = g.int(1, 100);
                 writeln!(
                     s,
-                    "max_concurrency = {}\ntarget_concurrency_utilization = {}",
-                    g.int(1, 100),
+                    "max_concurrency = {concurrency}\ntarget_concurrency_utilization = {}",
                     g.float(0.05, 1.0)
                 )
                 .unwrap();
+                concurrency_written = Some(concurrency);
             }
         }
         Scaler::Hpa => max_instances = hpa(&mut g, &mut s),
@@ -1493,6 +1495,21 @@ pub fn generate(seed: u64, index: u64) -> String {
                 .unwrap();
             }
         }
+    }
+
+    // [serving]: request mode now and then (a turn or a whole conversation per request, a
+    // wait bound from none to long), so its slots, routing and drops meet the invariants too.
+    if g.chance(0.25) {
+        let session = g.pick(&["turn", "conversation"]);
+        writeln!(
+            s,
+            "\n[serving]\nmode = \"request\"\nsession = \"{session}\"\nmax_wait = {}",
+            g.dur(0, 60_000)
+        )
+        .unwrap();
+        // Written on the cloud_run autoscaler already, serving's must agree with it.
+        let concurrency = concurrency_written.unwrap_or_else(|| g.int(1, 200));
+        writeln!(s, "max_concurrency = {concurrency}").unwrap();
     }
 
     s.push_str(&providers_text);

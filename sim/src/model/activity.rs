@@ -138,10 +138,12 @@ impl Model {
     }
 
     /// Request mode: a step of a request whose session is gone (its instance died) fails at
-    /// once, and is not retried (see `end_attempt`).
+    /// once, and is not retried (see `end_attempt`). Its attempt counts as started and timed
+    /// out: the client's connection is gone, as for an attempt lost with its instance.
     fn fail_outside_session(&mut self, act: u32) {
         self.activities_queued = (self.activities_queued.checked_sub(1))
             .expect("activities_queued counts the queued activities");
+        self.stats.attempts_started += 1;
         let a = &mut self.acts[act];
         a.state = ActivityState::Lost;
         a.epoch = a.epoch.wrapping_add(1);

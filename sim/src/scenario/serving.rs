@@ -12,8 +12,9 @@ use super::read::*;
 const CLOUD_RUN_CONCURRENCY_MAX: u32 = 1000;
 
 /// Reads `[serving]`. `autoscaler_node` is the raw `[autoscaler]` table: in request mode the
-/// `cloud_run` autoscaler's concurrency term uses `[serving] max_concurrency`, which defaults to
-/// an `autoscaler.max_concurrency` written in the file (and must agree with it).
+/// `cloud_run` autoscaler's concurrency term uses `[serving] max_concurrency`; an
+/// `autoscaler.max_concurrency` written in the file must agree with it. (Not a default taken
+/// from the autoscaler: a timeline `set` that replaces the autoscaler would change the slots.)
 pub(crate) fn serving(
     node: Option<&Node>,
     autoscaler_node: Option<&Node>,
@@ -35,28 +36,22 @@ pub(crate) fn serving(
                 _ => None,
             })
             .map(|n| n.origin.clone());
-        let (default, cap) = match autoscaler {
-            Autoscaler::CloudRun(c) => (
-                if explicit.is_some() {
-                    c.max_concurrency
-                } else {
-                    80
-                },
-                CLOUD_RUN_CONCURRENCY_MAX,
-            ),
-            _ => (80, SLOTS_MAX),
+        let cap = match autoscaler {
+            Autoscaler::CloudRun(_) => CLOUD_RUN_CONCURRENCY_MAX,
+            _ => SLOTS_MAX,
         };
-        let given = s.has("max_concurrency");
-        let origin = s.origin_of("max_concurrency");
-        let max_concurrency = s.u32_in(diags, "max_concurrency", default, 1, cap);
+        let max_concurrency = s.u32_in(diags, "max_concurrency", 80, 1, cap);
         if let Autoscaler::CloudRun(c) = autoscaler {
-            if given && explicit.is_some() && c.max_concurrency != max_concurrency {
+            if let Some(origin) = explicit
+                && c.max_concurrency != max_concurrency
+            {
                 let message = format!(
-                    "{} differs from autoscaler.max_concurrency = {}: in request mode the \
-                     autoscaler uses serving.max_concurrency; remove one",
-                    max_concurrency, c.max_concurrency
+                    "{} differs from serving.max_concurrency = {max_concurrency}: in request \
+                     mode the request slots are [serving] max_concurrency, which the \
+                     autoscaler uses; write it there",
+                    c.max_concurrency
                 );
-                diags.error(&origin, "serving.max_concurrency", message);
+                diags.error(&origin, "autoscaler.max_concurrency", message);
             }
             c.max_concurrency = max_concurrency;
         }

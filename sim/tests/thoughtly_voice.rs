@@ -39,10 +39,7 @@ fn load(file: &str, overrides: &[&str]) -> Scenario {
 fn run(scenario: &Scenario) -> Summary {
     sim::model::run(scenario)
         .unwrap_or_else(|error| {
-            panic!(
-                "{} (seed {}) failed: {error}",
-                scenario.name, scenario.seed
-            )
+            panic!("{} (seed {}) failed: {error}", scenario.name, scenario.seed)
         })
         .summary
 }
@@ -98,7 +95,11 @@ fn seed_one_verdicts() {
         "~2,000 calls open at peak: {}",
         requests.concurrency_max
     );
-    assert!(peak.response_latency_s.p95 < 0.8, "{}", peak.response_latency_s.p95);
+    assert!(
+        peak.response_latency_s.p95 < 0.8,
+        "{}",
+        peak.response_latency_s.p95
+    );
 
     // 12 instances: every call still gets a slot, but the CPU per instance makes turns late.
     assert_eq!(small.requests.as_ref().expect("request mode").rejected, 0);
@@ -153,8 +154,18 @@ fn replicated_verdicts() {
             ("no-streaming.toml", &[]),
         ];
         let runs = run_all(&cases, seed);
-        assert!(runs[0].slo.iter().all(|s| s.ok), "seed {seed}: {:?}", runs[0].slo);
-        assert!(!slo(&runs[1], "response_over_budget_fraction").ok, "seed {seed}");
-        assert!(!slo(&runs[2], "response_over_budget_fraction").ok, "seed {seed}");
+        assert!(
+            runs[0].slo.iter().all(|s| s.ok),
+            "seed {seed}: {:?}",
+            runs[0].slo
+        );
+        assert!(
+            !slo(&runs[1], "response_over_budget_fraction").ok,
+            "seed {seed}"
+        );
+        assert!(
+            !slo(&runs[2], "response_over_budget_fraction").ok,
+            "seed {seed}"
+        );
     }
 }

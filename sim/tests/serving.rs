@@ -229,3 +229,41 @@ fn max_concurrency_agrees_with_the_cloud_run_autoscaler() {
     };
     assert_eq!(cloud_run.max_concurrency, 10);
 }
+
+/// An HPA on request concurrency (an AverageValue target of 10 requests per replica) holds the
+/// ~100 requests in flight on about 10 replicas; the same metric without request mode is an
+/// error, since polling workers receive no requests.
+#[test]
+fn hpa_scales_on_request_concurrency() {
+    let scenario = load(
+        "[autoscaler]\nkind = \"hpa\"\nmetric = \"concurrency\"\ntarget_average_value = 10\n\
+         min_replicas = 1\nmax_replicas = 50\n",
+        &[],
+    );
+    let output = run(&scenario);
+    let late: Vec<_> = output
+        .timeseries
+        .rows
+        .iter()
+        .filter(|r| r.t_s >= 7200.0)
+        .collect();
+    let mean_desired =
+        late.iter().map(|r| r.instances_desired as f64).sum::<f64>() / late.len() as f64;
+    assert!(
+        (9.0..=12.5).contains(&mean_desired),
+        "desired replicas {mean_desired:.2}, expected about 10"
+    );
+    let text = BASE
+        .replace("mode = \"request\"", "mode = \"poll\"")
+        .replace("max_concurrency = 10\nmax_wait = \"30s\"\n", "")
+        + "[autoscaler]\nkind = \"hpa\"\nmetric = \"concurrency\"\ntarget_average_value = 10\n\
+         max_replicas = 5\n";
+    let error = match sim::scenario::load_bytes(text.as_bytes(), Path::new("s.toml"), &[]) {
+        Ok(_) => panic!("accepted a concurrency HPA on pollers"),
+        Err(e) => e.messages.join("\n"),
+    };
+    assert!(
+        error.contains("autoscaler.metric") && error.contains("request"),
+        "{error}"
+    );
+}

@@ -164,7 +164,23 @@ fn hpa(s: &mut Section<'_>, with_timeline: WithTimeline, diags: &mut Diags) -> H
         ("max_replicas", None),
         |min, _| min,
     );
-    let metric = match s.choice(diags, "metric", &["cpu", "memory", "backlog"]) {
+    let metric = match s.choice(
+        diags,
+        "metric",
+        &["cpu", "memory", "backlog", "concurrency"],
+    ) {
+        Some("concurrency") => {
+            if !s.has("target_average_value") {
+                s.missing(
+                    "target_average_value",
+                    "a number > 0 (requests per replica)",
+                    diags,
+                );
+            }
+            HpaMetric::Concurrency {
+                target_average_value: s.number(diags, "target_average_value", 1.0, QUEUE_SIZE),
+            }
+        }
         Some("memory") => HpaMetric::Memory {
             target_utilization: s.number(diags, "target_utilization", 0.8, FRACTION_POSITIVE),
         },
@@ -174,7 +190,11 @@ fn hpa(s: &mut Section<'_>, with_timeline: WithTimeline, diags: &mut Diags) -> H
         },
         _ => {
             if !s.has("metric") {
-                s.missing("metric", "one of \"cpu\", \"memory\", \"backlog\"", diags);
+                s.missing(
+                    "metric",
+                    "one of \"cpu\", \"memory\", \"backlog\", \"concurrency\"",
+                    diags,
+                );
             }
             HpaMetric::Cpu {
                 target_utilization: s.number(diags, "target_utilization", 0.8, FRACTION_POSITIVE),

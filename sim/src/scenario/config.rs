@@ -579,7 +579,9 @@ impl Autoscaler {
             Autoscaler::CloudRun(c) => Some(c.target_cpu_utilization),
             Autoscaler::Hpa(h) => match h.metric {
                 HpaMetric::Cpu { target_utilization } => Some(target_utilization),
-                HpaMetric::Memory { .. } | HpaMetric::Backlog { .. } => None,
+                HpaMetric::Memory { .. }
+                | HpaMetric::Backlog { .. }
+                | HpaMetric::Concurrency { .. } => None,
             },
             Autoscaler::Keda(_) => None,
         }
@@ -640,6 +642,9 @@ pub enum HpaMetric {
         queue_types: QueueTypes,
         target_queue_size: f64,
     },
+    /// Request mode only: requests in flight or waiting for a slot, as an AverageValue target
+    /// per replica (`target_average_value`, required).
+    Concurrency { target_average_value: f64 },
 }
 
 /// Which Temporal task queues a backlog metric adds up (`queue_types = "workflow"`,

@@ -520,6 +520,8 @@ enum Autoscaler {
         target_utilization: Option<f64>,
         queue_types: Option<QueueTypes>,
         target_queue_size: Option<f64>,
+        /// With `metric = "concurrency"` (request mode): requests per replica.
+        target_average_value: Option<f64>,
         tolerance: Option<f64>,
         sync_period: Option<Duration>,
         behavior: Option<Behavior>,
@@ -546,6 +548,7 @@ enum HpaMetric {
     Cpu,
     Memory,
     Backlog,
+    Concurrency,
 }
 
 #[derive(JsonSchema)]

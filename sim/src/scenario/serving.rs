@@ -62,6 +62,19 @@ pub(crate) fn serving(
             max_wait,
         })
     } else {
+        if let Autoscaler::Hpa(HpaAutoscaler {
+            metric: HpaMetric::Concurrency { .. },
+            ..
+        }) = autoscaler
+        {
+            let origin = autoscaler_node.map_or(Origin::Whole, |n| n.origin.clone());
+            diags.error(
+                &origin,
+                "autoscaler.metric",
+                "\"concurrency\" counts requests: it needs [serving] mode = \"request\" (polling \
+                 workers receive none)",
+            );
+        }
         for key in ["session", "max_concurrency", "max_wait"] {
             if s.has(key) {
                 diags.error(

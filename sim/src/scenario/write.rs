@@ -395,6 +395,12 @@ fn autoscaler(out: &mut Out, a: &Autoscaler) {
                     out.key("queue_types", quote(queue_types.as_str()));
                     out.float("target_queue_size", *target_queue_size);
                 }
+                HpaMetric::Concurrency {
+                    target_average_value,
+                } => {
+                    out.key("metric", "\"concurrency\"");
+                    out.float("target_average_value", *target_average_value);
+                }
             }
             hpa_control(out, &h.control);
         }

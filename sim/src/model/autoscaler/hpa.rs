@@ -99,6 +99,14 @@ impl HpaState {
                     average_value_replicas(current, backlog as f64, *target_queue_size, tolerance);
                 (Some(proposal), Observed::Backlog(backlog))
             }
+            HpaMetric::Concurrency {
+                target_average_value,
+            } => {
+                let requests = signals.requests as f64;
+                let proposal =
+                    average_value_replicas(current, requests, *target_average_value, tolerance);
+                (Some(proposal), Observed::Requests(requests))
+            }
         };
         let bounds = (cfg.min_replicas, cfg.max_replicas);
         let target =

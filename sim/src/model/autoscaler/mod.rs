@@ -37,6 +37,8 @@ pub struct Signals {
     /// Request mode: requests held or waiting for a slot, integrated since the start
     /// (request-nanoseconds); 0 in poll mode.
     pub request_area: u128,
+    /// Request mode: requests held or waiting now; 0 in poll mode.
+    pub requests: u64,
 }
 
 /// The metric an evaluation acted on, for the scale event's detail.
@@ -205,6 +207,7 @@ impl Model {
             workflow_backlog: self.workflow_tasks_queued,
             activity_backlog: self.activities_queued,
             request_area: self.demand_area(),
+            requests: self.serving.as_ref().map_or(0, |s| s.held + s.waiting),
         }
     }
 
@@ -291,5 +294,6 @@ fn test_signals(now_s: u64, running: u32, total: u32, backlog: (u64, u64)) -> Si
         workflow_backlog: backlog.0,
         activity_backlog: backlog.1,
         request_area: 0,
+        requests: 0,
     }
 }

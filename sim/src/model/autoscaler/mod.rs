@@ -251,28 +251,15 @@ impl Model {
     }
 
     /// Which instance to remove: one not serving yet (restarting, then starting), else the
-    /// newest running one (in request mode, the running one with the fewest sessions, then
-    /// the newest: its sessions finish while it drains).
+    /// running one with the fewest request sessions (its sessions finish while it drains; in
+    /// poll mode every instance has none), the newest on ties.
     fn scale_in_victim(&self) -> Option<u32> {
-        if self.is_request_mode()
-            && !self.instances.iter().any(|i| {
-                !i.retiring && matches!(i.state, InstanceState::Down | InstanceState::Starting)
-            })
-        {
-            return self
-                .instances
-                .iter()
-                .enumerate()
-                .filter(|(_, i)| !i.retiring && i.state == InstanceState::Running)
-                .min_by_key(|(index, i)| (i.sessions, std::cmp::Reverse((i.started_at, *index))))
-                .map(|(index, _)| index as u32);
-        }
         let pick = |state: InstanceState| {
             self.instances
                 .iter()
                 .enumerate()
                 .filter(|(_, i)| !i.retiring && i.state == state)
-                .max_by_key(|(index, i)| (i.started_at, *index))
+                .max_by_key(|(index, i)| (std::cmp::Reverse(i.sessions), i.started_at, *index))
                 .map(|(index, _)| index as u32)
         };
         pick(InstanceState::Down)

@@ -245,12 +245,8 @@ pub fn man(settings: &ManSettings, console: &Console) -> Outcome {
         console.data(&pages[0].1);
         return Outcome::Success;
     };
-    if let Err(error) = fs::create_dir_all(dir) {
-        console.error(&format!(
-            "{}: cannot create the folder: {}",
-            dir.display(),
-            lowercase_first(&error.to_string())
-        ));
+    if let Err(error) = output::create_dir(dir) {
+        console.error(&error.to_string());
         return Outcome::Failed;
     }
     for (name, page) in &pages {

@@ -17,7 +17,7 @@ pub mod text;
 pub mod verdicts;
 
 pub use html::ReportSource;
-pub use set::{MANIFEST, OutputSet, SetKind, write_atomic};
+pub use set::{MANIFEST, OutputSet, SetKind, remove_files_except, write_atomic};
 
 use crate::metrics::report::{EventRecord, RunOutput, Summary, Timeseries};
 use crate::scenario::{Scenario, to_resolved_toml};

@@ -243,6 +243,20 @@ fn remove_dir_if_present(path: &Path) -> Result<(), OutputError> {
     }
 }
 
+/// Deletes every regular file directly in `dir` that is not in `keep` (nothing to do when `dir`
+/// does not exist): the cache of a sweep's runs drops the runs that are not this sweep's.
+pub fn remove_files_except(
+    dir: &Path,
+    keep: &std::collections::BTreeSet<PathBuf>,
+) -> Result<(), OutputError> {
+    for (_, path) in files_in(dir) {
+        if !keep.contains(&path) {
+            remove_file_if_present(&path)?;
+        }
+    }
+    Ok(())
+}
+
 /// The regular files directly in `dir`, by name (nothing when `dir` does not exist).
 fn files_in(dir: &Path) -> Vec<(String, PathBuf)> {
     let Ok(entries) = fs::read_dir(dir) else {

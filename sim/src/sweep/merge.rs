@@ -3,8 +3,8 @@
 //! (scenario hash, scenario name, grid, replications, base seed, shard count or program
 //! version differ), shards given twice, missing shards, and runs in the wrong shard.
 
-use super::output::{SweepHeader, read_runs_csv, write_outputs};
-use super::{RunRecord, SweepError, SweepOutcome, io_error, summarise};
+use super::output::{SweepHeader, read_header, read_runs_csv, write_outputs};
+use super::{RunRecord, SweepError, SweepOutcome, summarise};
 use std::path::{Path, PathBuf};
 
 /// The folder holding `sweep.json`: `dir` itself or `dir/sweep`.
@@ -14,13 +14,6 @@ fn sweep_dir(dir: &Path) -> PathBuf {
     } else {
         dir.join("sweep")
     }
-}
-
-fn read_header(dir: &Path) -> Result<SweepHeader, SweepError> {
-    let path = dir.join("sweep.json");
-    let bytes = std::fs::read(&path).map_err(io_error(&path))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| SweepError::Merge(format!("{}: not a sweep.json: {e}", path.display())))
 }
 
 /// Merges shard folders (each a `<out>` or `<out>/sweep` of `sim sweep --shard k/n`) into

@@ -865,7 +865,7 @@ where
     // From here the folder is visibly incomplete until the manifest is written at the end.
     let set = crate::output::OutputSet::begin(&dir, crate::output::SetKind::Sweep)?;
     let runs_dir = dir.join("runs");
-    std::fs::create_dir_all(&runs_dir).map_err(io_error(&runs_dir))?;
+    crate::output::create_dir(&runs_dir)?;
 
     let bar = crate::progress::counter(
         crate::progress::enabled(config.progress),

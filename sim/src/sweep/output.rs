@@ -239,6 +239,14 @@ fn points_csv(meta: &SweepMeta, points: &[PointResult]) -> Result<Vec<u8>, Sweep
     csv_bytes(rows)
 }
 
+/// Reads the `sweep.json` in `dir` (a shard's, for `sim merge`).
+pub fn read_header(dir: &Path) -> Result<SweepHeader, SweepError> {
+    let path = dir.join("sweep.json");
+    let bytes = std::fs::read(&path).map_err(io_error(&path))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| SweepError::Merge(format!("{}: not a sweep.json: {e}", path.display())))
+}
+
 /// Reads a `runs.csv` written by `write_outputs` for `meta`.
 pub fn read_runs_csv(path: &Path, meta: &SweepMeta) -> Result<Vec<RunRecord>, SweepError> {
     let damaged = |why: String| SweepError::Merge(format!("{}: {why}", path.display()));
@@ -384,14 +392,5 @@ pub fn remove_other_run_files(runs_dir: &Path, runs: &[RunId]) -> Result<(), Swe
         .iter()
         .map(|&run| run_file_path(runs_dir, run))
         .collect();
-    let Ok(entries) = std::fs::read_dir(runs_dir) else {
-        return Ok(());
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if entry.file_type().is_ok_and(|t| t.is_file()) && !keep.contains(&path) {
-            std::fs::remove_file(&path).map_err(io_error(&path))?;
-        }
-    }
-    Ok(())
+    Ok(crate::output::remove_files_except(runs_dir, &keep)?)
 }

@@ -44,9 +44,11 @@ pub fn run(root: &Path) -> Result<(), String> {
                 .to_string()
         })
         .collect();
+    // The tests' build of the binary: a release build would add a whole fat-LTO compile.
     let mut args = vec![
         "run",
-        "--release",
+        "--profile",
+        "checked",
         "--quiet",
         "--package",
         "sim",

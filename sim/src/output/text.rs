@@ -109,7 +109,7 @@ pub fn replications_table(summaries: &[Summary]) -> String {
         .into_iter()
         .map(|(metric, interval)| {
             vec![
-                metric.label.to_string(),
+                metric.heading(),
                 number(interval.mean),
                 interval
                     .half_width

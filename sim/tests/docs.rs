@@ -1,5 +1,6 @@
 //! Repository rule: the scenario reference documents every key the simulator writes and every
-//! SLO metric. The keys come from `scenario.resolved.toml` of a scenario that uses every section
+//! SLO metric, and the README's output reference lists every metric of the registry and every
+//! `timeseries.csv` column with its unit. The keys come from `scenario.resolved.toml` of a scenario that uses every section
 //! (`sim/src/scenario/testdata/full.toml`), so a key added to the writer without a line in
 //! `docs/scenario-reference.md` fails here.
 //!
@@ -8,6 +9,7 @@
 //! table), or its full dotted key appears in backticks anywhere. Leaf names alone would be too
 //! weak (`name`, `kind`, `max` are everywhere), hence the section.
 
+use sim::metrics::registry::{self, Direction};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -203,13 +205,119 @@ fn every_slo_metric_is_in_the_scenario_reference() {
     let doc = reference();
     let slo_section = section_for(&doc, "slo.N.metric");
     assert!(!slo_section.is_empty(), "no [[slo]] section");
-    let missing: Vec<&str> = sim::scenario::SloMetric::ALL
-        .iter()
-        .map(|metric| metric.name())
+    let missing: Vec<&str> = registry::slo_metrics()
+        .map(|metric| metric.name)
         .filter(|name| !slo_section.contains(&format!("`{name}`")))
         .collect();
     assert!(
         missing.is_empty(),
         "the [[slo]] section of docs/scenario-reference.md lacks: {missing:?}"
+    );
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(repo().join("README.md")).expect("README.md exists")
+}
+
+/// The text under the README heading `heading` (`### Metrics`), up to the next heading.
+fn readme_section<'d>(doc: &'d str, heading: &str) -> &'d str {
+    let start = doc
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("README.md has no {heading}"));
+    let body = start + heading.len() + 2;
+    let end = doc[body..].find("\n#").map_or(doc.len(), |i| body + i);
+    &doc[body..end]
+}
+
+/// The cells of each row of the Markdown tables in `section` after the header rows, trimmed.
+fn table_rows(section: &str) -> Vec<Vec<&str>> {
+    section
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(|line| {
+            line.trim_matches('|')
+                .split('|')
+                .map(|cell| cell.trim())
+                .collect()
+        })
+        .collect()
+}
+
+/// The README's metrics table says, for every metric of the registry and nothing else, its
+/// unit, its direction and where it is reported, as the registry declares it.
+#[test]
+fn the_readme_metrics_table_is_the_registry() {
+    let doc = readme();
+    let rows = table_rows(readme_section(&doc, "### Metrics"));
+    let mark = |yes: bool| if yes { "✓" } else { "" };
+    let mut wrong = Vec::new();
+    for metric in registry::METRICS {
+        let name = format!("`{}`", metric.name);
+        let Some(row) = rows.iter().find(|row| row[0] == name) else {
+            wrong.push(format!("{}: no row", metric.name));
+            continue;
+        };
+        let direction = match metric.direction {
+            Direction::LowerIsBetter => "lower",
+            Direction::HigherIsBetter => "higher",
+            Direction::Neither => "neither",
+        };
+        let expected = [
+            name.as_str(),
+            metric.unit.symbol(),
+            direction,
+            mark(metric.slo.is_some()),
+            mark(metric.per_workload.is_some()),
+            mark(registry::SWEPT.contains(&metric)),
+            mark(registry::REPLICATED.contains(&metric)),
+        ];
+        if row.get(..expected.len()) != Some(&expected[..]) {
+            wrong.push(format!(
+                "{}: the row says {:?}, expected {expected:?}",
+                metric.name, row
+            ));
+        }
+    }
+    if rows.len() != registry::METRICS.len() {
+        wrong.push(format!(
+            "{} rows for {} metrics",
+            rows.len(),
+            registry::METRICS.len()
+        ));
+    }
+    assert!(wrong.is_empty(), "README.md, ### Metrics: {wrong:#?}");
+}
+
+/// Every `timeseries.csv` column the registry declares is in the README's table with its unit
+/// (a per-provider column as `<prefix>_<provider>`).
+#[test]
+fn every_timeseries_column_is_in_the_readme_with_its_unit() {
+    let doc = readme();
+    let rows = table_rows(readme_section(&doc, "### `timeseries.csv`"));
+    let fixed = registry::TIMESERIES_COLUMNS
+        .iter()
+        .chain(registry::REQUEST_COLUMNS)
+        .map(|c| (c.name.to_string(), c.unit));
+    let per_provider = registry::PROVIDER_COLUMNS
+        .iter()
+        .map(|c| (format!("{}_<provider>", c.prefix), c.unit));
+    let quota = registry::QUOTA_COLUMNS
+        .iter()
+        .map(|c| (format!("{}_<provider>", c.prefix), c.unit));
+    let columns: Vec<(String, registry::Unit)> = fixed.chain(per_provider).chain(quota).collect();
+    assert!(columns.len() > 25, "{columns:?}");
+    let wrong: Vec<String> = columns
+        .iter()
+        .filter(|(name, unit)| {
+            !rows.iter().any(|row| {
+                row[0].split(", ").any(|cell| cell == format!("`{name}`"))
+                    && row[1] == unit.symbol()
+            })
+        })
+        .map(|(name, unit)| format!("{name} ({})", unit.symbol()))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "README.md's timeseries.csv table lacks these columns with their unit: {wrong:?}"
     );
 }

@@ -144,18 +144,9 @@ fn metric(name: &str) -> usize {
         .unwrap_or_else(|| panic!("sweep metric {name}"))
 }
 
-/// LLM tokens (input and output, every provider) per finished turn.
+/// LLM tokens (input and output, every provider) per finished turn, as the registry computes it.
 fn tokens_per_turn(s: &Summary) -> f64 {
-    let tokens: u64 = s
-        .llm_calls
-        .values()
-        .map(|c| c.input_tokens + c.output_tokens)
-        .sum();
-    if s.agent.turns == 0 {
-        0.0
-    } else {
-        tokens as f64 / s.agent.turns as f64
-    }
+    (sim::metrics::registry::named("llm_tokens_per_turn").value)(s)
 }
 
 /// "mean,ci95" CSV cells.

@@ -718,7 +718,7 @@ fn format_metric(unit: Unit, value: f64) -> String {
         Unit::Seconds => seconds(value),
         Unit::Usd => usd(value),
         Unit::UsdPerHour => format!("{}/h", usd(value)),
-        Unit::Count | Unit::Instances => significant(value, 4),
+        _ => significant(value, 4),
     }
 }
 

@@ -19,7 +19,10 @@ pub mod verdicts;
 pub use html::ReportSource;
 pub use set::{MANIFEST, OutputSet, SetKind, remove_files_except, write_atomic};
 
-use crate::metrics::report::{EventRecord, RunOutput, Summary, Timeseries};
+use crate::metrics::registry;
+use crate::metrics::report::{
+    EventRecord, QuotaColumns, RunOutput, Summary, Timeseries, TimeseriesRow,
+};
 use crate::scenario::{Scenario, to_resolved_toml};
 use std::fmt;
 use std::fs;
@@ -59,39 +62,6 @@ impl std::error::Error for OutputError {
         Some(&self.source)
     }
 }
-
-/// The fixed columns of `timeseries.csv`; one `llm_latency_p95_s_<provider>` column per provider
-/// follows them.
-pub const TIMESERIES_COLUMNS: [&str; 20] = [
-    "t_s",
-    "instances_running",
-    "instances_starting",
-    "instances_desired",
-    "cpu_utilization",
-    "memory_bytes_max",
-    "memory_bytes_mean",
-    "memory_limit_bytes",
-    "cache_entries",
-    "open_conversations",
-    "workflow_task_backlog",
-    "activity_backlog",
-    "activities_running",
-    "messages_received",
-    "messages_unanswered",
-    "response_latency_p50_s",
-    "response_latency_p95_s",
-    "activity_schedule_to_start_p95_s",
-    "crashes",
-    "cache_misses",
-];
-
-/// Request mode's columns of `timeseries.csv`, after the fixed ones: sessions held and requests
-/// waiting for a slot at the row's time, requests rejected in the interval.
-pub const REQUEST_COLUMNS: [&str; 3] = [
-    "requests_in_flight",
-    "requests_waiting",
-    "requests_rejected",
-];
 
 /// The columns of `events.csv`.
 pub const EVENT_COLUMNS: [&str; 4] = ["t_s", "kind", "instance", "detail"];
@@ -157,48 +127,49 @@ pub fn summary_json(summary: &Summary) -> String {
     json
 }
 
-/// The `timeseries.csv` header: the fixed columns, in request mode the request columns, then
-/// per provider its LLM call latency p95, then per provider its tokens per minute.
+/// The `timeseries.csv` header, from `registry`'s column declarations: the fixed columns, in
+/// request mode the request columns, then each per-provider column for every provider, then
+/// each provider with a quota's columns.
 pub fn timeseries_header(timeseries: &Timeseries) -> Vec<String> {
-    let providers = &timeseries.providers;
-    let requests: &[&str] = if timeseries.requests {
-        &REQUEST_COLUMNS
+    let fixed = row_columns(timeseries).map(|column| column.name.to_string());
+    let per_provider = registry::PROVIDER_COLUMNS.iter().flat_map(|column| {
+        timeseries
+            .providers
+            .iter()
+            .map(move |provider| format!("{}_{provider}", column.prefix))
+    });
+    let quotas = timeseries.quotas.iter().flat_map(|quota| {
+        quota_columns(quota).map(move |column| format!("{}_{}", column.prefix, quota.provider))
+    });
+    fixed.chain(per_provider).chain(quotas).collect()
+}
+
+/// The columns with one cell per row: the fixed ones, and in request mode the request ones.
+fn row_columns(
+    timeseries: &Timeseries,
+) -> impl Iterator<Item = &'static registry::Column<TimeseriesRow>> {
+    let requests: &[registry::Column<TimeseriesRow>] = if timeseries.requests {
+        registry::REQUEST_COLUMNS
     } else {
         &[]
     };
-    TIMESERIES_COLUMNS
-        .iter()
-        .chain(requests)
-        .map(|column| column.to_string())
-        .chain(
-            providers
-                .iter()
-                .map(|provider| format!("llm_latency_p95_s_{provider}")),
-        )
-        .chain(
-            providers
-                .iter()
-                .map(|provider| format!("llm_tokens_per_min_{provider}")),
-        )
-        .chain(timeseries.quotas.iter().flat_map(quota_columns))
-        .collect()
+    registry::TIMESERIES_COLUMNS.iter().chain(requests)
 }
 
-/// A provider's quota columns: its 429s, then the share of each quota it has used and its
-/// peak of requests in flight, for the quotas it has at some time in the run.
-fn quota_columns(q: &crate::metrics::report::QuotaColumns) -> Vec<String> {
-    let p = &q.provider;
-    let mut columns = vec![format!("llm_quota_429s_{p}")];
-    if q.requests {
-        columns.push(format!("llm_requests_quota_used_{p}"));
+/// The quota columns of a provider: its 429s, then those of the quotas it has at some time in
+/// the run.
+fn quota_columns(quota: &QuotaColumns) -> impl Iterator<Item = &'static registry::QuotaColumn> {
+    registry::QUOTA_COLUMNS
+        .iter()
+        .filter(|column| (column.present)(quota))
+}
+
+fn cell(cell: registry::Cell) -> String {
+    match cell {
+        registry::Cell::Integer(n) => n.to_string(),
+        registry::Cell::Number(x) => float(x),
+        registry::Cell::Sampled(x) => optional_float(x),
     }
-    if q.tokens {
-        columns.push(format!("llm_tokens_quota_used_{p}"));
-    }
-    if q.concurrency {
-        columns.push(format!("llm_in_flight_max_{p}"));
-    }
-    columns
 }
 
 /// `timeseries.csv`; a `None` (no sample in the interval) is an empty cell.
@@ -211,58 +182,19 @@ pub fn timeseries_csv(timeseries: &Timeseries) -> Vec<u8> {
             timeseries.providers.len(),
             "one llm latency cell per provider"
         );
-        let mut record = vec![
-            float(row.t_s),
-            row.instances_running.to_string(),
-            row.instances_starting.to_string(),
-            row.instances_desired.to_string(),
-            float(row.cpu_utilization),
-            row.memory_bytes_max.to_string(),
-            row.memory_bytes_mean.to_string(),
-            row.memory_limit_bytes.to_string(),
-            row.cache_entries.to_string(),
-            row.open_conversations.to_string(),
-            row.workflow_task_backlog.to_string(),
-            row.activity_backlog.to_string(),
-            row.activities_running.to_string(),
-            row.messages_received.to_string(),
-            row.messages_unanswered.to_string(),
-            optional_float(row.response_latency_p50_s),
-            optional_float(row.response_latency_p95_s),
-            optional_float(row.activity_schedule_to_start_p95_s),
-            row.crashes.to_string(),
-            row.cache_misses.to_string(),
-        ];
-        if timeseries.requests {
-            record.extend([
-                row.requests_in_flight.to_string(),
-                row.requests_waiting.to_string(),
-                row.requests_rejected.to_string(),
-            ]);
-        }
-        record.extend(row.llm_latency_p95_s.iter().copied().map(optional_float));
-        record.extend(row.llm_tokens_per_min.iter().copied().map(float));
         assert_eq!(
             row.quota.len(),
             timeseries.quotas.len(),
             "one quota sample per provider with a quota"
         );
-        for (sample, columns) in row.quota.iter().zip(&timeseries.quotas) {
-            record.push(sample.rejected.to_string());
-            if columns.requests {
-                record.push(optional_float(sample.requests_used));
-            }
-            if columns.tokens {
-                record.push(optional_float(sample.tokens_used));
-            }
-            if columns.concurrency {
-                record.push(
-                    sample
-                        .in_flight_max
-                        .map(|n| n.to_string())
-                        .unwrap_or_default(),
-                );
-            }
+        let mut record: Vec<String> = row_columns(timeseries)
+            .map(|column| cell((column.cell)(row)))
+            .collect();
+        for column in registry::PROVIDER_COLUMNS {
+            record.extend((0..timeseries.providers.len()).map(|p| cell((column.cell)(row, p))));
+        }
+        for (sample, quota) in row.quota.iter().zip(&timeseries.quotas) {
+            record.extend(quota_columns(quota).map(|column| cell((column.cell)(sample))));
         }
         write_csv_record(&mut writer, record);
     }

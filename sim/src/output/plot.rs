@@ -124,7 +124,7 @@ mod tests {
         scenario.autoscaler = Autoscaler::CloudRun(crate::model::testkit::cloud_run(0, 100, 2));
         scenario.slos = vec![Slo {
             name: "p95 response".into(),
-            metric: SloMetric::ResponseLatencyP95S,
+            metric: crate::metrics::registry::named("response_latency_p95_s"),
             max: 30.0,
             workload: None,
         }];

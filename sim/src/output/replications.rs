@@ -2,125 +2,23 @@
 //! key summary metrics) and the mean with a Student-t 95% confidence interval per metric.
 //! Values are reduced in replication order on one thread, so the numbers are reproducible.
 
+use crate::metrics::registry::{Metric, REPLICATED};
 use crate::metrics::report::Summary;
 use crate::output::float;
 
-/// One summary number reported per replication.
-pub struct KeyMetric {
-    /// Column name in `replications.csv`.
-    pub name: &'static str,
-    /// Label in the human table.
-    pub label: &'static str,
-    pub value: fn(&Summary) -> f64,
-}
-
-/// The metrics in `replications.csv`, in column order.
-pub const KEY_METRICS: &[KeyMetric] = &[
-    KeyMetric {
-        name: "messages_received",
-        label: "messages received",
-        value: |s| s.messages.received as f64,
-    },
-    KeyMetric {
-        name: "messages_answered",
-        label: "messages answered",
-        value: |s| s.messages.answered as f64,
-    },
-    KeyMetric {
-        name: "messages_unanswered",
-        label: "messages unanswered",
-        value: |s| s.messages.unanswered as f64,
-    },
-    KeyMetric {
-        name: "response_latency_mean_s",
-        label: "response latency mean (s)",
-        value: |s| s.response_latency_s.mean,
-    },
-    KeyMetric {
-        name: "response_latency_p50_s",
-        label: "response latency p50 (s)",
-        value: |s| s.response_latency_s.p50,
-    },
-    KeyMetric {
-        name: "response_latency_p95_s",
-        label: "response latency p95 (s)",
-        value: |s| s.response_latency_s.p95,
-    },
-    KeyMetric {
-        name: "response_latency_p99_s",
-        label: "response latency p99 (s)",
-        value: |s| s.response_latency_s.p99,
-    },
-    KeyMetric {
-        name: "activity_schedule_to_start_mean_s",
-        label: "activity schedule-to-start mean (s)",
-        value: |s| s.activity_schedule_to_start_s.mean,
-    },
-    KeyMetric {
-        name: "activity_schedule_to_start_p95_s",
-        label: "activity schedule-to-start p95 (s)",
-        value: |s| s.activity_schedule_to_start_s.p95,
-    },
-    KeyMetric {
-        name: "cache_hits",
-        label: "cache hits",
-        value: |s| s.cache.hits as f64,
-    },
-    KeyMetric {
-        name: "cache_misses",
-        label: "cache misses",
-        value: |s| s.cache.misses as f64,
-    },
-    KeyMetric {
-        name: "instances_mean",
-        label: "instances mean",
-        value: |s| s.instances.mean,
-    },
-    KeyMetric {
-        name: "instances_max",
-        label: "instances max",
-        value: |s| s.instances.max as f64,
-    },
-    KeyMetric {
-        name: "oom_crashes",
-        label: "oom crashes",
-        value: |s| s.crashes.oom as f64,
-    },
-    KeyMetric {
-        name: "cost_compute_usd",
-        label: "cost compute (usd)",
-        value: |s| s.cost_usd.compute,
-    },
-    KeyMetric {
-        name: "cost_llm_usd",
-        label: "cost llm (usd)",
-        value: |s| s.cost_usd.llm,
-    },
-    KeyMetric {
-        name: "cost_total_usd",
-        label: "cost total (usd)",
-        value: |s| s.cost_usd.total,
-    },
-    KeyMetric {
-        name: "slos_failed",
-        label: "slos failed",
-        value: |s| s.slo.iter().filter(|slo| !slo.ok).count() as f64,
-    },
-];
-
-/// `replications.csv`: `replication`, `seed`, then `KEY_METRICS`; rows in replication order.
+/// `replications.csv`: `replication`, `seed`, then `REPLICATED`; rows in replication order.
 pub fn replications_csv(summaries: &[Summary]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let header = ["replication", "seed"]
         .into_iter()
-        .chain(KEY_METRICS.iter().map(|m| m.name));
+        .chain(REPLICATED.iter().map(|m| m.name));
     writer
         .write_record(header)
         .expect("CSV into memory cannot fail");
     for (replication, summary) in summaries.iter().enumerate() {
         let mut record = vec![replication.to_string(), summary.seed.to_string()];
         record.extend(
-            KEY_METRICS
+            REPLICATED
                 .iter()
                 .map(|metric| float((metric.value)(summary))),
         );
@@ -154,10 +52,10 @@ pub fn mean_ci95(values: &[f64]) -> MeanInterval {
     }
 }
 
-/// `mean_ci95` of every key metric, in `KEY_METRICS` order.
-pub fn key_metric_intervals(summaries: &[Summary]) -> Vec<(&'static KeyMetric, MeanInterval)> {
-    KEY_METRICS
-        .iter()
+/// `mean_ci95` of every key metric, in `REPLICATED` order.
+pub fn key_metric_intervals(summaries: &[Summary]) -> Vec<(&'static Metric, MeanInterval)> {
+    REPLICATED
+        .into_iter()
         .map(|metric| {
             let values: Vec<f64> = summaries.iter().map(metric.value).collect();
             (metric, mean_ci95(&values))
@@ -204,7 +102,7 @@ mod tests {
         let bytes = replications_csv(&[first, second]);
         let mut reader = csv::Reader::from_reader(&bytes[..]);
         let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-        assert_eq!(header.len(), 2 + KEY_METRICS.len());
+        assert_eq!(header.len(), 2 + REPLICATED.len());
         assert_eq!(header[..3], ["replication", "seed", "messages_received"]);
         let rows: Vec<Vec<String>> = reader
             .records()

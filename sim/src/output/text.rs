@@ -25,7 +25,7 @@ pub fn summary_table(summary: &Summary, replications: usize) -> String {
             s.messages.answered.to_string(),
         ],
         vec![
-            "messages unanswered".to_string(),
+            "unanswered messages".to_string(),
             s.messages.unanswered.to_string(),
         ],
         vec![
@@ -109,7 +109,7 @@ pub fn replications_table(summaries: &[Summary]) -> String {
         .into_iter()
         .map(|(metric, interval)| {
             vec![
-                metric.label.to_string(),
+                metric.heading(),
                 number(interval.mean),
                 interval
                     .half_width
@@ -369,7 +369,7 @@ mod tests {
             text.starts_with("sample: seed 42, horizon 2m, 1 replication\n"),
             "{text}"
         );
-        assert_eq!(cell(&text, "messages unanswered"), "1");
+        assert_eq!(cell(&text, "unanswered messages"), "1");
         assert_eq!(cell(&text, "response latency p95 (s)"), "2.50");
         assert_eq!(cell(&text, "oom crashes"), "1");
         assert_eq!(cell(&text, "instances mean"), "1.50");

@@ -863,67 +863,12 @@ pub struct CostPrices {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Slo {
     pub name: String,
-    pub metric: SloMetric,
+    /// One of `registry::slo_metrics()`.
+    pub metric: &'static crate::metrics::registry::Metric,
     pub max: f64,
     /// `workload`: bound this workload's value of the metric instead of the fleet's (only the
     /// per-conversation metrics: response latency, unanswered, over budget). Default none.
     pub workload: Option<String>,
-}
-
-/// The metrics an SLO can bound, by their TOML names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SloMetric {
-    ResponseLatencyP50S,
-    ResponseLatencyP95S,
-    ResponseLatencyP99S,
-    ActivityScheduleToStartP95S,
-    UnansweredMessages,
-    UnansweredFraction,
-    OomCrashes,
-    CostPerHourUsd,
-    ResponseOverBudgetFraction,
-}
-
-impl SloMetric {
-    pub const ALL: [SloMetric; 9] = [
-        SloMetric::ResponseLatencyP50S,
-        SloMetric::ResponseLatencyP95S,
-        SloMetric::ResponseLatencyP99S,
-        SloMetric::ActivityScheduleToStartP95S,
-        SloMetric::UnansweredMessages,
-        SloMetric::UnansweredFraction,
-        SloMetric::OomCrashes,
-        SloMetric::CostPerHourUsd,
-        SloMetric::ResponseOverBudgetFraction,
-    ];
-
-    /// Whether the metric has a value per workload (`[[slo]] workload = "..."`).
-    pub fn per_workload(self) -> bool {
-        matches!(
-            self,
-            SloMetric::ResponseLatencyP50S
-                | SloMetric::ResponseLatencyP95S
-                | SloMetric::ResponseLatencyP99S
-                | SloMetric::UnansweredMessages
-                | SloMetric::UnansweredFraction
-                | SloMetric::ResponseOverBudgetFraction
-        )
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SloMetric::ResponseLatencyP50S => "response_latency_p50_s",
-            SloMetric::ResponseLatencyP95S => "response_latency_p95_s",
-            SloMetric::ResponseLatencyP99S => "response_latency_p99_s",
-            SloMetric::ActivityScheduleToStartP95S => "activity_schedule_to_start_p95_s",
-            SloMetric::UnansweredMessages => "unanswered_messages",
-            SloMetric::UnansweredFraction => "unanswered_fraction",
-            SloMetric::OomCrashes => "oom_crashes",
-            SloMetric::CostPerHourUsd => "cost_per_hour_usd",
-            SloMetric::ResponseOverBudgetFraction => "response_over_budget_fraction",
-        }
-    }
 }
 
 /// `[[timeline]] at = "DURATION", label = "...", ...` plus the keys of one action.

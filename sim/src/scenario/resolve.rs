@@ -9,6 +9,7 @@ use super::raw::{Node, Value, describe};
 use super::read::*;
 use super::timeline;
 use super::units::format_duration;
+use crate::metrics::registry::{self, Vacuity};
 use std::path::Path;
 
 /// What resolution needs besides the tree.
@@ -823,7 +824,7 @@ pub(crate) fn table_header(path: &str) -> String {
 
 fn slos(node: Option<&Node>, workloads: &[Workload], diags: &mut Diags) -> Vec<Slo> {
     let named: Vec<&str> = workloads.iter().filter_map(|w| w.name.as_deref()).collect();
-    let metric_names: Vec<&'static str> = SloMetric::ALL.iter().map(|m| m.name()).collect();
+    let metric_names: Vec<&'static str> = registry::slo_metrics().map(|m| m.name).collect();
     let mut slos = Vec::new();
     for (path, item) in array_items(node, "slo", diags) {
         let mut s = Section::open(Some(item), &path, &item.origin, diags);
@@ -833,7 +834,7 @@ fn slos(node: Option<&Node>, workloads: &[Workload], diags: &mut Diags) -> Vec<S
         }
         let metric = s
             .choice(diags, "metric", &metric_names)
-            .and_then(|m| SloMetric::ALL.into_iter().find(|x| x.name() == m));
+            .and_then(registry::metric);
         let max = if s.is_present() {
             s.number_required(diags, "max", closed(0.0, 1e15))
         } else {
@@ -858,19 +859,18 @@ fn slos(node: Option<&Node>, workloads: &[Workload], diags: &mut Diags) -> Vec<S
             diags.error(&s.origin_of("workload"), &s.key_path("workload"), message);
         }
         if let (Some(metric), Some(_)) = (metric, &workload)
-            && !metric.per_workload()
+            && metric.per_workload.is_none()
         {
-            let per: Vec<&str> = SloMetric::ALL
-                .iter()
-                .filter(|m| m.per_workload())
-                .map(|m| m.name())
+            let per: Vec<&str> = registry::slo_metrics()
+                .filter(|m| m.per_workload.is_some())
+                .map(|m| m.name)
                 .collect();
             diags.error(
                 &s.origin_of("workload"),
                 &s.key_path("workload"),
                 format!(
                     "{} is a fleet metric and has no value per workload; per workload: {}",
-                    metric.name(),
+                    metric.name,
                     per.join(", ")
                 ),
             );
@@ -883,16 +883,22 @@ fn slos(node: Option<&Node>, workloads: &[Workload], diags: &mut Diags) -> Vec<S
                 .iter()
                 .any(|x| x.conversation.response_budget.is_some()),
         };
-        if metric == Some(SloMetric::ResponseOverBudgetFraction) && !has_budget {
+        if let Some(metric) = metric
+            && metric.slo == Some(Vacuity::BudgetedAnswer)
+            && !has_budget
+        {
             diags.error(
                 &s.origin_of("metric"),
                 &s.key_path("metric"),
-                "response_over_budget_fraction needs [conversation] response_budget (e.g. \"800ms\")",
+                format!(
+                    "{} needs [conversation] response_budget (e.g. \"800ms\")",
+                    metric.name
+                ),
             );
         }
         s.finish(diags);
         if let (Some(metric), Some(max)) = (metric, max) {
-            let base = metric.name().to_string();
+            let base = metric.name.to_string();
             slos.push(Slo {
                 name: name.unwrap_or_else(|| match &workload {
                     Some(w) => format!("{w}.{base}"),

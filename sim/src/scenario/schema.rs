@@ -13,7 +13,6 @@
     reason = "the types exist to be described by schemars, never constructed"
 )]
 
-use super::config::SloMetric;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -134,7 +133,7 @@ impl JsonSchema for Rate {
     }
 }
 
-/// A number of `SloMetric::ALL`'s names.
+/// One of the names of `registry::slo_metrics()`.
 struct MetricName;
 
 impl JsonSchema for MetricName {
@@ -143,7 +142,9 @@ impl JsonSchema for MetricName {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let names: Vec<&str> = SloMetric::ALL.iter().map(|m| m.name()).collect();
+        let names: Vec<&str> = crate::metrics::registry::slo_metrics()
+            .map(|m| m.name)
+            .collect();
         json_schema!({ "type": "string", "enum": names })
     }
 }

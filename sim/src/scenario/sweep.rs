@@ -56,15 +56,17 @@ pub(crate) fn sweep_table(node: Option<&Node>, diags: &mut Diags) -> SweepTable 
     table
 }
 
-/// An objective names a metric a sweep reports (see `sweep::METRICS`).
+/// An objective names a metric a sweep reports and can minimise (see
+/// `sweep::metrics::objectives`).
 pub(crate) fn check_objective(name: &str) -> Result<(), String> {
     objective_index(name).map(|_| ())
 }
 
 /// The index in `sweep::METRICS` of the objective `name`, or a message with a hint.
 pub fn objective_index(name: &str) -> Result<usize, String> {
-    let names = crate::sweep::METRICS.iter().map(|m| m.name);
-    if let Some(index) = crate::sweep::metrics::metric_index(name) {
+    use crate::sweep::metrics;
+    let names = metrics::objectives().map(|m| m.name);
+    if let Some(index) = metrics::objective_index(name) {
         return Ok(index);
     }
     Err(format!(

@@ -116,7 +116,7 @@ pub(crate) fn to_resolved_toml(s: &Scenario) -> String {
     for slo in &s.slos {
         out.header("[[slo]]");
         out.key("name", quote(&slo.name));
-        out.key("metric", quote(slo.metric.name()));
+        out.key("metric", quote(slo.metric.name));
         out.float("max", slo.max);
         if let Some(workload) = &slo.workload {
             out.key("workload", quote(workload));

@@ -229,9 +229,9 @@ fn places(scale: f64) -> usize {
 fn quantity(v: f64, unit: Unit, places: usize) -> String {
     match unit {
         Unit::Seconds => format!("{v:.places$} s"),
-        Unit::Count | Unit::Instances => format!("{v:.places$}"),
         Unit::Usd => format!("${v:.places$}"),
         Unit::UsdPerHour => format!("${v:.places$}/h"),
+        _ => format!("{v:.places$}"),
     }
 }
 

@@ -1,106 +1,20 @@
-//! The key metrics a sweep or a diff compares, extracted from one run's `Summary` into a small
-//! fixed-order record (`RunMetrics`). Everything downstream (statistics, CSV columns, figures)
-//! follows `METRICS` order.
+//! The metrics a sweep or a diff compares: `registry::SWEPT`, extracted from one run's `Summary`
+//! into a small fixed-order record (`RunMetrics`). Everything downstream (statistics, CSV
+//! columns, figures) follows `METRICS` order, and the positions named here are derived from the
+//! metrics' names.
 
+use crate::metrics::registry::{self, Direction};
+pub use crate::metrics::registry::{Metric, Unit};
 use crate::metrics::report::Summary;
 
-/// One compared metric: its column name, what a sentence calls it, and its unit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Metric {
-    /// Column and JSON name, unit last.
-    pub name: &'static str,
-    /// Words for a sentence ("p95 response latency").
-    pub label: &'static str,
-    pub unit: Unit,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unit {
-    Seconds,
-    Count,
-    Instances,
-    Usd,
-    UsdPerHour,
-}
-
-/// Indexes into `METRICS` and `RunMetrics::values`.
-pub const RESPONSE_LATENCY_P95_S: usize = 1;
-pub const COST_TOTAL_USD: usize = 9;
-
-pub const METRICS: [Metric; 14] = [
-    Metric {
-        name: "response_latency_p50_s",
-        label: "p50 response latency",
-        unit: Unit::Seconds,
-    },
-    Metric {
-        name: "response_latency_p95_s",
-        label: "p95 response latency",
-        unit: Unit::Seconds,
-    },
-    Metric {
-        name: "response_latency_p99_s",
-        label: "p99 response latency",
-        unit: Unit::Seconds,
-    },
-    Metric {
-        name: "activity_schedule_to_start_p95_s",
-        label: "p95 activity schedule-to-start",
-        unit: Unit::Seconds,
-    },
-    Metric {
-        name: "unanswered_messages",
-        label: "unanswered messages",
-        unit: Unit::Count,
-    },
-    Metric {
-        name: "oom_crashes",
-        label: "OOM crashes",
-        unit: Unit::Count,
-    },
-    Metric {
-        name: "instances_mean",
-        label: "mean instances",
-        unit: Unit::Instances,
-    },
-    Metric {
-        name: "cost_compute_usd",
-        label: "compute cost",
-        unit: Unit::Usd,
-    },
-    Metric {
-        name: "cost_llm_usd",
-        label: "LLM cost",
-        unit: Unit::Usd,
-    },
-    Metric {
-        name: "cost_total_usd",
-        label: "total cost",
-        unit: Unit::Usd,
-    },
-    Metric {
-        name: "cost_per_hour_usd",
-        label: "cost per hour",
-        unit: Unit::UsdPerHour,
-    },
-    Metric {
-        name: "llm_tokens_per_turn",
-        label: "LLM tokens per turn",
-        unit: Unit::Count,
-    },
-    Metric {
-        name: "cost_llm_per_turn_usd",
-        label: "LLM cost per turn",
-        unit: Unit::Usd,
-    },
-    Metric {
-        name: "tool_failure_conversation_fraction",
-        label: "share of conversations with a failed tool call",
-        unit: Unit::Count,
-    },
-];
+/// The swept metrics, in column order.
+pub const METRICS: [&Metric; 14] = registry::SWEPT;
 
 pub const METRIC_COUNT: usize = METRICS.len();
+
+/// Indexes into `METRICS` and `RunMetrics::values`, found by name when compiled.
+pub const RESPONSE_LATENCY_P95_S: usize = registry::index_in(&METRICS, "response_latency_p95_s");
+pub const COST_TOTAL_USD: usize = registry::index_in(&METRICS, "cost_total_usd");
 
 /// What a sweep minimises by default: the compute bill. The LLM bill is the same work at every
 /// point under common random numbers, so it only adds replication noise to the ranking.
@@ -109,6 +23,21 @@ pub const DEFAULT_OBJECTIVE: &str = "cost_compute_usd";
 /// The index in `METRICS` of the metric named `name`.
 pub fn metric_index(name: &str) -> Option<usize> {
     METRICS.iter().position(|m| m.name == name)
+}
+
+/// The metrics a sweep can minimise: the swept ones for which lower is better.
+pub fn objectives() -> impl Iterator<Item = &'static Metric> + Clone {
+    METRICS
+        .into_iter()
+        .filter(|m| m.direction == Direction::LowerIsBetter)
+}
+
+/// The index in `METRICS` of the objective named `name`, if a sweep can minimise it.
+pub fn objective_index(name: &str) -> Option<usize> {
+    objectives()
+        .any(|m| m.name == name)
+        .then(|| metric_index(name))
+        .flatten()
 }
 
 /// The key metrics the sweep table shows besides the objective (means), in `METRICS` order.
@@ -136,13 +65,13 @@ pub fn show_with_ci(metric: &Metric, stats: &crate::metrics::stats::Stats) -> St
     match metric.unit {
         Unit::Usd | Unit::UsdPerHour => format!("${}{ci}", number(stats.mean)),
         Unit::Seconds => format!("{} s{ci}", number(stats.mean)),
-        Unit::Count | Unit::Instances => format!("{}{ci}", number(stats.mean)),
+        _ => format!("{}{ci}", number(stats.mean)),
     }
 }
 
 /// The index of `DEFAULT_OBJECTIVE`.
-pub fn default_objective() -> usize {
-    metric_index(DEFAULT_OBJECTIVE).expect("the default objective is a metric")
+pub const fn default_objective() -> usize {
+    registry::index_in(&METRICS, DEFAULT_OBJECTIVE)
 }
 
 /// What a sweep keeps of one run.
@@ -155,40 +84,10 @@ pub struct RunMetrics {
 }
 
 impl RunMetrics {
-    /// The key metrics of a run. Cost per hour is the total cost over the whole horizon. Per
-    /// turn: LLM tokens (input and output, every provider, successful calls) and LLM cost over
-    /// the whole run, divided by the turns the agent finished (0 without a finished turn).
+    /// The swept metrics of a run, each as its registry entry computes it.
     pub fn from_summary(summary: &Summary) -> RunMetrics {
-        let hours = summary.horizon_s / 3600.0;
-        let per_hour = if hours > 0.0 {
-            summary.cost_usd.total / hours
-        } else {
-            0.0
-        };
-        let turns = summary.agent.turns as f64;
-        let per_turn = |total: f64| if turns > 0.0 { total / turns } else { 0.0 };
-        let tokens: u64 = summary
-            .llm_calls
-            .values()
-            .map(|c| c.input_tokens + c.output_tokens)
-            .sum();
         RunMetrics {
-            values: [
-                summary.response_latency_s.p50,
-                summary.response_latency_s.p95,
-                summary.response_latency_s.p99,
-                summary.activity_schedule_to_start_s.p95,
-                summary.messages.unanswered as f64,
-                summary.crashes.oom as f64,
-                summary.instances.mean,
-                summary.cost_usd.compute,
-                summary.cost_usd.llm,
-                summary.cost_usd.total,
-                per_hour,
-                per_turn(tokens as f64),
-                per_turn(summary.cost_usd.llm),
-                summary.agent.tool_failure_conversation_fraction,
-            ],
+            values: METRICS.map(|m| (m.value)(summary)),
             slos: summary.slo.iter().map(|s| (s.name.clone(), s.ok)).collect(),
         }
     }
@@ -221,5 +120,17 @@ mod tests {
             "response_latency_p95_s"
         );
         assert_eq!(METRICS[COST_TOTAL_USD].name, "cost_total_usd");
+        assert_eq!(METRICS[default_objective()].name, DEFAULT_OBJECTIVE);
+    }
+
+    #[test]
+    fn only_a_metric_lower_is_better_is_an_objective() {
+        assert_eq!(
+            objective_index("cost_total_usd"),
+            metric_index("cost_total_usd")
+        );
+        // Reported, but not by sweeps: no objective.
+        assert_eq!(objective_index("messages_received"), None);
+        assert_eq!(objective_index("no_such_metric"), None);
     }
 }

@@ -197,7 +197,7 @@ impl SweepModel for Fleet {
     fn slo_limits(&self, scenario: &Scenario) -> Vec<SloLimit> {
         let mut limits: Vec<SloLimit> = Vec::new();
         for slo in scenario.slos.iter().filter(|slo| slo.workload.is_none()) {
-            let metric = slo.metric.name();
+            let metric = slo.metric.name;
             match limits.iter_mut().find(|limit| limit.metric == metric) {
                 Some(limit) => limit.max = limit.max.min(slo.max),
                 None => limits.push(SloLimit {

@@ -7,8 +7,9 @@
 //! has a title strip above it and its legend in a column to its right, so no legend hides data.
 //! Every intervention is one dashed vertical line through all panels, labelled once in the band.
 
+use crate::metrics::registry::named;
 use crate::metrics::report::{EventKind, RunOutput, TimeseriesRow};
-use crate::scenario::{Action, Scenario, SloMetric, nanos_to_seconds};
+use crate::scenario::{Action, Scenario, nanos_to_seconds};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
@@ -824,7 +825,7 @@ fn draw_latency<DB: DrawingBackend>(
         .scenario
         .slos
         .iter()
-        .find(|slo| slo.metric == SloMetric::ResponseLatencyP95S)
+        .find(|slo| *slo.metric == *named("response_latency_p95_s"))
         .map(|slo| slo.max)
         .filter(|max| max.is_finite() && *max >= 0.0);
     let y_max = axis_max(

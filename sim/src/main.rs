@@ -49,6 +49,12 @@ fn main() -> ExitCode {
                 quiet: settings.quiet,
             },
         ),
+        cli::Task::Headroom(settings) => commands::headroom(
+            settings,
+            &Console {
+                quiet: settings.quiet,
+            },
+        ),
         cli::Task::Completions(shell) => commands::completions(*shell, &Console { quiet: false }),
         cli::Task::Man(settings) => commands::man(settings, &Console { quiet: false }),
         cli::Task::Schema => commands::schema(&Console { quiet: false }),

@@ -47,6 +47,11 @@ pub fn run(settings: &HeadroomSettings, console: &Console) -> Outcome {
     };
     let report = match headroom(&fleet, &config) {
         Ok(report) => report,
+        // A bad bracket or tolerance is about this file's key: name the file too.
+        Err(SweepError::Usage(why)) => {
+            console.error(&format!("{}: {why}", file.display()));
+            return Outcome::Failed;
+        }
         Err(error) => {
             console.error(&error_text(file, &error));
             return Outcome::Failed;

@@ -790,7 +790,11 @@ mod tests {
         assert_eq!(report.broken_first, [("p95".to_string(), 5)]);
         assert_eq!(report.runs, model.runs.load(Ordering::Relaxed) as u64);
         // 3,750 steps: 2 ends and 11 or 12 bisection steps (log2 3,750 = 11.9) per replication.
-        assert!((5 * (2 + 11)..=5 * (2 + 12)).contains(&report.runs), "{}", report.runs);
+        assert!(
+            (5 * (2 + 11)..=5 * (2 + 12)).contains(&report.runs),
+            "{}",
+            report.runs
+        );
         assert!(report.headroom_ratio.unwrap() > 2.0 && !report.warning);
     }
 

@@ -188,7 +188,8 @@ pub const MAX_JOBS: u32 = 1024;
     after_help = "Exit codes: 0 ran and every SLO held, 1 ran and an SLO failed, \
                   2 bad input (usage, scenario, grid, I/O) or a failed run. \
                   sweep/merge: 0 when some point is feasible (or a shard finished), 1 when none is. \
-                  diff: 1 when B breaks an SLO that A meets."
+                  diff: 1 when B breaks an SLO that A meets. \
+                  headroom: 1 when the bracket's safe end breaks an SLO."
 )]
 struct RawArgs {
     #[command(subcommand)]
@@ -792,6 +793,14 @@ mod tests {
             &["sim", "sweep", "a.toml", "-q"],
             &["sim", "merge", "a", "--out", "m", "-q"],
             &["sim", "diff", "a.toml", "b.toml", "-q"],
+            &[
+                "sim",
+                "headroom",
+                "a.toml",
+                "--key",
+                "traffic.multiplier",
+                "-q",
+            ],
         ] {
             assert!(parse(args.iter().copied()).is_ok(), "{args:?}");
         }
@@ -965,6 +974,98 @@ mod tests {
                 quiet: true,
             })
         );
+    }
+
+    #[test]
+    fn headroom_flags_become_settings() {
+        let task = parse([
+            "sim",
+            "headroom",
+            "s.toml",
+            "--key",
+            "traffic.multiplier",
+            "--range",
+            "0.5..3",
+            "--tolerance",
+            "0.05",
+            "--direction",
+            "max",
+            "--replications",
+            "3",
+            "--set",
+            "a.b=1",
+            "--horizon",
+            "2h",
+            "--seed",
+            "4",
+            "--jobs",
+            "2",
+            "--out",
+            "o",
+            "--format",
+            "json",
+            "-q",
+        ])
+        .unwrap();
+        assert_eq!(
+            task,
+            Task::Headroom(HeadroomSettings {
+                file: PathBuf::from("s.toml"),
+                key: "traffic.multiplier".into(),
+                range: Some((0.5, 3.0)),
+                tolerance: Some(0.05),
+                direction: Some(sweep::headroom::Direction::Max),
+                replications: 3,
+                overrides: vec!["a.b=1".into(), "run.horizon=2h".into(), "seed=4".into()],
+                out: Some(PathBuf::from("o")),
+                jobs: Some(2),
+                format: Format::Json,
+                quiet: true,
+            })
+        );
+        let Ok(Task::Headroom(defaults)) = parse(["sim", "headroom", "s.toml", "--key", "k.x"])
+        else {
+            panic!("headroom with defaults")
+        };
+        assert_eq!(defaults.replications, 5);
+        assert_eq!(
+            (defaults.range, defaults.tolerance, defaults.direction),
+            (None, None, None)
+        );
+        for args in [
+            &["sim", "headroom", "s.toml"][..],
+            &["sim", "headroom", "s.toml", "--key", "a.b=1"],
+            &["sim", "headroom", "s.toml", "--key", "a..b"],
+            &["sim", "headroom", "s.toml", "--key", "seed"],
+            &["sim", "headroom", "s.toml", "--key", "k", "--range", "3..1"],
+            &[
+                "sim", "headroom", "s.toml", "--key", "k", "--range", "1..inf",
+            ],
+            &[
+                "sim", "headroom", "s.toml", "--key", "k", "--range", "NaN..1",
+            ],
+            &[
+                "sim",
+                "headroom",
+                "s.toml",
+                "--key",
+                "k",
+                "--tolerance",
+                "-1",
+            ],
+            &[
+                "sim",
+                "headroom",
+                "s.toml",
+                "--key",
+                "k",
+                "--direction",
+                "up",
+            ],
+        ] {
+            let error = parse(args.iter().copied()).expect_err(&format!("{args:?}"));
+            assert!(error.use_stderr(), "{args:?} should be a usage error");
+        }
     }
 
     #[test]

@@ -555,7 +555,11 @@ impl HeadroomReport {
             self.show(self.current),
             self.show(l.lo),
             self.show(l.hi),
-            number(l.step),
+            if l.integer {
+                format_value(l.step, true)
+            } else {
+                number(l.step)
+            },
             count(self.replications, "replication"),
             count(self.runs, "run"),
         );

@@ -54,6 +54,13 @@ fn json(ran: &Ran) -> Value {
 /// Headroom on `traffic.multiplier` over `lo..hi` in steps of `step`, then a plain sweep of the
 /// same lattice with the same replications (the same seeds): the first multiplier at which
 /// some replication fails an SLO lies in the headroom interval.
+///
+/// Why it should: when each replication is monotone on the lattice, the sweep's first failure
+/// is the smallest replication cliff plus one step. That is at most the mean plus one step (the
+/// interval's top), and the smallest of n values is at most (n - 1) / sqrt(n) sample standard
+/// deviations below their mean (Samuelson's inequality), inside t(0.975, n - 1) / sqrt(n) of
+/// them for n <= 4 (the interval's bottom). A replication that holds past one of its failures
+/// can still break it; the test would show it.
 fn headroom_contains_the_sweeps_first_failure(horizon: &str, replications: u32) {
     let file = repo_file("scenarios/gradient-labs/04-min-instances.toml");
     let (lo, hi, step) = (1.0, 1.6, 0.05);

@@ -19,6 +19,7 @@ pub enum Task {
     Sweep(SweepSettings),
     Merge(MergeSettings),
     Diff(DiffSettings),
+    Headroom(HeadroomSettings),
     /// `sim completions SHELL`: the completion script on stdout.
     Completions(Shell),
     /// `sim man [--out DIR]`.
@@ -132,6 +133,41 @@ pub struct DiffSettings {
     pub quiet: bool,
 }
 
+/// `sim headroom`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeadroomSettings {
+    pub file: PathBuf,
+    /// `--key`: the dotted key searched, as `--set` names it.
+    pub key: String,
+    /// `--range LO..HI` (LO < HI, both finite); `None`: derived from the key's value.
+    pub range: Option<(f64, f64)>,
+    /// `--tolerance`: the search's step (> 0).
+    pub tolerance: Option<f64>,
+    /// `--direction`; `None`: chosen by the bracket's ends.
+    pub direction: Option<sweep::headroom::Direction>,
+    pub replications: u32,
+    /// `--set` strings in command-line order, then `--horizon` as `run.horizon=...`, then
+    /// `--seed` as `seed=N`.
+    pub overrides: Vec<String>,
+    /// `--out`: also write `DIR/headroom/headroom.json`.
+    pub out: Option<PathBuf>,
+    pub jobs: Option<usize>,
+    pub format: Format,
+    pub quiet: bool,
+}
+
+// The floats are checked finite by their parsers, so equality is reflexive.
+impl Eq for HeadroomSettings {}
+
+/// `--direction` of `sim headroom`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum RawDirection {
+    /// The largest value at which every SLO holds (load-like keys: traffic.multiplier)
+    Max,
+    /// The smallest value at which every SLO holds (capacity-like keys: slots, instances)
+    Min,
+}
+
 /// `sim man`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ManSettings {
@@ -152,7 +188,8 @@ pub const MAX_JOBS: u32 = 1024;
     after_help = "Exit codes: 0 ran and every SLO held, 1 ran and an SLO failed, \
                   2 bad input (usage, scenario, grid, I/O) or a failed run. \
                   sweep/merge: 0 when some point is feasible (or a shard finished), 1 when none is. \
-                  diff: 1 when B breaks an SLO that A meets."
+                  diff: 1 when B breaks an SLO that A meets. \
+                  headroom: 1 when the bracket's safe end breaks an SLO."
 )]
 struct RawArgs {
     #[command(subcommand)]
@@ -174,6 +211,10 @@ enum RawCommand {
     /// Compare scenario B with A over paired replications (common random numbers); exit 1
     /// when B breaks an SLO that A meets
     Diff(RawDiffArgs),
+    /// Find how far one setting (--key) can move before an SLO breaks: bisection per
+    /// replication with common random numbers; the cliff with its 95% interval and the headroom
+    /// from today's value (exit 1 when even the bracket's safe end breaks an SLO)
+    Headroom(RawHeadroomArgs),
     /// Print the shell completion script for SHELL on stdout
     Completions(RawCompletionsArgs),
     /// Print the man page (roff) on stdout, or write one page per subcommand with --out
@@ -346,6 +387,55 @@ struct RawDiffArgs {
 }
 
 #[derive(Debug, Args)]
+struct RawHeadroomArgs {
+    /// Scenario file (TOML)
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The setting searched, a dotted key as --set takes it that holds a number, e.g.
+    /// traffic.multiplier or temporal.max_concurrent_activities
+    #[arg(long, value_name = "KEY", value_parser = parse_key)]
+    key: String,
+    /// The bracket searched, e.g. 0.5..4 [default: a quarter of the key's value to four times
+    /// it]
+    #[arg(long, value_name = "LO..HI", value_parser = parse_range)]
+    range: Option<(f64, f64)>,
+    /// The search's resolution: the step between probed values [default: 1 for an integer
+    /// key, else a round number near a two-hundredth of the bracket]
+    #[arg(long, value_name = "X", value_parser = parse_tolerance)]
+    tolerance: Option<f64>,
+    /// Look for the largest value that holds (max) or the smallest (min) [default: the end of
+    /// the bracket at which every replication held is the safe end]
+    #[arg(long, value_name = "DIRECTION", value_enum)]
+    direction: Option<RawDirection>,
+    /// Replications: replication r uses the same seed at every probed value
+    #[arg(long, value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=sweep::grid::MAX_REPLICATIONS as i64))]
+    replications: u32,
+    /// Override a setting for every run, validated like the file's own keys (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+    overrides: Vec<String>,
+    /// Simulated time of every run, e.g. 6h (same as --set run.horizon=6h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_non_empty)]
+    horizon: Option<String>,
+    /// Master seed, replacing the scenario's `seed`; replication r derives its seed from it
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Also write the report as JSON to DIR/headroom/headroom.json
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Worker threads [default: all cores]
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=MAX_JOBS as i64))]
+    jobs: Option<u32>,
+    /// What to print on stdout: the text report, or the same as one JSON object
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Print nothing but errors (and the JSON of --format json); no progress bar
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
 struct RawCompletionsArgs {
     /// The shell to complete for
     #[arg(value_name = "SHELL", value_enum)]
@@ -444,6 +534,28 @@ where
             format: raw.format,
             quiet: raw.quiet,
         }),
+        RawCommand::Headroom(raw) => {
+            let mut overrides = with_horizon(raw.overrides, raw.horizon);
+            if let Some(seed) = raw.seed {
+                overrides.push(format!("seed={seed}"));
+            }
+            Task::Headroom(HeadroomSettings {
+                file: raw.file,
+                key: raw.key,
+                range: raw.range,
+                tolerance: raw.tolerance,
+                direction: raw.direction.map(|d| match d {
+                    RawDirection::Max => sweep::headroom::Direction::Max,
+                    RawDirection::Min => sweep::headroom::Direction::Min,
+                }),
+                replications: raw.replications,
+                overrides,
+                out: raw.out,
+                jobs: raw.jobs.map(|n| n as usize),
+                format: raw.format,
+                quiet: raw.quiet,
+            })
+        }
         RawCommand::Completions(raw) => Task::Completions(raw.shell),
         RawCommand::Man(raw) => Task::Man(ManSettings { out: raw.out }),
         RawCommand::Schema => Task::Schema,
@@ -523,6 +635,38 @@ fn parse_override(raw: &str) -> Result<String, String> {
         None => {
             Err("no '=' found; expected dotted.key=value, e.g. temporal.cache_size=1000".into())
         }
+    }
+}
+
+/// `--key` of `sim headroom`: a dotted key; the scenario loader checks that it exists.
+fn parse_key(raw: &str) -> Result<String, String> {
+    let key = raw.trim();
+    if key.is_empty() || key.split('.').any(|s| s.trim().is_empty()) || key.contains('=') {
+        return Err("expected a dotted key such as traffic.multiplier, without a value".into());
+    }
+    if key == "seed" {
+        return Err("the seed is not a setting to search; replications vary it".into());
+    }
+    Ok(key.to_string())
+}
+
+/// `--range LO..HI`: two finite numbers, LO < HI.
+fn parse_range(raw: &str) -> Result<(f64, f64), String> {
+    let bad = || format!("expected LO..HI with finite numbers LO < HI, e.g. 0.5..4, found `{raw}`");
+    let (lo, hi) = raw.split_once("..").ok_or_else(bad)?;
+    let lo: f64 = lo.trim().parse().map_err(|_| bad())?;
+    let hi: f64 = hi.trim().parse().map_err(|_| bad())?;
+    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+        return Err(bad());
+    }
+    Ok((lo, hi))
+}
+
+/// `--tolerance X`: a finite number > 0.
+fn parse_tolerance(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("expected a number > 0, e.g. 0.01, found `{raw}`")),
     }
 }
 
@@ -649,6 +793,14 @@ mod tests {
             &["sim", "sweep", "a.toml", "-q"],
             &["sim", "merge", "a", "--out", "m", "-q"],
             &["sim", "diff", "a.toml", "b.toml", "-q"],
+            &[
+                "sim",
+                "headroom",
+                "a.toml",
+                "--key",
+                "traffic.multiplier",
+                "-q",
+            ],
         ] {
             assert!(parse(args.iter().copied()).is_ok(), "{args:?}");
         }
@@ -677,6 +829,7 @@ mod tests {
                 "sim-sweep.1",
                 "sim-merge.1",
                 "sim-diff.1",
+                "sim-headroom.1",
                 "sim-completions.1",
                 "sim-man.1",
                 "sim-schema.1",
@@ -821,6 +974,98 @@ mod tests {
                 quiet: true,
             })
         );
+    }
+
+    #[test]
+    fn headroom_flags_become_settings() {
+        let task = parse([
+            "sim",
+            "headroom",
+            "s.toml",
+            "--key",
+            "traffic.multiplier",
+            "--range",
+            "0.5..3",
+            "--tolerance",
+            "0.05",
+            "--direction",
+            "max",
+            "--replications",
+            "3",
+            "--set",
+            "a.b=1",
+            "--horizon",
+            "2h",
+            "--seed",
+            "4",
+            "--jobs",
+            "2",
+            "--out",
+            "o",
+            "--format",
+            "json",
+            "-q",
+        ])
+        .unwrap();
+        assert_eq!(
+            task,
+            Task::Headroom(HeadroomSettings {
+                file: PathBuf::from("s.toml"),
+                key: "traffic.multiplier".into(),
+                range: Some((0.5, 3.0)),
+                tolerance: Some(0.05),
+                direction: Some(sweep::headroom::Direction::Max),
+                replications: 3,
+                overrides: vec!["a.b=1".into(), "run.horizon=2h".into(), "seed=4".into()],
+                out: Some(PathBuf::from("o")),
+                jobs: Some(2),
+                format: Format::Json,
+                quiet: true,
+            })
+        );
+        let Ok(Task::Headroom(defaults)) = parse(["sim", "headroom", "s.toml", "--key", "k.x"])
+        else {
+            panic!("headroom with defaults")
+        };
+        assert_eq!(defaults.replications, 5);
+        assert_eq!(
+            (defaults.range, defaults.tolerance, defaults.direction),
+            (None, None, None)
+        );
+        for args in [
+            &["sim", "headroom", "s.toml"][..],
+            &["sim", "headroom", "s.toml", "--key", "a.b=1"],
+            &["sim", "headroom", "s.toml", "--key", "a..b"],
+            &["sim", "headroom", "s.toml", "--key", "seed"],
+            &["sim", "headroom", "s.toml", "--key", "k", "--range", "3..1"],
+            &[
+                "sim", "headroom", "s.toml", "--key", "k", "--range", "1..inf",
+            ],
+            &[
+                "sim", "headroom", "s.toml", "--key", "k", "--range", "NaN..1",
+            ],
+            &[
+                "sim",
+                "headroom",
+                "s.toml",
+                "--key",
+                "k",
+                "--tolerance",
+                "-1",
+            ],
+            &[
+                "sim",
+                "headroom",
+                "s.toml",
+                "--key",
+                "k",
+                "--direction",
+                "up",
+            ],
+        ] {
+            let error = parse(args.iter().copied()).expect_err(&format!("{args:?}"));
+            assert!(error.use_stderr(), "{args:?} should be a usage error");
+        }
     }
 
     #[test]

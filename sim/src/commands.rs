@@ -2,10 +2,13 @@
 //! run replications in parallel (one run per rayon task, results in replication order), write
 //! the outputs, print the human tables (or the JSON of `--format json`), write the JUnit XML of
 //! `--junit`, and decide the outcome. `completions` and `man` print what `cli` generates.
-//! `sweeps.rs`: the `sweep`, `merge` and `diff` commands over `sim::sweep`.
+//! `sweeps.rs`: the `sweep`, `merge` and `diff` commands over `sim::sweep`; `headroom.rs`: the
+//! `headroom` command.
 
+mod headroom;
 mod sweeps;
 
+pub use headroom::run as headroom;
 pub use sweeps::{diff, merge, sweep};
 
 use crate::Console;

@@ -1,7 +1,8 @@
 //! The `sim` binary: parses the command line (`cli`), runs the command (`commands`), and owns
 //! stdio and the exit code. Exit codes: 0 ran and every SLO held (`sweep`/`merge`: a shard
 //! finished or some point is feasible; `diff`: B breaks no SLO that A meets); 1 ran and an SLO
-//! failed (`sweep`/`merge`: no point is feasible; `diff`: B breaks an SLO A meets); 2 bad input
+//! failed (`sweep`/`merge`: no point is feasible; `diff`: B breaks an SLO A meets; `headroom`: the
+//! bracket's safe end breaks an SLO); 2 bad input
 //! (usage, scenario, grid, I/O, mismatched shards) or a failed run.
 
 mod cli;
@@ -44,6 +45,12 @@ fn main() -> ExitCode {
             },
         ),
         cli::Task::Diff(settings) => commands::diff(
+            settings,
+            &Console {
+                quiet: settings.quiet,
+            },
+        ),
+        cli::Task::Headroom(settings) => commands::headroom(
             settings,
             &Console {
                 quiet: settings.quiet,

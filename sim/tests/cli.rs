@@ -1043,18 +1043,47 @@ fn a_panic_in_any_run_of_any_command_exits_2_with_the_seed_and_a_reproduce_comma
     );
     assert!(ran.stderr.contains(&reproduce), "{}", ran.stderr);
 
+    let mut headroom = vec![
+        "headroom",
+        &file,
+        "--key",
+        "temporal.max_concurrent_activities",
+        "--seed",
+        "7",
+        "--replications",
+        "1",
+    ];
+    headroom.extend_from_slice(&short);
+    let ran = sim_in(tmp.path(), &headroom, &panic_on_7);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("temporal.max_concurrent_activities=2 seed 7: bug: the model panicked"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains(&format!(
+            "reproduce with: sim run {file} --set run.horizon=1m --set run.warmup=0s --set seed=7 \
+             --set temporal.max_concurrent_activities=2 --seed 7"
+        )),
+        "{}",
+        ran.stderr
+    );
+
     // Without the hook the same commands succeed: the failure above was the injected panic.
     let ran = sim(tmp.path(), &run);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
 }
 
 /// Every subcommand, as a user types it.
-const SUBCOMMANDS: [&str; 9] = [
+const SUBCOMMANDS: [&str; 10] = [
     "run",
     "validate",
     "sweep",
     "merge",
     "diff",
+    "headroom",
     "completions",
     "man",
     "schema",

@@ -178,6 +178,7 @@ fn check_command(file: &str, argv: &[String]) {
         cli::Task::Validate(s) => (s.files, s.overrides),
         cli::Task::Sweep(s) => (vec![s.file], s.overrides),
         cli::Task::Diff(s) => (vec![s.a, s.b], s.overrides),
+        cli::Task::Headroom(s) => (vec![s.file], s.overrides),
         cli::Task::Merge(_)
         | cli::Task::Completions(_)
         | cli::Task::Man(_)

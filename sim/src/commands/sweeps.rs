@@ -202,7 +202,7 @@ fn finish_outcome(outcome: &SweepOutcome) -> Outcome {
 }
 
 /// A missing file or a directory is reported like `sim run` does, before the sweep reads it.
-fn check_readable(file: &Path) -> Result<(), String> {
+pub(super) fn check_readable(file: &Path) -> Result<(), String> {
     match fs::metadata(file) {
         Err(error) => Err(format!(
             "{}: cannot read scenario file: {}",
@@ -218,7 +218,7 @@ fn check_readable(file: &Path) -> Result<(), String> {
 }
 
 /// Every line of a grid or scenario error names the file; I/O errors name their own path.
-fn error_text(file: &Path, error: &SweepError) -> String {
+pub(super) fn error_text(file: &Path, error: &SweepError) -> String {
     let prefix = file.display().to_string();
     let name = |line: &str| {
         if line.starts_with(&prefix) {

@@ -53,6 +53,8 @@ pub enum SetKind {
     /// `sim sweep` and `sim merge`: `<out>/sweep/`, which sim owns entirely; `runs/` is the
     /// per-run cache for `--resume`, kept across sets and not listed in the manifest.
     Sweep,
+    /// `sim headroom --out DIR`: `DIR/headroom/`, which sim owns entirely.
+    Headroom,
 }
 
 impl SetKind {
@@ -69,6 +71,7 @@ impl SetKind {
                 "replications.csv",
             ]
             .contains(&name),
+            SetKind::Headroom => name == "headroom.json",
             SetKind::Sweep => [".csv", ".json", ".png", ".svg"]
                 .iter()
                 .any(|extension| name.ends_with(extension)),
@@ -309,6 +312,7 @@ fn clear_owned(root: &Path, kind: SetKind) -> Result<(), OutputError> {
                 }
             }
         }
+        SetKind::Headroom => {}
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod config;
 mod diag;
 pub mod fuzz;
 pub mod limits;
+mod lookup;
 mod raw;
 mod read;
 mod resolve;
@@ -23,6 +24,7 @@ mod write;
 mod tests;
 
 pub use config::*;
+pub use lookup::{KeyNumber, LookupError, resolved_number};
 pub use schema::schema_json;
 pub use sweep::objective_index;
 pub use units::{MAX_SIZE_BYTES, format_duration, format_size, parse_duration, parse_size};

@@ -19,6 +19,7 @@
 
 pub mod diff;
 pub mod grid;
+pub mod headroom;
 pub mod merge;
 pub mod metrics;
 pub mod output;

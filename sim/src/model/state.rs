@@ -114,6 +114,87 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// How many variants `Event` has: the length of `EventCounts`.
+    pub const KINDS: usize = 22;
+
+    /// Each variant's name, indexed by `kind`.
+    pub const KIND_NAMES: [&'static str; Event::KINDS] = [
+        "Arrival",
+        "CustomerMessage",
+        "Abandon",
+        "IdleTimer",
+        "StickyTimeout",
+        "HistoryFetched",
+        "CpuDone",
+        "WorkflowTaskTimeout",
+        "ActivityDone",
+        "ActivityTimeout",
+        "ActivityRetry",
+        "LlmAttempt",
+        "ActivityFirstChunk",
+        "InstanceReady",
+        "InstanceRestart",
+        "ShutdownDeadline",
+        "RequestTimeout",
+        "AutoscalerTick",
+        "Sample",
+        "MemoryTick",
+        "Timeline",
+        "IncidentEnd",
+    ];
+
+    /// The variant's index in declaration order (its discriminant): a `match` of constants the
+    /// compiler reduces to the tag, no table and no hashing.
+    pub fn kind(&self) -> usize {
+        match self {
+            Event::Arrival { .. } => 0,
+            Event::CustomerMessage { .. } => 1,
+            Event::Abandon { .. } => 2,
+            Event::IdleTimer { .. } => 3,
+            Event::StickyTimeout { .. } => 4,
+            Event::HistoryFetched { .. } => 5,
+            Event::CpuDone { .. } => 6,
+            Event::WorkflowTaskTimeout { .. } => 7,
+            Event::ActivityDone { .. } => 8,
+            Event::ActivityTimeout { .. } => 9,
+            Event::ActivityRetry { .. } => 10,
+            Event::LlmAttempt { .. } => 11,
+            Event::ActivityFirstChunk { .. } => 12,
+            Event::InstanceReady { .. } => 13,
+            Event::InstanceRestart { .. } => 14,
+            Event::ShutdownDeadline { .. } => 15,
+            Event::RequestTimeout { .. } => 16,
+            Event::AutoscalerTick => 17,
+            Event::Sample => 18,
+            Event::MemoryTick => 19,
+            Event::Timeline { .. } => 20,
+            Event::IncidentEnd { .. } => 21,
+        }
+    }
+}
+
+/// Events processed per `Event` variant (indexed by `Event::kind`), counted in
+/// `Model::dispatch`: what the bench breaks a run's events down by. Not part of any output file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventCounts {
+    pub processed: [u64; Event::KINDS],
+}
+
+impl EventCounts {
+    /// `(variant name, events processed)` for every variant, in declaration order.
+    pub fn by_kind(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        Event::KIND_NAMES
+            .iter()
+            .copied()
+            .zip(self.processed.iter().copied())
+    }
+
+    pub fn total(&self) -> u64 {
+        self.processed.iter().sum()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CpuJob {
     Startup,

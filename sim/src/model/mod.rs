@@ -174,6 +174,8 @@ pub(crate) struct Model {
     round_robin: usize,
     /// Each workload's arrival process.
     arrivals: Vec<conversation::Arrivals>,
+    /// Each workload's abandonment deadlines.
+    abandons: Vec<conversation::AbandonDeadlines>,
     instance_starts: u64,
     // Providers.
     conditions: Vec<llm::ProviderCondition>,
@@ -232,6 +234,11 @@ impl Model {
                 .workloads
                 .iter()
                 .map(|w| conversation::Arrivals::new(scenario.seed, w))
+                .collect(),
+            abandons: scenario
+                .workloads
+                .iter()
+                .map(|_| conversation::AbandonDeadlines::default())
                 .collect(),
             instance_starts: 0,
             conditions: vec![
@@ -351,6 +358,7 @@ impl Model {
             Event::Arrival { workload, epoch } => self.on_arrival(workload, epoch),
             Event::CustomerMessage { conv, epoch } => self.on_customer_message(conv, epoch),
             Event::Abandon { conv, epoch } => self.on_abandon(conv, epoch),
+            Event::AbandonDue { workload } => self.on_abandon_due(workload),
             Event::IdleTimer { conv, epoch } => self.on_idle_timer(conv, epoch),
             Event::StickyTimeout { wf, epoch } => self.on_sticky_timeout(wf, epoch),
             Event::HistoryFetched {

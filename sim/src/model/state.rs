@@ -21,10 +21,16 @@ pub enum Event {
         conv: u32,
         epoch: u32,
     },
-    /// A message is still unanswered after `abandon_after`.
+    /// A message is still unanswered after `abandon_after` (a deadline out of its workload's
+    /// order; the others are `AbandonDue`).
     Abandon {
         conv: u32,
         epoch: u32,
+    },
+    /// The oldest unanswered message of `workload` reaches its `abandon_after` deadline
+    /// (`conversation::AbandonDeadlines`).
+    AbandonDue {
+        workload: u32,
     },
     /// The parent workflow's idle timer fires.
     IdleTimer {
@@ -116,13 +122,14 @@ pub enum Event {
 
 impl Event {
     /// How many variants `Event` has: the length of `EventCounts`.
-    pub const KINDS: usize = 22;
+    pub const KINDS: usize = 23;
 
     /// Each variant's name, indexed by `kind`.
     pub const KIND_NAMES: [&'static str; Event::KINDS] = [
         "Arrival",
         "CustomerMessage",
         "Abandon",
+        "AbandonDue",
         "IdleTimer",
         "StickyTimeout",
         "HistoryFetched",
@@ -151,25 +158,26 @@ impl Event {
             Event::Arrival { .. } => 0,
             Event::CustomerMessage { .. } => 1,
             Event::Abandon { .. } => 2,
-            Event::IdleTimer { .. } => 3,
-            Event::StickyTimeout { .. } => 4,
-            Event::HistoryFetched { .. } => 5,
-            Event::CpuDone { .. } => 6,
-            Event::WorkflowTaskTimeout { .. } => 7,
-            Event::ActivityDone { .. } => 8,
-            Event::ActivityTimeout { .. } => 9,
-            Event::ActivityRetry { .. } => 10,
-            Event::LlmAttempt { .. } => 11,
-            Event::ActivityFirstChunk { .. } => 12,
-            Event::InstanceReady { .. } => 13,
-            Event::InstanceRestart { .. } => 14,
-            Event::ShutdownDeadline { .. } => 15,
-            Event::RequestTimeout { .. } => 16,
-            Event::AutoscalerTick => 17,
-            Event::Sample => 18,
-            Event::MemoryTick => 19,
-            Event::Timeline { .. } => 20,
-            Event::IncidentEnd { .. } => 21,
+            Event::AbandonDue { .. } => 3,
+            Event::IdleTimer { .. } => 4,
+            Event::StickyTimeout { .. } => 5,
+            Event::HistoryFetched { .. } => 6,
+            Event::CpuDone { .. } => 7,
+            Event::WorkflowTaskTimeout { .. } => 8,
+            Event::ActivityDone { .. } => 9,
+            Event::ActivityTimeout { .. } => 10,
+            Event::ActivityRetry { .. } => 11,
+            Event::LlmAttempt { .. } => 12,
+            Event::ActivityFirstChunk { .. } => 13,
+            Event::InstanceReady { .. } => 14,
+            Event::InstanceRestart { .. } => 15,
+            Event::ShutdownDeadline { .. } => 16,
+            Event::RequestTimeout { .. } => 17,
+            Event::AutoscalerTick => 18,
+            Event::Sample => 19,
+            Event::MemoryTick => 20,
+            Event::Timeline { .. } => 21,
+            Event::IncidentEnd { .. } => 22,
         }
     }
 }

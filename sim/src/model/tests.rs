@@ -442,6 +442,7 @@ fn event_kinds_are_named_in_declaration_order_and_count_every_event_once() {
         },
         Event::CustomerMessage { conv: 0, epoch: 0 },
         Event::Abandon { conv: 0, epoch: 0 },
+        Event::AbandonDue { workload: 0 },
         Event::IdleTimer { conv: 0, epoch: 0 },
         Event::StickyTimeout { wf: 0, epoch: 0 },
         Event::HistoryFetched {

@@ -206,7 +206,7 @@ fn other_unbounded_growth_is_refused_up_front_naming_the_key_to_raise() {
             "--set",
             "conversation.messages={ kind = \"constant\", value = 1000000000 }",
         ],
-        &["run.max_events", "more than the limit of 2000000000"],
+        &["run.max_events", "more than the limit of 10000000000"],
     );
     let slos: String = (0..1001)
         .map(|i| format!("[[slo]]\nmetric = \"oom_crashes\"\nmax = {i}\n"))
@@ -215,6 +215,50 @@ fn other_unbounded_growth_is_refused_up_front_naming_the_key_to_raise() {
         &format!("{BASE}{slos}"),
         &[],
         &["slo: 1001 [[slo]] tables, more than the limit of 1000"],
+    );
+}
+
+/// Issue 10: the default event limit fits a voice fleet's day of 10,000,000 calls. The voice
+/// story's file at that daily rate is accepted with every default limit; the default is at least
+/// ten times the events such a day needs at the events per call the model processes on the
+/// story's peak (room for variants with more turns, retries or no streaming); and a limit below
+/// what the day surely needs is still refused before anything runs, naming the key.
+#[test]
+fn a_ten_million_calls_day_fits_the_default_event_limit() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/thoughtly-voice/peak.toml");
+    let day_of = |calls_per_day: f64, extra: &[&str]| {
+        let mut overrides = vec![
+            format!("traffic.mean_rate_per_s={}", calls_per_day / 86_400.0),
+            "run.horizon=24h".to_string(),
+        ];
+        overrides.extend(extra.iter().map(|o| o.to_string()));
+        sim::scenario::load(&file, &overrides)
+    };
+    let day = day_of(9_990_000.0, &[])
+        .unwrap_or_else(|e| panic!("a 10 M-calls day is refused by the default limits:\n{e}"));
+
+    let peak = sim::scenario::load(&file, &[]).expect("the voice peak loads");
+    let output = sim::model::run(&peak).expect("the voice peak runs");
+    let events_per_call =
+        output.summary.events_processed as f64 / output.summary.conversations.started as f64;
+    assert!(
+        (20.0..1_000.0).contains(&events_per_call),
+        "{events_per_call} events per call"
+    );
+    let day_events = events_per_call * 10_000_000.0;
+    assert!(
+        10.0 * day_events <= day.run.max_events as f64,
+        "a 10 M-calls day needs about {day_events:.0} events; the default run.max_events {} \
+         leaves less than ten times that",
+        day.run.max_events
+    );
+
+    let errors = day_of(9_990_000.0, &["run.max_events=100000000"])
+        .expect_err("a limit below the day's events is refused up front")
+        .to_string();
+    assert!(
+        errors.contains("run.max_events") && errors.contains("more than the limit of 100000000"),
+        "{errors}"
     );
 }
 

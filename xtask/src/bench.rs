@@ -6,7 +6,10 @@
 //! (b) The realistic support-agent scenario, a
 //! simulated day: wall time, events/s, conversations. (c) Sweep throughput: the same sweep
 //! (`sim::sweep::sweep`, files and all, no figures) on a local rayon pool of 1 and of 2
-//! threads, runs/s and the speed-up.
+//! threads, runs/s and the speed-up. (d) Events per story: each story scenario run once
+//! (some at a shorter horizon), its events processed, customer messages and events per
+//! message, and the events broken down by kind (`sim::model::run_counted`), so a change that
+//! schedules fewer events for the same story shows here; `--events` prints this part alone.
 
 use crate::bare_mmc;
 use sim::metrics::report::Summary;
@@ -58,6 +61,28 @@ const SWEEP_REPLICATIONS: u32 = 2;
 const SWEEP_OVERRIDES: [&str; 1] = ["run.horizon=8h"];
 const SWEEP_THREADS: [usize; 2] = [1, 2];
 
+/// The stories whose events per customer message the bench prints: (label, file, overrides),
+/// each at its own horizon (support-agent and Gradient Labs 01 a day, the incident its 90 h,
+/// whose timeline cannot be cut short, the voice peak 90 minutes).
+const STORIES: [(&str, &str, &[&str]); 4] = [
+    ("support-agent", SUPPORT_AGENT, &[]),
+    (
+        "gradient-labs 01",
+        "scenarios/gradient-labs/01-cache-oom.toml",
+        &[],
+    ),
+    (
+        "gradient-labs incident",
+        "scenarios/gradient-labs/incident.toml",
+        &[],
+    ),
+    (
+        "thoughtly-voice peak",
+        "scenarios/thoughtly-voice/peak.toml",
+        &[],
+    ),
+];
+
 struct Measurement {
     best_wall: Duration,
     summary: Summary,
@@ -67,9 +92,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let check = match args {
         [] => false,
         [flag] if flag == "--check" => true,
+        // The event counts alone: deterministic, no timing, a quick check of an event reduction.
+        [flag] if flag == "--events" => return events_per_story(root),
         other => {
             return Err(format!(
-                "bench: unexpected arguments {other:?} (usage: cargo xtask bench [--check])"
+                "bench: unexpected arguments {other:?} (usage: cargo xtask bench [--check | \
+                 --events])"
             ));
         }
     };
@@ -143,6 +171,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         verdict(ratio >= MMC_TARGET_RATIO),
         verdict(day.best_wall < DAY_TARGET_WALL)
     );
+
+    println!();
+    events_per_story(root)?;
 
     println!();
     sweep_throughput(root)?;
@@ -227,6 +258,98 @@ fn sweep_throughput(root: &Path) -> Result<(), String> {
         }
     );
     Ok(())
+}
+
+/// Runs each of `STORIES` once and prints its events per customer message and its events by
+/// kind (one column per story; kinds no story processes are left out).
+fn events_per_story(root: &Path) -> Result<(), String> {
+    let mut rows = Vec::new();
+    let mut counts = Vec::new();
+    for (label, relative, overrides) in STORIES {
+        let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+        let scenario = sim::scenario::load(&root.join(relative), &overrides)
+            .map_err(|errors| format!("{relative}: invalid scenario:\n{errors}"))?;
+        let (output, by_kind) = sim::model::run_counted(&scenario).map_err(|error| {
+            format!(
+                "{relative}: run failed with seed {}: {error}",
+                scenario.seed
+            )
+        })?;
+        let summary = output.summary;
+        let messages = summary.messages.received;
+        rows.push([
+            format!("{label} ({} simulated)", hours(summary.horizon_s)),
+            summary.events_processed.to_string(),
+            messages.to_string(),
+            format!(
+                "{:.2}",
+                summary.events_processed as f64 / messages.max(1) as f64
+            ),
+            summary.conversations.started.to_string(),
+        ]);
+        counts.push(by_kind);
+    }
+    let header = [
+        "story",
+        "events",
+        "messages",
+        "events/message",
+        "conversations",
+    ];
+    println!("{}", table(&header, &rows));
+    for (label, relative, overrides) in STORIES {
+        let sets: String = overrides.iter().map(|o| format!(" --set {o}")).collect();
+        println!("{label}: {relative}{sets}");
+    }
+
+    println!();
+    let mut breakdown = vec![
+        std::iter::once("event kind".to_string())
+            .chain(STORIES.iter().map(|(label, _, _)| label.to_string()))
+            .collect::<Vec<_>>(),
+    ];
+    let names = sim::model::EventCounts::default();
+    for (kind, (name, _)) in names.by_kind().enumerate() {
+        if counts.iter().all(|c| c.processed[kind] == 0) {
+            continue;
+        }
+        let mut row = vec![name.to_string()];
+        row.extend(counts.iter().map(|c| c.processed[kind].to_string()));
+        breakdown.push(row);
+    }
+    println!("{}", grid(&breakdown));
+    Ok(())
+}
+
+/// Left-aligned first column, right-aligned others, widths from the cells; row 0 is the header.
+fn grid(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(String::len)
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(column, (cell, &width))| {
+                    if column == 0 {
+                        format!("{cell:<width$}")
+                    } else {
+                        format!("  {cell:>width$}")
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// The bare loop's best of three on `customers` customers, with the model's M/M/c settings.

@@ -17,13 +17,16 @@ const USAGE: &str = "usage: cargo xtask TASK
 
 tasks:
   ci       format check, clippy (warnings denied), tests (release), validate every scenario
-  bench    [--check]: time the simulator: M/M/c customers/s against a bare M/M/c event loop
-           in the same run, the realistic support-agent day, and sweep throughput (runs/s) on
+  bench    [--check | --events]: time the simulator: M/M/c customers/s against a bare M/M/c
+           event loop in the same run, the realistic support-agent day, the events per
+           customer message of each story (by event kind), and sweep throughput (runs/s) on
            1 and 2 threads; --check fails when the M/M/c ratio to the bare loop is below the
-           committed floor
-  results [STORY...]
+           committed floor; --events prints the events per story alone
+  results [--runs-only] [STORY...]
            regenerate the canonical results/<story>/ from scenarios/<story>/, for every story
-           (gradient-labs, anthropic-research, snorkel-underwriting) or those named
+           (gradient-labs, anthropic-research, snorkel-underwriting) or those named;
+           --runs-only regenerates the canonical runs alone (not the sweeps, diffs, tables
+           and phase diagram), for a change that moves only what a single run reports
   fuzz     [--seconds N] [--target NAME]: run every cargo-fuzz target in fuzz/ for N seconds
            each (default 60; nightly toolchain and cargo-fuzz needed)
   swarm    [--runs N] [--seed S] [--index I] [--threads T]: generate N random valid scenarios

@@ -33,8 +33,15 @@ pub fn canonical_scenarios(root: &Path) -> Result<Vec<std::path::PathBuf>, Strin
     Ok(files)
 }
 
-/// Every story, or only those named (`cargo xtask results anthropic-research`).
-pub fn run(root: &Path, only: &[String]) -> Result<(), String> {
+/// Every story, or only those named (`cargo xtask results anthropic-research`); with
+/// `--runs-only`, only their canonical runs.
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let runs_only = args.iter().any(|a| a == "--runs-only");
+    let only: Vec<String> = args
+        .iter()
+        .filter(|a| *a != "--runs-only")
+        .cloned()
+        .collect();
     let known = || {
         std::iter::once("gradient-labs")
             .chain(crate::stories::STORIES)
@@ -48,18 +55,20 @@ pub fn run(root: &Path, only: &[String]) -> Result<(), String> {
     }
     let wanted = |story: &str| only.is_empty() || only.iter().any(|s| s == story);
     if wanted("gradient-labs") {
-        gradient_labs(root)?;
+        gradient_labs(root, runs_only)?;
     }
     for story in crate::stories::STORIES.into_iter().filter(|s| wanted(s)) {
         let started = std::time::Instant::now();
-        crate::stories::run(root, story)?;
+        crate::stories::run(root, story, runs_only)?;
         println!("results/{story}: {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(())
 }
 
-fn gradient_labs(root: &Path) -> Result<(), String> {
-    run_sweeps(root)?;
+fn gradient_labs(root: &Path, runs_only: bool) -> Result<(), String> {
+    if !runs_only {
+        run_sweeps(root)?;
+    }
     for file in canonical_scenarios(root)? {
         let scenario = sim::scenario::load(&file, &[]).map_err(|e| e.to_string())?;
         let output = sim::model::run(&scenario)
@@ -92,6 +101,9 @@ fn gradient_labs(root: &Path) -> Result<(), String> {
             output.summary.response_latency_s.p95,
             failed
         );
+    }
+    if runs_only {
+        return Ok(());
     }
     phase_diagram(root)
 }

@@ -19,9 +19,13 @@ pub const STORIES: [&str; 2] = ["anthropic-research", "snorkel-underwriting"];
 /// ~0.5 MB of PNG).
 const FIGURES: [&str; 3] = ["research", "rate-limit", "tool-failures"];
 
-/// One story of `STORIES`: its canonical runs, its sweeps, then its diffs and table.
-pub fn run(root: &Path, story: &str) -> Result<(), String> {
+/// One story of `STORIES`: its canonical runs, its sweeps, then its diffs and table (with
+/// `runs_only`, the canonical runs alone).
+pub fn run(root: &Path, story: &str, runs_only: bool) -> Result<(), String> {
     canonical_runs(root, story)?;
+    if runs_only {
+        return Ok(());
+    }
     sweeps(root, story)?;
     match story {
         RESEARCH => anthropic_research(root),

@@ -13,10 +13,26 @@ use crate::engine::rng;
 use crate::engine::rng::Rng;
 use crate::scenario::{TrafficProfile, Workload};
 use rand_distr::{Distribution, Exp1};
+use std::collections::VecDeque;
 
 /// Key for a per-entity stream from up to three indexes.
 pub fn key(a: u64, b: u64, c: u64) -> u64 {
     rng::mix64(rng::mix64(rng::mix64(a) ^ b) ^ c)
+}
+
+/// One workload's abandonment deadlines, one per customer message: `(deadline, conv, epoch)`
+/// in deadline order (`abandon_after` is one value per workload, so deadlines come in the order
+/// the messages do), with at most one `AbandonDue` event scheduled, at the deadline of the
+/// oldest message still unanswered. Nearly every message is answered long before its deadline,
+/// so rather than an event per message that almost always arrives stale, the workload has an
+/// event about once per `abandon_after`, and the deadlines of answered messages are dropped
+/// from the front when it fires. A message whose deadline would come before the last one queued
+/// (a timeline `set` shortened `abandon_after`) gets its own `Abandon` event instead.
+#[derive(Default)]
+pub(super) struct AbandonDeadlines {
+    queue: VecDeque<(Time, u32, u32)>,
+    /// An `AbandonDue` event is scheduled (at the front's deadline or earlier).
+    scheduled: bool,
 }
 
 /// One workload's arrival process: the pending arrival's remaining exponential mass (or the
@@ -221,7 +237,7 @@ impl Model {
         if let Some(acc) = self.stats.workloads.get_mut(w) {
             acc.messages_received += 1;
         }
-        self.schedule_within_horizon(abandon_after, Event::Abandon { conv, epoch });
+        self.schedule_abandonment(w, now.saturating_add(abandon_after), conv, epoch);
         // Signaled, plus the timer's cancellation when the customer came back in time.
         self.wfs[parent].history_events += 1 + u32::from(cancels_timer);
         if self.is_request_mode() && !self.request_for_message(conv) {
@@ -236,6 +252,67 @@ impl Model {
         let parent = self.convs[conv].parent;
         self.wfs[parent].inbox |= INBOX_MESSAGE;
         self.schedule_workflow_task(parent);
+    }
+
+    /// The message `(conv, epoch)` is abandoned at `deadline` unless answered by then: queued
+    /// with its workload's deadlines (see `AbandonDeadlines`). A deadline beyond the horizon
+    /// could not be observed and is not kept.
+    fn schedule_abandonment(&mut self, workload: usize, deadline: Time, conv: u32, epoch: u32) {
+        if deadline > self.horizon {
+            return;
+        }
+        let deadlines = &mut self.abandons[workload];
+        if deadlines
+            .queue
+            .back()
+            .is_some_and(|&(last, _, _)| last > deadline)
+        {
+            self.schedule(deadline, Event::Abandon { conv, epoch });
+            return;
+        }
+        deadlines.queue.push_back((deadline, conv, epoch));
+        if !std::mem::replace(&mut deadlines.scheduled, true) {
+            self.schedule(
+                deadline,
+                Event::AbandonDue {
+                    workload: workload as u32,
+                },
+            );
+        }
+    }
+
+    /// Whether the message `(conv, epoch)` is still waiting for its reply: an `Abandon` for it
+    /// would act. Once false it stays false (the epoch only grows).
+    fn awaiting_reply(&self, conv: u32, epoch: u32) -> bool {
+        self.convs.is_live(conv)
+            && self.convs[conv].epoch == epoch
+            && self.convs[conv].message == MessageState::InFlight
+    }
+
+    /// A workload's oldest unanswered deadline is due: abandon every message due now, drop the
+    /// answered ones ahead of the next unanswered, and schedule the event again for it.
+    pub(super) fn on_abandon_due(&mut self, workload: u32) {
+        let w = workload as usize;
+        self.abandons[w].scheduled = false;
+        let now = self.now();
+        while let Some(&(deadline, conv, epoch)) = self.abandons[w].queue.front() {
+            if !self.awaiting_reply(conv, epoch) {
+                self.abandons[w].queue.pop_front();
+                continue;
+            }
+            if deadline > now {
+                if !std::mem::replace(&mut self.abandons[w].scheduled, true) {
+                    self.schedule(deadline, Event::AbandonDue { workload });
+                }
+                return;
+            }
+            assert_eq!(
+                deadline, now,
+                "an unanswered abandonment deadline was passed over"
+            );
+            self.abandons[w].queue.pop_front();
+            self.on_abandon(conv, epoch);
+        }
     }
 
     pub(super) fn on_abandon(&mut self, conv: u32, epoch: u32) {

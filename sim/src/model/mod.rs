@@ -29,6 +29,8 @@ use crate::scenario::Scenario;
 use state::*;
 use std::collections::VecDeque;
 
+pub use state::EventCounts;
+
 /// Random stream ids, one per concern.
 mod streams {
     pub const ARRIVALS: u64 = 1;
@@ -100,6 +102,16 @@ pub fn run_with(
     Ok((output, model.workload))
 }
 
+/// Runs one scenario like `run` and also returns how many events of each kind it processed
+/// (for the bench's breakdown; the output is the same as `run`'s).
+pub fn run_counted(scenario: &Scenario) -> Result<(RunOutput, EventCounts), RunError> {
+    let mut model = Model::new(scenario, &RunOptions::default());
+    model.start();
+    model.run_loop()?;
+    let output = model.finish()?;
+    Ok((output, model.event_counts))
+}
+
 /// Runs one scenario like `run`, publishing its simulated clock and event count into
 /// `progress` every `progress::PUBLISH_EVERY_EVENTS` events for a progress bar to read. The
 /// model only writes there, so the output is the same as `run`'s.
@@ -139,6 +151,8 @@ pub(crate) struct Model {
     serving: Option<serving::ServingState>,
     memory_exceeded: Vec<u32>,
     events_processed: u64,
+    /// Events processed per kind; they sum to `events_processed`.
+    event_counts: EventCounts,
     convs: Slab<Conv>,
     wfs: Slab<Workflow>,
     acts: Slab<Activity>,
@@ -160,6 +174,8 @@ pub(crate) struct Model {
     round_robin: usize,
     /// Each workload's arrival process.
     arrivals: Vec<conversation::Arrivals>,
+    /// Each workload's abandonment deadlines.
+    abandons: Vec<conversation::AbandonDeadlines>,
     instance_starts: u64,
     // Providers.
     conditions: Vec<llm::ProviderCondition>,
@@ -197,6 +213,7 @@ impl Model {
                 .then(serving::ServingState::new),
             memory_exceeded: Vec::new(),
             events_processed: 0,
+            event_counts: EventCounts::default(),
             convs: Slab::default(),
             wfs: Slab::default(),
             acts: Slab::default(),
@@ -217,6 +234,11 @@ impl Model {
                 .workloads
                 .iter()
                 .map(|w| conversation::Arrivals::new(scenario.seed, w))
+                .collect(),
+            abandons: scenario
+                .workloads
+                .iter()
+                .map(|_| conversation::AbandonDeadlines::default())
                 .collect(),
             instance_starts: 0,
             conditions: vec![
@@ -331,10 +353,12 @@ impl Model {
     }
 
     fn dispatch(&mut self, event: Event) {
+        self.event_counts.processed[event.kind()] += 1;
         match event {
             Event::Arrival { workload, epoch } => self.on_arrival(workload, epoch),
             Event::CustomerMessage { conv, epoch } => self.on_customer_message(conv, epoch),
             Event::Abandon { conv, epoch } => self.on_abandon(conv, epoch),
+            Event::AbandonDue { workload } => self.on_abandon_due(workload),
             Event::IdleTimer { conv, epoch } => self.on_idle_timer(conv, epoch),
             Event::StickyTimeout { wf, epoch } => self.on_sticky_timeout(wf, epoch),
             Event::HistoryFetched {

@@ -21,10 +21,16 @@ pub enum Event {
         conv: u32,
         epoch: u32,
     },
-    /// A message is still unanswered after `abandon_after`.
+    /// A message is still unanswered after `abandon_after` (a deadline out of its workload's
+    /// order; the others are `AbandonDue`).
     Abandon {
         conv: u32,
         epoch: u32,
+    },
+    /// The oldest unanswered message of `workload` reaches its `abandon_after` deadline
+    /// (`conversation::AbandonDeadlines`).
+    AbandonDue {
+        workload: u32,
     },
     /// The parent workflow's idle timer fires.
     IdleTimer {
@@ -112,6 +118,89 @@ pub enum Event {
         provider: u32,
         epoch: u32,
     },
+}
+
+impl Event {
+    /// How many variants `Event` has: the length of `EventCounts`.
+    pub const KINDS: usize = 23;
+
+    /// Each variant's name, indexed by `kind`.
+    pub const KIND_NAMES: [&'static str; Event::KINDS] = [
+        "Arrival",
+        "CustomerMessage",
+        "Abandon",
+        "AbandonDue",
+        "IdleTimer",
+        "StickyTimeout",
+        "HistoryFetched",
+        "CpuDone",
+        "WorkflowTaskTimeout",
+        "ActivityDone",
+        "ActivityTimeout",
+        "ActivityRetry",
+        "LlmAttempt",
+        "ActivityFirstChunk",
+        "InstanceReady",
+        "InstanceRestart",
+        "ShutdownDeadline",
+        "RequestTimeout",
+        "AutoscalerTick",
+        "Sample",
+        "MemoryTick",
+        "Timeline",
+        "IncidentEnd",
+    ];
+
+    /// The variant's index in declaration order (its discriminant): a `match` of constants the
+    /// compiler reduces to the tag, no table and no hashing.
+    pub fn kind(&self) -> usize {
+        match self {
+            Event::Arrival { .. } => 0,
+            Event::CustomerMessage { .. } => 1,
+            Event::Abandon { .. } => 2,
+            Event::AbandonDue { .. } => 3,
+            Event::IdleTimer { .. } => 4,
+            Event::StickyTimeout { .. } => 5,
+            Event::HistoryFetched { .. } => 6,
+            Event::CpuDone { .. } => 7,
+            Event::WorkflowTaskTimeout { .. } => 8,
+            Event::ActivityDone { .. } => 9,
+            Event::ActivityTimeout { .. } => 10,
+            Event::ActivityRetry { .. } => 11,
+            Event::LlmAttempt { .. } => 12,
+            Event::ActivityFirstChunk { .. } => 13,
+            Event::InstanceReady { .. } => 14,
+            Event::InstanceRestart { .. } => 15,
+            Event::ShutdownDeadline { .. } => 16,
+            Event::RequestTimeout { .. } => 17,
+            Event::AutoscalerTick => 18,
+            Event::Sample => 19,
+            Event::MemoryTick => 20,
+            Event::Timeline { .. } => 21,
+            Event::IncidentEnd { .. } => 22,
+        }
+    }
+}
+
+/// Events processed per `Event` variant (indexed by `Event::kind`), counted in
+/// `Model::dispatch`: what the bench breaks a run's events down by. Not part of any output file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventCounts {
+    pub processed: [u64; Event::KINDS],
+}
+
+impl EventCounts {
+    /// `(variant name, events processed)` for every variant, in declaration order.
+    pub fn by_kind(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        Event::KIND_NAMES
+            .iter()
+            .copied()
+            .zip(self.processed.iter().copied())
+    }
+
+    pub fn total(&self) -> u64 {
+        self.processed.iter().sum()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,7 +17,7 @@ pub fn mmc(lambda: f64, mu: f64, c: u32, horizon_s: f64) -> Scenario {
         run: RunLimits {
             horizon: secs(horizon_s),
             warmup: 0,
-            max_events: 2_000_000_000,
+            max_events: crate::scenario::limits::DEFAULT_MAX_EVENTS,
             sample_interval: secs(60.0),
             max_open_conversations: 10_000_000,
             max_conversations: 10_000_000,

@@ -432,3 +432,89 @@ fn keda_scales_to_zero_when_idle_and_back_on_the_first_queued_task() {
     );
     assert!(output.summary.messages.received > 0);
 }
+
+#[test]
+fn event_kinds_are_named_in_declaration_order_and_count_every_event_once() {
+    let samples = [
+        Event::Arrival {
+            workload: 0,
+            epoch: 0,
+        },
+        Event::CustomerMessage { conv: 0, epoch: 0 },
+        Event::Abandon { conv: 0, epoch: 0 },
+        Event::AbandonDue { workload: 0 },
+        Event::IdleTimer { conv: 0, epoch: 0 },
+        Event::StickyTimeout { wf: 0, epoch: 0 },
+        Event::HistoryFetched {
+            inst: 0,
+            inst_gen: 0,
+            wf: 0,
+            epoch: 0,
+        },
+        Event::CpuDone {
+            inst: 0,
+            inst_gen: 0,
+            job: CpuJob::Startup,
+        },
+        Event::WorkflowTaskTimeout { wf: 0, epoch: 0 },
+        Event::ActivityDone { act: 0, epoch: 0 },
+        Event::ActivityTimeout { act: 0, epoch: 0 },
+        Event::ActivityRetry { act: 0, epoch: 0 },
+        Event::LlmAttempt {
+            act: 0,
+            epoch: 0,
+            call: 0,
+        },
+        Event::ActivityFirstChunk { act: 0, epoch: 0 },
+        Event::InstanceReady {
+            inst: 0,
+            inst_gen: 0,
+        },
+        Event::InstanceRestart {
+            inst: 0,
+            inst_gen: 0,
+        },
+        Event::ShutdownDeadline {
+            inst: 0,
+            inst_gen: 0,
+        },
+        Event::RequestTimeout { conv: 0, epoch: 0 },
+        Event::AutoscalerTick,
+        Event::Sample,
+        Event::MemoryTick,
+        Event::Timeline { index: 0 },
+        Event::IncidentEnd {
+            provider: 0,
+            epoch: 0,
+        },
+    ];
+    for (index, event) in samples.iter().enumerate() {
+        assert_eq!(event.kind(), index, "{event:?}");
+        let name = Event::KIND_NAMES[index];
+        assert!(
+            format!("{event:?}").starts_with(name),
+            "{event:?} is not {name}"
+        );
+    }
+
+    let mut scenario = fleet(2.0, 1800.0);
+    scenario.temporal.cache_size = 50;
+    let (output, counts) = run_counted(&scenario).expect("runs");
+    assert_eq!(counts.total(), output.summary.events_processed);
+    let count = |name: &str| {
+        counts
+            .by_kind()
+            .find(|(kind, _)| *kind == name)
+            .map(|(_, n)| n)
+            .expect("a kind")
+    };
+    // One arrival event per conversation started, plus the pending next one cut by the horizon
+    // (not processed), and a sample per sample interval.
+    assert_eq!(count("Arrival"), output.summary.conversations.started);
+    assert_eq!(
+        count("Sample"),
+        output.timeseries.rows.len() as u64,
+        "one row per sample"
+    );
+    assert_eq!(run(&scenario).expect("runs").summary, output.summary);
+}

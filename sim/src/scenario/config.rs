@@ -87,7 +87,8 @@ pub struct RunLimits {
     /// happens before this; counts, crashes and cost cover the whole run. Default "0s"; must
     /// be below the horizon.
     pub warmup: Nanos,
-    /// `max_events`: hard limit on processed events, default 2_000_000_000.
+    /// `max_events`: hard limit on processed events, default 10_000_000_000
+    /// (`limits::DEFAULT_MAX_EVENTS`: a 10,000,000-calls day fits).
     pub max_events: u64,
     /// `sample_interval`: the time-series row interval, default "60s".
     pub sample_interval: Nanos,

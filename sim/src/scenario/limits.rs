@@ -27,6 +27,13 @@ pub const MAX_PROVIDERS: usize = 1_000;
 /// The most points of a piecewise traffic profile.
 pub const MAX_RATE_POINTS: usize = 100_000;
 
+/// The default of `run.max_events`, a fixed number rather than one scaled to the scenario: it
+/// fits a voice fleet's day of 10,000,000 calls at up to 1,000 events per call (the voice story
+/// processes about 64 per call over a day), so a fleet that large runs with the defaults, and
+/// it still stops a runaway run after about half an hour of CPU at the model's event rate. The
+/// up-front estimate in `check_resolved` refuses a scenario sure to exceed it.
+pub const DEFAULT_MAX_EVENTS: u64 = 10_000_000_000;
+
 /// Defaults of the `[run]` limit keys that only this module reads.
 pub const DEFAULT_MAX_CONVERSATIONS: u64 = 10_000_000;
 pub const DEFAULT_MAX_INSTANCES: u64 = 10_000;

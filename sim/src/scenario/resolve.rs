@@ -289,7 +289,7 @@ fn run(node: Option<&Node>, diags: &mut Diags) -> RunLimits {
     let limits = RunLimits {
         horizon,
         warmup,
-        max_events: s.u64(diags, "max_events", 2_000_000_000, 1),
+        max_events: s.u64(diags, "max_events", super::limits::DEFAULT_MAX_EVENTS, 1),
         sample_interval: s.duration_min(diags, "sample_interval", 60_000_000_000, 1),
         max_open_conversations: s.u64(diags, "max_open_conversations", 10_000_000, 1),
         max_conversations: s.u64(

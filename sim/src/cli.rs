@@ -89,6 +89,11 @@ pub struct SweepSettings {
     /// `--objective` (an index into `sweep::METRICS`); `None`: the file's `sweep.objective`,
     /// else the compute cost.
     pub objective: Option<usize>,
+    /// `--search`, `--initial-replications`, `--halving-factor`; each `None` defers to the
+    /// file's `[sweep]` key.
+    pub search: sim::scenario::SearchTable,
+    /// `--from`: carry on a halving search from a merged round.
+    pub from: Option<PathBuf>,
     /// `--format`: the text summary and table, or the same as JSON.
     pub format: Format,
     /// `--set` strings in command-line order, then `--horizon` as `run.horizon=...`, then
@@ -280,6 +285,13 @@ struct RawValidateArgs {
     horizon: Option<String>,
 }
 
+/// `sim sweep --search`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SearchArg {
+    Grid,
+    Halving,
+}
+
 #[derive(Debug, Args)]
 struct RawSweepArgs {
     /// Scenario file (TOML); its `[sweep]` table gives the default grid and replications
@@ -297,6 +309,26 @@ struct RawSweepArgs {
     /// response_latency_p95_s [default: sweep.objective in the file, else cost_compute_usd]
     #[arg(long, value_name = "METRIC", value_parser = parse_objective)]
     objective: Option<usize>,
+    /// How to choose the runs: every point at every replication (grid), or successive halving
+    /// (few replications for every point, more for the promising ones) [default: sweep.search
+    /// in the file, else grid]
+    #[arg(long, value_name = "SEARCH", value_enum)]
+    search: Option<SearchArg>,
+    /// Halving: replications of every point in the first round [default:
+    /// sweep.initial_replications in the file, else 1]
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=sweep::grid::MAX_REPLICATIONS as i64))]
+    initial_replications: Option<u32>,
+    /// Halving: each round keeps 1 point in N and gives it N times the replications
+    /// [default: sweep.halving_factor in the file, else 2]
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(
+              sweep::halving::MIN_FACTOR as i64..=sweep::halving::MAX_FACTOR as i64))]
+    halving_factor: Option<u32>,
+    /// Halving: carry on from the rounds merged into DIR by `sim merge` (with --shard, run
+    /// this machine's share of the next round)
+    #[arg(long, value_name = "DIR")]
+    from: Option<PathBuf>,
     /// What to print on stdout: the summary and table of points, or the same as one JSON object
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -506,6 +538,12 @@ where
                 grid: raw.grid,
                 replications: raw.replications,
                 objective: raw.objective,
+                search: sim::scenario::SearchTable {
+                    halving: raw.search.map(|s| s == SearchArg::Halving),
+                    initial_replications: raw.initial_replications,
+                    halving_factor: raw.halving_factor,
+                },
+                from: raw.from,
                 format: raw.format,
                 overrides,
                 out: raw.out,
@@ -910,6 +948,14 @@ mod tests {
             "--no-plots",
             "--out",
             "o",
+            "--search",
+            "halving",
+            "--initial-replications",
+            "2",
+            "--halving-factor",
+            "3",
+            "--from",
+            "m",
         ])
         .unwrap();
         assert_eq!(
@@ -922,6 +968,12 @@ mod tests {
                 ],
                 replications: Some(5),
                 objective: sweep::metrics::metric_index("cost_total_usd"),
+                search: sim::scenario::SearchTable {
+                    halving: Some(true),
+                    initial_replications: Some(2),
+                    halving_factor: Some(3),
+                },
+                from: Some(PathBuf::from("m")),
                 format: Format::Json,
                 overrides: vec!["run.horizon=1h".into(), "seed=9".into()],
                 out: Some(PathBuf::from("o")),
@@ -939,6 +991,7 @@ mod tests {
         assert_eq!(defaults.objective, None);
         assert_eq!(defaults.format, Format::Text);
         assert_eq!(defaults.jobs, None);
+        assert_eq!(defaults.search, sim::scenario::SearchTable::default());
         assert!(defaults.grid.is_empty() && defaults.plots && !defaults.resume);
     }
 
@@ -1093,6 +1146,9 @@ mod tests {
             &["sim", "sweep", "a.toml", "--shard", "3/2"],
             &["sim", "sweep", "a.toml", "--jobs", "0"],
             &["sim", "sweep", "a.toml", "--replications", "0"],
+            &["sim", "sweep", "a.toml", "--search", "bisect"],
+            &["sim", "sweep", "a.toml", "--halving-factor", "1"],
+            &["sim", "sweep", "a.toml", "--initial-replications", "0"],
             &["sim", "merge", "a"],
             &["sim", "merge", "--out", "m"],
             &["sim", "diff", "a.toml"],

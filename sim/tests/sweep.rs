@@ -114,6 +114,8 @@ fn config(out: &Path, grid: &[&str], replications: u32, threads: usize) -> Sweep
         plots: true,
         out_dir: out.to_path_buf(),
         scenario_hash: sweep::scenario_hash(b"toy scenario", &[]),
+        search: sim::sweep::Search::Grid,
+        from: None,
     }
 }
 
@@ -708,4 +710,141 @@ fn shards_carry_the_objective_into_the_merge() {
     sweep::sweep(&ToyModel::new(), &shard_config(&other, 2, 2)).unwrap();
     let e = merge_error(&[shards[0].clone(), other], &dir.path().join("bad"));
     assert!(e.contains("different objectives"), "{e}");
+}
+
+/// A grid too big to run whole: 10 cache sizes x 10 minimum instance counts.
+const BIG_GRID: [&str; 2] = [
+    "temporal.cache_size=1000..19000:2000",
+    "autoscaler.min_instances=0..9:1",
+];
+
+fn halving_config(out: &Path, replications: u32, threads: usize) -> SweepConfig {
+    let mut c = config(out, &BIG_GRID, replications, threads);
+    c.search = sweep::Search::Halving(sweep::Halving {
+        initial_replications: 1,
+        factor: 2,
+    });
+    c
+}
+
+/// The rows of `runs.csv` (without its header).
+fn run_rows(out: &Path) -> Vec<String> {
+    std::fs::read_to_string(out.join("sweep/runs.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn halving_finds_the_grid_best_with_at_most_half_the_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (grid_out, halving_out) = (dir.path().join("grid"), dir.path().join("halving"));
+    let grid_model = ToyModel::new();
+    let grid = sweep::sweep(&grid_model, &config(&grid_out, &BIG_GRID, 8, 2)).unwrap();
+    assert_eq!(grid_model.calls.load(Ordering::SeqCst), 800);
+    let model = ToyModel::new();
+    let halving = sweep::sweep(&model, &halving_config(&halving_out, 8, 2)).unwrap();
+    let runs = model.calls.load(Ordering::SeqCst);
+    assert!(grid.cheapest_feasible.is_some());
+    assert_eq!(halving.cheapest_feasible, grid.cheapest_feasible);
+    assert!(runs * 2 <= 800, "{runs} runs");
+    assert_eq!(halving.runs_total, runs);
+    // Every run is the grid's run of that point and replication, with the same seed and values.
+    let grid_rows = run_rows(&grid_out);
+    let rows = run_rows(&halving_out);
+    assert_eq!(rows.len(), runs);
+    for row in &rows {
+        assert!(grid_rows.contains(row), "{row} is not a run of the grid");
+    }
+    // Every point is in the table; those eliminated early say when.
+    assert_eq!(halving.points.len(), 100);
+    let best = &halving.points[halving.cheapest_feasible.unwrap()];
+    assert_eq!(best.replications, 8);
+    assert_eq!(best.stats, grid.points[best.index].stats);
+    let eliminated = halving.points.iter().filter(|p| p.eliminated.is_some());
+    assert!(
+        eliminated.clone().count() >= 85,
+        "{}",
+        halving.summary_text()
+    );
+    assert!(eliminated.clone().all(|p| !p.feasible));
+    let text = halving.summary_text();
+    assert!(
+        text.contains(&format!("{runs} runs in ")) && text.contains("of the 800 a full grid"),
+        "{text}"
+    );
+    assert!(text.contains("eliminated: round 0, "), "{text}");
+    let points_csv = std::fs::read_to_string(halving_out.join("sweep/points.csv")).unwrap();
+    assert!(
+        points_csv
+            .lines()
+            .next()
+            .unwrap()
+            .contains(",feasible,eliminated,")
+    );
+    assert_eq!(points_csv.lines().count(), 101);
+}
+
+#[test]
+fn halving_is_byte_identical_across_thread_counts_and_round_by_round_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name);
+    let whole = sweep::sweep(&ToyModel::new(), &halving_config(&d("one"), 8, 1)).unwrap();
+    sweep::sweep(&ToyModel::new(), &halving_config(&d("four"), 8, 4)).unwrap();
+    assert_same_files(&d("one"), &d("four"));
+
+    // Each round: three shards carry on from the previous merge, then they are merged.
+    let model = ToyModel::new();
+    let mut from: Option<PathBuf> = None;
+    let mut rounds = 0;
+    let merged = loop {
+        let shards: Vec<PathBuf> = (1..=3).map(|k| d(&format!("r{rounds}-s{k}"))).collect();
+        for (k, shard) in shards.iter().enumerate() {
+            let mut c = halving_config(shard, 8, 2);
+            c.shard = Some(Shard {
+                index: k as u32 + 1,
+                count: 3,
+            });
+            c.from = from.clone();
+            let outcome = sweep::sweep(&model, &c).unwrap();
+            assert_eq!(outcome.meta.round, Some(rounds));
+        }
+        if rounds == 0 {
+            // A round's shards all have to be there.
+            let e = merge_error(&shards[..2], &d("refused"));
+            assert!(e.contains("missing shard 3/3"), "{e}");
+        }
+        let out = d(&format!("m{rounds}"));
+        let outcome = sweep::merge(&shards, &out, true).unwrap();
+        rounds += 1;
+        match outcome.meta.next_round {
+            Some(next) => {
+                assert_eq!(next, rounds);
+                assert_eq!(
+                    names(&files(&out)),
+                    ["manifest.json", "runs.csv", "sweep.json"]
+                );
+                from = Some(out);
+            }
+            None => break out,
+        }
+    };
+    assert_eq!(rounds as usize, whole.rounds);
+    assert_eq!(model.calls.load(Ordering::SeqCst), whole.runs_total);
+    assert_same_files(&d("one"), &merged);
+
+    // A shard of a round that is over, or a merge of shards of different rounds, is refused.
+    let mut c = halving_config(&d("late"), 8, 2);
+    c.shard = Some(Shard { index: 1, count: 3 });
+    c.from = Some(merged.clone());
+    assert!(sweep::sweep(&model, &c).is_err());
+    let e = merge_error(&[d("r0-s1"), d("r1-s2"), d("r0-s3")], &d("refused"));
+    assert!(e.contains("different halving rounds"), "{e}");
+    // Carrying on unsharded from a merged round gives the same outputs too.
+    let mut c = halving_config(&d("carried"), 8, 2);
+    c.from = Some(d("m1"));
+    sweep::sweep(&ToyModel::new(), &c).unwrap();
+    assert_same_files(&d("one"), &d("carried"));
 }

@@ -931,3 +931,183 @@ fn objective_flag_and_json_format_print_every_point_ranked() {
         ran.stderr
     );
 }
+
+/// The runs a sweep did, from the first line of its summary ("N runs in").
+fn halving_runs(stdout: &str) -> usize {
+    let (_, rest) = stdout.split_once("): ").expect("a halving summary");
+    rest.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// The best feasible point's line.
+fn best_line(stdout: &str) -> &str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with("best feasible point"))
+        .expect("a best feasible point")
+}
+
+/// Successive halving with the real model on a 12-point grid (activity slots x arrival rate,
+/// the M/M/c scenario cut to five minutes): the grid's best feasible point at fewer runs; the same files whatever the thread count, and round by round over two shards
+/// with `--from` and `sim merge`.
+#[test]
+fn halving_finds_the_grid_best_and_shards_round_by_round() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let file = mmc_with_slo(cwd);
+    let file = file.to_str().unwrap();
+    let grid = [
+        "--grid",
+        "temporal.max_concurrent_activities=7..12:1",
+        "--grid",
+        "traffic.rate_per_s=6,8",
+        "--replications",
+        "8",
+        "--no-plots",
+    ];
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["sweep", file, "--out", out];
+        args.extend_from_slice(&grid);
+        args.extend_from_slice(extra);
+        let ran = sim(cwd, &args);
+        assert_eq!(ran.code, 0, "{args:?}: {}", ran.stderr);
+        ran
+    };
+    let exhaustive = run("grid", &[]);
+    let halving = run("one", &["--search", "halving", "--jobs", "1"]);
+    assert_eq!(best_line(&halving.stdout), best_line(&exhaustive.stdout));
+    let runs = halving_runs(&halving.stdout);
+    // Activity slots cost nothing here (one fixed instance), so many points tie on the
+    // objective and ties are kept: fewer runs than the grid, not half (the slow test below
+    // checks half on the shipped example).
+    assert!(runs < 96, "{runs} runs: {}", halving.stdout);
+    assert!(
+        halving.stdout.contains("of the 96 a full grid runs"),
+        "{}",
+        halving.stdout
+    );
+    assert!(
+        halving.stdout.contains("eliminated: round 0"),
+        "{}",
+        halving.stdout
+    );
+    run("two", &["--search", "halving", "--jobs", "2"]);
+    assert_same_files(&cwd.join("one/sweep"), &cwd.join("two/sweep"));
+
+    let mut from: Option<String> = None;
+    let mut round = 0;
+    let merged = loop {
+        for k in 1..=2 {
+            let shard = format!("{k}/2");
+            let out = format!("r{round}-s{k}");
+            let mut extra = vec!["--search", "halving", "--shard", shard.as_str()];
+            if let Some(from) = &from {
+                extra.extend(["--from", from.as_str()]);
+            }
+            let ran = run(&out, &extra);
+            assert!(
+                ran.stdout.contains(&format!("halving round {round}")),
+                "{}",
+                ran.stdout
+            );
+        }
+        let out = format!("m{round}");
+        let ran = sim(
+            cwd,
+            &[
+                "merge",
+                &format!("r{round}-s1"),
+                &format!("r{round}-s2"),
+                "--out",
+                &out,
+                "--no-plots",
+            ],
+        );
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        round += 1;
+        if ran.stdout.contains("best feasible point") {
+            break out;
+        }
+        assert!(
+            ran.stdout.contains(&format!("Run round {round} with")),
+            "{}",
+            ran.stdout
+        );
+        from = Some(out);
+    };
+    assert_same_files(&cwd.join("one/sweep"), &cwd.join(merged).join("sweep"));
+
+    // Halving settings without halving, and --from a finished search, are refused (exit 2).
+    let ran = sim(
+        cwd,
+        &["sweep", file, "--initial-replications", "2", "--out", "bad"],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("add --search halving"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!cwd.join("bad").exists());
+}
+
+/// `[sweep] search` is read like every key: a bad value and a halving key without halving are
+/// reported by `sim validate` with their line and column.
+#[test]
+fn a_bad_search_key_fails_validate_with_its_location() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc_with_slo(tmp.path());
+    let mut text = fs::read_to_string(&file).unwrap();
+    text.push_str("\n[sweep]\nsearch = \"halfing\"\nhalving_factor = 1\n");
+    fs::write(&file, text).unwrap();
+    let ran = sim(tmp.path(), &["validate", file.to_str().unwrap()]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("sweep.search: expected")
+            && ran.stderr.contains("did you mean \"halving\""),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("sweep.halving_factor"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("mmc.toml:"), "{}", ran.stderr);
+}
+
+/// The shipped example (gated: a few minutes of simulation): halving finds the exhaustive
+/// grid's best feasible point at 8 replications with at most half the runs.
+#[test]
+fn halving_on_the_shipped_sweep_finds_the_grid_best_with_half_the_runs() {
+    if std::env::var_os("SIM_SLOW_TESTS").is_none() {
+        eprintln!("halving on the shipped sweep: skipped; set SIM_SLOW_TESTS=1 to run it");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let file = repo_file("scenarios/gradient-labs/sweep-cache-min-instances.toml");
+    let file = file.to_str().unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            file,
+            "--replications",
+            "8",
+            "--no-plots",
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        let ran = sim(cwd, &args);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        ran
+    };
+    let grid = run("grid", &[]);
+    let halving = run("halving", &["--search", "halving"]);
+    assert_eq!(best_line(&halving.stdout), best_line(&grid.stdout));
+    assert!(
+        halving_runs(&halving.stdout) * 2 <= 128,
+        "{}",
+        halving.stdout
+    );
+}

@@ -219,6 +219,8 @@ fn sweep_throughput(root: &Path) -> Result<(), String> {
             plots: false,
             out_dir: scratch.join(threads.to_string()),
             scenario_hash: "bench".into(),
+            search: sim::sweep::Search::Grid,
+            from: None,
         };
         let mut best: Option<Duration> = None;
         for _ in 0..REPEATS {

@@ -192,6 +192,8 @@ fn phase_diagram(root: &Path) -> Result<(), String> {
             plots: false,
             out_dir: root.join(PHASE_WORK).join(stem),
             scenario_hash: sim::sweep::scenario_hash(&bytes, &[]),
+            search: sim::sweep::Search::Grid,
+            from: None,
         };
         let fleet = Fleet {
             path: path.clone(),

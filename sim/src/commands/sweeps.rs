@@ -1,6 +1,6 @@
 //! The `sweep`, `merge` and `diff` commands: thin wrappers over `sim::sweep` that check the
 //! input files, print the human summary, and decide the outcome. Exit rule for `sweep` and
-//! `merge`: 0 when a shard finished or some point is feasible, 1 when no point is, 2 on any
+//! `merge`: 0 when a shard (or a halving round) finished or some point is feasible, 1 when no point is, 2 on any
 //! error (nothing is written when the grid or a scenario is invalid). `diff`: 1 when B breaks an
 //! SLO that A meets, else 0; 2 on bad input.
 
@@ -22,6 +22,8 @@ pub fn sweep(settings: &SweepSettings, console: &Console) -> Outcome {
     }
     let options = SweepOptions {
         objective: settings.objective,
+        search: settings.search,
+        from: settings.from.clone(),
         shard: settings.shard,
         resume: settings.resume,
         threads: settings.jobs,
@@ -194,7 +196,10 @@ fn finish(outcome: &SweepOutcome, console: &Console) -> Outcome {
 }
 
 fn finish_outcome(outcome: &SweepOutcome) -> Outcome {
-    if outcome.meta.shard.is_some() || outcome.cheapest_feasible.is_some() {
+    if outcome.meta.shard.is_some()
+        || outcome.meta.next_round.is_some()
+        || outcome.cheapest_feasible.is_some()
+    {
         Outcome::Success
     } else {
         Outcome::SloFailed

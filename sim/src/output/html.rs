@@ -554,6 +554,18 @@ pub fn sweep_report(
         meta.base_seed,
         escape(&meta.version)
     );
+    if let crate::sweep::Search::Halving(h) = meta.search {
+        let _ = writeln!(
+            body,
+            "<p>Successive halving: {} of these runs were done (every point from {} \
+             replication(s), 1 point in {} kept each round with {}× the replications); a point \
+             eliminated early is marked with its round.</p>",
+            records.len(),
+            h.initial_replications,
+            h.factor,
+            h.factor
+        );
+    }
     body.push_str("<h2>Grid</h2>\n");
     let axes: Vec<Vec<String>> = meta
         .grid
@@ -611,7 +623,6 @@ pub fn sweep_report(
         "<p>Mean over replications ± the half-width of its 95% confidence interval. A point \
          is feasible when every SLO held in every replication.</p>\n",
     );
-    let reps = meta.replications.max(1) as usize;
     let mut header: Vec<&str> = vec!["point"];
     header.extend(meta.grid.axes.iter().map(|axis| axis.key.as_str()));
     header.extend(["SLOs held", "SLOs failed (replications)"]);
@@ -623,16 +634,24 @@ pub fn sweep_report(
             row.extend(point.parameters.iter().map(|(_, value)| text_cell(value)));
             row.push(if point.feasible {
                 "<td class=\"ok\">all</td>".to_string()
+            } else if let Some(eliminated) = point.eliminated {
+                format!(
+                    "<td class=\"fail\">eliminated ({}; {} replications)</td>",
+                    escape(&eliminated.describe()),
+                    point.replications
+                )
             } else {
                 format!(
                     "<td class=\"fail\">{}%</td>",
                     significant(point.slo_feasible_fraction * 100.0, 3)
                 )
             });
-            let runs = records
-                .get(point.index * reps..(point.index + 1) * reps)
-                .unwrap_or(&[]);
-            row.push(text_cell(&failed_slos(runs)));
+            let runs: Vec<RunRecord> = records
+                .iter()
+                .filter(|r| r.point == point.index)
+                .cloned()
+                .collect();
+            row.push(text_cell(&failed_slos(&runs)));
             for (metric, stats) in METRICS.iter().zip(&point.stats) {
                 let value = format_metric(metric.unit, stats.mean);
                 let text = match stats.ci95 {
@@ -671,6 +690,16 @@ pub fn sweep_report(
     }
     words.push("--replications".into());
     words.push(meta.replications.to_string());
+    if let crate::sweep::Search::Halving(h) = meta.search {
+        words.extend([
+            "--search".to_string(),
+            "halving".into(),
+            "--initial-replications".into(),
+            h.initial_replications.to_string(),
+            "--halving-factor".into(),
+            h.factor.to_string(),
+        ]);
+    }
     let _ = writeln!(body, "<pre><code>{}</code></pre>", escape(&words.join(" ")));
     let _ = writeln!(
         body,

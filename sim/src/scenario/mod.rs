@@ -26,7 +26,7 @@ mod tests;
 pub use config::*;
 pub use lookup::{KeyNumber, LookupError, resolved_number};
 pub use schema::schema_json;
-pub use sweep::objective_index;
+pub use sweep::{SearchTable, objective_index};
 pub use units::{MAX_SIZE_BYTES, format_duration, format_size, parse_duration, parse_size};
 pub use warnings::warnings;
 
@@ -170,6 +170,8 @@ pub struct SweepSource {
     pub replications: Option<u32>,
     /// `sweep.objective`, if written (a name of `sweep::METRICS`).
     pub objective: Option<String>,
+    /// `sweep.search`, `sweep.initial_replications` and `sweep.halving_factor`, if written.
+    pub search: sweep::SearchTable,
     /// Whether the file has a `[sweep]` table.
     pub has_sweep_table: bool,
     /// The scenario without any grid value.
@@ -218,6 +220,7 @@ pub fn load_sweep(
             axes,
             replications: table.replications,
             objective: table.objective,
+            search: table.search,
             has_sweep_table: table.present,
             base,
         }),

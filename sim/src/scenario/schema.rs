@@ -656,6 +656,14 @@ struct TimelineEntry {
     factor: Option<f64>,
 }
 
+/// `[sweep] search`.
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum SearchKind {
+    Grid,
+    Halving,
+}
+
 /// The grid, replications and objective of `sim sweep`, checked by `sim validate`.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -663,6 +671,15 @@ struct Sweep {
     replications: Option<u64>,
     /// The metric the sweep minimises subject to the SLOs, e.g. "cost_compute_usd".
     objective: Option<String>,
+    /// How the runs are chosen: every point at every replication, or successive halving.
+    search: Option<SearchKind>,
+    /// Halving: replications of every point in the first round.
+    #[schemars(range(min = 1))]
+    initial_replications: Option<u64>,
+    /// Halving: each round keeps 1 point in this many and gives it this many times the
+    /// replications.
+    #[schemars(range(min = 2, max = 16))]
+    halving_factor: Option<u64>,
     /// Dotted keys to an array of values or a range string "start..end:step".
     grid: Option<BTreeMap<String, AnyValue>>,
 }

@@ -1,4 +1,4 @@
-//! The `[sweep]` section (grid, replications, objective) and the grid points of a sweep: each
+//! The `[sweep]` section (grid, replications, objective, search) and the grid points of a sweep: each
 //! point is the raw tree with its grid values assigned, resolved like any scenario. Grid keys and
 //! values keep their origin (the file's `sweep.grid` position, or the `--grid` argument), so a
 //! misspelt key or a bad value is reported once, where it was written, with the reader's own
@@ -27,6 +27,17 @@ pub(crate) struct SweepTable {
     pub axes: Vec<LocatedAxis>,
     pub replications: Option<u32>,
     pub objective: Option<String>,
+    /// `search`, `initial_replications` and `halving_factor`, as written.
+    pub search: SearchTable,
+}
+
+/// The search keys of `[sweep]` (or the `--search` flags), before defaults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SearchTable {
+    /// `search = "halving"` (`Some(true)`) or `"grid"` (`Some(false)`).
+    pub halving: Option<bool>,
+    pub initial_replications: Option<u32>,
+    pub halving_factor: Option<u32>,
 }
 
 const KEYS_HINT: &str = "a table like { \"temporal.cache_size\" = [1000, 10000] }";
@@ -48,6 +59,44 @@ pub(crate) fn sweep_table(node: Option<&Node>, diags: &mut Diags) -> SweepTable 
             diags.error(&objective_origin, "sweep.objective", message);
         }
         table.objective = Some(objective);
+    }
+    let search = s.choice(diags, "search", &["grid", "halving"]);
+    let initial_origin = s.origin_of("initial_replications");
+    let factor_origin = s.origin_of("halving_factor");
+    table.search = SearchTable {
+        halving: search.map(|kind| kind == "halving"),
+        initial_replications: s.u32_optional(diags, "initial_replications", 1, MAX_REPLICATIONS),
+        halving_factor: s.u32_optional(
+            diags,
+            "halving_factor",
+            crate::sweep::halving::MIN_FACTOR,
+            crate::sweep::halving::MAX_FACTOR,
+        ),
+    };
+    if table.search.halving != Some(true) {
+        let why = if search.is_some() {
+            "only used with search = \"halving\": remove it, or set search = \"halving\""
+        } else {
+            "only used with search = \"halving\", which this [sweep] table does not set"
+        };
+        if table.search.initial_replications.is_some() {
+            diags.error(&initial_origin, "sweep.initial_replications", why);
+        }
+        if table.search.halving_factor.is_some() {
+            diags.error(&factor_origin, "sweep.halving_factor", why);
+        }
+    }
+    if let (Some(initial), Some(full)) = (table.search.initial_replications, table.replications)
+        && initial > full
+    {
+        diags.error(
+            &initial_origin,
+            "sweep.initial_replications",
+            format!(
+                "expected at most sweep.replications = {full} (the count halving ends at), \
+                 found {initial}"
+            ),
+        );
     }
     if let Some(grid_node) = s.take("grid") {
         table.axes = grid_table(grid_node, diags);

@@ -2,9 +2,15 @@
 //! sweep, byte-identical to an unsharded run. Refuses shards that do not belong together
 //! (scenario hash, scenario name, grid, replications, base seed, shard count or program
 //! version differ), shards given twice, missing shards, and runs in the wrong shard.
+//!
+//! A halving search is merged round by round: the shards of round k each hold the runs of
+//! rounds 0..k (from `--from`) and their share of round k. Their merge is the starting point of
+//! round k + 1 (`runs.csv` and `sweep.json` with `next_round`, read by `sim sweep --from`) or,
+//! after the last round, the outputs of the whole search.
 
+use super::halving::{self, Search};
 use super::output::{SweepHeader, read_header, read_runs_csv, write_outputs};
-use super::{RunRecord, SweepError, SweepOutcome, summarise};
+use super::{RunRecord, SweepError, SweepMeta, SweepOutcome, summarise};
 use std::path::{Path, PathBuf};
 
 /// The folder holding `sweep.json`: `dir` itself or `dir/sweep`.
@@ -69,6 +75,12 @@ pub fn merge(
         if header.objective != first.objective {
             return Err(differs("objectives (--objective)"));
         }
+        if header.search != first.search {
+            return Err(differs("searches (--search and its settings)"));
+        }
+        if header.round != first.round {
+            return Err(differs("halving rounds (merge the shards of one round)"));
+        }
         if super::metrics::metric_index(&header.objective).is_none() {
             return Err(SweepError::Merge(format!(
                 "{}: unknown objective \"{}\"",
@@ -120,6 +132,9 @@ pub fn merge(
 
     let mut meta = first.meta();
     meta.shard = None;
+    if let Search::Halving(h) = meta.search {
+        return merge_round(&shards, meta, h, out_dir, plots);
+    }
     let plan = meta.plan();
     let mut slots: Vec<Option<RunRecord>> = vec![None; plan.total_runs()];
     for (dir, header) in &shards {
@@ -189,5 +204,179 @@ pub fn merge(
         cheapest_feasible,
         runs_executed: 0,
         runs_resumed: records.len(),
+        runs_total: records.len(),
+        rounds: 0,
+        points_left: 0,
     })
+}
+
+/// Merges the shards of one round of a halving search.
+fn merge_round(
+    shards: &[(PathBuf, SweepHeader)],
+    mut meta: SweepMeta,
+    h: halving::Halving,
+    out_dir: &Path,
+    plots: bool,
+) -> Result<SweepOutcome, SweepError> {
+    let round = meta.round.ok_or_else(|| {
+        SweepError::Merge(format!(
+            "{} is not a shard of a halving round",
+            shards[0].0.display()
+        ))
+    })?;
+    meta.round = None;
+    type Key = (usize, u32);
+    let mut union: std::collections::BTreeMap<Key, RunRecord> = Default::default();
+    let mut per_shard: Vec<Vec<Key>> = Vec::new();
+    for (dir, header) in shards {
+        let records = read_runs_csv(&dir.join("runs.csv"), &meta)?;
+        if records.len() != header.runs_in_file {
+            return Err(SweepError::Merge(format!(
+                "{}: runs.csv has {} runs but sweep.json says {}: the shard is damaged, run it again",
+                dir.display(),
+                records.len(),
+                header.runs_in_file
+            )));
+        }
+        let plan = meta.plan();
+        let mut keys = Vec::with_capacity(records.len());
+        for record in records {
+            let key = (record.point, record.replication);
+            let run = super::RunId {
+                point: record.point,
+                replication: record.replication,
+            };
+            if record.seed != plan.seed(run) {
+                return Err(SweepError::Merge(format!(
+                    "{}: run {}-{} has the wrong seed",
+                    dir.display(),
+                    record.point,
+                    record.replication
+                )));
+            }
+            if let Some(other) = union.get(&key)
+                && *other != record
+            {
+                return Err(SweepError::Merge(format!(
+                    "{}: run {}-{} differs from the same run in another shard: they did not \
+                     carry on from the same merged round",
+                    dir.display(),
+                    record.point,
+                    record.replication
+                )));
+            }
+            keys.push(key);
+            union.insert(key, record);
+        }
+        keys.sort_unstable();
+        per_shard.push(keys);
+    }
+    let records: Vec<RunRecord> = union.into_values().collect();
+    let progress = halving::progress(
+        h,
+        meta.grid.len(),
+        meta.replications,
+        meta.objective,
+        &records,
+    )
+    .map_err(|why| {
+        SweepError::Merge(format!(
+            "the shards' runs are not whole rounds ({why}): finish every shard of round {round} \
+             first"
+        ))
+    })?;
+    if progress.rounds.len() != round as usize + 1 {
+        return Err(SweepError::Merge(format!(
+            "the shards hold {} complete rounds but are shards of round {round}",
+            progress.rounds.len()
+        )));
+    }
+    let earlier: Vec<Key> = progress.rounds[..round as usize]
+        .iter()
+        .flatten()
+        .map(|r| (r.point, r.replication))
+        .collect();
+    for ((dir, header), keys) in shards.iter().zip(&per_shard) {
+        let mut expected = earlier.clone();
+        expected.extend(
+            halving::shard_runs(&progress.rounds[round as usize], header.shard)
+                .iter()
+                .map(|r| (r.point, r.replication)),
+        );
+        expected.sort_unstable();
+        if *keys != expected {
+            return Err(SweepError::Merge(format!(
+                "{}: its runs are not the earlier rounds and its share of round {round}",
+                dir.display()
+            )));
+        }
+    }
+    let points_left = progress.eliminated.iter().filter(|e| e.is_none()).count();
+    let (points, cheapest_feasible) = match &progress.next {
+        Some((next, _)) => {
+            meta.next_round = Some(*next);
+            (Vec::new(), None)
+        }
+        None => summarise(&meta, &records),
+    };
+    let dir = out_dir.join("sweep");
+    let set = crate::output::OutputSet::begin(&dir, crate::output::SetKind::Sweep)?;
+    write_outputs(&set, &meta, &records, &points, cheapest_feasible, plots)?;
+    set.finish()?;
+    Ok(SweepOutcome {
+        dir,
+        meta,
+        points,
+        cheapest_feasible,
+        runs_executed: 0,
+        runs_resumed: records.len(),
+        runs_total: records.len(),
+        rounds: progress.rounds.len(),
+        points_left,
+    })
+}
+
+/// The runs of an unfinished halving search merged into `from` (`sim merge --out`), for
+/// `sim sweep --from`: refused unless it is the same search of the same scenario, merged and
+/// not over.
+pub fn read_unfinished(from: &Path, meta: &SweepMeta) -> Result<Vec<RunRecord>, SweepError> {
+    let dir = sweep_dir(from);
+    let header = read_header(&dir)?;
+    let refuse = |why: &str| SweepError::Merge(format!("--from {}: {why}", dir.display()));
+    if header.version != meta.version {
+        return Err(refuse("written by another version of sim"));
+    }
+    if header.scenario_hash != meta.scenario_hash || header.scenario != meta.scenario {
+        return Err(refuse(
+            "another scenario (file contents or --set overrides differ)",
+        ));
+    }
+    if header.grid != meta.grid
+        || header.replications != meta.replications
+        || header.base_seed != meta.base_seed
+    {
+        return Err(refuse("another grid, replication count or seed"));
+    }
+    if header.search != meta.search
+        || super::metrics::metric_index(&header.objective) != Some(meta.objective)
+    {
+        return Err(refuse("another search or objective"));
+    }
+    if header.shard.is_some() {
+        return Err(refuse(
+            "a shard, not a merged round: merge the round's shards with `sim merge` first",
+        ));
+    }
+    if header.next_round.is_none() {
+        return Err(refuse(
+            "the search there is over: there is nothing to carry on",
+        ));
+    }
+    let records = read_runs_csv(&dir.join("runs.csv"), meta)?;
+    if records.len() != header.runs_in_file {
+        return Err(refuse(
+            "runs.csv does not match sweep.json: merge the round again",
+        ));
+    }
+    Ok(records)
 }

@@ -19,6 +19,7 @@
 
 pub mod diff;
 pub mod grid;
+pub mod halving;
 pub mod headroom;
 pub mod merge;
 pub mod metrics;
@@ -29,6 +30,7 @@ pub mod plot;
 pub use crate::metrics::stats::{self, Stats};
 pub use diff::{DiffReport, diff, diff_with};
 pub use grid::{Axis, Grid, GridError, parse_grid_arg};
+pub use halving::{Halving, Search};
 pub use merge::merge;
 pub use metrics::{METRICS, Metric, RunMetrics};
 pub use plan::{Plan, RunId, Shard};
@@ -267,6 +269,11 @@ pub struct SweepConfig {
     pub scenario_hash: String,
     /// The metric minimised subject to the SLOs (an index into `METRICS`).
     pub objective: usize,
+    /// Every point at every replication, or successive halving.
+    pub search: Search,
+    /// A halving search carried on from the merged runs of its earlier rounds (`--from`, the
+    /// `--out` folder of `sim merge`).
+    pub from: Option<PathBuf>,
 }
 
 /// Why a sweep, a merge or a diff did not complete. The binary maps every variant to exit 2.
@@ -455,6 +462,11 @@ pub struct SweepMeta {
     pub slo_limits: Vec<SloLimit>,
     /// The metric minimised subject to the SLOs (an index into `METRICS`).
     pub objective: usize,
+    pub search: Search,
+    /// A shard of a halving search: the round it ran.
+    pub round: Option<u32>,
+    /// A merged halving search that is not over: the round to run next (`--from`).
+    pub next_round: Option<u32>,
 }
 
 impl SweepMeta {
@@ -483,23 +495,51 @@ pub struct PointResult {
     pub parameters: Vec<(String, String)>,
     /// In `METRICS` order.
     pub stats: Vec<Stats>,
-    /// Fraction of replications in which every SLO held.
+    /// Replications run for this point: the sweep's count, or fewer for a point a halving
+    /// search eliminated.
+    pub replications: usize,
+    /// Fraction of its replications in which every SLO held.
     pub slo_feasible_fraction: f64,
-    /// Every replication met every SLO.
+    /// Every replication (of the sweep's full count) met every SLO.
     pub feasible: bool,
+    /// When a halving search eliminated the point.
+    pub eliminated: Option<halving::Elimination>,
 }
 
 /// Per-point statistics from all runs (in run order), and the best feasible point: the feasible
-/// point with the lowest mean of the objective, the lowest index on a tie.
+/// point with the lowest mean of the objective, the lowest index on a tie. A grid sweep has every
+/// run; a halving search the runs of its rounds, and its eliminated points are not feasible
+/// (they did not reach the full replication count).
 pub fn summarise(meta: &SweepMeta, records: &[RunRecord]) -> (Vec<PointResult>, Option<usize>) {
-    let reps = meta.replications as usize;
-    assert_eq!(
-        records.len(),
-        meta.grid.len() * reps,
-        "summarise needs every run"
-    );
+    let full = meta.replications as usize;
+    let eliminated: Vec<Option<halving::Elimination>> = match meta.search {
+        Search::Grid => {
+            assert_eq!(
+                records.len(),
+                meta.grid.len() * full,
+                "summarise needs every run"
+            );
+            vec![None; meta.grid.len()]
+        }
+        Search::Halving(h) => {
+            halving::progress(
+                h,
+                meta.grid.len(),
+                meta.replications,
+                meta.objective,
+                records,
+            )
+            .expect("summarise needs the runs of whole rounds")
+            .eliminated
+        }
+    };
+    let mut by_point: Vec<Vec<&RunRecord>> = vec![Vec::new(); meta.grid.len()];
+    for record in records {
+        by_point[record.point].push(record);
+    }
     let mut points = Vec::with_capacity(meta.grid.len());
-    for (index, runs) in records.chunks(reps).enumerate() {
+    for (index, runs) in by_point.iter().enumerate() {
+        assert!(!runs.is_empty(), "every point has a run");
         let stats = (0..metrics::METRIC_COUNT)
             .map(|m| Stats::of(&runs.iter().map(|r| r.values[m]).collect::<Vec<_>>()))
             .collect();
@@ -508,8 +548,10 @@ pub fn summarise(meta: &SweepMeta, records: &[RunRecord]) -> (Vec<PointResult>, 
             index,
             parameters: meta.grid.point(index),
             stats,
-            slo_feasible_fraction: ok as f64 / reps as f64,
-            feasible: ok == reps,
+            replications: runs.len(),
+            slo_feasible_fraction: ok as f64 / runs.len() as f64,
+            feasible: ok == full && runs.len() == full,
+            eliminated: eliminated[index],
         });
     }
     let objective = meta.objective;
@@ -536,6 +578,12 @@ pub struct SweepOutcome {
     pub runs_executed: usize,
     /// Runs read back from files: `--resume` hits, or every run of a merge.
     pub runs_resumed: usize,
+    /// The runs behind the results: every run of a grid sweep; a halving search's runs so
+    /// far (those of `--from` included).
+    pub runs_total: usize,
+    /// A halving search: its completed rounds, and the points still in it.
+    pub rounds: usize,
+    pub points_left: usize,
 }
 
 impl SweepOutcome {
@@ -574,10 +622,10 @@ impl SweepOutcome {
                     &METRICS[objective],
                     &p.stats[objective],
                 ));
-                row.push(if p.feasible {
-                    "yes".into()
-                } else {
-                    format!("no ({:.0}% ok)", p.slo_feasible_fraction * 100.0)
+                row.push(match p.eliminated {
+                    _ if p.feasible => "yes".into(),
+                    Some(e) => format!("eliminated: {}", e.describe()),
+                    None => format!("no ({:.0}% ok)", p.slo_feasible_fraction * 100.0),
                 });
                 row.extend(
                     columns
@@ -619,7 +667,7 @@ impl SweepOutcome {
                             &p.stats[objective],
                         )
                 });
-                json!({
+                let mut point = json!({
                     "point": p.index,
                     "parameters": parameters,
                     "objective": stats_json(&p.stats[objective]),
@@ -636,23 +684,63 @@ impl SweepOutcome {
                         None
                     },
                     "metrics": key_metrics,
-                })
+                });
+                if !self.meta.search.is_grid() {
+                    point["replications"] = json!(p.replications);
+                    point["eliminated"] = json!(p.eliminated.map(|e| e.describe()));
+                }
+                point
             })
             .collect();
-        json!({
+        let mut report = json!({
             "scenario": self.meta.scenario,
             "objective": METRICS[objective].name,
             "replications": self.meta.replications,
             "best_feasible_point": best,
             "points": points,
             "outputs": self.dir.display().to_string(),
-        })
+        });
+        if let Search::Halving(h) = self.meta.search {
+            report["search"] = json!({
+                "kind": "halving",
+                "initial_replications": h.initial_replications,
+                "factor": h.factor,
+                "rounds": self.rounds,
+                "runs": self.runs_total,
+                "grid_runs": self.meta.plan().total_runs(),
+            });
+        }
+        report
     }
 
     /// The human summary for stdout.
     pub fn summary_text(&self) -> String {
         let plan = self.meta.plan();
         let mut text = String::new();
+        if let (Some(shard), Some(round)) = (self.meta.shard, self.meta.round) {
+            text += &format!(
+                "sweep {} shard {shard}, halving round {round}: {} done ({} reused from earlier \
+                 results or --from); merge the round's shards with `sim merge`\n",
+                self.meta.scenario,
+                count((self.runs_executed + self.runs_resumed) as u64, "run"),
+                self.runs_resumed,
+            );
+            return text;
+        }
+        if let Some(next) = self.meta.next_round {
+            text += &format!(
+                "sweep {}: halving rounds 0 to {} merged ({} so far); {} of {} still in the \
+                 search. Run round {next} with `sim sweep FILE --search halving --from {} \
+                 --shard k/n` (the same flags as before) on each machine, then merge its shards\n",
+                self.meta.scenario,
+                next - 1,
+                count(self.runs_total as u64, "run"),
+                count(self.points_left as u64, "point"),
+                plan.points,
+                self.dir.display()
+            );
+            return text;
+        }
         if let Some(shard) = self.meta.shard {
             text += &format!(
                 "sweep {} shard {shard}: {} done ({} reused from earlier results), {} x {} in \
@@ -666,15 +754,38 @@ impl SweepOutcome {
             return text;
         }
         let feasible = self.points.iter().filter(|p| p.feasible).count();
-        text += &format!(
-            "sweep {}: {} x {} = {} ({} reused from earlier results); {}\n",
-            self.meta.scenario,
-            count(plan.points as u64, "point"),
-            count(plan.replications, "replication"),
-            count(plan.total_runs() as u64, "run"),
-            self.runs_resumed,
-            count(feasible as u64, "feasible point")
-        );
+        if let Search::Halving(h) = self.meta.search {
+            let grid_runs = plan.total_runs();
+            text += &format!(
+                "sweep {}: halving search over {} (from {} to {} per point, keeping 1 in {} \
+                 each round): {} in {}, {:.0}% of the {} a full grid runs ({} reused from \
+                 earlier results); {}\n",
+                self.meta.scenario,
+                count(plan.points as u64, "point"),
+                count(
+                    h.initial_replications.min(plan.replications) as u64,
+                    "replication"
+                ),
+                plan.replications,
+                h.factor,
+                count(self.runs_total as u64, "run"),
+                count(self.rounds as u64, "round"),
+                100.0 * self.runs_total as f64 / grid_runs.max(1) as f64,
+                grid_runs,
+                self.runs_resumed,
+                count(feasible as u64, "feasible point")
+            );
+        } else {
+            text += &format!(
+                "sweep {}: {} x {} = {} ({} reused from earlier results); {}\n",
+                self.meta.scenario,
+                count(plan.points as u64, "point"),
+                count(plan.replications, "replication"),
+                count(plan.total_runs() as u64, "run"),
+                self.runs_resumed,
+                count(feasible as u64, "feasible point")
+            );
+        }
         let objective = &METRICS[self.meta.objective];
         let named = |p: &PointResult| {
             let params: Vec<String> = p
@@ -765,6 +876,7 @@ pub fn sweep_file(
         .objective
         .or_else(|| source.objective.as_deref().and_then(metrics::metric_index))
         .unwrap_or_else(metrics::default_objective);
+    let search = halving::choose(options.search, source.search, replications)?;
     let grid = source.grid.clone();
     let out_dir = out_dir.unwrap_or_else(|| PathBuf::from("results").join(&source.base.name));
     let fleet = Fleet {
@@ -783,16 +895,23 @@ pub fn sweep_file(
         out_dir,
         scenario_hash: scenario_hash(&bytes, overrides),
         objective,
+        search,
+        from: options.from,
     };
     sweep(&fleet, &config)
 }
 
-/// The flags of `sim sweep` besides the grid (`--objective`, `--shard`, `--resume`, `--jobs`,
-/// `--quiet`, `--no-plots`).
-#[derive(Clone, Copy, Debug)]
+/// The flags of `sim sweep` besides the grid (`--objective`, `--search` and its settings,
+/// `--from`, `--shard`, `--resume`, `--jobs`, `--quiet`, `--no-plots`).
+#[derive(Clone, Debug)]
 pub struct SweepOptions {
     /// `--objective` (an index into `METRICS`); `None`: `sweep.objective`, else the default.
     pub objective: Option<usize>,
+    /// `--search`, `--initial-replications`, `--halving-factor`; each `None` defers to the
+    /// file's `[sweep]` key.
+    pub search: crate::scenario::SearchTable,
+    /// `--from`: carry on a halving search from a merged round.
+    pub from: Option<PathBuf>,
     pub shard: Option<Shard>,
     pub resume: bool,
     pub threads: Option<usize>,
@@ -804,6 +923,8 @@ impl Default for SweepOptions {
     fn default() -> Self {
         SweepOptions {
             objective: None,
+            search: crate::scenario::SearchTable::default(),
+            from: None,
             shard: None,
             resume: false,
             threads: None,
@@ -830,12 +951,18 @@ pub(crate) fn with_pool<T: Send>(
 }
 
 /// Loads every grid point (validating the grid keys through the scenario loader), runs the
-/// plan (or the shard's part of it) in parallel, and writes the outputs.
+/// plan (or the shard's part of it) in parallel, and writes the outputs. A halving search runs
+/// round after round (a shard: one round's share, after the rounds of `--from`).
 pub fn sweep<M: SweepModel>(model: &M, config: &SweepConfig) -> Result<SweepOutcome, SweepError>
 where
     M::Scenario: Send,
 {
     config.grid.check_size()?;
+    if config.from.is_some() && config.search.is_grid() {
+        return Err(SweepError::Usage(
+            "--from carries on a halving search: use it with --search halving".into(),
+        ));
+    }
     let dir = config.out_dir.join("sweep");
     let scenarios: Vec<M::Scenario> =
         with_pool(config.threads, || model.load_points(&config.grid))?
@@ -850,7 +977,7 @@ where
         }
     }
     let per_point: Vec<Vec<SloLimit>> = scenarios.iter().map(|s| model.slo_limits(s)).collect();
-    let meta = SweepMeta {
+    let mut meta = SweepMeta {
         scenario: name,
         version: crate::VERSION.to_string(),
         scenario_hash: with_input_files(&config.scenario_hash, &input_files)?,
@@ -860,62 +987,82 @@ where
         shard: config.shard,
         slo_limits: common_slo_limits(&per_point),
         objective: config.objective,
+        search: config.search,
+        round: None,
+        next_round: None,
     };
-    let plan = meta.plan();
-    let runs = plan.runs(config.shard);
+    // The earlier rounds of a halving search, read before anything is deleted.
+    let mut records: Vec<RunRecord> = match &config.from {
+        Some(from) => merge::read_unfinished(from, &meta)?,
+        None => Vec::new(),
+    };
+    let from_records = records.len();
     // From here the folder is visibly incomplete until the manifest is written at the end.
     let set = crate::output::OutputSet::begin(&dir, crate::output::SetKind::Sweep)?;
     let runs_dir = dir.join("runs");
     crate::output::create_dir(&runs_dir)?;
-
-    let bar = crate::progress::counter(
-        crate::progress::enabled(config.progress),
-        &meta.scenario,
-        runs.len() as u64,
-        "runs",
-    );
-    let results: Vec<Result<(RunRecord, bool), String>> = with_pool(config.threads, || {
-        runs.par_iter()
-            .map(|&run| {
-                let result = execute(
-                    model,
-                    &meta,
-                    &scenarios[run.point],
-                    &runs_dir,
-                    run,
-                    config.resume,
-                );
-                bar.inc(1);
-                result
-            })
-            .collect()
-    })?;
-    bar.finish_and_clear();
-
-    let mut records = Vec::with_capacity(results.len());
-    let mut failures = Vec::new();
+    let batch = Batch {
+        model,
+        scenarios: &scenarios,
+        runs_dir: &runs_dir,
+        config,
+    };
+    let mut done_here: Vec<RunId> = Vec::new();
     let mut resumed = 0;
-    for result in results {
-        match result {
-            Ok((record, was_resumed)) => {
-                resumed += was_resumed as usize;
-                records.push(record);
-            }
-            Err(failure) => failures.push(failure),
+    let mut halving_state = None;
+    match config.search {
+        Search::Grid => {
+            let runs = meta.plan().runs(config.shard);
+            let (new, reused) = batch.run(&meta, &runs)?;
+            records = new;
+            resumed = reused;
+            done_here = runs;
         }
+        Search::Halving(h) => loop {
+            let progress = halving::progress(
+                h,
+                meta.grid.len(),
+                meta.replications,
+                meta.objective,
+                &records,
+            )
+            .map_err(SweepError::Merge)?;
+            let Some((round, round_runs)) = progress.next.clone() else {
+                if config.shard.is_some() {
+                    return Err(SweepError::Usage(
+                        "the halving search is over: there is no round left to shard; merge                          the last round's shards with `sim merge`"
+                            .into(),
+                    ));
+                }
+                halving_state = Some(progress);
+                break;
+            };
+            let runs = halving::shard_runs(&round_runs, config.shard);
+            let (new, reused) = batch.run(&meta, &runs)?;
+            resumed += reused;
+            done_here.extend_from_slice(&runs);
+            records.extend(new);
+            records.sort_by_key(|r| (r.point, r.replication));
+            if config.shard.is_some() {
+                meta.round = Some(round);
+                break;
+            }
+        },
     }
-    if !failures.is_empty() {
-        let count = failures.len();
-        failures.truncate(5);
-        return Err(SweepError::RunFailed { failures, count });
-    }
-    let executed = records.len() - resumed;
+    let executed = done_here.len() - resumed;
     let (points, cheapest_feasible) = if config.shard.is_some() {
         (Vec::new(), None)
     } else {
         summarise(&meta, &records)
     };
-    output::remove_other_run_files(&runs_dir, &runs)?;
+    let (rounds, points_left) = match &halving_state {
+        Some(progress) => (
+            progress.rounds.len(),
+            progress.eliminated.iter().filter(|e| e.is_none()).count(),
+        ),
+        None => (0, 0),
+    };
+    output::remove_other_run_files(&runs_dir, &done_here)?;
     output::write_outputs(
         &set,
         &meta,
@@ -931,8 +1078,69 @@ where
         points,
         cheapest_feasible,
         runs_executed: executed,
-        runs_resumed: resumed,
+        runs_resumed: resumed + from_records,
+        runs_total: records.len(),
+        rounds,
+        points_left,
     })
+}
+
+/// What running a list of runs needs: the model, every point's scenario, the per-run folder
+/// and the sweep's flags.
+struct Batch<'a, M: SweepModel> {
+    model: &'a M,
+    scenarios: &'a [M::Scenario],
+    runs_dir: &'a Path,
+    config: &'a SweepConfig,
+}
+
+impl<M: SweepModel> Batch<'_, M> {
+    /// Runs `runs` in parallel, collected in the order given, with a progress bar; the records
+    /// and how many were reused from per-run files, or every failure.
+    fn run(&self, meta: &SweepMeta, runs: &[RunId]) -> Result<(Vec<RunRecord>, usize), SweepError> {
+        let bar = crate::progress::counter(
+            crate::progress::enabled(self.config.progress),
+            &meta.scenario,
+            runs.len() as u64,
+            "runs",
+        );
+        let results: Vec<Result<(RunRecord, bool), String>> =
+            with_pool(self.config.threads, || {
+                runs.par_iter()
+                    .map(|&run| {
+                        let result = execute(
+                            self.model,
+                            meta,
+                            &self.scenarios[run.point],
+                            self.runs_dir,
+                            run,
+                            self.config.resume,
+                        );
+                        bar.inc(1);
+                        result
+                    })
+                    .collect()
+            })?;
+        bar.finish_and_clear();
+        let mut records = Vec::with_capacity(results.len());
+        let mut failures = Vec::new();
+        let mut resumed = 0;
+        for result in results {
+            match result {
+                Ok((record, was_resumed)) => {
+                    resumed += was_resumed as usize;
+                    records.push(record);
+                }
+                Err(failure) => failures.push(failure),
+            }
+        }
+        if !failures.is_empty() {
+            let count = failures.len();
+            failures.truncate(5);
+            return Err(SweepError::RunFailed { failures, count });
+        }
+        Ok((records, resumed))
+    }
 }
 
 /// One run: reused from its per-run file under `--resume` when it matches, else simulated and

@@ -8,6 +8,7 @@
 //! files keep their metric values as strings for the same reason (a JSON number may be parsed
 //! one ulp off).
 
+use super::halving::Search;
 use super::metrics::{METRIC_COUNT, METRICS};
 use super::plan::{RunId, Shard};
 use super::{Grid, PointResult, RunRecord, SweepError, SweepMeta, io_error};
@@ -61,6 +62,17 @@ pub struct SweepHeader {
         skip_serializing_if = "is_default_objective"
     )]
     pub objective: String,
+    /// How the runs were chosen (absent for the grid, every point at every replication).
+    #[serde(default, skip_serializing_if = "Search::is_grid")]
+    pub search: Search,
+    /// A shard of a halving search: the round it ran (its runs.csv also holds every run of
+    /// the earlier rounds, from `--from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<u32>,
+    /// A merged halving search that is not over: the round to run next, with `--from` this
+    /// folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_round: Option<u32>,
 }
 
 fn default_objective() -> String {
@@ -84,6 +96,9 @@ impl SweepHeader {
             slo_limits: self.slo_limits.clone(),
             objective: super::metrics::metric_index(&self.objective)
                 .unwrap_or_else(super::metrics::default_objective),
+            search: self.search,
+            round: self.round,
+            next_round: self.next_round,
         }
     }
 }
@@ -103,6 +118,11 @@ struct PointJson<'a> {
     parameters: Ordered<'a, String>,
     slo_feasible_fraction: f64,
     feasible: bool,
+    /// A halving search: the point's replications and when it was eliminated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replications: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eliminated: Option<String>,
     stats: Ordered<'a, super::Stats>,
 }
 
@@ -128,15 +148,22 @@ pub fn write_outputs(
                 .collect()
         })
         .collect();
-    fn point_json<'a>(p: &'a PointResult, stats: &'a [(String, super::Stats)]) -> PointJson<'a> {
+    fn point_json<'a>(
+        p: &'a PointResult,
+        stats: &'a [(String, super::Stats)],
+        halving: bool,
+    ) -> PointJson<'a> {
         PointJson {
             index: p.index,
             parameters: Ordered(&p.parameters),
             slo_feasible_fraction: p.slo_feasible_fraction,
             feasible: p.feasible,
+            replications: halving.then_some(p.replications),
+            eliminated: p.eliminated.map(|e| e.describe()),
             stats: Ordered(stats),
         }
     }
+    let halving = !meta.search.is_grid();
     let json = SweepJson {
         header: SweepHeader {
             scenario: meta.scenario.clone(),
@@ -150,19 +177,22 @@ pub fn write_outputs(
             runs_in_file: records.len(),
             slo_limits: meta.slo_limits.clone(),
             objective: METRICS[meta.objective].name.to_string(),
+            search: meta.search,
+            round: meta.round,
+            next_round: meta.next_round,
         },
         metrics: METRICS.iter().map(|m| m.name).collect(),
         points: points
             .iter()
             .zip(&named)
-            .map(|(p, s)| point_json(p, s))
+            .map(|(p, s)| point_json(p, s, halving))
             .collect(),
-        cheapest_feasible: cheapest_feasible.map(|i| point_json(&points[i], &named[i])),
+        cheapest_feasible: cheapest_feasible.map(|i| point_json(&points[i], &named[i], halving)),
     };
     let mut bytes = serde_json::to_vec_pretty(&json).expect("sweep.json serialises");
     bytes.push(b'\n');
     set.write("sweep.json", &bytes)?;
-    if meta.shard.is_none() {
+    if meta.shard.is_none() && meta.next_round.is_none() {
         set.write("points.csv", &points_csv(meta, points)?)?;
         let figures = if plots {
             super::plot::figures(set.root(), meta, points, cheapest_feasible)?
@@ -219,6 +249,10 @@ fn points_csv(meta: &SweepMeta, points: &[PointResult]) -> Result<Vec<u8>, Sweep
         "slo_feasible_fraction".into(),
         "feasible".into(),
     ]);
+    let halving = !meta.search.is_grid();
+    if halving {
+        header.push("eliminated".into());
+    }
     for m in METRICS {
         header.extend(["mean", "sd", "ci95"].map(|s| format!("{}_{s}", m.name)));
     }
@@ -227,10 +261,13 @@ fn points_csv(meta: &SweepMeta, points: &[PointResult]) -> Result<Vec<u8>, Sweep
         let mut row = vec![p.index.to_string()];
         row.extend(p.parameters.iter().map(|(_, v)| v.clone()));
         row.extend([
-            meta.replications.to_string(),
+            p.replications.to_string(),
             num(p.slo_feasible_fraction),
             p.feasible.to_string(),
         ]);
+        if halving {
+            row.push(p.eliminated.map(|e| e.describe()).unwrap_or_default());
+        }
         for s in &p.stats {
             row.extend([num(s.mean), opt(s.sd), opt(s.ci95)]);
         }

@@ -619,7 +619,7 @@ impl SweepOutcome {
                 let mut row = vec![format!("#{}", p.index)];
                 row.extend(p.parameters.iter().map(|(_, v)| v.clone()));
                 row.push(metrics::show_with_ci(
-                    &METRICS[objective],
+                    METRICS[objective],
                     &p.stats[objective],
                 ));
                 row.push(match p.eliminated {

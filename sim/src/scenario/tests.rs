@@ -1115,7 +1115,8 @@ fn a_broken_sweep_table_fails_validation_with_locations_and_hints_all_at_once() 
         errors(&text, &[]),
         [format!(
             "s.toml:{}:1: sweep.replicatons: unknown key, expected \"replications\", \
-             \"objective\" or \"grid\" (did you mean \"replications\"?)",
+             \"objective\", \"search\", \"initial_replications\", \"halving_factor\" or \
+             \"grid\" (did you mean \"replications\"?)",
             line_of(&text, "replicatons")
         )]
     );

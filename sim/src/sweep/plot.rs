@@ -5,7 +5,7 @@
 //!   printed in it, infeasible cells crossed in red;
 //! - always: `pareto` — mean total cost against mean p95 latency for every point, each labelled
 //!   with its swept values, the feasible ones in green, the Pareto frontier (no other point is
-//!   both cheaper and faster) as a line, the cheapest feasible point ringed.
+//!   both cheaper and faster) as a line, the best feasible point by the objective ringed.
 //!
 //! The p95 latency SLO, when every point has the same one, is a dashed red line (the 1-D
 //! latency panel, the Pareto figure) or named in the title (the heatmap). A heatmap's colour
@@ -415,6 +415,19 @@ pub fn pareto_frontier(points: &[PointResult]) -> Vec<usize> {
     frontier
 }
 
+/// The ring's legend: the default objective (compute cost) keeps "cheapest"; another objective
+/// names itself, so a point picked for its latency is not called the cheapest.
+fn best_label(objective: usize, point: usize) -> String {
+    if objective == super::metrics::default_objective() {
+        format!("cheapest feasible: point {point}")
+    } else {
+        format!(
+            "best feasible by {}: point {point}",
+            METRICS[objective].label
+        )
+    }
+}
+
 fn pareto<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     meta: &SweepMeta,
@@ -536,7 +549,7 @@ fn pareto<DB: DrawingBackend>(
                 BLACK.stroke_width(2),
             )))
             .map_err(err)?
-            .label(format!("cheapest feasible: point {i}"))
+            .label(best_label(meta.objective, i))
             .legend(|(x, y)| Circle::new((x + 10, y), 6, BLACK.stroke_width(2)));
     }
     chart
@@ -552,6 +565,16 @@ fn pareto<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ring_is_called_cheapest_only_when_the_objective_is_the_compute_cost() {
+        let default = crate::sweep::metrics::default_objective();
+        assert_eq!(best_label(default, 3), "cheapest feasible: point 3");
+        assert_eq!(
+            best_label(RESPONSE_LATENCY_P95_S, 3),
+            "best feasible by p95 response latency: point 3"
+        );
+    }
 
     #[test]
     fn labels_carry_the_digits_that_tell_cells_apart() {

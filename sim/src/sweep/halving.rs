@@ -28,7 +28,7 @@
 
 use super::RunRecord;
 use super::plan::{RunId, Shard};
-use crate::metrics::stats::t_975;
+use crate::metrics::stats::Stats;
 use serde::{Deserialize, Serialize};
 
 /// How a sweep chooses its runs.
@@ -192,7 +192,7 @@ pub fn progress(
     let mut alive: Vec<usize> = (0..points).collect();
     let mut done = 0usize; // replications every alive point has
     let mut target = (halving.initial_replications as usize).clamp(1, full);
-    loop {
+    let next = loop {
         let round = rounds.len() as u32;
         let runs: Vec<RunId> = alive
             .iter()
@@ -208,17 +208,7 @@ pub fn progress(
             .filter(|run| by_point[run.point][run.replication as usize].is_some())
             .count();
         if present == 0 && !runs.is_empty() {
-            if used != records.len() {
-                return Err(format!(
-                    "{} runs do not belong to the rounds of this search",
-                    records.len() - used
-                ));
-            }
-            return Ok(Progress {
-                rounds,
-                next: Some((round, runs)),
-                eliminated,
-            });
+            break Some((round, runs));
         }
         if present != runs.len() {
             return Err(format!(
@@ -252,19 +242,9 @@ pub fn progress(
                 .collect()
         };
         if done == full || ranked.is_empty() {
-            if used != records.len() {
-                return Err(format!(
-                    "{} runs do not belong to the rounds of this search",
-                    records.len() - used
-                ));
-            }
-            return Ok(Progress {
-                rounds,
-                next: None,
-                eliminated,
-            });
+            break None;
         }
-        let means: Vec<f64> = ranked.iter().map(|&p| mean(&values(p))).collect();
+        let means: Vec<f64> = ranked.iter().map(|&p| Stats::of(&values(p)).mean).collect();
         let mut order: Vec<usize> = (0..ranked.len()).collect();
         order.sort_by(|&a, &b| {
             means[a]
@@ -292,26 +272,27 @@ pub fn progress(
         } else {
             (done * halving.factor as usize).min(full)
         };
+    };
+    if used != records.len() {
+        return Err(format!(
+            "{} runs do not belong to the rounds of this search",
+            records.len() - used
+        ));
     }
-}
-
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len() as f64
+    Ok(Progress {
+        rounds,
+        next,
+        eliminated,
+    })
 }
 
 /// Whether `a` is worse (higher) than `b` at 95%, from the paired differences a_r - b_r: the
 /// lower end of the difference's 95% interval is above zero. With one pair there is no spread
 /// to judge by, and the rank alone decides: `a` is ranked behind `b`, so it is worse.
 fn clearly_worse(a: &[f64], b: &[f64]) -> bool {
-    let n = a.len();
-    if n < 2 {
-        return true;
-    }
     let differences: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    let m = mean(&differences);
-    let sum_sq: f64 = differences.iter().map(|d| (d - m) * (d - m)).sum();
-    let sd = (sum_sq / (n - 1) as f64).sqrt();
-    m - t_975(n - 1) * sd / (n as f64).sqrt() > 0.0
+    let paired = Stats::of(&differences);
+    paired.ci95.is_none_or(|half| paired.mean - half > 0.0)
 }
 
 #[cfg(test)]

@@ -193,6 +193,28 @@ pub fn merge(
         .map(|s| s.expect("checked above"))
         .collect();
     let (points, cheapest_feasible) = summarise(&meta, &records);
+    write_merged(
+        out_dir,
+        meta,
+        records,
+        points,
+        cheapest_feasible,
+        plots,
+        (0, 0),
+    )
+}
+
+/// Writes a merge's outputs into `<out_dir>/sweep/` as one output set; `halving` is the
+/// search's (rounds, points left), `(0, 0)` for a grid.
+fn write_merged(
+    out_dir: &Path,
+    meta: SweepMeta,
+    records: Vec<RunRecord>,
+    points: Vec<super::PointResult>,
+    cheapest_feasible: Option<usize>,
+    plots: bool,
+    (rounds, points_left): (usize, usize),
+) -> Result<SweepOutcome, SweepError> {
     let dir = out_dir.join("sweep");
     let set = crate::output::OutputSet::begin(&dir, crate::output::SetKind::Sweep)?;
     write_outputs(&set, &meta, &records, &points, cheapest_feasible, plots)?;
@@ -205,8 +227,8 @@ pub fn merge(
         runs_executed: 0,
         runs_resumed: records.len(),
         runs_total: records.len(),
-        rounds: 0,
-        points_left: 0,
+        rounds,
+        points_left,
     })
 }
 
@@ -319,21 +341,16 @@ fn merge_round(
         }
         None => summarise(&meta, &records),
     };
-    let dir = out_dir.join("sweep");
-    let set = crate::output::OutputSet::begin(&dir, crate::output::SetKind::Sweep)?;
-    write_outputs(&set, &meta, &records, &points, cheapest_feasible, plots)?;
-    set.finish()?;
-    Ok(SweepOutcome {
-        dir,
+    let halving = (progress.rounds.len(), points_left);
+    write_merged(
+        out_dir,
         meta,
+        records,
         points,
         cheapest_feasible,
-        runs_executed: 0,
-        runs_resumed: records.len(),
-        runs_total: records.len(),
-        rounds: progress.rounds.len(),
-        points_left,
-    })
+        plots,
+        halving,
+    )
 }
 
 /// The runs of an unfinished halving search merged into `from` (`sim merge --out`), for

@@ -4,7 +4,7 @@
 
 use crate::engine::Time;
 use crate::metrics::checks::LittleAccumulator;
-use crate::metrics::histogram::LatencyHistogram;
+use crate::metrics::histogram::{IntervalHistogram, LatencyHistogram};
 use crate::metrics::report::StepStats;
 use crate::model::llm::{AttemptResult, CallOutcome};
 use crate::model::state::NONE;
@@ -122,9 +122,9 @@ pub struct Stats {
     pub activities_failed: u64,
     pub activities_orphaned: u64,
     pub interval_llm_tokens: Vec<u64>,
-    pub interval_response: LatencyHistogram,
-    pub interval_activity_wait: LatencyHistogram,
-    pub interval_llm_latency: Vec<LatencyHistogram>,
+    pub interval_response: IntervalHistogram,
+    pub interval_activity_wait: IntervalHistogram,
+    pub interval_llm_latency: Vec<IntervalHistogram>,
     pub messages: LittleAccumulator,
     pub conversations: LittleAccumulator,
     pub messages_received: u64,
@@ -206,9 +206,9 @@ impl Stats {
             activities_failed: 0,
             activities_orphaned: 0,
             interval_llm_tokens: vec![0; providers],
-            interval_response: LatencyHistogram::new(2),
-            interval_activity_wait: LatencyHistogram::new(2),
-            interval_llm_latency: (0..providers).map(|_| LatencyHistogram::new(2)).collect(),
+            interval_response: IntervalHistogram::new(),
+            interval_activity_wait: IntervalHistogram::new(),
+            interval_llm_latency: (0..providers).map(|_| IntervalHistogram::new()).collect(),
             messages: LittleAccumulator::default(),
             conversations: LittleAccumulator::default(),
             messages_received: 0,

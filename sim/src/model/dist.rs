@@ -5,9 +5,6 @@ use crate::scenario::{Dist, Nanos, round_to_u64, seconds_to_nanos};
 use rand::Rng as _;
 use rand_distr::{Distribution, Exp1, StandardNormal};
 
-/// z such that P(Z <= z) = 0.99 for a standard normal.
-const Z_99: f64 = 2.326_347_874_040_841;
-
 /// A draw in the distribution's own unit (seconds or count), never negative.
 pub fn sample(dist: &Dist, rng: &mut Rng) -> f64 {
     let value = match dist {
@@ -16,8 +13,7 @@ pub fn sample(dist: &Dist, rng: &mut Rng) -> f64 {
             let draw: f64 = Exp1.sample(rng);
             mean * draw
         }
-        Dist::Lognormal { median, p99 } => {
-            let sigma = (p99 / median).ln() / Z_99;
+        Dist::Lognormal { median, sigma, .. } => {
             let z: f64 = StandardNormal.sample(rng);
             median * (sigma * z).exp()
         }
@@ -64,10 +60,7 @@ pub fn mean(dist: &Dist) -> f64 {
     match dist {
         Dist::Constant { value } => *value,
         Dist::Exponential { mean } | Dist::Geometric { mean } => *mean,
-        Dist::Lognormal { median, p99 } => {
-            let sigma = (p99 / median).ln() / Z_99;
-            median * (sigma * sigma / 2.0).exp()
-        }
+        Dist::Lognormal { median, sigma, .. } => median * (sigma * sigma / 2.0).exp(),
         Dist::Uniform { min, max } => (min + max) / 2.0,
         Dist::Empirical { values, .. } => {
             if values.is_empty() {
@@ -93,10 +86,7 @@ mod tests {
     fn sample_means_match_the_distributions() {
         let cases = [
             Dist::Exponential { mean: 2.0 },
-            Dist::Lognormal {
-                median: 1.0,
-                p99: 10.0,
-            },
+            Dist::lognormal(1.0, 10.0),
             Dist::Uniform {
                 min: 10.0,
                 max: 30.0,
@@ -116,10 +106,7 @@ mod tests {
 
     #[test]
     fn lognormal_p99_is_where_asked() {
-        let dist = Dist::Lognormal {
-            median: 0.8,
-            p99: 8.0,
-        };
+        let dist = Dist::lognormal(0.8, 8.0);
         let mut rng = from_seed(3);
         let mut draws: Vec<f64> = (0..100_000).map(|_| sample(&dist, &mut rng)).collect();
         draws.sort_by(f64::total_cmp);

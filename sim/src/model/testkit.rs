@@ -120,10 +120,7 @@ pub fn fleet(rate_per_s: f64, horizon_s: f64) -> Scenario {
     s.providers = vec![
         Provider {
             name: "maker".into(),
-            ttft: Dist::Lognormal {
-                median: 0.8,
-                p99: 4.0,
-            },
+            ttft: Dist::lognormal(0.8, 4.0),
             output_tokens_per_s: 100.0,
             error_probability: 0.0,
             timeout: secs(60.0),
@@ -138,10 +135,7 @@ pub fn fleet(rate_per_s: f64, horizon_s: f64) -> Scenario {
         },
         Provider {
             name: "cloud".into(),
-            ttft: Dist::Lognormal {
-                median: 1.0,
-                p99: 5.0,
-            },
+            ttft: Dist::lognormal(1.0, 5.0),
             output_tokens_per_s: 80.0,
             error_probability: 0.0,
             timeout: secs(60.0),

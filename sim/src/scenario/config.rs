@@ -115,8 +115,15 @@ pub enum Dist {
     Constant { value: f64 },
     /// `{ kind = "exponential", mean = X }`
     Exponential { mean: f64 },
-    /// `{ kind = "lognormal", median = X, p99 = Y }` with 0 < median < p99.
-    Lognormal { median: f64, p99: f64 },
+    /// `{ kind = "lognormal", median = X, p99 = Y }` with 0 < median < p99. Built with
+    /// `Dist::lognormal`, which works out `sigma`, the underlying normal's standard deviation,
+    /// once rather than per draw.
+    Lognormal {
+        median: f64,
+        p99: f64,
+        #[serde(skip)]
+        sigma: f64,
+    },
     /// `{ kind = "uniform", min = X, max = Y }` with min <= max.
     Uniform { min: f64, max: f64 },
     /// `{ kind = "geometric", mean = X }` (counts only, X >= 1): number of trials to the first
@@ -132,6 +139,20 @@ pub enum Dist {
         #[serde(skip)]
         values: Vec<f64>,
     },
+}
+
+impl Dist {
+    /// z such that P(Z <= z) = 0.99 for a standard normal.
+    pub const Z_99: f64 = 2.326_347_874_040_841;
+
+    /// The lognormal with this median and 99th percentile.
+    pub fn lognormal(median: f64, p99: f64) -> Dist {
+        Dist::Lognormal {
+            median,
+            p99,
+            sigma: (p99 / median).ln() / Dist::Z_99,
+        }
+    }
 }
 
 /// One kind of customer the fleet serves: its traffic, its conversations and its agent program.

@@ -400,11 +400,7 @@ fn mean(dist: &Dist) -> f64 {
     let m = match dist {
         Dist::Constant { value } => *value,
         Dist::Exponential { mean } | Dist::Geometric { mean } => *mean,
-        Dist::Lognormal { median, p99 } => {
-            // sigma = ln(p99 / median) / z_0.99
-            let sigma = (p99 / median).ln() / 2.326_347_874;
-            median * (sigma * sigma / 2.0).exp()
-        }
+        Dist::Lognormal { median, sigma, .. } => median * (sigma * sigma / 2.0).exp(),
         Dist::Uniform { min, max } => (min + max) / 2.0,
         Dist::Empirical { values, .. } => values.iter().sum::<f64>() / (values.len().max(1) as f64),
     };

@@ -808,7 +808,7 @@ fn dist_of_kind(
                 diags.error(&section.origin_of("p99"), &section.key_path("p99"), message);
                 return None;
             }
-            Some(Dist::Lognormal { median, p99 })
+            Some(Dist::lognormal(median, p99))
         }
         "uniform" => {
             let min = parameter(section, "min", quantity, false, diags);

@@ -456,10 +456,7 @@ fn conversation(
             .unwrap_or(Dist::Geometric { mean: 5.0 }),
         think_time: s
             .dist(diags, "think_time", Quantity::Duration, cx.dir)
-            .unwrap_or(Dist::Lognormal {
-                median: 30.0,
-                p99: 600.0,
-            }),
+            .unwrap_or(Dist::lognormal(30.0, 600.0)),
         idle_timeout: s.duration(diags, "idle_timeout", 30 * 60 * 1_000_000_000),
         abandon_after: s.duration_min(diags, "abandon_after", 5 * 60 * 1_000_000_000, 1),
         response_budget: s.duration_optional(diags, "response_budget", 1),

@@ -481,10 +481,7 @@ fn defaults_are_the_documented_ones() {
     );
     assert_eq!(
         scenario.workloads[0].conversation.think_time,
-        Dist::Lognormal {
-            median: 30.0,
-            p99: 600.0
-        }
+        Dist::lognormal(30.0, 600.0)
     );
     assert_eq!(scenario.temporal.cache_size, 10_000);
     assert_eq!(scenario.retry.maximum_interval, 100_000_000_000);

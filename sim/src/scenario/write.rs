@@ -59,7 +59,7 @@ fn dist(d: &Dist, q: Quantity) -> String {
     match d {
         Dist::Constant { value } => format!("{{ kind = \"constant\", value = {} }}", p(*value)),
         Dist::Exponential { mean } => format!("{{ kind = \"exponential\", mean = {} }}", p(*mean)),
-        Dist::Lognormal { median, p99 } => format!(
+        Dist::Lognormal { median, p99, .. } => format!(
             "{{ kind = \"lognormal\", median = {}, p99 = {} }}",
             p(*median),
             p(*p99)

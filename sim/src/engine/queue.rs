@@ -33,13 +33,53 @@ pub struct EventQueue<E> {
     front: Option<Entry<E>>,
     buckets: Vec<Vec<Entry<E>>>,
     /// Bit `b` set when bucket `b` is not empty.
-    occupied: u128,
+    occupied: Occupied,
     /// The key the buckets are relative to: that of the last entry moved to the front.
     last_time: Time,
     last_seq: u64,
     len: usize,
     next_seq: u64,
     now: Time,
+}
+
+/// The occupied buckets as two words (sequence buckets 0..64, time buckets 64..128): a 128-bit
+/// integer costs two instructions for each operation and more for its trailing zeros.
+#[derive(Clone, Copy, Default)]
+struct Occupied {
+    seq: u64,
+    time: u64,
+}
+
+impl Occupied {
+    #[inline]
+    fn set(&mut self, bucket: usize) {
+        if bucket < 64 {
+            self.seq |= 1 << bucket;
+        } else {
+            self.time |= 1 << (bucket - 64);
+        }
+    }
+
+    #[inline]
+    fn clear(&mut self, bucket: usize) {
+        if bucket < 64 {
+            self.seq &= !(1 << bucket);
+        } else {
+            self.time &= !(1 << (bucket - 64));
+        }
+    }
+
+    /// The lowest occupied bucket.
+    #[inline]
+    fn lowest(&self) -> Option<usize> {
+        if self.seq != 0 {
+            Some(self.seq.trailing_zeros() as usize)
+        } else if self.time != 0 {
+            Some(64 + self.time.trailing_zeros() as usize)
+        } else {
+            None
+        }
+    }
 }
 
 /// The bucket of a key that differs from the last key in `time_bits` and `seq_bits` (XORs).
@@ -63,7 +103,7 @@ impl<E> EventQueue<E> {
         EventQueue {
             front: None,
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
-            occupied: 0,
+            occupied: Occupied::default(),
             last_time: 0,
             last_seq: 0,
             len: 0,
@@ -90,7 +130,7 @@ impl<E> EventQueue<E> {
     /// Files an entry whose key is larger than the last key.
     fn push_entry(&mut self, entry: Entry<E>) {
         let bucket = bucket_of(entry.time ^ self.last_time, entry.seq ^ self.last_seq);
-        self.occupied |= 1 << bucket;
+        self.occupied.set(bucket);
         self.buckets[bucket].push(entry);
     }
 
@@ -122,7 +162,7 @@ impl<E> EventQueue<E> {
         }
         (self.last_time, self.last_seq) = (least.time, least.seq);
         self.front = Some(least);
-        self.occupied = 0;
+        self.occupied = Occupied::default();
         for entry in entries {
             self.push_entry(entry);
         }
@@ -137,11 +177,9 @@ impl<E> EventQueue<E> {
     }
 
     fn settle_from_buckets(&mut self) -> Option<Time> {
-        if self.occupied == 0 {
-            return None;
-        }
-        let bucket = self.occupied.trailing_zeros() as usize;
-        let mut occupied = self.occupied & !(1 << bucket);
+        let bucket = self.occupied.lowest()?;
+        let mut occupied = self.occupied;
+        occupied.clear(bucket);
         let (lower, rest) = self.buckets.split_at_mut(bucket);
         let entries = &mut rest[0];
         let mut least = 0;
@@ -156,7 +194,7 @@ impl<E> EventQueue<E> {
         // `bucket`, and so does the new one. The emptied vector keeps its capacity.
         for entry in entries.drain(..) {
             let lower_bucket = bucket_of(entry.time ^ last_time, entry.seq ^ last_seq);
-            occupied |= 1 << lower_bucket;
+            occupied.set(lower_bucket);
             lower[lower_bucket].push(entry);
         }
         (self.last_time, self.last_seq, self.occupied) = (last_time, last_seq, occupied);

@@ -137,6 +137,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             // The event counts alone: deterministic, no timing, a quick check of an event
             // reduction.
             "--events" if args.len() == 1 => return events_per_story(root),
+            "--events" => {
+                return Err(
+                    "bench: --events takes no other argument (it times nothing)".to_string()
+                );
+            }
             other => {
                 return Err(format!(
                     "bench: unexpected argument {other:?} (usage: cargo xtask bench [--check] \

@@ -17,7 +17,7 @@
 use crate::bare_mmc;
 use sim::metrics::report::Summary;
 use sim::sweep::{self, Fleet, Grid, SweepConfig};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const REPEATS: usize = 3;
@@ -339,20 +339,12 @@ fn gradient_labs_sweep(root: &Path) -> Result<(), String> {
     let grid = Grid::from_args(&GL_SWEEP_GRID).map_err(|e| e.to_string())?;
     let runs = grid.len() * GL_SWEEP_REPLICATIONS as usize;
     let scratch = std::env::temp_dir().join(format!("sim-bench-gl-sweep-{}", std::process::id()));
-    let config = SweepConfig {
-        objective: sim::sweep::metrics::default_objective(),
+    let config = sweep_config(
         grid,
-        replications: GL_SWEEP_REPLICATIONS,
-        shard: None,
-        resume: false,
-        threads: Some(GL_SWEEP_THREADS),
-        progress: false,
-        plots: false,
-        out_dir: scratch.clone(),
-        scenario_hash: "bench".into(),
-        search: sim::sweep::Search::Grid,
-        from: None,
-    };
+        GL_SWEEP_REPLICATIONS,
+        GL_SWEEP_THREADS,
+        scratch.clone(),
+    );
     let started = Instant::now();
     let outcome = sweep::sweep(&fleet, &config);
     let wall = started.elapsed();
@@ -391,20 +383,12 @@ fn sweep_throughput(root: &Path, repeats: usize) -> Result<(), String> {
     let mut rows = Vec::new();
     let mut runs_per_s = Vec::new();
     for threads in SWEEP_THREADS {
-        let config = SweepConfig {
-            objective: sim::sweep::metrics::default_objective(),
-            grid: grid.clone(),
-            replications: SWEEP_REPLICATIONS,
-            shard: None,
-            resume: false,
-            threads: Some(threads),
-            progress: false,
-            plots: false,
-            out_dir: scratch.join(threads.to_string()),
-            scenario_hash: "bench".into(),
-            search: sim::sweep::Search::Grid,
-            from: None,
-        };
+        let config = sweep_config(
+            grid.clone(),
+            SWEEP_REPLICATIONS,
+            threads,
+            scratch.join(threads.to_string()),
+        );
         let mut best: Option<Duration> = None;
         for _ in 0..repeats {
             let started = Instant::now();
@@ -439,6 +423,25 @@ fn sweep_throughput(root: &Path, repeats: usize) -> Result<(), String> {
         verdict(speedup >= SWEEP_TARGET_SPEEDUP)
     );
     Ok(())
+}
+
+/// A whole-grid sweep of `grid` x `replications` on a local pool of `threads`, writing to
+/// `out_dir`, without figures or progress: what both sweep benchmarks run.
+fn sweep_config(grid: Grid, replications: u32, threads: usize, out_dir: PathBuf) -> SweepConfig {
+    SweepConfig {
+        objective: sim::sweep::metrics::default_objective(),
+        grid,
+        replications,
+        shard: None,
+        resume: false,
+        threads: Some(threads),
+        progress: false,
+        plots: false,
+        out_dir,
+        scenario_hash: "bench".into(),
+        search: sim::sweep::Search::Grid,
+        from: None,
+    }
 }
 
 /// Runs each of `STORIES` once and prints its events per customer message and its events by

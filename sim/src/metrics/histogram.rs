@@ -206,9 +206,7 @@ impl IntervalHistogram {
                     *self.values[..selected - 1].select_nth_unstable(k - 1).1
                 }
             };
-            let bucket_top = self.histogram.highest_equivalent(value);
-            let micros = self.histogram.highest_equivalent(bucket_top);
-            *slot = Some(micros as f64 / 1e6);
+            *slot = Some(self.histogram.highest_equivalent(value) as f64 / 1e6);
         }
         out
     }

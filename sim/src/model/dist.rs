@@ -55,23 +55,6 @@ pub fn sample_count(dist: &Dist, rng: &mut Rng) -> u64 {
     round_to_u64(sample(dist, rng))
 }
 
-/// The distribution's mean, in its own unit.
-pub fn mean(dist: &Dist) -> f64 {
-    match dist {
-        Dist::Constant { value } => *value,
-        Dist::Exponential { mean } | Dist::Geometric { mean } => *mean,
-        Dist::Lognormal { median, sigma, .. } => median * (sigma * sigma / 2.0).exp(),
-        Dist::Uniform { min, max } => (min + max) / 2.0,
-        Dist::Empirical { values, .. } => {
-            if values.is_empty() {
-                0.0
-            } else {
-                values.iter().sum::<f64>() / values.len() as f64
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,7 +79,7 @@ mod tests {
         ];
         for dist in &cases {
             let observed = sample_mean(dist, 200_000);
-            let expected = mean(dist);
+            let expected = dist.mean();
             assert!(
                 (observed - expected).abs() / expected < 0.02,
                 "{dist:?}: sample mean {observed} vs {expected}"

@@ -141,16 +141,29 @@ pub enum Dist {
     },
 }
 
-impl Dist {
-    /// z such that P(Z <= z) = 0.99 for a standard normal.
-    pub const Z_99: f64 = 2.326_347_874_040_841;
+/// z such that P(Z <= z) = 0.99 for a standard normal.
+const Z_99: f64 = 2.326_347_874_040_841;
 
+impl Dist {
     /// The lognormal with this median and 99th percentile.
     pub fn lognormal(median: f64, p99: f64) -> Dist {
         Dist::Lognormal {
             median,
             p99,
-            sigma: (p99 / median).ln() / Dist::Z_99,
+            sigma: (p99 / median).ln() / Z_99,
+        }
+    }
+
+    /// The distribution's mean, in its own unit (0 for an empirical one without values).
+    pub fn mean(&self) -> f64 {
+        match self {
+            Dist::Constant { value } => *value,
+            Dist::Exponential { mean } | Dist::Geometric { mean } => *mean,
+            Dist::Lognormal { median, sigma, .. } => median * (sigma * sigma / 2.0).exp(),
+            Dist::Uniform { min, max } => (min + max) / 2.0,
+            Dist::Empirical { values, .. } => {
+                values.iter().sum::<f64>() / values.len().max(1) as f64
+            }
         }
     }
 }

@@ -397,12 +397,6 @@ fn mean_count(dist: &Dist) -> f64 {
 
 /// The mean of a distribution (seconds or counts), finite.
 fn mean(dist: &Dist) -> f64 {
-    let m = match dist {
-        Dist::Constant { value } => *value,
-        Dist::Exponential { mean } | Dist::Geometric { mean } => *mean,
-        Dist::Lognormal { median, sigma, .. } => median * (sigma * sigma / 2.0).exp(),
-        Dist::Uniform { min, max } => (min + max) / 2.0,
-        Dist::Empirical { values, .. } => values.iter().sum::<f64>() / (values.len().max(1) as f64),
-    };
+    let m = dist.mean();
     if m.is_finite() { m } else { f64::MAX }
 }

@@ -182,6 +182,14 @@ impl<E> EventQueue<E> {
         occupied.clear(bucket);
         let (lower, rest) = self.buckets.split_at_mut(bucket);
         let entries = &mut rest[0];
+        if entries.len() == 1 {
+            // Alone in its bucket: it is the least, and nothing moves down.
+            let front = entries.pop().expect("an occupied bucket holds an entry");
+            (self.last_time, self.last_seq, self.occupied) = (front.time, front.seq, occupied);
+            let time = front.time;
+            self.front = Some(front);
+            return Some(time);
+        }
         let mut least = 0;
         for (index, entry) in entries.iter().enumerate().skip(1) {
             if (entry.time, entry.seq) < (entries[least].time, entries[least].seq) {

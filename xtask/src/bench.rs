@@ -79,6 +79,11 @@ const DAYS: [(&str, &str, &[&str], f64); 4] = [
 /// one day's.
 const MEMORY_DAYS: u32 = 7;
 const MEMORY_TARGET_RATIO: f64 = 1.2;
+/// The support-agent day's traffic multipliers for memory against open conversations.
+const CONVERSATION_MULTIPLIERS: [u32; 3] = [1, 2, 4];
+/// Memory grows linearly in open conversations when the heap per extra open conversation from
+/// one multiplier to the next agrees within this factor.
+const CONVERSATION_SLOPE_SPREAD: f64 = 1.5;
 
 /// The Gradient Labs sweep of the issue: the shipped sweep file's 16 points (its grid, its
 /// 15 h horizon) at 10 replications, on 2 threads, under 2 minutes.
@@ -204,6 +209,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
 
     println!();
     memory_in_time(root)?;
+    memory_in_conversations(root)?;
 
     println!();
     events_per_story(root)?;
@@ -327,6 +333,66 @@ fn memory_in_time(root: &Path) -> Result<(), String> {
     let mut table = vec![header.to_vec()];
     table.extend(rows.iter().map(|row| row.to_vec()));
     println!("{}", render(&table));
+    Ok(())
+}
+
+/// A run's peak heap against the conversations it holds open: the support-agent day at
+/// `CONVERSATION_MULTIPLIERS` times its traffic (`traffic.multiplier`; the autoscaler grows the
+/// fleet with it), each with its peak heap and the most conversations open at a time-series
+/// row (one a minute, the same number of rows at every traffic, so they cancel out of the
+/// increments). Linear growth shows as the same heap per extra open conversation from one
+/// traffic to the next: the verdict asks the increments to agree within
+/// `CONVERSATION_SLOPE_SPREAD`.
+fn memory_in_conversations(root: &Path) -> Result<(), String> {
+    let mut points = Vec::new();
+    for multiplier in CONVERSATION_MULTIPLIERS {
+        let overrides = vec![format!("traffic.multiplier={multiplier}")];
+        let scenario = sim::scenario::load(&root.join(SUPPORT_AGENT), &overrides)
+            .map_err(|errors| format!("{SUPPORT_AGENT}: invalid scenario:\n{errors}"))?;
+        let (output, peak) = crate::heap::peak_during(|| sim::model::run(&scenario));
+        let output = output.map_err(|error| format!("{SUPPORT_AGENT}: run failed: {error}"))?;
+        let open = output
+            .timeseries
+            .rows
+            .iter()
+            .map(|row| row.open_conversations)
+            .max()
+            .unwrap_or(0);
+        points.push((multiplier, open, peak));
+    }
+    let mut slopes = Vec::new();
+    let mut rows = Vec::new();
+    for (index, &(multiplier, open, peak)) in points.iter().enumerate() {
+        let slope = index.checked_sub(1).map(|previous| {
+            let (_, open_before, peak_before) = points[previous];
+            (peak as f64 - peak_before as f64) / (open as f64 - open_before as f64)
+        });
+        slopes.extend(slope);
+        rows.push([
+            format!("support-agent day, traffic x{multiplier}"),
+            open.to_string(),
+            format!("{:.2}", peak as f64 / 1048576.0),
+            slope.map_or("-".to_string(), |bytes| format!("{bytes:.0}")),
+        ]);
+    }
+    let header = [
+        "peak heap against open conversations",
+        "most open",
+        "peak heap MiB",
+        "bytes per extra open conversation",
+    ];
+    println!("{}", render(&with_header(&header, &rows)));
+    let (least, most) = slopes
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &s| {
+            (lo.min(s), hi.max(s))
+        });
+    let linear = least > 0.0 && most <= least * CONVERSATION_SLOPE_SPREAD;
+    println!(
+        "target: memory linear in open conversations (the increments within \
+         {CONVERSATION_SLOPE_SPREAD}x of each other): {}",
+        if linear { "met" } else { "MISSED" }
+    );
     Ok(())
 }
 

@@ -508,14 +508,8 @@ fn sweep_throughput(root: &Path, repeats: usize) -> Result<(), String> {
 
 /// The median of `values` (the mean of the middle two when even); not empty.
 fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let middle = sorted.len() / 2;
-    if sorted.len().is_multiple_of(2) {
-        (sorted[middle - 1] + sorted[middle]) / 2.0
-    } else {
-        sorted[middle]
-    }
+    use statrs::statistics::{Data, Median};
+    Data::new(values.to_vec()).median()
 }
 
 /// A whole-grid sweep of `grid` x `replications` on a local pool of `threads`, writing to

@@ -428,7 +428,7 @@ impl Model {
                 price_per_call_usd,
                 ..
             } => {
-                let mut draws = rng::stream(self.seed, streams::TOOL, attempt_key);
+                let mut draws = self.draws(streams::TOOL, attempt_key);
                 let wait = dist::sample_nanos(latency, &mut draws);
                 let failed = draws.random::<f64>() < *failure_probability;
                 self.stats.record_tool_call(stat, *price_per_call_usd);
@@ -445,11 +445,7 @@ impl Model {
                 prompt,
                 ..
             } => {
-                let mut tokens = rng::stream(
-                    self.seed,
-                    streams::TOKENS,
-                    key(conv_index, turn, occurrence),
-                );
+                let mut tokens = self.draws(streams::TOKENS, key(conv_index, turn, occurrence));
                 let drawn = dist::sample_count(input_tokens, &mut tokens);
                 let output = dist::sample_count(output_tokens, &mut tokens);
                 let carried = if prompt.carry_previous_output
@@ -470,7 +466,7 @@ impl Model {
                     first_chunk_tokens: prompt.first_chunk_tokens,
                     quota_tokens: input.saturating_add(output),
                 };
-                let mut draws = rng::stream(self.seed, streams::LLM, attempt_key);
+                let mut draws = self.draws(streams::LLM, attempt_key);
                 let group = &self.cfg.provider_groups[*group_index].providers;
                 let mut outcome = llm::CallOutcome::default();
                 let progress = if self.quotas_active {

@@ -161,7 +161,7 @@ impl Model {
 
     fn start_conversation(&mut self, now: Time, workload: u32, index: u64) {
         let w = workload as usize;
-        let mut shape = rng::stream(self.seed, streams::SHAPE, index);
+        let mut shape = self.draws(streams::SHAPE, index);
         let messages =
             dist::sample_count(&self.cfg.workloads[w].conversation.messages, &mut shape).max(1);
         let messages_total = u32::try_from(messages).unwrap_or(u32::MAX);
@@ -459,7 +459,7 @@ impl Model {
         let more = !c.done_talking && c.messages_sent < c.messages_total;
         let think = if more {
             let stream_key = key(c.index, c.messages_sent as u64, 0);
-            let mut draws = rng::stream(self.seed, streams::THINK, stream_key);
+            let mut draws = self.draws(streams::THINK, stream_key);
             let think = dist::sample_nanos(&conversation.think_time, &mut draws);
             if self.record_workload {
                 let index = c.index;

@@ -14,7 +14,6 @@ use super::Model;
 use super::state::*;
 use super::{dist, streams};
 use crate::engine::Time;
-use crate::engine::rng;
 use crate::metrics::report::EventKind;
 use std::collections::VecDeque;
 
@@ -107,7 +106,7 @@ impl Model {
     }
 
     fn schedule_cold_start(&mut self, inst: u32) {
-        let mut draws = rng::stream(self.seed, streams::COLD_START, self.instance_starts);
+        let mut draws = self.draws(streams::COLD_START, self.instance_starts);
         self.instance_starts += 1;
         let cold_start = dist::sample_nanos(&self.cfg.instance.cold_start, &mut draws);
         let inst_gen = self.instances[inst as usize].generation;
@@ -301,9 +300,14 @@ impl Model {
     fn start_cpu_job(&mut self, inst: u32, job: CpuJob, work: u64) {
         let now = self.now();
         let factor = self.gc_factor(inst);
-        // cpu_speed 1.0 divides exactly, so the default changes no result.
-        let duration =
-            ((work as f64) * factor / self.instances[inst as usize].spec.cpu_speed) as u64;
+        let speed = self.instances[inst as usize].spec.cpu_speed;
+        // cpu_speed 1.0 divides exactly, so the default changes no result; with no GC overhead
+        // either, the work (exact in an f64 up to 2^53 ns) is the duration, without the floats.
+        let duration = if factor == 1.0 && speed == 1.0 && work <= 1 << 53 {
+            work
+        } else {
+            ((work as f64) * factor / speed) as u64
+        };
         let instance = &mut self.instances[inst as usize];
         instance.busy_cores += 1;
         let inst_gen = instance.generation;

@@ -23,7 +23,7 @@ mod timeline;
 pub mod traffic;
 mod workflow;
 
-use crate::engine::{EventQueue, Slab, Time};
+use crate::engine::{EventQueue, Slab, Time, rng};
 use crate::metrics::report::{EventKind, EventRecord, RunOutput};
 use crate::scenario::Scenario;
 use state::*;
@@ -42,6 +42,8 @@ mod streams {
     pub const COLD_START: u64 = 7;
     /// Per-turn program draws (branch widths, repeat counts, choices): workload streams.
     pub const PROGRAM: u64 = 8;
+    /// One more than the largest: the length of `Model::stream_bases`.
+    pub const COUNT: usize = 9;
 }
 
 /// Why a run could not finish.
@@ -142,6 +144,8 @@ pub(crate) struct Model {
     /// The scenario as given, for the timeline.
     original: Scenario,
     seed: u64,
+    /// Each concern's `rng::StreamBase` under this seed, by `streams` constant.
+    stream_bases: [rng::StreamBase; streams::COUNT],
     horizon: Time,
     queue: EventQueue<Event>,
     immediate: VecDeque<(u32, u32, CpuJob)>,
@@ -203,6 +207,7 @@ impl Model {
             cfg: scenario.clone(),
             original: scenario.clone(),
             seed: scenario.seed,
+            stream_bases: std::array::from_fn(|s| rng::StreamBase::new(scenario.seed, s as u64)),
             horizon: scenario.run.horizon,
             queue: EventQueue::new(),
             immediate: VecDeque::new(),
@@ -274,6 +279,13 @@ impl Model {
 
     fn now(&self) -> Time {
         self.queue.now()
+    }
+
+    /// The random stream of concern `stream` (a `streams` constant) and draw key `index`:
+    /// `rng::stream(self.seed, stream, index)`, from the concern's precomputed base.
+    #[inline]
+    fn draws(&self, stream: u64, index: u64) -> rng::Rng {
+        self.stream_bases[stream as usize].at(index)
     }
 
     fn schedule(&mut self, at: Time, event: Event) {

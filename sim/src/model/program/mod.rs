@@ -327,7 +327,7 @@ impl Model {
             unreachable!("programs run in child workflows")
         };
         let stream_key = super::conversation::key(w.conv_index, turn as u64, f.key);
-        rng::stream(self.seed, streams::PROGRAM, stream_key)
+        self.draws(streams::PROGRAM, stream_key)
     }
 
     /// A count drawn from `count` for `frame`, at most `max`.

@@ -80,6 +80,8 @@ enum Kind {
     Integer,
     DurationDist,
     CountDist,
+    /// One of these TOML values (quoted strings for the string keys).
+    Word(&'static [&'static str]),
 }
 
 const KEYS: &[(&str, Kind)] = &[
@@ -152,6 +154,19 @@ const KEYS: &[(&str, Kind)] = &[
     ("providers.small.input_price_per_million_usd", Kind::Number),
     ("cost.vcpu_second_usd", Kind::Number),
     ("cost.gib_second_usd", Kind::Number),
+    // Appended, so that a byte below the earlier length still picks the same key and the
+    // committed regressions keep replaying the overrides they were found with.
+    ("providers.maker.requests_per_minute", Kind::Number),
+    ("providers.maker.tokens_per_minute", Kind::Number),
+    ("providers.cloud.max_concurrent_requests", Kind::Integer),
+    ("providers.small.requests_per_minute", Kind::Number),
+    ("serving.mode", Kind::Word(&["\"poll\"", "\"request\""])),
+    (
+        "serving.session",
+        Kind::Word(&["\"turn\"", "\"conversation\""]),
+    ),
+    ("serving.max_concurrency", Kind::Integer),
+    ("serving.max_wait", Kind::Duration),
 ];
 
 const DURATIONS: &[&str] = &[
@@ -197,6 +212,7 @@ pub fn model_overrides(bytes: &[u8]) -> Vec<String> {
                 Kind::Integer => INTEGERS,
                 Kind::DurationDist => DURATION_DISTS,
                 Kind::CountDist => COUNT_DISTS,
+                Kind::Word(words) => words,
             };
             let value = pool[usize::from(pair[1]) % pool.len()];
             format!("{key}={value}")

@@ -42,8 +42,8 @@ mod streams {
     pub const COLD_START: u64 = 7;
     /// Per-turn program draws (branch widths, repeat counts, choices): workload streams.
     pub const PROGRAM: u64 = 8;
-    /// One more than the largest: the length of `Model::stream_bases`.
-    pub const COUNT: usize = 9;
+    /// The length of `Model::stream_bases`: one more than the largest constant above.
+    pub const COUNT: usize = PROGRAM as usize + 1;
 }
 
 /// Why a run could not finish.

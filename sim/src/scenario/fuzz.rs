@@ -154,8 +154,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("providers.small.input_price_per_million_usd", Kind::Number),
     ("cost.vcpu_second_usd", Kind::Number),
     ("cost.gib_second_usd", Kind::Number),
-    // Appended, so that a byte below the earlier length still picks the same key and the
-    // committed regressions keep replaying the overrides they were found with.
+    // Appended, so that a key byte below the earlier length (66) still picks the same key: the
+    // committed model_run findings were re-encoded below it and replay the same overrides.
     ("providers.maker.requests_per_minute", Kind::Number),
     ("providers.maker.tokens_per_minute", Kind::Number),
     ("providers.cloud.max_concurrent_requests", Kind::Integer),

@@ -17,7 +17,19 @@ pub const NANOS_PER_SECOND: f64 = 1e9;
 /// duration a scenario can state), so a far tail sample cannot overflow the model's clock.
 /// NaN maps to 0.
 pub fn seconds_to_nanos(seconds: f64) -> Nanos {
-    round_to_u64(seconds * NANOS_PER_SECOND).min(MAX_DURATION_NANOS)
+    // Clamped before rounding (the same result: the cap is an integer, exact in an f64; `max`
+    // takes NaN to 0), the value fits an i64, whose conversions each way are one instruction on
+    // x86-64 where a u64's take a dozen: this runs for every sampled duration.
+    let value = (seconds * NANOS_PER_SECOND)
+        .max(0.0)
+        .min(MAX_DURATION_NANOS as f64);
+    let whole = value as i64;
+    let rounded = if value - whole as f64 >= 0.5 {
+        whole + 1
+    } else {
+        whole
+    };
+    rounded as Nanos
 }
 
 /// Exactly `value.round() as u64` (half away from zero; saturating; NaN and negatives to 0),

@@ -37,6 +37,16 @@ pub fn seconds_to_nanos(seconds: f64) -> Nanos {
 /// cast truncates, and the fraction `value - whole` is exact: Sterbenz's lemma for values of
 /// at least 1, the value itself below 1, 0 where every f64 is an integer.
 pub fn round_to_u64(value: f64) -> u64 {
+    if (0.0..I64_LIMIT).contains(&value) {
+        // The common case, through an i64 (see `seconds_to_nanos`).
+        let whole = value as i64;
+        let rounded = if value - whole as f64 >= 0.5 {
+            whole + 1
+        } else {
+            whole
+        };
+        return rounded as u64;
+    }
     let whole = value as u64;
     if value - whole as f64 >= 0.5 {
         whole.saturating_add(1)
@@ -44,6 +54,9 @@ pub fn round_to_u64(value: f64) -> u64 {
         whole
     }
 }
+
+/// 2^63: the values below it convert to and from an i64 exactly.
+const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
 
 /// The longest duration: see `units::MAX_DURATION_NANOS`.
 pub const MAX_DURATION_NANOS: Nanos = super::units::MAX_DURATION_NANOS;

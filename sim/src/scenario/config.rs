@@ -20,16 +20,11 @@ pub fn seconds_to_nanos(seconds: f64) -> Nanos {
     // Clamped before rounding (the same result: the cap is an integer, exact in an f64; `max`
     // takes NaN to 0), the value fits an i64, whose conversions each way are one instruction on
     // x86-64 where a u64's take a dozen: this runs for every sampled duration.
-    let value = (seconds * NANOS_PER_SECOND)
-        .max(0.0)
-        .min(MAX_DURATION_NANOS as f64);
-    let whole = value as i64;
-    let rounded = if value - whole as f64 >= 0.5 {
-        whole + 1
-    } else {
-        whole
-    };
-    rounded as Nanos
+    round_in_i64_range(
+        (seconds * NANOS_PER_SECOND)
+            .max(0.0)
+            .min(MAX_DURATION_NANOS as f64),
+    )
 }
 
 /// Exactly `value.round() as u64` (half away from zero; saturating; NaN and negatives to 0),
@@ -38,14 +33,8 @@ pub fn seconds_to_nanos(seconds: f64) -> Nanos {
 /// at least 1, the value itself below 1, 0 where every f64 is an integer.
 pub fn round_to_u64(value: f64) -> u64 {
     if (0.0..I64_LIMIT).contains(&value) {
-        // The common case, through an i64 (see `seconds_to_nanos`).
-        let whole = value as i64;
-        let rounded = if value - whole as f64 >= 0.5 {
-            whole + 1
-        } else {
-            whole
-        };
-        return rounded as u64;
+        // The common case (see `seconds_to_nanos`).
+        return round_in_i64_range(value);
     }
     let whole = value as u64;
     if value - whole as f64 >= 0.5 {
@@ -57,6 +46,21 @@ pub fn round_to_u64(value: f64) -> u64 {
 
 /// 2^63: the values below it convert to and from an i64 exactly.
 const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
+
+/// `round_to_u64` for a value in [0, 2^63), through an i64 (the same argument: the cast
+/// truncates and the fraction is exact; from 2^53 on every value is whole, so `whole + 1`
+/// cannot overflow).
+#[inline]
+fn round_in_i64_range(value: f64) -> u64 {
+    debug_assert!((0.0..I64_LIMIT).contains(&value));
+    let whole = value as i64;
+    let rounded = if value - whole as f64 >= 0.5 {
+        whole + 1
+    } else {
+        whole
+    };
+    rounded as u64
+}
 
 /// The longest duration: see `units::MAX_DURATION_NANOS`.
 pub const MAX_DURATION_NANOS: Nanos = super::units::MAX_DURATION_NANOS;

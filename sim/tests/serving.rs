@@ -189,6 +189,36 @@ fn an_oom_kill_drops_the_sessions_on_the_instance() {
     assert!(s.checks.conservation);
 }
 
+/// A caller who hangs up while the agent is still working leaves the turn running, so when the
+/// instance then dies the call must not end under the turn: it ends when the failed turn has
+/// reported. Ended at once, its workflow slot went to a new call, which the old turn then
+/// "answered" while that call still waited for a slot (found by the swarm: the waiting count
+/// drifted from the calls waiting).
+#[test]
+fn a_call_abandoned_mid_turn_outlives_its_turn_when_the_instance_dies() {
+    let scenario = load(
+        "[autoscaler]\nkind = \"fixed\"\ninstances = 4\n",
+        &[
+            "serving.session=\"conversation\"",
+            "serving.max_concurrency=12",
+            "agent.steps.0.memory=\"100MiB\"",
+            "instance.memory_limit=\"1GiB\"",
+            "traffic.rate_per_s=8",
+            "conversation.messages={ kind = \"constant\", value = 3 }",
+            "conversation.think_time={ kind = \"constant\", value = \"2s\" }",
+            "conversation.idle_timeout=\"5s\"",
+            "conversation.abandon_after=\"4s\"",
+        ],
+    );
+    let output = run(&scenario);
+    let s = &output.summary;
+    let r = requests(s);
+    assert!(s.crashes.oom > 0, "instances ran out of memory");
+    assert!(r.dropped > 0, "sessions went down with them");
+    assert!(r.withdrawn + r.rejected > 0, "calls waited for a slot");
+    assert!(s.checks.conservation);
+}
+
 #[test]
 fn serving_keys_outside_request_mode_are_errors() {
     let text = BASE.replace("mode = \"request\"", "mode = \"poll\"");

@@ -177,6 +177,7 @@ impl Model {
             message_received_at: 0,
             done_talking: false,
             timer_pending: false,
+            turn_running: false,
             tool_failed: false,
             replanned: false,
             carried_output_tokens: 0,
@@ -385,6 +386,8 @@ impl Model {
         let conv_index = self.convs[conv].index;
         let workload = self.convs[conv].workload;
         let root = self.program.roots[workload as usize];
+        let parent_gen = self.wfs[parent].generation;
+        self.convs[conv].turn_running = true;
         let child = self.wfs.insert_with(|previous| {
             let mut wf = Workflow::new(
                 WorkflowKind::Child { parent, turn },
@@ -393,6 +396,7 @@ impl Model {
                 previous,
             );
             wf.workload = workload;
+            wf.parent_gen = parent_gen;
             wf.program_node = root;
             wf.program_key = program::ROOT_KEY;
             wf.history_events = 1; // WorkflowExecutionStarted
@@ -412,6 +416,7 @@ impl Model {
             self.release_session(conv);
         }
         self.wfs[parent].turns_done += 1;
+        self.convs[conv].turn_running = false;
         self.stats.turns += 1;
         let w = self.convs[conv].workload as usize;
         let budget = self.cfg.workloads[w].conversation.response_budget;

@@ -18,7 +18,8 @@
 //! An instance that dies (OOM kill, or the end of a scale-in's grace period) drops the sessions
 //! on it: their steps in flight fail at once (the connection is gone, the client sees it), no
 //! retry is attempted outside a live session, and the customer's turn goes unanswered; a
-//! dropped conversation session (a call) ends. With no instance at all (scaled to zero), a
+//! dropped conversation session (a call) ends: at once between turns, or once the failed turn
+//! has reported (a turn whose caller hung up still runs, and reports to its workflow). With no instance at all (scaled to zero), a
 //! request starts one at once (Cloud Run's scale from zero).
 
 use super::Model;
@@ -336,7 +337,9 @@ impl Model {
             let c = &mut self.convs[conv];
             c.session = SessionState::None;
             c.session_inst = NONE;
-            let between_turns = c.message != MessageState::InFlight;
+            // Not only an unanswered message: an abandoned one leaves its turn running, and the
+            // conversation must not end under it (its child would report to a freed parent).
+            let between_turns = c.message != MessageState::InFlight && !c.turn_running;
             let serving = self.serving_mut();
             serving.held -= 1;
             serving.held_time.change(now, -1);

@@ -236,6 +236,9 @@ pub struct Conv {
     /// The customer left (abandoned) or has no more messages: nothing more will come.
     pub done_talking: bool,
     pub timer_pending: bool,
+    /// A response child is running: from the parent's start of it to its reply. Not the same
+    /// as an unanswered message: a customer who abandons leaves the turn running.
+    pub turn_running: bool,
     /// A tool call (attempt) failed or timed out in this conversation.
     pub tool_failed: bool,
     /// An on-failure fallback ran in this conversation.
@@ -368,6 +371,7 @@ pub struct Workflow {
     pub program_key: u64,
     pub report_frame: u32,
     pub report_frame_gen: u32,
+    /// Child: the generation of its parent workflow when it started.
     pub parent_gen: u32,
     /// Child: the program's outcome once its root frame finished.
     pub program_outcome: Option<bool>,

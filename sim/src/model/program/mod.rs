@@ -572,6 +572,11 @@ impl Model {
             }
             return;
         }
+        let parent_gen = w.parent_gen;
+        assert!(
+            self.wfs.is_live(parent) && self.wfs[parent].generation == parent_gen,
+            "a response child's parent workflow outlives it"
+        );
         let p = &mut self.wfs[parent];
         p.history_events += 1; // ChildWorkflowExecutionCompleted or Failed
         p.inbox |= if ok {

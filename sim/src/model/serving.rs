@@ -19,8 +19,8 @@
 //! on it: their steps in flight fail at once (the connection is gone, the client sees it), no
 //! retry is attempted outside a live session, and the customer's turn goes unanswered; a
 //! dropped conversation session (a call) ends: at once between turns, or once the failed turn
-//! has reported (a turn whose caller hung up still runs, and reports to its workflow). With no instance at all (scaled to zero), a
-//! request starts one at once (Cloud Run's scale from zero).
+//! has reported (a turn whose caller hung up still runs, and reports to its workflow). With no
+//! instance at all (scaled to zero), a request starts one at once (Cloud Run's scale from zero).
 
 use super::Model;
 use super::autoscaler::Observed;

@@ -207,17 +207,40 @@ pub(crate) fn check_key(key: &str) -> Result<String, GridError> {
     Ok(key.to_string())
 }
 
-/// A number with an optional unit suffix: `"10"`, `"0.25"`, `"30s"`, `"1.5GiB"`.
+/// A number with an optional unit suffix: `"10"`, `"0.25"`, `"1e-3"`, `"30s"`, `"1.5GiB"`.
 struct Quantity<'a> {
     digits: &'a str,
     unit: &'a str,
 }
 
+impl Quantity<'_> {
+    fn has_exponent(&self) -> bool {
+        self.digits.contains(['e', 'E'])
+    }
+}
+
 fn split_quantity(text: &str) -> Option<Quantity<'_>> {
-    let end = text
-        .char_indices()
-        .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && (c == '-' || c == '+'))))
+    let bytes = text.as_bytes();
+    let mut end = bytes
+        .iter()
+        .enumerate()
+        .find(|&(i, &c)| !(c.is_ascii_digit() || c == b'.' || (i == 0 && (c == b'-' || c == b'+'))))
         .map_or(text.len(), |(i, _)| i);
+    // A decimal exponent (`1e-3`, `2.5E6`) belongs to the number, not to the unit: no unit
+    // starts with `e` followed by a digit or a sign and a digit.
+    if matches!(bytes.get(end), Some(b'e' | b'E')) {
+        let mut digits_from = end + 1;
+        if matches!(bytes.get(digits_from), Some(b'-' | b'+')) {
+            digits_from += 1;
+        }
+        let exponent_end = bytes[digits_from.min(bytes.len())..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(bytes.len(), |n| digits_from + n);
+        if exponent_end > digits_from {
+            end = exponent_end;
+        }
+    }
     let (digits, unit) = text.split_at(end);
     if digits.is_empty() || digits.parse::<f64>().is_err() {
         return None;
@@ -225,8 +248,16 @@ fn split_quantity(text: &str) -> Option<Quantity<'_>> {
     Some(Quantity { digits, unit })
 }
 
+/// The decimal places `digits` is written to: those of its fraction, less its exponent
+/// (`0.25` has 2, `5e-1` has 1, `2.5e3` has 0).
 fn decimals(digits: &str) -> usize {
-    digits.split_once('.').map_or(0, |(_, frac)| frac.len())
+    let (mantissa, exponent) = match digits.find(['e', 'E']) {
+        Some(at) => (&digits[..at], digits[at + 1..].parse::<i64>().unwrap_or(0)),
+        None => (digits, 0),
+    };
+    let fraction = mantissa.split_once('.').map_or(0, |(_, frac)| frac.len()) as i64;
+    // Clamped to what f64 can show: a `1e-400` step has already been refused as not positive.
+    (fraction - exponent).clamp(0, 17) as usize
 }
 
 /// Expands `start..end:step` (inclusive end) into value strings.
@@ -255,7 +286,9 @@ pub(crate) fn expand_range_values(item: &str) -> Result<Vec<String>, String> {
     if quantities.iter().any(|q| q.unit != unit) {
         return Err(bad("start, end and step must have the same unit"));
     }
-    let integer = quantities.iter().all(|q| !q.digits.contains('.'));
+    let integer = quantities
+        .iter()
+        .all(|q| !q.digits.contains('.') && !q.has_exponent());
     if integer {
         let [start, end, step] = [0, 1, 2].map(|i| quantities[i].digits.parse::<i64>());
         let (Ok(start), Ok(end), Ok(step)) = (start, end, step) else {
@@ -355,6 +388,11 @@ mod tests {
         assert_eq!(values("a.b=1,3..5:1"), ["1", "3", "4", "5"]);
         assert_eq!(values("a.b=-2..2:2"), ["-2", "0", "2"]);
         assert_eq!(values("a.b=7..7:1"), ["7"]);
+        // Scientific notation is a number, not a number with the unit `e0`.
+        assert_eq!(values("a.b=1e0..2e0:5e-1"), ["1.0", "1.5", "2.0"]);
+        assert_eq!(values("a.b=1e-1..3e-1:1e-1"), ["0.1", "0.2", "0.3"]);
+        assert_eq!(values("a.b=1E3..3e3:1e3"), ["1000", "2000", "3000"]);
+        assert_eq!(values("a.b=2.5e-3..5e-3:2.5e-3"), ["0.0025", "0.0050"]);
     }
 
     #[test]
@@ -367,6 +405,10 @@ mod tests {
         assert!(err("a.b=x..4:1").contains("`x` is not a number"));
         assert!(err("a.b=1s..4m:1s").contains("same unit"));
         assert!(err("a.b=0..100000:1").contains("limit of 10000"));
+        assert!(err("a.b=0..1e9:1").contains("more than 10000 values"));
+        assert!(err("a.b=1e0..2s:1").contains("same unit"));
+        assert!(err("a.b=1e..2:1").contains("same unit"));
+        assert!(err("a.b=0..1:1e-400").contains("step must be positive"));
         assert!(err("a.b=1,,2").contains("empty value"));
         assert!(err("a.b=1,2,1").contains("appears twice"));
         assert!(err("a.b").contains("expected `key=v1,v2,...`"));

@@ -94,7 +94,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             corpus.display()
         );
         let output = nightly_cargo(root)
-            .args(["fuzz", "run", "--release", target])
+            // Debug assertions and overflow checks on (cargo-fuzz's default without
+            // `--release`): an integer that wraps silently in a release build is a finding.
+            .args(["fuzz", "run", "--debug-assertions", target])
             .arg(&corpus)
             .args([
                 "--",
@@ -114,7 +116,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             return Err(format!(
                 "fuzz target {target} found a problem after {executions} executions:\n{}\n\n\
                  fix its cause, then copy the artifact above into fuzz/regressions/{target}/ \
-                 (replayed by `cargo test --release --test fuzz_regressions`)",
+                 (replayed by `cargo test --profile checked --test fuzz_regressions`)",
                 tail.join("\n")
             ));
         }

@@ -417,11 +417,11 @@ pub const METRICS: &[Metric] = &[
         Unit::Count,
         LowerIsBetter,
         |s| {
-            let tokens: u64 = s
+            let tokens = s
                 .llm_calls
                 .values()
-                .map(|c| c.input_tokens + c.output_tokens)
-                .sum();
+                .map(|c| c.input_tokens.saturating_add(c.output_tokens))
+                .fold(0u64, u64::saturating_add);
             per_turn(s, tokens as f64)
         },
     ),

@@ -500,9 +500,12 @@ impl Model {
                 let figures = &self.stats.steps[node.stat as usize].figures;
                 summary.llm_calls += figures.llm_calls;
                 summary.tool_calls += figures.tool_calls;
-                summary.input_tokens += figures.input_tokens;
-                summary.cached_input_tokens += figures.cached_input_tokens;
-                summary.output_tokens += figures.output_tokens;
+                // Saturating, as the run's own token sums (`Stats::record_llm_call`).
+                summary.input_tokens = summary.input_tokens.saturating_add(figures.input_tokens);
+                summary.cached_input_tokens = summary
+                    .cached_input_tokens
+                    .saturating_add(figures.cached_input_tokens);
+                summary.output_tokens = summary.output_tokens.saturating_add(figures.output_tokens);
                 match &node.kind {
                     NodeKind::Activity(step) if matches!(step.kind, StepKind::Tool { .. }) => {
                         summary.cost_usd.tools += figures.cost_usd

@@ -276,9 +276,13 @@ impl Stats {
             }
             match attempt.result {
                 AttemptResult::Ok => {
-                    counts.input_tokens += tokens.input;
-                    counts.cached_input_tokens += tokens.cached_input;
-                    counts.output_tokens += tokens.output;
+                    // Token sums saturate: a count distribution with an absurd tail can draw
+                    // u64::MAX tokens, and a sum must then stay there, not wrap (or panic).
+                    counts.input_tokens = counts.input_tokens.saturating_add(tokens.input);
+                    counts.cached_input_tokens = counts
+                        .cached_input_tokens
+                        .saturating_add(tokens.cached_input);
+                    counts.output_tokens = counts.output_tokens.saturating_add(tokens.output);
                     let provider = &providers[attempt.provider];
                     let uncached = tokens.input - tokens.cached_input;
                     let cost = (uncached as f64 * provider.input_price_per_million_usd
@@ -286,12 +290,17 @@ impl Stats {
                         + tokens.output as f64 * provider.output_price_per_million_usd)
                         / 1e6;
                     self.llm_cost_usd += cost;
-                    self.interval_llm_tokens[attempt.provider] += tokens.input + tokens.output;
+                    let interval = &mut self.interval_llm_tokens[attempt.provider];
+                    *interval = interval
+                        .saturating_add(tokens.input)
+                        .saturating_add(tokens.output);
                     if step != NONE {
                         let figures = &mut self.steps[step as usize].figures;
-                        figures.input_tokens += tokens.input;
-                        figures.cached_input_tokens += tokens.cached_input;
-                        figures.output_tokens += tokens.output;
+                        figures.input_tokens = figures.input_tokens.saturating_add(tokens.input);
+                        figures.cached_input_tokens = figures
+                            .cached_input_tokens
+                            .saturating_add(tokens.cached_input);
+                        figures.output_tokens = figures.output_tokens.saturating_add(tokens.output);
                         figures.cost_usd += cost;
                     }
                     if now >= self.warmup {

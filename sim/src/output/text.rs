@@ -79,7 +79,7 @@ pub fn workloads_table(summary: &Summary) -> String {
                 w.messages.unanswered.to_string(),
                 number(w.response_latency_s.p50),
                 number(w.response_latency_s.p95),
-                (w.input_tokens + w.output_tokens).to_string(),
+                w.input_tokens.saturating_add(w.output_tokens).to_string(),
                 money(w.cost_usd.llm + w.cost_usd.tools),
                 format!("{:.1}%", 100.0 * w.cpu_share),
             ]

@@ -233,7 +233,7 @@ fn split_quantity(text: &str) -> Option<Quantity<'_>> {
         if matches!(bytes.get(digits_from), Some(b'-' | b'+')) {
             digits_from += 1;
         }
-        let exponent_end = bytes[digits_from.min(bytes.len())..]
+        let exponent_end = bytes[digits_from..]
             .iter()
             .position(|c| !c.is_ascii_digit())
             .map_or(bytes.len(), |n| digits_from + n);

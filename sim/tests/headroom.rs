@@ -246,6 +246,12 @@ fn bad_input_exits_2_naming_the_key_and_writes_nothing() {
             "--range: traffic.rate_per_s: expected a number in [0, 1000000]",
         ),
         (
+            // The end is handed to the scenario as 1e308, not as 309 digits (which TOML reads
+            // as a string, and the error said "found string").
+            vec!["--key", "traffic.rate_per_s", "--range", "1..1e308"],
+            "--range: traffic.rate_per_s: expected a number in [0, 1000000], found 1e308",
+        ),
+        (
             vec![
                 "--key",
                 "temporal.max_concurrent_activities",

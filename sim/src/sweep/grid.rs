@@ -249,15 +249,35 @@ fn split_quantity(text: &str) -> Option<Quantity<'_>> {
 }
 
 /// The decimal places `digits` is written to: those of its fraction, less its exponent
-/// (`0.25` has 2, `5e-1` has 1, `2.5e3` has 0).
-fn decimals(digits: &str) -> usize {
+/// (`0.25` has 2, `5e-1` has 1, `2.5e3` has -3). Saturating: the exponent of a number that
+/// parsed as a positive finite f64 is within a few hundred.
+fn decimals(digits: &str) -> i64 {
     let (mantissa, exponent) = match digits.find(['e', 'E']) {
         Some(at) => (&digits[..at], digits[at + 1..].parse::<i64>().unwrap_or(0)),
         None => (digits, 0),
     };
     let fraction = mantissa.split_once('.').map_or(0, |(_, frac)| frac.len()) as i64;
-    // Clamped to what f64 can show: a `1e-400` step has already been refused as not positive.
-    (fraction - exponent).clamp(0, 17) as usize
+    fraction.saturating_sub(exponent)
+}
+
+/// Values at or above this print with an exponent (`2e20`, not 21 digits).
+const FIXED_BELOW: f64 = 1e15;
+/// The most decimal places a value prints with in fixed notation; finer ranges print with an
+/// exponent (`3e-20`, not `0.00000000000000000` for every value).
+const FIXED_PLACES: i64 = 17;
+
+/// One value of a range written to `places` decimal places (negative: tens, hundreds...):
+/// in fixed notation while that reads well, else as a mantissa and exponent to the same place.
+fn range_value(value: f64, places: i64, fixed: bool) -> String {
+    if fixed {
+        return format!("{:.*}", places.clamp(0, FIXED_PLACES) as usize, value);
+    }
+    if value == 0.0 {
+        return "0".to_string();
+    }
+    let magnitude = value.abs().log10().floor() as i64;
+    let precision = magnitude.saturating_add(places).clamp(0, FIXED_PLACES) as usize;
+    format!("{value:.precision$e}")
 }
 
 /// Expands `start..end:step` (inclusive end) into value strings.
@@ -331,8 +351,24 @@ pub(crate) fn expand_range_values(item: &str) -> Result<Vec<String>, String> {
         .map(|q| decimals(q.digits))
         .max()
         .unwrap_or(0);
-    Ok((0..=steps as u64)
-        .map(|i| format!("{:.*}{unit}", places, start + i as f64 * step))
+    let values: Vec<f64> = (0..=steps as u64)
+        .map(|i| start + i as f64 * step)
+        .collect();
+    let fixed = places <= FIXED_PLACES && values.iter().all(|v| v.abs() < FIXED_BELOW);
+    // With an exponent, a zero end says nothing of the place (`0..3e307:1e307` is to 1e307).
+    let places = if fixed {
+        places
+    } else {
+        quantities
+            .iter()
+            .filter(|q| q.digits.parse::<f64>().is_ok_and(|v| v != 0.0))
+            .map(|q| decimals(q.digits))
+            .max()
+            .unwrap_or(0)
+    };
+    Ok(values
+        .into_iter()
+        .map(|v| format!("{}{unit}", range_value(v, places, fixed)))
         .collect())
 }
 
@@ -393,6 +429,25 @@ mod tests {
         assert_eq!(values("a.b=1e-1..3e-1:1e-1"), ["0.1", "0.2", "0.3"]);
         assert_eq!(values("a.b=1E3..3e3:1e3"), ["1000", "2000", "3000"]);
         assert_eq!(values("a.b=2.5e-3..5e-3:2.5e-3"), ["0.0025", "0.0050"]);
+        // Beyond what fixed notation shows well, values keep an exponent, to the place written:
+        // not 308 digits each, nor 17 zeros for every value (which then "appeared twice").
+        assert_eq!(
+            values("a.b=1e307..3e307:1e307"),
+            ["1e307", "2e307", "3e307"]
+        );
+        assert_eq!(
+            values("a.b=1e-20..3e-20:1e-20"),
+            ["1e-20", "2e-20", "3e-20"]
+        );
+        assert_eq!(
+            values("a.b=1e20..2e20:2.5e19"),
+            ["1.00e20", "1.25e20", "1.50e20", "1.75e20", "2.00e20"]
+        );
+        assert_eq!(values("a.b=0..2e-18:1e-18"), ["0", "1e-18", "2e-18"]);
+        assert_eq!(values("a.b=0..2e307:1e307"), ["0", "1e307", "2e307"]);
+        for value in values("a.b=1e-20..1e-19:1e-20") {
+            assert!(value.parse::<f64>().is_ok(), "{value}");
+        }
     }
 
     #[test]

@@ -170,11 +170,14 @@ impl Lattice {
     }
 }
 
-/// A value as the scenario file would hold it.
+/// A value as the scenario file would hold it. Very large and very small floats take an
+/// exponent (`1e308`, not 309 digits, which TOML would not read as a number).
 pub fn format_value(v: f64, integer: bool) -> String {
     if integer {
         format!("{}", v as i64)
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+    } else if v.abs() >= 1e15 || (v != 0.0 && v.abs() < 1e-6) {
+        format!("{v:e}")
+    } else if v.fract() == 0.0 {
         format!("{v:.1}")
     } else {
         format!("{v}")
@@ -957,5 +960,15 @@ mod tests {
         assert_eq!(round_step(0.05), 0.05);
         assert_eq!(round_step(0.3), 0.2);
         assert_eq!(format_value(12.0, true), "12");
+        assert_eq!(format_value(0.0, false), "0.0");
+        assert_eq!(format_value(0.5, false), "0.5");
+        // Huge and tiny ends stay numbers TOML reads back exactly (a 309-digit integer would
+        // overflow and be read as a string).
+        assert_eq!(format_value(1e308, false), "1e308");
+        assert_eq!(format_value(1e15, false), "1e15");
+        assert_eq!(format_value(2.5e-7, false), "2.5e-7");
+        for v in [1e308, 1e15, 2.5e-7, 1e-320, 0.1 + 0.2] {
+            assert_eq!(format_value(v, false).parse::<f64>(), Ok(v));
+        }
     }
 }

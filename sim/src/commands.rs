@@ -155,11 +155,23 @@ fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, String> {
 }
 
 /// A file named by `--junit` or `--json` must be writable before anything runs: not a
-/// folder, and in a folder that exists (or that this command creates: `creates`).
-pub(crate) fn check_output_file(path: &Path, creates: &[&Path]) -> Result<(), String> {
+/// folder, not one of the scenario files the command reads (`inputs`: a slip of the shell
+/// must not replace a scenario with a report), and in a folder that exists (or that this
+/// command creates: `creates`).
+pub(crate) fn check_output_file(
+    path: &Path,
+    creates: &[&Path],
+    inputs: &[&Path],
+) -> Result<(), String> {
     let cannot = |why: &str| Err(format!("{}: cannot write: {why}", path.display()));
     if path.is_dir() {
         return cannot("it is a directory; name a file");
+    }
+    if let Some(input) = inputs.iter().find(|input| same_file(path, input)) {
+        return cannot(&format!(
+            "it is the scenario file {}, which this command reads; name another file",
+            input.display()
+        ));
     }
     if path.file_name().is_none() {
         return cannot("no file name; name a file");
@@ -178,6 +190,27 @@ pub(crate) fn check_output_file(path: &Path, creates: &[&Path]) -> Result<(), St
             "folder {} does not exist; create it first",
             parent.display()
         ))
+    }
+}
+
+/// Whether two paths name one file, whether or not it exists yet: the same path once their
+/// folders are resolved (`./a.toml`, `a.toml` and `dir/../a.toml` are one file). Paths that
+/// cannot be resolved are compared as written.
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
+    fn resolved(path: &Path) -> Option<PathBuf> {
+        if let Ok(path) = path.canonicalize() {
+            return Some(path);
+        }
+        let name = path.file_name()?;
+        let parent = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        Some(parent.canonicalize().ok()?.join(name))
+    }
+    match (resolved(a), resolved(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
     }
 }
 
@@ -314,7 +347,8 @@ fn plan(settings: &RunSettings) -> Result<Vec<PlannedRun>, Vec<String>> {
     }
     if let Some(junit) = &settings.junit {
         let dirs: Vec<&Path> = planned.iter().map(|p| p.dir.as_path()).collect();
-        if let Err(message) = check_output_file(junit, &dirs) {
+        let inputs: Vec<&Path> = settings.files.iter().map(PathBuf::as_path).collect();
+        if let Err(message) = check_output_file(junit, &dirs, &inputs) {
             errors.push(message);
         }
     }

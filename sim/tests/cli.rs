@@ -1362,6 +1362,59 @@ fn a_bad_junit_path_exits_2_naming_it_and_writes_nothing() {
 }
 
 #[test]
+fn a_report_file_that_is_a_scenario_read_is_refused_and_the_scenario_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = fs::read_to_string(mmc()).unwrap();
+    fs::write(tmp.path().join("a.toml"), &scenario).unwrap();
+    fs::write(tmp.path().join("b.toml"), &scenario).unwrap();
+    let out = tmp.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    // The same file spelt differently still is the scenario.
+    for args in [
+        &["run", "a.toml", "--out", out_arg, "--junit", "./a.toml"][..],
+        &["diff", "a.toml", "b.toml", "--json", "b.toml"],
+        &["diff", "a.toml", "b.toml", "--junit", "sub/../a.toml"],
+    ] {
+        fs::create_dir_all(tmp.path().join("sub")).unwrap();
+        let ran = sim(tmp.path(), &[args, &["--horizon", "10m"]].concat());
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains("cannot write: it is the scenario file"),
+            "{args:?}: {}",
+            ran.stderr
+        );
+        assert!(!out.exists(), "{args:?}");
+        for file in ["a.toml", "b.toml"] {
+            let kept = fs::read_to_string(tmp.path().join(file)).unwrap();
+            assert_eq!(kept, scenario, "{args:?} replaced {file}");
+        }
+    }
+    // Nor may diff's two reports share one file (the second would replace the first).
+    let ran = sim(
+        tmp.path(),
+        &[
+            "diff",
+            "a.toml",
+            "b.toml",
+            "--json",
+            "r.txt",
+            "--junit",
+            "./r.txt",
+            "--horizon",
+            "10m",
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("./r.txt: cannot write: --json and --junit name the same file"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!tmp.path().join("r.txt").exists());
+}
+
+#[test]
 fn format_json_prints_summaries_and_verdicts_the_same_on_any_thread_count() {
     // needs model
     let tmp = tempfile::tempdir().unwrap();

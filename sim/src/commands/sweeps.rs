@@ -4,7 +4,7 @@
 //! error (nothing is written when the grid or a scenario is invalid). `diff`: 1 when B breaks an
 //! SLO that A meets, else 0; 2 on bad input.
 
-use super::{Outcome, check_output_file, load_one};
+use super::{Outcome, check_output_file, load_one, same_file};
 use crate::Console;
 use crate::cli::{DiffSettings, Format, MergeSettings, SweepSettings};
 use sim::output::verdicts::{JunitCase, JunitResult, JunitSuite, junit_xml};
@@ -69,11 +69,20 @@ pub fn merge(settings: &MergeSettings, console: &Console) -> Outcome {
 pub fn diff(settings: &DiffSettings, console: &Console) -> Outcome {
     let a = load_one(&settings.a, &settings.overrides);
     let b = load_one(&settings.b, &settings.overrides);
-    let files = [&settings.json, &settings.junit]
+    let inputs = [settings.a.as_path(), settings.b.as_path()];
+    let mut files = [&settings.json, &settings.junit]
         .into_iter()
         .flatten()
-        .filter_map(|path| check_output_file(path, &[]).err())
+        .filter_map(|path| check_output_file(path, &[], &inputs).err())
         .collect::<Vec<String>>();
+    if let (Some(json), Some(junit)) = (&settings.json, &settings.junit)
+        && same_file(json, junit)
+    {
+        files.push(format!(
+            "{}: cannot write: --json and --junit name the same file; name two",
+            junit.display()
+        ));
+    }
     let (mut a, b) = match (a, b) {
         (Ok(a), Ok(b)) if files.is_empty() => (a, b),
         (a, b) => {

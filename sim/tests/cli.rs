@@ -1362,6 +1362,43 @@ fn a_bad_junit_path_exits_2_naming_it_and_writes_nothing() {
 }
 
 #[test]
+fn an_out_folder_that_is_a_file_is_refused_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("notes.txt"), "keep").unwrap();
+    let mmc = mmc();
+    for args in [
+        &["run", &mmc, "--horizon", "1h", "--out", "notes.txt"][..],
+        &["run", &mmc, "--horizon", "1h", "--out", "notes.txt/deeper"],
+        &[
+            "sweep",
+            &mmc,
+            "--horizon",
+            "1h",
+            "--grid",
+            "traffic.rate_per_s=8,9",
+            "--out",
+            "notes.txt",
+        ],
+        &["man", "--out", "notes.txt"],
+    ] {
+        let ran = sim(tmp.path(), args);
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.starts_with("notes.txt: ")
+                && ran
+                    .stderr
+                    .contains("it is a file, and the outputs need a folder here"),
+            "{args:?}: {}",
+            ran.stderr
+        );
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("notes.txt")).unwrap(),
+            "keep"
+        );
+    }
+}
+
+#[test]
 fn a_report_file_that_is_a_scenario_read_is_refused_and_the_scenario_kept() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = fs::read_to_string(mmc()).unwrap();
@@ -1376,7 +1413,7 @@ fn a_report_file_that_is_a_scenario_read_is_refused_and_the_scenario_kept() {
         &["diff", "a.toml", "b.toml", "--junit", "sub/../a.toml"],
     ] {
         fs::create_dir_all(tmp.path().join("sub")).unwrap();
-        let ran = sim(tmp.path(), &[args, &["--horizon", "10m"]].concat());
+        let ran = sim(tmp.path(), &[args, &["--horizon", "1h"]].concat());
         assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
         assert!(
             ran.stderr.contains("cannot write: it is the scenario file"),
@@ -1401,7 +1438,7 @@ fn a_report_file_that_is_a_scenario_read_is_refused_and_the_scenario_kept() {
             "--junit",
             "./r.txt",
             "--horizon",
-            "10m",
+            "1h",
         ],
     );
     assert_eq!(ran.code, 2, "{}", ran.stderr);

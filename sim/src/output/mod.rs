@@ -224,9 +224,30 @@ pub fn events_csv(events: &[EventRecord]) -> Vec<u8> {
 
 /// Creates `dir` and its parents.
 pub fn create_dir(dir: &Path) -> Result<(), OutputError> {
-    fs::create_dir_all(dir).map_err(|source| OutputError {
-        path: dir.to_path_buf(),
-        source,
+    fs::create_dir_all(dir).map_err(|source| {
+        // A file where a folder must be says so, naming the file, rather than "file exists"
+        // or "not a directory".
+        let file = dir.ancestors().find(|a| a.is_file());
+        match file {
+            Some(file) => OutputError {
+                path: file.to_path_buf(),
+                source: io::Error::new(
+                    io::ErrorKind::NotADirectory,
+                    if file == dir {
+                        "it is a file, and the outputs need a folder here".to_string()
+                    } else {
+                        format!(
+                            "it is a file, and the outputs need a folder here ({})",
+                            dir.display()
+                        )
+                    },
+                ),
+            },
+            None => OutputError {
+                path: dir.to_path_buf(),
+                source,
+            },
+        }
     })
 }
 

@@ -264,6 +264,10 @@ pub fn number(value: f64) -> String {
     if value.abs() < TINY {
         return "0".into();
     }
+    if value.abs() >= 1e15 {
+        // Three significant digits, as below, without 16 or more of them.
+        return format!("{value:.2e}");
+    }
     let magnitude = value.abs().log10().floor() as i32;
     let decimals = (2 - magnitude).clamp(0, 11) as usize;
     let text = format!("{value:.decimals$}");
@@ -479,6 +483,9 @@ mod tests {
         assert_eq!(number(0.00015), "0.00015");
         assert_eq!(number(0.001), "0.00100");
         assert_eq!(number(1.02e-22), "0");
+        assert_eq!(number(999999999999999.0), "999999999999999");
+        assert_eq!(number(1e30), "1.00e30");
+        assert_eq!(number(-2.5e20), "-2.50e20");
         assert_eq!(number(-3e-12), "0");
         assert_eq!(half_width(1.02e-22, 1e-6), "0");
         assert_eq!(half_width(4e-16, 3.84), "0");

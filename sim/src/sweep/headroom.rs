@@ -133,13 +133,20 @@ impl Lattice {
         };
         let steps = ((hi - lo) / step - 1e-9).ceil();
         if steps > MAX_STEPS as f64 {
+            let show = |v: f64| {
+                if config.integer && v.abs() < 1e15 {
+                    format_value(v, true)
+                } else {
+                    number(v)
+                }
+            };
             return Err(format!(
                 "--tolerance {}: the bracket {}..{} would have {} steps, more than {MAX_STEPS}; \
                  use a larger tolerance",
-                number(step),
-                number(lo),
-                number(hi),
-                steps
+                show(step),
+                show(lo),
+                show(hi),
+                number(steps)
             ));
         }
         Ok(Lattice {
@@ -970,5 +977,14 @@ mod tests {
         for v in [1e308, 1e15, 2.5e-7, 1e-320, 0.1 + 0.2] {
             assert_eq!(format_value(v, false).parse::<f64>(), Ok(v));
         }
+        // A bracket too fine for its tolerance names its ends as typed, integers as integers.
+        let mut huge = config("temporal.max_concurrent_activities", 10.0, true);
+        huge.range = Some((1.0, 1e30));
+        let error = Lattice::new(&huge).err().unwrap();
+        assert_eq!(
+            error,
+            "--tolerance 1: the bracket 1..1.00e30 would have 1.00e30 steps, more than 1048576; \
+             use a larger tolerance"
+        );
     }
 }

@@ -246,6 +246,13 @@ fn bad_input_exits_2_naming_the_key_and_writes_nothing() {
             "--range: traffic.rate_per_s: expected a number in [0, 1000000]",
         ),
         (
+            // No traffic: the latency SLO has no sample, which says nothing of where the cliff
+            // is (it used to steer the search toward the smallest rate that holds).
+            vec!["--key", "traffic.rate_per_s", "--range", "0..9"],
+            "--range: at traffic.rate_per_s = 0.0 the runs that break have nothing to measure \
+             (seed ",
+        ),
+        (
             // The end is handed to the scenario as 1e308, not as 309 digits (which TOML reads
             // as a string, and the error said "found string").
             vec!["--key", "traffic.rate_per_s", "--range", "1..1e308"],

@@ -97,7 +97,11 @@ impl SweepModel for ToyModel {
             ("p95".to_string(), p95 <= toy.latency_limit_s),
             ("oom".to_string(), values[5] == 0.0),
         ];
-        Ok(RunMetrics { values, slos })
+        Ok(RunMetrics {
+            values,
+            slos,
+            vacuous: Vec::new(),
+        })
     }
 }
 

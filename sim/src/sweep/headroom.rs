@@ -206,6 +206,8 @@ fn round_step(x: f64) -> f64 {
 struct Probe {
     holds: bool,
     broken: Vec<String>,
+    /// The broken SLOs that had nothing to measure, with why.
+    vacuous: Vec<(String, String)>,
 }
 
 impl Probe {
@@ -218,7 +220,18 @@ impl Probe {
                 .filter(|(_, ok)| !ok)
                 .map(|(name, _)| name.clone())
                 .collect(),
+            vacuous: metrics.vacuous.clone(),
         }
+    }
+
+    /// Broken, but every broken SLO only for having nothing to measure: the run says nothing
+    /// of whether the SLOs hold at this value.
+    fn breaks_only_vacuously(&self) -> bool {
+        !self.holds
+            && self
+                .broken
+                .iter()
+                .all(|name| self.vacuous.iter().any(|(v, _)| v == name))
     }
 }
 
@@ -363,6 +376,25 @@ where
     let end_probes = collect_failures(end_probes)?;
     let reps = config.replications as usize;
     let (lo_probes, hi_probes) = end_probes.split_at(reps);
+    // An end where the runs that break have only SLOs with nothing to measure (no traffic at
+    // `traffic.multiplier = 0`) cannot say which end is safe, nor where the cliff is.
+    for (&k, probes) in ends.iter().zip([lo_probes, hi_probes]) {
+        let mut failing = probes.iter().zip(&seeds).filter(|(p, _)| !p.holds);
+        let first = failing.clone().next();
+        if let Some((probe, seed)) = first
+            && failing.all(|(p, _)| p.breaks_only_vacuously())
+        {
+            bar.finish_and_clear();
+            let (slo, why) = &probe.vacuous[0];
+            return Err(SweepError::Usage(format!(
+                "--range: at {key} = {} the runs that break have nothing to measure (seed \
+                 {seed}: \"{slo}\": {why}), so that end cannot tell whether the SLOs hold; \
+                 start the bracket where the runs have traffic to measure, or lengthen \
+                 --horizon",
+                format_value(lattice.value(k), lattice.integer)
+            )));
+        }
+    }
     let all_hold = |probes: &[Probe]| probes.iter().all(|p| p.holds);
     let direction = match config.direction {
         Some(direction) => direction,
@@ -695,6 +727,10 @@ mod tests {
         min: bool,
         runs: AtomicUsize,
         panic_seed: Option<u64>,
+        /// Below this value a run has no traffic: "p95" fails with nothing to measure, and
+        /// "always" too, for real, when `idle_breaks` is set.
+        idle_below: f64,
+        idle_breaks: bool,
     }
 
     impl Cliff {
@@ -704,6 +740,8 @@ mod tests {
                 min,
                 runs: AtomicUsize::new(0),
                 panic_seed: None,
+                idle_below: 0.0,
+                idle_breaks: false,
             }
         }
         /// Replication `seed`'s cliff: 2.00 to 2.99 (`Max`), 10 to 19 (`Min`).
@@ -737,6 +775,13 @@ mod tests {
             if self.panic_seed == Some(seed) {
                 panic!("injected");
             }
+            if *value < self.idle_below {
+                return Ok(RunMetrics {
+                    values: [0.0; super::super::metrics::METRIC_COUNT],
+                    slos: vec![("always".into(), !self.idle_breaks), ("p95".into(), false)],
+                    vacuous: vec![("p95".into(), "no sample".into())],
+                });
+            }
             let cliff = self.cliff(seed);
             let ok = if self.min {
                 *value >= cliff
@@ -746,6 +791,7 @@ mod tests {
             Ok(RunMetrics {
                 values: [0.0; super::super::metrics::METRIC_COUNT],
                 slos: vec![("always".into(), true), ("p95".into(), ok)],
+                vacuous: Vec::new(),
             })
         }
         fn reproduce(&self, overrides: &[String], seed: u64) -> Option<String> {
@@ -949,6 +995,31 @@ mod tests {
             )),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_end_that_breaks_only_with_nothing_to_measure_is_refused() {
+        let mut model = Cliff::new("traffic.multiplier", false);
+        model.idle_below = 0.1;
+        let mut config = config("traffic.multiplier", 1.0, false);
+        config.range = Some((0.0, 4.0));
+        let error = headroom(&model, &config).unwrap_err();
+        assert!(matches!(error, SweepError::Usage(_)), "{error}");
+        let text = error.to_string();
+        assert!(
+            text.starts_with(
+                "--range: at traffic.multiplier = 0.0 the runs that break have nothing to \
+                 measure (seed "
+            ) && text.contains("\"p95\": no sample"),
+            "{text}"
+        );
+        // Above the idle values the search runs as before.
+        config.range = Some((0.5, 4.0));
+        assert_eq!(headroom(&model, &config).unwrap().verdict, Verdict::Found);
+        // An end with a real break besides is a verdict, not bad input.
+        model.idle_breaks = true;
+        config.range = Some((0.0, 4.0));
+        assert!(headroom(&model, &config).is_ok());
     }
 
     #[test]

@@ -81,6 +81,9 @@ pub struct RunMetrics {
     pub values: [f64; METRIC_COUNT],
     /// Every SLO of the scenario, by name, in the scenario's order: did it hold?
     pub slos: Vec<(String, bool)>,
+    /// The SLOs that failed with nothing to measure (no latency sample, no message...), by
+    /// name, each with why (`SloResult::reason`).
+    pub vacuous: Vec<(String, String)>,
 }
 
 impl RunMetrics {
@@ -89,6 +92,11 @@ impl RunMetrics {
         RunMetrics {
             values: METRICS.map(|m| (m.value)(summary)),
             slos: summary.slo.iter().map(|s| (s.name.clone(), s.ok)).collect(),
+            vacuous: summary
+                .slo
+                .iter()
+                .filter_map(|s| Some((s.name.clone(), s.reason.clone()?)))
+                .collect(),
         }
     }
 

@@ -133,13 +133,7 @@ impl Lattice {
         };
         let steps = ((hi - lo) / step - 1e-9).ceil();
         if steps > MAX_STEPS as f64 {
-            let show = |v: f64| {
-                if config.integer && v.abs() < 1e15 {
-                    format_value(v, true)
-                } else {
-                    number(v)
-                }
-            };
+            let show = |v: f64| show_value(v, config.integer);
             return Err(format!(
                 "--tolerance {}: the bracket {}..{} would have {} steps, more than {MAX_STEPS}; \
                  use a larger tolerance",
@@ -177,17 +171,23 @@ impl Lattice {
     }
 }
 
-/// A value as the scenario file would hold it. Very large and very small floats take an
-/// exponent (`1e308`, not 309 digits, which TOML would not read as a number).
+/// A value as the scenario file would hold it: a float as the scenario writer prints one
+/// (`1e308`, not 309 digits, which TOML would not read as a number).
 pub fn format_value(v: f64, integer: bool) -> String {
     if integer {
         format!("{}", v as i64)
-    } else if v.abs() >= 1e15 || (v != 0.0 && v.abs() < 1e-6) {
-        format!("{v:e}")
-    } else if v.fract() == 0.0 {
-        format!("{v:.1}")
     } else {
-        format!("{v}")
+        crate::scenario::format_float(v)
+    }
+}
+
+/// A value for people: an integer key's as an integer, a float (or a huge integer) in three
+/// significant digits.
+fn show_value(v: f64, integer: bool) -> String {
+    if integer && v.abs() < 1e15 {
+        format_value(v.round(), true)
+    } else {
+        number(v)
     }
 }
 
@@ -580,11 +580,7 @@ fn collect_failures<T>(results: Vec<Result<T, String>>) -> Result<Vec<T>, SweepE
 
 impl HeadroomReport {
     fn show(&self, v: f64) -> String {
-        if self.lattice.integer {
-            format_value(v.round(), true)
-        } else {
-            number(v)
-        }
+        show_value(v, self.lattice.integer)
     }
 
     /// The human report for stdout.
@@ -597,11 +593,7 @@ impl HeadroomReport {
             self.show(self.current),
             self.show(l.lo),
             self.show(l.hi),
-            if l.integer {
-                format_value(l.step, true)
-            } else {
-                number(l.step)
-            },
+            self.show(l.step),
             count(self.replications, "replication"),
             count(self.runs, "run"),
         );
@@ -1043,8 +1035,8 @@ mod tests {
         // Huge and tiny ends stay numbers TOML reads back exactly (a 309-digit integer would
         // overflow and be read as a string).
         assert_eq!(format_value(1e308, false), "1e308");
-        assert_eq!(format_value(1e15, false), "1e15");
-        assert_eq!(format_value(2.5e-7, false), "2.5e-7");
+        assert_eq!(format_value(1e16, false), "1e16");
+        assert_eq!(format_value(2.5e-7, false), "0.00000025");
         for v in [1e308, 1e15, 2.5e-7, 1e-320, 0.1 + 0.2] {
             assert_eq!(format_value(v, false).parse::<f64>(), Ok(v));
         }

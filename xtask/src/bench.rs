@@ -148,10 +148,21 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                     "bench: --events takes no other argument (it times nothing)".to_string()
                 );
             }
+            // The peak heaps alone: deterministic allocator counts, no timing, a quick check
+            // of a change to what a run holds.
+            "--memory" if args.len() == 1 => {
+                memory_in_time(root)?;
+                return memory_in_conversations(root);
+            }
+            "--memory" => {
+                return Err(
+                    "bench: --memory takes no other argument (it times nothing)".to_string()
+                );
+            }
             other => {
                 return Err(format!(
                     "bench: unexpected argument {other:?} (usage: cargo xtask bench [--check] \
-                     [--quick] | cargo xtask bench --events)"
+                     [--quick] | cargo xtask bench --events | cargo xtask bench --memory)"
                 ));
             }
         }

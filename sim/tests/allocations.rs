@@ -6,8 +6,8 @@
 //! `2H` of the same steady traffic. The second half of the longer run adds as many events again;
 //! it may allocate only for what grows with simulated time, not with events:
 //!
-//! - a time-series row per sample interval (the row's two per-provider vectors, and the rows
-//!   vector doubling), here one row a minute;
+//! - a time-series row per sample interval (the row's two per-provider vectors, and a new
+//!   chunk of packed rows every couple of hundred rows), here one row a minute;
 //! - a slab, a task queue, a queue bucket or a tool pool's waiting list reaching a new
 //!   high-water mark (doubling: a handful over the whole run);
 //! - a recorded fleet event (an instance starting or stopping), none with a fixed fleet.

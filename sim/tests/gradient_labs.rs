@@ -173,7 +173,7 @@ fn incident() -> &'static (Scenario, RunOutput) {
 }
 
 /// Rows whose interval ends in (from_h, to_h].
-fn window(output: &RunOutput, from_h: f64, to_h: f64) -> Vec<&TimeseriesRow> {
+fn window(output: &RunOutput, from_h: f64, to_h: f64) -> Vec<TimeseriesRow> {
     output
         .timeseries
         .rows
@@ -182,11 +182,11 @@ fn window(output: &RunOutput, from_h: f64, to_h: f64) -> Vec<&TimeseriesRow> {
         .collect()
 }
 
-fn crashes(rows: &[&TimeseriesRow]) -> u64 {
+fn crashes(rows: &[TimeseriesRow]) -> u64 {
     rows.iter().map(|row| row.crashes).sum()
 }
 
-fn mean_instances(rows: &[&TimeseriesRow]) -> f64 {
+fn mean_instances(rows: &[TimeseriesRow]) -> f64 {
     let total: u64 = rows
         .iter()
         .map(|row| (row.instances_running + row.instances_starting) as u64)
@@ -194,12 +194,12 @@ fn mean_instances(rows: &[&TimeseriesRow]) -> f64 {
     total as f64 / rows.len() as f64
 }
 
-fn max_of(rows: &[&TimeseriesRow], value: impl Fn(&TimeseriesRow) -> f64) -> f64 {
-    rows.iter().map(|row| value(row)).fold(0.0, f64::max)
+fn max_of(rows: &[TimeseriesRow], value: impl Fn(&TimeseriesRow) -> f64) -> f64 {
+    rows.iter().map(value).fold(0.0, f64::max)
 }
 
 /// Mean of a provider's per-row p95 over the rows that have calls.
-fn provider_p95_mean(output: &RunOutput, rows: &[&TimeseriesRow], provider: &str) -> f64 {
+fn provider_p95_mean(output: &RunOutput, rows: &[TimeseriesRow], provider: &str) -> f64 {
     let index = output
         .timeseries
         .providers

@@ -7,5 +7,6 @@ pub mod histogram;
 pub mod queueing;
 pub mod registry;
 pub mod report;
+pub mod rows;
 pub mod slo;
 pub mod stats;

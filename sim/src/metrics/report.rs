@@ -1,6 +1,7 @@
 //! What a run reports: the boundary types written to `summary.json`, `timeseries.csv` and
 //! `events.csv`. Filled by the model's collector, written by `output`.
 
+pub use super::rows::Rows;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -349,7 +350,8 @@ pub struct Timeseries {
     pub requests: bool,
     /// Providers with a quota at some time in the run (none: no quota columns).
     pub quotas: Vec<QuotaColumns>,
-    pub rows: Vec<TimeseriesRow>,
+    /// Packed (`metrics::rows`): iterate to read them.
+    pub rows: Rows,
     /// The autoscaler's CPU utilisation target from each time on: one step at t = 0 and one
     /// after every timeline `set` (`None` while the autoscaler does not scale on CPU).
     pub cpu_target_steps: Vec<CpuTargetStep>,

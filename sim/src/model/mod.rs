@@ -195,7 +195,7 @@ pub(crate) struct Model {
     autoscaler: autoscaler::AutoscalerState,
     stats: stats::Stats,
     events: Vec<EventRecord>,
-    rows: Vec<crate::metrics::report::TimeseriesRow>,
+    rows: crate::metrics::report::Rows,
     record_workload: bool,
     workload: Vec<WorkloadRecord>,
 }
@@ -265,7 +265,7 @@ impl Model {
             autoscaler: autoscaler::AutoscalerState::new(scenario),
             stats: stats::Stats::new(scenario),
             events: Vec::new(),
-            rows: Vec::with_capacity(timeseries_rows(scenario)),
+            rows: crate::metrics::report::Rows::new(),
             record_workload: options.record_workload,
             workload: Vec::new(),
         }
@@ -417,19 +417,6 @@ impl Model {
             }
         }
     }
-}
-
-/// The time-series rows a run writes (one per sample interval, the last at the horizon), so
-/// the rows vector is allocated once at its size rather than doubling (a doubling vector holds
-/// up to twice its rows, and three times while it moves). Capped: the scenario's own
-/// `run.max_timeseries_rows` bounds the rows, but a raised limit should not reserve at once.
-fn timeseries_rows(scenario: &Scenario) -> usize {
-    let interval = scenario
-        .run
-        .sample_interval
-        .min(scenario.run.horizon)
-        .max(1);
-    scenario.run.horizon.div_ceil(interval).min(1 << 20) as usize
 }
 
 /// How often leaking instances are checked against their memory limit.

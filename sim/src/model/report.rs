@@ -89,7 +89,7 @@ impl Model {
         s.interval_response.reset();
         s.interval_activity_wait.reset();
         s.interval_llm_latency.iter_mut().for_each(|h| h.reset());
-        self.rows.push(row);
+        self.rows.push(&row);
         let next = (now + self.cfg.run.sample_interval).min(self.horizon);
         if next > now {
             self.schedule(next, Event::Sample);
@@ -207,7 +207,11 @@ impl Model {
                 .iter()
                 .map(|(_, columns)| columns.clone())
                 .collect(),
-            rows: std::mem::take(&mut self.rows),
+            rows: {
+                let mut rows = std::mem::take(&mut self.rows);
+                rows.shrink_to_fit();
+                rows
+            },
             cpu_target_steps: self.autoscaler.take_cpu_target_steps(),
         };
         Ok(RunOutput {

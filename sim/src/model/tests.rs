@@ -70,7 +70,7 @@ fn a_small_cache_misses_replays_and_its_memory_plateaus_at_its_size() {
         "a miss replays the whole history"
     );
     // Memory plateaus: the last quarter's peak is within 5% of the third quarter's.
-    let rows = &output.timeseries.rows;
+    let rows = output.timeseries.rows.to_vec();
     let quarter = rows.len() / 4;
     let peak = |r: &[crate::metrics::report::TimeseriesRow]| {
         r.iter().map(|row| row.memory_bytes_max).max().unwrap() as f64

@@ -322,7 +322,7 @@ pub fn run_report(
             "<p>The run cut at every timeline intervention; each row sums or summarises the \
              time-series intervals that end inside the phase.</p>\n",
         );
-        body.push_str(&phase_table(scenario, &output.timeseries.rows));
+        body.push_str(&phase_table(scenario, &output.timeseries.rows.to_vec()));
     }
 
     body.push_str("<h2>Reproduce</h2>\n");
@@ -835,7 +835,7 @@ mod tests {
                 deploy: crate::scenario::Deploy::Rolling,
             },
         }];
-        let html = phase_table(&scenario, &output.timeseries.rows);
+        let html = phase_table(&scenario, &output.timeseries.rows.to_vec());
         assert!(html.contains("<td>00:00 – 00:02</td><td>start</td><td class=\"n\">1</td>"));
         assert!(html.contains("<td>00:02 – 00:02</td><td>cut the &lt;cache&gt;</td>"));
         assert_eq!(html.matches("<tr>").count(), 3, "header and two phases");

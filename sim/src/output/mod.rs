@@ -188,10 +188,10 @@ pub fn timeseries_csv(timeseries: &Timeseries) -> Vec<u8> {
             "one quota sample per provider with a quota"
         );
         let mut record: Vec<String> = row_columns(timeseries)
-            .map(|column| cell((column.cell)(row)))
+            .map(|column| cell((column.cell)(&row)))
             .collect();
         for column in registry::PROVIDER_COLUMNS {
-            record.extend((0..timeseries.providers.len()).map(|p| cell((column.cell)(row, p))));
+            record.extend((0..timeseries.providers.len()).map(|p| cell((column.cell)(&row, p))));
         }
         for (sample, quota) in row.quota.iter().zip(&timeseries.quotas) {
             record.extend(quota_columns(quota).map(|column| cell((column.cell)(sample))));
@@ -389,7 +389,7 @@ pub(crate) mod tests {
                 providers: vec!["openai".into(), "vertex".into()],
                 requests: false,
                 quotas: Vec::new(),
-                rows: vec![row(60.0, Some(0.3)), row(120.0, None)],
+                rows: vec![row(60.0, Some(0.3)), row(120.0, None)].into(),
                 cpu_target_steps: Vec::new(),
             },
             events: vec![

@@ -265,7 +265,7 @@ mod tests {
                 providers: vec!["anthropic".into(), "vertex".into()],
                 requests: false,
                 quotas: Vec::new(),
-                rows,
+                rows: rows.into(),
                 cpu_target_steps: cpu_target_steps(&scenario),
             },
             events,
@@ -409,7 +409,7 @@ mod tests {
                 providers: vec!["anthropic".into(), "vertex".into()],
                 requests: false,
                 quotas: Vec::new(),
-                rows,
+                rows: rows.into(),
                 cpu_target_steps: cpu_target_steps(&scenario),
             },
             events,
@@ -573,31 +573,43 @@ mod tests {
                 providers: vec!["anthropic".into()],
                 requests: false,
                 quotas: Vec::new(),
-                rows: Vec::new(),
+                rows: Rows::new(),
                 cpu_target_steps: cpu_target_steps(&scenario),
             },
             events: Vec::new(),
         };
         let mut one_row = full.clone();
-        one_row.timeseries.rows.truncate(1);
+        one_row.timeseries.rows = full.timeseries.rows.iter().take(1).collect();
         one_row.events.clear();
         let mut all_none = full.clone();
-        for row in &mut all_none.timeseries.rows {
-            row.response_latency_p50_s = None;
-            row.response_latency_p95_s = None;
-            row.activity_schedule_to_start_p95_s = None;
-            row.llm_latency_p95_s = vec![None, None];
-        }
+        all_none.timeseries.rows = full
+            .timeseries
+            .rows
+            .iter()
+            .map(|mut row| {
+                row.response_latency_p50_s = None;
+                row.response_latency_p95_s = None;
+                row.activity_schedule_to_start_p95_s = None;
+                row.llm_latency_p95_s = vec![None, None];
+                row
+            })
+            .collect();
         let mut huge = full.clone();
-        for row in &mut huge.timeseries.rows {
-            row.memory_bytes_max = u64::MAX;
-            row.memory_limit_bytes = u64::MAX;
-            row.activity_backlog = u64::MAX;
-            row.instances_desired = u32::MAX;
-            row.response_latency_p95_s = Some(1e300);
-            row.cpu_utilization = f64::NAN;
-            row.llm_latency_p95_s = vec![Some(f64::INFINITY)];
-        }
+        huge.timeseries.rows = full
+            .timeseries
+            .rows
+            .iter()
+            .map(|mut row| {
+                row.memory_bytes_max = u64::MAX;
+                row.memory_limit_bytes = u64::MAX;
+                row.activity_backlog = u64::MAX;
+                row.instances_desired = u32::MAX;
+                row.response_latency_p95_s = Some(1e300);
+                row.cpu_utilization = f64::NAN;
+                row.llm_latency_p95_s = vec![Some(f64::INFINITY)];
+                row
+            })
+            .collect();
         let mut zero_horizon = test_scenario(Vec::new());
         zero_horizon.run.horizon = 0;
         zero_horizon.autoscaler = Autoscaler::Fixed { instances: 1 };

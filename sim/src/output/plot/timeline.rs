@@ -105,7 +105,9 @@ pub fn draw<DB: DrawingBackend>(
     output: &RunOutput,
     raster: bool,
 ) -> DrawResult<DB> {
-    let rows = output.timeseries.rows.as_slice();
+    // Decoded once for the figure: its series read the rows many times over.
+    let rows = output.timeseries.rows.to_vec();
+    let rows = rows.as_slice();
     let horizon_h = nanos_to_seconds(scenario.run.horizon) / HOUR_S;
     let last_row_h = rows.last().map_or(0.0, |row| row.t_s / HOUR_S);
     let x_end_h = finite_or(horizon_h.max(last_row_h), 0.0);

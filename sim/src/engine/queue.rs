@@ -2,8 +2,8 @@
 //!
 //! Contract: time is an integer number of nanoseconds; events at the same time pop in the order
 //! they were scheduled; scheduling before the current time is a bug and panics (in release
-//! builds too). The queue allocates only when a bucket grows past its high-water mark, never
-//! per event in steady state.
+//! builds too). The queue allocates only when a bucket grows past its high-water mark (or
+//! refills a high bucket that `trim` freed), never per event in steady state.
 //!
 //! Why a radix heap: keys only grow. A new event's time is at least the time of the last one
 //! popped and its sequence number is larger than any before, so every key scheduled is larger
@@ -21,6 +21,14 @@ pub type Time = u64;
 /// Bucket `b` for `b` in 0..64 holds entries with the same time as the last key and the highest
 /// differing sequence bit `b`; bucket `64 + b` those whose highest differing time bit is `b`.
 const BUCKETS: usize = 128;
+/// `trim` frees the vectors of the empty buckets from here up: keys 2^42 ns (73 minutes) or
+/// more from the last key. Bucket `64 + b` empties at most once per 2^b ns of simulated time,
+/// when the clock crosses bit `b`, and just before it holds about every timer pending beyond:
+/// thousands of entries, for a bucket next used 2^b ns later. Kept, those vectors would grow a
+/// run's memory with its horizon (a week reaches three more bits than a day: half a megabyte
+/// on the support-agent); freed, each refill costs a dozen allocations per 73 simulated
+/// minutes or more.
+const TRIM_FROM: usize = 64 + 42;
 
 struct Entry<E> {
     time: Time,
@@ -211,6 +219,17 @@ impl<E> EventQueue<E> {
         Some(time)
     }
 
+    /// Frees the vectors of the empty high buckets (`TRIM_FROM`): a few dozen instructions,
+    /// for a caller to run now and then (the model does at each time-series sample) rather
+    /// than on the per-event path. Changes no order.
+    pub fn trim(&mut self) {
+        for bucket in &mut self.buckets[TRIM_FROM..] {
+            if bucket.is_empty() && bucket.capacity() > 0 {
+                *bucket = Vec::new();
+            }
+        }
+    }
+
     /// Removes the next event and advances the clock to its time.
     pub fn pop(&mut self) -> Option<(Time, E)> {
         self.pop_until(Time::MAX)
@@ -275,6 +294,46 @@ mod tests {
                 assert_eq!(queue.pop(), model.pop_first());
             }
         }
+        while let Some(entry) = queue.pop() {
+            assert_eq!(Some(entry), model.pop_first());
+        }
+        assert!(model.is_empty());
+    }
+
+    #[test]
+    fn trim_frees_the_emptied_far_buckets_and_changes_no_order() {
+        use rand::Rng as _;
+        let mut rng = crate::engine::rng::from_seed(12);
+        let mut queue = EventQueue::new();
+        let mut model = std::collections::BTreeSet::new();
+        let (mut id, mut freed) = (0u32, 0);
+        for _ in 0..50_000 {
+            if rng.random_bool(0.55) || queue.is_empty() {
+                // Near events and timers far enough to fill the trimmed buckets.
+                let span = [1 << 20, 1 << 44, 1 << 47][rng.random_range(0..3)];
+                let time = queue.now() + rng.random_range(0..span);
+                queue.schedule(time, id);
+                model.insert((time, id));
+                id += 1;
+            } else {
+                assert_eq!(queue.pop(), model.pop_first());
+            }
+            if rng.random_bool(0.01) {
+                let held = |queue: &EventQueue<u32>| {
+                    queue.buckets[TRIM_FROM..]
+                        .iter()
+                        .filter(|bucket| bucket.is_empty() && bucket.capacity() > 0)
+                        .count()
+                };
+                freed += held(&queue);
+                queue.trim();
+                assert_eq!(held(&queue), 0, "every emptied far bucket is freed");
+            }
+        }
+        assert!(
+            freed > 10,
+            "the far buckets emptied and were freed ({freed})"
+        );
         while let Some(entry) = queue.pop() {
             assert_eq!(Some(entry), model.pop_first());
         }

@@ -1,5 +1,5 @@
 //! The time-series rows a run holds until its outputs are written, packed: about 60 bytes a
-//! row instead of the 350 or so of a `TimeseriesRow` and its per-provider vectors, so a long
+//! row instead of the 400 or so of a `TimeseriesRow` and its per-provider vectors, so a long
 //! run at a fine sample interval grows by little more than its model's state (the bench's
 //! 7-day against 1-day peak heap). Lossless, bit for bit: every float decodes to the same bits
 //! it was pushed with, so `timeseries.csv` and the figures are byte-identical to rows held
@@ -59,12 +59,6 @@ impl Rows {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
-    }
-
-    /// The heap bytes the rows hold (chunks at their capacity): for tests and the bench.
-    pub fn heap_bytes(&self) -> usize {
-        self.chunks.capacity() * std::mem::size_of::<Vec<u8>>()
-            + self.chunks.iter().map(Vec::capacity).sum::<usize>()
     }
 
     /// Packs `row` after the others. Allocates only a new chunk when the last is full: the
@@ -698,7 +692,10 @@ mod tests {
             })
             .collect();
         let packed = Rows::from(rows);
-        let per_row = packed.heap_bytes() as f64 / packed.len() as f64;
+        // The heap bytes the rows hold: the chunks at their capacity.
+        let heap_bytes = packed.chunks.capacity() * std::mem::size_of::<Vec<u8>>()
+            + packed.chunks.iter().map(Vec::capacity).sum::<usize>();
+        let per_row = heap_bytes as f64 / packed.len() as f64;
         assert!(per_row < 80.0, "{per_row} bytes a row");
         assert!(
             std::mem::size_of::<TimeseriesRow>() > 250,

@@ -265,6 +265,7 @@ mod tests {
         assert_eq!(queue.now(), 20);
     }
 
+    /// `trim` at random moments too: it must free every emptied far bucket and change no order.
     #[test]
     fn pops_the_least_time_then_sequence_on_random_interleavings() {
         use rand::Rng as _;
@@ -273,7 +274,13 @@ mod tests {
         // A sorted model of what is in the queue: ids grow with insertion, so (time, id) order
         // is (time, sequence) order.
         let mut model = std::collections::BTreeSet::new();
-        let mut id = 0u32;
+        let (mut id, mut freed) = (0u32, 0);
+        let emptied_far = |queue: &EventQueue<u32>| {
+            queue.buckets[TRIM_FROM..]
+                .iter()
+                .filter(|bucket| bucket.is_empty() && bucket.capacity() > 0)
+                .count()
+        };
         for _ in 0..50_000 {
             if rng.random_bool(0.1) {
                 // A limit before the next event leaves it settled at the front; what is
@@ -284,33 +291,9 @@ mod tests {
                 assert_eq!(queue.pop_until(limit), expected);
             }
             if rng.random_bool(0.6) || queue.is_empty() {
-                // Ties, short delays and long timers, as in the model.
-                let span = [50, 1 << 20, 1 << 42][rng.random_range(0..3)];
-                let time = queue.now() + rng.random_range(0..span);
-                queue.schedule(time, id);
-                model.insert((time, id));
-                id += 1;
-            } else {
-                assert_eq!(queue.pop(), model.pop_first());
-            }
-        }
-        while let Some(entry) = queue.pop() {
-            assert_eq!(Some(entry), model.pop_first());
-        }
-        assert!(model.is_empty());
-    }
-
-    #[test]
-    fn trim_frees_the_emptied_far_buckets_and_changes_no_order() {
-        use rand::Rng as _;
-        let mut rng = crate::engine::rng::from_seed(12);
-        let mut queue = EventQueue::new();
-        let mut model = std::collections::BTreeSet::new();
-        let (mut id, mut freed) = (0u32, 0);
-        for _ in 0..50_000 {
-            if rng.random_bool(0.55) || queue.is_empty() {
-                // Near events and timers far enough to fill the trimmed buckets.
-                let span = [1 << 20, 1 << 44, 1 << 47][rng.random_range(0..3)];
+                // Ties, short delays and long timers, as in the model, and timers far enough
+                // to fill the buckets `trim` frees.
+                let span = [50, 1 << 20, 1 << 42, 1 << 47][rng.random_range(0..4)];
                 let time = queue.now() + rng.random_range(0..span);
                 queue.schedule(time, id);
                 model.insert((time, id));
@@ -319,21 +302,12 @@ mod tests {
                 assert_eq!(queue.pop(), model.pop_first());
             }
             if rng.random_bool(0.01) {
-                let held = |queue: &EventQueue<u32>| {
-                    queue.buckets[TRIM_FROM..]
-                        .iter()
-                        .filter(|bucket| bucket.is_empty() && bucket.capacity() > 0)
-                        .count()
-                };
-                freed += held(&queue);
+                freed += emptied_far(&queue);
                 queue.trim();
-                assert_eq!(held(&queue), 0, "every emptied far bucket is freed");
+                assert_eq!(emptied_far(&queue), 0, "every emptied far bucket is freed");
             }
         }
-        assert!(
-            freed > 10,
-            "the far buckets emptied and were freed ({freed})"
-        );
+        assert!(freed > 10, "far buckets emptied and were freed ({freed})");
         while let Some(entry) = queue.pop() {
             assert_eq!(Some(entry), model.pop_first());
         }

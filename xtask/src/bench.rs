@@ -6,14 +6,15 @@
 //! customers/s falls below the committed floor. (b) The story days: the support-agent day, the
 //! Gradient Labs 01 day, the 90 h incident and a voice-agent day of about a million calls,
 //! each against its wall-time target, as measured and scaled to the machine's speed when the
-//! targets were set (by the bare loop's speed in the same run: `REFERENCE_BARE_CUSTOMERS_PER_S`). (c) Events per story: each story scenario run once
-//! (some at a shorter horizon), its events processed, customer messages and events per
-//! message, and the events broken down by kind (`sim::model::run_counted`), so a change that
-//! schedules fewer events for the same story shows here; `--events` prints this part alone.
-//! (d) Sweep throughput: the same sweep (`sim::sweep::sweep`, files and all, no figures) on a
-//! local rayon pool of 1 and of 2 threads, timed alternately, runs/s and the speed-up (the
-//! median of the pairs' ratios). (e) The Gradient Labs
-//! sweep (16 points x 10 replications) on 2 threads, against its wall-time target.
+//! targets were set (by the bare loop's speed in the same run: `REFERENCE_BARE_CUSTOMERS_PER_S`).
+//! (c) Events per story: each story scenario run once (some at a shorter horizon), its events
+//! processed, customer messages and events per message, and the events broken down by kind
+//! (`sim::model::run_counted`), so a change that schedules fewer events for the same story
+//! shows here; `--events` prints this part alone. (d) Sweep throughput: the same sweep
+//! (`sim::sweep::sweep`, files and all, no figures) on a local rayon pool of 1 and of 2
+//! threads, timed alternately, runs/s and the speed-up (the median of the pairs' ratios).
+//! (e) The Gradient Labs sweep (16 points x 10 replications) on 2 threads, against its
+//! wall-time target, as measured and at the reference speed.
 //! `--quick` times each once and leaves out (e): about a minute instead of several.
 
 use crate::bare_mmc;
@@ -51,7 +52,7 @@ const MMC_TARGET_RATIO: f64 = 0.5;
 const MMC_RATIO_FLOOR: f64 = 0.12;
 /// The bare loop's customers/s on this machine when the performance issue set its wall-time
 /// targets (its text: "about 11.5 M customers/s"). The shared 2-vCPU host runs from one session
-/// to the next at speeds a third apart (the bare loop: 10.4 M on 2026-12-04, 15.1 M the next
+/// to the next at speeds a third apart (the bare loop: 10.4 M on 2026-12-04, 15.0 M the next
 /// day), and a wall-time target then passes or fails with the host. So each wall time is also
 /// shown at this reference speed: times the bare loop's customers/s in the same run, over
 /// this. Both loops are single-threaded and cache-resident, so they slow down together.

@@ -442,6 +442,26 @@ fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them()
         );
         assert!(!refused.exists(), "a refused merge wrote files");
     }
+    // Merging into a shard's own folder would replace the shard with the whole: refused, by
+    // the folder or by its `sweep/` inside, and the shard is left as it was.
+    let before = fs::read(shard1.join("sweep/runs.csv")).unwrap();
+    for shard_arg in [shard1.clone(), shard1.join("sweep")] {
+        let args = [
+            "merge",
+            shard_arg.to_str().unwrap(),
+            shard2.to_str().unwrap(),
+            "--out",
+            shard1.to_str().unwrap(),
+        ];
+        let ran = sim(cwd, &args);
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains("would overwrite the shard"),
+            "{}",
+            ran.stderr
+        );
+    }
+    assert_eq!(fs::read(shard1.join("sweep/runs.csv")).unwrap(), before);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `sim merge DIR...`: joins the outputs of `--shard k/n` sweeps into the outputs of the whole
 //! sweep, byte-identical to an unsharded run. Refuses shards that do not belong together
 //! (scenario hash, scenario name, grid, replications, base seed, shard count or program
-//! version differ), shards given twice, missing shards, and runs in the wrong shard.
+//! version differ), shards given twice, missing shards, runs in the wrong shard, and an output
+//! folder that is a shard's own.
 //!
 //! A halving search is merged round by round: the shards of round k each hold the runs of
 //! rounds 0..k (from `--from`) and their share of round k. Their merge is the starting point of
@@ -127,6 +128,19 @@ pub fn merge(
                 "shards"
             },
             missing.join(", ")
+        )));
+    }
+    // The merge writes `<out_dir>/sweep/`: were that a shard's folder, the shard would be
+    // replaced by the whole, and a merge run again would find it missing.
+    if let Ok(target) = out_dir.join("sweep").canonicalize()
+        && let Some((dir, _)) = shards
+            .iter()
+            .find(|(dir, _)| dir.canonicalize().is_ok_and(|dir| dir == target))
+    {
+        return Err(SweepError::Merge(format!(
+            "--out {} would overwrite the shard in {}: merge into another folder",
+            out_dir.display(),
+            dir.display()
         )));
     }
 

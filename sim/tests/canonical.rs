@@ -12,10 +12,11 @@ fn root() -> PathBuf {
 /// Each story folder with a canonical run per scenario file, and whether its `sweep*` files are
 /// sweeps only (Gradient Labs); the other stories' sweeps are `[sweep]` tables of files that
 /// also have a canonical run.
-const STORIES: [(&str, bool); 3] = [
+const STORIES: [(&str, bool); 4] = [
     ("gradient-labs", true),
     ("anthropic-research", false),
     ("snorkel-underwriting", false),
+    ("thoughtly-voice", false),
 ];
 
 #[test]

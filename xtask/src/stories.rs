@@ -1,5 +1,6 @@
-//! `cargo xtask results`, the stories besides Gradient Labs: `scenarios/anthropic-research/` and
-//! `scenarios/snorkel-underwriting/`, regenerated into `results/<story>/`.
+//! `cargo xtask results`, the stories besides Gradient Labs: `scenarios/anthropic-research/`,
+//! `scenarios/snorkel-underwriting/` and `scenarios/thoughtly-voice/`, regenerated into
+//! `results/<story>/`.
 //!
 //! For each story: a canonical run of every scenario file (its `summary.json`, which
 //! `sim/tests/canonical.rs` checks, time series, events, resolved scenario and timeline figure);
@@ -13,7 +14,11 @@ use sim::sweep::{DiffReport, RunRecord, Stats, SweepOptions};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-pub const STORIES: [&str; 2] = ["anthropic-research", "snorkel-underwriting"];
+pub const STORIES: [&str; 3] = [
+    "anthropic-research",
+    "snorkel-underwriting",
+    "thoughtly-voice",
+];
 
 /// The canonical runs whose timeline figure a README shows; the others skip it (each figure is
 /// ~0.5 MB of PNG).
@@ -30,6 +35,7 @@ pub fn run(root: &Path, story: &str, runs_only: bool) -> Result<(), String> {
     match story {
         RESEARCH => anthropic_research(root),
         SNORKEL => snorkel_underwriting(root),
+        VOICE => thoughtly_voice(root),
         _ => Err(format!("results: no story {story:?}")),
     }
 }
@@ -454,5 +460,121 @@ fn snorkel_underwriting(root: &Path) -> Result<(), String> {
     let path = results.join("failure-rate-range.csv");
     sim::output::write_atomic(&path, csv.as_bytes()).map_err(|e| e.to_string())?;
     println!("{}\n{table}", path.display());
+    Ok(())
+}
+
+const VOICE: &str = "thoughtly-voice";
+
+/// The fleets of the voice story's question 1 run on 5 seeds: (instances, max_concurrency).
+/// 16 x 150 is peak.toml itself; 12 instances get 200 slots each, so that CPU, not slots, decides.
+const VOICE_FLEETS: [(u32, u32); 4] = [(12, 200), (14, 150), (16, 150), (20, 150)];
+const VOICE_REPLICATIONS: u32 = 5;
+
+/// `fleet-size.csv` under peak's folder: each of `VOICE_FLEETS` on `VOICE_REPLICATIONS` seeds
+/// (replication r's seed as `sim run --replications` derives it), with the p95 turn, the share
+/// of turns over the budget and of turns unanswered (mean and 95% half-width), and on how many
+/// seeds each SLO held. Then `sim diff peak.toml no-streaming.toml` and `sim diff peak.toml
+/// quota.toml` on the same seeds, into the B scenario's folder.
+fn thoughtly_voice(root: &Path) -> Result<(), String> {
+    let scenarios = root.join("scenarios").join(VOICE);
+    let results = results_dir(root, VOICE);
+    let peak = scenarios.join("peak.toml");
+    let metric_of = |name: &str| sim::metrics::registry::named(name).value;
+    let (p95, over, unanswered) = (
+        metric_of("response_latency_p95_s"),
+        metric_of("response_over_budget_fraction"),
+        metric_of("unanswered_fraction"),
+    );
+    let fleets: Vec<Result<Vec<Summary>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = VOICE_FLEETS
+            .iter()
+            .map(|&(instances, slots)| {
+                let peak = &peak;
+                scope.spawn(move || {
+                    let overrides = [
+                        format!("autoscaler.instances={instances}"),
+                        format!("serving.max_concurrency={slots}"),
+                    ];
+                    let base = sim::scenario::load(peak, &overrides).map_err(|e| e.to_string())?;
+                    (0..VOICE_REPLICATIONS)
+                        .map(|r| {
+                            let mut scenario = base.clone();
+                            scenario.seed = sim::engine::rng::replication_seed(base.seed, r);
+                            sim::model::run(&scenario)
+                                .map(|output| output.summary)
+                                .map_err(|e| format!("{}: run failed: {e}", peak.display()))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a voice fleet run does not panic"))
+            .collect()
+    });
+    let mut csv = String::from(
+        "instances,max_concurrency,replications,\
+         response_latency_p95_s_mean,response_latency_p95_s_ci95,\
+         response_over_budget_fraction_mean,response_over_budget_fraction_ci95,\
+         unanswered_fraction_mean,unanswered_fraction_ci95,\
+         budget_slo_held,unanswered_slo_held\n",
+    );
+    let mut table = String::from(
+        "fleet | p95 turn s | over 800 ms | unanswered | SLOs held (budget, unanswered)\n",
+    );
+    for (&(instances, slots), summaries) in VOICE_FLEETS.iter().zip(fleets) {
+        let summaries = summaries?;
+        let stats = |value: fn(&Summary) -> f64| {
+            Stats::of(&summaries.iter().map(value).collect::<Vec<_>>())
+        };
+        // On how many seeds the SLO on `metric` held.
+        let held = |metric: &str| {
+            summaries
+                .iter()
+                .filter(|s| s.slo.iter().any(|r| r.metric == metric && r.ok))
+                .count()
+        };
+        let (budget_held, unanswered_held) = (
+            held("response_over_budget_fraction"),
+            held("unanswered_fraction"),
+        );
+        let (p95, over, unanswered) = (stats(p95), stats(over), stats(unanswered));
+        let row = [
+            instances.to_string(),
+            slots.to_string(),
+            summaries.len().to_string(),
+            cells(&p95),
+            cells(&over),
+            cells(&unanswered),
+            budget_held.to_string(),
+            unanswered_held.to_string(),
+        ];
+        csv += &row.join(",");
+        csv.push('\n');
+        let _ = writeln!(
+            table,
+            "{instances} x {slots} | {} | {} | {} | {} and {} of {}",
+            pm(&p95, 4),
+            pm(&over, 4),
+            pm(&unanswered, 4),
+            budget_held,
+            unanswered_held,
+            summaries.len(),
+        );
+    }
+    let path = results.join("thoughtly-voice-peak").join("fleet-size.csv");
+    sim::output::write_atomic(&path, csv.as_bytes()).map_err(|e| e.to_string())?;
+    println!("{}\n{table}", path.display());
+
+    for file in ["no-streaming.toml", "quota.toml"] {
+        let b = scenarios.join(file);
+        diff(
+            (&peak, &[]),
+            (&b, &[]),
+            VOICE_REPLICATIONS,
+            &results.join(scenario_name(&b)?).join("diff"),
+        )?;
+    }
     Ok(())
 }

@@ -634,4 +634,55 @@ mod tests {
             );
         }
     }
+
+    /// In request mode panel (d) is the request queue (activities run in their session and
+    /// never queue for a worker), and the CPU panel says what each autoscaler scales on.
+    #[test]
+    fn request_mode_timeline_shows_the_request_queue_and_what_the_autoscaler_sees() {
+        let file =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/thoughtly-voice/day.toml");
+        // Too few slots for the night's calls: requests wait, then are rejected.
+        let overrides: Vec<String> = [
+            "run.horizon=40m",
+            "run.warmup=5m",
+            "serving.max_concurrency=50",
+            "autoscaler.max_instances=6",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let scenario = crate::scenario::load(&file, &overrides).expect("day.toml loads");
+        let output = crate::model::run(&scenario).expect("runs");
+        let requests = output.summary.requests.as_ref().expect("request mode");
+        assert!(requests.rejected > 0, "{requests:?}");
+        let (_, svg) = render(&scenario, &output);
+        for text in [
+            "(d) Request queue",
+            "waiting for a slot",
+            "rejected in the interval",
+            "the autoscaler scales on it and on the requests in flight",
+        ] {
+            assert!(svg.contains(text), "svg lacks {text:?}");
+        }
+        assert!(!svg.contains("(d) Activity queue"));
+
+        let mut huge = output.clone();
+        huge.timeseries.rows = output
+            .timeseries
+            .rows
+            .iter()
+            .map(|mut row| {
+                row.requests_waiting = u64::MAX;
+                row.requests_rejected = u64::MAX;
+                row
+            })
+            .collect();
+        let (png, _) = render(&scenario, &huge);
+        assert!(png_size(&png).0 >= 1600);
+
+        let mut fixed = scenario.clone();
+        fixed.autoscaler = Autoscaler::Fixed { instances: 6 };
+        let (_, svg) = render(&fixed, &output);
+        assert!(svg.contains("mean over running instances; the fleet is fixed"));
+    }
 }

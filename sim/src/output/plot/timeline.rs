@@ -9,7 +9,7 @@
 
 use crate::metrics::registry::named;
 use crate::metrics::report::{EventKind, RunOutput, TimeseriesRow};
-use crate::scenario::{Action, Scenario, nanos_to_seconds};
+use crate::scenario::{Action, Autoscaler, HpaMetric, Scenario, nanos_to_seconds};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
@@ -167,6 +167,9 @@ pub fn draw<DB: DrawingBackend>(
             0 => draw_memory(&chart_area, &figure, x_axis_h)?,
             1 => draw_instances(&chart_area, &figure, x_axis_h)?,
             2 => draw_cpu(&chart_area, &figure, x_axis_h)?,
+            3 if scenario.serving.is_request() => {
+                draw_request_queue(&chart_area, &figure, x_axis_h)?
+            }
             3 => draw_backlog(&chart_area, &figure, x_axis_h)?,
             _ => draw_latency(&chart_area, &figure, x_axis_h)?,
         };
@@ -187,34 +190,69 @@ pub fn draw<DB: DrawingBackend>(
         plot_y_bottom,
     )?;
     // Titles go on top of the marker lines, on a white ground, so both stay readable.
-    for (area, (title, hint)) in panel_areas.iter().zip(PANEL_TITLES) {
+    for (area, (title, hint)) in panel_areas.iter().zip(panel_titles(scenario)) {
         draw_panel_title(area, title, hint)?;
     }
     root.present()
 }
 
-const PANEL_TITLES: [(&str, &str); 5] = [
-    (
-        "(a) Memory per instance",
-        "max and mean over instances; the container is OOM-killed when memory reaches the limit",
-    ),
-    (
-        "(b) Instances",
-        "running, starting (cold start) and desired by the autoscaler",
-    ),
-    (
-        "(c) CPU utilisation",
-        "mean over running instances; the only signal the autoscaler sees",
-    ),
-    (
-        "(d) Activity queue",
-        "activities waiting for a worker slot, and how long they waited",
-    ),
-    (
-        "(e) Latency",
-        "customer response latency vs the LLM providers' own call latency",
-    ),
-];
+/// Each panel's title and hint. The CPU panel says what the scenario's autoscaler scales on,
+/// and in request mode panel (d) is the request queue: activities there run inside their
+/// session and never queue for a worker.
+fn panel_titles(scenario: &Scenario) -> [(&'static str, &'static str); 5] {
+    let request = scenario.serving.is_request();
+    let cpu_hint = match &scenario.autoscaler {
+        Autoscaler::Fixed { .. } => "mean over running instances; the fleet is fixed",
+        Autoscaler::CloudRun(_) if request => {
+            "mean over running instances; the autoscaler scales on it and on the requests in flight"
+        }
+        Autoscaler::CloudRun(_) => {
+            "mean over running instances; the only signal the autoscaler sees"
+        }
+        Autoscaler::Hpa(hpa) => match hpa.metric {
+            HpaMetric::Cpu { .. } => "mean over running instances; the HPA's metric",
+            HpaMetric::Memory { .. } => {
+                "mean over running instances; the HPA scales on memory, not on it"
+            }
+            HpaMetric::Backlog { .. } => {
+                "mean over running instances; the HPA scales on the task-queue backlog, not on it"
+            }
+            HpaMetric::Concurrency { .. } => {
+                "mean over running instances; the HPA scales on the requests in flight, not on it"
+            }
+        },
+        Autoscaler::Keda(_) => {
+            "mean over running instances; KEDA scales on the task-queue backlog, not on it"
+        }
+    };
+    let queue = if request {
+        (
+            "(d) Request queue",
+            "requests waiting for a free slot, and those rejected after max_wait",
+        )
+    } else {
+        (
+            "(d) Activity queue",
+            "activities waiting for a worker slot, and how long they waited",
+        )
+    };
+    [
+        (
+            "(a) Memory per instance",
+            "max and mean over instances; the container is OOM-killed when memory reaches the limit",
+        ),
+        (
+            "(b) Instances",
+            "running, starting (cold start) and desired by the autoscaler",
+        ),
+        ("(c) CPU utilisation", cpu_hint),
+        queue,
+        (
+            "(e) Latency",
+            "customer response latency vs the LLM providers' own call latency",
+        ),
+    ]
+}
 
 fn draw_panel_title<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -814,6 +852,44 @@ fn draw_backlog<DB: DrawingBackend>(
         }
     }
     Ok(info)
+}
+
+/// Request mode's panel (d): requests waiting for a slot at each sample (an area) and those
+/// rejected in each interval (a line), on one count axis.
+fn draw_request_queue<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    figure: &Figure,
+    x_axis_h: i32,
+) -> Result<PanelInfo, DrawingAreaErrorKind<DB::ErrorType>> {
+    let rows = figure.rows;
+    let y_max = axis_max(
+        rows.iter()
+            .map(|row| row.requests_waiting.max(row.requests_rejected) as f64),
+    )
+    .max(5.0);
+    let mut chart = build_chart(area, figure, x_axis_h, y_max, false)?;
+    configure_mesh(&mut chart, figure, x_axis_h, "requests", &|v| {
+        format_number(*v)
+    })?;
+    let waiting = segments(rows, |row| Some(row.requests_waiting as f64));
+    for segment in &waiting {
+        chart.draw_series(
+            AreaSeries::new(segment.iter().copied(), 0.0, BROWN.mix(0.25)).border_style(BROWN),
+        )?;
+    }
+    let rejected = segments(rows, |row| Some(row.requests_rejected as f64));
+    draw_segments(&mut chart, figure.raster, &rejected, RED, 2)?;
+    let entries = vec![
+        LegendEntry {
+            swatch: Swatch::Area(BROWN),
+            label: "waiting for a slot".into(),
+        },
+        LegendEntry {
+            swatch: Swatch::Line(RED, 2),
+            label: "rejected in the interval".into(),
+        },
+    ];
+    Ok(panel_info(&chart, figure, entries))
 }
 
 fn draw_latency<DB: DrawingBackend>(

@@ -9,9 +9,15 @@
 //!   p95 turn is over 100 ms slower and fails.
 //! - A tokens-per-minute quota below the peak demand on the primary provider gives 429s
 //!   (refused by the tokens quota), which fail over to the backup, and slows turns.
+//! - Through a whole day on Cloud Run (`day.toml`, `max_concurrency` 200), the fleet follows
+//!   the calls, holds both SLOs with fewer instances on average than the fixed 16, and drops
+//!   no call when it scales in (a drained instance keeps its calls); at `max_concurrency` 250
+//!   the concurrency target lets instances carry more calls than their CPU serves within the
+//!   budget, and it fails; with a 30 s shutdown grace, scale-ins drop calls in progress.
 //!
 //! `seed_one_verdicts` runs seed 1 of each scenario (each a 90-minute peak window, a few
-//! seconds in the checked profile, four runs in parallel). `replicated_verdicts` repeats the
+//! seconds in the checked profile, four runs in parallel); `seed_one_day` the day's three
+//! runs (about 10 s each). `replicated_verdicts` repeats the
 //! SLO verdicts on `REPLICATIONS` independent seeds derived as `sim run --replications` does;
 //! it runs only with `SIM_SLOW_TESTS=1`, to keep this file short in the checked profile.
 
@@ -137,8 +143,47 @@ fn seed_one_verdicts() {
     assert_eq!(quota.messages.unanswered, 0, "failover answers every turn");
 }
 
-/// The SLO verdicts on `REPLICATIONS` independent seeds: the recommended fleet holds on every
-/// one, 12 instances and streaming off fail on every one.
+const DAY_TOO_MANY_CALLS: &[&str] = &["serving.max_concurrency=250"];
+
+#[test]
+fn seed_one_day() {
+    let cases: [(&str, &[&str]); 3] = [
+        ("day.toml", &[]),
+        ("day.toml", DAY_TOO_MANY_CALLS),
+        ("day.toml", &["instance.shutdown_grace=30s"]),
+    ];
+    let runs = run_all(&cases, 1);
+    let (day, crowded, short_grace) = (&runs[0], &runs[1], &runs[2]);
+
+    // Cloud Run at 200: both SLOs hold; the fleet follows the calls, from the night's few
+    // instances to more than the fixed 16 at the peak, and fewer than 16 on average.
+    assert!(day.slo.iter().all(|s| s.ok), "day.toml: {:?}", day.slo);
+    assert!(
+        day.instances.min <= 8 && day.instances.max > 16 && day.instances.mean < 13.0,
+        "instances: {:?}",
+        day.instances
+    );
+    let requests = day.requests.as_ref().expect("request mode");
+    assert_eq!(requests.dropped, 0, "a drained instance keeps its calls");
+    assert_eq!(
+        requests.rejected, 0,
+        "the fleet scales out ahead of the calls"
+    );
+
+    // At 250 the concurrency target lets each instance carry more calls than its 2 vCPUs
+    // serve within the budget: fewer instances, cheaper, and the budget fails.
+    assert!(!slo(crowded, "response_over_budget_fraction").ok);
+    assert!(crowded.instances.mean < day.instances.mean);
+    assert!(crowded.cost_usd.compute < day.cost_usd.compute);
+
+    // A 30 s grace (Kubernetes' default) stops a scaled-in instance with calls still on it.
+    let dropped = short_grace.requests.as_ref().expect("request mode").dropped;
+    assert!(dropped > 100, "{dropped} calls dropped by scale-ins");
+}
+
+/// The SLO verdicts on `REPLICATIONS` independent seeds: the recommended fleet and the day on
+/// Cloud Run at 200 hold on every one; 12 instances, streaming off and the day at 250 fail on
+/// every one.
 #[test]
 fn replicated_verdicts() {
     if std::env::var_os("SIM_SLOW_TESTS").is_none() {
@@ -148,10 +193,12 @@ fn replicated_verdicts() {
     let base = load("peak.toml", &[]).seed;
     for r in 0..REPLICATIONS {
         let seed = replication_seed(base, r);
-        let cases: [(&str, &[&str]); 3] = [
+        let cases: [(&str, &[&str]); 5] = [
             ("peak.toml", &[]),
             ("peak.toml", SMALL_FLEET),
             ("no-streaming.toml", &[]),
+            ("day.toml", &[]),
+            ("day.toml", DAY_TOO_MANY_CALLS),
         ];
         let runs = run_all(&cases, seed);
         assert!(
@@ -165,6 +212,15 @@ fn replicated_verdicts() {
         );
         assert!(
             !slo(&runs[2], "response_over_budget_fraction").ok,
+            "seed {seed}"
+        );
+        assert!(
+            runs[3].slo.iter().all(|s| s.ok),
+            "day.toml, seed {seed}: {:?}",
+            runs[3].slo
+        );
+        assert!(
+            !slo(&runs[4], "response_over_budget_fraction").ok,
             "seed {seed}"
         );
     }

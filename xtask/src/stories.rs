@@ -22,7 +22,12 @@ pub const STORIES: [&str; 3] = [
 
 /// The canonical runs whose timeline figure a README shows; the others skip it (each figure is
 /// ~0.5 MB of PNG).
-const FIGURES: [&str; 3] = ["research", "rate-limit", "tool-failures"];
+const FIGURES: [&str; 4] = [
+    "research",
+    "rate-limit",
+    "tool-failures",
+    "thoughtly-voice-day",
+];
 
 /// One story of `STORIES`: its canonical runs, its sweeps, then its diffs and table (with
 /// `runs_only`, the canonical runs alone).
@@ -465,44 +470,63 @@ fn snorkel_underwriting(root: &Path) -> Result<(), String> {
 
 const VOICE: &str = "thoughtly-voice";
 
-/// The fleets of the voice story's question 1 run on 5 seeds: (instances, max_concurrency).
-/// 16 x 150 is peak.toml itself; 12 instances get 200 slots each, so that CPU, not slots, decides.
-const VOICE_FLEETS: [(u32, u32); 4] = [(12, 200), (14, 150), (16, 150), (20, 150)];
+/// The seeds every voice comparison runs on: replication r's seed as `sim run --replications`
+/// derives it from the file's.
 const VOICE_REPLICATIONS: u32 = 5;
 
-/// `fleet-size.csv` under peak's folder: each of `VOICE_FLEETS` on `VOICE_REPLICATIONS` seeds
-/// (replication r's seed as `sim run --replications` derives it), with the p95 turn, the share
-/// of turns over the budget and of turns unanswered (mean and 95% half-width), and on how many
-/// seeds each SLO held. Then `sim diff peak.toml no-streaming.toml` and `sim diff peak.toml
-/// quota.toml` on the same seeds, into the B scenario's folder.
-fn thoughtly_voice(root: &Path) -> Result<(), String> {
-    let scenarios = root.join("scenarios").join(VOICE);
-    let results = results_dir(root, VOICE);
-    let peak = scenarios.join("peak.toml");
-    let metric_of = |name: &str| sim::metrics::registry::named(name).value;
-    let (p95, over, unanswered) = (
-        metric_of("response_latency_p95_s"),
-        metric_of("response_over_budget_fraction"),
-        metric_of("unanswered_fraction"),
-    );
-    let fleets: Vec<Result<Vec<Summary>, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = VOICE_FLEETS
+/// A configuration of a voice comparison: its label and its overrides of the file.
+type VoiceConfig = (&'static str, &'static [&'static str]);
+
+/// Question 1 on 5 seeds (`thoughtly-voice-peak/fleet-size.csv`): (label, overrides of
+/// peak.toml). 16 x 150 is peak.toml itself; 12 instances get 200 slots each, so that CPU, not
+/// slots, decides.
+const VOICE_FLEETS: [VoiceConfig; 4] = [
+    (
+        "12 x 200",
+        &["autoscaler.instances=12", "serving.max_concurrency=200"],
+    ),
+    ("14 x 150", &["autoscaler.instances=14"]),
+    ("16 x 150", &[]),
+    ("20 x 150", &["autoscaler.instances=20"]),
+];
+
+/// Question 4 on 5 seeds (`thoughtly-voice-day/day.csv`): (label, overrides of day.toml). The
+/// fixed fleet of question 1 kept all day, then Cloud Run at four values of max_concurrency
+/// (day.toml's own is 200).
+const VOICE_DAYS: [VoiceConfig; 5] = [
+    (
+        "fixed 16 x 150",
+        &[
+            "autoscaler={ kind = \"fixed\", instances = 16 }",
+            "serving.max_concurrency=150",
+        ],
+    ),
+    ("cloud_run 150", &["serving.max_concurrency=150"]),
+    ("cloud_run 200", &[]),
+    ("cloud_run 225", &["serving.max_concurrency=225"]),
+    ("cloud_run 250", &["serving.max_concurrency=250"]),
+];
+
+/// Each of `configs` (label, overrides of `file`) on `VOICE_REPLICATIONS` seeds, one thread
+/// per configuration, as a CSV and a text table: instances (mean over the run, and the most),
+/// compute cost, p95 turn, the share of turns over the budget and unanswered (each as the mean
+/// over seeds and its 95% half-width), and on how many seeds each SLO held.
+fn voice_seeds(file: &Path, configs: &[VoiceConfig]) -> Result<(String, String), String> {
+    let runs: Vec<Result<Vec<Summary>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = configs
             .iter()
-            .map(|&(instances, slots)| {
-                let peak = &peak;
+            .map(|(_, overrides)| {
                 scope.spawn(move || {
-                    let overrides = [
-                        format!("autoscaler.instances={instances}"),
-                        format!("serving.max_concurrency={slots}"),
-                    ];
-                    let base = sim::scenario::load(peak, &overrides).map_err(|e| e.to_string())?;
+                    let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+                    let base = sim::scenario::load(file, &overrides)
+                        .map_err(|e| format!("{}: {e}", file.display()))?;
                     (0..VOICE_REPLICATIONS)
                         .map(|r| {
                             let mut scenario = base.clone();
                             scenario.seed = sim::engine::rng::replication_seed(base.seed, r);
                             sim::model::run(&scenario)
                                 .map(|output| output.summary)
-                                .map_err(|e| format!("{}: run failed: {e}", peak.display()))
+                                .map_err(|e| format!("{}: run failed: {e}", file.display()))
                         })
                         .collect()
                 })
@@ -510,24 +534,40 @@ fn thoughtly_voice(root: &Path) -> Result<(), String> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("a voice fleet run does not panic"))
+            .map(|h| h.join().expect("a voice run does not panic"))
             .collect()
     });
-    let mut csv = String::from(
-        "instances,max_concurrency,replications,\
-         response_latency_p95_s_mean,response_latency_p95_s_ci95,\
-         response_over_budget_fraction_mean,response_over_budget_fraction_ci95,\
-         unanswered_fraction_mean,unanswered_fraction_ci95,\
-         budget_slo_held,unanswered_slo_held\n",
-    );
-    let mut table = String::from(
-        "fleet | p95 turn s | over 800 ms | unanswered | SLOs held (budget, unanswered)\n",
-    );
-    for (&(instances, slots), summaries) in VOICE_FLEETS.iter().zip(fleets) {
+    let metric = |name: &str| sim::metrics::registry::named(name).value;
+    let columns = [
+        ("instances_mean", metric("instances_mean"), 2),
+        (
+            "instances_max",
+            (|s: &Summary| s.instances.max as f64) as fn(&Summary) -> f64,
+            1,
+        ),
+        ("cost_compute_usd", metric("cost_compute_usd"), 2),
+        (
+            "response_latency_p95_s",
+            metric("response_latency_p95_s"),
+            4,
+        ),
+        (
+            "response_over_budget_fraction",
+            metric("response_over_budget_fraction"),
+            4,
+        ),
+        ("unanswered_fraction", metric("unanswered_fraction"), 4),
+    ];
+    let mut csv = String::from("fleet,replications");
+    let mut table = String::from("fleet");
+    for (name, _, _) in &columns {
+        let _ = write!(csv, ",{name}_mean,{name}_ci95");
+        let _ = write!(table, " | {name}");
+    }
+    csv += ",budget_slo_held,unanswered_slo_held\n";
+    table += " | SLOs held (budget, unanswered)\n";
+    for ((label, _), summaries) in configs.iter().zip(runs) {
         let summaries = summaries?;
-        let stats = |value: fn(&Summary) -> f64| {
-            Stats::of(&summaries.iter().map(value).collect::<Vec<_>>())
-        };
         // On how many seeds the SLO on `metric` held.
         let held = |metric: &str| {
             summaries
@@ -535,38 +575,42 @@ fn thoughtly_voice(root: &Path) -> Result<(), String> {
                 .filter(|s| s.slo.iter().any(|r| r.metric == metric && r.ok))
                 .count()
         };
-        let (budget_held, unanswered_held) = (
+        let (budget, unanswered) = (
             held("response_over_budget_fraction"),
             held("unanswered_fraction"),
         );
-        let (p95, over, unanswered) = (stats(p95), stats(over), stats(unanswered));
-        let row = [
-            instances.to_string(),
-            slots.to_string(),
-            summaries.len().to_string(),
-            cells(&p95),
-            cells(&over),
-            cells(&unanswered),
-            budget_held.to_string(),
-            unanswered_held.to_string(),
-        ];
-        csv += &row.join(",");
-        csv.push('\n');
-        let _ = writeln!(
-            table,
-            "{instances} x {slots} | {} | {} | {} | {} and {} of {}",
-            pm(&p95, 4),
-            pm(&over, 4),
-            pm(&unanswered, 4),
-            budget_held,
-            unanswered_held,
-            summaries.len(),
-        );
+        let _ = write!(csv, "{label},{}", summaries.len());
+        table += label;
+        for (_, value, places) in &columns {
+            let stats = Stats::of(&summaries.iter().map(value).collect::<Vec<_>>());
+            let _ = write!(csv, ",{}", cells(&stats));
+            let _ = write!(table, " | {}", pm(&stats, *places));
+        }
+        let _ = writeln!(csv, ",{budget},{unanswered}");
+        let _ = writeln!(table, " | {budget} and {unanswered} of {}", summaries.len());
     }
-    let path = results.join("thoughtly-voice-peak").join("fleet-size.csv");
-    sim::output::write_atomic(&path, csv.as_bytes()).map_err(|e| e.to_string())?;
-    println!("{}\n{table}", path.display());
+    Ok((csv, table))
+}
 
+/// The voice story's tables on `VOICE_REPLICATIONS` seeds: `thoughtly-voice-peak/fleet-size.csv`
+/// (question 1) and `thoughtly-voice-day/day.csv` (question 4); then `sim diff peak.toml
+/// no-streaming.toml` and `sim diff peak.toml quota.toml` (questions 2 and 3) on the same
+/// seeds, into the B scenario's folder.
+fn thoughtly_voice(root: &Path) -> Result<(), String> {
+    let scenarios = root.join("scenarios").join(VOICE);
+    let results = results_dir(root, VOICE);
+    let peak = scenarios.join("peak.toml");
+    let tables: [(&str, &[VoiceConfig], &str); 2] = [
+        ("peak.toml", &VOICE_FLEETS, "fleet-size.csv"),
+        ("day.toml", &VOICE_DAYS, "day.csv"),
+    ];
+    for (file, configs, out) in tables {
+        let file = scenarios.join(file);
+        let (csv, table) = voice_seeds(&file, configs)?;
+        let path = results.join(scenario_name(&file)?).join(out);
+        sim::output::write_atomic(&path, csv.as_bytes()).map_err(|e| e.to_string())?;
+        println!("{}\n{table}", path.display());
+    }
     for file in ["no-streaming.toml", "quota.toml"] {
         let b = scenarios.join(file);
         diff(

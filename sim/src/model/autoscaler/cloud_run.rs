@@ -9,11 +9,14 @@
 //!   desired = clamp(max(desired_cpu, desired_concurrency), min_instances, max_instances),
 //! where R is the average number of requests in flight or waiting for a slot over the same
 //! window (request mode, `[serving]`). Temporal workers poll for work and receive no HTTP
-//! requests, so in poll mode R is 0 and only CPU counts. Scale-out is immediate (new instances pay a cold start); scale-in
-//! goes to the highest `desired` seen over the trailing `scale_in_stabilization`, so an instance
-//! is removed only after that long without being needed. Crashed (restarting) and starting
-//! instances count as instances. With `min_instances = 0` a fleet whose CPU goes idle scales to
-//! zero and, receiving no requests, never scales back: a real hazard of pull-based workers.
+//! requests, so in poll mode R is 0 and only CPU counts. Scale-out is immediate (new instances
+//! pay a cold start); scale-in goes to the highest `desired` seen over the trailing
+//! `scale_in_stabilization`, so an instance is removed only after that long without being
+//! needed. The first evaluation counts the instances already there as desired, so none is
+//! removed sooner than that after the start (or after a timeline switch to this kind). Crashed
+//! (restarting) and starting instances count as instances. With `min_instances = 0` a fleet
+//! whose CPU goes idle scales to zero and, receiving no requests, never scales back: a real
+//! hazard of pull-based workers.
 
 use super::{Observed, Recommendation, Signals};
 use crate::engine::Time;
@@ -67,6 +70,13 @@ impl CloudRunState {
         } else {
             Observed::Cpu(utilization)
         };
+        if self.recent.is_empty() {
+            // The first evaluation remembers the instances there already are, as if they had
+            // been wanted just now: like Cloud Run, which keeps an idle instance up to the
+            // stabilisation period, a new autoscaler (at the start, or after a timeline switch
+            // to it) does not stop instances before it has watched them that long.
+            self.recent.push_back((now, total));
+        }
         self.recent.push_back((now, desired));
         while self
             .recent
@@ -124,6 +134,33 @@ mod tests {
         assert_eq!(cloud_run_desired(&cfg, 0.0, 10, 0.0), 0);
         assert_eq!(cloud_run_desired(&cloud_run(3, 12), 0.0, 10, 0.0), 3);
         assert_eq!(cloud_run_desired(&cloud_run(3, 12), 1.0, 10, 0.0), 12);
+    }
+
+    /// Eight idle instances at the start, wanting two (the minimum): none goes before the
+    /// stabilisation period has passed since the first evaluation, then six go at once.
+    #[test]
+    fn the_instances_there_at_the_start_are_kept_for_the_stabilisation_period() {
+        let cfg = cloud_run(2, 100);
+        let mut state = CloudRunState::default();
+        let step = cfg.evaluation_interval;
+        let signals = |now: Time| Signals {
+            now,
+            running: 8,
+            total: 8,
+            busy_area: 0,
+            capacity_area: u128::from(now) * 8,
+            memory_utilization: None,
+            workflow_backlog: 0,
+            activity_backlog: 0,
+            request_area: 0,
+            requests: 0,
+        };
+        let mut now = step;
+        while now <= step + cfg.scale_in_stabilization {
+            assert_eq!(state.evaluate(&cfg, &signals(now)).target, 8, "at {now} ns");
+            now += step;
+        }
+        assert_eq!(state.evaluate(&cfg, &signals(now)).target, 2);
     }
 
     #[test]

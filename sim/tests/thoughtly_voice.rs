@@ -15,11 +15,11 @@
 //!   the concurrency target lets instances carry more calls than their CPU serves within the
 //!   budget, and it fails; with a 30 s shutdown grace, scale-ins drop calls in progress.
 //!
-//! `seed_one_verdicts` runs seed 1 of each scenario (each a 90-minute peak window, a few
+//! `seed_one_verdicts` runs seed 1 of each peak scenario (each a 90-minute window, a few
 //! seconds in the checked profile, four runs in parallel); `seed_one_day` the day's three
-//! runs (about 10 s each). `replicated_verdicts` repeats the
-//! SLO verdicts on `REPLICATIONS` independent seeds derived as `sim run --replications` does;
-//! it runs only with `SIM_SLOW_TESTS=1`, to keep this file short in the checked profile.
+//! runs (about 10 s each). `replicated_verdicts` repeats the SLO verdicts on `REPLICATIONS`
+//! independent seeds derived as `sim run --replications` does; it runs only with
+//! `SIM_SLOW_TESTS=1`, to keep this file short in the checked profile.
 
 use rayon::prelude::*;
 use sim::engine::rng::replication_seed;

@@ -3,7 +3,9 @@
 //!
 //! Layout, top to bottom: a title band (scenario name, one line of facts), a band of
 //! intervention labels, then five panels sharing one time axis in hours: (a) memory, (b)
-//! instances, (c) CPU, (d) activity backlog and schedule-to-start, (e) latencies. Each panel
+//! instances, (c) CPU, (d) activity backlog and schedule-to-start (in request mode: requests
+//! waiting for a slot and rejected), (e) latencies. The CPU panel's hint says what the
+//! scenario's autoscaler (its kind at the start) scales on. Each panel
 //! has a title strip above it and its legend in a column to its right, so no legend hides data.
 //! Every intervention is one dashed vertical line through all panels, labelled once in the band.
 

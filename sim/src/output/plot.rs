@@ -685,4 +685,34 @@ mod tests {
         let (_, svg) = render(&fixed, &output);
         assert!(svg.contains("mean over running instances; the fleet is fixed"));
     }
+
+    /// A timeline `set` that changes what the autoscaler scales on (Cloud Run's CPU to a fixed
+    /// fleet) makes the CPU panel say so instead of naming the starting one; one that leaves it
+    /// alone (a new minimum) does not.
+    #[test]
+    fn cpu_hint_says_when_the_timeline_switches_the_autoscaler() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/gradient-labs/01-cache-oom.toml");
+        let load = |set: &str| {
+            let mut text = std::fs::read_to_string(&file).unwrap();
+            text.push_str(&format!(
+                "\n[[timeline]]\nat = \"10m\"\nset = {{ {set} }}\n"
+            ));
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("switch.toml");
+            std::fs::write(&path, text).unwrap();
+            crate::scenario::load(&path, &["run.horizon=20m".to_string()]).expect("loads")
+        };
+        let switched = load(r#"autoscaler = { kind = "fixed", instances = 3 }"#);
+        let output = crate::model::run(&switched).expect("runs");
+        let (_, svg) = render(&switched, &output);
+        assert!(svg.contains("a timeline change switches what the autoscaler scales on"));
+        assert!(!svg.contains("the only signal the autoscaler sees"));
+
+        let same = load(r#""autoscaler.min_instances" = 3"#);
+        let output = crate::model::run(&same).expect("runs");
+        let (_, svg) = render(&same, &output);
+        assert!(svg.contains("the only signal the autoscaler sees"));
+        assert!(!svg.contains("switches what the autoscaler"));
+    }
 }

@@ -5,8 +5,8 @@
 //! intervention labels, then five panels sharing one time axis in hours: (a) memory, (b)
 //! instances, (c) CPU, (d) activity backlog and schedule-to-start (in request mode: requests
 //! waiting for a slot and rejected), (e) latencies. The CPU panel's hint says what the
-//! scenario's autoscaler (its kind at the start) scales on. Each panel
-//! has a title strip above it and its legend in a column to its right, so no legend hides data.
+//! scenario's autoscaler scales on, or that a timeline `set` switches it. Each panel has a
+//! title strip above it and its legend in a column to its right, so no legend hides data.
 //! Every intervention is one dashed vertical line through all panels, labelled once in the band.
 
 use crate::metrics::registry::named;
@@ -198,12 +198,10 @@ pub fn draw<DB: DrawingBackend>(
     root.present()
 }
 
-/// Each panel's title and hint. The CPU panel says what the scenario's autoscaler scales on,
-/// and in request mode panel (d) is the request queue: activities there run inside their
-/// session and never queue for a worker.
-fn panel_titles(scenario: &Scenario) -> [(&'static str, &'static str); 5] {
+/// What the CPU panel's hint says the autoscaler of `scenario` scales on.
+fn cpu_hint(scenario: &Scenario) -> &'static str {
     let request = scenario.serving.is_request();
-    let cpu_hint = match &scenario.autoscaler {
+    match &scenario.autoscaler {
         Autoscaler::Fixed { .. } => "mean over running instances; the fleet is fixed",
         Autoscaler::CloudRun(_) if request => {
             "mean over running instances; the autoscaler scales on it and on the requests in flight"
@@ -226,6 +224,26 @@ fn panel_titles(scenario: &Scenario) -> [(&'static str, &'static str); 5] {
         Autoscaler::Keda(_) => {
             "mean over running instances; KEDA scales on the task-queue backlog, not on it"
         }
+    }
+}
+
+/// Each panel's title and hint. The CPU panel says what the scenario's autoscaler scales on
+/// (or, when a timeline `set` changes that, that it changes), and in request mode panel (d) is
+/// the request queue: activities there run inside their session and never queue for a worker.
+fn panel_titles(scenario: &Scenario) -> [(&'static str, &'static str); 5] {
+    let request = scenario.serving.is_request();
+    let start_hint = cpu_hint(scenario);
+    let changes = scenario
+        .timeline
+        .iter()
+        .any(|intervention| match &intervention.action {
+            Action::Set { effective, .. } => cpu_hint(effective) != start_hint,
+            _ => false,
+        });
+    let cpu_hint = if changes {
+        "mean over running instances; a timeline change switches what the autoscaler scales on"
+    } else {
+        start_hint
     };
     let queue = if request {
         (

@@ -75,7 +75,9 @@ ax = axes[4]
 ax.plot(ts["t_h"], ts["response_latency_p95_s"], lw=2, label="response p95")
 ax.plot(ts["t_h"], ts["response_latency_p50_s"], label="response p50")
 for provider in providers:
-    ax.plot(ts["t_h"], ts[f"llm_latency_p95_s_{provider}"], lw=1, label=f"LLM p95 {provider}")
+    # As in sim's figure: a p95 over fewer than 20 calls is the slowest call; leave it out.
+    p95 = ts[f"llm_latency_p95_s_{provider}"].where(ts[f"llm_calls_{provider}"] >= 20)
+    ax.plot(ts["t_h"], p95, lw=1, label=f"LLM p95 {provider}")
 ax.set_ylabel("latency (s)")
 ax.set_xlabel("simulated time (h)")
 for ax in axes:

@@ -211,6 +211,15 @@ impl IntervalHistogram {
         out
     }
 
+    /// The values recorded since the last reset.
+    pub fn count(&self) -> u64 {
+        if self.dense {
+            self.histogram.len()
+        } else {
+            self.values.len() as u64
+        }
+    }
+
     pub fn reset(&mut self) {
         if self.dense {
             self.histogram.reset();

@@ -746,8 +746,14 @@ pub const PROVIDER_COLUMNS: &[ProviderColumn] = &[
     ProviderColumn {
         prefix: "llm_latency_p95_s",
         unit: Unit::Seconds,
-        meaning: "p95 of the provider's calls returned in the interval",
+        meaning: "p95 latency of the provider's successful calls started in the interval",
         cell: |r, p| Sampled(r.llm_latency_p95_s[p]),
+    },
+    ProviderColumn {
+        prefix: "llm_calls",
+        unit: Unit::Count,
+        meaning: "its successful calls started in the interval: the calls that p95 is over",
+        cell: |r, p| Integer(r.llm_calls[p]),
     },
     ProviderColumn {
         prefix: "llm_tokens_per_min",

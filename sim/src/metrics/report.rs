@@ -312,6 +312,9 @@ pub struct TimeseriesRow {
     pub requests_rejected: u64,
     /// Per provider, in `Timeseries::providers` order.
     pub llm_latency_p95_s: Vec<Option<f64>>,
+    /// Per provider: its successful calls started in the interval, which `llm_latency_p95_s`
+    /// is the p95 of.
+    pub llm_calls: Vec<u64>,
     /// Per provider: input + output tokens of successful calls started in the interval, per
     /// minute.
     pub llm_tokens_per_min: Vec<f64>,

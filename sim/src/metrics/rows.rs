@@ -203,6 +203,7 @@ fn encode(row: &TimeseriesRow, e: &mut Encoder) {
         requests_waiting,
         requests_rejected,
         llm_latency_p95_s,
+        llm_calls,
         llm_tokens_per_min,
         quota,
     } = row;
@@ -236,6 +237,10 @@ fn encode(row: &TimeseriesRow, e: &mut Encoder) {
     e.varint(llm_latency_p95_s.len() as u64);
     for &latency in llm_latency_p95_s {
         e.optional_float(latency);
+    }
+    e.varint(llm_calls.len() as u64);
+    for &calls in llm_calls {
+        e.varint(calls);
     }
     e.varint(llm_tokens_per_min.len() as u64);
     for &tokens in llm_tokens_per_min {
@@ -289,6 +294,8 @@ fn decode(d: &mut Decoder) -> TimeseriesRow {
     let providers = d.varint() as usize;
     let llm_latency_p95_s = (0..providers).map(|_| d.optional_float()).collect();
     let providers = d.varint() as usize;
+    let llm_calls = (0..providers).map(|_| d.varint()).collect();
+    let providers = d.varint() as usize;
     let llm_tokens_per_min = (0..providers).map(|_| d.float()).collect();
     let quotas = d.varint() as usize;
     let quota = (0..quotas)
@@ -328,6 +335,7 @@ fn decode(d: &mut Decoder) -> TimeseriesRow {
         requests_waiting,
         requests_rejected,
         llm_latency_p95_s,
+        llm_calls,
         llm_tokens_per_min,
         quota,
     }
@@ -336,14 +344,13 @@ fn decode(d: &mut Decoder) -> TimeseriesRow {
 /// The most bytes `encode` can write for `row`: a varint of a u64 takes at most 10 bytes, a
 /// raw float 9 (its tag and bits); every value is one or the other.
 fn max_encoded_bytes(row: &TimeseriesRow) -> usize {
-    // 2 floats, 18 integers, 3 optional floats and 3 lengths; then each provider's latency and
-    // tokens, and each quota's four values.
+    // 2 floats, 18 integers, 3 optional floats and 4 lengths; then each provider's latency,
+    // calls and tokens, and each quota's four values.
     const MOST: usize = 10;
-    MOST * (26
-        + 2 * row
-            .llm_latency_p95_s
-            .len()
-            .max(row.llm_tokens_per_min.len())
+    MOST * (27
+        + row.llm_latency_p95_s.len()
+        + row.llm_calls.len()
+        + row.llm_tokens_per_min.len()
         + 4 * row.quota.len())
 }
 
@@ -547,6 +554,7 @@ mod tests {
                 requests_waiting: self.integer(),
                 requests_rejected: self.integer(),
                 llm_latency_p95_s: (0..providers).map(|_| self.optional_float()).collect(),
+                llm_calls: (0..providers).map(|_| self.integer()).collect(),
                 llm_tokens_per_min: (0..providers).map(|_| self.float()).collect(),
                 quota: (0..quotas)
                     .map(|_| QuotaSample {
@@ -615,6 +623,7 @@ mod tests {
                     .iter()
                     .map(|&v| optional(v))
                     .collect::<Vec<_>>(),
+                row.llm_calls.clone(),
                 row.llm_tokens_per_min
                     .iter()
                     .map(|&v| float(v))
@@ -647,6 +656,7 @@ mod tests {
     fn a_row_larger_than_a_chunk_starts_a_larger_chunk() {
         let row = TimeseriesRow {
             llm_latency_p95_s: vec![Some(f64::from_bits(0x7ff8_dead_beef_0001)); 3000],
+            llm_calls: vec![u64::MAX; 3000],
             llm_tokens_per_min: vec![0.1 + 0.2; 3000],
             ..TimeseriesRow::default()
         };
@@ -687,6 +697,7 @@ mod tests {
                 response_latency_p95_s: Some((15_000_000 + minute * 991) as f64 / 1e6),
                 activity_schedule_to_start_p95_s: Some(0.000001),
                 llm_latency_p95_s: vec![Some(3.375103), Some(8.716287), Some(1.376255)],
+                llm_calls: vec![40 + minute % 7, 150 + minute % 31, 70 + minute % 11],
                 llm_tokens_per_min: vec![2245.0, 513_846.0, 79_689.0],
                 ..TimeseriesRow::default()
             })

@@ -196,6 +196,8 @@ pub(crate) struct Model {
     stats: stats::Stats,
     events: Vec<EventRecord>,
     rows: crate::metrics::report::Rows,
+    /// The last sample's row, kept for its vectors' capacity: a sample allocates nothing.
+    sample_row: crate::metrics::report::TimeseriesRow,
     record_workload: bool,
     workload: Vec<WorkloadRecord>,
 }
@@ -266,6 +268,7 @@ impl Model {
             stats: stats::Stats::new(scenario),
             events: Vec::new(),
             rows: crate::metrics::report::Rows::new(),
+            sample_row: Default::default(),
             record_workload: options.record_workload,
             workload: Vec::new(),
         }

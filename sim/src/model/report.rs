@@ -19,6 +19,19 @@ impl Model {
         let capacity = self.stats.capacity_cores.area - self.stats.interval_capacity_area;
         self.stats.interval_busy_area = self.stats.busy_cores.area;
         self.stats.interval_capacity_area = self.stats.capacity_cores.area;
+        // The per-provider vectors of the last row, emptied, keep their capacity.
+        let last = std::mem::take(&mut self.sample_row);
+        let mut row = TimeseriesRow {
+            llm_latency_p95_s: last.llm_latency_p95_s,
+            llm_calls: last.llm_calls,
+            llm_tokens_per_min: last.llm_tokens_per_min,
+            quota: last.quota,
+            ..Default::default()
+        };
+        row.llm_latency_p95_s.clear();
+        row.llm_calls.clear();
+        row.llm_tokens_per_min.clear();
+        row.quota.clear();
         let mut row = TimeseriesRow {
             t_s: now as f64 / 1e9,
             cpu_utilization: if capacity == 0 {
@@ -29,7 +42,7 @@ impl Model {
             instances_desired: self.stats.instances_desired,
             memory_limit_bytes: self.cfg.instance.memory_limit_bytes,
             open_conversations: self.convs.len() as u64,
-            ..Default::default()
+            ..row
         };
         let mut memory_sum = 0u64;
         let mut memory_count = 0u64;
@@ -70,26 +83,29 @@ impl Model {
             s.interval_response.quantiles_s([0.50, 0.95]);
         [row.activity_schedule_to_start_p95_s] = s.interval_activity_wait.quantiles_s([0.95]);
         let minutes = self.cfg.run.sample_interval as f64 / 60e9;
-        row.llm_tokens_per_min = s
-            .interval_llm_tokens
-            .iter_mut()
-            .map(|tokens| std::mem::take(tokens) as f64 / minutes)
-            .collect();
-        row.llm_latency_p95_s = s
-            .interval_llm_latency
-            .iter_mut()
-            .map(|h| h.quantiles_s([0.95])[0])
-            .collect();
-        row.quota = self
-            .quota_reported
-            .iter()
-            .map(|&(provider, _)| self.quotas[provider].sample(now))
-            .collect();
+        row.llm_tokens_per_min.extend(
+            s.interval_llm_tokens
+                .iter_mut()
+                .map(|tokens| std::mem::take(tokens) as f64 / minutes),
+        );
+        row.llm_latency_p95_s.extend(
+            s.interval_llm_latency
+                .iter_mut()
+                .map(|h| h.quantiles_s([0.95])[0]),
+        );
+        row.llm_calls
+            .extend(s.interval_llm_latency.iter().map(|h| h.count()));
+        row.quota.extend(
+            self.quota_reported
+                .iter()
+                .map(|&(provider, _)| self.quotas[provider].sample(now)),
+        );
         let s = &mut self.stats;
         s.interval_response.reset();
         s.interval_activity_wait.reset();
         s.interval_llm_latency.iter_mut().for_each(|h| h.reset());
         self.rows.push(&row);
+        self.sample_row = row;
         // The queue's far buckets, emptied since the last sample, give their memory back.
         self.queue.trim();
         let next = (now + self.cfg.run.sample_interval).min(self.horizon);

@@ -380,6 +380,7 @@ pub(crate) mod tests {
             requests_waiting: 0,
             requests_rejected: 0,
             llm_latency_p95_s: vec![p95, None],
+            llm_calls: vec![u64::from(p95.is_some()) * 25, 0],
             llm_tokens_per_min: vec![1500.0, 0.0],
             quota: Vec::new(),
         };
@@ -423,7 +424,7 @@ pub(crate) mod tests {
     fn timeseries_round_trips_through_a_csv_reader() {
         let output = sample_output();
         let (header, rows) = read_csv(&timeseries_csv(&output.timeseries));
-        assert_eq!(header.len(), 24);
+        assert_eq!(header.len(), 26);
         assert_eq!(header[0], "t_s");
         assert_eq!(header[19], "cache_misses");
         assert_eq!(
@@ -431,6 +432,8 @@ pub(crate) mod tests {
             [
                 "llm_latency_p95_s_openai",
                 "llm_latency_p95_s_vertex",
+                "llm_calls_openai",
+                "llm_calls_vertex",
                 "llm_tokens_per_min_openai",
                 "llm_tokens_per_min_vertex"
             ]
@@ -441,7 +444,7 @@ pub(crate) mod tests {
         assert_eq!(rows[0][15], "0.15");
         assert_eq!(rows[0][16], "0.3");
         assert_eq!(rows[0][17], "", "None is an empty cell");
-        assert_eq!(rows[0][20..], ["0.3", "", "1500", "0"]);
+        assert_eq!(rows[0][20..], ["0.3", "", "25", "0", "1500", "0"]);
         assert_eq!(rows[1][16], "");
         assert!(rows.iter().all(|row| row.len() == header.len()));
     }

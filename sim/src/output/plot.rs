@@ -243,6 +243,7 @@ mod tests {
                 requests_waiting: 0,
                 requests_rejected: 0,
                 llm_latency_p95_s: vec![(!quiet).then_some(4.2), (!quiet).then_some(5.0)],
+                llm_calls: if quiet { vec![0, 0] } else { vec![300, 40] },
                 llm_tokens_per_min: vec![0.0, 0.0],
                 quota: Vec::new(),
             });
@@ -380,6 +381,7 @@ mod tests {
                 requests_waiting: 0,
                 requests_rejected: 0,
                 llm_latency_p95_s: vec![Some(4.2), Some(vertex_s)],
+                llm_calls: vec![300, 40],
                 llm_tokens_per_min: vec![0.0, 0.0],
                 ..TimeseriesRow::default()
             });
@@ -684,6 +686,46 @@ mod tests {
         fixed.autoscaler = Autoscaler::Fixed { instances: 6 };
         let (_, svg) = render(&fixed, &output);
         assert!(svg.contains("mean over running instances; the fleet is fixed"));
+    }
+
+    /// A provider's p95 over fewer than `MIN_CALLS_FOR_P95` calls (its slowest call) is not
+    /// drawn, nor does it stretch the latency axis; the legend says when a provider never had
+    /// enough. With enough calls the same values are drawn.
+    #[test]
+    fn a_provider_p95_over_too_few_calls_is_left_out() {
+        let (scenario, output) = incident();
+        // Vertex is PROVIDER_COLORS[1]: its lines and its legend swatch use this stroke.
+        let vertex_stroke = "#7F7F7F";
+        let with_calls = |calls: u64| {
+            let mut changed = output.clone();
+            changed.timeseries.rows = output
+                .timeseries
+                .rows
+                .iter()
+                .map(|mut row| {
+                    row.llm_latency_p95_s[1] = row.llm_latency_p95_s[1].map(|_| 900.0);
+                    row.llm_calls[1] = calls;
+                    row
+                })
+                .collect();
+            render(&scenario, &changed).1
+        };
+        let min = crate::output::plot::timeline::MIN_CALLS_FOR_P95;
+        let sparse = with_calls(min - 1);
+        assert!(sparse.contains("LLM call p95: vertex (never 20 calls)"));
+        assert!(
+            !sparse.contains(">900<") && !sparse.contains(">800<"),
+            "axis not stretched"
+        );
+        let enough = with_calls(min);
+        assert!(enough.contains("LLM call p95: vertex"));
+        assert!(!enough.contains("never 20 calls"));
+        assert!(
+            enough.matches(vertex_stroke).count() > sparse.matches(vertex_stroke).count(),
+            "the p95 line is drawn with enough calls ({} vs {} strokes)",
+            enough.matches(vertex_stroke).count(),
+            sparse.matches(vertex_stroke).count()
+        );
     }
 
     /// A timeline `set` that changes what the autoscaler scales on (Cloud Run's CPU to a fixed

@@ -269,7 +269,7 @@ fn panel_titles(scenario: &Scenario) -> [(&'static str, &'static str); 5] {
         queue,
         (
             "(e) Latency",
-            "customer response latency vs the LLM providers' own call latency",
+            "customer response latency vs the LLM providers' own (p95 where a provider had 20+ calls)",
         ),
     ]
 }
@@ -912,6 +912,22 @@ fn draw_request_queue<DB: DrawingBackend>(
     Ok(panel_info(&chart, figure, entries))
 }
 
+/// A provider's p95 is drawn for an interval only when it rests on at least this many calls:
+/// with fewer, the 95th percentile (the ceil(0.95 n)-th smallest) is the slowest call, and a
+/// provider used only on failover draws a band of single-call spikes over the response
+/// latency it is meant to be read against.
+pub(crate) const MIN_CALLS_FOR_P95: u64 = 20;
+
+/// Provider `index`'s p95 in `row`, when enough calls back it (`MIN_CALLS_FOR_P95`).
+fn provider_p95(row: &TimeseriesRow, index: usize) -> Option<f64> {
+    let calls = row.llm_calls.get(index).copied().unwrap_or(0);
+    row.llm_latency_p95_s
+        .get(index)
+        .copied()
+        .flatten()
+        .filter(|_| calls >= MIN_CALLS_FOR_P95)
+}
+
 fn draw_latency<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     figure: &Figure,
@@ -931,7 +947,7 @@ fn draw_latency<DB: DrawingBackend>(
             .flat_map(|row| {
                 [row.response_latency_p50_s, row.response_latency_p95_s]
                     .into_iter()
-                    .chain(row.llm_latency_p95_s.iter().copied())
+                    .chain((0..providers.len()).map(|index| provider_p95(row, index)))
             })
             .flatten()
             .chain(slo_s.map(|slo| slo * 1.15)),
@@ -944,13 +960,19 @@ fn draw_latency<DB: DrawingBackend>(
     let mut entries = Vec::new();
     for (index, name) in providers.iter().enumerate() {
         let color = PROVIDER_COLORS[index % PROVIDER_COLORS.len()];
-        let series = segments(rows, |row| {
-            row.llm_latency_p95_s.get(index).copied().flatten()
-        });
+        let series = segments(rows, |row| provider_p95(row, index));
         draw_segments(&mut chart, figure.raster, &series, color, 2)?;
+        let drawn = series.iter().any(|segment| !segment.is_empty());
         entries.push(LegendEntry {
             swatch: Swatch::Line(color, 2),
-            label: format!("LLM call p95: {}", truncate(name, 22)),
+            label: if drawn {
+                format!("LLM call p95: {}", truncate(name, 22))
+            } else {
+                format!(
+                    "LLM call p95: {} (never {MIN_CALLS_FOR_P95} calls)",
+                    truncate(name, 14)
+                )
+            },
         });
     }
     let p50 = segments(rows, |row| row.response_latency_p50_s);

@@ -11,6 +11,7 @@ use super::stats::CallTokens;
 use super::{Model, dist, llm, streams};
 use crate::engine::Time;
 use crate::engine::rng;
+use crate::engine::slab::Slab;
 use crate::scenario::{Nanos, StepKind, round_to_u64};
 use rand::Rng as _;
 
@@ -186,6 +187,11 @@ impl Model {
         a.inst = inst;
         a.started_at = now;
         a.memory = memory;
+        let acts = &self.acts;
+        self.instances[inst as usize]
+            .activities_here
+            .push(act, |id| activity_on(acts, id, inst));
+        let a = &self.acts[act];
         let waited = now - a.scheduled_at;
         let epoch = a.epoch;
         self.stats.record_activity_wait(now, waited);
@@ -693,17 +699,13 @@ impl Model {
     /// implied by when they started) bring them back.
     pub(super) fn lose_activities(&mut self, inst: u32) {
         let now = self.now();
-        let ids: Vec<u32> = self.acts.ids().collect();
+        let acts = &self.acts;
+        let lost = self.instances[inst as usize]
+            .activities_here
+            .take(|act| activity_on(acts, act, inst));
         let mut released = Vec::new();
-        for act in ids {
+        for act in lost {
             let a = &mut self.acts[act];
-            let running = matches!(
-                a.state,
-                ActivityState::Cpu | ActivityState::Waiting | ActivityState::WaitingForConnection
-            );
-            if !running || a.inst != inst {
-                continue;
-            }
             // The worker's connection goes with it.
             if std::mem::take(&mut a.holds_connection) {
                 released.push(self.program.nodes[a.node as usize].pool);
@@ -728,5 +730,17 @@ impl Model {
         for pool in released {
             self.release_connection(pool);
         }
+    }
+}
+
+/// Whether attempt `act` runs on `inst` (its CPU part, its wait, or waiting for a tool
+/// connection): what a crash of `inst` loses.
+fn activity_on(acts: &Slab<Activity>, act: u32, inst: u32) -> bool {
+    acts.is_live(act) && {
+        let a = &acts[act];
+        matches!(
+            a.state,
+            ActivityState::Cpu | ActivityState::Waiting | ActivityState::WaitingForConnection
+        ) && a.inst == inst
     }
 }

@@ -70,6 +70,9 @@ impl Model {
             activity_bytes: 0,
             crashes_in_a_row: 0,
             last_crash_at: None,
+            tasks_here: StartedHere::default(),
+            activities_here: StartedHere::default(),
+            sessions_here: StartedHere::default(),
         };
         if let Some(slot) = self
             .instances

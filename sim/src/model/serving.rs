@@ -26,6 +26,7 @@ use super::Model;
 use super::autoscaler::Observed;
 use super::state::*;
 use super::stats::Integral;
+use crate::engine::slab::Slab;
 use crate::metrics::histogram::LatencyHistogram;
 use crate::metrics::report::RequestSummary;
 use crate::scenario::{Autoscaler, SessionScope};
@@ -179,6 +180,11 @@ impl Model {
         c.session = SessionState::Held;
         c.session_inst = inst;
         c.session_gen = generation;
+        let convs = &self.convs;
+        self.instances[inst as usize]
+            .sessions_here
+            .push(conv, |id| session_on(convs, id, inst, generation));
+        let c = &self.convs[conv];
         let waited = now - c.request_at;
         let serving = self.serving.as_mut().expect("request mode");
         serving.admitted += 1;
@@ -322,16 +328,10 @@ impl Model {
     pub(super) fn drop_sessions(&mut self, inst: u32) {
         let generation = self.instances[inst as usize].generation;
         let now = self.now();
-        let dropped: Vec<u32> = self
-            .convs
-            .ids()
-            .filter(|&conv| {
-                let c = &self.convs[conv];
-                c.session == SessionState::Held
-                    && c.session_inst == inst
-                    && c.session_gen == generation
-            })
-            .collect();
+        let convs = &self.convs;
+        let dropped = self.instances[inst as usize]
+            .sessions_here
+            .take(|conv| session_on(convs, conv, inst, generation));
         self.instances[inst as usize].sessions = 0;
         for conv in dropped {
             let c = &mut self.convs[conv];
@@ -458,5 +458,13 @@ impl Model {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether `conv` holds a session on `inst` in its `generation`: what a crash of it drops.
+fn session_on(convs: &Slab<Conv>, conv: u32, inst: u32, generation: u32) -> bool {
+    convs.is_live(conv) && {
+        let c = &convs[conv];
+        c.session == SessionState::Held && c.session_inst == inst && c.session_gen == generation
     }
 }

@@ -6,6 +6,7 @@
 use super::Model;
 use super::state::*;
 use crate::engine::Time;
+use crate::engine::slab::Slab;
 
 /// History events a workflow task adds: WorkflowTaskScheduled, Started, Completed.
 const TASK_HISTORY_EVENTS: u32 = 3;
@@ -136,6 +137,11 @@ impl Model {
             .expect("workflow_tasks_queued counts the queued workflow tasks");
         w.task_inst = inst;
         w.task_started_at = now;
+        let wfs = &self.wfs;
+        self.instances[inst as usize]
+            .tasks_here
+            .push(wf, |id| task_on(wfs, id, inst));
+        let w = &mut self.wfs[wf];
         w.processing = std::mem::take(&mut w.inbox);
         w.processing_completions = std::mem::replace(&mut w.completions, CompletionList::EMPTY);
         let waited = now - w.task_scheduled_at;
@@ -306,18 +312,18 @@ impl Model {
     pub(super) fn lose_workflow_tasks(&mut self, inst: u32) {
         let now = self.now();
         let timeout = self.cfg.temporal.workflow_task_timeout;
-        let ids: Vec<u32> = self.wfs.ids().collect();
-        for wf in ids {
+        let wfs = &self.wfs;
+        let lost = self.instances[inst as usize]
+            .tasks_here
+            .take(|wf| task_on(wfs, wf, inst));
+        for wf in lost {
             let w = &mut self.wfs[wf];
-            let running = matches!(w.task, TaskState::Running | TaskState::Fetching);
-            if running && w.task_inst == inst {
-                w.task = TaskState::Lost;
-                w.task_inst = NONE;
-                let epoch = w.task_epoch;
-                let at = (w.task_started_at + timeout).max(now);
-                if at <= self.horizon {
-                    self.schedule(at, Event::WorkflowTaskTimeout { wf, epoch });
-                }
+            w.task = TaskState::Lost;
+            w.task_inst = NONE;
+            let epoch = w.task_epoch;
+            let at = (w.task_started_at + timeout).max(now);
+            if at <= self.horizon {
+                self.schedule(at, Event::WorkflowTaskTimeout { wf, epoch });
             }
         }
     }
@@ -446,4 +452,12 @@ impl Model {
 
 fn now_counts(now: Time, warmup: Time) -> u64 {
     u64::from(now >= warmup)
+}
+
+/// Whether `wf`'s task runs (or fetches its history) on `inst`: what a crash of `inst` loses.
+fn task_on(wfs: &Slab<Workflow>, wf: u32, inst: u32) -> bool {
+    wfs.is_live(wf) && {
+        let w = &wfs[wf];
+        matches!(w.task, TaskState::Running | TaskState::Fetching) && w.task_inst == inst
+    }
 }

@@ -20,18 +20,17 @@ impl Model {
         self.stats.interval_busy_area = self.stats.busy_cores.area;
         self.stats.interval_capacity_area = self.stats.capacity_cores.area;
         // The per-provider vectors of the last row, emptied, keep their capacity.
-        let last = std::mem::take(&mut self.sample_row);
-        let mut row = TimeseriesRow {
-            llm_latency_p95_s: last.llm_latency_p95_s,
-            llm_calls: last.llm_calls,
-            llm_tokens_per_min: last.llm_tokens_per_min,
-            quota: last.quota,
-            ..Default::default()
-        };
-        row.llm_latency_p95_s.clear();
-        row.llm_calls.clear();
-        row.llm_tokens_per_min.clear();
-        row.quota.clear();
+        let TimeseriesRow {
+            mut llm_latency_p95_s,
+            mut llm_calls,
+            mut llm_tokens_per_min,
+            mut quota,
+            ..
+        } = std::mem::take(&mut self.sample_row);
+        llm_latency_p95_s.clear();
+        llm_calls.clear();
+        llm_tokens_per_min.clear();
+        quota.clear();
         let mut row = TimeseriesRow {
             t_s: now as f64 / 1e9,
             cpu_utilization: if capacity == 0 {
@@ -42,7 +41,11 @@ impl Model {
             instances_desired: self.stats.instances_desired,
             memory_limit_bytes: self.cfg.instance.memory_limit_bytes,
             open_conversations: self.convs.len() as u64,
-            ..row
+            llm_latency_p95_s,
+            llm_calls,
+            llm_tokens_per_min,
+            quota,
+            ..Default::default()
         };
         let mut memory_sum = 0u64;
         let mut memory_count = 0u64;

@@ -712,7 +712,9 @@ mod tests {
         };
         let min = crate::output::plot::timeline::MIN_CALLS_FOR_P95;
         let sparse = with_calls(min - 1);
-        assert!(sparse.contains("LLM call p95: vertex (never 20 calls)"));
+        // The panel's hint and the legend name the threshold the drawing uses.
+        assert!(sparse.contains(&format!("p95 where a provider had {min}+ calls")));
+        assert!(sparse.contains(&format!("LLM call p95: vertex (never {min} calls)")));
         assert!(
             !sparse.contains(">900<") && !sparse.contains(">800<"),
             "axis not stretched"

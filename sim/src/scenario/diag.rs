@@ -125,6 +125,196 @@ pub(crate) fn hint<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>
     }
 }
 
+/// Names that other tools give to what a sim key is, matched after `normalized`: a user
+/// who copies a key from a Temporal worker, a Cloud Run service, a Kubernetes manifest or a
+/// provider's rate-limit page is pointed at sim's key. Each applies only in a table that has
+/// the key. (alias, sim key, where the alias comes from)
+const ALIASES: &[(&str, &str, &str)] = &[
+    (
+        "maxcachedworkflows",
+        "cache_size",
+        "Temporal's Python and TypeScript SDKs",
+    ),
+    ("stickyworkflowcachesize", "cache_size", "Temporal's Go SDK"),
+    ("workflowcachesize", "cache_size", "Temporal's Java SDK"),
+    (
+        "maxconcurrentactivityexecutionsize",
+        "max_concurrent_activities",
+        "Temporal's Go and Java SDKs",
+    ),
+    (
+        "maxconcurrentactivitytaskexecutions",
+        "max_concurrent_activities",
+        "Temporal's TypeScript SDK",
+    ),
+    (
+        "maxconcurrentworkflowtaskexecutionsize",
+        "max_concurrent_workflow_tasks",
+        "Temporal's Go and Java SDKs",
+    ),
+    (
+        "maxconcurrentworkflowtaskexecutions",
+        "max_concurrent_workflow_tasks",
+        "Temporal's TypeScript SDK",
+    ),
+    (
+        "stickyqueuescheduletostarttimeout",
+        "sticky_schedule_to_start_timeout",
+        "Temporal's Python and TypeScript SDKs",
+    ),
+    (
+        "maxscale",
+        "max_instances",
+        "Cloud Run (autoscaling.knative.dev/maxScale)",
+    ),
+    (
+        "minscale",
+        "min_instances",
+        "Cloud Run (autoscaling.knative.dev/minScale)",
+    ),
+    (
+        "maxinstancecount",
+        "max_instances",
+        "Cloud Run's Terraform scaling block",
+    ),
+    (
+        "mininstancecount",
+        "min_instances",
+        "Cloud Run's Terraform scaling block",
+    ),
+    ("containerconcurrency", "max_concurrency", "Cloud Run"),
+    (
+        "concurrency",
+        "max_concurrency",
+        "Cloud Run (gcloud run deploy --concurrency)",
+    ),
+    (
+        "maxinstancerequestconcurrency",
+        "max_concurrency",
+        "Cloud Run's Terraform template",
+    ),
+    ("cpu", "vcpus", "Cloud Run and Kubernetes"),
+    ("memory", "memory_limit", "Cloud Run and Kubernetes"),
+    (
+        "terminationgraceperiod",
+        "shutdown_grace",
+        "a Kubernetes pod spec",
+    ),
+    (
+        "minreplicas",
+        "min_replica_count",
+        "Kubernetes' HorizontalPodAutoscaler",
+    ),
+    (
+        "maxreplicas",
+        "max_replica_count",
+        "Kubernetes' HorizontalPodAutoscaler",
+    ),
+    ("minreplicacount", "min_replicas", "KEDA"),
+    ("maxreplicacount", "max_replicas", "KEDA"),
+    (
+        "averageutilization",
+        "target_utilization",
+        "Kubernetes' HorizontalPodAutoscaler",
+    ),
+    (
+        "targetcpuutilizationpercentage",
+        "target_utilization",
+        "Kubernetes' HorizontalPodAutoscaler",
+    ),
+    (
+        "averagevalue",
+        "target_average_value",
+        "Kubernetes' HorizontalPodAutoscaler",
+    ),
+    ("rpm", "requests_per_minute", "providers' rate-limit pages"),
+    ("tpm", "tokens_per_minute", "providers' rate-limit pages"),
+    ("timetofirsttoken", "ttft", "providers' latency figures"),
+    (
+        "concurrency",
+        "max_concurrent_requests",
+        "providers' rate-limit pages",
+    ),
+    (
+        "maxconcurrency",
+        "max_concurrent_requests",
+        "providers' rate-limit pages",
+    ),
+];
+
+/// `word` lower-cased without `_`, `-` and a trailing "seconds" (Kubernetes writes durations
+/// as `periodSeconds = 15`), so `minReplicaCount`, `min-replica-count` and `min_replica_count`
+/// compare equal.
+fn normalized(word: &str) -> String {
+    let lower: String = word
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    match lower.strip_suffix("seconds") {
+        Some(stem) if !stem.is_empty() => stem.to_string(),
+        _ => lower,
+    }
+}
+
+/// The words of a key: split at `_`, `-` and lower-to-upper case changes, lower-cased.
+fn words(key: &str) -> Vec<String> {
+    let mut words = vec![String::new()];
+    let mut previous_lower = false;
+    for c in key.chars() {
+        if c == '_' || c == '-' {
+            words.push(String::new());
+            previous_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && previous_lower {
+            words.push(String::new());
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        words
+            .last_mut()
+            .expect("starts with one")
+            .push(c.to_ascii_lowercase());
+    }
+    words.retain(|w| !w.is_empty());
+    words
+}
+
+/// The hint for an unknown key of a table that takes `known`: the key another tool names so
+/// (`ALIASES`), then the same key in another spelling (camelCase, kebab-case, `...Seconds`),
+/// then a key whose words end or begin the unknown one (`workflow_cache_size` ->
+/// `cache_size`), then a close spelling (`hint`).
+pub(crate) fn key_hint(word: &str, known: &[&str]) -> String {
+    let norm = normalized(word);
+    if let Some((_, key, source)) = ALIASES
+        .iter()
+        .find(|(alias, key, _)| *alias == norm && known.contains(key))
+    {
+        return format!(" (did you mean \"{key}\", sim's name for {word} in {source}?)");
+    }
+    if let Some(key) = known.iter().find(|key| normalized(key) == norm) {
+        let seconds = if word.to_ascii_lowercase().ends_with("seconds") {
+            ", and a duration string such as \"30s\""
+        } else {
+            ""
+        };
+        return format!(" (did you mean \"{key}\"? sim spells keys in snake_case{seconds})");
+    }
+    let parts = words(word);
+    let affix = known
+        .iter()
+        .filter(|key| {
+            let key_words = words(key);
+            key_words.len() < parts.len()
+                && (parts.ends_with(&key_words) || parts.starts_with(&key_words))
+        })
+        .max_by_key(|key| words(key).len());
+    if let Some(key) = affix {
+        return format!(" (did you mean \"{key}\"?)");
+    }
+    hint(word, known.iter().copied())
+}
+
 /// `"a", "b" or "c"` for messages.
 pub(crate) fn one_of<'a>(options: impl IntoIterator<Item = &'a str>) -> String {
     let quoted: Vec<String> = options.into_iter().map(|o| format!("\"{o}\"")).collect();
@@ -146,6 +336,38 @@ mod tests {
             " (did you mean \"cache_size\"?)"
         );
         assert_eq!(hint("zzz", ["cache_size", "vcpus"]), "");
+    }
+
+    #[test]
+    fn key_hint_reads_other_spellings_and_words() {
+        assert_eq!(words("minReplicaCount"), ["min", "replica", "count"]);
+        assert_eq!(words("max-instances"), ["max", "instances"]);
+        assert_eq!(words("p99_ttft2"), ["p99", "ttft2"]);
+        assert_eq!(normalized("periodSeconds"), "period");
+        assert_eq!(normalized("seconds"), "seconds");
+        // An alias applies only where its key is: `concurrency` is a request limit for a
+        // serving table and a quota for a provider.
+        assert!(
+            key_hint("concurrency", &["mode", "max_concurrency"]).contains("\"max_concurrency\"")
+        );
+        assert!(
+            key_hint("concurrency", &["ttft", "max_concurrent_requests"])
+                .contains("\"max_concurrent_requests\"")
+        );
+        // The longest key whose words begin or end the unknown one.
+        assert_eq!(
+            key_hint(
+                "runtime_memory_limit_bytes",
+                &["memory_limit", "runtime_memory", "vcpus"]
+            ),
+            " (did you mean \"runtime_memory\"?)"
+        );
+        // Otherwise the close spelling, or nothing.
+        assert_eq!(
+            key_hint("vcpu", &["vcpus", "cpu_speed"]),
+            " (did you mean \"vcpus\"?)"
+        );
+        assert_eq!(key_hint("zzz", &["vcpus", "cpu_speed"]), "");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Getters record an error and fall back to the default, so one run reports every problem.
 
 use super::config::{Dist, NANOS_PER_SECOND, Nanos};
-use super::diag::{Diags, Origin, hint, one_of};
+use super::diag::{Diags, Origin, hint, key_hint, one_of};
 use super::raw::{Node, Table, Value, describe};
 use super::units;
 use std::path::Path;
@@ -370,7 +370,7 @@ impl<'t> Section<'t> {
             if self.known.contains(&entry.key.as_str()) {
                 continue;
             }
-            let hint = hint(&entry.key, self.known.iter().copied());
+            let hint = key_hint(&entry.key, &self.known);
             let expected = if self.known.is_empty() {
                 "this table takes no keys".to_string()
             } else {

@@ -103,6 +103,79 @@ fn unknown_key_suggests_the_close_one() {
     );
 }
 
+/// A key copied from a Temporal worker, a Cloud Run service, a Kubernetes or KEDA manifest or a
+/// provider's rate-limit page points at sim's key, in the file and in `--set`.
+#[test]
+fn unknown_key_named_as_another_tool_names_it_points_at_sims_key() {
+    let hint_of = |extra: &str, overrides: &[&str]| {
+        let messages = errors(&with(extra), overrides);
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        let message = &messages[0];
+        message[message.rfind(" (did you mean").expect(message)..].to_string()
+    };
+    assert_eq!(
+        hint_of("[temporal]\nmaxCachedWorkflows = 10\n", &[]),
+        " (did you mean \"cache_size\", sim's name for maxCachedWorkflows in Temporal's Python \
+         and TypeScript SDKs?)"
+    );
+    assert_eq!(
+        hint_of("", &["temporal.MaxConcurrentActivityExecutionSize=5"]),
+        " (did you mean \"max_concurrent_activities\", sim's name for \
+         MaxConcurrentActivityExecutionSize in Temporal's Go and Java SDKs?)"
+    );
+    // The same word means different keys in different tables.
+    assert_eq!(
+        hint_of(
+            "[autoscaler]\nkind = \"cloud_run\"\ncontainerConcurrency = 80\n",
+            &[]
+        ),
+        " (did you mean \"max_concurrency\", sim's name for containerConcurrency in Cloud Run?)"
+    );
+    let keda = "[autoscaler]\nkind = \"keda\"\nminReplicas = 1\n";
+    assert_eq!(
+        hint_of(keda, &[]),
+        " (did you mean \"min_replica_count\", sim's name for minReplicas in Kubernetes' \
+         HorizontalPodAutoscaler?)"
+    );
+    let hpa =
+        "[autoscaler]\nkind = \"hpa\"\nmetric = \"cpu\"\nmax_replicas = 10\nminReplicas = 1\n";
+    assert_eq!(
+        hint_of(hpa, &[]),
+        " (did you mean \"min_replicas\"? sim spells keys in snake_case)"
+    );
+    assert_eq!(
+        hint_of("[instance]\nterminationGracePeriodSeconds = 30\n", &[]),
+        " (did you mean \"shutdown_grace\", sim's name for terminationGracePeriodSeconds in a \
+         Kubernetes pod spec?)"
+    );
+    assert_eq!(
+        hint_of(
+            "[autoscaler]\nkind = \"cloud_run\"\n",
+            &["autoscaler.scale-in-stabilization=5m"]
+        ),
+        " (did you mean \"scale_in_stabilization\"? sim spells keys in snake_case)"
+    );
+    let hpa_policy = "[autoscaler]\nkind = \"hpa\"\nmetric = \"cpu\"\nmax_replicas = 10\n\
+                      [autoscaler.behavior.scale_down]\nstabilizationWindowSeconds = 300\n";
+    assert_eq!(
+        hint_of(hpa_policy, &[]),
+        " (did you mean \"stabilization_window\"? sim spells keys in snake_case, and a \
+         duration string such as \"30s\")"
+    );
+    // A key whose words end the unknown one, where the closest spelling would mislead.
+    assert_eq!(
+        hint_of("[temporal]\nsticky_cache_size = 10\n", &[]),
+        " (did you mean \"cache_size\"?)"
+    );
+    let provider = "[providers.p]\nttft = { kind = \"constant\", value = \"1s\" }\n\
+                    output_tokens_per_s = 50\nrpm = 500\n";
+    assert_eq!(
+        hint_of(provider, &[]),
+        " (did you mean \"requests_per_minute\", sim's name for rpm in providers' rate-limit \
+         pages?)"
+    );
+}
+
 #[test]
 fn unknown_section_suggests_the_close_one() {
     let messages = errors(&with("[tempral]\ncache_size = 10\n"), &[]);

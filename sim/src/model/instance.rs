@@ -16,6 +16,7 @@ use super::{dist, streams};
 use crate::engine::Time;
 use crate::metrics::report::EventKind;
 use std::collections::VecDeque;
+use crate::scenario::MAX_DURATION_NANOS;
 
 /// A crash within this long of the previous one counts toward the crash-loop backoff.
 const CRASH_LOOP_WINDOW: Time = 600_000_000_000;
@@ -300,6 +301,12 @@ impl Model {
         }
     }
 
+    /// A CPU job holds its vCPU at most this long: more than any horizon (at most
+    /// `MAX_DURATION_NANOS`, 10,000 days), so the cap changes nothing a run reports, while a
+    /// stretched job (10,000 days of work at `cpu_speed` 0.01 under 10x GC overhead: 3,000
+    /// years) would overflow the clock when its end is scheduled.
+    const MAX_CPU_HOLD: u64 = 2 * MAX_DURATION_NANOS;
+
     fn start_cpu_job(&mut self, inst: u32, job: CpuJob, work: u64) {
         let now = self.now();
         let factor = self.gc_factor(inst);
@@ -311,6 +318,7 @@ impl Model {
         } else {
             ((work as f64) * factor / speed) as u64
         };
+        let duration = duration.min(Self::MAX_CPU_HOLD);
         let instance = &mut self.instances[inst as usize];
         instance.busy_cores += 1;
         let inst_gen = instance.generation;

@@ -208,3 +208,75 @@ fn unit_strings_are_accepted_as_the_reader_accepts_them() {
         }
     }
 }
+
+/// The properties of `schema` and everything under it without a non-empty `description`, each
+/// named by its path (`Temporal.cache_size`, `Step(kind = "llm").group`); `count` counts every
+/// property seen. A definition is walked once, under its name, not at each `$ref` to it.
+fn undescribed(schema: &serde_json::Value, path: &str, count: &mut usize, found: &mut Vec<String>) {
+    use serde_json::Value;
+    let Value::Object(map) = schema else {
+        return;
+    };
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    if let Some(Value::Object(properties)) = map.get("properties") {
+        for (key, property) in properties {
+            *count += 1;
+            let described = property
+                .get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| !d.trim().is_empty());
+            if !described {
+                found.push(join(key));
+            }
+            undescribed(property, &join(key), count, found);
+        }
+    }
+    if let Some(Value::Object(definitions)) = map.get("definitions") {
+        for (name, definition) in definitions {
+            undescribed(definition, name, count, found);
+        }
+    }
+    for combinator in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(alternatives)) = map.get(combinator) {
+            for (i, alternative) in alternatives.iter().enumerate() {
+                let name = match alternative.pointer("/properties/kind/const") {
+                    Some(Value::String(kind)) => format!("{path}(kind = {kind:?})"),
+                    _ => format!("{path}[{i}]"),
+                };
+                undescribed(alternative, &name, count, found);
+            }
+        }
+    }
+    for nested in ["items", "additionalProperties"] {
+        if let Some(inner) = map.get(nested) {
+            undescribed(inner, &format!("{path}[]"), count, found);
+        }
+    }
+}
+
+/// An editor shows a key's `description` when the cursor is on it (taplo's hover and
+/// completion): every property of the schema has one, the `kind` of each variant included,
+/// written as a doc comment in `sim/src/scenario/schema.rs`.
+#[test]
+fn every_property_of_the_schema_has_a_description() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&sim::scenario::schema_json()).expect("the schema is JSON");
+    let mut count = 0;
+    let mut missing = Vec::new();
+    undescribed(&schema, "", &mut count, &mut missing);
+    // The walk reaches the whole schema (about 240 properties), not just the top level.
+    assert!(count > 200, "only {count} properties found");
+    assert!(
+        missing.is_empty(),
+        "{} of {count} properties have no description (add a `///` comment to the field or \
+         variant in sim/src/scenario/schema.rs):\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
+}

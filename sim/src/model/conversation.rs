@@ -11,7 +11,7 @@ use super::{Model, WorkloadRecord, dist, program, streams, traffic};
 use crate::engine::Time;
 use crate::engine::rng;
 use crate::engine::rng::Rng;
-use crate::scenario::{TrafficProfile, Workload};
+use crate::scenario::{Traffic, TrafficProfile, Workload};
 use rand_distr::{Distribution, Exp1};
 use std::collections::VecDeque;
 
@@ -40,7 +40,8 @@ pub(super) struct AbandonDeadlines {
 pub(super) struct Arrivals {
     rng: Rng,
     epoch: u32,
-    from: Time,
+    /// When the pending arrival's mass started counting: the last arrival or rate change.
+    pub(super) from: Time,
     mass: f64,
     trace_next: usize,
     next_index: u64,
@@ -117,23 +118,33 @@ impl Model {
         }
     }
 
-    /// Called when `workload`'s rate changes at `now`: the pending arrival keeps the mass it
-    /// still needs, under the new rate.
-    pub(super) fn reschedule_arrival_after_rate_change(
-        &mut self,
-        workload: u32,
-        old_multiplier: f64,
-    ) {
+    /// Called when `workload`'s traffic changes at `now` (from `old`): the process stays
+    /// exactly Poisson. Under a rate, the pending arrival keeps the mass it still needs, measured
+    /// under the old profile and multiplier up to now; from a trace to a rate, a fresh mass
+    /// from now (memoryless); to a new trace, the trace's arrivals from now on.
+    pub(super) fn reschedule_arrival_after_rate_change(&mut self, workload: u32, old: &Traffic) {
         let w = workload as usize;
-        let profile = &self.cfg.workloads[w].traffic.profile;
-        if matches!(profile, TrafficProfile::Trace { .. }) {
-            return;
-        }
         let now = self.now();
+        let new_profile = &self.cfg.workloads[w].traffic.profile;
         let a = &mut self.arrivals[w];
-        let consumed = traffic::mass_between(profile, old_multiplier, a.from, now);
-        a.mass = (a.mass - consumed).max(0.0);
-        a.from = now;
+        match (&old.profile, new_profile) {
+            (_, TrafficProfile::Trace { arrivals, .. }) => {
+                if old.profile == *new_profile {
+                    // Only the multiplier changed, which a trace ignores.
+                    return;
+                }
+                a.trace_next = arrivals.partition_point(|&at| at < now);
+            }
+            (TrafficProfile::Trace { .. }, _) => {
+                a.from = now;
+                a.mass = Exp1.sample(&mut a.rng);
+            }
+            (old_profile, _) => {
+                let consumed = traffic::mass_between(old_profile, old.multiplier, a.from, now);
+                a.mass = (a.mass - consumed).max(0.0);
+                a.from = now;
+            }
+        }
         self.schedule_next_arrival(workload);
     }
 

@@ -328,6 +328,51 @@ fn failover_spreads_calls_and_latency_is_recorded_per_provider() {
     assert!((cloud_latency.p50 - 3.5).abs() < 0.2, "{cloud_latency:?}");
 }
 
+/// A timeline set that changes the traffic profile keeps the arrivals exactly Poisson, as a
+/// change of the multiplier does: the pending arrival's mass used so far is measured under the
+/// old rate. Both routes to the same new rate bring the same arrivals at the same nanoseconds
+/// (the rates are exact in binary, so the two products agree to the bit). It used to be
+/// measured under the new rate, which brought the first arrival after a rise too early (and
+/// forced one at the change when the gap since the last arrival was long enough).
+#[test]
+fn a_profile_change_on_the_timeline_keeps_the_arrival_process_poisson() {
+    use crate::scenario::{Action, Intervention};
+    let arrival_times = |seed: u64, assignment: (&str, &str), change: &dyn Fn(&mut Scenario)| {
+        let mut scenario = fleet(0.25, 1200.0);
+        scenario.seed = seed;
+        let mut effective = scenario.clone();
+        change(&mut effective);
+        scenario.timeline = vec![Intervention {
+            at: secs(600.0),
+            label: "surge".into(),
+            action: Action::Set {
+                assignments: vec![(assignment.0.into(), assignment.1.into())],
+                deploy: None,
+                effective: Box::new(effective),
+            },
+        }];
+        let mut model = started(&scenario);
+        let mut times = Vec::new();
+        while model.step().expect("runs") {
+            let from = model.arrivals[0].from;
+            if times.last() != Some(&from) && from > 0 {
+                times.push(from);
+            }
+        }
+        times
+    };
+    for seed in 1..=5 {
+        let by_profile = arrival_times(seed, ("traffic.rate_per_s", "1.0"), &|s| {
+            s.workloads[0].traffic.profile = TrafficProfile::Constant { rate_per_s: 1.0 }
+        });
+        let by_multiplier = arrival_times(seed, ("traffic.multiplier", "4.0"), &|s| {
+            s.workloads[0].traffic.multiplier = 4.0
+        });
+        assert!(by_profile.len() > 600, "seed {seed}: {}", by_profile.len());
+        assert_eq!(by_profile, by_multiplier, "seed {seed}");
+    }
+}
+
 #[test]
 fn a_rolling_deploy_to_fewer_instances_retires_every_old_one() {
     use crate::scenario::{Action, Deploy, Intervention};

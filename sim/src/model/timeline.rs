@@ -67,17 +67,12 @@ impl Model {
         effective.run = self.cfg.run.clone();
         effective.seed = self.cfg.seed;
         effective.timeline = Vec::new();
-        let old_multipliers: Vec<f64> = self
-            .cfg
-            .workloads
-            .iter()
-            .map(|w| w.traffic.multiplier)
-            .collect();
-        let traffic_changed: Vec<bool> = effective
+        // The traffic each workload had, where the set changes it (rare: cloned).
+        let old_traffic: Vec<Option<crate::scenario::Traffic>> = effective
             .workloads
             .iter()
             .zip(&self.cfg.workloads)
-            .map(|(new, old)| new.traffic != old.traffic)
+            .map(|(new, old)| (new.traffic != old.traffic).then(|| old.traffic.clone()))
             .collect();
         let autoscaler_before = self.cfg.autoscaler.clone();
         if effective.cost != self.cfg.cost {
@@ -96,12 +91,9 @@ impl Model {
             quota.apply(provider, now);
         }
         self.quotas_active = self.cfg.providers.iter().any(|p| p.has_quota());
-        for (workload, changed) in traffic_changed.into_iter().enumerate() {
-            if changed {
-                self.reschedule_arrival_after_rate_change(
-                    workload as u32,
-                    old_multipliers[workload],
-                );
+        for (workload, old) in old_traffic.iter().enumerate() {
+            if let Some(old) = old {
+                self.reschedule_arrival_after_rate_change(workload as u32, old);
             }
         }
         // `fixed` has no evaluations: its count applies at once.

@@ -373,6 +373,59 @@ fn a_profile_change_on_the_timeline_keeps_the_arrival_process_poisson() {
     }
 }
 
+/// A set that switches to a trace replays the trace's rows from the change on, at their
+/// times; one that switches from a trace to a rate starts a Poisson process at the change,
+/// with no arrival forced there.
+#[test]
+fn a_timeline_switch_to_or_from_a_trace_replays_or_starts_afresh() {
+    use crate::scenario::{Action, Intervention, Traffic};
+    let arrival_times = |before: TrafficProfile, after: TrafficProfile| {
+        let mut scenario = fleet(1.0, 1200.0);
+        scenario.workloads[0].traffic = Traffic {
+            profile: before,
+            multiplier: 1.0,
+        };
+        let mut effective = scenario.clone();
+        effective.workloads[0].traffic.profile = after;
+        scenario.timeline = vec![Intervention {
+            at: secs(600.0),
+            label: "switch".into(),
+            action: Action::Set {
+                assignments: vec![("traffic".into(), "{}".into())],
+                deploy: None,
+                effective: Box::new(effective),
+            },
+        }];
+        let mut model = started(&scenario);
+        let mut times = Vec::new();
+        let mut started_before = 0;
+        while model.step().expect("runs") {
+            let started_now = model.stats.conversations_started;
+            if started_now != started_before {
+                times.push(model.now());
+                started_before = started_now;
+            }
+        }
+        times
+    };
+    let trace = |seconds: &[f64]| TrafficProfile::Trace {
+        csv: "trace.csv".into(),
+        arrivals: seconds.iter().map(|&s| secs(s)).collect(),
+    };
+    let quiet = TrafficProfile::Constant { rate_per_s: 0.0 };
+    assert_eq!(
+        arrival_times(quiet, trace(&[100.0, 600.0, 700.0, 1100.0])),
+        [secs(600.0), secs(700.0), secs(1100.0)]
+    );
+    let times = arrival_times(
+        trace(&[100.0, 200.0]),
+        TrafficProfile::Constant { rate_per_s: 1.0 },
+    );
+    assert_eq!(times[..2], [secs(100.0), secs(200.0)]);
+    assert!(times[2] > secs(600.0), "{:?}", &times[..3]);
+    assert!((500..700).contains(&times.len()), "{}", times.len());
+}
+
 #[test]
 fn a_rolling_deploy_to_fewer_instances_retires_every_old_one() {
     use crate::scenario::{Action, Deploy, Intervention};

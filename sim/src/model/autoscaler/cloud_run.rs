@@ -18,45 +18,62 @@
 //! whose CPU goes idle scales to zero and, receiving no requests, never scales back: a real
 //! hazard of pull-based workers.
 
-use super::{Observed, Recommendation, Signals};
+use super::{Areas, Observed, Recommendation, Signals};
 use crate::engine::Time;
 use crate::scenario::CloudRunAutoscaler;
 use std::collections::VecDeque;
 
 #[derive(Default)]
 pub struct CloudRunState {
-    /// (busy, available) vCPU-nanoseconds and request-nanoseconds per evaluation interval
-    /// within the window.
-    window: VecDeque<(u128, u128, u128)>,
+    /// (busy, available) vCPU-nanoseconds, request-nanoseconds and the nanoseconds they cover,
+    /// per evaluation within the window.
+    window: VecDeque<(u128, u128, u128, u128)>,
     last_busy_area: u128,
     last_capacity_area: u128,
     last_request_area: u128,
+    /// When the areas above were read: the last evaluation, or when this state began.
+    last_at: Time,
     /// (time, desired) over the scale-in stabilisation window.
     recent: VecDeque<(Time, u32)>,
 }
 
 impl CloudRunState {
+    /// A state beginning at `now` with the run's areas so far (all zero at the start): its
+    /// first window measures from `now`, not from the start of the run, after a timeline
+    /// switch to this kind.
+    pub fn new(now: Time, areas: Areas) -> Self {
+        CloudRunState {
+            last_busy_area: areas.busy,
+            last_capacity_area: areas.capacity,
+            last_request_area: areas.requests,
+            last_at: now,
+            ..Default::default()
+        }
+    }
+
     pub fn evaluate(&mut self, cfg: &CloudRunAutoscaler, signals: &Signals) -> Recommendation {
         let now = signals.now;
         let busy = signals.busy_area - self.last_busy_area;
         let capacity = signals.capacity_area - self.last_capacity_area;
         let requests = signals.request_area - self.last_request_area;
+        let span = u128::from(now - self.last_at);
         self.last_busy_area = signals.busy_area;
         self.last_capacity_area = signals.capacity_area;
         self.last_request_area = signals.request_area;
-        self.window.push_back((busy, capacity, requests));
+        self.last_at = now;
+        self.window.push_back((busy, capacity, requests, span));
         let slots = (cfg.window / cfg.evaluation_interval.max(1)).max(1) as usize;
         while self.window.len() > slots {
             self.window.pop_front();
         }
-        let (busy_sum, capacity_sum, request_sum) = self
-            .window
-            .iter()
-            .fold((0u128, 0u128, 0u128), |(b, c, r), (wb, wc, wr)| {
-                (b + wb, c + wc, r + wr)
-            });
-        let covered = self.window.len() as u128 * cfg.evaluation_interval.max(1) as u128;
-        let requests = request_sum as f64 / covered as f64;
+        let (busy_sum, capacity_sum, request_sum, covered) = self.window.iter().fold(
+            (0u128, 0u128, 0u128, 0u128),
+            |(b, c, r, t), (wb, wc, wr, wt)| (b + wb, c + wc, r + wr, t + wt),
+        );
+        // The time the window covers as measured: every evaluation_interval in steady state,
+        // less for an evaluation that came sooner (the first after a switch to this kind, or
+        // after the interval changed).
+        let requests = request_sum as f64 / covered.max(1) as f64;
         let utilization = if capacity_sum == 0 {
             0.0
         } else {
@@ -161,6 +178,48 @@ mod tests {
             now += step;
         }
         assert_eq!(state.evaluate(&cfg, &signals(now)).target, 2);
+    }
+
+    /// After a timeline switch to this kind (here at 600 s, from a fleet that held 1,000
+    /// requests for ten minutes), the first window measures from the switch: 96 requests in
+    /// flight since then at 80 x 0.6 per instance want 2 instances, not the 10,000 that the whole
+    /// run's request-time over one interval made of it. An evaluation sooner than the interval
+    /// (the old kind's tick) divides by the time it covers.
+    #[test]
+    fn a_state_begun_mid_run_measures_its_window_from_its_start() {
+        let cfg = cloud_run(0, 100);
+        let second = 1_000_000_000u128;
+        let at_switch = Areas {
+            busy: 0,
+            capacity: 600 * second * 4,
+            requests: 600 * second * 1000,
+        };
+        let signals = |now_s: u64| Signals {
+            now: now_s * 1_000_000_000,
+            running: 4,
+            total: 4,
+            busy_area: 0,
+            capacity_area: u128::from(now_s) * second * 4,
+            memory_utilization: None,
+            workflow_backlog: 0,
+            activity_backlog: 0,
+            request_area: at_switch.requests + u128::from(now_s - 600) * second * 96,
+            requests: 96,
+        };
+        let mut state = CloudRunState::new(600 * 1_000_000_000, at_switch);
+        let first = state.evaluate(&cfg, &signals(601));
+        assert_eq!(first.observed, Observed::Requests(96.0));
+        assert_eq!(
+            first.target, 4,
+            "kept: the instances there count as wanted at first"
+        );
+        let second_evaluation = state.evaluate(&cfg, &signals(603));
+        assert_eq!(second_evaluation.observed, Observed::Requests(96.0));
+        assert_eq!(
+            cloud_run_desired(&cfg, 0.0, 4, 96.0),
+            2,
+            "what the window asks for"
+        );
     }
 
     #[test]

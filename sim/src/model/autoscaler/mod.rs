@@ -76,6 +76,15 @@ pub struct Recommendation {
     pub next_in: Time,
 }
 
+/// The run's time integrals so far that a kind measures windows of: busy and available
+/// vCPU-nanoseconds, and request-nanoseconds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Areas {
+    pub busy: u128,
+    pub capacity: u128,
+    pub requests: u128,
+}
+
 enum KindState {
     Fixed,
     CloudRun(cloud_run::CloudRunState),
@@ -84,12 +93,14 @@ enum KindState {
 }
 
 impl KindState {
-    /// A fresh state at `now`, with the CPU areas so far (busy, available).
-    fn new(cfg: &Autoscaler, now: Time, areas: (u128, u128)) -> Self {
+    /// A fresh state at `now`, with the areas so far.
+    fn new(cfg: &Autoscaler, now: Time, areas: Areas) -> Self {
         match cfg {
             Autoscaler::Fixed { .. } => KindState::Fixed,
-            Autoscaler::CloudRun(_) => KindState::CloudRun(Default::default()),
-            Autoscaler::Hpa(_) => KindState::Hpa(hpa::HpaState::new(areas)),
+            Autoscaler::CloudRun(_) => {
+                KindState::CloudRun(cloud_run::CloudRunState::new(now, areas))
+            }
+            Autoscaler::Hpa(_) => KindState::Hpa(hpa::HpaState::new((areas.busy, areas.capacity))),
             Autoscaler::Keda(cfg) => KindState::Keda(keda::KedaState::new(cfg, now)),
         }
     }
@@ -117,7 +128,7 @@ pub struct AutoscalerState {
 impl AutoscalerState {
     pub fn new(scenario: &Scenario) -> Self {
         AutoscalerState {
-            kind: KindState::new(&scenario.autoscaler, 0, (0, 0)),
+            kind: KindState::new(&scenario.autoscaler, 0, Areas::default()),
             cpu_target_steps: vec![CpuTargetStep {
                 t_s: 0.0,
                 cpu_utilization: scenario.autoscaler.cpu_target(),
@@ -133,7 +144,11 @@ impl AutoscalerState {
     /// history (windows, recommendations) under its new settings.
     fn settings_changed(&mut self, before: &Autoscaler, after: &Autoscaler, signals: &Signals) {
         if std::mem::discriminant(before) != std::mem::discriminant(after) {
-            let areas = (signals.busy_area, signals.capacity_area);
+            let areas = Areas {
+                busy: signals.busy_area,
+                capacity: signals.capacity_area,
+                requests: signals.request_area,
+            };
             self.kind = KindState::new(after, signals.now, areas);
         }
         self.cpu_target_steps.push(CpuTargetStep {

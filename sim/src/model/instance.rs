@@ -15,8 +15,8 @@ use super::state::*;
 use super::{dist, streams};
 use crate::engine::Time;
 use crate::metrics::report::EventKind;
-use std::collections::VecDeque;
 use crate::scenario::MAX_DURATION_NANOS;
+use std::collections::VecDeque;
 
 /// A crash within this long of the previous one counts toward the crash-loop backoff.
 const CRASH_LOOP_WINDOW: Time = 600_000_000_000;
@@ -426,6 +426,15 @@ impl Model {
             self.stats.interval_crashes += 1;
             self.kill(inst);
             self.schedule_restart(inst);
+        }
+    }
+
+    /// Memory that grows with time alone (a leak) is checked every second, from the first
+    /// moment a scenario has one (the start, or a timeline `set`).
+    pub(super) fn memory_ticks_start(&mut self) {
+        if !self.memory_ticking && self.cfg.instance.leak_bytes_per_hour > 0 {
+            self.memory_ticking = true;
+            self.schedule_within_horizon(super::MEMORY_TICK, Event::MemoryTick);
         }
     }
 

@@ -154,6 +154,9 @@ pub(crate) struct Model {
     /// Request mode's state; `None` in poll mode.
     serving: Option<serving::ServingState>,
     memory_exceeded: Vec<u32>,
+    /// Whether `MemoryTick`s run: from the start, or from the first timeline `set` with a
+    /// leak; then until the horizon (an instance started with a leak keeps it).
+    memory_ticking: bool,
     events_processed: u64,
     /// Events processed per kind; they sum to `events_processed`.
     event_counts: EventCounts,
@@ -219,6 +222,7 @@ impl Model {
                 .is_request()
                 .then(serving::ServingState::new),
             memory_exceeded: Vec::new(),
+            memory_ticking: false,
             events_processed: 0,
             event_counts: EventCounts::default(),
             convs: Slab::default(),
@@ -327,9 +331,7 @@ impl Model {
             self.schedule(sample, Event::Sample);
         }
         self.autoscaler_start();
-        if self.cfg.instance.leak_bytes_per_hour > 0 {
-            self.schedule_within_horizon(MEMORY_TICK, Event::MemoryTick);
-        }
+        self.memory_ticks_start();
         self.timeline_start();
     }
 

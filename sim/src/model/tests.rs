@@ -426,6 +426,38 @@ fn a_timeline_switch_to_or_from_a_trace_replays_or_starts_afresh() {
     assert!((500..700).contains(&times.len()), "{}", times.len());
 }
 
+/// A leak that a timeline `set` brings (with a deploy, since it belongs to the revision) is
+/// checked every second from then on, as one there from the start is: with no traffic nothing
+/// else looks at memory, and the leaking instances used to run far past their limit
+/// unnoticed.
+#[test]
+fn a_leak_brought_by_a_timeline_set_is_checked_every_second() {
+    use crate::scenario::{Action, Deploy, Intervention};
+    let mut scenario = fleet(1.0, 600.0);
+    scenario.workloads[0].traffic.profile = TrafficProfile::Constant { rate_per_s: 0.0 };
+    scenario.autoscaler = Autoscaler::Fixed { instances: 2 };
+    let mut effective = scenario.clone();
+    // The whole limit in about 20 s.
+    effective.instance.leak_bytes_per_hour = scenario.instance.memory_limit_bytes * 180;
+    scenario.timeline = vec![Intervention {
+        at: secs(60.0),
+        label: "leaky release".into(),
+        action: Action::Set {
+            assignments: vec![("instance.leak_per_hour".into(), "?".into())],
+            deploy: Some(Deploy::AtOnce),
+            effective: Box::new(effective),
+        },
+    }];
+    let summary = finish(started(&scenario)).summary;
+    assert!(summary.crashes.oom >= 10, "{:?}", summary.crashes);
+    let limit = scenario.instance.memory_limit_bytes;
+    assert!(
+        summary.memory_peak_bytes <= limit + limit / 10,
+        "{} against a limit of {limit}",
+        summary.memory_peak_bytes
+    );
+}
+
 #[test]
 fn a_rolling_deploy_to_fewer_instances_retires_every_old_one() {
     use crate::scenario::{Action, Deploy, Intervention};

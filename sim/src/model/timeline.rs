@@ -91,6 +91,7 @@ impl Model {
             quota.apply(provider, now);
         }
         self.quotas_active = self.cfg.providers.iter().any(|p| p.has_quota());
+        self.memory_ticks_start();
         for (workload, old) in old_traffic.iter().enumerate() {
             if let Some(old) = old {
                 self.reschedule_arrival_after_rate_change(workload as u32, old);

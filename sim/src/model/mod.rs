@@ -186,7 +186,11 @@ pub(crate) struct Model {
     instance_starts: u64,
     // Providers.
     conditions: Vec<llm::ProviderCondition>,
-    incident_epochs: Vec<u32>,
+    /// Each provider's incidents in progress, in the order they started: its condition is
+    /// what they make together (`timeline::condition_of`).
+    incidents: Vec<Vec<timeline::ActiveIncident>>,
+    /// The id of the next incident.
+    next_incident: u32,
     /// Each provider's quotas in force and what they did (see `quota.rs`).
     quotas: Vec<quota::ProviderQuota>,
     /// Whether any provider has a quota now: without one, calls skip admission entirely.
@@ -259,7 +263,8 @@ impl Model {
                 };
                 providers
             ],
-            incident_epochs: vec![0; providers],
+            incidents: vec![Vec::new(); providers],
+            next_incident: 0,
             quotas: scenario
                 .providers
                 .iter()
@@ -403,7 +408,7 @@ impl Model {
             Event::Sample => self.on_sample(),
             Event::MemoryTick => self.on_memory_tick(),
             Event::Timeline { index } => self.on_timeline(index),
-            Event::IncidentEnd { provider, epoch } => self.on_incident_end(provider, epoch),
+            Event::IncidentEnd { provider, incident } => self.on_incident_end(provider, incident),
         }
     }
 

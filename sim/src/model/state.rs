@@ -114,9 +114,10 @@ pub enum Event {
     Timeline {
         index: u32,
     },
+    /// A provider incident's duration is over (`incident`: its id, from `Model::next_incident`).
     IncidentEnd {
         provider: u32,
-        epoch: u32,
+        incident: u32,
     },
 }
 

@@ -458,6 +458,57 @@ fn a_leak_brought_by_a_timeline_set_is_checked_every_second() {
     );
 }
 
+/// Incidents on one provider that overlap each end at their own time: an outage from 5 to 7
+/// minutes does not last until the end of a degradation from 6 to 16 minutes (it used to: the
+/// later incident's start made the earlier one's end stale, and the last end cleared both),
+/// and a short second degradation hands the latency back to the first when it ends.
+#[test]
+fn overlapping_incidents_on_one_provider_each_end_at_their_own_time() {
+    use crate::scenario::{Action, IncidentKind, Intervention};
+    let incident = |at_s: f64, kind: IncidentKind, duration_s: f64, factor: f64| Intervention {
+        at: secs(at_s),
+        label: "incident".into(),
+        action: Action::ProviderIncident {
+            provider: 0,
+            incident: kind,
+            duration: secs(duration_s),
+            factor,
+        },
+    };
+    let mut scenario = fleet(1.0, 1500.0);
+    scenario.timeline = vec![
+        incident(300.0, IncidentKind::Outage, 120.0, 1.0),
+        incident(360.0, IncidentKind::Degradation, 600.0, 2.0),
+        incident(500.0, IncidentKind::Degradation, 100.0, 3.0),
+    ];
+    let mut model = started(&scenario);
+    let mut condition_at = |t_s: f64| {
+        step_until(&mut model, |m| m.now() >= secs(t_s));
+        let c = model.conditions[0];
+        (c.outage, c.latency_factor)
+    };
+    assert_eq!(condition_at(330.0), (true, 1.0));
+    assert_eq!(condition_at(400.0), (true, 2.0));
+    assert_eq!(
+        condition_at(450.0),
+        (false, 2.0),
+        "the outage is over at 420 s"
+    );
+    assert_eq!(condition_at(550.0), (false, 3.0));
+    assert_eq!(
+        condition_at(700.0),
+        (false, 2.0),
+        "the first degradation goes on"
+    );
+    assert_eq!(condition_at(1000.0), (false, 1.0));
+    let events = finish(model).events;
+    let ends = events
+        .iter()
+        .filter(|e| e.kind == crate::metrics::report::EventKind::ProviderIncidentEnd)
+        .count();
+    assert_eq!(ends, 3);
+}
+
 #[test]
 fn a_rolling_deploy_to_fewer_instances_retires_every_old_one() {
     use crate::scenario::{Action, Deploy, Intervention};
@@ -615,7 +666,7 @@ fn event_kinds_are_named_in_declaration_order_and_count_every_event_once() {
         Event::Timeline { index: 0 },
         Event::IncidentEnd {
             provider: 0,
-            epoch: 0,
+            incident: 0,
         },
     ];
     for (index, event) in samples.iter().enumerate() {

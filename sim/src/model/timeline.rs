@@ -5,6 +5,7 @@
 //! through a deploy or through their replacements. Everything else applies at once.
 
 use super::Model;
+use super::llm::ProviderCondition;
 use super::state::*;
 use crate::metrics::report::EventKind;
 use crate::scenario::{Action, Autoscaler, Deploy, IncidentKind};
@@ -181,14 +182,14 @@ impl Model {
         factor: f64,
         label: &str,
     ) {
-        let condition = &mut self.conditions[provider];
-        match incident {
-            IncidentKind::Outage => condition.outage = true,
-            IncidentKind::RateLimit => condition.rate_limited = true,
-            IncidentKind::Degradation => condition.latency_factor = factor,
-        }
-        self.incident_epochs[provider] = self.incident_epochs[provider].wrapping_add(1);
-        let epoch = self.incident_epochs[provider];
+        let id = self.next_incident;
+        self.next_incident = self.next_incident.wrapping_add(1);
+        self.incidents[provider].push(ActiveIncident {
+            id,
+            kind: incident,
+            factor,
+        });
+        self.conditions[provider] = condition_of(&self.incidents[provider]);
         let name = self.cfg.providers[provider].name.clone();
         let kind = match incident {
             IncidentKind::Outage => "outage".to_string(),
@@ -201,18 +202,51 @@ impl Model {
             format!("{label}: {name} {kind}"),
         );
         let provider = provider as u32;
-        self.schedule_within_horizon(duration, Event::IncidentEnd { provider, epoch });
+        self.schedule_within_horizon(
+            duration,
+            Event::IncidentEnd {
+                provider,
+                incident: id,
+            },
+        );
     }
 
-    pub(super) fn on_incident_end(&mut self, provider: u32, epoch: u32) {
-        if self.incident_epochs[provider as usize] != epoch {
+    /// One incident is over; the provider's others go on (each ends at its own time).
+    pub(super) fn on_incident_end(&mut self, provider: u32, incident: u32) {
+        let active = &mut self.incidents[provider as usize];
+        let Some(position) = active.iter().position(|i| i.id == incident) else {
             return;
-        }
-        self.conditions[provider as usize] = super::llm::ProviderCondition {
-            latency_factor: 1.0,
-            ..Default::default()
         };
+        active.remove(position);
+        self.conditions[provider as usize] = condition_of(active);
         let name = self.cfg.providers[provider as usize].name.clone();
         self.record_event(EventKind::ProviderIncidentEnd, None, name);
     }
+}
+
+/// A provider incident in progress.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ActiveIncident {
+    id: u32,
+    kind: IncidentKind,
+    /// The latency multiplier of a degradation.
+    factor: f64,
+}
+
+/// What a provider's incidents in progress make together: an outage or a rate limit while any
+/// of that kind lasts; the latency factor of the degradation that started last among those
+/// still on (1 without one).
+fn condition_of(active: &[ActiveIncident]) -> ProviderCondition {
+    let mut condition = ProviderCondition {
+        latency_factor: 1.0,
+        ..Default::default()
+    };
+    for incident in active {
+        match incident.kind {
+            IncidentKind::Outage => condition.outage = true,
+            IncidentKind::RateLimit => condition.rate_limited = true,
+            IncidentKind::Degradation => condition.latency_factor = incident.factor,
+        }
+    }
+    condition
 }

@@ -214,7 +214,8 @@ impl Model {
         c.session = SessionState::None;
         c.request_epoch = c.request_epoch.wrapping_add(1);
         let serving = self.serving_mut();
-        serving.waiting -= 1;
+        serving.waiting = (serving.waiting.checked_sub(1))
+            .expect("waiting counts the requests waiting for a slot");
         serving.demand.change(now, -1);
     }
 
@@ -279,14 +280,15 @@ impl Model {
         let (inst, generation) = (c.session_inst, c.session_gen);
         c.session_inst = NONE;
         let serving = self.serving_mut();
-        serving.held -= 1;
+        serving.held = (serving.held.checked_sub(1)).expect("held counts the sessions held");
         serving.held_time.change(now, -1);
         serving.demand.change(now, -1);
         let instance = &mut self.instances[inst as usize];
         if instance.generation != generation {
             return;
         }
-        instance.sessions -= 1;
+        instance.sessions = (instance.sessions.checked_sub(1))
+            .expect("an instance's sessions count the sessions bound to it");
         self.admit_waiting(inst);
         self.stop_if_drained(inst);
     }
@@ -317,7 +319,9 @@ impl Model {
             }
             let c = &mut self.convs[conv];
             c.request_epoch = c.request_epoch.wrapping_add(1);
-            self.serving_mut().waiting -= 1;
+            let serving = self.serving_mut();
+            serving.waiting = (serving.waiting.checked_sub(1))
+                .expect("waiting counts the requests waiting for a slot");
             self.bind(conv, inst);
             self.deliver_message(conv);
         }
@@ -341,7 +345,7 @@ impl Model {
             // conversation must not end under it (its child would report to a freed parent).
             let between_turns = c.message != MessageState::InFlight && !c.turn_running;
             let serving = self.serving_mut();
-            serving.held -= 1;
+            serving.held = (serving.held.checked_sub(1)).expect("held counts the sessions held");
             serving.held_time.change(now, -1);
             serving.demand.change(now, -1);
             serving.dropped += 1;

@@ -361,7 +361,9 @@ impl Model {
         }
         let old = std::mem::replace(&mut self.wfs[wf].cached_bytes, bytes);
         let instance = &mut self.instances[inst as usize];
-        instance.cache_bytes = instance.cache_bytes - old + bytes;
+        instance.cache_bytes = (instance.cache_bytes.checked_sub(old))
+            .expect("cache_bytes is the sum of the cached workflows' bytes")
+            + bytes;
         self.evict_beyond(inst, capacity);
         self.note_memory(inst);
     }

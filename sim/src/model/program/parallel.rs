@@ -40,8 +40,12 @@ impl Model {
             if f.finished {
                 // Decided already: the branches not started yet never run.
                 let unstarted = total - index;
-                self.stats.branches_started -= unstarted as u64;
-                self.frames[frame].running -= unstarted;
+                self.stats.branches_started = (self.stats.branches_started)
+                    .checked_sub(unstarted as u64)
+                    .expect("branches_started counts the branches started");
+                let f = &mut self.frames[frame];
+                f.running = (f.running.checked_sub(unstarted))
+                    .expect("a frame's running counts its children not finished");
                 if self.frames[frame].running == 0 {
                     self.frames.remove(frame);
                 }

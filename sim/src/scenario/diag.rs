@@ -114,6 +114,12 @@ impl Diags {
 
 /// ` (did you mean "x"?)` when one candidate is close to `word`, else "".
 pub(crate) fn hint<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    // The same word in another case or with other separators ("HPA", "cloud-run") first.
+    let folded = fold(word);
+    if let Some(candidate) = candidates.iter().find(|c| fold(c) == folded) {
+        return format!(" (did you mean \"{candidate}\"?)");
+    }
     let best = candidates
         .into_iter()
         .map(|candidate| (strsim::jaro_winkler(word, candidate), candidate))
@@ -242,15 +248,19 @@ const ALIASES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// `word` lower-cased without `_` and `-`.
+fn fold(word: &str) -> String {
+    word.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 /// `word` lower-cased without `_`, `-` and a trailing "seconds" (Kubernetes writes durations
 /// as `periodSeconds = 15`), so `minReplicaCount`, `min-replica-count` and `min_replica_count`
 /// compare equal.
 fn normalized(word: &str) -> String {
-    let lower: String = word
-        .chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
+    let lower = fold(word);
     match lower.strip_suffix("seconds") {
         Some(stem) if !stem.is_empty() => stem.to_string(),
         _ => lower,
@@ -336,6 +346,15 @@ mod tests {
             " (did you mean \"cache_size\"?)"
         );
         assert_eq!(hint("zzz", ["cache_size", "vcpus"]), "");
+        // Another case or separator first, however far the spelling.
+        assert_eq!(
+            hint("HPA", ["fixed", "hpa", "keda"]),
+            " (did you mean \"hpa\"?)"
+        );
+        assert_eq!(
+            hint("Cloud-Run", ["fixed", "cloud_run"]),
+            " (did you mean \"cloud_run\"?)"
+        );
     }
 
     #[test]

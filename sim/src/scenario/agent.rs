@@ -9,6 +9,10 @@ use super::raw::{Node, Value};
 use super::read::*;
 use super::resolve::{Context, array_items};
 
+/// Token counts a step states (growth per turn, the first chunk), capped like every other
+/// count (`COUNT_MAX`) so token totals and costs stay finite numbers.
+const TOKENS_MAX: u64 = 1_000_000_000;
+
 const STEP_KINDS: [&str; 5] = ["llm", "tool", "parallel", "repeat", "choice"];
 
 struct Reader<'a, 'c> {
@@ -249,12 +253,12 @@ impl Reader<'_, '_> {
         let input_tokens = tokens("input_tokens");
         let output_tokens = tokens("output_tokens");
         let prompt = LlmPrompt {
-            input_tokens_per_turn: s.u64(diags, "input_tokens_per_turn", 0, 0),
+            input_tokens_per_turn: s.u64_in(diags, "input_tokens_per_turn", 0, 0, TOKENS_MAX),
             carry_previous_output: s.bool(diags, "carry_previous_output", false),
             cached_input_fraction: s.number(diags, "cached_input_fraction", 0.0, PROBABILITY),
             first_chunk_tokens: s
                 .has("first_chunk_tokens")
-                .then(|| s.u64(diags, "first_chunk_tokens", 1, 1)),
+                .then(|| s.u64_in(diags, "first_chunk_tokens", 1, 1, TOKENS_MAX)),
         };
         if !s.has("first_chunk_tokens") {
             s.take("first_chunk_tokens");
@@ -420,6 +424,16 @@ impl Reader<'_, '_> {
                 "count",
                 "a count distribution such as { kind = \"geometric\", mean = 3 }",
                 diags,
+            );
+        }
+        // As for `width`: a constant past the cap is an error, a drawn count is capped.
+        if let Some(Dist::Constant { value }) = &count
+            && *value > MAX_REPEAT as f64
+        {
+            diags.error(
+                &s.origin_of("count"),
+                &s.key_path("count"),
+                format!("a count of {value} is more than {MAX_REPEAT} runs"),
             );
         }
         let steps = self.nested(s, "steps", name, depth, diags);

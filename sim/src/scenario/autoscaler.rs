@@ -112,7 +112,7 @@ fn cloud_run(
 /// An instance range: `min_key` (default `min_default`, at least `min_floor`), `max_key`
 /// (`max_default`, or required when `None`; at least 1 and at least the minimum), and
 /// `initial_replicas` (default `initial_default(min, max)`, clamped into the range when a
-/// timeline `set` resolves it).
+/// timeline `set` resolves it, or when a sweep grid moves the bounds and not it).
 struct Bounds {
     min: u32,
     max: u32,
@@ -138,7 +138,11 @@ fn bounds(
     }
     let default_initial = initial_default(min, max).clamp(min.min(max), max);
     let mut initial = s.u32(diags, "initial_replicas", default_initial, 0);
-    if with_timeline == WithTimeline::No && min <= max {
+    // As for cloud_run: a sweep that moves min or max clamps an initial count it does not set.
+    let bound_swept = s.origin_of(min_key).is_grid() || s.origin_of(max_key).is_grid();
+    let clamp = with_timeline == WithTimeline::No
+        || (bound_swept && !s.origin_of("initial_replicas").is_grid());
+    if clamp && min <= max {
         initial = initial.clamp(min, max);
     }
     if min <= max && !(min..=max).contains(&initial) {

@@ -28,7 +28,9 @@ pub use lookup::{KeyNumber, LookupError, resolved_number};
 pub(crate) use raw::format_float;
 pub use schema::schema_json;
 pub use sweep::{SearchTable, objective_index};
-pub use units::{MAX_DURATION_NANOS, MAX_SIZE_BYTES, format_duration, format_size, parse_duration, parse_size};
+pub use units::{
+    MAX_DURATION_NANOS, MAX_SIZE_BYTES, format_duration, format_size, parse_duration, parse_size,
+};
 pub use warnings::warnings;
 
 use std::path::Path;

@@ -151,7 +151,10 @@ pub(crate) fn integer(
     max: i64,
     diags: &mut Diags,
 ) -> Option<i64> {
-    let expected = if max == i64::MAX || max == i64::from(u32::MAX) {
+    // An integer key's natural width (u32) is its maximum where none is stated: the message
+    // names the bound the value broke.
+    let unbounded = max == i64::MAX || max == i64::from(u32::MAX);
+    let expected = if unbounded {
         format!("an integer >= {min}")
     } else {
         format!("an integer in [{min}, {max}]")
@@ -159,6 +162,11 @@ pub(crate) fn integer(
     match node.value {
         Value::Int(i) if (min..=max).contains(&i) => Some(i),
         Value::Int(i) => {
+            let expected = if unbounded && i > max {
+                format!("an integer in [{min}, {max}]")
+            } else {
+                expected
+            };
             diags.error(
                 &node.origin,
                 path,
@@ -428,8 +436,8 @@ impl<'t> Section<'t> {
         let value = self.duration(diags, key, default);
         if value > max {
             let message = format!(
-                "expected a duration of at most {} (a per-event cost, multiplied by history \
-                 lengths), found \"{}\"",
+                "expected a duration of at most {} (a cost per history event or page, \
+                 multiplied by history lengths), found \"{}\"",
                 units::format_duration(max),
                 units::format_duration(value)
             );
@@ -604,6 +612,26 @@ impl<'t> Section<'t> {
         let value = self
             .take(key)
             .and_then(|n| integer(n, &path, min, i64::MAX, diags));
+        value.and_then(|v| u64::try_from(v).ok()).unwrap_or(default)
+    }
+
+    /// An integer in `[min, max]`.
+    pub(crate) fn u64_in(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> u64 {
+        let path = self.key_path(key);
+        let (min, max) = (
+            i64::try_from(min).unwrap_or(i64::MAX),
+            i64::try_from(max).unwrap_or(i64::MAX),
+        );
+        let value = self
+            .take(key)
+            .and_then(|n| integer(n, &path, min, max, diags));
         value.and_then(|v| u64::try_from(v).ok()).unwrap_or(default)
     }
 

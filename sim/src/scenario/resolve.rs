@@ -188,13 +188,15 @@ fn workloads(
         let conversation_node = s.take("conversation");
         let agent_node = s.take("agent");
         s.finish(diags);
+        // A missing name is reported above; an empty one given is not a name either.
+        let given = name.is_some();
         let name = name.unwrap_or_default();
         let plain = !name.is_empty()
             && name.len() <= 64
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !name.is_empty() && !plain {
+        if given && !plain {
             diags.error(
                 &name_origin,
                 &join(&path, "name"),
@@ -479,11 +481,14 @@ fn retry(node: Option<&Node>, diags: &mut Diags) -> RetryPolicy {
     let mut s = Section::open(node, "retry", &Origin::Whole, diags);
     let initial_interval = s.duration_min(diags, "initial_interval", 1_000_000_000, 1);
     let backoff_coefficient = s.number(diags, "backoff_coefficient", 2.0, closed(1.0, FACTOR_MAX));
-    // Temporal's default maximum is 100 x the initial interval.
+    // Temporal's default maximum is 100 x the initial interval, within the duration cap (so
+    // scenario.resolved.toml, which spells the default out, loads back).
     let maximum_interval = s.duration_min(
         diags,
         "maximum_interval",
-        initial_interval.saturating_mul(100),
+        initial_interval
+            .saturating_mul(100)
+            .min(super::units::MAX_DURATION_NANOS),
         1,
     );
     if maximum_interval < initial_interval {

@@ -679,6 +679,66 @@ fn resolved_toml_round_trips_defaults_and_other_traffic_kinds() {
     }
 }
 
+/// What an audit of the reference against the reader found let through: each is refused, or
+/// (the retry default) kept within the cap so the resolved file loads back.
+#[test]
+fn values_the_reference_bounds_are_bounded() {
+    // The default maximum_interval, 100 x a long initial interval, stays within 10,000 days.
+    let long = ok(MINIMAL, &["retry.initial_interval=\"200d\""]);
+    assert_eq!(
+        long.retry.maximum_interval,
+        super::units::MAX_DURATION_NANOS
+    );
+    assert_eq!(ok(&to_resolved_toml(&long), &[]), long);
+    // Token counts a step states are capped as counts are.
+    for key in ["input_tokens_per_turn", "first_chunk_tokens"] {
+        let text = MINIMAL.replace(
+            "[[agent.steps]]\nkind = \"tool\"",
+            &format!(
+                "[providers.p]\nttft = {{ kind = \"constant\", value = \"1s\" }}\n\
+                 output_tokens_per_s = 50\n[provider_groups]\nmain = [\"p\"]\n\
+                 [[agent.steps]]\nkind = \"llm\"\ngroup = \"main\"\n\
+                 input_tokens = {{ kind = \"constant\", value = 100 }}\n\
+                 output_tokens = {{ kind = \"constant\", value = 10 }}\n\
+                 {key} = 9223372036854775807\n[[agent.steps]]\nkind = \"tool\""
+            ),
+        );
+        let messages = errors(&text, &[]);
+        assert!(
+            messages[0].contains(&format!("agent.steps.0.{key}: expected an integer in ["))
+                && messages[0].contains(", 1000000000], found 9223372036854775807"),
+            "{messages:?}"
+        );
+    }
+    // A constant repeat count past the cap (a drawn one is capped when drawn).
+    let repeat = "agent.steps.0={kind=\"repeat\",count={kind=\"constant\",value=10001},\
+                  steps=[{kind=\"tool\",latency={kind=\"constant\",value=\"1s\"}}]}";
+    let messages = errors(MINIMAL, &[repeat]);
+    assert!(
+        messages[0].ends_with("agent.steps.0.count: a count of 10001 is more than 10000 runs"),
+        "{messages:?}"
+    );
+    // An integer past its natural width names that bound, not only the lower one.
+    let messages = errors(MINIMAL, &["retry.maximum_attempts=4294967296"]);
+    assert!(
+        messages[0].ends_with(
+            "retry.maximum_attempts: expected an integer in [0, 4294967295], found 4294967296"
+        ),
+        "{messages:?}"
+    );
+    // An empty workload name is no name.
+    let workloads = "[[workloads]]\nname = \"\"\n[workloads.traffic]\nkind = \"constant\"\n\
+                     rate_per_s = 1.0\n[[workloads.agent.steps]]\nkind = \"tool\"\n\
+                     latency = { kind = \"exponential\", mean = \"1s\" }\n";
+    let messages = errors(workloads, &[]);
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("workloads.0.name: expected at most 64 letters")),
+        "{messages:?}"
+    );
+}
+
 #[test]
 fn trace_csv_is_loaded_sorted_and_relative_to_the_scenario() {
     let scenario = load(
@@ -1329,6 +1389,33 @@ fn a_swept_min_instances_moves_an_initial_count_the_grid_does_not_set() {
           an integer in [min_instances, max_instances] = [4, 30], found 2"
         ]
     );
+}
+
+/// The same for hpa's and keda's `initial_replicas` (it used to be refused at a point whose
+/// swept floor passed it).
+#[test]
+fn a_swept_replica_floor_moves_an_initial_count_the_grid_does_not_set() {
+    for (table, min_key) in [
+        (
+            "kind = \"hpa\"\nmetric = \"cpu\"\nmin_replicas = 1\nmax_replicas = 30",
+            "min_replicas",
+        ),
+        (
+            "kind = \"keda\"\nmin_replica_count = 1\nmax_replica_count = 30",
+            "min_replica_count",
+        ),
+    ] {
+        let text = with(&format!(
+            "[autoscaler]\n{table}\ninitial_replicas = 3\n\n[sweep]\n\
+             grid = {{ \"autoscaler.{min_key}\" = [1, 4, 6] }}\n"
+        ));
+        let initial: Vec<u32> = sweep_check(&text, &[])
+            .unwrap_or_else(|e| panic!("{e:#?}"))
+            .iter()
+            .map(|s| s.autoscaler.initial_instances())
+            .collect();
+        assert_eq!(initial, [3, 4, 6], "{min_key}");
+    }
 }
 
 #[test]

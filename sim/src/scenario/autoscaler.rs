@@ -205,6 +205,23 @@ fn hpa(s: &mut Section<'_>, with_timeline: WithTimeline, diags: &mut Diags) -> H
             }
         }
     };
+    // A key of another metric is not a misspelling: say which metric takes it.
+    let chosen = match metric {
+        HpaMetric::Cpu { .. } => "cpu",
+        HpaMetric::Memory { .. } => "memory",
+        HpaMetric::Backlog { .. } => "backlog",
+        HpaMetric::Concurrency { .. } => "concurrency",
+    };
+    for (key, metrics, wording) in HPA_METRIC_KEYS {
+        if s.has(key) && !metrics.contains(&chosen) {
+            diags.error(
+                &s.origin_of(key),
+                &s.key_path(key),
+                format!("only applies with {wording}, not metric = \"{chosen}\""),
+            );
+            s.take(key);
+        }
+    }
     HpaAutoscaler {
         min_replicas: bounds.min,
         max_replicas: bounds.max,
@@ -213,6 +230,22 @@ fn hpa(s: &mut Section<'_>, with_timeline: WithTimeline, diags: &mut Diags) -> H
         control: control(s, diags),
     }
 }
+
+/// The hpa keys that belong to some metrics only: (key, metrics, how a message says so).
+const HPA_METRIC_KEYS: [(&str, &[&str], &str); 4] = [
+    (
+        "target_utilization",
+        &["cpu", "memory"],
+        "metric = \"cpu\" or \"memory\"",
+    ),
+    ("queue_types", &["backlog"], "metric = \"backlog\""),
+    ("target_queue_size", &["backlog"], "metric = \"backlog\""),
+    (
+        "target_average_value",
+        &["concurrency"],
+        "metric = \"concurrency\"",
+    ),
+];
 
 /// `kind = "keda"`: a KEDA ScaledObject with the Temporal scaler.
 fn keda(s: &mut Section<'_>, with_timeline: WithTimeline, diags: &mut Diags) -> KedaAutoscaler {

@@ -739,6 +739,35 @@ fn values_the_reference_bounds_are_bounded() {
     );
 }
 
+/// An hpa key of another metric says which metric takes it, rather than suggesting a key of
+/// this one as if it were misspelt.
+#[test]
+fn an_hpa_key_of_another_metric_names_its_metric() {
+    let hpa = |metric: &str, extra: &str| {
+        with(&format!(
+            "[autoscaler]\nkind = \"hpa\"\nmax_replicas = 10\nmetric = \"{metric}\"\n{extra}\n"
+        ))
+    };
+    let messages = errors(&hpa("backlog", "target_utilization = 0.5"), &[]);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].ends_with(
+            "autoscaler.target_utilization: only applies with metric = \"cpu\" or \"memory\", \
+             not metric = \"backlog\""
+        ),
+        "{messages:?}"
+    );
+    let messages = errors(&hpa("cpu", "target_queue_size = 3"), &[]);
+    assert!(
+        messages[0].ends_with(
+            "autoscaler.target_queue_size: only applies with metric = \"backlog\", not metric = \
+             \"cpu\""
+        ),
+        "{messages:?}"
+    );
+    ok(&hpa("memory", "target_utilization = 0.5"), &[]);
+}
+
 #[test]
 fn trace_csv_is_loaded_sorted_and_relative_to_the_scenario() {
     let scenario = load(
@@ -1024,7 +1053,7 @@ fn hpa_and_keda_bad_values_name_the_key_and_what_is_expected() {
         "autoscaler.behavior.scale_up.select_policy: expected \"max\", \"min\" or \"disabled\", found \"most\"",
         "autoscaler.behavior.scale_up.policies.0.value: expected an integer >= 1, found 0",
         "autoscaler.behavior.scale_up.policies.0.period: expected a duration of at most 30m",
-        "autoscaler.target_queue_size: unknown key",
+        "autoscaler.target_queue_size: only applies with metric = \"backlog\"",
     ];
     for tail in expected {
         assert!(

@@ -88,9 +88,17 @@ impl Diags {
         self.items.is_empty()
     }
 
-    /// Moves `other`'s errors into this list (duplicates are dropped at the end).
-    pub(crate) fn append(&mut self, other: Diags) {
-        self.items.extend(other.items);
+    /// Moves `other`'s errors into this list (duplicates are dropped at the end), each message
+    /// that points elsewhere than `own` followed by `suffix` (what made it an error).
+    pub(crate) fn append_with(&mut self, other: Diags, suffix: &str, own: &[&Origin]) {
+        self.items
+            .extend(other.items.into_iter().map(|(origin, message)| {
+                if own.contains(&&origin) {
+                    (origin, message)
+                } else {
+                    (origin, format!("{message}{suffix}"))
+                }
+            }));
     }
 
     /// The messages in file order, each once.

@@ -861,6 +861,26 @@ factor = 2
     );
 }
 
+/// An error a timeline set causes elsewhere in the file names the set: the line it points at
+/// was valid until the set.
+#[test]
+fn an_error_a_set_causes_elsewhere_names_the_set() {
+    let text = with(
+        "[autoscaler]\nkind = \"cloud_run\"\nmin_instances = 5\nmax_instances = 10\n\n\
+         [[timeline]]\nat = \"10m\"\nset = { \"autoscaler.max_instances\" = 2 }\n",
+    );
+    let line = line_of(&text, "[[timeline]]");
+    let messages = errors(&text, &[]);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].ends_with(&format!(
+            "autoscaler.min_instances: min_instances (5) must not exceed max_instances (2) \
+             (after the set of timeline.0, line {line})"
+        )),
+        "{messages:?}"
+    );
+}
+
 #[test]
 fn no_input_panics_the_loader() {
     // Every line of the full fixture removed, or its value replaced by a value of every type:

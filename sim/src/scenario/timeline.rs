@@ -105,7 +105,18 @@ fn intervention(
                 let mut set_diags = diags.sibling();
                 let effective = resolve::resolve(working, cx, &mut set_diags, WithTimeline::No);
                 *resolving = set_diags.is_empty();
-                diags.append(set_diags);
+                // The base resolved without error, so the set made these: an error that points
+                // elsewhere than the set's own keys and values says which set.
+                let at = match &entry.origin {
+                    Origin::File { line, .. } => format!(", line {line}"),
+                    _ => String::new(),
+                };
+                let own: Vec<&Origin> = assignments
+                    .iter()
+                    .flat_map(|a| [&a.key_origin, &a.value.origin])
+                    .collect();
+                let suffix = format!(" (after the set of {}{at})", entry.path);
+                diags.append_with(set_diags, &suffix, &own);
                 check_shape_kept(&entry.path, &entry.origin, base, &effective, diags);
                 effective
             } else {

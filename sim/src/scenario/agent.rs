@@ -466,10 +466,13 @@ impl Reader<'_, '_> {
         }
         let mut options = Vec::new();
         let mut total = 0.0;
+        // A probability refused already makes the sum meaningless: no second error for it.
+        let mut all_read = true;
         for (i, (option_path, item)) in items.iter().enumerate() {
             let mut o = Section::open(Some(item), option_path, &item.origin, diags);
             let probability = o.number_required(diags, "probability", PROBABILITY);
             total += probability.unwrap_or(0.0);
+            all_read &= probability.is_some();
             let steps = self.nested(
                 &mut o,
                 "steps",
@@ -483,7 +486,7 @@ impl Reader<'_, '_> {
                 steps,
             });
         }
-        if !items.is_empty() && (total - 1.0).abs() > 1e-9 {
+        if !items.is_empty() && all_read && (total - 1.0).abs() > 1e-9 {
             let origin = node.map_or(Origin::Whole, |n| n.origin.clone());
             diags.error(
                 &origin,

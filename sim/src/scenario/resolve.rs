@@ -8,7 +8,7 @@ use super::diag::{Diags, Origin, hint, one_of};
 use super::raw::{Node, Value, describe};
 use super::read::*;
 use super::timeline;
-use super::units::format_duration;
+use super::units::{format_duration, format_size};
 use crate::metrics::registry::{self, Vacuity};
 use std::path::Path;
 
@@ -563,8 +563,12 @@ fn instance(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Instanc
     let memory_limit_bytes = s.size(diags, "memory_limit", 512 << 20);
     let runtime_memory_bytes = s.size(diags, "runtime_memory", 64 << 20);
     if runtime_memory_bytes >= memory_limit_bytes {
-        let message =
-            "runtime_memory must be below memory_limit, or every instance is killed as it starts";
+        let message = format!(
+            "runtime_memory ({}) must be below memory_limit ({}), or every instance is killed \
+             as it starts",
+            format_size(runtime_memory_bytes),
+            format_size(memory_limit_bytes)
+        );
         diags.error(
             &s.origin_of("runtime_memory"),
             "instance.runtime_memory",
@@ -592,7 +596,11 @@ fn instance(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Instanc
         shutdown_grace: s.duration(diags, "shutdown_grace", 10_000_000_000),
     };
     if instance.crash_loop_backoff_max < instance.crash_loop_backoff {
-        let message = "crash_loop_backoff_max must be at least crash_loop_backoff";
+        let message = format!(
+            "crash_loop_backoff_max ({}) must be at least crash_loop_backoff ({})",
+            format_duration(instance.crash_loop_backoff_max),
+            format_duration(instance.crash_loop_backoff)
+        );
         diags.error(
             &s.origin_of("crash_loop_backoff_max"),
             "instance.crash_loop_backoff_max",

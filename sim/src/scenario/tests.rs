@@ -881,6 +881,37 @@ fn an_error_a_set_causes_elsewhere_names_the_set() {
     );
 }
 
+/// Cross-key rules name both values; a probability refused on its own adds no sum error.
+#[test]
+fn cross_key_errors_give_the_values() {
+    let messages = errors(MINIMAL, &["instance.runtime_memory=\"1GiB\""]);
+    assert!(
+        messages[0].ends_with(
+            "instance.runtime_memory: runtime_memory (1GiB) must be below memory_limit \
+             (512MiB), or every instance is killed as it starts"
+        ),
+        "{messages:?}"
+    );
+    let messages = errors(MINIMAL, &["instance.crash_loop_backoff=\"10m\""]);
+    assert!(
+        messages[0]
+            .ends_with("crash_loop_backoff_max (5m) must be at least crash_loop_backoff (10m)"),
+        "{messages:?}"
+    );
+    let tool = "steps=[{kind=\"tool\",latency={kind=\"constant\",value=\"1s\"}}]";
+    let choice = format!(
+        "agent.steps.0={{kind=\"choice\",options=[{{probability=1.5,{tool}}},\
+         {{probability=-0.5,{tool}}}]}}"
+    );
+    let messages = errors(MINIMAL, &[choice.as_str()]);
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.contains(".probability: expected a number in [0, 1]"))
+    );
+}
+
 #[test]
 fn no_input_panics_the_loader() {
     // Every line of the full fixture removed, or its value replaced by a value of every type:

@@ -387,20 +387,23 @@ fn piecewise(s: &mut Section<'_>, diags: &mut Diags) -> Option<TrafficProfile> {
         return None;
     };
     let mut points: Vec<RatePoint> = Vec::new();
-    for (item_path, item) in array_items(Some(node), &path, diags) {
-        let mut p = Section::open(Some(item), &item_path, &item.origin, diags);
+    let items = array_items(Some(node), &path, diags);
+    // Checked on the times as written, so a point refused for its rate (or its own time) does
+    // not make the next one "first" or "not increasing".
+    let mut previous: Option<Nanos> = None;
+    for (index, (item_path, item)) in items.iter().enumerate() {
+        let mut p = Section::open(Some(item), item_path, &item.origin, diags);
         let at = p.duration_required(diags, "at", 0);
         let rate = p.rate_required(diags, "rate", "rate_per_s", RATE);
         let at_origin = p.origin_of("at");
         p.finish(diags);
-        let (Some(at), Some(rate_per_s)) = (at, rate) else {
+        let Some(at) = at else {
             continue;
         };
-        let previous = points.last().map(|point| point.at);
-        if previous.is_none() && at != 0 {
+        if index == 0 && at != 0 {
             diags.error(
                 &at_origin,
-                &join(&item_path, "at"),
+                &join(item_path, "at"),
                 format!(
                     "the first point must be at \"0s\", found \"{}\"",
                     format_duration(at)
@@ -410,13 +413,16 @@ fn piecewise(s: &mut Section<'_>, diags: &mut Diags) -> Option<TrafficProfile> {
         if previous.is_some_and(|previous| at <= previous) {
             diags.error(
                 &at_origin,
-                &join(&item_path, "at"),
+                &join(item_path, "at"),
                 "times must be strictly increasing",
             );
         }
-        points.push(RatePoint { at, rate_per_s });
+        previous = Some(at);
+        if let Some(rate_per_s) = rate {
+            points.push(RatePoint { at, rate_per_s });
+        }
     }
-    if points.is_empty() {
+    if items.is_empty() {
         diags.error(&node.origin, &path, "expected at least one point");
     }
     Some(TrafficProfile::Piecewise { points })

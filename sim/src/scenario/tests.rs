@@ -912,6 +912,43 @@ fn cross_key_errors_give_the_values() {
     );
 }
 
+/// A piecewise point refused for its rate is still the first point, and its time still
+/// orders the next: one error, not three.
+#[test]
+fn a_bad_piecewise_point_reports_only_itself() {
+    for points in [
+        "[{ at = \"0s\", rate = \"1/hour\" }]",
+        "[{ at = \"0s\", rate = \"1/hour\" }, { at = \"1h\", rate = \"2/h\" }]",
+    ] {
+        let text = MINIMAL.replace(
+            "kind = \"constant\"\nrate_per_s = 1.0",
+            &format!("kind = \"piecewise\"\npoints = {points}"),
+        );
+        let messages = errors(&text, &[]);
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(
+            messages[0].contains("traffic.points.0.rate: invalid rate"),
+            "{messages:?}"
+        );
+    }
+}
+
+#[test]
+fn an_entry_with_both_set_and_incident_is_one_error() {
+    let text = with(
+        "[[timeline]]\nat = \"1m\"\nset = { \"traffic.multiplier\" = 2 }\n\
+         incident = \"outage\"\nprovider = \"p\"\nduration = \"1m\"\n",
+    );
+    let messages = errors(&text, &[]);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].ends_with(
+            "timeline.0: an entry takes either set (with an optional deploy) or incident, not both"
+        ),
+        "{messages:?}"
+    );
+}
+
 #[test]
 fn no_input_panics_the_loader() {
     // Every line of the full fixture removed, or its value replaced by a value of every type:

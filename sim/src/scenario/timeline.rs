@@ -219,6 +219,12 @@ fn entry(path: &str, item: &Node, base: &Scenario, diags: &mut Diags) -> Option<
             path,
             "an entry takes either set (with an optional deploy) or incident, not both",
         );
+        // Their keys are not unknown: the entry is wrong as a whole, said once.
+        for key in [
+            "set", "deploy", "incident", "provider", "duration", "factor",
+        ] {
+            s.take(key);
+        }
         None
     } else if s.has("set") {
         let assignments = assignments(&mut s, diags);

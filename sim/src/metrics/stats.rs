@@ -53,22 +53,27 @@ impl Stats {
     }
 }
 
-/// Whether the 95% intervals of two means overlap, so the two are not distinguishable at 95%.
-/// Without an interval (one replication) nothing tells them apart.
-pub fn intervals_overlap(a: &Stats, b: &Stats) -> bool {
-    match (a.ci95, b.ci95) {
-        (Some(x), Some(y)) => (a.mean - b.mean).abs() <= x + y,
-        _ => true,
+/// Whether two configurations run on the same seeds (common random numbers) are not
+/// distinguishable at 95%: the 95% interval of the mean of the paired differences `b_r - a_r`
+/// contains zero (a paired t-test). Without an interval (one replication) nothing tells them
+/// apart. The pairing is what common random numbers buy: the two share each replication's
+/// customers, so the differences vary far less than either value.
+pub fn paired_indistinguishable(a: &[f64], b: &[f64]) -> bool {
+    let differences = paired_differences(a, b);
+    match differences.ci95 {
+        Some(half) => differences.mean.abs() <= half,
+        None => true,
     }
 }
 
-/// Replications per point at which the 95% intervals of `a` and `b` would stop overlapping if
-/// their means and standard deviations stayed as measured: the smallest n (at most `max`) with
-/// t(0.975, n - 1) * (sd_a + sd_b) / sqrt(n) below the difference of the means. `None` without
-/// spread to extrapolate from, for equal means, or past `max`.
-pub fn replications_to_separate(a: &Stats, b: &Stats, max: usize) -> Option<usize> {
-    let spread = a.sd? + b.sd?;
-    let difference = (a.mean - b.mean).abs();
+/// Replications per configuration at which the paired 95% interval would exclude zero if the
+/// differences' mean and standard deviation stayed as measured: the smallest n (at most `max`)
+/// with t(0.975, n - 1) * sd / sqrt(n) below |mean|. `None` without spread to extrapolate from,
+/// for equal means, or past `max`.
+pub fn paired_replications_to_separate(a: &[f64], b: &[f64], max: usize) -> Option<usize> {
+    let differences = paired_differences(a, b);
+    let spread = differences.sd?;
+    let difference = differences.mean.abs();
     if difference <= 0.0 || !difference.is_finite() {
         return None;
     }
@@ -81,25 +86,35 @@ pub fn replications_to_separate(a: &Stats, b: &Stats, max: usize) -> Option<usiz
     (guess.max(2.0) as usize..=max).find(|&n| separated(n))
 }
 
+/// The statistics of `b_r - a_r` over the replications both have.
+fn paired_differences(a: &[f64], b: &[f64]) -> Stats {
+    let differences: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
+    Stats::of(&differences)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Paired on common random numbers: two configurations whose values move together are told
+    /// apart by their differences, however wide each one's own interval.
     #[test]
-    fn overlap_and_replications_to_separate() {
-        let a = Stats::of(&[10.0, 12.0]);
-        let b = Stats::of(&[11.0, 13.0]);
-        assert!(intervals_overlap(&a, &b));
-        // sd = sqrt(2) each, difference 1: t(n-1) * 2.828 / sqrt(n) < 1 first at n = 34.
-        let n = replications_to_separate(&a, &b, 10_000).unwrap();
-        assert!(t_975(n - 1) * 2.0 * 2f64.sqrt() / (n as f64).sqrt() < 1.0);
-        assert!(t_975(n - 2) * 2.0 * 2f64.sqrt() / ((n - 1) as f64).sqrt() >= 1.0);
-        assert_eq!(n, 34);
-        assert_eq!(replications_to_separate(&a, &a, 10_000), None);
-        assert_eq!(replications_to_separate(&a, &b, 20), None);
-        let far = Stats::of(&[100.0, 101.0]);
-        assert!(!intervals_overlap(&a, &far));
-        assert!(intervals_overlap(&Stats::of(&[1.0]), &Stats::of(&[5.0])));
+    fn paired_indistinguishability_and_replications_to_separate() {
+        let a = [10.0, 12.0, 14.0];
+        let b = [10.5, 12.6, 14.4];
+        // Each interval is wide (sd 2) and they overlap, but the differences are 0.5 +- 0.1.
+        assert!(!paired_indistinguishable(&a, &b));
+        // Differences 1 and -0.5, mean 0.25: the interval contains zero.
+        let c = [11.0, 11.5];
+        assert!(paired_indistinguishable(&a[..2], &c));
+        // sd of the differences 1.0607, mean 0.25: t(n-1) * 1.0607 / sqrt(n) < 0.25 first at n.
+        let n = paired_replications_to_separate(&a[..2], &c, 10_000).unwrap();
+        let sd = 1.5f64 / 2f64.sqrt();
+        assert!(t_975(n - 1) * sd / (n as f64).sqrt() < 0.25);
+        assert!(t_975(n - 2) * sd / ((n - 1) as f64).sqrt() >= 0.25);
+        assert_eq!(paired_replications_to_separate(&a, &a, 10_000), None);
+        assert_eq!(paired_replications_to_separate(&a[..2], &c, 20), None);
+        assert!(paired_indistinguishable(&[1.0], &[5.0]));
     }
 
     #[test]

@@ -317,6 +317,15 @@ pub(crate) fn assign(
                 return Ok(());
             }
             Value::Table(table) => {
+                let next = segments[depth + 1];
+                if table.get(segment).is_none() && next.parse::<usize>().is_ok() {
+                    // An index into an array the scenario does not have: nothing to index.
+                    let array = segments[..=depth].join(".");
+                    return Err(format!(
+                        "{array} is not in the scenario, so it has no element {next}: write it \
+                         in the file, or set it whole ({array}=[...])"
+                    ));
+                }
                 if table.get(segment).is_none() {
                     let empty = Node {
                         origin: origin.clone(),
@@ -473,6 +482,14 @@ mod tests {
         assert_eq!(
             assign(&mut root, "steps.3.x", value.clone(), &Origin::Whole),
             Err("index 3 is out of range, steps has 1 elements".into())
+        );
+        assert_eq!(
+            assign(&mut root, "slo.0.max", value.clone(), &Origin::Whole),
+            Err(
+                "slo is not in the scenario, so it has no element 0: write it in the file, or \
+                 set it whole (slo=[...])"
+                    .into()
+            )
         );
         assert_eq!(
             assign(&mut root, "steps.0.x.y", value, &Origin::Whole),

@@ -242,7 +242,13 @@ pub fn sentence(label: &str, unit: Unit, d: &Stats) -> String {
     if mean == 0.0 && d.sd.unwrap_or(0.0) == 0.0 {
         return format!("B leaves {label} unchanged");
     }
-    let verb = if mean > 0.0 { "raises" } else { "lowers" };
+    let verb = if mean > 0.0 {
+        "raises"
+    } else if mean < 0.0 {
+        "lowers"
+    } else {
+        "changes"
+    };
     let half = d.ci95.unwrap_or(0.0);
     let mut places = places(mean.abs().max(half));
     if matches!(unit, Unit::Usd | Unit::UsdPerHour) {
@@ -268,6 +274,18 @@ pub fn sentence(label: &str, unit: Unit, d: &Stats) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A mean difference of exactly zero that varies neither raises nor lowers.
+    #[test]
+    fn a_zero_mean_that_varies_changes() {
+        let d = Stats::of(&[1.0, -1.0]);
+        assert!(
+            sentence("p95 response latency", Unit::Seconds, &d)
+                .starts_with("B changes p95 response latency by 0"),
+            "{}",
+            sentence("p95 response latency", Unit::Seconds, &d)
+        );
+    }
 
     #[test]
     fn sentences() {

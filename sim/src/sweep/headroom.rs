@@ -521,10 +521,15 @@ fn summarise(report: &mut HeadroomReport, cliffs: Vec<ReplicationCliff>) {
         Direction::Max => ratio(lo),
         Direction::Min => ratio(hi),
     };
+    // "Within 20% of today's value": the pessimistic end below 1.2x today for a maximum, above
+    // 0.8x today for a minimum (a ratio today / end below 1 / 0.8 = 1.25).
+    let margin = WARNING_RATIO - 1.0;
+    let threshold = match report.direction {
+        Direction::Max => 1.0 + margin,
+        Direction::Min => 1.0 / (1.0 - margin),
+    };
     report.warning = report.verdict == Verdict::Found
-        && report
-            .headroom_ratio_worst
-            .is_some_and(|r| r < WARNING_RATIO);
+        && report.headroom_ratio_worst.is_some_and(|r| r < threshold);
     let mut broken_first: Vec<(String, u32)> = Vec::new();
     for cliff in &cliffs {
         for name in &cliff.broken {
@@ -640,12 +645,25 @@ impl HeadroomReport {
             let ci = stats.ci95.map_or(String::new(), |h| {
                 format!(" ± {}", crate::output::text::half_width(h, stats.mean))
             });
+            let interval = if self.verdict == Verdict::NoCliff {
+                "beyond the bracket in every replication: a bound, not an interval".to_string()
+            } else if stats.ci95.is_none() {
+                format!(
+                    "one replication, so no 95% interval: {}..{} is one step of resolution",
+                    number(lo),
+                    number(hi)
+                )
+            } else {
+                format!(
+                    "95% interval {}..{}, including one step of resolution",
+                    number(lo),
+                    number(hi)
+                )
+            };
             text += &format!(
-                "cliff: {} = {}{ci} (95% interval {}..{}, including one step of resolution)\n",
+                "cliff: {} = {}{ci} ({interval})\n",
                 self.key,
-                number(stats.mean),
-                number(lo),
-                number(hi)
+                number(stats.mean)
             );
             if let (Some(r), Some(worst)) = (self.headroom_ratio, self.headroom_ratio_worst) {
                 text += &format!(
@@ -931,7 +949,11 @@ mod tests {
         let report = headroom(&model, &config).unwrap();
         assert_eq!(report.verdict, Verdict::NoCliff);
         assert_eq!(report.censored, 5);
-        assert!(report.summary_text().contains("no cliff in the bracket"));
+        let text = report.summary_text();
+        assert!(text.contains("no cliff in the bracket"));
+        // Every replication censored: the mean is a bound, and no "95% interval" is claimed.
+        assert!(text.contains("a bound, not an interval"), "{text}");
+        assert!(!text.contains("95% interval"), "{text}");
     }
 
     #[test]
@@ -944,6 +966,39 @@ mod tests {
         assert!(report.summary_text().contains("WARNING"));
         config.current = 1.0;
         assert!(!headroom(&model, &config).unwrap().warning);
+    }
+
+    /// For a minimum, "within 20% of today's value" is a pessimistic end above 0.8x today
+    /// (the ratio today / end below 1.25): it used to take 1.2, i.e. above 0.83x.
+    #[test]
+    fn a_close_minimum_warns_within_twenty_percent() {
+        let model = Cliff::new("temporal.max_concurrent_activities", true);
+        let mut config = config("temporal.max_concurrent_activities", 25.0, true);
+        // Some today's value puts the ratio today / hi between 1.2 and 1.25: within 20%.
+        let close = (40..120)
+            .find_map(|half| {
+                config.current = f64::from(half) / 2.0;
+                let report = headroom(&model, &config).unwrap();
+                let worst = report.headroom_ratio_worst?;
+                (1.2..1.25).contains(&worst).then_some(report)
+            })
+            .expect("a today's value within 20% of the cliff");
+        let (_, hi) = close.interval.unwrap();
+        assert!(hi >= 0.8 * config.current, "{close:?}");
+        assert!(close.warning, "{close:?}");
+    }
+
+    /// One replication has no spread: the text gives the step of resolution, not a 95% interval.
+    #[test]
+    fn one_replication_claims_no_ninety_five_percent_interval() {
+        let model = Cliff::new("traffic.multiplier", false);
+        let mut config = config("traffic.multiplier", 1.0, false);
+        config.replications = 1;
+        let text = headroom(&model, &config).unwrap().summary_text();
+        assert!(
+            text.contains("one replication, so no 95% interval"),
+            "{text}"
+        );
     }
 
     #[test]

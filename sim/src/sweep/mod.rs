@@ -502,6 +502,9 @@ pub struct PointResult {
     pub slo_feasible_fraction: f64,
     /// Every replication (of the sweep's full count) met every SLO.
     pub feasible: bool,
+    /// The objective in each replication, in replication order: what the paired comparison
+    /// with the best point reads.
+    pub objective_runs: Vec<f64>,
     /// When a halving search eliminated the point.
     pub eliminated: Option<halving::Elimination>,
 }
@@ -544,6 +547,12 @@ pub fn summarise(meta: &SweepMeta, records: &[RunRecord]) -> (Vec<PointResult>, 
             .map(|m| Stats::of(&runs.iter().map(|r| r.values[m]).collect::<Vec<_>>()))
             .collect();
         let ok = runs.iter().filter(|r| r.slo_ok()).count();
+        let mut by_replication: Vec<&&RunRecord> = runs.iter().collect();
+        by_replication.sort_by_key(|r| r.replication);
+        let objective_runs = by_replication
+            .iter()
+            .map(|r| r.values[meta.objective])
+            .collect();
         points.push(PointResult {
             index,
             parameters: meta.grid.point(index),
@@ -551,6 +560,7 @@ pub fn summarise(meta: &SweepMeta, records: &[RunRecord]) -> (Vec<PointResult>, 
             replications: runs.len(),
             slo_feasible_fraction: ok as f64 / runs.len() as f64,
             feasible: ok == full && runs.len() == full,
+            objective_runs,
             eliminated: eliminated[index],
         });
     }
@@ -662,9 +672,9 @@ impl SweepOutcome {
                 let indistinguishable = best.is_some_and(|b| {
                     b != p.index
                         && p.feasible
-                        && stats::intervals_overlap(
-                            &self.points[b].stats[objective],
-                            &p.stats[objective],
+                        && stats::paired_indistinguishable(
+                            &self.points[b].objective_runs,
+                            &p.objective_runs,
                         )
                 });
                 let mut point = json!({
@@ -675,9 +685,9 @@ impl SweepOutcome {
                     "slo_feasible_fraction": p.slo_feasible_fraction,
                     "indistinguishable_from_best": indistinguishable,
                     "replications_to_separate": if indistinguishable {
-                        best.and_then(|b| stats::replications_to_separate(
-                            &self.points[b].stats[objective],
-                            &p.stats[objective],
+                        best.and_then(|b| stats::paired_replications_to_separate(
+                            &self.points[b].objective_runs,
+                            &p.objective_runs,
                             grid::MAX_REPLICATIONS as usize,
                         ))
                     } else {
@@ -814,15 +824,16 @@ impl SweepOutcome {
                 );
                 for other in self.points.iter().filter(|p| p.feasible && p.index != i) {
                     let theirs = other.stats[self.meta.objective];
-                    if !stats::intervals_overlap(&stats, &theirs) {
+                    if !stats::paired_indistinguishable(&best.objective_runs, &other.objective_runs)
+                    {
                         continue;
                     }
                     let separate = if stats.sd.is_none() {
                         "run more replications to tell them apart".to_string()
                     } else {
-                        match stats::replications_to_separate(
-                            &stats,
-                            &theirs,
+                        match stats::paired_replications_to_separate(
+                            &best.objective_runs,
+                            &other.objective_runs,
                             grid::MAX_REPLICATIONS as usize,
                         ) {
                             Some(n) => {

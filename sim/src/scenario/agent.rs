@@ -76,6 +76,28 @@ pub(crate) fn agent(
     Agent { steps }
 }
 
+/// A count drawn per run is capped at `cap` when it is drawn; a constant past the cap can only
+/// be a mistake, so it is refused here, naming the key (`width` of a parallel step, `count` of
+/// a repeat).
+fn refuse_constant_over(
+    s: &Section<'_>,
+    key: &str,
+    dist: Option<&Dist>,
+    cap: u32,
+    noun: &str,
+    diags: &mut Diags,
+) {
+    if let Some(Dist::Constant { value }) = dist
+        && *value > f64::from(cap)
+    {
+        diags.error(
+            &s.origin_of(key),
+            &s.key_path(key),
+            format!("a {key} of {value} is more than {cap} {noun}"),
+        );
+    }
+}
+
 fn array_len(node: Option<&Node>) -> usize {
     match node.map(|n| &n.value) {
         Some(Value::Array(items)) => items.len(),
@@ -367,15 +389,7 @@ impl Reader<'_, '_> {
                 }
             }
         }
-        if let Some(Dist::Constant { value }) = &width
-            && *value > MAX_BRANCHES as f64
-        {
-            diags.error(
-                &s.origin_of("width"),
-                &s.key_path("width"),
-                format!("a width of {value} is more than {MAX_BRANCHES} branches"),
-            );
-        }
+        refuse_constant_over(s, "width", width.as_ref(), MAX_BRANCHES, "branches", diags);
         let wait_for = s.has("wait_for").then(|| s.u32(diags, "wait_for", 1, 1));
         if !s.has("wait_for") {
             s.take("wait_for");
@@ -426,16 +440,7 @@ impl Reader<'_, '_> {
                 diags,
             );
         }
-        // As for `width`: a constant past the cap is an error, a drawn count is capped.
-        if let Some(Dist::Constant { value }) = &count
-            && *value > MAX_REPEAT as f64
-        {
-            diags.error(
-                &s.origin_of("count"),
-                &s.key_path("count"),
-                format!("a count of {value} is more than {MAX_REPEAT} runs"),
-            );
-        }
+        refuse_constant_over(s, "count", count.as_ref(), MAX_REPEAT, "runs", diags);
         let steps = self.nested(s, "steps", name, depth, diags);
         Some(StepKind::Repeat {
             count: count?,

@@ -46,11 +46,8 @@ fn cloud_run(
         let message = format!(
             "min_instances ({min_instances}) must not exceed max_instances ({max_instances})"
         );
-        diags.error(
-            &s.origin_of("min_instances"),
-            "autoscaler.min_instances",
-            message,
-        );
+        let (origin, path) = s.conflict("min_instances", &["max_instances"]);
+        diags.error(&origin, &path, message);
     }
     let default_initial = min_instances
         .max(1)
@@ -69,13 +66,10 @@ fn cloud_run(
         && min_instances <= max_instances
     {
         let message = format!(
-            "expected an integer in [min_instances, max_instances] = [{min_instances}, {max_instances}], found {initial_instances}"
+            "initial_instances ({initial_instances}) must be within [min_instances, max_instances] = [{min_instances}, {max_instances}]"
         );
-        diags.error(
-            &s.origin_of("initial_instances"),
-            "autoscaler.initial_instances",
-            message,
-        );
+        let (origin, path) = s.conflict("initial_instances", &["min_instances", "max_instances"]);
+        diags.error(&origin, &path, message);
     }
     let window = s.duration_min(diags, "window", 60_000_000_000, 1);
     let evaluation_interval = s.duration_min(diags, "evaluation_interval", 2_000_000_000, 1);
@@ -85,11 +79,8 @@ fn cloud_run(
             format_duration(evaluation_interval),
             format_duration(window)
         );
-        diags.error(
-            &s.origin_of("evaluation_interval"),
-            "autoscaler.evaluation_interval",
-            message,
-        );
+        let (origin, path) = s.conflict("evaluation_interval", &["window"]);
+        diags.error(&origin, &path, message);
     }
     CloudRunAutoscaler {
         min_instances,
@@ -134,7 +125,8 @@ fn bounds(
     let max = s.u32(diags, max_key, max_default.unwrap_or(min.max(1)), 1);
     if min > max {
         let message = format!("{min_key} ({min}) must not exceed {max_key} ({max})");
-        diags.error(&s.origin_of(min_key), &s.key_path(min_key), message);
+        let (origin, path) = s.conflict(min_key, &[max_key]);
+        diags.error(&origin, &path, message);
     }
     let default_initial = initial_default(min, max).clamp(min.min(max), max);
     let mut initial = s.u32(diags, "initial_replicas", default_initial, 0);
@@ -147,13 +139,10 @@ fn bounds(
     }
     if min <= max && !(min..=max).contains(&initial) {
         let message = format!(
-            "expected an integer in [{min_key}, {max_key}] = [{min}, {max}], found {initial}"
+            "initial_replicas ({initial}) must be within [{min_key}, {max_key}] = [{min}, {max}]"
         );
-        diags.error(
-            &s.origin_of("initial_replicas"),
-            &s.key_path("initial_replicas"),
-            message,
-        );
+        let (origin, path) = s.conflict("initial_replicas", &[min_key, max_key]);
+        diags.error(&origin, &path, message);
     }
     Bounds { min, max, initial }
 }

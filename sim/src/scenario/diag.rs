@@ -32,6 +32,11 @@ impl Origin {
         }
     }
 
+    /// Whether the value came from a `--set` argument.
+    pub(crate) fn is_override(&self) -> bool {
+        matches!(self, Origin::Override(_))
+    }
+
     /// Whether the value came from a sweep grid (the file's `[sweep].grid` or `--grid`).
     pub(crate) fn is_grid(&self) -> bool {
         matches!(self, Origin::SweepGrid { .. } | Origin::GridArg(_))

@@ -371,6 +371,26 @@ impl<'t> Section<'t> {
             .map_or_else(|| self.origin.clone(), |n| n.origin.clone())
     }
 
+    /// Of keys whose values conflict (`key` with each of `others`), the one to name in the
+    /// error, with its origin: the one given last (`--set` over the file over a default), since
+    /// that is the value the user just changed; `key` when none was given later. A sweep
+    /// grid's value counts as the file's: the error of a grid point ends with the point's
+    /// coordinates (`sweep::point_errors`), which name it. The message should state every
+    /// value, whichever key it is filed under.
+    pub(crate) fn conflict(&self, key: &str, others: &[&str]) -> (Origin, String) {
+        let given = |key: &str| {
+            let node = self.table.and_then(|t| t.get(key));
+            node.map_or(0, |n| if n.origin.is_override() { 2 } else { 1 })
+        };
+        let mut blamed = key;
+        for &other in others {
+            if given(other) > given(blamed) {
+                blamed = other;
+            }
+        }
+        (self.origin_of(blamed), self.key_path(blamed))
+    }
+
     /// Reports every key the schema did not ask for.
     pub(crate) fn finish(self, diags: &mut Diags) {
         let Some(table) = self.table else { return };
@@ -833,7 +853,8 @@ fn dist_of_kind(
                     show(median, quantity),
                     show(p99, quantity)
                 );
-                diags.error(&section.origin_of("p99"), &section.key_path("p99"), message);
+                let (origin, path) = section.conflict("p99", &["median"]);
+                diags.error(&origin, &path, message);
                 return None;
             }
             Some(Dist::lognormal(median, p99))
@@ -848,7 +869,8 @@ fn dist_of_kind(
                     show(min, quantity),
                     show(max, quantity)
                 );
-                diags.error(&section.origin_of("min"), &section.key_path("min"), message);
+                let (origin, path) = section.conflict("min", &["max"]);
+                diags.error(&origin, &path, message);
                 return None;
             }
             Some(Dist::Uniform { min, max })

@@ -286,7 +286,8 @@ fn run(node: Option<&Node>, diags: &mut Diags) -> RunLimits {
             format_duration(warmup),
             format_duration(horizon)
         );
-        diags.error(&s.origin_of("warmup"), "run.warmup", message);
+        let (origin, path) = s.conflict("warmup", &["horizon"]);
+        diags.error(&origin, &path, message);
     }
     let limits = RunLimits {
         horizon,
@@ -503,11 +504,8 @@ fn retry(node: Option<&Node>, diags: &mut Diags) -> RetryPolicy {
             format_duration(maximum_interval),
             format_duration(initial_interval)
         );
-        diags.error(
-            &s.origin_of("maximum_interval"),
-            "retry.maximum_interval",
-            message,
-        );
+        let (origin, path) = s.conflict("maximum_interval", &["initial_interval"]);
+        diags.error(&origin, &path, message);
     }
     let policy = RetryPolicy {
         initial_interval,
@@ -575,11 +573,8 @@ fn instance(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Instanc
             format_size(runtime_memory_bytes),
             format_size(memory_limit_bytes)
         );
-        diags.error(
-            &s.origin_of("runtime_memory"),
-            "instance.runtime_memory",
-            message,
-        );
+        let (origin, path) = s.conflict("runtime_memory", &["memory_limit"]);
+        diags.error(&origin, &path, message);
     }
     let gc = s.take("gc").map(|node| gc(node, diags));
     let instance = Instance {
@@ -607,11 +602,8 @@ fn instance(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Instanc
             format_duration(instance.crash_loop_backoff_max),
             format_duration(instance.crash_loop_backoff)
         );
-        diags.error(
-            &s.origin_of("crash_loop_backoff_max"),
-            "instance.crash_loop_backoff_max",
-            message,
-        );
+        let (origin, path) = s.conflict("crash_loop_backoff_max", &["crash_loop_backoff"]);
+        diags.error(&origin, &path, message);
     }
     s.finish(diags);
     instance

@@ -1488,10 +1488,11 @@ fn a_swept_min_instances_moves_an_initial_count_the_grid_does_not_set() {
         .collect();
     assert_eq!(initial, [2, 3]);
     // A value the user sets explicitly is still checked: by --set, or swept itself.
-    assert!(
-        errors(&text, &["autoscaler.min_instances=4"])[0]
-            .contains("autoscaler.initial_instances: expected an integer in [min_instances, max_instances] = [4, 30], found 3")
-    );
+    assert!(errors(&text, &["autoscaler.min_instances=4"])[0].ends_with(
+        "--set autoscaler.min_instances=4: autoscaler.min_instances: \
+                        initial_instances (3) must be within [min_instances, max_instances] = \
+                        [4, 30]"
+    ));
     let messages = sweep_errors(
         &text,
         &[
@@ -1502,8 +1503,8 @@ fn a_swept_min_instances_moves_an_initial_count_the_grid_does_not_set() {
     assert_eq!(
         messages,
         [
-            "s.toml: --grid autoscaler.initial_instances=2: autoscaler.initial_instances: expected \
-          an integer in [min_instances, max_instances] = [4, 30], found 2"
+            "s.toml: --grid autoscaler.initial_instances=2: autoscaler.initial_instances: \
+             initial_instances (2) must be within [min_instances, max_instances] = [4, 30]"
         ]
     );
 }
@@ -1540,4 +1541,44 @@ fn a_scenario_without_a_grid_is_its_only_point() {
     let points = sweep_check(&with("[sweep]\nreplications = 4\n"), &[]).unwrap();
     assert_eq!(points.len(), 1);
     assert_eq!(points[0], ok(MINIMAL, &[]));
+}
+
+/// Two keys whose values conflict: the error is filed under the one given last (`--set` over
+/// the file over a default), the value the user just changed, and states both values.
+#[test]
+fn a_conflict_is_filed_under_the_value_given_last() {
+    let text = with("[run]\nwarmup = \"30m\"\nhorizon = \"2h\"\n");
+    // `--horizon 20m` is `--set run.horizon=20m`: the file's warmup did not change.
+    assert_eq!(
+        errors(&text, &["run.horizon=20m"]),
+        [
+            "s.toml: --set run.horizon=20m: run.horizon: warmup (30m) must be below the horizon \
+          (20m)"
+        ]
+    );
+    assert_eq!(
+        errors(&text, &["run.warmup=3h"]),
+        ["s.toml: --set run.warmup=3h: run.warmup: warmup (3h) must be below the horizon (2h)"]
+    );
+    // Both from the file: under the key the check is about.
+    let line = line_of(&text, "warmup");
+    let both = with("[run]\nwarmup = \"3h\"\nhorizon = \"2h\"\n");
+    assert_eq!(
+        errors(&both, &[]),
+        [format!(
+            "s.toml:{line}:10: run.warmup: warmup (3h) must be below the horizon (2h)"
+        )]
+    );
+    // A default is never blamed over a value written down.
+    let backoff = with("[instance]\ncrash_loop_backoff = \"10m\"\n");
+    let line = line_of(&backoff, "crash_loop_backoff");
+    assert_eq!(
+        errors(&backoff, &[]),
+        [format!(
+            "s.toml:{line}:22: instance.crash_loop_backoff: crash_loop_backoff_max (5m) must be \
+             at least crash_loop_backoff (10m)"
+        )]
+    );
+    // A grid point's conflict stays under the file's key, with the point's coordinates that
+    // name the grid value: `an_invalid_grid_point_names_its_coordinates_and_every_one_is_reported`.
 }

@@ -743,6 +743,67 @@ fn a_failed_run_prints_the_seed_and_the_command_to_reproduce_it() {
     );
 }
 
+/// A run that fails (here: its event limit reached mid-run) leaves the folder's earlier
+/// outputs whole and untouched, and leaves no folder where there was none.
+#[test]
+fn a_failed_run_keeps_the_earlier_outputs() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    let file = mmc();
+    let first = [
+        "run",
+        &file,
+        "--set",
+        "run.warmup=0s",
+        "--horizon",
+        "600s",
+        "--replications",
+        "2",
+        "--quiet",
+        "--out",
+        out_arg,
+    ];
+    let ran = sim(tmp.path(), &first);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let contents = || -> Vec<(String, Vec<u8>)> {
+        files_under(&out)
+            .into_iter()
+            .map(|name| {
+                let bytes = fs::read(out.join(&name)).unwrap();
+                (name, bytes)
+            })
+            .collect()
+    };
+    let before = contents();
+    assert!(before.len() >= 5, "{before:?}");
+    let failing = |out: &str| {
+        sim(
+            tmp.path(),
+            &[
+                "run",
+                &file,
+                "--set",
+                "run.max_events=300000",
+                "--quiet",
+                "--out",
+                out,
+            ],
+        )
+    };
+    let ran = failing(out_arg);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        before == contents(),
+        "the failed run changed the earlier outputs"
+    );
+    let fresh = tmp.path().join("fresh");
+    let ran = failing(fresh.to_str().unwrap());
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(!fresh.exists(), "a failed run left {}", fresh.display());
+}
+
 #[test]
 fn several_files_with_out_get_a_folder_each() {
     // needs model

@@ -1,13 +1,15 @@
 //! `kill -9` at several moments during `sim run`, `sim sweep` and `sim merge`, into folders
 //! that already hold an earlier complete set. After each kill: every file that exists is whole
-//! (JSON parses), the folder is either a complete set (its `manifest.json` matches every file)
-//! or visibly not (no manifest); a rerun succeeds, leaves no temporary file and a complete set;
+//! (JSON parses), the folder is either a complete set (its `manifest.json` matches every file:
+//! the earlier set, while the new one is still being written in the staging folder, or the
+//! new one) or visibly not (no manifest, during the swap); a rerun succeeds, leaves no
+//! temporary file and a complete set;
 //! and `sim sweep --resume` after a kill gives the `points.csv` of an uninterrupted sweep, byte
 //! for byte. Scenarios are small (each command takes a tenth of a second), so the whole file
 //! runs in a few seconds; the moments are spread over each command's running time.
 #![cfg(unix)]
 
-use sim::output::set::{MANIFEST, is_temporary, verify};
+use sim::output::set::{MANIFEST, STAGING, is_temporary, verify};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -90,9 +92,16 @@ fn assert_whole_or_visibly_incomplete(set: &Path, moment: Duration) {
     }
 }
 
+/// Whether a kill landed before the new set was complete: its staging folder is still there,
+/// or the swap had begun (no manifest).
+fn interrupted_set(set: &Path) -> bool {
+    set.join(STAGING).exists() || !set.join(MANIFEST).exists()
+}
+
 /// After a successful rerun: a complete set and no temporary file anywhere.
 fn assert_complete(set: &Path) {
     verify(set).unwrap();
+    assert!(!set.join(STAGING).exists(), "{}", set.display());
     let leftovers: Vec<PathBuf> = files_under(set)
         .into_iter()
         .filter(|p| is_temporary(&p.file_name().unwrap().to_string_lossy()))
@@ -140,7 +149,7 @@ fn kill_9_during_sim_run() {
         let moment = Duration::from_millis(ms);
         sim_killed(tmp.path(), &run("2"), moment);
         assert_whole_or_visibly_incomplete(&out, moment);
-        interrupted += !out.join(MANIFEST).exists() as usize;
+        interrupted += interrupted_set(&out) as usize;
         let new_manifest = fs::read_to_string(reference.join(MANIFEST)).unwrap();
         if let Ok(manifest) = fs::read_to_string(out.join(MANIFEST)) {
             // Complete (and verified above): the old run or the new one, never a mix.
@@ -200,7 +209,7 @@ fn kill_9_during_sim_sweep_then_resume_gives_the_same_points() {
         sim_killed(tmp.path(), &sweep(&out, &["--resume"]), moment);
         let set = out.join("sweep");
         assert_whole_or_visibly_incomplete(&set, moment);
-        interrupted += !set.join(MANIFEST).exists() as usize;
+        interrupted += interrupted_set(&set) as usize;
         sim_ok(tmp.path(), &sweep(&out, &["--resume"]), 0);
         assert_complete(&set);
         assert!(

@@ -5,13 +5,17 @@
 //! previous version, or the new one). A process killed mid-write leaves at most a `.NAME.tmp`,
 //! which the next run into that folder deletes.
 //!
-//! A folder of outputs (a run's, a sweep's) is an `OutputSet`: `begin` deletes the previous
-//! set's `manifest.json` first (from then on the folder is visibly incomplete), then every file
-//! the previous set listed, every file this kind of set owns and every temporary leftover, so
-//! no stale file can survive (a `--no-plots` rerun leaves no old figure). Files are written
-//! with `write`; `finish` writes `manifest.json` last, listing every file with its size and
-//! SHA-256. A folder is a complete set exactly when `manifest.json` exists and every file it
-//! lists has that size and hash: a kill, a full disk or a failed run leaves no manifest.
+//! A folder of outputs (a run's, a sweep's) is an `OutputSet`. `write` puts its files in a
+//! staging folder inside it (`.sim-staging.tmp/`), so while a run goes on, and after it fails,
+//! the folder still holds the previous set, whole. `finish` then replaces that set: it deletes
+//! the previous `manifest.json` first (from then on the folder is visibly incomplete), then
+//! every file the previous set listed, every file this kind of set owns and every temporary
+//! leftover, so no stale file can survive (a `--no-plots` rerun leaves no old figure); it moves
+//! the new files in by renames and writes `manifest.json` last, listing every file with its
+//! size and SHA-256. A folder is a complete set exactly when `manifest.json` exists and every
+//! file it lists has that size and hash: a kill during `finish` leaves no manifest. A set
+//! dropped unfinished (a failed run) deletes its staging folder; one a kill left behind goes
+//! at the next `begin`.
 
 use super::OutputError;
 use serde::{Deserialize, Serialize};
@@ -99,32 +103,33 @@ pub struct Manifest {
     pub files: Vec<ManifestEntry>,
 }
 
+/// The staging folder inside an output folder: hidden, and named as a temporary.
+pub const STAGING: &str = ".sim-staging.tmp";
+
 /// A folder of outputs being written; see the module comment.
 #[derive(Debug)]
 pub struct OutputSet {
     root: PathBuf,
+    /// Whether `begin` created `root`: a set dropped unfinished removes it again if empty.
+    created_root: bool,
+    staging: PathBuf,
     kind: SetKind,
     files: Mutex<Vec<ManifestEntry>>,
 }
 
 impl OutputSet {
-    /// Creates `root` if needed and clears the previous set: its manifest first, then its
-    /// files, this kind's files and temporary leftovers.
+    /// Creates `root` if needed and an empty staging folder in it (removing one a killed run
+    /// left). The previous set stays as it is until `finish`.
     pub fn begin(root: &Path, kind: SetKind) -> Result<OutputSet, OutputError> {
+        let created_root = !root.exists();
         super::create_dir(root)?;
-        let manifest_path = root.join(MANIFEST);
-        let previous = read_manifest(root);
-        remove_file_if_present(&manifest_path)?;
-        if let Some(previous) = previous {
-            for entry in &previous.files {
-                if let Some(relative) = safe_relative(&entry.path) {
-                    remove_file_if_present(&root.join(relative))?;
-                }
-            }
-        }
-        clear_owned(root, kind)?;
+        let staging = root.join(STAGING);
+        remove_dir_if_present(&staging)?;
+        super::create_dir(&staging)?;
         Ok(OutputSet {
             root: root.to_path_buf(),
+            created_root,
+            staging,
             kind,
             files: Mutex::new(Vec::new()),
         })
@@ -134,13 +139,13 @@ impl OutputSet {
         &self.root
     }
 
-    /// Writes `relative` (`/`-separated, under the root; parent folders are created) and
-    /// records it for the manifest. Safe to call from several threads.
+    /// Writes `relative` (`/`-separated, under the root; parent folders are created) into the
+    /// staging folder and records it for the manifest. Safe to call from several threads.
     pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), OutputError> {
         let relative_path = safe_relative(relative).unwrap_or_else(|| {
             panic!("output path {relative:?} must be relative and stay inside its folder")
         });
-        let path = self.root.join(relative_path);
+        let path = self.staging.join(relative_path);
         if let Some(parent) = path.parent() {
             super::create_dir(parent)?;
         }
@@ -157,13 +162,42 @@ impl OutputSet {
         Ok(())
     }
 
-    /// Writes `manifest.json`, last: from now on the folder is a complete set.
-    pub fn finish(self) -> Result<(), OutputError> {
-        let mut files = self
-            .files
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    /// Replaces the previous set by this one: the previous manifest goes first, then the
+    /// previous set's files, this kind's files and temporary leftovers; the new files move in,
+    /// and `manifest.json` comes last: from then on the folder is a complete set.
+    pub fn finish(mut self) -> Result<(), OutputError> {
+        let mut files = std::mem::take(
+            &mut *self
+                .files
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
         files.sort_by(|a, b| a.path.cmp(&b.path));
+        let root = &self.root;
+        let manifest_path = root.join(MANIFEST);
+        let previous = read_manifest(root);
+        remove_file_if_present(&manifest_path)?;
+        if let Some(previous) = previous {
+            for entry in &previous.files {
+                if let Some(relative) = safe_relative(&entry.path) {
+                    remove_file_if_present(&root.join(relative))?;
+                }
+            }
+        }
+        clear_owned(root, self.kind)?;
+        for entry in &files {
+            let relative = safe_relative(&entry.path).expect("checked by write");
+            let target = root.join(&relative);
+            if let Some(parent) = target.parent() {
+                super::create_dir(parent)?;
+            }
+            fs::rename(self.staging.join(&relative), &target).map_err(|source| OutputError {
+                path: target.clone(),
+                source,
+            })?;
+        }
+        remove_dir_if_present(&self.staging)?;
+        self.created_root = false;
         let manifest = Manifest {
             program: "sim".into(),
             version: crate::VERSION.into(),
@@ -172,7 +206,19 @@ impl OutputSet {
         };
         let mut bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         bytes.push(b'\n');
-        write_atomic(&self.root.join(MANIFEST), &bytes)
+        write_atomic(&manifest_path, &bytes)
+    }
+}
+
+impl Drop for OutputSet {
+    /// An unfinished set (a failed run) leaves the folder as it found it, and removes it if
+    /// `begin` created it and nothing else was put there. After `finish` the staging folder is
+    /// gone already.
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.staging);
+        if self.created_root {
+            let _ = fs::remove_dir(&self.root);
+        }
     }
 }
 
@@ -399,10 +445,11 @@ mod tests {
         fs::write(root.join("replications/readme"), b"mine").unwrap();
 
         let set = OutputSet::begin(root, SetKind::Run).unwrap();
-        assert_eq!(names(root), ["notes.txt", "replications", "sweep"]);
-        assert_eq!(names(&root.join("replications")), ["readme"]);
         set.write("summary.json", b"new").unwrap();
+        // Until it finishes, the previous set is all there is (beside the staging folder).
+        assert!(verify(root).is_ok());
         set.finish().unwrap();
+        assert_eq!(names(&root.join("replications")), ["readme"]);
         assert_eq!(
             names(root),
             [
@@ -424,9 +471,53 @@ mod tests {
         fs::write(root.join("runs/.0-1.json.tmp"), b"{").unwrap();
         fs::write(root.join("pareto.png"), b"old").unwrap();
         fs::write(root.join(".points.csv.tmp"), b"half").unwrap();
-        OutputSet::begin(root, SetKind::Sweep).unwrap();
-        assert_eq!(names(root), ["runs"]);
+        OutputSet::begin(root, SetKind::Sweep)
+            .unwrap()
+            .finish()
+            .unwrap();
+        assert_eq!(names(root), ["manifest.json", "runs"]);
         assert_eq!(names(&root.join("runs")), ["0-0.json"]);
+    }
+
+    /// A failed run (its set dropped unfinished) leaves the previous set whole, removes its
+    /// staging folder, and removes the folder itself when it created it and it is empty; a
+    /// staging folder a kill left behind goes at the next `begin`.
+    #[test]
+    fn an_unfinished_set_leaves_the_previous_one_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("out");
+        let set = OutputSet::begin(&root, SetKind::Run).unwrap();
+        set.write("summary.json", b"old").unwrap();
+        set.write("replications/1/summary.json", b"old 1").unwrap();
+        set.finish().unwrap();
+        let before = verify(&root).unwrap();
+
+        let set = OutputSet::begin(&root, SetKind::Run).unwrap();
+        set.write("summary.json", b"new").unwrap();
+        set.write("timeline.png", b"new figure").unwrap();
+        drop(set);
+        assert_eq!(verify(&root).unwrap(), before);
+        assert_eq!(fs::read(root.join("summary.json")).unwrap(), b"old");
+        assert_eq!(
+            names(&root),
+            ["manifest.json", "replications", "summary.json"]
+        );
+
+        // Killed mid-run: the staging folder stays until the next set begins.
+        fs::create_dir_all(root.join(STAGING).join("replications/2")).unwrap();
+        fs::write(root.join(STAGING).join("replications/2/x.csv"), b"half").unwrap();
+        let set = OutputSet::begin(&root, SetKind::Run).unwrap();
+        set.write("summary.json", b"newer").unwrap();
+        set.finish().unwrap();
+        assert_eq!(names(&root), ["manifest.json", "summary.json"]);
+        assert_eq!(fs::read(root.join("summary.json")).unwrap(), b"newer");
+
+        // A run that fails into a folder it created leaves no folder behind.
+        let fresh = dir.path().join("fresh");
+        let set = OutputSet::begin(&fresh, SetKind::Run).unwrap();
+        set.write("summary.json", b"x").unwrap();
+        drop(set);
+        assert!(!fresh.exists());
     }
 
     #[test]

@@ -156,8 +156,10 @@ fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, String> {
 
 /// A file named by `--junit` or `--json` must be writable before anything runs: not a
 /// folder, not one of the scenario files the command reads (`inputs`: a slip of the shell
-/// must not replace a scenario with a report), and in a folder that exists (or that this
-/// command creates: `creates`).
+/// must not replace a scenario with a report), not a file the command writes into one of the
+/// run folders it creates (`creates`), and in a folder that exists (or is one of `creates`)
+/// and lets a file be created there (checked by creating and removing the temporary file
+/// `write_atomic` would use).
 pub(crate) fn check_output_file(
     path: &Path,
     creates: &[&Path],
@@ -173,15 +175,43 @@ pub(crate) fn check_output_file(
             input.display()
         ));
     }
-    if path.file_name().is_none() {
+    let Some(name) = path.file_name() else {
         return cannot("no file name; name a file");
+    };
+    // The run folders may not exist yet: compared as absolute paths too.
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let created = |dir: &Path| creates.iter().find(|d| absolute(d) == absolute(dir));
+    let run_output = creates
+        .iter()
+        .find(|dir| same_file(path, &dir.join(name)))
+        .or_else(|| created(path.parent().unwrap_or(Path::new("."))));
+    if run_output.is_some() && output::set::run_writes(&name.to_string_lossy()) {
+        return cannot(&format!(
+            "the run writes its own {} in that folder; name another file",
+            name.to_string_lossy()
+        ));
     }
     let parent = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    if parent.is_dir() || creates.contains(&parent) {
+    if created(parent).is_some() && !parent.exists() {
         return Ok(());
+    }
+    if parent.is_dir() {
+        let probe = parent.join(format!(".{}.tmp", name.to_string_lossy()));
+        return match std::fs::File::create_new(&probe) {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&probe);
+                Ok(())
+            }
+            // A leftover of a killed write: the folder takes files.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(error) => cannot(&format!(
+                "folder {} does not take new files ({error})",
+                parent.display()
+            )),
+        };
     }
     if parent.exists() {
         cannot(&format!("{} is not a directory", parent.display()))

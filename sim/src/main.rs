@@ -24,43 +24,42 @@ fn main() -> ExitCode {
             };
         }
     };
-    let outcome = match &task {
-        cli::Task::Run(settings) => commands::run(
-            settings,
-            &Console {
-                quiet: settings.quiet,
-            },
-        ),
-        cli::Task::Validate(settings) => commands::validate(settings, &Console { quiet: false }),
-        cli::Task::Sweep(settings) => commands::sweep(
-            settings,
-            &Console {
-                quiet: settings.quiet,
-            },
-        ),
-        cli::Task::Merge(settings) => commands::merge(
-            settings,
-            &Console {
-                quiet: settings.quiet,
-            },
-        ),
-        cli::Task::Diff(settings) => commands::diff(
-            settings,
-            &Console {
-                quiet: settings.quiet,
-            },
-        ),
-        cli::Task::Headroom(settings) => commands::headroom(
-            settings,
-            &Console {
-                quiet: settings.quiet,
-            },
-        ),
-        cli::Task::Completions(shell) => commands::completions(*shell, &Console { quiet: false }),
-        cli::Task::Man(settings) => commands::man(settings, &Console { quiet: false }),
-        cli::Task::Schema => commands::schema(&Console { quiet: false }),
-        cli::Task::New(settings) => commands::new(settings, &Console { quiet: false }),
+    let quiet = match &task {
+        cli::Task::Run(settings) => settings.quiet,
+        cli::Task::Sweep(settings) => settings.quiet,
+        cli::Task::Merge(settings) => settings.quiet,
+        cli::Task::Diff(settings) => settings.quiet,
+        cli::Task::Headroom(settings) => settings.quiet,
+        cli::Task::Validate(_)
+        | cli::Task::Completions(_)
+        | cli::Task::Man(_)
+        | cli::Task::Schema
+        | cli::Task::New(_) => false,
     };
+    let console = Console::new(quiet);
+    let outcome = match &task {
+        cli::Task::Run(settings) => commands::run(settings, &console),
+        cli::Task::Validate(settings) => commands::validate(settings, &console),
+        cli::Task::Sweep(settings) => commands::sweep(settings, &console),
+        cli::Task::Merge(settings) => commands::merge(settings, &console),
+        cli::Task::Diff(settings) => commands::diff(settings, &console),
+        cli::Task::Headroom(settings) => commands::headroom(settings, &console),
+        cli::Task::Completions(shell) => commands::completions(*shell, &console),
+        cli::Task::Man(settings) => commands::man(settings, &console),
+        cli::Task::Schema => commands::schema(&console),
+        cli::Task::New(settings) => commands::new(settings, &console),
+    };
+    // Results that did not reach stdout (a full disk, a closed file) are a failure: a script
+    // reading them would otherwise take a truncated report for a whole one.
+    let stdout_error = console
+        .stdout_error
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    if let Some(error) = stdout_error {
+        console.error(&format!("sim: cannot write to standard output: {error}"));
+        return ExitCode::from(2);
+    }
     match outcome {
         commands::Outcome::Success => ExitCode::SUCCESS,
         commands::Outcome::SloFailed => ExitCode::from(1),
@@ -69,30 +68,51 @@ fn main() -> ExitCode {
 }
 
 /// Where the commands print: results for humans on stdout (silenced by `--quiet`), errors on
-/// stderr. Write errors (a closed pipe) are ignored rather than turned into panics.
+/// stderr. A closed pipe (`sim schema | head`) is not an error: the reader has what it wanted.
+/// Any other failure to write stdout is kept, and `main` exits 2 with it; the command itself
+/// carries on (its files are still worth writing).
 pub struct Console {
     pub quiet: bool,
+    stdout_error: std::sync::Mutex<Option<std::io::Error>>,
 }
 
 impl Console {
+    pub fn new(quiet: bool) -> Console {
+        Console {
+            quiet,
+            stdout_error: std::sync::Mutex::new(None),
+        }
+    }
+
     /// Human output on stdout, unless quiet.
     pub fn out(&self, text: &str) {
         if !self.quiet {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(text.as_bytes());
+            let mut bytes = text.as_bytes().to_vec();
             if !text.ends_with('\n') {
-                let _ = stdout.write_all(b"\n");
+                bytes.push(b'\n');
             }
-            let _ = stdout.flush();
+            self.write_stdout(&bytes);
         }
     }
 
     /// Machine-readable output on stdout (`--format json`, completion scripts, man pages),
     /// printed even when quiet: it is what was asked for.
     pub fn data(&self, bytes: &[u8]) {
+        self.write_stdout(bytes);
+    }
+
+    fn write_stdout(&self, bytes: &[u8]) {
         let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(bytes);
-        let _ = stdout.flush();
+        let written = stdout.write_all(bytes).and_then(|()| stdout.flush());
+        if let Err(error) = written
+            && error.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            let mut kept = self
+                .stdout_error
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            kept.get_or_insert(error);
+        }
     }
 
     /// One error line (or several) on stderr, always.

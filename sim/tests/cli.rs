@@ -1380,10 +1380,20 @@ fn a_bad_junit_path_exits_2_naming_it_and_writes_nothing() {
     let out = tmp.path().join("out");
     let folder = tmp.path().join("a-folder");
     fs::create_dir(&folder).unwrap();
-    for (junit, why) in [
+    let mut cases = vec![
         ("missing/verdicts.xml", "folder missing does not exist"),
         ("a-folder", "it is a directory"),
-    ] {
+        // One of the run's own files: it would replace the summary, or the summary it.
+        (
+            "out/summary.json",
+            "the run writes its own summary.json in that folder",
+        ),
+    ];
+    if Path::new("/proc/self").is_dir() {
+        // A folder that exists but takes no new file: found before the run, not after it.
+        cases.push(("/proc/verdicts.xml", "folder /proc does not take new files"));
+    }
+    for (junit, why) in cases {
         let ran = sim(
             tmp.path(),
             &[
@@ -1745,4 +1755,49 @@ fn an_unused_provider_group_is_a_warning_on_stderr() {
         )
     );
     assert!(ran.stdout.starts_with("ok: "), "{}", ran.stdout);
+}
+
+/// Output that cannot be written (stdout on a full disk: Linux's /dev/full) is a failure,
+/// exit 2 with the reason, not a silent success; a closed pipe (`sim schema | head`) is not.
+#[test]
+fn a_failed_write_to_stdout_exits_2() {
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // not Linux
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc();
+    for args in [
+        vec!["schema"],
+        vec!["completions", "bash"],
+        vec!["man"],
+        vec!["validate", &file],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_sim"))
+            .args(&args)
+            .current_dir(tmp.path())
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "sim {args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot write to standard output: No space left on device"),
+            "sim {args:?}: {stderr}"
+        );
+    }
+    // The reader of a pipe may stop early: that is not an error.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .arg("schema")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

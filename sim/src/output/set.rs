@@ -83,6 +83,12 @@ impl SetKind {
     }
 }
 
+/// Whether a run's output folder holds a file of this name that `sim run` writes there (a
+/// report named so by `--junit` would be replaced, or would replace it).
+pub fn run_writes(name: &str) -> bool {
+    SetKind::Run.owns_file(name) || name == MANIFEST || name == super::html::REPORT
+}
+
 /// One file of a set, as `manifest.json` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestEntry {

@@ -936,8 +936,8 @@ pub(crate) enum Column {
     Numbers,
 }
 
-/// Loads a one-column CSV (a header row is optional). Errors point at the CSV row; a missing
-/// file points at the scenario key that names it.
+/// Loads a one-column CSV (a header row is optional, see `is_header`). Errors point at the CSV
+/// row; a missing file points at the scenario key that names it.
 pub(crate) fn load_column(
     file: &str,
     column: Column,
@@ -967,6 +967,7 @@ pub(crate) fn load_column(
             return None;
         }
     };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut values = Vec::new();
     let mut failed = false;
     for (index, line) in text.lines().enumerate() {
@@ -984,7 +985,7 @@ pub(crate) fn load_column(
         }
         match parse_cell(cell, column) {
             Ok(value) => values.push(value),
-            Err(_) if values.is_empty() && !failed && index == 0 => {} // a header
+            Err(_) if index == 0 && is_header(cell) => {}
             Err(why) => {
                 failed = true;
                 let location = Origin::Csv {
@@ -1004,6 +1005,15 @@ pub(crate) fn load_column(
         return None;
     }
     if failed { None } else { Some(values) }
+}
+
+/// Whether a first row that is not a value is a header: only when it is not an attempt at one.
+/// A number of any kind (out of range, or "nan", "inf", "infinity" in any case, which Rust
+/// parses) or a cell that starts like one ("-1", "1e999s", "1,2") is a bad value, reported with
+/// its line as it would be on line 2.
+fn is_header(cell: &str) -> bool {
+    let starts_like_a_number = cell.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c));
+    cell.parse::<f64>().is_err() && !starts_like_a_number
 }
 
 fn parse_cell(cell: &str, column: Column) -> Result<f64, String> {

@@ -809,6 +809,90 @@ fn csv_problems_are_located() {
     assert!(messages[1].starts_with("bad.csv:3:1: agent.steps.0.latency.csv: \"soon\": invalid duration (expected a number at \"soon\"), expected a duration string"), "{messages:?}");
 }
 
+/// Loads MINIMAL with `key = <value>` in `section`, where the value names `data.csv` holding
+/// `csv`: the messages, with the temporary directory removed.
+fn csv_messages(section: &str, key_value: &str, csv: &str) -> Result<Scenario, Vec<String>> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("data.csv"), csv).expect("write csv");
+    let path = dir.path().join("s.toml");
+    let text = if section == "traffic" {
+        MINIMAL.replace("kind = \"constant\"\nrate_per_s = 1.0", key_value)
+    } else {
+        format!("{MINIMAL}\n[{section}]\n{key_value}\n")
+    };
+    std::fs::write(&path, text).expect("write scenario");
+    let prefix = format!("{}/", dir.path().display());
+    load(&path, &[]).map_err(|e| e.messages.iter().map(|m| m.replace(&prefix, "")).collect())
+}
+
+/// A first CSV row is a header only when it is not a value at all: a number that is out of
+/// range, not finite ("nan", "inf" in any case) or in the wrong form is reported on line 1 as
+/// it would be on line 2, for every CSV kind the loader reads.
+#[test]
+fn a_bad_first_csv_row_is_reported_not_taken_as_a_header() {
+    let kinds = [
+        (
+            "conversation",
+            "messages = { kind = \"empirical\", csv = \"data.csv\" }",
+            "conversation.messages.csv",
+        ),
+        (
+            "conversation",
+            "think_time = { kind = \"empirical\", csv = \"data.csv\" }",
+            "conversation.think_time.csv",
+        ),
+        (
+            "traffic",
+            "kind = \"trace\"\ncsv = \"data.csv\"",
+            "traffic.csv",
+        ),
+    ];
+    for (section, key_value, key) in kinds {
+        // A good value for this kind (counts take no unit, durations need one).
+        let good = if key.ends_with("messages.csv") {
+            "2"
+        } else {
+            "2s"
+        };
+        for (first, cell, alone) in [
+            ("-1", "-1", false),
+            ("1e300", "1e300", false),
+            ("1e300", "1e300", true),
+            ("nan", "nan", true),
+            ("NaN", "NaN", false),
+            ("-Infinity", "-Infinity", false),
+            ("inf", "inf", false),
+            ("1,2", "1,2", false),
+            ("\"-1\"", "-1", false),
+        ] {
+            let csv = if alone {
+                format!("{first}\n")
+            } else {
+                format!("{first}\n{good}\n")
+            };
+            let messages = csv_messages(section, key_value, &csv).expect_err(&csv);
+            assert_eq!(messages.len(), 1, "{key} {csv:?}: {messages:?}");
+            assert!(
+                messages[0].starts_with(&format!("data.csv:1:1: {key}: \"{cell}\": ")),
+                "{key} {csv:?}: {messages:?}"
+            );
+            // The same value on line 2, after a header, gets the same message.
+            let second =
+                csv_messages(section, key_value, &format!("value\n{csv}")).expect_err(&csv);
+            assert_eq!(
+                second,
+                [messages[0].replacen("data.csv:1:1:", "data.csv:2:1:", 1)],
+                "{key} {csv:?}"
+            );
+        }
+        // A header (a word, quoted or not, several columns or one) is still skipped.
+        for header in ["value", "\"arrival time\"", "time,count", "\u{feff}value"] {
+            csv_messages(section, key_value, &format!("{header}\n{good}\n"))
+                .unwrap_or_else(|m| panic!("{key} {header:?}: {m:?}"));
+        }
+    }
+}
+
 #[test]
 fn timeline_problems_are_reported() {
     let text = with(

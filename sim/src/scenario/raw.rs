@@ -16,6 +16,11 @@ pub(crate) struct Node {
 pub(crate) enum Value {
     Str(String),
     Int(i64),
+    /// An integer literal beyond i64, TOML's range: kept as written (`text`, with its radix
+    /// prefix) so the key that reads it reports it once, with the key's own range.
+    BigInt {
+        text: String,
+    },
     Float(f64),
     Bool(bool),
     Datetime(String),
@@ -69,6 +74,7 @@ pub(crate) fn describe(value: &Value) -> String {
     match value {
         Value::Str(s) => format!("string {s:?}"),
         Value::Int(i) => format!("integer {i}"),
+        Value::BigInt { text, .. } => format!("integer {text}"),
         Value::Float(f) => format!("float {f}"),
         Value::Bool(b) => format!("boolean {b}"),
         Value::Datetime(d) => format!("datetime {d}"),
@@ -172,21 +178,22 @@ pub(crate) fn parse_document(text: &str, diags: &mut Diags) -> Option<Node> {
         diags.error(&origin, "", format!("invalid toml: {message}{more}"));
         return None;
     }
-    let table = convert_table(document.get_ref(), "", &lines, diags);
+    let table = convert_table(document.get_ref(), &lines);
     Some(Node {
         origin: Origin::Whole,
         value: Value::Table(table),
     })
 }
 
-/// `path` is the dotted key of `table` (for messages only).
-fn convert_table(table: &DeTable<'_>, path: &str, lines: &Lines, diags: &mut Diags) -> Table {
+/// The parsed table as located nodes. Converting reports nothing: a value is judged by the key
+/// that reads it (an integer beyond i64 included), so each problem is one message.
+fn convert_table(table: &DeTable<'_>, lines: &Lines) -> Table {
     let entries = table
         .iter()
         .map(|(key, value)| {
             let key = key_text(key);
             Entry {
-                node: convert(value, &join(path, &key.0), lines, diags),
+                node: convert(value, lines),
                 key: key.0,
                 key_origin: lines.origin(key.1),
             }
@@ -199,42 +206,21 @@ fn key_text(key: &Spanned<std::borrow::Cow<'_, str>>) -> (String, usize) {
     (key.get_ref().to_string(), key.span().start)
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-fn convert(value: &Spanned<DeValue<'_>>, path: &str, lines: &Lines, diags: &mut Diags) -> Node {
+fn convert(value: &Spanned<DeValue<'_>>, lines: &Lines) -> Node {
     let origin = lines.origin(value.span().start);
     let value = match value.get_ref() {
         DeValue::String(s) => Value::Str(s.to_string()),
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
             Ok(i) => Value::Int(i),
-            Err(_) => {
-                diags.error(
-                    &origin,
-                    path,
-                    format!(
-                        "integer {i} does not fit in 64 bits, expected an integer between \
-                         -9223372036854775808 and 9223372036854775807 (or a float such as 1e20)"
-                    ),
-                );
-                Value::Int(0)
-            }
+            Err(_) => Value::BigInt {
+                text: i.to_string(),
+            },
         },
         DeValue::Float(f) => Value::Float(f.as_str().parse().unwrap_or(f64::NAN)),
         DeValue::Boolean(b) => Value::Bool(*b),
         DeValue::Datetime(d) => Value::Datetime(d.to_string()),
-        DeValue::Array(a) => Value::Array(
-            a.iter()
-                .enumerate()
-                .map(|(i, v)| convert(v, &join(path, &i.to_string()), lines, diags))
-                .collect(),
-        ),
-        DeValue::Table(t) => Value::Table(convert_table(t, path, lines, diags)),
+        DeValue::Array(a) => Value::Array(a.iter().map(|v| convert(v, lines)).collect()),
+        DeValue::Table(t) => Value::Table(convert_table(t, lines)),
     };
     Node { origin, value }
 }
@@ -243,13 +229,12 @@ fn convert(value: &Spanned<DeValue<'_>>, path: &str, lines: &Lines, diags: &mut 
 /// string (so `2GiB` and `"2GiB"` both work). Every node is located at the argument.
 pub(crate) fn parse_override_value(text: &str, origin: &Origin) -> Node {
     let text = text.trim();
-    let mut scratch = Diags::new(String::new());
     let parsed = DeValue::parse(text)
         .ok()
-        .map(|v| convert(&v, "", &Lines::new(text.as_bytes()), &mut scratch));
+        .map(|v| convert(&v, &Lines::new(text.as_bytes())));
     match parsed {
-        Some(node) if scratch.is_empty() => relocate(node, origin),
-        _ => Node {
+        Some(node) => relocate(node, origin),
+        None => Node {
             origin: origin.clone(),
             value: Value::Str(text.into()),
         },
@@ -360,6 +345,7 @@ pub(crate) fn format_value(value: &Value) -> String {
     match value {
         Value::Str(s) => quote(s),
         Value::Int(i) => i.to_string(),
+        Value::BigInt { text, .. } => text.clone(),
         Value::Float(f) => format_float(*f),
         Value::Bool(b) => b.to_string(),
         Value::Datetime(d) => d.clone(),

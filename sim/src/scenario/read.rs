@@ -117,11 +117,27 @@ pub(crate) fn show_number(x: f64) -> String {
     }
 }
 
+/// The message for an integer literal beyond i64 (`text` as written) read by a key that takes
+/// `expected`: no key takes one.
+fn beyond_64_bits(text: &str, expected: &str) -> String {
+    let side = if text.starts_with('-') {
+        "too small"
+    } else {
+        "too large"
+    };
+    format!("integer {text} does not fit in 64 bits ({side}), expected {expected}")
+}
+
 /// Reads a finite number (integer or float) within `range`.
 pub(crate) fn number(node: &Node, path: &str, range: Range, diags: &mut Diags) -> Option<f64> {
     let x = match node.value {
         Value::Int(i) => i as f64,
         Value::Float(f) => f,
+        Value::BigInt { ref text, .. } => {
+            let message = beyond_64_bits(text, &range.describe());
+            diags.error(&node.origin, path, message);
+            return None;
+        }
         ref other => {
             let expected = range.describe();
             diags.error(
@@ -172,6 +188,11 @@ pub(crate) fn integer(
                 path,
                 format!("expected {expected}, found {i}"),
             );
+            None
+        }
+        Value::BigInt { ref text, .. } => {
+            let message = beyond_64_bits(text, &format!("an integer in [{min}, {max}]"));
+            diags.error(&node.origin, path, message);
             None
         }
         ref other => {

@@ -207,6 +207,8 @@ fn grid_values(node: &Node, path: &str, diags: &mut Diags) -> Option<Vec<(String
                 let text = match &item.value {
                     Value::Str(s) => s.clone(),
                     Value::Int(i) => i.to_string(),
+                    // Reported, with the key's range, when the grid point is read.
+                    Value::BigInt { text, .. } => text.clone(),
                     Value::Float(f) => f.to_string(),
                     Value::Bool(b) => b.to_string(),
                     other => {

@@ -893,6 +893,61 @@ fn a_bad_first_csv_row_is_reported_not_taken_as_a_header() {
     }
 }
 
+/// An integer beyond 64 bits (TOML's range) is one error, from the key that reads it: it says
+/// the integer is out of range and what the key takes, in the file and in `--set`; no second
+/// error about a stand-in value.
+#[test]
+fn an_integer_beyond_64_bits_is_one_error_naming_the_key_and_its_range() {
+    let key = "temporal.max_concurrent_activities";
+    let expected = "does not fit in 64 bits (too large), expected an integer in [1, 1000000]";
+    let text = with("[temporal]\nmax_concurrent_activities = 99999999999999999999\n");
+    let line = line_of(&text, "max_concurrent_activities");
+    assert_eq!(
+        errors(&text, &[]),
+        [format!(
+            "s.toml:{line}:29: {key}: integer 99999999999999999999 {expected}"
+        )]
+    );
+    let set = format!("{key}=99999999999999999999");
+    assert_eq!(
+        errors(MINIMAL, &[&set]),
+        [format!(
+            "s.toml: --set {set}: {key}: integer 99999999999999999999 {expected}"
+        )]
+    );
+    // Below i64 too, and in a u64 key, a float key and a string key.
+    let text = with("[temporal]\nmax_concurrent_activities = -99999999999999999999\n");
+    assert_eq!(
+        errors(&text, &[]),
+        [format!(
+            "s.toml:{line}:29: {key}: integer -99999999999999999999 does not fit in 64 bits (too \
+             small), expected an integer in [1, 1000000]"
+        )]
+    );
+    let text = with("[run]\nmax_events = 18446744073709551616\n");
+    assert_eq!(
+        errors(&text, &[]),
+        [format!(
+            "s.toml:{}:14: run.max_events: integer 18446744073709551616 does not fit in 64 bits \
+             (too large), expected an integer in [1, 9223372036854775807]",
+            line_of(&text, "max_events")
+        )]
+    );
+    let text = MINIMAL.replace("rate_per_s = 1.0", "rate_per_s = 99999999999999999999");
+    assert_eq!(
+        errors(&text, &[]),
+        [
+            "s.toml:4:14: traffic.rate_per_s: integer 99999999999999999999 does not fit in 64 bits \
+          (too large), expected a number in [0, 1000000]"
+        ]
+    );
+    let text = format!("name = 99999999999999999999\n{MINIMAL}");
+    assert_eq!(
+        errors(&text, &[]),
+        ["s.toml:1:8: name: expected a string, found integer 99999999999999999999"]
+    );
+}
+
 #[test]
 fn timeline_problems_are_reported() {
     let text = with(

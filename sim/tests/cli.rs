@@ -474,6 +474,47 @@ fn the_same_seed_gives_the_same_bytes() {
     );
 }
 
+/// A seed past 2^63 - 1 (a replication's seed often is one) is taken alike by `--seed` and
+/// `--set seed=N`, and the run's `scenario.resolved.toml`, which records it, runs again to the
+/// same bytes.
+#[test]
+fn a_seed_past_i64_is_taken_by_seed_and_set_alike_and_reruns_from_the_resolved_file() {
+    // needs scenario parser, model
+    let tmp = tempfile::tempdir().unwrap();
+    let seed = "18446744073709551615";
+    let run = |name: &str, file: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec!["run", file, "--horizon", "30m", "--no-plots"];
+        args.extend(extra);
+        args.extend(["--out", out.to_str().unwrap()]);
+        let ran = sim(tmp.path(), &args);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        out
+    };
+    let flag = run("flag", &mmc(), &["--seed", seed]);
+    let set = run("set", &mmc(), &["--set", &format!("seed={seed}")]);
+    let resolved = flag.join("scenario.resolved.toml");
+    let again = run("again", resolved.to_str().unwrap(), &[]);
+    for file in ["timeseries.csv", "events.csv"] {
+        let expected = fs::read(flag.join(file)).unwrap();
+        assert_eq!(expected, fs::read(set.join(file)).unwrap(), "{file}");
+        assert_eq!(expected, fs::read(again.join(file)).unwrap(), "{file}");
+    }
+    let past = sim(
+        tmp.path(),
+        &["validate", &mmc(), "--set", "seed=18446744073709551616"],
+    );
+    assert_eq!(past.code, 2, "{}", past.stderr);
+    assert!(
+        past.stderr.contains(
+            "seed: integer 18446744073709551616 does not fit in 64 bits (too large), expected \
+             an integer in [0, 18446744073709551615] (a seed)"
+        ),
+        "{}",
+        past.stderr
+    );
+}
+
 #[test]
 fn replications_write_a_table_and_do_not_depend_on_threads() {
     // needs model

@@ -17,9 +17,11 @@ pub(crate) enum Value {
     Str(String),
     Int(i64),
     /// An integer literal beyond i64, TOML's range: kept as written (`text`, with its radix
-    /// prefix) so the key that reads it reports it once, with the key's own range.
+    /// prefix) so the key that reads it reports it once, with the key's own range, and the seed
+    /// can take any u64 (`unsigned`, when it fits), as `--seed` does.
     BigInt {
         text: String,
+        unsigned: Option<u64>,
     },
     Float(f64),
     Bool(bool),
@@ -214,6 +216,7 @@ fn convert(value: &Spanned<DeValue<'_>>, lines: &Lines) -> Node {
             Ok(i) => Value::Int(i),
             Err(_) => Value::BigInt {
                 text: i.to_string(),
+                unsigned: u64::from_str_radix(i.as_str(), i.radix()).ok(),
             },
         },
         DeValue::Float(f) => Value::Float(f.as_str().parse().unwrap_or(f64::NAN)),

@@ -118,7 +118,7 @@ pub(crate) fn show_number(x: f64) -> String {
 }
 
 /// The message for an integer literal beyond i64 (`text` as written) read by a key that takes
-/// `expected`: no key takes one.
+/// `expected`: no key takes one (a seed takes up to u64, read by `unsigned`).
 fn beyond_64_bits(text: &str, expected: &str) -> String {
     let side = if text.starts_with('-') {
         "too small"
@@ -204,6 +204,32 @@ pub(crate) fn integer(
             None
         }
     }
+}
+
+/// Reads an integer in `[0, u64::MAX]` (the seed, which `--seed` takes as a u64): beyond
+/// i64, where TOML stops, the literal is read as a u64. `what` names the value in messages.
+pub(crate) fn unsigned(node: &Node, path: &str, what: &str, diags: &mut Diags) -> Option<u64> {
+    let expected = format!("an integer in [0, {}] ({what})", u64::MAX);
+    let found = match &node.value {
+        Value::Int(i) => match u64::try_from(*i) {
+            Ok(u) => return Some(u),
+            Err(_) => i.to_string(),
+        },
+        Value::BigInt {
+            unsigned: Some(u), ..
+        } => return Some(*u),
+        Value::BigInt { text, .. } => {
+            diags.error(&node.origin, path, beyond_64_bits(text, &expected));
+            return None;
+        }
+        other => describe(other),
+    };
+    diags.error(
+        &node.origin,
+        path,
+        format!("expected {expected}, found {found}"),
+    );
+    None
 }
 
 pub(crate) fn string<'n>(node: &'n Node, path: &str, diags: &mut Diags) -> Option<&'n str> {
@@ -654,6 +680,20 @@ impl<'t> Section<'t> {
             .take(key)
             .and_then(|n| integer(n, &path, min, i64::MAX, diags));
         value.and_then(|v| u64::try_from(v).ok()).unwrap_or(default)
+    }
+
+    /// Any u64 (the seed): see `unsigned`.
+    pub(crate) fn u64_any(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        what: &str,
+        default: u64,
+    ) -> u64 {
+        let path = self.key_path(key);
+        self.take(key)
+            .and_then(|n| unsigned(n, &path, what, diags))
+            .unwrap_or(default)
     }
 
     /// An integer in `[min, max]`.

@@ -54,7 +54,7 @@ pub(crate) fn resolve(
     let mut top = Section::open(Some(root), "", &Origin::Whole, diags);
     let name = scenario_name(&mut top, cx, diags);
     let description = top.string(diags, "description").unwrap_or_default();
-    let seed = top.u64(diags, "seed", 1, 0);
+    let seed = top.u64_any(diags, "seed", "a seed", 1);
     let run = run(top.take("run"), diags);
     let single = [
         top.take("traffic"),

@@ -504,7 +504,9 @@ memory_limt = "1GiB"
         messages[0],
         "s.toml: agent: missing required table, expected at least one [[agent.steps]] table"
     );
-    assert!(messages[1].starts_with("s.toml:2:8: seed: expected an integer >= 0, found -1"));
+    assert!(messages[1].starts_with(
+        "s.toml:2:8: seed: expected an integer in [0, 18446744073709551615] (a seed), found -1"
+    ));
     assert!(messages[2].starts_with("s.toml:4:8: traffic.kind: expected \"constant\", \"piecewise\", \"diurnal\" or \"trace\", found \"constnt\" (did you mean \"constant\"?)"));
     assert_eq!(
         messages[3],
@@ -946,6 +948,41 @@ fn an_integer_beyond_64_bits_is_one_error_naming_the_key_and_its_range() {
         errors(&text, &[]),
         ["s.toml:1:8: name: expected a string, found integer 99999999999999999999"]
     );
+}
+
+/// A seed is any u64, as `--seed` takes, in the file and in `--set`: a replication's seed
+/// (which `replications.csv` lists and its `scenario.resolved.toml` records) can be rerun.
+/// Past 2^64 - 1, or below 0, the message says the range.
+#[test]
+fn a_seed_is_any_u64_in_the_file_and_in_set() {
+    let top = 18_446_744_073_709_551_615u64;
+    assert_eq!(ok(&format!("seed = {top}\n{MINIMAL}"), &[]).seed, top);
+    assert_eq!(ok(MINIMAL, &[&format!("seed={top}")]).seed, top);
+    assert_eq!(ok(MINIMAL, &["seed=9223372036854775808"]).seed, 1 << 63);
+    assert_eq!(ok(MINIMAL, &["seed=0xFFFFFFFFFFFFFFFF"]).seed, top);
+    assert_eq!(ok(MINIMAL, &["seed=7"]).seed, 7);
+    let range = "expected an integer in [0, 18446744073709551615] (a seed)";
+    assert_eq!(
+        errors(MINIMAL, &["seed=18446744073709551616"]),
+        [format!(
+            "s.toml: --set seed=18446744073709551616: seed: integer 18446744073709551616 does \
+             not fit in 64 bits (too large), {range}"
+        )]
+    );
+    assert_eq!(
+        errors(&format!("seed = -1\n{MINIMAL}"), &[]),
+        [format!("s.toml:1:8: seed: {range}, found -1")]
+    );
+    assert_eq!(
+        errors(MINIMAL, &["seed=one"]),
+        [format!(
+            "s.toml: --set seed=one: seed: {range}, found string \"one\""
+        )]
+    );
+    // The resolved scenario of a run with such a seed loads back.
+    let scenario = ok(MINIMAL, &[&format!("seed={top}")]);
+    let reloaded = ok(&to_resolved_toml(&scenario), &[]);
+    assert_eq!(reloaded.seed, top);
 }
 
 #[test]

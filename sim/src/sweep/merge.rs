@@ -4,15 +4,112 @@
 //! version differ), shards given twice, missing shards, runs in the wrong shard, and an output
 //! folder that is a shard's own.
 //!
+//! Every file a merge reads (a shard's `sweep.json` and `runs.csv`, and the same of a `--from`
+//! folder) must be the one the sweep wrote: its size and SHA-256 are those its folder's
+//! `manifest.json` lists. `runs.csv` must then have the writer's header exactly and possible
+//! values on every line. A merge refused for any reason writes nothing.
+//!
 //! A halving search is merged round by round: the shards of round k each hold the runs of
 //! rounds 0..k (from `--from`) and their share of round k. Their merge is the starting point of
 //! round k + 1 (`runs.csv` and `sweep.json` with `next_round`, read by `sim sweep --from`) or,
 //! after the last round, the outputs of the whole search.
 
 use super::halving::{self, Search};
-use super::output::{SweepHeader, read_header, read_runs_csv, write_outputs};
+use super::output::{SweepHeader, parse_header, parse_runs_csv, read_sweep_file, write_outputs};
 use super::{RunRecord, SweepError, SweepMeta, SweepOutcome, summarise};
+use crate::output::set::{self, Manifest};
 use std::path::{Path, PathBuf};
+
+/// A shard's (or a merged round's) folder as the merge reads it: its `sweep.json`, read once,
+/// and the folder's `manifest.json`, against which every file read is checked.
+struct Folder {
+    dir: PathBuf,
+    header: SweepHeader,
+    header_bytes: Vec<u8>,
+}
+
+impl Folder {
+    /// The folder holding `sweep.json` in `dir`, with that file parsed but not yet checked: its
+    /// program version decides first whether this program can read the folder at all.
+    fn open(dir: &Path) -> Result<Folder, SweepError> {
+        let dir = sweep_dir(dir);
+        let (path, header_bytes) = read_sweep_file(&dir, "sweep.json")?;
+        let header = parse_header(&path, &header_bytes)?;
+        Ok(Folder {
+            dir,
+            header,
+            header_bytes,
+        })
+    }
+
+    /// The folder's `manifest.json`, or why the folder is not a complete sweep output.
+    fn manifest(&self) -> Result<Manifest, SweepError> {
+        let path = self.dir.join(set::MANIFEST);
+        let manifest = set::read_manifest(&self.dir).ok_or_else(|| {
+            SweepError::Merge(if path.exists() {
+                format!(
+                    "{}: not a readable manifest of sim's outputs: run the sweep again",
+                    path.display()
+                )
+            } else {
+                format!(
+                    "{}: no {}: the sweep there did not finish (or its folder was changed): \
+                     run it again",
+                    self.dir.display(),
+                    set::MANIFEST
+                )
+            })
+        })?;
+        if manifest.kind != set::SetKind::Sweep {
+            return Err(SweepError::Merge(format!(
+                "{}: lists the outputs of another command, not of a sweep",
+                path.display()
+            )));
+        }
+        Ok(manifest)
+    }
+
+    /// Checks that `bytes`, read from the folder's `name`, are what the sweep wrote: the size
+    /// and SHA-256 the manifest lists. Otherwise the file was changed (by hand, or damaged)
+    /// after the sweep wrote it.
+    fn check(&self, name: &str, bytes: &[u8]) -> Result<(), SweepError> {
+        let path = self.dir.join(name);
+        let manifest_path = self.dir.join(set::MANIFEST);
+        let manifest = self.manifest()?;
+        let entry = manifest
+            .files
+            .iter()
+            .find(|entry| entry.path == name)
+            .ok_or_else(|| {
+                SweepError::Merge(format!(
+                    "{}: not listed in {}: the folder is damaged; run the sweep again",
+                    path.display(),
+                    manifest_path.display()
+                ))
+            })?;
+        if bytes.len() as u64 != entry.bytes || set::sha256_hex(bytes) != entry.sha256 {
+            return Err(SweepError::Merge(format!(
+                "{}: changed since the sweep wrote it (its size or SHA-256 is not the one {} \
+                 lists): the shard is damaged; run the sweep again",
+                path.display(),
+                manifest_path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks `sweep.json`, read by `open`, against the manifest.
+    fn check_header(&self) -> Result<(), SweepError> {
+        self.check("sweep.json", &self.header_bytes)
+    }
+
+    /// `runs.csv`, checked against the manifest, then line by line.
+    fn runs(&self, meta: &SweepMeta) -> Result<Vec<RunRecord>, SweepError> {
+        let (path, bytes) = read_sweep_file(&self.dir, "runs.csv")?;
+        self.check("runs.csv", &bytes)?;
+        parse_runs_csv(&path, &bytes, meta)
+    }
+}
 
 /// The folder holding `sweep.json`: `dir` itself or `dir/sweep`.
 fn sweep_dir(dir: &Path) -> PathBuf {
@@ -35,13 +132,12 @@ pub fn merge(
             "sim merge needs at least one shard folder".into(),
         ));
     }
-    let mut shards: Vec<(PathBuf, SweepHeader)> = Vec::new();
-    for dir in shard_dirs {
-        let dir = sweep_dir(dir);
-        let header = read_header(&dir)?;
-        shards.push((dir, header));
-    }
-    let (first_dir, first) = &shards[0];
+    let shards: Vec<Folder> = shard_dirs
+        .iter()
+        .map(|dir| Folder::open(dir))
+        .collect::<Result<_, _>>()?;
+    let first_dir = &shards[0].dir;
+    let first = &shards[0].header;
     if first.version != crate::VERSION {
         return Err(SweepError::Merge(format!(
             "{} was written by sim {} but this is sim {}: merge with the same version",
@@ -50,16 +146,35 @@ pub fn merge(
             crate::VERSION
         )));
     }
-    for (dir, header) in &shards {
-        let differs = |what: &str| {
-            SweepError::Merge(format!(
-                "{} and {} have different {what}: they are not shards of one sweep",
-                first_dir.display(),
-                dir.display()
-            ))
-        };
+    let differs = |dir: &Path, what: &str| {
+        SweepError::Merge(format!(
+            "{} and {} have different {what}: they are not shards of one sweep",
+            first_dir.display(),
+            dir.display()
+        ))
+    };
+    for Folder { dir, header, .. } in &shards {
         if header.version != first.version {
-            return Err(differs("program versions"));
+            return Err(differs(dir, "program versions"));
+        }
+    }
+    // The rest of sweep.json is believed only once it is the file the sweep wrote.
+    for shard in &shards {
+        shard.check_header()?;
+    }
+    for Folder { dir, header, .. } in &shards {
+        let differs = |what: &str| differs(dir, what);
+        // Before the scenario hash: `--seed` is part of the hash too, and the seeds are the
+        // difference a user can act on.
+        if header.base_seed != first.base_seed {
+            return Err(SweepError::Merge(format!(
+                "{} and {} have different seeds ({} and {}): they are not shards of one sweep; \
+                 run every shard with the same --seed",
+                first_dir.display(),
+                dir.display(),
+                first.base_seed,
+                header.base_seed
+            )));
         }
         if header.scenario_hash != first.scenario_hash || header.scenario != first.scenario {
             return Err(differs("scenarios (file contents or --set overrides)"));
@@ -68,10 +183,10 @@ pub fn merge(
             return Err(differs("grids"));
         }
         if header.replications != first.replications {
-            return Err(differs("replication counts"));
-        }
-        if header.base_seed != first.base_seed {
-            return Err(differs("seeds"));
+            return Err(differs(&format!(
+                "replication counts ({} and {})",
+                first.replications, header.replications
+            )));
         }
         if header.objective != first.objective {
             return Err(differs("objectives (--objective)"));
@@ -95,14 +210,20 @@ pub fn merge(
                 dir.display()
             )));
         };
+        if shard.index == 0 || shard.index > shard.count {
+            return Err(SweepError::Merge(format!(
+                "{}: sweep.json says shard {shard}, which no --shard k/n gives (1 <= k <= n)",
+                dir.display()
+            )));
+        }
         let first_count = first.shard.map_or(0, |s| s.count);
         if shard.count != first_count {
             return Err(differs("shard counts (--shard k/n with different n)"));
         }
     }
-    let count = shards[0].1.shard.map_or(0, |s| s.count);
+    let count = first.shard.map_or(0, |s| s.count);
     let mut seen = vec![None::<&Path>; count as usize];
-    for (dir, header) in &shards {
+    for Folder { dir, header, .. } in &shards {
         let k = header.shard.map_or(0, |s| s.index) as usize;
         if let Some(other) = seen[k - 1] {
             return Err(SweepError::Merge(format!(
@@ -133,14 +254,14 @@ pub fn merge(
     // The merge writes `<out_dir>/sweep/`: were that a shard's folder, the shard would be
     // replaced by the whole, and a merge run again would find it missing.
     if let Ok(target) = out_dir.join("sweep").canonicalize()
-        && let Some((dir, _)) = shards
+        && let Some(shard) = shards
             .iter()
-            .find(|(dir, _)| dir.canonicalize().is_ok_and(|dir| dir == target))
+            .find(|shard| shard.dir.canonicalize().is_ok_and(|dir| dir == target))
     {
         return Err(SweepError::Merge(format!(
             "--out {} would overwrite the shard in {}: merge into another folder",
             out_dir.display(),
-            dir.display()
+            shard.dir.display()
         )));
     }
 
@@ -151,9 +272,10 @@ pub fn merge(
     }
     let plan = meta.plan();
     let mut slots: Vec<Option<RunRecord>> = vec![None; plan.total_runs()];
-    for (dir, header) in &shards {
+    for folder in &shards {
+        let Folder { dir, header, .. } = folder;
         let shard = header.shard.expect("checked above");
-        let records = read_runs_csv(&dir.join("runs.csv"), &meta)?;
+        let records = folder.runs(&meta)?;
         if records.len() != header.runs_in_file {
             return Err(SweepError::Merge(format!(
                 "{}: runs.csv has {} runs but sweep.json says {}: the shard is damaged, run it again",
@@ -248,7 +370,7 @@ fn write_merged(
 
 /// Merges the shards of one round of a halving search.
 fn merge_round(
-    shards: &[(PathBuf, SweepHeader)],
+    shards: &[Folder],
     mut meta: SweepMeta,
     h: halving::Halving,
     out_dir: &Path,
@@ -257,15 +379,16 @@ fn merge_round(
     let round = meta.round.ok_or_else(|| {
         SweepError::Merge(format!(
             "{} is not a shard of a halving round",
-            shards[0].0.display()
+            shards[0].dir.display()
         ))
     })?;
     meta.round = None;
     type Key = (usize, u32);
     let mut union: std::collections::BTreeMap<Key, RunRecord> = Default::default();
     let mut per_shard: Vec<Vec<Key>> = Vec::new();
-    for (dir, header) in shards {
-        let records = read_runs_csv(&dir.join("runs.csv"), &meta)?;
+    for folder in shards {
+        let Folder { dir, header, .. } = folder;
+        let records = folder.runs(&meta)?;
         if records.len() != header.runs_in_file {
             return Err(SweepError::Merge(format!(
                 "{}: runs.csv has {} runs but sweep.json says {}: the shard is damaged, run it again",
@@ -332,7 +455,7 @@ fn merge_round(
         .flatten()
         .map(|r| (r.point, r.replication))
         .collect();
-    for ((dir, header), keys) in shards.iter().zip(&per_shard) {
+    for (Folder { dir, header, .. }, keys) in shards.iter().zip(&per_shard) {
         let mut expected = earlier.clone();
         expected.extend(
             halving::shard_runs(&progress.rounds[round as usize], header.shard)
@@ -371,22 +494,27 @@ fn merge_round(
 /// `sim sweep --from`: refused unless it is the same search of the same scenario, merged and
 /// not over.
 pub fn read_unfinished(from: &Path, meta: &SweepMeta) -> Result<Vec<RunRecord>, SweepError> {
-    let dir = sweep_dir(from);
-    let header = read_header(&dir)?;
+    let folder = Folder::open(from)?;
+    let Folder { dir, header, .. } = &folder;
     let refuse = |why: &str| SweepError::Merge(format!("--from {}: {why}", dir.display()));
     if header.version != meta.version {
         return Err(refuse("written by another version of sim"));
+    }
+    folder.check_header()?;
+    if header.base_seed != meta.base_seed {
+        return Err(refuse(&format!(
+            "its rounds ran with seed {} but this sweep has seed {}: carry on with \
+             --seed {}",
+            header.base_seed, meta.base_seed, header.base_seed
+        )));
     }
     if header.scenario_hash != meta.scenario_hash || header.scenario != meta.scenario {
         return Err(refuse(
             "another scenario (file contents or --set overrides differ)",
         ));
     }
-    if header.grid != meta.grid
-        || header.replications != meta.replications
-        || header.base_seed != meta.base_seed
-    {
-        return Err(refuse("another grid, replication count or seed"));
+    if header.grid != meta.grid || header.replications != meta.replications {
+        return Err(refuse("another grid or replication count"));
     }
     if header.search != meta.search
         || super::metrics::metric_index(&header.objective) != Some(meta.objective)
@@ -403,7 +531,7 @@ pub fn read_unfinished(from: &Path, meta: &SweepMeta) -> Result<Vec<RunRecord>, 
             "the search there is over: there is nothing to carry on",
         ));
     }
-    let records = read_runs_csv(&dir.join("runs.csv"), meta)?;
+    let records = folder.runs(meta)?;
     if records.len() != header.runs_in_file {
         return Err(refuse(
             "runs.csv does not match sweep.json: merge the round again",

@@ -38,6 +38,7 @@ pub use plan::{Plan, RunId, Shard};
 use crate::output::text::count;
 use crate::scenario::Scenario;
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -1008,14 +1009,22 @@ where
         None => Vec::new(),
     };
     let from_records = records.len();
+    let runs_dir = dir.join("runs");
+    // The saved runs `--resume` may reuse, read and checked before anything is deleted or
+    // written: a run file that cannot be trusted stops the sweep with the folder as it was.
+    let saved = if config.resume {
+        read_saved_runs(&meta, &runs_dir, config)?
+    } else {
+        BTreeMap::new()
+    };
     // From here the folder is visibly incomplete until the manifest is written at the end.
     let set = crate::output::OutputSet::begin(&dir, crate::output::SetKind::Sweep)?;
-    let runs_dir = dir.join("runs");
     crate::output::create_dir(&runs_dir)?;
     let batch = Batch {
         model,
         scenarios: &scenarios,
         runs_dir: &runs_dir,
+        saved: &saved,
         config,
     };
     let mut done_here: Vec<RunId> = Vec::new();
@@ -1096,12 +1105,59 @@ where
     })
 }
 
-/// What running a list of runs needs: the model, every point's scenario, the per-run folder
-/// and the sweep's flags.
+/// The runs saved in `runs_dir` that this sweep may reuse under `--resume` (its shard's runs;
+/// every run of a halving search, whose rounds are not known yet), by global index. A file of
+/// another sweep is left out (that run is simulated again); a file of this sweep that cannot
+/// be trusted is an error naming it, with every other such file.
+fn read_saved_runs(
+    meta: &SweepMeta,
+    runs_dir: &Path,
+    config: &SweepConfig,
+) -> Result<BTreeMap<usize, RunRecord>, SweepError> {
+    let plan = meta.plan();
+    let runs = match config.search {
+        Search::Grid => plan.runs(config.shard),
+        Search::Halving(_) => plan.runs(None),
+    };
+    let found: Vec<(usize, Result<RunRecord, String>)> = with_pool(config.threads, || {
+        runs.par_iter()
+            .filter_map(|&run| {
+                let path = output::run_file_path(runs_dir, run);
+                let parameters = meta.grid.point(run.point);
+                let read = output::read_run_file(&path, meta, &parameters, run, plan.seed(run));
+                read.transpose().map(|read| (plan.global_index(run), read))
+            })
+            .collect()
+    })?;
+    let mut saved = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (index, read) in found {
+        match read {
+            Ok(record) => {
+                saved.insert(index, record);
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        return Ok(saved);
+    }
+    const LISTED: usize = 10;
+    let more = problems.len().saturating_sub(LISTED);
+    problems.truncate(LISTED);
+    if more > 0 {
+        problems.push(format!("and {} more", count(more as u64, "run file")));
+    }
+    Err(SweepError::Usage(problems.join("\n")))
+}
+
+/// What running a list of runs needs: the model, every point's scenario, the per-run folder,
+/// the saved runs `--resume` reuses and the sweep's flags.
 struct Batch<'a, M: SweepModel> {
     model: &'a M,
     scenarios: &'a [M::Scenario],
     runs_dir: &'a Path,
+    saved: &'a BTreeMap<usize, RunRecord>,
     config: &'a SweepConfig,
 }
 
@@ -1125,7 +1181,7 @@ impl<M: SweepModel> Batch<'_, M> {
                             &self.scenarios[run.point],
                             self.runs_dir,
                             run,
-                            self.config.resume,
+                            self.saved.get(&meta.plan().global_index(run)),
                         );
                         bar.inc(1);
                         result
@@ -1154,23 +1210,24 @@ impl<M: SweepModel> Batch<'_, M> {
     }
 }
 
-/// One run: reused from its per-run file under `--resume` when it matches, else simulated and
-/// saved atomically. `Ok((record, resumed))`, or a one-line failure naming the run.
+/// One run: `saved` (its per-run file, read under `--resume`) when there is one, else
+/// simulated and saved atomically. `Ok((record, resumed))`, or a one-line failure naming the
+/// run.
 fn execute<M: SweepModel>(
     model: &M,
     meta: &SweepMeta,
     scenario: &M::Scenario,
     runs_dir: &Path,
     run: RunId,
-    resume: bool,
+    saved: Option<&RunRecord>,
 ) -> Result<(RunRecord, bool), String> {
+    if let Some(record) = saved {
+        return Ok((record.clone(), true));
+    }
     let plan = meta.plan();
     let seed = plan.seed(run);
     let parameters = meta.grid.point(run.point);
     let path = output::run_file_path(runs_dir, run);
-    if resume && let Some(record) = output::read_run_file(&path, meta, &parameters, run, seed) {
-        return Ok((record, true));
-    }
     let describe = |why: String| {
         let params: Vec<String> = parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let mut text = format!(

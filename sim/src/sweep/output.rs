@@ -11,7 +11,7 @@
 use super::halving::Search;
 use super::metrics::{METRIC_COUNT, METRICS};
 use super::plan::{RunId, Shard};
-use super::{Grid, PointResult, RunRecord, SweepError, SweepMeta, io_error};
+use super::{Grid, PointResult, RunRecord, SweepError, SweepMeta};
 use crate::output::OutputSet;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
@@ -221,12 +221,17 @@ fn csv_bytes(rows: Vec<Vec<String>>) -> Result<Vec<u8>, SweepError> {
         .map_err(|e| SweepError::Merge(e.to_string()))
 }
 
-fn runs_csv(meta: &SweepMeta, records: &[RunRecord]) -> Result<Vec<u8>, SweepError> {
+/// The header row of `runs.csv` for `meta`: what the writer writes and the reader demands.
+fn runs_csv_header(meta: &SweepMeta) -> Vec<String> {
     let mut header = vec!["point".to_string(), "replication".into(), "seed".into()];
     header.extend(meta.grid.axes.iter().map(|a| a.key.clone()));
     header.extend(["slo_ok".to_string(), "slo_failed".into()]);
     header.extend(METRICS.iter().map(|m| m.name.to_string()));
-    let mut rows = vec![header];
+    header
+}
+
+fn runs_csv(meta: &SweepMeta, records: &[RunRecord]) -> Result<Vec<u8>, SweepError> {
+    let mut rows = vec![runs_csv_header(meta)];
     for r in records {
         let mut row = vec![
             r.point.to_string(),
@@ -276,45 +281,110 @@ fn points_csv(meta: &SweepMeta, points: &[PointResult]) -> Result<Vec<u8>, Sweep
     csv_bytes(rows)
 }
 
-/// Reads the `sweep.json` in `dir` (a shard's, for `sim merge`).
-pub fn read_header(dir: &Path) -> Result<SweepHeader, SweepError> {
-    let path = dir.join("sweep.json");
-    let bytes = std::fs::read(&path).map_err(io_error(&path))?;
-    serde_json::from_slice(&bytes)
+/// The bytes of the file `name` in the sweep folder `dir`, with its path: `merge` checks them
+/// against the folder's manifest and parses them (`parse_header`, `parse_runs_csv`).
+pub fn read_sweep_file(dir: &Path, name: &str) -> Result<(PathBuf, Vec<u8>), SweepError> {
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path).map_err(super::io_error(&path))?;
+    Ok((path, bytes))
+}
+
+/// Parses `bytes`, the `sweep.json` at `path` (a shard's, for `sim merge`).
+pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<SweepHeader, SweepError> {
+    serde_json::from_slice(bytes)
         .map_err(|e| SweepError::Merge(format!("{}: not a sweep.json: {e}", path.display())))
 }
 
-/// Reads a `runs.csv` written by `write_outputs` for `meta`.
-pub fn read_runs_csv(path: &Path, meta: &SweepMeta) -> Result<Vec<RunRecord>, SweepError> {
+/// Why `value` cannot be a run's `metric`, if it cannot: every swept metric is a finite
+/// number, never negative, and a fraction is at most 1. A NaN would make a point look
+/// feasible and an infinity would poison every statistic of its point.
+pub fn impossible_value(metric: &super::Metric, value: f64) -> Option<String> {
+    let fraction = metric.unit == super::metrics::Unit::Fraction;
+    let possible = value.is_finite() && value >= 0.0 && (!fraction || value <= 1.0);
+    (!possible).then(|| {
+        let expected = if fraction {
+            "a fraction between 0 and 1"
+        } else {
+            "a finite number, 0 or more"
+        };
+        format!("{} is {value}: expected {expected}", metric.name)
+    })
+}
+
+/// The most problems of one file an error lists (the count of the rest follows).
+const MAX_LISTED_PROBLEMS: usize = 10;
+
+/// Parses `bytes`, the `runs.csv` at `path` written by `write_outputs` for `meta`. The header
+/// must be the writer's exactly; every row must be a run of the grid with its parameters, an
+/// `slo_ok` that agrees with `slo_failed` and possible metric values. Every problem is reported
+/// with its line (the first few, and how many there are).
+pub fn parse_runs_csv(
+    path: &Path,
+    bytes: &[u8],
+    meta: &SweepMeta,
+) -> Result<Vec<RunRecord>, SweepError> {
     let damaged = |why: String| SweepError::Merge(format!("{}: {why}", path.display()));
-    let bytes = std::fs::read(path).map_err(io_error(path))?;
-    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let mut reader = csv::Reader::from_reader(bytes);
     let keys = meta.grid.axes.len();
-    let expected_columns = 3 + keys + 2 + METRIC_COUNT;
+    let expected = runs_csv_header(meta);
     let header = reader.headers().map_err(|e| damaged(e.to_string()))?;
-    if header.len() != expected_columns {
+    if header.len() != expected.len() {
         return Err(damaged(format!(
-            "{} columns, expected {expected_columns}",
-            header.len()
+            "line 1: {} columns, expected {} ({})",
+            header.len(),
+            expected.len(),
+            expected.join(",")
         )));
     }
+    let mut problems: Vec<String> = header
+        .iter()
+        .zip(&expected)
+        .enumerate()
+        .filter(|(_, (found, wanted))| found != wanted)
+        .map(|(i, (found, wanted))| {
+            format!(
+                "line 1: column {} is \"{found}\", expected \"{wanted}\"",
+                i + 1
+            )
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(damaged(problems.join("\n  ")));
+    }
     let mut records = Vec::new();
-    for (line, row) in reader.records().enumerate() {
-        let row = row.map_err(|e| damaged(e.to_string()))?;
-        let bad = |what: &str| damaged(format!("row {}: bad {what}", line + 2));
-        let point: usize = row[0].parse().map_err(|_| bad("point"))?;
-        let replication: u32 = row[1].parse().map_err(|_| bad("replication"))?;
-        let seed: u64 = row[2].parse().map_err(|_| bad("seed"))?;
-        if point >= meta.grid.len() || replication >= meta.replications {
-            return Err(bad("point or replication (outside the grid)"));
+    let mut row = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut row) {
+            Ok(true) => {}
+            Ok(false) => break,
+            // A row of the wrong length or bytes that are not UTF-8: csv names the line.
+            Err(e) => return Err(damaged(e.to_string())),
         }
-        let parameters = meta.grid.point(point);
-        if parameters
-            .iter()
-            .enumerate()
-            .any(|(i, (_, v))| row[3 + i] != *v)
-        {
-            return Err(bad("parameters (they do not match the grid)"));
+        let line = row.position().map_or(0, |p| p.line());
+        let mut bad = |why: String| problems.push(format!("line {line}: {why}"));
+        let (Ok(point), Ok(replication), Ok(seed)) = (
+            row[0].parse::<usize>(),
+            row[1].parse::<u32>(),
+            row[2].parse::<u64>(),
+        ) else {
+            bad("point, replication and seed must be whole numbers".into());
+            continue;
+        };
+        if point >= meta.grid.len() || replication >= meta.replications {
+            bad(format!(
+                "run {point}-{replication} is outside the grid ({} points, {} replications)",
+                meta.grid.len(),
+                meta.replications
+            ));
+            continue;
+        }
+        for (i, (key, value)) in meta.grid.point(point).iter().enumerate() {
+            if row[3 + i] != *value {
+                bad(format!(
+                    "{key} is \"{}\" but point {point} has {value}",
+                    &row[3 + i]
+                ));
+            }
         }
         let failed = &row[3 + keys + 1];
         let slo_failed: Vec<String> = if failed.is_empty() {
@@ -322,11 +392,31 @@ pub fn read_runs_csv(path: &Path, meta: &SweepMeta) -> Result<Vec<RunRecord>, Sw
         } else {
             failed.split(';').map(String::from).collect()
         };
+        match row[3 + keys].parse::<bool>() {
+            Ok(ok) if ok == slo_failed.is_empty() => {}
+            Ok(ok) => bad(format!(
+                "slo_ok is {ok} but slo_failed is \"{failed}\": they disagree"
+            )),
+            Err(_) => bad(format!(
+                "slo_ok is \"{}\", expected true or false",
+                &row[3 + keys]
+            )),
+        }
         let mut values = [0.0; METRIC_COUNT];
         for (m, value) in values.iter_mut().enumerate() {
-            *value = row[3 + keys + 2 + m]
-                .parse()
-                .map_err(|_| bad(METRICS[m].name))?;
+            let text = &row[3 + keys + 2 + m];
+            match text.parse::<f64>() {
+                Ok(v) => {
+                    *value = v;
+                    if let Some(why) = impossible_value(METRICS[m], v) {
+                        bad(why);
+                    }
+                }
+                Err(_) => bad(format!(
+                    "{} is \"{text}\", expected a number",
+                    METRICS[m].name
+                )),
+            }
         }
         records.push(RunRecord {
             point,
@@ -336,6 +426,14 @@ pub fn read_runs_csv(path: &Path, meta: &SweepMeta) -> Result<Vec<RunRecord>, Sw
             slo_failed,
         });
     }
+    if !problems.is_empty() {
+        let more = problems.len().saturating_sub(MAX_LISTED_PROBLEMS);
+        problems.truncate(MAX_LISTED_PROBLEMS);
+        if more > 0 {
+            problems.push(format!("and {more} more"));
+        }
+        return Err(damaged(problems.join("\n  ")));
+    }
     Ok(records)
 }
 
@@ -344,7 +442,7 @@ pub fn run_file_path(runs_dir: &Path, run: RunId) -> PathBuf {
     runs_dir.join(format!("{}-{}.json", run.point, run.replication))
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct RunFile {
     version: String,
     scenario_hash: String,
@@ -355,16 +453,32 @@ struct RunFile {
     slo_failed: Vec<String>,
     /// `[name, value]`, the value as an exactly round-tripping string.
     metrics: Vec<(String, String)>,
+    /// `fingerprint` of the fields above: a file edited by hand or damaged on disk no longer
+    /// matches it. Absent in files written before it existed, which are simulated again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
 }
 
-/// Saves one finished run, atomically.
+impl RunFile {
+    /// Lowercase hex SHA-256 of the file's fields but the fingerprint, as compact JSON in
+    /// field order. It catches edits and damage, not forgery: anyone can compute it.
+    fn fingerprint(&self) -> String {
+        let body = RunFile {
+            fingerprint: None,
+            ..self.clone()
+        };
+        crate::output::set::sha256_hex(&serde_json::to_vec(&body).expect("run file serialises"))
+    }
+}
+
+/// Saves one finished run, atomically, with its fingerprint.
 pub fn write_run_file(
     path: &Path,
     meta: &SweepMeta,
     parameters: &[(String, String)],
     record: &RunRecord,
 ) -> Result<(), SweepError> {
-    let file = RunFile {
+    let mut file = RunFile {
         version: meta.version.clone(),
         scenario_hash: meta.scenario_hash.clone(),
         point: record.point,
@@ -377,49 +491,82 @@ pub fn write_run_file(
             .zip(&record.values)
             .map(|(m, &v)| (m.name.into(), num(v)))
             .collect(),
+        fingerprint: None,
     };
+    file.fingerprint = Some(file.fingerprint());
     let mut bytes = serde_json::to_vec_pretty(&file).expect("run file serialises");
     bytes.push(b'\n');
     Ok(crate::output::write_atomic(path, &bytes)?)
 }
 
-/// The saved run at `path` if it exists and belongs to this sweep (same scenario hash, program
-/// version, parameters and seed); anything else means "run it again".
+/// The saved run at `path` for `--resume`. `Ok(None)` (run it again) when there is no file or
+/// it is not this run of this sweep (another scenario hash, program version, parameters or
+/// seed, or not a run file at all). `Err` names the file when it is this run's but cannot be
+/// trusted: changed since the sweep wrote it (the fingerprint does not match) or holding a
+/// value no run produces (not a number, infinite, negative, a fraction above 1).
 pub fn read_run_file(
     path: &Path,
     meta: &SweepMeta,
     parameters: &[(String, String)],
     run: RunId,
     seed: u64,
-) -> Option<RunRecord> {
-    let bytes = std::fs::read(path).ok()?;
-    let file: RunFile = serde_json::from_slice(&bytes).ok()?;
-    let matches = file.version == meta.version
+) -> Result<Option<RunRecord>, String> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(None);
+    };
+    let Ok(file) = serde_json::from_slice::<RunFile>(&bytes) else {
+        return Ok(None);
+    };
+    let ours = file.version == meta.version
         && file.scenario_hash == meta.scenario_hash
         && file.point == run.point
         && file.replication == run.replication
         && file.seed == seed
-        && file.parameters == parameters
-        && file.metrics.len() == METRIC_COUNT
-        && file
-            .metrics
-            .iter()
-            .zip(METRICS)
-            .all(|((name, _), m)| name == m.name);
-    if !matches {
-        return None;
+        && file.parameters == parameters;
+    let Some(fingerprint) = file.fingerprint.as_deref().filter(|_| ours) else {
+        return Ok(None);
+    };
+    let refuse = |why: String| {
+        format!(
+            "{}: {why}: delete the file to run it again (or sweep without --resume)",
+            path.display()
+        )
+    };
+    if fingerprint != file.fingerprint() {
+        return Err(refuse(
+            "changed since the sweep wrote it (its fingerprint does not match its contents)".into(),
+        ));
+    }
+    let names: Vec<&str> = file.metrics.iter().map(|(name, _)| name.as_str()).collect();
+    let expected: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+    if names != expected {
+        return Err(refuse(format!(
+            "its metrics are [{}], expected [{}]",
+            names.join(", "),
+            expected.join(", ")
+        )));
     }
     let mut values = [0.0; METRIC_COUNT];
-    for (value, (_, text)) in values.iter_mut().zip(&file.metrics) {
-        *value = text.parse().ok()?;
+    let mut problems = Vec::new();
+    for ((value, (name, text)), metric) in values.iter_mut().zip(&file.metrics).zip(METRICS) {
+        match text.parse::<f64>() {
+            Ok(v) => {
+                *value = v;
+                problems.extend(impossible_value(metric, v));
+            }
+            Err(_) => problems.push(format!("{name} is \"{text}\", expected a number")),
+        }
     }
-    Some(RunRecord {
+    if !problems.is_empty() {
+        return Err(refuse(problems.join("; ")));
+    }
+    Ok(Some(RunRecord {
         point: run.point,
         replication: run.replication,
         seed,
         values,
         slo_failed: file.slo_failed,
-    })
+    }))
 }
 
 /// Deletes the per-run files in `runs_dir` that are not runs of this sweep (`runs`): those of

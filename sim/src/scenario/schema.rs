@@ -371,7 +371,7 @@ enum DurationDist {
     /// Resampled uniformly from the values of a CSV file.
     Empirical {
         /// A one-column CSV file of duration strings ("12s"), relative to the scenario file; a
-        /// first row that does not parse is a header.
+        /// first row that does not start like a number is a header.
         csv: String,
     },
 }
@@ -414,7 +414,7 @@ enum CountDist {
     /// Resampled uniformly from the values of a CSV file.
     Empirical {
         /// A one-column CSV file of non-negative numbers, relative to the scenario file; a
-        /// first row that does not parse is a header.
+        /// first row that does not start like a number is a header.
         csv: String,
     },
 }

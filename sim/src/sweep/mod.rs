@@ -1017,7 +1017,8 @@ where
     } else {
         BTreeMap::new()
     };
-    // From here the folder is visibly incomplete until the manifest is written at the end.
+    // The new set is written into a staging folder; the previous one stays whole until
+    // `finish` swaps them at the end.
     let set = crate::output::OutputSet::begin(&dir, crate::output::SetKind::Sweep)?;
     crate::output::create_dir(&runs_dir)?;
     let batch = Batch {

@@ -40,7 +40,7 @@ pub enum Outcome {
 pub fn validate(settings: &ValidateSettings, console: &Console) -> Outcome {
     let mut outcome = Outcome::Success;
     for file in &settings.files {
-        match validate_one(file, &settings.overrides) {
+        match load_one(file, &settings.overrides) {
             Ok(scenario) => {
                 print_warnings(file, &scenario, console);
                 console.out(&format!("ok: {}", file.display()));
@@ -400,12 +400,10 @@ fn print_warnings(file: &Path, scenario: &Scenario, console: &Console) {
 }
 
 /// Reads and validates one scenario file; every message names the file.
+/// A scenario for `sim run`, `sim validate` and `sim diff`, checked as `sim validate` checks
+/// it: with its `[sweep]` table and every point of its grid, so a file one command refuses is
+/// refused by all (a misspelt grid key is a mistake in the file whichever command reads it).
 fn load_one(file: &Path, overrides: &[String]) -> Result<Scenario, Vec<String>> {
-    load_with(file, overrides, scenario::load)
-}
-
-/// `load_one` for `sim validate`: also every point of the file's `[sweep]` grid.
-fn validate_one(file: &Path, overrides: &[String]) -> Result<Scenario, Vec<String>> {
     load_with(file, overrides, scenario::validate)
 }
 

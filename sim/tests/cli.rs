@@ -1842,3 +1842,33 @@ fn a_failed_write_to_stdout_exits_2() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `sim run` and `sim diff` refuse what `sim validate` refuses: a file whose `[sweep]` grid
+/// names a misspelt key is a mistake whichever command reads it.
+#[test]
+fn run_and_diff_refuse_a_file_with_a_bad_sweep_grid_as_validate_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(mmc()).unwrap()
+        + "\n[sweep]\ngrid = { \"temporal.max_concurent_activities\" = [9, 10] }\n";
+    let file = write(tmp.path(), "grid.toml", &text);
+    let file = file.to_str().unwrap();
+    let out = tmp.path().join("out");
+    for args in [
+        vec!["validate", file],
+        vec!["run", file, "--out", out.to_str().unwrap()],
+        vec!["diff", file, file],
+    ] {
+        let ran = sim(tmp.path(), &args);
+        assert_eq!(ran.code, 2, "sim {args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr
+                .contains("sweep.grid.\"temporal.max_concurent_activities\": unknown key")
+                && ran
+                    .stderr
+                    .contains("(did you mean \"max_concurrent_activities\"?)"),
+            "sim {args:?}: {}",
+            ran.stderr
+        );
+        assert_nothing_written(tmp.path(), &out);
+    }
+}

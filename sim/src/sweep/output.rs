@@ -314,6 +314,13 @@ pub fn impossible_value(metric: &super::Metric, value: f64) -> Option<String> {
 /// The most problems of one file an error lists (the count of the rest follows).
 const MAX_LISTED_PROBLEMS: usize = 10;
 
+/// Reads and parses the `runs.csv` at `path` (for the result and story tools, which read a
+/// sweep they just wrote).
+pub fn read_runs_csv(path: &Path, meta: &SweepMeta) -> Result<Vec<RunRecord>, SweepError> {
+    let bytes = std::fs::read(path).map_err(super::io_error(path))?;
+    parse_runs_csv(path, &bytes, meta)
+}
+
 /// Parses `bytes`, the `runs.csv` at `path` written by `write_outputs` for `meta`. The header
 /// must be the writer's exactly; every row must be a run of the grid with its parameters, an
 /// `slo_ok` that agrees with `slo_failed` and possible metric values. Every problem is reported

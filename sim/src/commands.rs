@@ -199,14 +199,8 @@ pub(crate) fn check_output_file(
         return Ok(());
     }
     if parent.is_dir() {
-        let probe = parent.join(format!(".{}.tmp", name.to_string_lossy()));
-        return match std::fs::File::create_new(&probe) {
-            Ok(_) => {
-                let _ = std::fs::remove_file(&probe);
-                Ok(())
-            }
-            // A leftover of a killed write: the folder takes files.
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        return match output::set::check_can_create(parent, &name.to_string_lossy()) {
+            Ok(()) => Ok(()),
             Err(error) => cannot(&format!(
                 "folder {} does not take new files ({error})",
                 parent.display()

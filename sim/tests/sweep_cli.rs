@@ -719,6 +719,31 @@ fn diff_exits_1_when_b_breaks_an_slo_that_a_meets() {
     );
     assert_eq!(report["breaks_slo"], true);
 
+    // Deleting the SLO in B does not get it through the gate: A's SLO judges B's runs.
+    let without = fs::read_to_string(b).unwrap();
+    let without = &without[..without.find("[[slo]]").unwrap()];
+    let b_without = cwd.join("fewer-slots-no-slo.toml");
+    fs::write(&b_without, without).unwrap();
+    let ran = sim(
+        cwd,
+        &[
+            "diff",
+            a,
+            b_without.to_str().unwrap(),
+            "--replications",
+            "2",
+        ],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains(
+            "slo p95 response under 10 s: A met, B failed (by A's SLO: B does not declare it)  \
+             <- B breaks it"
+        ),
+        "{}",
+        ran.stdout
+    );
+
     // The other way round B improves on A: no SLO broken.
     let ran = sim(cwd, &["diff", b, a, "--replications", "2"]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);

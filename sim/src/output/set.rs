@@ -42,6 +42,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     })
 }
 
+/// Whether `write_atomic` could create `name` in `dir` (which exists): it creates and removes
+/// the temporary file it would use. A leftover of that name means the folder takes files.
+pub fn check_can_create(dir: &Path, name: &str) -> std::io::Result<()> {
+    let probe = dir.join(format!(".{name}.tmp"));
+    match fs::File::create_new(&probe) {
+        Ok(_) => {
+            let _ = fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 /// True for a name `write_atomic` uses for its temporary files.
 pub fn is_temporary(name: &str) -> bool {
     name.starts_with('.') && name.ends_with(".tmp")

@@ -5,6 +5,8 @@
 //!
 //! An SLO counts as met by a scenario when it held in every replication. `breaks_slo` is true
 //! when B fails (in at least one replication) an SLO, matched by name, that A met: the CI gate.
+//! An SLO of A that B does not declare is judged on B's runs all the same (`diff`), so a
+//! change cannot pass the gate by deleting the SLO it breaks.
 
 use super::metrics::{METRICS, Unit};
 use super::{RunMetrics, Stats, SweepError, SweepModel, with_pool};
@@ -31,6 +33,9 @@ pub struct SloDiff {
     /// Held in every replication of A; `None` when A has no SLO of that name.
     pub a_met: Option<bool>,
     pub b_met: Option<bool>,
+    /// B does not declare this SLO: `b_met` judges B's runs by A's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub b_judged_by_a: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -70,8 +75,13 @@ impl DiffReport {
             } else {
                 ""
             };
+            let judged = if s.b_judged_by_a {
+                " (by A's SLO: B does not declare it)"
+            } else {
+                ""
+            };
             text += &format!(
-                "  slo {}: A {}, B {}{mark}\n",
+                "  slo {}: A {}, B {}{judged}{mark}\n",
                 crate::output::text::ellipsize(&s.name, crate::output::text::MAX_CELL_CHARS),
                 met(s.a_met),
                 met(s.b_met)
@@ -93,14 +103,33 @@ pub fn diff(
     threads: Option<usize>,
     run_commands: Option<&[String; 2]>,
 ) -> Result<DiffReport, SweepError> {
-    diff_with(
+    // A's SLOs that B does not declare (by name) judge B's runs too; SLOs change no draw, so
+    // B runs as it would. One bound to a workload B does not have cannot be judged.
+    let mut judged = b.clone();
+    let mut adopted = Vec::new();
+    for slo in &a.slos {
+        let declared = b.slos.iter().any(|s| s.name == slo.name);
+        let judgeable = slo
+            .workload
+            .as_ref()
+            .is_none_or(|w| b.workloads.iter().any(|x| x.name.as_ref() == Some(w)));
+        if !declared && judgeable {
+            judged.slos.push(slo.clone());
+            adopted.push(slo.name.clone());
+        }
+    }
+    let mut report = diff_with(
         &super::Fleet::default(),
         a,
-        b,
+        &judged,
         replications,
         threads,
         run_commands,
-    )
+    )?;
+    for slo in &mut report.slos {
+        slo.b_judged_by_a = adopted.contains(&slo.name);
+    }
+    Ok(report)
 }
 
 /// Diffs two scenarios of any model: both run `replications` times with the seeds of A. A run
@@ -201,6 +230,7 @@ pub fn diff_with<M: SweepModel>(
         .map(|name| SloDiff {
             a_met: met(&a_runs, &name),
             b_met: met(&b_runs, &name),
+            b_judged_by_a: false,
             name,
         })
         .collect();

@@ -271,11 +271,13 @@ pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
     };
     // The command line only accepts template names, so this is a program error if it fails.
     let template = scenario::templates::find(name).expect("cli accepts only template names");
-    if fs::symlink_metadata(path).is_ok() {
-        console.error(&format!(
-            "{}: already exists; sim new never overwrites a file: give another PATH or remove it",
-            path.display()
-        ));
+    if let Ok(metadata) = fs::symlink_metadata(path) {
+        let message = if metadata.is_dir() {
+            "is a folder; give the path of a new .toml file (e.g. FOLDER/agent.toml)"
+        } else {
+            "already exists; sim new never overwrites a file: give another PATH or remove it"
+        };
+        console.error(&format!("{}: {message}", path.display()));
         return Outcome::Failed;
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())

@@ -1735,6 +1735,15 @@ fn new_never_overwrites_and_writes_nothing_on_error() {
     );
     assert_eq!(fs::read_to_string(&existing).unwrap(), "# my scenario\n");
 
+    // A folder is not a file that exists: the message says what to give instead.
+    fs::create_dir(tmp.path().join("agents")).unwrap();
+    let ran = sim(tmp.path(), &["new", "--template", "minimal", "agents/"]);
+    assert_eq!(ran.code, 2);
+    assert_eq!(
+        ran.stderr.trim(),
+        "agents/: is a folder; give the path of a new .toml file (e.g. FOLDER/agent.toml)"
+    );
+
     let ran = sim(
         tmp.path(),
         &["new", "--template", "minimal", "no/such/dir/a.toml"],

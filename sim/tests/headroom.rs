@@ -318,3 +318,43 @@ fn out_writes_the_report_as_a_complete_set_and_a_safe_end_that_breaks_exits_1() 
     sim::output::set::verify(&out.join("headroom")).expect("a complete output set");
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// A bracket that leaves out today's value runs, with a warning that the headroom "from
+/// today's value" is measured from outside it; `--quiet` silences the warning.
+#[test]
+fn a_bracket_without_todays_value_is_warned_about() {
+    let dir = temp_dir("outside");
+    let text = fs::read_to_string(repo_file("scenarios/validation/mmc.toml"))
+        .unwrap()
+        .replace("horizon = \"30000s\"", "horizon = \"300s\"")
+        .replace("warmup = \"1000s\"", "warmup = \"0s\"")
+        + "\n[[slo]]\nname = \"p95\"\nmetric = \"response_latency_p95_s\"\nmax = 10\n";
+    let file = dir.join("mmc.toml");
+    fs::write(&file, text).unwrap();
+    let file = file.to_str().unwrap();
+    let args = [
+        "headroom",
+        file,
+        "--key",
+        "traffic.rate_per_s",
+        "--range",
+        "1..2",
+        "--tolerance",
+        "0.5",
+        "--replications",
+        "1",
+    ];
+    let ran = sim(&args);
+    assert!(ran.code == 0 || ran.code == 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "warning: --key traffic.rate_per_s is 8 in the scenario, outside --range 1..2"
+        ),
+        "{}",
+        ran.stderr
+    );
+    let mut quiet = args.to_vec();
+    quiet.push("--quiet");
+    assert!(!sim(&quiet).stderr.contains("warning"));
+    let _ = fs::remove_dir_all(&dir);
+}

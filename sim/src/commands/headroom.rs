@@ -45,6 +45,20 @@ pub fn run(settings: &HeadroomSettings, console: &Console) -> Outcome {
         threads: settings.jobs,
         progress: !settings.quiet,
     };
+    // A bracket that leaves out today's value still finds a cliff, but the headroom "from
+    // today's value" is then measured from outside what was searched: say so, and run.
+    if let Some((lo, hi)) = config.range
+        && !(lo..=hi).contains(&config.current)
+        && !settings.quiet
+    {
+        console.error(&format!(
+            "{}: warning: --key {} is {} in the scenario, outside --range {lo}..{hi}: the \
+             headroom from today's value is measured from outside the bracket",
+            file.display(),
+            config.key,
+            config.current
+        ));
+    }
     let report = match headroom(&fleet, &config) {
         Ok(report) => report,
         // A bad bracket or tolerance is about this file's key: name the file too.

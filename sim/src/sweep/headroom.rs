@@ -127,6 +127,17 @@ impl Lattice {
                      (at least 1), found {t}"
                 ));
             }
+            Some(t) if t >= hi - lo => {
+                let show = |v: f64| show_value(v, config.integer);
+                return Err(format!(
+                    "--tolerance {}: as wide as the bracket {}..{} or wider, so the cliff \
+                     could be anywhere in it; give a tolerance below {}",
+                    show(t),
+                    show(lo),
+                    show(hi),
+                    show(hi - lo)
+                ));
+            }
             Some(t) => t,
             None if config.integer => 1.0,
             None => round_step((hi - lo) / 200.0),
@@ -134,10 +145,16 @@ impl Lattice {
         let steps = ((hi - lo) / step - 1e-9).ceil();
         if steps > MAX_STEPS as f64 {
             let show = |v: f64| show_value(v, config.integer);
+            // A tolerance too small to print in decimals is shown as written (1e-300, not 0).
+            let shown_step = if step < 1e-6 {
+                format!("{step:e}")
+            } else {
+                show(step)
+            };
             return Err(format!(
                 "--tolerance {}: the bracket {}..{} would have {} steps, more than {MAX_STEPS}; \
                  use a larger tolerance",
-                show(step),
+                shown_step,
                 show(lo),
                 show(hi),
                 number(steps)
@@ -1104,5 +1121,20 @@ mod tests {
             "--tolerance 1: the bracket 1..1.00e30 would have 1.00e30 steps, more than 1048576; \
              use a larger tolerance"
         );
+        // A tolerance too small to print in decimals is shown as written, not as 0.
+        let mut tiny = config("traffic.rate_per_s", 8.0, false);
+        tiny.range = Some((1.0, 2.0));
+        tiny.tolerance = Some(1e-300);
+        let error = Lattice::new(&tiny).err().unwrap();
+        assert!(error.starts_with("--tolerance 1e-300: "), "{error}");
+        // A tolerance as wide as the bracket cannot place the cliff: refused.
+        tiny.tolerance = Some(5.0);
+        assert_eq!(
+            Lattice::new(&tiny).err().unwrap(),
+            "--tolerance 5.00: as wide as the bracket 1.00..2.00 or wider, so the cliff could \
+             be anywhere in it; give a tolerance below 1.00"
+        );
+        tiny.tolerance = Some(0.5);
+        assert!(Lattice::new(&tiny).is_ok());
     }
 }

@@ -494,8 +494,8 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> F
             overrides: settings.overrides.clone(),
         }),
     };
-    // The previous run's files (and its manifest, first) go now; the new manifest is written
-    // last, so a folder without one is visibly incomplete.
+    // The files go to the set's staging folder; the previous run's stay whole until `finish`
+    // swaps them (its manifest first, the new one last), and stay if this run fails.
     let set = match OutputSet::begin(&planned.dir, SetKind::Run) {
         Ok(set) => set,
         Err(error) => {

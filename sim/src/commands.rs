@@ -395,10 +395,10 @@ fn print_warnings(file: &Path, scenario: &Scenario, console: &Console) {
     }
 }
 
-/// Reads and validates one scenario file; every message names the file.
-/// A scenario for `sim run`, `sim validate` and `sim diff`, checked as `sim validate` checks
-/// it: with its `[sweep]` table and every point of its grid, so a file one command refuses is
-/// refused by all (a misspelt grid key is a mistake in the file whichever command reads it).
+/// Reads and validates one scenario file for `sim run`, `sim validate` and `sim diff`; every
+/// message names the file. The `[sweep]` table and every point of its grid are checked too,
+/// so a file one command refuses is refused by all (a misspelt grid key is a mistake in the
+/// file whichever command reads it).
 fn load_one(file: &Path, overrides: &[String]) -> Result<Scenario, Vec<String>> {
     load_with(file, overrides, scenario::validate)
 }

@@ -511,6 +511,17 @@ where
     T: Into<OsString> + Clone,
 {
     let raw = RawArgs::try_parse_from(args)?;
+    let given = match &raw.command {
+        RawCommand::Run(run) => Some((&run.overrides, &run.horizon, run.seed)),
+        RawCommand::Validate(validate) => Some((&validate.overrides, &validate.horizon, None)),
+        RawCommand::Sweep(raw) => Some((&raw.overrides, &raw.horizon, raw.seed)),
+        RawCommand::Diff(raw) => Some((&raw.overrides, &raw.horizon, raw.seed)),
+        RawCommand::Headroom(raw) => Some((&raw.overrides, &raw.horizon, raw.seed)),
+        _ => None,
+    };
+    if let Some((overrides, horizon, seed)) = given {
+        refuse_two_ways(overrides, horizon.as_deref(), seed)?;
+    }
     Ok(match raw.command {
         RawCommand::Run(run) => Task::Run(RunSettings {
             files: run.files,
@@ -607,6 +618,35 @@ where
             _ => Task::New(NewSettings::List),
         },
     })
+}
+
+/// `--horizon` with `--set run.horizon=...`, or `--seed` with `--set seed=...`, say one thing
+/// two ways, and one of the two would be dropped without a word: a usage error (exit 2).
+fn refuse_two_ways(
+    overrides: &[String],
+    horizon: Option<&str>,
+    seed: Option<u64>,
+) -> Result<(), clap::Error> {
+    let set = |key: &str| {
+        overrides
+            .iter()
+            .find(|o| o.split_once('=').is_some_and(|(k, _)| k.trim() == key))
+    };
+    let conflict = match (horizon, set("run.horizon"), seed, set("seed")) {
+        (Some(h), Some(o), ..) => Some(format!(
+            "--horizon {h} and --set {o} both set the horizon: give one"
+        )),
+        (_, _, Some(s), Some(o)) => Some(format!(
+            "--seed {s} and --set {o} both set the seed: give one"
+        )),
+        _ => None,
+    };
+    match conflict {
+        Some(message) => {
+            Err(RawArgs::command().error(clap::error::ErrorKind::ArgumentConflict, message))
+        }
+        None => Ok(()),
+    }
 }
 
 /// `--horizon D` is `--set run.horizon=D`, applied after the `--set`s so it wins.

@@ -1126,7 +1126,7 @@ fn a_panic_in_any_run_of_any_command_exits_2_with_the_seed_and_a_reproduce_comma
     );
     assert!(
         ran.stderr.contains(&format!(
-            "reproduce with: sim run {file} --set seed=7 --set run.horizon=1m --set run.warmup=0s \
+            "reproduce with: sim run {file} --set run.horizon=1m --set run.warmup=0s \
              --set traffic.rate_per_s=8 --seed 7"
         )),
         "{}",
@@ -1166,7 +1166,7 @@ fn a_panic_in_any_run_of_any_command_exits_2_with_the_seed_and_a_reproduce_comma
     );
     assert!(
         ran.stderr.contains(&format!(
-            "reproduce with: sim run {file} --set run.horizon=1m --set run.warmup=0s --set seed=7 \
+            "reproduce with: sim run {file} --set run.horizon=1m --set run.warmup=0s \
              --set temporal.max_concurrent_activities=2 --seed 7"
         )),
         "{}",
@@ -1880,4 +1880,62 @@ fn run_and_diff_refuse_a_file_with_a_bad_sweep_grid_as_validate_does() {
         );
         assert_nothing_written(tmp.path(), &out);
     }
+}
+
+/// `--horizon` with `--set run.horizon=`, or `--seed` with `--set seed=`, would drop one of
+/// the two without a word: a usage error naming both, and nothing runs.
+#[test]
+fn a_setting_given_by_its_flag_and_by_set_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc();
+    let out = tmp.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    for (args, expected) in [
+        (
+            vec![
+                "run",
+                &file,
+                "--horizon",
+                "500s",
+                "--set",
+                "run.horizon=1000s",
+                "--out",
+                out_arg,
+            ],
+            "--horizon 500s and --set run.horizon=1000s both set the horizon: give one",
+        ),
+        (
+            vec![
+                "validate",
+                &file,
+                "--set",
+                "run.horizon=1h",
+                "--horizon",
+                "2h",
+            ],
+            "--horizon 2h and --set run.horizon=1h both set the horizon: give one",
+        ),
+        (
+            vec![
+                "sweep", &file, "--seed", "1", "--set", "seed=2", "--out", out_arg,
+            ],
+            "--seed 1 and --set seed=2 both set the seed: give one",
+        ),
+        (
+            vec!["diff", &file, &file, "--set", "seed=2", "--seed", "1"],
+            "--seed 1 and --set seed=2 both set the seed: give one",
+        ),
+    ] {
+        let ran = sim(tmp.path(), &args);
+        assert_eq!(ran.code, 2, "sim {args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains(expected),
+            "sim {args:?}: {}",
+            ran.stderr
+        );
+        assert_nothing_written(tmp.path(), &out);
+    }
+    // Either alone is fine.
+    let ran = sim(tmp.path(), &["validate", &file, "--set", "seed=2"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
 }

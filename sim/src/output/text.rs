@@ -307,14 +307,20 @@ fn money(value: f64) -> String {
 }
 
 /// The `sim run` command (without `--seed`) that loads `file` with `overrides`, quoted for a
-/// POSIX shell.
+/// POSIX shell. A `seed=...` override (how a sweep passes its `--seed`) is left out: every
+/// caller adds the run's own `--seed`, which replaces it, and `sim run` refuses the two
+/// together.
 pub fn run_command(file: &std::path::Path, overrides: &[String]) -> String {
     let mut words = vec![
         "sim".to_string(),
         "run".to_string(),
         shell_quote(&file.display().to_string()),
     ];
-    for value in overrides {
+    let seed = |o: &&String| {
+        o.split_once('=')
+            .is_some_and(|(key, _)| key.trim() == "seed")
+    };
+    for value in overrides.iter().filter(|o| !seed(o)) {
         words.push("--set".into());
         words.push(shell_quote(value));
     }
@@ -469,6 +475,17 @@ mod tests {
         assert_eq!(
             command,
             "sim run 'scenarios/my story.toml' --set run.horizon=6h --set 'name=it'\\''s' --seed 123"
+        );
+        // A sweep passes its --seed as `seed=N`: the run's own --seed replaces it (sim run
+        // refuses both), so it is left out.
+        let command = reproduce_command(
+            std::path::Path::new("s.toml"),
+            &["seed=7".into(), "temporal.cache_size=10".into()],
+            99,
+        );
+        assert_eq!(
+            command,
+            "sim run s.toml --set temporal.cache_size=10 --seed 99"
         );
     }
 

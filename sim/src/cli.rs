@@ -630,7 +630,7 @@ fn refuse_two_ways(
     let set = |key: &str| {
         overrides
             .iter()
-            .find(|o| o.split_once('=').is_some_and(|(k, _)| k.trim() == key))
+            .find(|o| sim::scenario::override_key(o) == Some(key))
     };
     let conflict = match (horizon, set("run.horizon"), seed, set("seed")) {
         (Some(h), Some(o), ..) => Some(format!(

@@ -316,10 +316,7 @@ pub fn run_command(file: &std::path::Path, overrides: &[String]) -> String {
         "run".to_string(),
         shell_quote(&file.display().to_string()),
     ];
-    let seed = |o: &&String| {
-        o.split_once('=')
-            .is_some_and(|(key, _)| key.trim() == "seed")
-    };
+    let seed = |o: &&String| crate::scenario::override_key(o) == Some("seed");
     for value in overrides.iter().filter(|o| !seed(o)) {
         words.push("--set".into());
         words.push(shell_quote(value));

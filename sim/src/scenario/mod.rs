@@ -26,6 +26,7 @@ mod tests;
 pub use config::*;
 pub use lookup::{KeyNumber, LookupError, resolved_number};
 pub(crate) use raw::format_float;
+pub use raw::override_key;
 pub use schema::schema_json;
 pub use sweep::{SearchTable, objective_index};
 pub use units::{

@@ -267,6 +267,12 @@ fn relocate(mut node: Node, origin: &Origin) -> Node {
 }
 
 /// Applies one `--set dotted.key=value` argument to the raw document.
+/// The dotted key a `--set KEY=VALUE` argument sets, as `apply_override` reads it (`None`
+/// without an `=`).
+pub fn override_key(argument: &str) -> Option<&str> {
+    argument.split_once('=').map(|(key, _)| key.trim())
+}
+
 pub(crate) fn apply_override(root: &mut Node, argument: &str, diags: &mut Diags) {
     let origin = Origin::Override(argument.to_string());
     let Some((key, value)) = argument.split_once('=') else {
@@ -277,9 +283,10 @@ pub(crate) fn apply_override(root: &mut Node, argument: &str, diags: &mut Diags)
         );
         return;
     };
+    let key = key.trim(); // as `override_key` reads it
     let value = parse_override_value(value, &origin);
-    if let Err(message) = assign(root, key.trim(), value, &origin) {
-        diags.error(&origin, key.trim(), message);
+    if let Err(message) = assign(root, key, value, &origin) {
+        diags.error(&origin, key, message);
     }
 }
 

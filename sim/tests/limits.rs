@@ -226,6 +226,39 @@ fn other_unbounded_growth_is_refused_up_front_naming_the_key_to_raise() {
     );
 }
 
+/// A tool that always fails, retried without limit, runs until the horizon: the event
+/// estimate counts its retries (as many as fit at the slowest backoff), so the run is refused
+/// up front rather than stopped by the event limit after a long while; with
+/// `retry.maximum_attempts` it is accepted, and a reliable tool stays far below the limit.
+#[test]
+fn retries_of_a_failing_tool_count_toward_the_event_estimate() {
+    let failing = |p: &str, retry: &str| {
+        BASE.replace(
+            "latency = { kind = \"constant\", value = \"1s\" }",
+            &format!(
+                "latency = {{ kind = \"constant\", value = \"1s\" }}\nfailure_probability = {p}"
+            ),
+        ) + &format!("\n[retry]\ninitial_interval = \"1ms\"\n{retry}\n")
+    };
+    refused(
+        &failing("1.0", ""),
+        &["--set", "run.max_events=100000"],
+        &[
+            "run.max_events",
+            "retries counted twice",
+            "set retry.maximum_attempts",
+        ],
+    );
+    let load = |text: &str| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(dir.path(), "s.toml", text);
+        sim::scenario::load(&file, &["run.max_events=100000".to_string()]).map(|_| ())
+    };
+    load(&failing("1.0", "maximum_attempts = 3")).expect("three attempts fit");
+    load(&failing("0.5", "")).expect("two attempts on average fit");
+    load(&failing("0.0", "")).expect("one attempt fits");
+}
+
 /// Issue 10: the default event limit fits a voice fleet's day of 10,000,000 calls. The voice
 /// story's file at that daily rate is accepted with every default limit; the default is at least
 /// ten times the events such a day needs at the events per call the model processes on the

@@ -251,15 +251,32 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
     if let Some(interval) = scenario.autoscaler.shortest_evaluation_interval() {
         events += horizon as f64 / interval.max(1) as f64;
     }
-    // Only top-level activities are sure to run: a repeat or a choice may run nothing.
+    // Only top-level activities are sure to run: a repeat or a choice may run nothing. A tool
+    // that fails is retried: each retry adds at least its backoff timer and its completion.
     for (i, w) in scenario.workloads.iter().enumerate() {
-        let activities = w
-            .agent
-            .steps
-            .iter()
-            .filter(|step| matches!(step.kind, StepKind::Llm { .. } | StepKind::Tool { .. }))
-            .count();
-        let per_message = 1.0 + activities as f64;
+        let per_message: f64 = 1.0
+            + w.agent
+                .steps
+                .iter()
+                .map(|step| match &step.kind {
+                    StepKind::Llm { .. } => 1.0,
+                    StepKind::Tool {
+                        latency,
+                        failure_probability,
+                        ..
+                    } => {
+                        let attempt_s = seconds(step.cpu) + mean(latency);
+                        let attempts = expected_attempts(
+                            *failure_probability,
+                            &scenario.retry,
+                            attempt_s,
+                            seconds(horizon) / 2.0,
+                        );
+                        1.0 + 2.0 * (attempts - 1.0)
+                    }
+                    _ => 0.0,
+                })
+                .sum::<f64>();
         let arrivals: f64 = phases
             .iter()
             .filter_map(|(from, to, s)| {
@@ -275,10 +292,11 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
             "run.max_events",
             format!(
                 "the run would need more than {} events (half the expected arrivals x \
-                 messages x (1 + top-level llm and tool steps), plus time-series samples and autoscaler \
-                 evaluations), more than the limit of {}: shorten the \
-                 horizon, lengthen run.sample_interval or the autoscaler's interval \
-                 (evaluation_interval, sync_period, polling_interval), or raise run.max_events",
+                 messages x (1 + top-level llm and tool steps, a tool's retries counted twice), \
+                 plus time-series samples and autoscaler evaluations), more than the limit of \
+                 {}: shorten the horizon, lengthen run.sample_interval or the autoscaler's \
+                 interval (evaluation_interval, sync_period, polling_interval), lower a tool's \
+                 failure_probability or set retry.maximum_attempts, or raise run.max_events",
                 round(events),
                 run.max_events
             ),
@@ -389,6 +407,31 @@ fn conversation_lifetime_s(w: &Workload) -> f64 {
     let c = &w.conversation;
     let messages = mean_count(&c.messages).max(1.0);
     messages * mean(&c.think_time) + seconds(c.idle_timeout)
+}
+
+/// The mean number of attempts of an activity that fails with probability `p` under `retry`:
+/// the geometric mean `1 / (1 - p)`, truncated at `retry.maximum_attempts` (0: none) and at the
+/// attempts that fit in `span_s` seconds, each taking `attempt_s` and at most the longest
+/// backoff (so an activity that always fails, retried without limit, still counts a finite
+/// number: as many as fit, at the slowest backoff, in the span).
+fn expected_attempts(p: f64, retry: &RetryPolicy, attempt_s: f64, span_s: f64) -> f64 {
+    let limit = match retry.maximum_attempts {
+        0 => f64::INFINITY,
+        n => f64::from(n),
+    };
+    let per_attempt = attempt_s + seconds(retry.maximum_interval);
+    let fit = if per_attempt > 0.0 {
+        1.0 + (span_s / per_attempt).floor()
+    } else {
+        f64::INFINITY
+    };
+    let n = limit.min(fit);
+    if p >= 1.0 {
+        n
+    } else {
+        // Sum over k < n of p^k; p^infinity is 0 for p < 1.
+        (1.0 - p.powf(n)) / (1.0 - p)
+    }
 }
 
 fn mean_count(dist: &Dist) -> f64 {

@@ -226,6 +226,54 @@ fn other_unbounded_growth_is_refused_up_front_naming_the_key_to_raise() {
     );
 }
 
+/// A fleet that cannot keep up piles up state without end: the run stops once that state
+/// passes `run.max_memory` (here the M/M/c reduction at 30 times its capacity, with a small
+/// limit), with exit 2, the key, the estimate and the seed, and nothing written; at its own
+/// traffic the same limit is never reached. A limit too small to run at all is refused up front.
+#[test]
+fn a_run_whose_state_outgrows_max_memory_stops_with_the_key() {
+    let mmc = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/validation/mmc.toml"),
+    )
+    .expect("mmc.toml");
+    refused(
+        &mmc,
+        &[
+            "--set",
+            "traffic.rate_per_s=300",
+            "--set",
+            "run.max_memory=16MiB",
+        ],
+        &[
+            "run.max_memory = 16MiB: the run's state reached about",
+            "conversations open",
+            "raise run.max_memory",
+            "seed 1",
+        ],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "s.toml", &mmc);
+    let ran = sim(
+        dir.path(),
+        &[
+            "run",
+            "s.toml",
+            "--set",
+            "run.horizon=2000s",
+            "--set",
+            "run.max_memory=16MiB",
+            "--out",
+            "out",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    refused(
+        BASE,
+        &["--set", "run.max_memory=64KiB"],
+        &["run.max_memory: expected a size of at least 1MiB, found \"64KiB\""],
+    );
+}
+
 /// A tool that always fails, retried without limit, runs until the horizon: the event
 /// estimate counts its retries (as many as fit at the slowest backoff), so the run is refused
 /// up front rather than stopped by the event limit after a long while; with

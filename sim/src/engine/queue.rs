@@ -230,6 +230,14 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// The bytes its buckets hold (their capacity), for the run's memory check: 128 additions,
+    /// for a caller to run now and then.
+    pub fn footprint(&self) -> usize {
+        let entries: usize = self.buckets.iter().map(Vec::capacity).sum();
+        entries * std::mem::size_of::<Entry<E>>()
+            + self.buckets.capacity() * std::mem::size_of::<Vec<Entry<E>>>()
+    }
+
     /// Removes the next event and advances the clock to its time.
     pub fn pop(&mut self) -> Option<(Time, E)> {
         self.pop_until(Time::MAX)

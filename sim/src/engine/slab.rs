@@ -58,6 +58,13 @@ impl<T> Slab<T> {
         self.len == 0
     }
 
+    /// The bytes its slots take: every slot up to the high-water mark, live or free (a slab
+    /// never shrinks). The vectors' spare capacity is left out: reserved, not yet written, so
+    /// not yet memory the machine gives the process.
+    pub fn footprint(&self) -> usize {
+        self.items.len() * (std::mem::size_of::<T>() + 1) + self.free.len() * 4
+    }
+
     /// Live ids in increasing order.
     pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
         self.live

@@ -371,7 +371,73 @@ impl Model {
                 self.seed
             )));
         }
+        if self.events_processed.is_multiple_of(STATE_CHECK_EVENTS) {
+            self.check_state_memory()?;
+        }
         Ok(true)
+    }
+
+    /// Stops the run once its state outgrows `run.max_memory`: a fleet that cannot keep up
+    /// piles up conversations, workflows and activities without end, and a parallel step can
+    /// pile up hundreds per conversation, which the open-conversations limit alone does not
+    /// bound.
+    fn check_state_memory(&self) -> Result<(), RunError> {
+        let bytes = self.state_bytes() as u64;
+        let max = self.cfg.run.max_memory_bytes;
+        if bytes <= max {
+            return Ok(());
+        }
+        Err(RunError::LimitReached(format!(
+            "run.max_memory = {}: the run's state reached {} at t = {:.0} s ({} conversations \
+             open, {} workflows, {} activities, {} events pending): the fleet cannot keep up \
+             with the traffic; lower the rate or shorten the horizon, or raise run.max_memory \
+             if this machine has the memory (seed {})",
+            crate::scenario::format_size(max),
+            approx_size(bytes),
+            self.now() as f64 / 1e9,
+            self.convs.len(),
+            self.wfs.len(),
+            self.acts.len(),
+            self.queue.len(),
+            self.seed
+        )))
+    }
+
+    /// The bytes the run's state holds: its slabs (to their high-water marks), queues,
+    /// instances and event log (their vectors' capacities: kept once grown). What grows when
+    /// the fleet falls behind is all here; the time series, the histograms and the allocator's
+    /// overhead are not (the peak heap of a run is some megabytes above this). Deterministic
+    /// for a given build.
+    fn state_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let deque = |len: usize| len * size_of::<(u32, u32)>();
+        self.queue.footprint()
+            + self.convs.footprint()
+            + self.wfs.footprint()
+            + self.acts.footprint()
+            + self.frames.footprint()
+            + self.completions.footprint()
+            + self.calls.footprint()
+            + self.immediate.capacity() * size_of::<(u32, u32, CpuJob)>()
+            + deque(self.served_tasks.capacity())
+            + deque(self.workflow_queue.capacity())
+            + deque(self.activity_queue.capacity())
+            + self
+                .pools
+                .iter()
+                .map(|pool| deque(pool.waiting.capacity()))
+                .sum::<usize>()
+            + self
+                .instances
+                .iter()
+                .map(Instance::footprint)
+                .sum::<usize>()
+            + self
+                .serving
+                .as_ref()
+                .map_or(0, serving::ServingState::footprint)
+            + self.events.capacity() * size_of::<EventRecord>()
+            + self.workload.capacity() * size_of::<WorkloadRecord>()
     }
 
     fn dispatch(&mut self, event: Event) {
@@ -428,6 +494,21 @@ impl Model {
         }
     }
 }
+
+/// A size to a tenth of a unit ("1.3 GiB"), for a figure that is an estimate.
+fn approx_size(bytes: u64) -> String {
+    let mib = bytes as f64 / f64::from(1 << 20);
+    if mib >= 1024.0 {
+        format!("about {:.1} GiB", mib / 1024.0)
+    } else {
+        format!("about {mib:.1} MiB")
+    }
+}
+
+/// How often (in events processed) `step` adds up the run's state against `run.max_memory`:
+/// rarely enough that the sum (a few additions per instance) costs nothing per event, often
+/// enough that the state grows by at most some megabytes between two checks.
+const STATE_CHECK_EVENTS: u64 = 1 << 16;
 
 /// How often leaking instances are checked against their memory limit.
 const MEMORY_TICK: Time = 1_000_000_000;

@@ -59,6 +59,11 @@ pub(super) struct ServingState {
 }
 
 impl ServingState {
+    /// The bytes its queue holds, for the run's memory check.
+    pub(super) fn footprint(&self) -> usize {
+        self.pending.capacity() * std::mem::size_of::<(u32, u32)>()
+    }
+
     pub fn new() -> Self {
         ServingState {
             pending: VecDeque::new(),

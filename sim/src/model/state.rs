@@ -587,6 +587,20 @@ pub struct Instance {
     pub sessions_here: StartedHere,
 }
 
+impl Instance {
+    /// The bytes this instance's record and queues hold (capacities), for the run's memory
+    /// check.
+    pub fn footprint(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.cpu_queue.capacity() * std::mem::size_of::<(CpuJob, u64)>()
+            + self.sticky_queue.capacity() * std::mem::size_of::<(u32, u32)>()
+            + [&self.tasks_here, &self.activities_here, &self.sessions_here]
+                .iter()
+                .map(|here| here.ids.capacity() * std::mem::size_of::<u32>())
+                .sum::<usize>()
+    }
+}
+
 /// The ids of the items started on one instance: a superset of those still there (an item
 /// that finished or moved is dropped only at the next pruning), pruned once the list has
 /// grown `GROWTH` times over what the last pruning left, so a start costs amortised O(1) and

@@ -20,6 +20,7 @@ pub fn mmc(lambda: f64, mu: f64, c: u32, horizon_s: f64) -> Scenario {
             max_events: crate::scenario::limits::DEFAULT_MAX_EVENTS,
             sample_interval: secs(60.0),
             max_open_conversations: 10_000_000,
+            max_memory_bytes: crate::scenario::limits::DEFAULT_MAX_MEMORY,
             max_conversations: 10_000_000,
             max_instances: 10_000,
             max_timeseries_rows: 1_000_000,

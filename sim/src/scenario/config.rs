@@ -123,6 +123,10 @@ pub struct RunLimits {
     pub sample_interval: Nanos,
     /// `max_open_conversations`: hard limit on conversations open at once, default 10_000_000.
     pub max_open_conversations: u64,
+    /// `max_memory`: hard limit on the memory of the run's state (conversations, workflows,
+    /// activities, pending events, queues), estimated from their counts during the run;
+    /// default "2GiB" (`limits::DEFAULT_MAX_MEMORY`), at least "1MiB".
+    pub max_memory_bytes: u64,
     /// `max_conversations`: limit on the conversations the traffic is expected to bring over
     /// the horizon (the integral of rate x multiplier, timeline included), checked before the
     /// run; default 10_000_000.

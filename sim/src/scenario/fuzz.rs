@@ -87,6 +87,7 @@ enum Kind {
 const KEYS: &[(&str, Kind)] = &[
     ("run.warmup", Kind::Duration),
     ("run.sample_interval", Kind::Duration),
+    ("run.max_memory", Kind::Size),
     ("traffic.mean_rate_per_s", Kind::Number),
     ("traffic.peak_to_trough", Kind::Number),
     ("traffic.peak_hour", Kind::Number),

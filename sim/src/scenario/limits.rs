@@ -34,6 +34,13 @@ pub const MAX_RATE_POINTS: usize = 100_000;
 /// up-front estimate in `check_resolved` refuses a scenario sure to exceed it.
 pub const DEFAULT_MAX_EVENTS: u64 = 10_000_000_000;
 
+/// The default of `run.max_memory`: the state of a run that falls behind its traffic grows
+/// without end, and this stops it with an error long before it takes a laptop's memory. The
+/// stories' runs hold a few megabytes; a voice fleet's day of 10,000,000 calls some tens.
+pub const DEFAULT_MAX_MEMORY: u64 = 2 << 30;
+/// The least `run.max_memory`: below it a run could fail on its fixed structures alone.
+pub const MIN_MAX_MEMORY: u64 = 1 << 20;
+
 /// Defaults of the `[run]` limit keys that only this module reads.
 pub const DEFAULT_MAX_CONVERSATIONS: u64 = 10_000_000;
 pub const DEFAULT_MAX_INSTANCES: u64 = 10_000;

@@ -537,6 +537,29 @@ impl<'t> Section<'t> {
         value
     }
 
+    /// A size of at least `min` (a limit that would fail a run at its start below it).
+    pub(crate) fn size_min(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: u64,
+        min: u64,
+    ) -> u64 {
+        let path = self.key_path(key);
+        let origin = self.origin_of(key);
+        let value = self.size(diags, key, default);
+        if value < min {
+            let message = format!(
+                "expected a size of at least {}, found \"{}\"",
+                units::format_size(min),
+                units::format_size(value)
+            );
+            diags.error(&origin, &path, message);
+            return default;
+        }
+        value
+    }
+
     pub(crate) fn duration_required(
         &mut self,
         diags: &mut Diags,

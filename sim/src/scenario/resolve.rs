@@ -295,6 +295,12 @@ fn run(node: Option<&Node>, diags: &mut Diags) -> RunLimits {
         max_events: s.u64(diags, "max_events", super::limits::DEFAULT_MAX_EVENTS, 1),
         sample_interval: s.duration_min(diags, "sample_interval", 60_000_000_000, 1),
         max_open_conversations: s.u64(diags, "max_open_conversations", 10_000_000, 1),
+        max_memory_bytes: s.size_min(
+            diags,
+            "max_memory",
+            super::limits::DEFAULT_MAX_MEMORY,
+            super::limits::MIN_MAX_MEMORY,
+        ),
         max_conversations: s.u64(
             diags,
             "max_conversations",

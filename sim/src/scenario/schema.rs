@@ -272,6 +272,10 @@ struct Run {
     /// Conversations open at once beyond which the run stops with an error (also estimated
     /// before it starts); default 10_000_000.
     max_open_conversations: Option<u64>,
+    /// Memory of the run's state (conversations, workflows, activities, pending events and
+    /// queues), estimated from their counts during the run, beyond which the run stops with an
+    /// error; default "2GiB", at least "1MiB".
+    max_memory: Option<Size>,
     /// Conversations the traffic may bring over the horizon, checked before the run; default
     /// 10_000_000.
     max_conversations: Option<u64>,

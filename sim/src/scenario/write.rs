@@ -136,6 +136,7 @@ fn run(out: &mut Out, run: &RunLimits) {
         "max_open_conversations",
         run.max_open_conversations.to_string(),
     );
+    out.size("max_memory", run.max_memory_bytes);
     out.key("max_conversations", run.max_conversations.to_string());
     out.key("max_instances", run.max_instances.to_string());
     out.key("max_timeseries_rows", run.max_timeseries_rows.to_string());

@@ -765,6 +765,130 @@ fn diff_exits_1_when_b_breaks_an_slo_that_a_meets() {
     assert_eq!(ran.code, 2);
 }
 
+/// A and B that run for different horizons, or skip different warmups, measure different
+/// things: `sim diff` still compares them, but says so on stderr before anything runs (a run
+/// that fails leaves the warning said), naming both values and the key, and the report carries
+/// the same sentences. Different seeds are normal (both run with A's): nothing to say.
+#[test]
+fn diff_warns_when_the_horizons_or_warmups_differ() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let a = mmc_with_slo(cwd);
+    let text = fs::read_to_string(&a).unwrap();
+    let longer = cwd.join("longer.toml");
+    fs::write(
+        &longer,
+        text.replace("horizon = \"300s\"", "horizon = \"600s\"")
+            .replace("warmup = \"0s\"", "warmup = \"60s\""),
+    )
+    .unwrap();
+    let reseeded = cwd.join("reseeded.toml");
+    fs::write(&reseeded, text.replace("seed = 1\n", "seed = 2\n")).unwrap();
+    let json = cwd.join("diff.json");
+    let (a, longer, reseeded, json_arg) = (
+        a.to_str().unwrap(),
+        longer.to_str().unwrap(),
+        reseeded.to_str().unwrap(),
+        json.to_str().unwrap(),
+    );
+    let horizon = "A runs for 5m and B for 10m (run.horizon): totals (counts, crashes, cost) \
+                   are not comparable";
+    let warmup = "A's warmup is 0s and B's 1m (run.warmup): latency percentiles and cache \
+                  counters skip different starts and are not comparable";
+    let warnings = |stderr: &str| -> Vec<String> {
+        stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("warning: "))
+            .map(str::to_string)
+            .collect()
+    };
+
+    let ran = sim(
+        cwd,
+        &["diff", a, longer, "--replications", "2", "--json", json_arg],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let said = warnings(&ran.stderr);
+    assert_eq!(said.len(), 2, "{}", ran.stderr);
+    assert!(said[0].starts_with(horizon), "{}", ran.stderr);
+    assert!(said[1].starts_with(warmup), "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("2 paired replications"),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(diff_json(&json)["warnings"], serde_json::json!(said));
+
+    // One horizon for both: only the warmups still differ.
+    let ran = sim(
+        cwd,
+        &[
+            "diff",
+            a,
+            longer,
+            "--replications",
+            "1",
+            "--horizon",
+            "300s",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let said = warnings(&ran.stderr);
+    assert_eq!(said.len(), 1, "{}", ran.stderr);
+    assert!(said[0].starts_with(warmup), "{}", ran.stderr);
+
+    // --quiet keeps stderr for errors; the report still says it.
+    let ran = sim(
+        cwd,
+        &[
+            "diff",
+            a,
+            longer,
+            "--replications",
+            "1",
+            "--json",
+            json_arg,
+            "-q",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.stderr, "");
+    assert_eq!(diff_json(&json)["warnings"].as_array().unwrap().len(), 2);
+
+    // Before anything runs: a run that fails still leaves the warning, ahead of its error.
+    let output = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["diff", a, longer, "--replications", "1"])
+        .current_dir(cwd)
+        .env("SIM_TEST_PANIC_SEED", "1")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (warned, failed) = (
+        stderr.find(horizon).expect("the warning"),
+        stderr.find("the model panicked").expect("the failure"),
+    );
+    assert!(warned < failed, "{stderr}");
+
+    // B's own seed is not a difference: both run with A's.
+    let ran = sim(
+        cwd,
+        &[
+            "diff",
+            a,
+            reseeded,
+            "--replications",
+            "1",
+            "--json",
+            json_arg,
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.stderr, "");
+    assert!(diff_json(&json).get("warnings").is_none());
+}
+
 /// The workload of point `point`, replication `replication` of `grid` over the support agent,
 /// through the sweep's own loading and seeding; with the run's compute cost and cache misses.
 fn workload(

@@ -97,6 +97,13 @@ pub fn diff(settings: &DiffSettings, console: &Console) -> Outcome {
     if let Some(seed) = settings.seed {
         a.seed = seed;
     }
+    // Said before the runs, which can take minutes, so the numbers are never read without it;
+    // the report (`--json`, `--format json`) carries the same sentences.
+    if !console.quiet {
+        for warning in sweep::diff::incomparable(&a, &b) {
+            console.error(&format!("warning: {warning}"));
+        }
+    }
     let run_commands = [
         text::run_command(&settings.a, &settings.overrides),
         text::run_command(&settings.b, &settings.overrides),

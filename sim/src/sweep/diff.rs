@@ -7,6 +7,11 @@
 //! when B fails (in at least one replication) an SLO, matched by name, that A met: the CI gate.
 //! An SLO of A that B does not declare is judged on B's runs all the same (`diff`), so a
 //! change cannot pass the gate by deleting the SLO it breaks.
+//!
+//! Two scenarios that run for different horizons, or skip different warmups, still diff, but
+//! their numbers measure different things (`incomparable`): the report carries a warning, and
+//! `sim diff` prints it before anything runs. Not an error: comparing a day with an hour can be
+//! the point, but it should never pass unnoticed.
 
 use super::metrics::{METRICS, Unit};
 use super::{RunMetrics, Stats, SweepError, SweepModel, with_pool};
@@ -49,6 +54,10 @@ pub struct DiffReport {
     pub slos: Vec<SloDiff>,
     /// B fails an SLO that A meets: `sim diff` exits 1.
     pub breaks_slo: bool,
+    /// Why A's and B's numbers are not comparable (`incomparable`); absent from the JSON when
+    /// there is nothing to say, so the report of a like-for-like diff is unchanged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl DiffReport {
@@ -129,7 +138,37 @@ pub fn diff(
     for slo in &mut report.slos {
         slo.b_judged_by_a = adopted.contains(&slo.name);
     }
+    report.warnings = incomparable(a, b);
     Ok(report)
+}
+
+/// What makes A's and B's numbers measure different things although both run: a different
+/// `run.horizon` (counts, crashes and cost are totals over different times; percentiles cover
+/// different hours of the day) or a different `run.warmup` (latency statistics and cache
+/// counters skip different starts). One sentence per key, naming both values, the key and the
+/// flag that makes them one. The seeds may differ: both run with A's.
+pub fn incomparable(a: &crate::scenario::Scenario, b: &crate::scenario::Scenario) -> Vec<String> {
+    use crate::scenario::format_duration;
+    let mut warnings = Vec::new();
+    if a.run.horizon != b.run.horizon {
+        warnings.push(format!(
+            "A runs for {} and B for {} (run.horizon): totals (counts, crashes, cost) are not \
+             comparable, and percentiles cover different hours; --horizon DURATION gives both one \
+             horizon",
+            format_duration(a.run.horizon),
+            format_duration(b.run.horizon)
+        ));
+    }
+    if a.run.warmup != b.run.warmup {
+        warnings.push(format!(
+            "A's warmup is {} and B's {} (run.warmup): latency percentiles and cache counters \
+             skip different starts and are not comparable; --set run.warmup=DURATION gives \
+             both one warmup",
+            format_duration(a.run.warmup),
+            format_duration(b.run.warmup)
+        ));
+    }
+    warnings
 }
 
 /// Diffs two scenarios of any model: both run `replications` times with the seeds of A. A run
@@ -245,6 +284,7 @@ pub fn diff_with<M: SweepModel>(
         metrics,
         slos,
         breaks_slo,
+        warnings: Vec::new(),
     })
 }
 

@@ -630,7 +630,7 @@ fn refuse_two_ways(
     let set = |key: &str| {
         overrides
             .iter()
-            .find(|o| sim::scenario::override_key(o) == Some(key))
+            .find(|o| sim::scenario::override_key(o).as_deref() == Some(key))
     };
     let conflict = match (horizon, set("run.horizon"), seed, set("seed")) {
         (Some(h), Some(o), ..) => Some(format!(

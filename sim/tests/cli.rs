@@ -1925,6 +1925,18 @@ fn a_setting_given_by_its_flag_and_by_set_is_refused() {
             vec!["diff", &file, &file, "--set", "seed=2", "--seed", "1"],
             "--seed 1 and --set seed=2 both set the seed: give one",
         ),
+        (
+            // The key as the loader reads it, spaces around its segments trimmed.
+            vec![
+                "validate",
+                &file,
+                "--set",
+                "run . horizon=1h",
+                "--horizon",
+                "2h",
+            ],
+            "--horizon 2h and --set run . horizon=1h both set the horizon: give one",
+        ),
     ] {
         let ran = sim(tmp.path(), &args);
         assert_eq!(ran.code, 2, "sim {args:?}: {}", ran.stderr);

@@ -358,3 +358,36 @@ fn a_bracket_without_todays_value_is_warned_about() {
     assert!(!sim(&quiet).stderr.contains("warning"));
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// `--set` of the searched key is not dropped: it is today's value, from which the default
+/// bracket and the headroom ratio are measured ("what if we were at 6/s today?"), and the
+/// report says so. The probes replace it run by run, as they replace the file's value.
+#[test]
+fn a_set_of_the_searched_key_is_todays_value() {
+    let dir = temp_dir("set-key");
+    let file = mmc_with_slo(&dir);
+    let args = |set: &[&'static str]| {
+        let mut args = vec![
+            "headroom",
+            file.as_str(),
+            "--key",
+            "traffic.rate_per_s",
+            "--tolerance",
+            "1",
+            "--replications",
+            "1",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(set);
+        sim(&args)
+    };
+    let set = args(&["--set", "traffic.rate_per_s=6"]);
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let report = json(&set);
+    assert_eq!(report["current"], 6.0, "{report}");
+    assert_eq!(report["lattice"]["lo"], 1.5, "a quarter of 6: {report}");
+    assert_eq!(report["lattice"]["hi"], 24.0, "four times 6: {report}");
+    assert_eq!(json(&args(&[]))["current"], 8.0, "the file's value");
+    let _ = fs::remove_dir_all(&dir);
+}

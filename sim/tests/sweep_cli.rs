@@ -284,6 +284,108 @@ fn grid_and_scenario_errors_exit_2_and_write_nothing() {
     }
 }
 
+/// A `--set` of a key the grid varies would be replaced by the grid's value at every point
+/// without a word: a usage error naming the `--set` as typed, the grid (its `--grid` argument
+/// or its line in the file) and the key, before anything runs. The key is read as the loader
+/// reads it (spaces around segments, `--horizon` as `run.horizon`, a table value holding the
+/// key). A `--set` of another key, or of a key the grid no longer varies, sweeps as before;
+/// `sim validate` (no sweep) takes the `--set`.
+#[test]
+fn a_set_of_a_key_the_grid_varies_is_refused_naming_both() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let plain = mmc_with_slo(cwd);
+    let mut text = fs::read_to_string(&plain).unwrap();
+    let grid_line = text.lines().count() + 3;
+    text.push_str("\n[sweep]\ngrid = { \"traffic.rate_per_s\" = [6, 8] }\n");
+    let swept = cwd.join("swept.toml");
+    fs::write(&swept, text).unwrap();
+    let (plain, swept) = (plain.to_str().unwrap(), swept.to_str().unwrap());
+    let out = cwd.join("out");
+    let out_arg = out.to_str().unwrap();
+    let file_grid = format!("conflicts with the sweep grid (sweep.grid, line {grid_line})");
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec![swept, "--set", "traffic.rate_per_s=5"],
+            format!(
+                "{swept}: --set traffic.rate_per_s=5 {file_grid}, which varies \
+                 traffic.rate_per_s: drop one"
+            ),
+        ),
+        (
+            vec![swept, "--set", "traffic . rate_per_s = 5"],
+            format!("--set traffic . rate_per_s = 5 {file_grid}"),
+        ),
+        (
+            vec![
+                swept,
+                "--set",
+                "traffic={ kind = \"constant\", rate_per_s = 5 }",
+            ],
+            format!(
+                "--set traffic={{ kind = \"constant\", rate_per_s = 5 }} {file_grid}, which \
+                 varies traffic.rate_per_s"
+            ),
+        ),
+        (
+            vec![
+                plain,
+                "--grid",
+                "traffic.rate_per_s=6,8",
+                "--set",
+                "traffic.rate_per_s=5",
+            ],
+            "--set traffic.rate_per_s=5 conflicts with --grid traffic.rate_per_s=6,8, which \
+             varies traffic.rate_per_s: drop one"
+                .to_string(),
+        ),
+        (
+            vec![plain, "--grid", "run.horizon=1m,2m", "--horizon", "3m"],
+            "--set run.horizon=3m conflicts with --grid run.horizon=1m,2m".to_string(),
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut argv = vec!["sweep"];
+        argv.extend(args);
+        argv.extend(["--replications", "1", "--out", out_arg]);
+        let ran = sim(cwd, &argv);
+        assert_eq!(ran.code, 2, "{argv:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains(&expected),
+            "{argv:?}: {expected:?} not in {}",
+            ran.stderr
+        );
+        assert!(ran.stdout.is_empty(), "{argv:?}: {}", ran.stdout);
+        assert!(!out.exists(), "{argv:?} wrote {}", out.display());
+    }
+
+    // --grid replaces the file's grid, which then varies something else: no conflict.
+    let ran = sim(
+        cwd,
+        &[
+            "sweep",
+            swept,
+            "--set",
+            "traffic.rate_per_s=5",
+            "--grid",
+            "temporal.max_concurrent_activities=10,12",
+            "--replications",
+            "1",
+            "--no-plots",
+            "--out",
+            out_arg,
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let points = fs::read_to_string(out.join("sweep/points.csv")).unwrap();
+    assert!(
+        points.starts_with("point,temporal.max_concurrent_activities,"),
+        "{points}"
+    );
+    let ran = sim(cwd, &["validate", swept, "--set", "traffic.rate_per_s=5"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
 #[test]
 fn sweep_outputs_are_identical_across_thread_counts_and_shards_merge_into_them() {
     let tmp = tempfile::tempdir().unwrap();

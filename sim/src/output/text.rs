@@ -316,7 +316,7 @@ pub fn run_command(file: &std::path::Path, overrides: &[String]) -> String {
         "run".to_string(),
         shell_quote(&file.display().to_string()),
     ];
-    let seed = |o: &&String| crate::scenario::override_key(o) == Some("seed");
+    let seed = |o: &&String| crate::scenario::override_key(o).as_deref() == Some("seed");
     for value in overrides.iter().filter(|o| !seed(o)) {
         words.push("--set".into());
         words.push(shell_quote(value));

@@ -182,14 +182,35 @@ pub struct SweepSource {
     pub base: Scenario,
 }
 
-/// Reads a scenario for a sweep: the scenario with `overrides`, its `[sweep]` table and, from
-/// `grid_args` (`--grid key=VALUES`, replacing the file's grid when any are given) or the
-/// file, the grid. Every problem of the file, the table and the arguments is reported at once;
-/// the grid points themselves are checked by `SweepSource::load_points`.
+/// What the `--set` arguments read with a sweep's file apply to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SetsApplyTo {
+    /// Every point of a sweep: one that sets a key the grid varies would be replaced by the
+    /// grid's value without a word, and is refused (`sweep::set_and_swept`).
+    EveryPoint,
+    /// The scenario as one run (`sim validate`, `sim run`, `sim diff`): the grid is checked
+    /// but not run, so a `--set` of a swept key is what the run uses.
+    TheScenario,
+}
+
+/// Reads a scenario for a sweep: the scenario with `overrides` (for every point: one that sets
+/// a key the grid varies is an error naming both), its `[sweep]` table and, from `grid_args`
+/// (`--grid key=VALUES`, replacing the file's grid when any are given) or the file, the grid.
+/// Every problem of the file, the table and the arguments is reported at once; the grid points
+/// themselves are checked by `SweepSource::load_points`.
 pub fn load_sweep(
     path: &Path,
     overrides: &[String],
     grid_args: &[String],
+) -> Result<SweepSource, ScenarioErrors> {
+    read_sweep(path, overrides, grid_args, SetsApplyTo::EveryPoint)
+}
+
+fn read_sweep(
+    path: &Path,
+    overrides: &[String],
+    grid_args: &[String],
+    sets: SetsApplyTo,
 ) -> Result<SweepSource, ScenarioErrors> {
     let file = path.display().to_string();
     let bytes =
@@ -215,6 +236,9 @@ pub fn load_sweep(
     } else {
         sweep::grid_args(grid_args, &mut diags)
     };
+    if sets == SetsApplyTo::EveryPoint {
+        sweep::set_and_swept(&axes, overrides, &mut diags);
+    }
     match base {
         Some(base) if diags.is_empty() => Ok(SweepSource {
             file,
@@ -280,7 +304,7 @@ impl SweepSource {
 /// `sim validate`: the scenario with `overrides`, its `[sweep]` table and, when it has a grid,
 /// every grid point.
 pub fn validate(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioErrors> {
-    let source = load_sweep(path, overrides, &[])?;
+    let source = read_sweep(path, overrides, &[], SetsApplyTo::TheScenario)?;
     if !source.grid.axes.is_empty() {
         source.load_points()?;
     }

@@ -266,13 +266,15 @@ fn relocate(mut node: Node, origin: &Origin) -> Node {
     node
 }
 
-/// Applies one `--set dotted.key=value` argument to the raw document.
-/// The dotted key a `--set KEY=VALUE` argument sets, as `apply_override` reads it (`None`
-/// without an `=`).
-pub fn override_key(argument: &str) -> Option<&str> {
-    argument.split_once('=').map(|(key, _)| key.trim())
+/// The dotted key a `--set KEY=VALUE` argument sets, spelt as `assign` reads it: each segment
+/// trimmed (`--set "run . horizon=1h"` sets `run.horizon`), so that a check comparing keys
+/// cannot be passed by spacing one differently. `None` without an `=`.
+pub fn override_key(argument: &str) -> Option<String> {
+    let (key, _) = argument.split_once('=')?;
+    Some(key.split('.').map(str::trim).collect::<Vec<_>>().join("."))
 }
 
+/// Applies one `--set dotted.key=value` argument to the raw document.
 pub(crate) fn apply_override(root: &mut Node, argument: &str, diags: &mut Diags) {
     let origin = Origin::Override(argument.to_string());
     let Some((key, value)) = argument.split_once('=') else {
@@ -283,7 +285,7 @@ pub(crate) fn apply_override(root: &mut Node, argument: &str, diags: &mut Diags)
         );
         return;
     };
-    let key = key.trim(); // as `override_key` reads it
+    let key = key.trim(); // `assign` trims each segment too, as `override_key` spells it
     let value = parse_override_value(value, &origin);
     if let Err(message) = assign(root, key, value, &origin) {
         diags.error(&origin, key, message);

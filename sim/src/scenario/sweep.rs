@@ -302,6 +302,63 @@ pub(crate) fn grid_args(args: &[String], diags: &mut Diags) -> Vec<LocatedAxis> 
     axes
 }
 
+/// A `--set` whose value the grid replaces at every point (the grid is assigned after the
+/// `--set`s): explicit input dropped without a word. Each such pair is an error naming both,
+/// the grid by its `--grid` argument or its line in the file. The grid replaces a `--set` when
+/// it varies the same key, a table the `--set` wrote into (`--set traffic.rate_per_s=5` with
+/// `traffic` swept), or a key the `--set`'s table value holds (`--set 'traffic={ kind =
+/// "constant", rate_per_s = 5 }'` with `traffic.rate_per_s` swept; a table that leaves the
+/// swept key out loses nothing to it). Keys are compared as `assign` reads them
+/// (`raw::override_key`), segment by segment.
+pub(crate) fn set_and_swept(axes: &[LocatedAxis], overrides: &[String], diags: &mut Diags) {
+    for argument in overrides {
+        let (Some(set), Some((_, value))) = (raw::override_key(argument), argument.split_once('='))
+        else {
+            continue; // reported by `apply_override`
+        };
+        let set: Vec<&str> = set.split('.').collect();
+        let value = raw::parse_override_value(value, &Origin::Override(argument.clone()));
+        for axis in axes {
+            let swept: Vec<&str> = axis.key.split('.').collect();
+            let replaced = match swept.strip_prefix(set.as_slice()) {
+                Some(inside) => holds(&value, inside),
+                None => set.starts_with(&swept),
+            };
+            if !replaced {
+                continue;
+            }
+            let grid = match &axis.key_origin {
+                Origin::GridArg(grid_arg) => format!("--grid {grid_arg}"),
+                Origin::SweepGrid { line, .. } => {
+                    format!("the sweep grid (sweep.grid, line {line})")
+                }
+                _ => "the sweep grid".to_string(),
+            };
+            diags.error(
+                &Origin::Whole,
+                "",
+                format!(
+                    "--set {argument} conflicts with {grid}, which varies {}: drop one",
+                    axis.key
+                ),
+            );
+        }
+    }
+}
+
+/// Whether `node` has a value at the dotted `path` below it (table keys, array indices).
+fn holds(node: &Node, path: &[&str]) -> bool {
+    let Some((first, rest)) = path.split_first() else {
+        return true;
+    };
+    let next = match &node.value {
+        Value::Table(table) => table.get(first),
+        Value::Array(items) => first.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    };
+    next.is_some_and(|next| holds(next, rest))
+}
+
 /// The plain grid (keys and value strings) of located axes.
 pub(crate) fn plain_grid(axes: &[LocatedAxis]) -> Grid {
     Grid {

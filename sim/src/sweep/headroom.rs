@@ -287,7 +287,7 @@ pub enum Verdict {
 pub struct HeadroomReport {
     pub scenario: String,
     pub key: String,
-    /// The key's value in the scenario.
+    /// The key's value in the scenario, `--set` included: today's value.
     pub current: f64,
     pub direction: Direction,
     /// True when `--direction` chose it, false when the bracket's ends did.

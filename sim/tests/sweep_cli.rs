@@ -1346,6 +1346,52 @@ fn a_bad_search_key_fails_validate_with_its_location() {
     assert!(ran.stderr.contains("mmc.toml:"), "{}", ran.stderr);
 }
 
+/// Halving ends at the sweep's replications, so it cannot start above them: a table that
+/// leaves `replications` out ends at its default, 1, and `initial_replications = 4` there is
+/// refused by `sim validate` (it used to pass, and only `sim sweep` refused it, without a
+/// location), with its line and column and what to write; setting the replications, in the
+/// file or with `--set`, makes it valid.
+#[test]
+fn initial_replications_above_the_default_replications_fail_validate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = mmc_with_slo(tmp.path());
+    let mut text = fs::read_to_string(&file).unwrap();
+    let line = text.lines().count() + 4;
+    text.push_str("\n[sweep]\nsearch = \"halving\"\ninitial_replications = 4\n");
+    fs::write(&file, &text).unwrap();
+    let file = file.to_str().unwrap();
+    let expected = format!(
+        "{file}:{line}:24: sweep.initial_replications: expected at most 1, the default of \
+         sweep.replications (the count halving ends at), found 4: set sweep.replications to 4 \
+         or more"
+    );
+    let out = tmp.path().join("out");
+    for args in [
+        vec!["validate", file],
+        vec!["sweep", file, "--out", out.to_str().unwrap()],
+    ] {
+        let ran = sim(tmp.path(), &args);
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert_eq!(ran.stderr.trim_end(), expected, "{args:?}");
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+    let ran = sim(
+        tmp.path(),
+        &["validate", file, "--set", "sweep.replications=4"],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    fs::write(
+        file,
+        text.replace(
+            "initial_replications = 4",
+            "initial_replications = 4\nreplications = 4",
+        ),
+    )
+    .unwrap();
+    let ran = sim(tmp.path(), &["validate", file]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
 /// The shipped example (gated: a few minutes of simulation): halving finds the exhaustive
 /// grid's best feasible point at 8 replications with at most half the runs.
 #[test]

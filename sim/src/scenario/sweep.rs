@@ -8,7 +8,7 @@
 use super::diag::{Diags, Origin, hint, one_of};
 use super::raw::{self, Node, Value, describe};
 use super::read::Section;
-use crate::sweep::grid::{self, Axis, Grid, MAX_POINTS, MAX_REPLICATIONS};
+use crate::sweep::grid::{self, Axis, DEFAULT_REPLICATIONS, Grid, MAX_POINTS, MAX_REPLICATIONS};
 
 /// One swept key with where it and each of its values came from.
 #[derive(Clone, Debug)]
@@ -51,7 +51,13 @@ pub(crate) fn sweep_table(node: Option<&Node>, diags: &mut Diags) -> SweepTable 
         ..SweepTable::default()
     };
     let given = s.has("replications");
-    let replications = s.u32_in(diags, "replications", 1, 1, MAX_REPLICATIONS);
+    let replications = s.u32_in(
+        diags,
+        "replications",
+        DEFAULT_REPLICATIONS,
+        1,
+        MAX_REPLICATIONS,
+    );
     table.replications = given.then_some(replications);
     let objective_origin = s.origin_of("objective");
     if let Some(objective) = s.string(diags, "objective") {
@@ -86,17 +92,25 @@ pub(crate) fn sweep_table(node: Option<&Node>, diags: &mut Diags) -> SweepTable 
             diags.error(&factor_origin, "sweep.halving_factor", why);
         }
     }
-    if let (Some(initial), Some(full)) = (table.search.initial_replications, table.replications)
-        && initial > full
-    {
-        diags.error(
-            &initial_origin,
-            "sweep.initial_replications",
-            format!(
+    // Halving ends at the sweep's replications, so it cannot start above them; a table that
+    // leaves `replications` out ends at its default, as `sim sweep` without `--replications`
+    // does (the flags, which replace these keys, are checked when the sweep runs).
+    if let Some(initial) = table.search.initial_replications {
+        let message = match table.replications {
+            Some(full) if initial > full => Some(format!(
                 "expected at most sweep.replications = {full} (the count halving ends at), \
                  found {initial}"
-            ),
-        );
+            )),
+            None if initial > DEFAULT_REPLICATIONS => Some(format!(
+                "expected at most {DEFAULT_REPLICATIONS}, the default of sweep.replications \
+                 (the count halving ends at), found {initial}: set sweep.replications to \
+                 {initial} or more"
+            )),
+            _ => None,
+        };
+        if let Some(message) = message {
+            diags.error(&initial_origin, "sweep.initial_replications", message);
+        }
     }
     if let Some(grid_node) = s.take("grid") {
         table.axes = grid_table(grid_node, diags);

@@ -15,6 +15,9 @@ use std::fmt;
 pub const MAX_POINTS: usize = 10_000;
 /// The most replications a sweep may have.
 pub const MAX_REPLICATIONS: u32 = 10_000;
+/// The replications of a sweep when neither `--replications` nor `sweep.replications` sets
+/// them; a halving search ends there too.
+pub const DEFAULT_REPLICATIONS: u32 = 1;
 /// The most runs (points x replications) in one sweep: each keeps a record in memory until the
 /// statistics are reduced, and a million runs of even a short scenario is days of CPU.
 pub const MAX_RUNS: u64 = 1_000_000;

@@ -408,7 +408,9 @@ pub fn check_plan(
     file_replications: Option<u32>,
     replications: Option<u32>,
 ) -> Result<u32, GridError> {
-    let replications = replications.or(file_replications).unwrap_or(1);
+    let replications = replications
+        .or(file_replications)
+        .unwrap_or(grid::DEFAULT_REPLICATIONS);
     if replications == 0 || replications > grid::MAX_REPLICATIONS {
         return Err(GridError {
             message: format!("--replications must be in 1..={}", grid::MAX_REPLICATIONS),

@@ -282,6 +282,20 @@ pub enum Verdict {
     SafeEndBreaks { broken: Vec<String> },
 }
 
+/// What a headroom report's `interval` is worth, for a reader of the JSON as of the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntervalKind {
+    /// The 95% confidence interval of the mean cliff (two replications or more), widened by
+    /// one step of resolution.
+    Ci95,
+    /// One replication: no spread to estimate, so the interval is one step of resolution.
+    Resolution,
+    /// Every replication held across the whole bracket: the mean is the bracket's end, a
+    /// bound on the cliff, not an estimate of it.
+    Bound,
+}
+
 /// The report of `sim headroom`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HeadroomReport {
@@ -299,8 +313,12 @@ pub struct HeadroomReport {
     pub per_replication: Vec<ReplicationCliff>,
     /// Statistics of the per-replication cliffs (`None` without them).
     pub cliff: Option<Stats>,
-    /// Where the cliff is at 95%: the CI of the mean, widened by one step on the breaking side.
+    /// Where the cliff is: the 95% CI of the mean, widened by one step on the breaking side;
+    /// what it is worth is in `interval_kind`.
     pub interval: Option<(f64, f64)>,
+    /// What `interval` is (`None` with it): a 95% interval, one step of resolution around a
+    /// single replication's cliff, or a bound when every replication held across the bracket.
+    pub interval_kind: Option<IntervalKind>,
     /// How far today's value is from the mean cliff: cliff / today for `Max`, today / cliff for
     /// `Min` (above 1: room to spare; below 1: already past it).
     pub headroom_ratio: Option<f64>,
@@ -435,6 +453,7 @@ where
         per_replication: Vec::new(),
         cliff: None,
         interval: None,
+        interval_kind: None,
         headroom_ratio: None,
         headroom_ratio_worst: None,
         warning: false,
@@ -561,6 +580,13 @@ fn summarise(report: &mut HeadroomReport, cliffs: Vec<ReplicationCliff>) {
     report.broken_first = broken_first;
     report.cliff = Some(stats);
     report.interval = Some((lo, hi));
+    report.interval_kind = Some(if report.verdict == Verdict::NoCliff {
+        IntervalKind::Bound
+    } else if stats.ci95.is_none() {
+        IntervalKind::Resolution
+    } else {
+        IntervalKind::Ci95
+    });
     report.per_replication = cliffs;
 }
 
@@ -658,24 +684,26 @@ impl HeadroomReport {
             }
             Verdict::Found => {}
         }
-        if let (Some(stats), Some((lo, hi))) = (&self.cliff, self.interval) {
+        if let (Some(stats), Some((lo, hi)), Some(kind)) =
+            (&self.cliff, self.interval, self.interval_kind)
+        {
             let ci = stats.ci95.map_or(String::new(), |h| {
                 format!(" ± {}", crate::output::text::half_width(h, stats.mean))
             });
-            let interval = if self.verdict == Verdict::NoCliff {
-                "beyond the bracket in every replication: a bound, not an interval".to_string()
-            } else if stats.ci95.is_none() {
-                format!(
+            let interval = match kind {
+                IntervalKind::Bound => {
+                    "beyond the bracket in every replication: a bound, not an interval".to_string()
+                }
+                IntervalKind::Resolution => format!(
                     "one replication, so no 95% interval: {}..{} is one step of resolution",
                     number(lo),
                     number(hi)
-                )
-            } else {
-                format!(
+                ),
+                IntervalKind::Ci95 => format!(
                     "95% interval {}..{}, including one step of resolution",
                     number(lo),
                     number(hi)
-                )
+                ),
             };
             text += &format!(
                 "cliff: {} = {}{ci} ({interval})\n",
@@ -868,6 +896,7 @@ mod tests {
         let mean = truth.iter().sum::<f64>() / truth.len() as f64;
         let (lo, hi) = report.interval.unwrap();
         assert!(lo <= mean && mean <= hi, "{lo}..{hi} vs {mean}");
+        assert_eq!(report.interval_kind, Some(IntervalKind::Ci95));
         // The seeds are the sweep's: replication r uses replication_seed(7, r).
         let seeds: Vec<u64> = report.per_replication.iter().map(|c| c.seed).collect();
         assert_eq!(
@@ -971,6 +1000,9 @@ mod tests {
         // Every replication censored: the mean is a bound, and no "95% interval" is claimed.
         assert!(text.contains("a bound, not an interval"), "{text}");
         assert!(!text.contains("95% interval"), "{text}");
+        // And the JSON says so beside the interval.
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["interval_kind"], "bound", "{json}");
     }
 
     #[test]
@@ -1011,11 +1043,16 @@ mod tests {
         let model = Cliff::new("traffic.multiplier", false);
         let mut config = config("traffic.multiplier", 1.0, false);
         config.replications = 1;
-        let text = headroom(&model, &config).unwrap().summary_text();
+        let report = headroom(&model, &config).unwrap();
+        let text = report.summary_text();
         assert!(
             text.contains("one replication, so no 95% interval"),
             "{text}"
         );
+        // A reader of the JSON is told the same, not handed an interval to take as a 95% one.
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["interval_kind"], "resolution", "{json}");
+        assert!(json["interval"].is_array(), "{json}");
     }
 
     #[test]

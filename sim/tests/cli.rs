@@ -6,44 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `sim args...` in `cwd` with optional extra environment.
-fn sim_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sim"));
-    command.args(args).current_dir(cwd);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let output = command.output().expect("the sim binary starts");
-    Ran {
-        code: output
-            .status
-            .code()
-            .expect("sim exits with a code, not a signal"),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn sim(cwd: &Path, args: &[&str]) -> Ran {
-    sim_in(cwd, args, &[])
-}
-
-fn repo_file(relative: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative);
-    path.display().to_string()
-}
-
-fn mmc() -> String {
-    repo_file("scenarios/validation/mmc.toml")
-}
+mod common;
+use common::{mmc, repo_file, sim, sim_in};
 
 /// Every file under `dir`, relative, sorted.
 fn files_under(dir: &Path) -> Vec<String> {

@@ -11,32 +11,13 @@
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+mod common;
+use common::{Ran, repo_file};
 
+/// `sim args...` in the test's working directory (the paths given are absolute).
 fn sim(args: &[&str]) -> Ran {
-    let output = Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args(args)
-        .output()
-        .expect("the sim binary starts");
-    Ran {
-        code: output.status.code().expect("sim exits with a code"),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn repo_file(relative: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative)
-        .display()
-        .to_string()
+    common::sim(Path::new("."), args)
 }
 
 fn temp_dir(name: &str) -> PathBuf {

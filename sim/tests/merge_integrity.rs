@@ -7,33 +7,9 @@
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn sim(cwd: &Path, args: &[&str]) -> Ran {
-    let output = Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the sim binary starts");
-    Ran {
-        code: output.status.code().expect("sim exits with a code"),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn mmc() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scenarios/validation/mmc.toml")
-        .to_string_lossy()
-        .into_owned()
-}
+mod common;
+use common::{Ran, mmc, sim};
 
 /// `sim sweep` of the M/M/c scenario cut to 300 simulated seconds, 3 points x 2
 /// replications, into `out`, with `extra` flags; it must succeed.

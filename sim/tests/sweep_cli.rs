@@ -8,35 +8,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn sim(cwd: &Path, args: &[&str]) -> Ran {
-    let output = Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the sim binary starts");
-    Ran {
-        code: output.status.code().expect("sim exits with a code"),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn repo_file(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative)
-}
+mod common;
+use common::{Ran, repo_path, sim};
 
 /// The M/M/c scenario cut to five simulated minutes, with an SLO it meets (p95 response latency
 /// ~3 s with 10 slots at lambda = 8/s) and breaks with 7 slots (an overloaded, growing queue).
 fn mmc_with_slo(dir: &Path) -> PathBuf {
-    let mut text = fs::read_to_string(repo_file("scenarios/validation/mmc.toml")).unwrap();
+    let mut text = fs::read_to_string(repo_path("scenarios/validation/mmc.toml")).unwrap();
     text = text
         .replace("horizon = \"30000s\"", "horizon = \"300s\"")
         .replace("warmup = \"1000s\"", "warmup = \"0s\"");
@@ -1020,7 +998,7 @@ fn workload(
 #[test]
 fn grid_points_of_one_replication_see_the_same_customers() {
     let fleet = Fleet {
-        path: repo_file("scenarios/examples/support-agent.toml"),
+        path: repo_path("scenarios/examples/support-agent.toml"),
         overrides: vec!["run.horizon=20m".into()],
         ..Default::default()
     };
@@ -1402,7 +1380,7 @@ fn halving_on_the_shipped_sweep_finds_the_grid_best_with_half_the_runs() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
-    let file = repo_file("scenarios/gradient-labs/sweep-cache-min-instances.toml");
+    let file = repo_path("scenarios/gradient-labs/sweep-cache-min-instances.toml");
     let file = file.to_str().unwrap();
     let run = |out: &str, extra: &[&str]| {
         let mut args = vec![

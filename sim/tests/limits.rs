@@ -274,6 +274,43 @@ fn a_run_whose_state_outgrows_max_memory_stops_with_the_key() {
     );
 }
 
+/// The widths of nested parallel steps multiply: two levels of 1,000 would start a million
+/// activities in one event, before any memory check, so the product is refused up front,
+/// naming the key. Narrower, the fan-out runs, and a run whose fan-out outgrows
+/// `run.max_memory` is stopped at once (the state is added up as soon as activities pile up),
+/// saying that the width, not the traffic, is what is large.
+#[test]
+fn nested_fan_out_is_bounded_up_front_and_by_the_memory_limit() {
+    let fan = |width: u32| {
+        format!(
+            "{}\n[[agent.steps]]\nname = \"outer\"\nkind = \"parallel\"\n\
+             width = {{ kind = \"constant\", value = {width} }}\n\
+             [[agent.steps.steps]]\nname = \"inner\"\nkind = \"parallel\"\n\
+             width = {{ kind = \"constant\", value = {width} }}\n\
+             steps = [{{ kind = \"tool\", name = \"t\", latency = {{ kind = \"constant\", \
+             value = \"10s\" }}, cpu = \"0s\", memory = \"0B\" }}]\n\
+             [temporal]\nmax_concurrent_activities = 1000000\n",
+            BASE.split("[[agent.steps]]").next().unwrap()
+        )
+    };
+    refused(
+        &fan(1000),
+        &[],
+        &[
+            "agent.steps: one turn may have up to 1000000 activities in flight at once",
+            "more than the limit of 100000",
+        ],
+    );
+    refused(
+        &fan(300),
+        &["--set", "run.max_memory=64MiB"],
+        &[
+            "run.max_memory = 64MiB: the run's state reached about",
+            "narrow the parallel steps' widths",
+        ],
+    );
+}
+
 /// A tool that always fails, retried without limit, runs until the horizon: the event
 /// estimate counts its retries (as many as fit at the slowest backoff), so the run is refused
 /// up front rather than stopped by the event limit after a long while; with
@@ -303,6 +340,19 @@ fn retries_of_a_failing_tool_count_toward_the_event_estimate() {
         sim::scenario::load(&file, &["run.max_events=100000".to_string()]).map(|_| ())
     };
     load(&failing("1.0", "maximum_attempts = 3")).expect("three attempts fit");
+    // A tool that fails for good ends its turn and the conversation: the steps and messages
+    // after it are counted at the chance they are reached (here 3.8 of the 10 messages: an
+    // estimate of 4,500 events, 12,000 when every message was counted), so the estimate stays
+    // below what runs (with one step fewer, a 1-hour horizon and a limit of 50,000: 54,001 was
+    // estimated that way against 43,508 events run).
+    let ten_messages = failing("0.5", "maximum_attempts = 2").replace(
+        "[traffic]",
+        "[conversation]\nmessages = { kind = \"constant\", value = 10 }\n\n[traffic]",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "s.toml", &ten_messages);
+    sim::scenario::load(&file, &["run.max_events=10000".to_string()])
+        .expect("the messages after a failed turn are not counted");
     load(&failing("0.5", "")).expect("two attempts on average fit");
     load(&failing("0.0", "")).expect("one attempt fits");
 }

@@ -158,6 +158,8 @@ pub(crate) struct Model {
     /// leak; then until the horizon (an instance started with a leak keeps it).
     memory_ticking: bool,
     events_processed: u64,
+    /// `step` checks `run.max_memory` when more activities than this are live.
+    state_check_at_activities: usize,
     /// Events processed per kind; they sum to `events_processed`.
     event_counts: EventCounts,
     convs: Slab<Conv>,
@@ -228,6 +230,7 @@ impl Model {
             memory_exceeded: Vec::new(),
             memory_ticking: false,
             events_processed: 0,
+            state_check_at_activities: STATE_CHECK_ACTIVITIES,
             event_counts: EventCounts::default(),
             convs: Slab::default(),
             wfs: Slab::default(),
@@ -371,7 +374,10 @@ impl Model {
                 self.seed
             )));
         }
-        if self.events_processed.is_multiple_of(STATE_CHECK_EVENTS) {
+        // Also as soon as activities pile up: one event can start a whole fan-out.
+        if self.events_processed.is_multiple_of(STATE_CHECK_EVENTS)
+            || self.acts.len() > self.state_check_at_activities
+        {
             self.check_state_memory()?;
         }
         Ok(true)
@@ -381,17 +387,24 @@ impl Model {
     /// piles up conversations, workflows and activities without end, and a parallel step can
     /// pile up hundreds per conversation, which the open-conversations limit alone does not
     /// bound.
-    fn check_state_memory(&self) -> Result<(), RunError> {
+    fn check_state_memory(&mut self) -> Result<(), RunError> {
+        self.state_check_at_activities = self.acts.len() + STATE_CHECK_ACTIVITIES;
         let bytes = self.state_bytes() as u64;
         let max = self.cfg.run.max_memory_bytes;
         if bytes <= max {
             return Ok(());
         }
+        // Many activities per open conversation: the fan-out, not the backlog, is what is large.
+        let why = if self.acts.len() > 1000 * self.convs.len().max(1) {
+            "each open conversation holds more than 1,000 activities: narrow the parallel steps' \
+             widths"
+        } else {
+            "the fleet cannot keep up with the traffic: lower the rate or shorten the horizon"
+        };
         Err(RunError::LimitReached(format!(
             "run.max_memory = {}: the run's state reached {} at t = {:.0} s ({} conversations \
-             open, {} workflows, {} activities, {} events pending): the fleet cannot keep up \
-             with the traffic; lower the rate or shorten the horizon, or raise run.max_memory \
-             if this machine has the memory (seed {})",
+             open, {} workflows, {} activities, {} events pending): {why}, or raise \
+             run.max_memory if this machine has the memory (seed {})",
             crate::scenario::format_size(max),
             approx_size(bytes),
             self.now() as f64 / 1e9,
@@ -509,6 +522,10 @@ fn approx_size(bytes: u64) -> String {
 /// rarely enough that the sum (a few additions per instance) costs nothing per event, often
 /// enough that the state grows by at most some megabytes between two checks.
 const STATE_CHECK_EVENTS: u64 = 1 << 16;
+
+/// `step` adds up the state too once this many more activities are live than at the last
+/// check: an event that fans out starts up to `limits::MAX_IN_FLIGHT_PER_TURN` of them.
+const STATE_CHECK_ACTIVITIES: usize = 1 << 16;
 
 /// How often leaking instances are checked against their memory limit.
 const MEMORY_TICK: Time = 1_000_000_000;

@@ -41,6 +41,11 @@ pub const DEFAULT_MAX_MEMORY: u64 = 2 << 30;
 /// The least `run.max_memory`: below it a run could fail on its fixed structures alone.
 pub const MIN_MAX_MEMORY: u64 = 1 << 20;
 
+/// The most activities one turn may have in flight at once: the widths of nested parallel
+/// steps multiply (three levels of 1,000 are a billion activities, started by one event, before
+/// any memory check could run), so their product is bounded; 100,000 is some tens of megabytes.
+pub const MAX_IN_FLIGHT_PER_TURN: f64 = 100_000.0;
+
 /// Defaults of the `[run]` limit keys that only this module reads.
 pub const DEFAULT_MAX_CONVERSATIONS: u64 = 10_000_000;
 pub const DEFAULT_MAX_INSTANCES: u64 = 10_000;
@@ -221,6 +226,29 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
         );
     }
 
+    for (i, w) in scenario.workloads.iter().enumerate() {
+        // The timeline may set a width: the most over every phase.
+        let in_flight = phases
+            .iter()
+            .filter_map(|(_, _, s)| Some(most_in_flight(&s.workloads.get(i)?.agent.steps)))
+            .fold(0.0, f64::max);
+        {
+            if in_flight > MAX_IN_FLIGHT_PER_TURN {
+                diags.error(
+                    &Origin::Whole,
+                    &format!("{}agent.steps", w.key_prefix(i)),
+                    format!(
+                        "one turn may have up to {} activities in flight at once (the widths \
+                         of nested parallel steps multiply), more than the limit of {}: narrow \
+                         a width, or run the inner fan-out in sequence",
+                        round(in_flight),
+                        round(MAX_IN_FLIGHT_PER_TURN)
+                    ),
+                );
+            }
+        }
+    }
+
     for (_, _, s) in &phases {
         let (key, instances) = s.autoscaler.max_instances_key();
         if u64::from(instances) > run.max_instances {
@@ -259,31 +287,18 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
         events += horizon as f64 / interval.max(1) as f64;
     }
     // Only top-level activities are sure to run: a repeat or a choice may run nothing. A tool
-    // that fails is retried: each retry adds at least its backoff timer and its completion.
+    // that fails is retried: each retry adds at least its backoff timer and its completion. A
+    // step that fails for good ends its turn, and a turn that fails ends the conversation: the
+    // steps and messages after it are counted at the chance they are reached.
     for (i, w) in scenario.workloads.iter().enumerate() {
-        let per_message: f64 = 1.0
-            + w.agent
-                .steps
-                .iter()
-                .map(|step| match &step.kind {
-                    StepKind::Llm { .. } => 1.0,
-                    StepKind::Tool {
-                        latency,
-                        failure_probability,
-                        ..
-                    } => {
-                        let attempt_s = seconds(step.cpu) + mean(latency);
-                        let attempts = expected_attempts(
-                            *failure_probability,
-                            &scenario.retry,
-                            attempt_s,
-                            seconds(horizon) / 2.0,
-                        );
-                        1.0 + 2.0 * (attempts - 1.0)
-                    }
-                    _ => 0.0,
-                })
-                .sum::<f64>();
+        let (per_turn, turn_succeeds) = turn_events(&w.agent.steps, &scenario.retry, horizon);
+        let messages = mean_count(&w.conversation.messages).max(1.0);
+        // Messages reached: 1 + S + S^2 + ... over the conversation's messages.
+        let reached = if turn_succeeds < 1.0 {
+            (1.0 - turn_succeeds.powf(messages)) / (1.0 - turn_succeeds)
+        } else {
+            messages
+        };
         let arrivals: f64 = phases
             .iter()
             .filter_map(|(from, to, s)| {
@@ -291,7 +306,7 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
                 Some(expected_arrivals(traffic, *from, *to))
             })
             .sum();
-        events += 0.5 * arrivals * mean_count(&w.conversation.messages).max(1.0) * per_message;
+        events += 0.5 * arrivals * reached * (1.0 + per_turn);
     }
     if events > run.max_events as f64 {
         diags.error(
@@ -299,8 +314,9 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
             "run.max_events",
             format!(
                 "the run would need more than {} events (half the expected arrivals x \
-                 messages x (1 + top-level llm and tool steps, a tool's retries counted twice), \
-                 plus time-series samples and autoscaler evaluations), more than the limit of \
+                 messages reached x (1 + top-level llm and tool steps reached, a tool's retries \
+                 counted twice), plus time-series samples and autoscaler evaluations), more \
+                 than the limit of \
                  {}: shorten the horizon, lengthen run.sample_interval or the autoscaler's \
                  interval (evaluation_interval, sync_period, polling_interval), lower a tool's \
                  failure_probability or set retry.maximum_attempts, or raise run.max_events",
@@ -416,12 +432,101 @@ fn conversation_lifetime_s(w: &Workload) -> f64 {
     messages * mean(&c.think_time) + seconds(c.idle_timeout)
 }
 
+/// The events of one turn of `steps` (top-level activities only, each counted at the chance it
+/// is reached), and the chance the turn succeeds (every top-level tool succeeds within its
+/// attempts; a composite step and an LLM call are taken to succeed).
+fn turn_events(steps: &[Step], retry: &RetryPolicy, horizon: Nanos) -> (f64, f64) {
+    let mut events = 0.0;
+    let mut reached = 1.0;
+    for step in steps {
+        match &step.kind {
+            StepKind::Llm { .. } => events += reached,
+            StepKind::Tool {
+                latency,
+                failure_probability,
+                ..
+            } => {
+                let attempt_s = seconds(step.cpu) + mean(latency);
+                let (attempts, succeeds) = expected_attempts(
+                    *failure_probability,
+                    retry,
+                    attempt_s,
+                    seconds(horizon) / 2.0,
+                );
+                events += reached * (1.0 + 2.0 * (attempts - 1.0));
+                reached *= succeeds;
+            }
+            _ => {}
+        }
+    }
+    (events, reached)
+}
+
+/// The most activities `steps` (a sequence) can have in flight at once: the most of any step,
+/// plus the streaming LLM calls before it that may still be running.
+fn most_in_flight(steps: &[Step]) -> f64 {
+    let mut streaming = 0.0;
+    let mut most: f64 = 0.0;
+    for step in steps {
+        most = most.max(streaming + step_in_flight(step));
+        if let StepKind::Llm { prompt, .. } = &step.kind
+            && prompt.first_chunk_tokens.is_some()
+        {
+            streaming += 1.0;
+        }
+    }
+    most
+}
+
+fn step_in_flight(step: &Step) -> f64 {
+    let own = match &step.kind {
+        StepKind::Llm { .. } | StepKind::Tool { .. } => 1.0,
+        StepKind::Parallel(parallel) => match &parallel.width {
+            Some(width) => {
+                let template = parallel
+                    .branches
+                    .first()
+                    .map_or(0.0, |b| most_in_flight(&b.steps));
+                largest_count(width, MAX_BRANCHES) * template
+            }
+            None => parallel
+                .branches
+                .iter()
+                .map(|branch| most_in_flight(&branch.steps))
+                .sum(),
+        },
+        StepKind::Repeat { steps, .. } => most_in_flight(steps),
+        StepKind::Choice { options } => options
+            .iter()
+            .map(|option| most_in_flight(&option.steps))
+            .fold(0.0, f64::max),
+    };
+    // A step's on_failure steps run once it has failed, not beside it.
+    let recovery = step
+        .on_failure
+        .as_ref()
+        .map_or(0.0, |on_failure| most_in_flight(&on_failure.steps));
+    own.max(recovery)
+}
+
+/// The largest count `dist` can draw, with draws clamped to `cap` (as the model does).
+fn largest_count(dist: &Dist, cap: u32) -> f64 {
+    let largest = match dist {
+        Dist::Constant { value } => value.ceil(),
+        Dist::Uniform { max, .. } => max.ceil(),
+        Dist::Empirical { values, .. } => values.iter().fold(0.0, |m: f64, v| m.max(v.ceil())),
+        Dist::Exponential { .. } | Dist::Lognormal { .. } | Dist::Geometric { .. } => f64::INFINITY,
+    };
+    largest.min(f64::from(cap))
+}
+
 /// The mean number of attempts of an activity that fails with probability `p` under `retry`:
 /// the geometric mean `1 / (1 - p)`, truncated at `retry.maximum_attempts` (0: none) and at the
 /// attempts that fit in `span_s` seconds, each taking `attempt_s` and at most the longest
 /// backoff (so an activity that always fails, retried without limit, still counts a finite
 /// number: as many as fit, at the slowest backoff, in the span).
-fn expected_attempts(p: f64, retry: &RetryPolicy, attempt_s: f64, span_s: f64) -> f64 {
+/// Also the chance that one of the attempts succeeds.
+fn expected_attempts(p: f64, retry: &RetryPolicy, attempt_s: f64, span_s: f64) -> (f64, f64) {
     let limit = match retry.maximum_attempts {
         0 => f64::INFINITY,
         n => f64::from(n),
@@ -434,10 +539,10 @@ fn expected_attempts(p: f64, retry: &RetryPolicy, attempt_s: f64, span_s: f64) -
     };
     let n = limit.min(fit);
     if p >= 1.0 {
-        n
+        (n, 0.0)
     } else {
         // Sum over k < n of p^k; p^infinity is 0 for p < 1.
-        (1.0 - p.powf(n)) / (1.0 - p)
+        ((1.0 - p.powf(n)) / (1.0 - p), 1.0 - p.powf(n))
     }
 }
 

@@ -36,7 +36,8 @@ pub const DEFAULT_MAX_EVENTS: u64 = 10_000_000_000;
 
 /// The default of `run.max_memory`: the state of a run that falls behind its traffic grows
 /// without end, and this stops it with an error long before it takes a laptop's memory. The
-/// stories' runs hold a few megabytes; a voice fleet's day of 10,000,000 calls some tens.
+/// stories' runs hold a few megabytes (the voice peak, a million calls a day, under 4 MiB at
+/// about 1,900 calls open), so a fleet ten times that holds tens of megabytes at most.
 pub const DEFAULT_MAX_MEMORY: u64 = 2 << 30;
 /// The least `run.max_memory`: below it a run could fail on its fixed structures alone.
 pub const MIN_MAX_MEMORY: u64 = 1 << 20;
@@ -232,20 +233,18 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
             .iter()
             .filter_map(|(_, _, s)| Some(most_in_flight(&s.workloads.get(i)?.agent.steps)))
             .fold(0.0, f64::max);
-        {
-            if in_flight > MAX_IN_FLIGHT_PER_TURN {
-                diags.error(
-                    &Origin::Whole,
-                    &format!("{}agent.steps", w.key_prefix(i)),
-                    format!(
-                        "one turn may have up to {} activities in flight at once (the widths \
-                         of nested parallel steps multiply), more than the limit of {}: narrow \
-                         a width, or run the inner fan-out in sequence",
-                        round(in_flight),
-                        round(MAX_IN_FLIGHT_PER_TURN)
-                    ),
-                );
-            }
+        if in_flight > MAX_IN_FLIGHT_PER_TURN {
+            diags.error(
+                &Origin::Whole,
+                &format!("{}agent.steps", w.key_prefix(i)),
+                format!(
+                    "one turn may have up to {} activities in flight at once (the widths of \
+                     nested parallel steps multiply), more than the limit of {}: narrow a \
+                     width, or run the inner fan-out in sequence",
+                    round(in_flight),
+                    round(MAX_IN_FLIGHT_PER_TURN)
+                ),
+            );
         }
     }
 
@@ -316,10 +315,10 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
                 "the run would need more than {} events (half the expected arrivals x \
                  messages reached x (1 + top-level llm and tool steps reached, a tool's retries \
                  counted twice), plus time-series samples and autoscaler evaluations), more \
-                 than the limit of \
-                 {}: shorten the horizon, lengthen run.sample_interval or the autoscaler's \
-                 interval (evaluation_interval, sync_period, polling_interval), lower a tool's \
-                 failure_probability or set retry.maximum_attempts, or raise run.max_events",
+                 than the limit of {}: shorten the horizon, lengthen run.sample_interval or \
+                 the autoscaler's interval (evaluation_interval, sync_period, \
+                 polling_interval), lower a tool's failure_probability or set \
+                 retry.maximum_attempts, or raise run.max_events",
                 round(events),
                 run.max_events
             ),
@@ -520,12 +519,12 @@ fn largest_count(dist: &Dist, cap: u32) -> f64 {
     largest.min(f64::from(cap))
 }
 
-/// The mean number of attempts of an activity that fails with probability `p` under `retry`:
-/// the geometric mean `1 / (1 - p)`, truncated at `retry.maximum_attempts` (0: none) and at the
-/// attempts that fit in `span_s` seconds, each taking `attempt_s` and at most the longest
-/// backoff (so an activity that always fails, retried without limit, still counts a finite
-/// number: as many as fit, at the slowest backoff, in the span).
-/// Also the chance that one of the attempts succeeds.
+/// The mean number of attempts of an activity that fails with probability `p` under `retry`,
+/// and the chance that one of them succeeds: the geometric mean `1 / (1 - p)`, truncated at
+/// `retry.maximum_attempts` (0: none) and at the attempts that fit in `span_s` seconds, each
+/// taking `attempt_s` and at most the longest backoff (so an activity that always fails,
+/// retried without limit, still counts a finite number: as many as fit, at the slowest backoff,
+/// in the span).
 fn expected_attempts(p: f64, retry: &RetryPolicy, attempt_s: f64, span_s: f64) -> (f64, f64) {
     let limit = match retry.maximum_attempts {
         0 => f64::INFINITY,

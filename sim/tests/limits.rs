@@ -301,6 +301,15 @@ fn nested_fan_out_is_bounded_up_front_and_by_the_memory_limit() {
             "more than the limit of 100000",
         ],
     );
+    // Widths drawn from an unbounded distribution count at their one-in-10,000 draw, not at
+    // the clamp of 1,000 per level: nested geometric widths of mean 4 (32 each) are accepted.
+    let geometric = fan(1000).replace(
+        "{ kind = \"constant\", value = 1000 }",
+        "{ kind = \"geometric\", mean = 4 }",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "s.toml", &geometric);
+    sim::scenario::load(&file, &[]).expect("nested geometric widths are accepted");
     refused(
         &fan(300),
         &["--set", "run.max_memory=64MiB"],

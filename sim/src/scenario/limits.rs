@@ -508,15 +508,29 @@ fn step_in_flight(step: &Step) -> f64 {
     own.max(recovery)
 }
 
-/// The largest count `dist` can draw, with draws clamped to `cap` (as the model does).
+/// The largest count `dist` draws in practice, with draws clamped to `cap` (as the model does):
+/// the largest it can draw when that is bounded, and for an unbounded distribution the value
+/// one draw in 10,000 exceeds (nested geometric widths of mean 3 would otherwise count as the
+/// cap at every level and be refused; a rarer draw is caught by the memory check at run time).
 fn largest_count(dist: &Dist, cap: u32) -> f64 {
+    /// ln(10,000), and the standard normal's quantile at 1 - 1/10,000.
+    const LN_TAIL: f64 = 9.210_340_371_976_184;
+    const Z_TAIL: f64 = 3.719_016_485_455_68;
     let largest = match dist {
         Dist::Constant { value } => value.ceil(),
         Dist::Uniform { max, .. } => max.ceil(),
         Dist::Empirical { values, .. } => values.iter().fold(0.0, |m: f64, v| m.max(v.ceil())),
-        Dist::Exponential { .. } | Dist::Lognormal { .. } | Dist::Geometric { .. } => f64::INFINITY,
+        Dist::Exponential { mean } => (mean * LN_TAIL).ceil(),
+        Dist::Lognormal { median, sigma, .. } => (median * (sigma * Z_TAIL).exp()).ceil(),
+        // P(X > k) = (1 - 1/mean)^k.
+        Dist::Geometric { mean } if *mean > 1.0 => (LN_TAIL / -(1.0 - 1.0 / mean).ln()).ceil(),
+        Dist::Geometric { .. } => 1.0,
     };
-    largest.min(f64::from(cap))
+    if largest.is_finite() {
+        largest.min(f64::from(cap))
+    } else {
+        f64::from(cap)
+    }
 }
 
 /// The mean number of attempts of an activity that fails with probability `p` under `retry`,

@@ -522,19 +522,11 @@ impl<'t> Section<'t> {
         default: u64,
         max: u64,
     ) -> u64 {
-        let path = self.key_path(key);
-        let origin = self.origin_of(key);
-        let value = self.size(diags, key, default);
-        if value > max {
-            let message = format!(
-                "expected a size of at most {} (multiplied by history lengths), found \"{}\"",
-                units::format_size(max),
-                units::format_size(value)
-            );
-            diags.error(&origin, &path, message);
-            return default;
-        }
-        value
+        let expected = format!(
+            "at most {} (multiplied by history lengths)",
+            units::format_size(max)
+        );
+        self.size_where(diags, key, default, |value| value <= max, &expected)
     }
 
     /// A size of at least `min` (a limit that would fail a run at its start below it).
@@ -545,13 +537,26 @@ impl<'t> Section<'t> {
         default: u64,
         min: u64,
     ) -> u64 {
+        let expected = format!("at least {}", units::format_size(min));
+        self.size_where(diags, key, default, |value| value >= min, &expected)
+    }
+
+    /// A size that passes `ok`; otherwise an error ("expected a size of {expected}") and the
+    /// default.
+    fn size_where(
+        &mut self,
+        diags: &mut Diags,
+        key: &'static str,
+        default: u64,
+        ok: impl Fn(u64) -> bool,
+        expected: &str,
+    ) -> u64 {
         let path = self.key_path(key);
         let origin = self.origin_of(key);
         let value = self.size(diags, key, default);
-        if value < min {
+        if !ok(value) {
             let message = format!(
-                "expected a size of at least {}, found \"{}\"",
-                units::format_size(min),
+                "expected a size of {expected}, found \"{}\"",
                 units::format_size(value)
             );
             diags.error(&origin, &path, message);

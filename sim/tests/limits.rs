@@ -366,6 +366,108 @@ fn retries_of_a_failing_tool_count_toward_the_event_estimate() {
     load(&failing("0.0", "")).expect("one attempt fits");
 }
 
+/// The event estimate counts every activity of a turn, nested ones included, and a tool's
+/// attempts that time out as well as those that fail. A tool that always fails (or always
+/// overruns its timeout), retried without limit, inside a parallel branch, a repeat, a choice
+/// or a fallback, is refused up front like one at the top level; with `retry.maximum_attempts`
+/// it is accepted. On each shape, with tools that fail half the time, the estimate stays below
+/// the events a run processes (a run that could fit is never refused).
+#[test]
+fn nested_and_timed_out_retries_count_toward_the_event_estimate() {
+    let tool = |name: &str, p: &str, extra: &str| {
+        format!(
+            "{{ kind = \"tool\", name = \"{name}\", latency = {{ kind = \"constant\", \
+             value = \"1s\" }}, failure_probability = {p}{extra} }}"
+        )
+    };
+    let shapes = |p: &str| -> Vec<(&str, String)> {
+        vec![
+            (
+                "a parallel branch",
+                format!(
+                    "kind = \"parallel\"\n[[agent.steps.branches]]\nsteps = [{}]\n\
+                     [[agent.steps.branches]]\nsteps = [{}]\n",
+                    tool("a", p, ""),
+                    tool("b", "0.0", "")
+                ),
+            ),
+            (
+                "a parallel template, wait_for 1, continue",
+                format!(
+                    "kind = \"parallel\"\nwidth = {{ kind = \"constant\", value = 2 }}\n\
+                     wait_for = 1\non_branch_failure = \"continue\"\nsteps = [{}]\n",
+                    tool("a", p, "")
+                ),
+            ),
+            (
+                "a repeat",
+                format!(
+                    "kind = \"repeat\"\ncount = {{ kind = \"constant\", value = 3 }}\n\
+                     steps = [{}]\n",
+                    tool("a", p, "")
+                ),
+            ),
+            (
+                "a choice",
+                format!(
+                    "kind = \"choice\"\n[[agent.steps.options]]\nprobability = 0.9\n\
+                     steps = [{}]\n[[agent.steps.options]]\nprobability = 0.1\nsteps = [{}]\n",
+                    tool("a", p, ""),
+                    tool("b", "0.0", "")
+                ),
+            ),
+            (
+                "a fallback",
+                format!(
+                    "kind = \"tool\"\nlatency = {{ kind = \"constant\", value = \"1s\" }}\n\
+                     failure_probability = {p}\n[agent.steps.on_failure]\nmax_runs = 2\n\
+                     steps = [{}]\n",
+                    tool("again", p, "")
+                ),
+            ),
+            (
+                "a timeout shorter than the latency",
+                format!(
+                    "kind = \"tool\"\nlatency = {{ kind = \"lognormal\", median = \"1s\", \
+                     p99 = \"3s\" }}\nstart_to_close_timeout = \"{}\"\n",
+                    // Always overrun, or half the time (the lognormal's median).
+                    if p == "1.0" { "100ms" } else { "1s" }
+                ),
+            ),
+        ]
+    };
+    let scenario = |step: &str, retry: &str| {
+        let head = BASE.split("[[agent.steps]]\nname = \"tool\"").next().unwrap();
+        format!(
+            "{head}[[agent.steps]]\nname = \"step\"\n{step}\n\
+             [retry]\ninitial_interval = \"1ms\"\n{retry}\n"
+        )
+    };
+    for (what, step) in shapes("1.0") {
+        refused(
+            &scenario(&step, ""),
+            &["--set", "run.max_events=100000"],
+            &["run.max_events", "retries counted twice"],
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(dir.path(), "s.toml", &scenario(&step, "maximum_attempts = 3"));
+        sim::scenario::load(&file, &["run.max_events=100000".to_string()])
+            .unwrap_or_else(|e| panic!("{what}: three attempts fit:\n{e}"));
+    }
+    for (what, step) in shapes("0.5") {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(dir.path(), "s.toml", &scenario(&step, "maximum_attempts = 4"));
+        let loaded = sim::scenario::load(&file, &[]).expect("loads");
+        let estimate = sim::scenario::limits::event_estimate(&loaded);
+        let ran = sim::model::run(&loaded).expect("runs");
+        let events = ran.summary.events_processed as f64;
+        assert!(
+            estimate <= events && estimate > 0.1 * events,
+            "{what}: estimated {estimate:.0} events, {events} run"
+        );
+    }
+}
+
 /// Issue 10: the default event limit fits a voice fleet's day of 10,000,000 calls. The voice
 /// story's file at that daily rate is accepted with every default limit; the default is at least
 /// ten times the events such a day needs at the events per call the model processes on the

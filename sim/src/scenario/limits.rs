@@ -278,26 +278,50 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
         );
     }
 
-    // A lower bound on the events, with a margin so that a run that could fit is never
-    // refused: every periodic tick, and per message at least its arrival and one event per
-    // step, for half the expected arrivals (a run's arrivals are random).
+    let events = event_estimate(scenario);
+    if events > run.max_events as f64 {
+        diags.error(
+            &Origin::Whole,
+            "run.max_events",
+            format!(
+                "the run would need more than {} events (half the expected arrivals x \
+                 messages reached x (1 + the llm and tool steps of a turn reached, nested ones \
+                 at their mean widths and counts, a tool's retries counted twice), plus \
+                 time-series samples and autoscaler evaluations), more than the limit of {}: \
+                 shorten the horizon, lengthen run.sample_interval or the autoscaler's interval \
+                 (evaluation_interval, sync_period, polling_interval), lower a tool's \
+                 failure_probability or raise its start_to_close_timeout, or set \
+                 retry.maximum_attempts, or raise run.max_events",
+                round(events),
+                run.max_events
+            ),
+        );
+    }
+}
+
+/// The events a run of `scenario` surely needs, as `run.max_events` is checked against:
+/// an estimate of the events per message, with a margin so that a run that could fit is never
+/// refused: every periodic tick, and for half the expected arrivals (a run's arrivals are
+/// random) each message's arrival and its turn's activities.
+pub fn event_estimate(scenario: &Scenario) -> f64 {
+    let horizon = scenario.run.horizon;
+    let phases = phases(scenario);
+    let rows = horizon / scenario.run.sample_interval.max(1);
     let mut events = rows as f64;
     if let Some(interval) = scenario.autoscaler.shortest_evaluation_interval() {
         events += horizon as f64 / interval.max(1) as f64;
     }
-    // Only top-level activities are sure to run: a repeat or a choice may run nothing. A tool
-    // that fails is retried: each retry adds at least its backoff timer and its completion. A
-    // step that fails for good ends its turn, and a turn that fails ends the conversation: the
-    // steps and messages after it are counted at the chance they are reached.
+    // Every activity of a turn, nested ones included, at the chance it is reached (see
+    // `sequence_outlook`): a tool that fails or times out is retried, each retry adding at least
+    // its backoff timer and its completion; a step that fails for good ends its turn, and a turn
+    // that fails ends the conversation, so the steps and messages after it count at the chance
+    // they are reached.
+    let span_s = seconds(horizon) / 2.0;
     for (i, w) in scenario.workloads.iter().enumerate() {
-        let (per_turn, turn_succeeds) = turn_events(&w.agent.steps, &scenario.retry, horizon);
+        let turn = sequence_outlook(&w.agent.steps, &scenario.retry, span_s);
         let messages = mean_count(&w.conversation.messages).max(1.0);
         // Messages reached: 1 + S + S^2 + ... over the conversation's messages.
-        let reached = if turn_succeeds < 1.0 {
-            (1.0 - turn_succeeds.powf(messages)) / (1.0 - turn_succeeds)
-        } else {
-            messages
-        };
+        let reached = runs_until_failure(turn.succeeds, messages);
         let arrivals: f64 = phases
             .iter()
             .filter_map(|(from, to, s)| {
@@ -305,25 +329,9 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
                 Some(expected_arrivals(traffic, *from, *to))
             })
             .sum();
-        events += 0.5 * arrivals * reached * (1.0 + per_turn);
+        events += 0.5 * arrivals * reached * (1.0 + turn.events);
     }
-    if events > run.max_events as f64 {
-        diags.error(
-            &Origin::Whole,
-            "run.max_events",
-            format!(
-                "the run would need more than {} events (half the expected arrivals x \
-                 messages reached x (1 + top-level llm and tool steps reached, a tool's retries \
-                 counted twice), plus time-series samples and autoscaler evaluations), more \
-                 than the limit of {}: shorten the horizon, lengthen run.sample_interval or \
-                 the autoscaler's interval (evaluation_interval, sync_period, \
-                 polling_interval), lower a tool's failure_probability or set \
-                 retry.maximum_attempts, or raise run.max_events",
-                round(events),
-                run.max_events
-            ),
-        );
-    }
+    events
 }
 
 /// `[from, to)` spans of the horizon with the scenario in effect in each (the base, then each
@@ -431,34 +439,200 @@ fn conversation_lifetime_s(w: &Workload) -> f64 {
     messages * mean(&c.think_time) + seconds(c.idle_timeout)
 }
 
-/// The events of one turn of `steps` (top-level activities only, each counted at the chance it
-/// is reached), and the chance the turn succeeds (every top-level tool succeeds within its
-/// attempts; a composite step and an LLM call are taken to succeed).
-fn turn_events(steps: &[Step], retry: &RetryPolicy, horizon: Nanos) -> (f64, f64) {
+/// What one run of some steps costs in events, on average and at least roughly (the estimate
+/// is halved before it is compared with the limit), and the chance it succeeds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Outlook {
+    events: f64,
+    succeeds: f64,
+}
+
+/// A sequence: each step counted at the chance the ones before it succeeded (a step that fails
+/// for good, after its retries and its `on_failure` steps, ends the sequence).
+fn sequence_outlook(steps: &[Step], retry: &RetryPolicy, span_s: f64) -> Outlook {
     let mut events = 0.0;
     let mut reached = 1.0;
     for step in steps {
-        match &step.kind {
-            StepKind::Llm { .. } => events += reached,
-            StepKind::Tool {
-                latency,
-                failure_probability,
-                ..
-            } => {
-                let attempt_s = seconds(step.cpu) + mean(latency);
-                let (attempts, succeeds) = expected_attempts(
-                    *failure_probability,
-                    retry,
-                    attempt_s,
-                    seconds(horizon) / 2.0,
-                );
-                events += reached * (1.0 + 2.0 * (attempts - 1.0));
-                reached *= succeeds;
-            }
-            _ => {}
-        }
+        let step = step_outlook(step, retry, span_s);
+        events += reached * step.events;
+        reached *= step.succeeds;
     }
-    (events, reached)
+    Outlook {
+        events,
+        succeeds: reached,
+    }
+}
+
+/// One step, its `on_failure` steps included. An LLM call counts one event and is taken to
+/// succeed (its providers' errors are left out). A tool counts its attempts: it fails with its
+/// `failure_probability` or when its CPU and latency overrun `start_to_close_timeout`, and each
+/// retry adds its completion and its backoff timer. A repeat counts its mean count of runs
+/// (stopping at the first that fails), a choice its options by their probabilities, a parallel
+/// step its branches (`parallel_outlook`).
+fn step_outlook(step: &Step, retry: &RetryPolicy, span_s: f64) -> Outlook {
+    let own = match &step.kind {
+        StepKind::Llm { .. } => Outlook {
+            events: 1.0,
+            succeeds: 1.0,
+        },
+        StepKind::Tool {
+            latency,
+            failure_probability,
+            ..
+        } => {
+            let (cpu_s, timeout_s) = (seconds(step.cpu), seconds(step.start_to_close_timeout));
+            let in_time = chance_at_most(latency, timeout_s - cpu_s);
+            let fails = 1.0 - (1.0 - failure_probability) * in_time;
+            let attempt_s = (cpu_s + mean(latency)).min(timeout_s);
+            let (attempts, succeeds) = expected_attempts(fails, retry, attempt_s, span_s);
+            Outlook {
+                events: 1.0 + 2.0 * (attempts - 1.0),
+                succeeds,
+            }
+        }
+        StepKind::Parallel(parallel) => parallel_outlook(parallel, retry, span_s),
+        StepKind::Repeat { count, steps } => {
+            let body = sequence_outlook(steps, retry, span_s);
+            let n = mean_count(count).min(f64::from(MAX_REPEAT));
+            Outlook {
+                events: runs_until_failure(body.succeeds, n) * body.events,
+                succeeds: body.succeeds.powf(n),
+            }
+        }
+        StepKind::Choice { options } => options.iter().fold(
+            Outlook {
+                events: 0.0,
+                succeeds: 0.0,
+            },
+            |sum, option| {
+                let run = sequence_outlook(&option.steps, retry, span_s);
+                Outlook {
+                    events: sum.events + option.probability * run.events,
+                    succeeds: sum.succeeds + option.probability * run.succeeds,
+                }
+            },
+        ),
+    };
+    let Some(on_failure) = &step.on_failure else {
+        return own;
+    };
+    // After the step fails, its fallback runs until one run succeeds, at most `max_runs` times.
+    let fallback = sequence_outlook(&on_failure.steps, retry, span_s);
+    let runs = f64::from(on_failure.max_runs);
+    let fails = 1.0 - own.succeeds;
+    Outlook {
+        events: own.events
+            + fails * runs_until_failure(1.0 - fallback.succeeds, runs) * fallback.events,
+        succeeds: own.succeeds + fails * (1.0 - (1.0 - fallback.succeeds).powf(runs)),
+    }
+}
+
+/// A parallel step: a fixed list of branches once each, or the template its mean width (at
+/// most 1,000). With `on_branch_failure = "fail"` a branch is counted to its end only at the
+/// chance that no other branch fails (the first failure decides the join, and the branches
+/// still running are cut short when the turn ends); with `"continue"` every branch runs to its
+/// end. When `wait_for` is below the branches run, the join decides once that many have
+/// succeeded: only that share of the branches' events is counted. The step succeeds when every
+/// branch does (`"fail"`), or when one does (`"continue"`).
+fn parallel_outlook(parallel: &Parallel, retry: &RetryPolicy, span_s: f64) -> Outlook {
+    let branches: Vec<(Outlook, f64)> = match &parallel.width {
+        Some(width) => {
+            let template = parallel.branches.first().map_or(&[][..], |b| &b.steps[..]);
+            let copies = mean_count(width).min(f64::from(MAX_BRANCHES));
+            vec![(sequence_outlook(template, retry, span_s), copies)]
+        }
+        None => parallel
+            .branches
+            .iter()
+            .map(|branch| (sequence_outlook(&branch.steps, retry, span_s), 1.0))
+            .collect(),
+    };
+    let total: f64 = branches.iter().map(|(_, copies)| copies).sum();
+    if total <= 0.0 {
+        return Outlook {
+            events: 0.0,
+            succeeds: 1.0,
+        };
+    }
+    let all_succeed: f64 = branches
+        .iter()
+        .map(|(branch, copies)| branch.succeeds.powf(*copies))
+        .product();
+    let (events, succeeds) = match parallel.on_branch_failure {
+        BranchFailure::Fail => {
+            let events: f64 = branches
+                .iter()
+                .enumerate()
+                .map(|(i, (branch, copies))| {
+                    // The chance every other branch succeeds (this one's copies less one).
+                    let others: f64 = branches
+                        .iter()
+                        .enumerate()
+                        .map(|(j, (other, n))| {
+                            let n = if i == j { (n - 1.0).max(0.0) } else { *n };
+                            other.succeeds.powf(n)
+                        })
+                        .product();
+                    copies * branch.events * others
+                })
+                .sum();
+            (events, all_succeed)
+        }
+        BranchFailure::Continue => {
+            let events: f64 = branches
+                .iter()
+                .map(|(branch, copies)| copies * branch.events)
+                .sum();
+            let none_succeed: f64 = branches
+                .iter()
+                .map(|(branch, copies)| (1.0 - branch.succeeds).powf(*copies))
+                .product();
+            (events, 1.0 - none_succeed)
+        }
+    };
+    let share = parallel
+        .wait_for
+        .map_or(1.0, |wait_for| (f64::from(wait_for) / total).min(1.0));
+    Outlook {
+        events: events * share,
+        succeeds,
+    }
+}
+
+/// The runs of something done up to `n` times that stops at its first failure, each run
+/// succeeding with chance `s`: 1 + s + s^2 + ... (n terms).
+fn runs_until_failure(s: f64, n: f64) -> f64 {
+    if s >= 1.0 {
+        n
+    } else {
+        (1.0 - s.powf(n)) / (1.0 - s)
+    }
+}
+
+/// The chance a duration drawn from `dist` (in seconds) is at most `x`.
+fn chance_at_most(dist: &Dist, x: f64) -> f64 {
+    if x < 0.0 {
+        return 0.0;
+    }
+    let below = |at_most: bool| if at_most { 1.0 } else { 0.0 };
+    match dist {
+        Dist::Constant { value } => below(*value <= x),
+        Dist::Exponential { mean } if *mean > 0.0 => 1.0 - (-x / mean).exp(),
+        Dist::Exponential { .. } => 1.0,
+        Dist::Lognormal { median, sigma, .. } if x > 0.0 => {
+            0.5 * statrs::function::erf::erfc(
+                -(x / median).ln() / (sigma * std::f64::consts::SQRT_2),
+            )
+        }
+        Dist::Lognormal { .. } => 0.0,
+        Dist::Uniform { min, max } if max > min => ((x - min) / (max - min)).clamp(0.0, 1.0),
+        Dist::Uniform { min, .. } => below(*min <= x),
+        Dist::Empirical { values, .. } => {
+            values.iter().filter(|v| **v <= x).count() as f64 / values.len().max(1) as f64
+        }
+        // A count distribution, not a duration.
+        Dist::Geometric { .. } => 1.0,
+    }
 }
 
 /// The most activities `steps` (a sequence) can have in flight at once: the most of any step,

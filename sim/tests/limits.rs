@@ -437,7 +437,10 @@ fn nested_and_timed_out_retries_count_toward_the_event_estimate() {
         ]
     };
     let scenario = |step: &str, retry: &str| {
-        let head = BASE.split("[[agent.steps]]\nname = \"tool\"").next().unwrap();
+        let head = BASE
+            .split("[[agent.steps]]\nname = \"tool\"")
+            .next()
+            .unwrap();
         format!(
             "{head}[[agent.steps]]\nname = \"step\"\n{step}\n\
              [retry]\ninitial_interval = \"1ms\"\n{retry}\n"
@@ -450,13 +453,21 @@ fn nested_and_timed_out_retries_count_toward_the_event_estimate() {
             &["run.max_events", "retries counted twice"],
         );
         let dir = tempfile::tempdir().expect("tempdir");
-        let file = write(dir.path(), "s.toml", &scenario(&step, "maximum_attempts = 3"));
+        let file = write(
+            dir.path(),
+            "s.toml",
+            &scenario(&step, "maximum_attempts = 3"),
+        );
         sim::scenario::load(&file, &["run.max_events=100000".to_string()])
             .unwrap_or_else(|e| panic!("{what}: three attempts fit:\n{e}"));
     }
     for (what, step) in shapes("0.5") {
         let dir = tempfile::tempdir().expect("tempdir");
-        let file = write(dir.path(), "s.toml", &scenario(&step, "maximum_attempts = 4"));
+        let file = write(
+            dir.path(),
+            "s.toml",
+            &scenario(&step, "maximum_attempts = 4"),
+        );
         let loaded = sim::scenario::load(&file, &[]).expect("loads");
         let estimate = sim::scenario::limits::event_estimate(&loaded);
         let ran = sim::model::run(&loaded).expect("runs");
@@ -510,6 +521,46 @@ fn a_ten_million_calls_day_fits_the_default_event_limit() {
         errors.contains("run.max_events") && errors.contains("more than the limit of 100000000"),
         "{errors}"
     );
+}
+
+/// The time series has three columns per provider: many providers at a fine sample interval
+/// hold gigabytes within the row limit, so the values (rows x columns) are limited too.
+#[test]
+fn a_time_series_too_wide_for_its_rows_is_refused_up_front() {
+    let providers = |n: usize| {
+        let tables: String = (0..n)
+            .map(|i| {
+                format!(
+                    "[providers.extra{i}]\nttft = {{ kind = \"constant\", value = \"1s\" }}\n\
+                     output_tokens_per_s = 50\n"
+                )
+            })
+            .collect();
+        format!("{BASE}\n{tables}")
+    };
+    // 11 days of one-second rows, under the row limit: 950,400 rows.
+    let fine = [
+        "--set",
+        "run.horizon=11d",
+        "--set",
+        "run.sample_interval=1s",
+    ];
+    refused(
+        &providers(40),
+        &fine,
+        &[
+            "run.sample_interval",
+            "950400 time-series rows of",
+            "more than the limit of 100000000",
+            "fewer providers",
+        ],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "s.toml", &providers(10));
+    let overrides: Vec<String> = ["run.horizon=11d", "run.sample_interval=1s"]
+        .map(String::from)
+        .to_vec();
+    sim::scenario::load(&file, &overrides).expect("ten providers fit");
 }
 
 #[test]

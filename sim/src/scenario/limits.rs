@@ -51,6 +51,10 @@ pub const MAX_IN_FLIGHT_PER_TURN: f64 = 100_000.0;
 pub const DEFAULT_MAX_CONVERSATIONS: u64 = 10_000_000;
 pub const DEFAULT_MAX_INSTANCES: u64 = 10_000;
 pub const DEFAULT_MAX_TIMESERIES_ROWS: u64 = 1_000_000;
+/// The most values (rows x columns) the time series may hold: a fixed limit, so that a fleet
+/// of many providers (three columns each) at a fine sample interval cannot fill gigabytes. The
+/// default row limit at the stories' 29 columns is under a third of it.
+pub const MAX_TIMESERIES_VALUES: u64 = 100_000_000;
 
 pub(crate) fn file_too_large(bytes: usize) -> String {
     format!(
@@ -278,6 +282,23 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
         );
     }
 
+    // Each row has a value per column, and the per-provider columns multiply: 1,000 providers
+    // at a one-second interval over 11 days is a billion values, gigabytes held and written.
+    let columns = timeseries_columns(scenario, &phases);
+    let values = rows.saturating_mul(columns);
+    if values > MAX_TIMESERIES_VALUES {
+        diags.error(
+            &Origin::Whole,
+            "run.sample_interval",
+            format!(
+                "{rows} time-series rows of {columns} columns (3 per provider, more per \
+                 provider with a quota) are {values} values, more than the limit of \
+                 {MAX_TIMESERIES_VALUES} (a fixed limit of sim: a timeseries.csv of gigabytes): \
+                 use a longer sample_interval, a shorter horizon or fewer providers"
+            ),
+        );
+    }
+
     let events = event_estimate(scenario);
     if events > run.max_events as f64 {
         diags.error(
@@ -332,6 +353,25 @@ pub fn event_estimate(scenario: &Scenario) -> f64 {
         events += 0.5 * arrivals * reached * (1.0 + turn.events);
     }
     events
+}
+
+/// The most columns `timeseries.csv` can have: the fixed ones, those of request mode, and per
+/// provider its own and, if it has a quota in some phase, the quota's.
+fn timeseries_columns(scenario: &Scenario, phases: &[(Nanos, Nanos, &Scenario)]) -> u64 {
+    use crate::metrics::registry::{
+        PROVIDER_COLUMNS, QUOTA_COLUMNS, REQUEST_COLUMNS, TIMESERIES_COLUMNS,
+    };
+    let with_quota = (0..scenario.providers.len())
+        .filter(|&i| {
+            phases
+                .iter()
+                .any(|(_, _, s)| s.providers.get(i).is_some_and(Provider::has_quota))
+        })
+        .count();
+    (TIMESERIES_COLUMNS.len()
+        + REQUEST_COLUMNS.len()
+        + PROVIDER_COLUMNS.len() * scenario.providers.len()
+        + QUOTA_COLUMNS.len() * with_quota) as u64
 }
 
 /// `[from, to)` spans of the horizon with the scenario in effect in each (the base, then each

@@ -232,8 +232,16 @@ fn convert(value: &Spanned<DeValue<'_>>, lines: &Lines) -> Node {
 /// string (so `2GiB` and `"2GiB"` both work). Every node is located at the argument.
 pub(crate) fn parse_override_value(text: &str, origin: &Origin) -> Node {
     let text = text.trim();
+    // `DeValue::parse` alone is lenient: it reads `1_000s` as an integer whose text is
+    // "1000s". A value is TOML only if it also parses as the value of a key in a document.
+    // (A number too large for 64 bits fails that parse too, and is still read as one, for
+    // the message saying it does not fit or is not finite.)
+    let strict = is_integer_literal(text)
+        || text.parse::<f64>().is_ok()
+        || format!("v = {text}").parse::<toml::Table>().is_ok();
     let parsed = DeValue::parse(text)
         .ok()
+        .filter(|_| strict)
         .map(|v| convert(&v, &Lines::new(text.as_bytes())));
     match parsed {
         Some(node) => relocate(node, origin),
@@ -242,6 +250,22 @@ pub(crate) fn parse_override_value(text: &str, origin: &Origin) -> Node {
             value: Value::Str(text.into()),
         },
     }
+}
+
+/// A TOML integer literal, of any size: a sign, then decimal digits, or `0x`, `0o` or `0b`
+/// and digits of that base, with single underscores between digits.
+fn is_integer_literal(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (digits, radix) = match unsigned.get(..2) {
+        Some("0x") => (&unsigned[2..], 16),
+        Some("0o") => (&unsigned[2..], 8),
+        Some("0b") => (&unsigned[2..], 2),
+        _ => (unsigned, 10),
+    };
+    !digits.is_empty()
+        && digits
+            .split('_')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_digit(radix)))
 }
 
 fn relocate(mut node: Node, origin: &Origin) -> Node {

@@ -487,6 +487,35 @@ fn set_overrides_apply_with_units_and_array_indexes() {
     );
 }
 
+/// A `--set` value is TOML only when it is a whole TOML value: `1_000s` is the text "1_000s"
+/// (a duration with an unknown unit), not an integer spelt "1000s" as the lenient value parser
+/// read it; a number too large for its type is still a number, said to be too large.
+#[test]
+fn set_values_that_are_not_whole_toml_values_are_text() {
+    let messages = errors(MINIMAL, &["run.horizon=1_000s"]);
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("invalid duration \"1_000s\" (unknown unit \"_\")")),
+        "{messages:?}"
+    );
+    let messages = errors(MINIMAL, &["run.max_events=18446744073709551616"]);
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("does not fit in 64 bits")),
+        "{messages:?}"
+    );
+    let messages = errors(MINIMAL, &["retry.backoff_coefficient=1e400"]);
+    assert!(
+        messages.iter().any(|m| m.contains("found inf")),
+        "{messages:?}"
+    );
+    let scenario = ok(MINIMAL, &["run.horizon=1.5s", "run.max_events=0x1_0000"]);
+    assert_eq!(scenario.run.horizon, 1_500_000_000);
+    assert_eq!(scenario.run.max_events, 0x1_0000);
+}
+
 #[test]
 fn every_error_is_reported_at_once_in_file_order() {
     let text = r#"

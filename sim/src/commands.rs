@@ -109,7 +109,7 @@ pub fn run(settings: &RunSettings, console: &Console) -> Outcome {
                 }
             })
             .collect();
-        if let Err(error) = output::write_atomic(path, verdicts::junit_xml(&suites).as_bytes()) {
+        if let Err(error) = output::write_user_file(path, verdicts::junit_xml(&suites).as_bytes()) {
             console.error(&error.to_string());
             outcome = Outcome::Failed;
         }
@@ -154,7 +154,8 @@ fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, String> {
         .map_err(|e| format!("cannot start {threads} threads: {e}"))
 }
 
-/// A file named by `--junit` or `--json` must be writable before anything runs: not a
+/// A file named by `--junit` or `--json` must be writable before anything runs (a symlink is
+/// judged by the file it leads to; a FIFO or device is written in place and passes): not a
 /// folder, not one of the scenario files the command reads (`inputs`: a slip of the shell
 /// must not replace a scenario with a report), not a file the command writes into one of the
 /// run folders it creates (`creates`), and in a folder that exists (or is one of `creates`)
@@ -166,6 +167,14 @@ pub(crate) fn check_output_file(
     inputs: &[&Path],
 ) -> Result<(), String> {
     let cannot = |why: &str| Err(format!("{}: cannot write: {why}", path.display()));
+    // The checks below are about the file that will be replaced: a symlink's target. A FIFO or
+    // a device is written in place (nothing is created or replaced), so none of them apply.
+    let path = match output::set::user_file_target(path) {
+        Ok(output::set::UserFileTarget::WriteThrough) => return Ok(()),
+        Ok(output::set::UserFileTarget::Replace(target)) => target,
+        Err(error) => return cannot(&lowercase_first(&error.to_string())),
+    };
+    let path = path.as_path();
     if path.is_dir() {
         return cannot("it is a directory; name a file");
     }
@@ -280,6 +289,17 @@ pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
         console.error(&format!("{}: {message}", path.display()));
         return Outcome::Failed;
     }
+    // The file's stem is the scenario's default name, which names its output folder: a file
+    // `sim validate` would refuse is not written (`.toml` would run into a hidden folder).
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    if let Err(why) = scenario::check_name(&stem) {
+        console.error(&format!(
+            "{}: the file name gives the scenario the name {stem:?}, which {why} (it names the \
+             output folder): give a PATH such as agent.toml",
+            path.display()
+        ));
+        return Outcome::Failed;
+    }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
         && !parent.is_dir()
     {
@@ -300,7 +320,7 @@ pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
     Outcome::Success
 }
 
-/// `sim man`: `sim.1` on stdout, or with `--out DIR` every page written (atomically) there.
+/// `sim man`: `sim.1` on stdout, or with `--out DIR` every page written there, or none.
 pub fn man(settings: &ManSettings, console: &Console) -> Outcome {
     let pages = cli::man_pages();
     let Some(dir) = &settings.out else {
@@ -311,11 +331,10 @@ pub fn man(settings: &ManSettings, console: &Console) -> Outcome {
         console.error(&error.to_string());
         return Outcome::Failed;
     }
-    for (name, page) in &pages {
-        if let Err(error) = output::write_atomic(&dir.join(name), page) {
-            console.error(&error.to_string());
-            return Outcome::Failed;
-        }
+    // All or nothing: a page that cannot be written leaves none of the others behind.
+    if let Err(error) = output::set::write_all_or_none(dir, &pages) {
+        console.error(&error.to_string());
+        return Outcome::Failed;
     }
     console.out(&format!(
         "wrote {} man pages to {}",
@@ -343,15 +362,16 @@ fn plan(settings: &RunSettings) -> Result<Vec<PlannedRun>, Vec<String>> {
                 if let Some(seed) = settings.seed {
                     scenario.seed = seed;
                 }
-                if let Err(why) = check_folder_name(&scenario.name) {
-                    errors.push(format!("{}: name: {why}", file.display()));
-                    continue;
-                }
                 let dir = match (&settings.out, settings.files.len()) {
                     (Some(out), 1) => out.clone(),
                     (Some(out), _) => out.join(&scenario.name),
                     (None, _) => Path::new("results").join(&scenario.name),
                 };
+                // Refused here, before any scenario runs, rather than at its set's `begin`.
+                if let Err(error) = output::set::check_replaceable(&dir, SetKind::Run) {
+                    errors.push(format!("{}: {error}", file.display()));
+                    continue;
+                }
                 if let Some(other) = planned.iter().find(|p| p.dir == dir) {
                     errors.push(format!(
                         "{}: both this and {} write to {}: give the scenarios different names \
@@ -438,23 +458,6 @@ fn load_with(
             })
             .collect()
     })
-}
-
-/// The scenario name becomes a folder name under results/.
-fn check_folder_name(name: &str) -> Result<(), String> {
-    let bad = name.is_empty()
-        || name == "."
-        || name == ".."
-        || name
-            .chars()
-            .any(|c| c == '/' || c == '\\' || c.is_control());
-    if bad {
-        Err(format!(
-            "{name:?} cannot name an output folder; use letters, digits, '-', '_' and '.'"
-        ))
-    } else {
-        Ok(())
-    }
 }
 
 /// Why one replication produced no outputs.
@@ -648,10 +651,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn folder_names_cannot_escape_results() {
-        assert!(check_folder_name("support-agent").is_ok());
-        for bad in ["", ".", "..", "a/b", "a\\b"] {
-            assert!(check_folder_name(bad).is_err(), "{bad:?}");
+    fn folder_names_cannot_escape_results_or_hide() {
+        assert!(scenario::check_name("support-agent").is_ok());
+        assert!(scenario::check_name("v1.2").is_ok());
+        for bad in ["", ".", "..", ".toml", ".x.tmp", "a/b", "a\\b", "a\nb"] {
+            assert!(scenario::check_name(bad).is_err(), "{bad:?}");
         }
     }
 

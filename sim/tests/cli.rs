@@ -1915,3 +1915,210 @@ fn a_setting_given_by_its_flag_and_by_set_is_refused() {
     let ran = sim(tmp.path(), &["validate", &file, "--set", "seed=2"]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
 }
+
+/// `--junit` through a symlink replaces the file it leads to and leaves the link; through a
+/// FIFO or a device it writes in place: neither is replaced by a regular file.
+#[cfg(unix)]
+#[test]
+fn junit_follows_a_symlink_and_writes_a_fifo_or_device_in_place() {
+    // needs model
+    use std::os::unix::fs::{FileTypeExt, symlink};
+    let tmp = tempfile::tempdir().unwrap();
+    let run_with_junit = |junit: &str| {
+        sim(
+            tmp.path(),
+            &[
+                "run",
+                &mmc(),
+                "--horizon",
+                "1h",
+                "--no-plots",
+                "--out",
+                "out",
+                "--quiet",
+                "--junit",
+                junit,
+            ],
+        )
+    };
+    write(tmp.path(), "target.xml", "old");
+    symlink("target.xml", tmp.path().join("link.xml")).unwrap();
+    let ran = run_with_junit("link.xml");
+    assert_ne!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        fs::symlink_metadata(tmp.path().join("link.xml"))
+            .unwrap()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    let written = fs::read_to_string(tmp.path().join("target.xml")).unwrap();
+    assert!(written.contains("<testsuites"), "{written}");
+
+    let fifo = tmp.path().join("verdicts.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|status| status.success()) {
+        let (sender, received) = std::sync::mpsc::channel();
+        let reader_path = fifo.clone();
+        std::thread::spawn(move || sender.send(fs::read(reader_path).unwrap()));
+        let ran = run_with_junit("verdicts.fifo");
+        assert_ne!(ran.code, 2, "{}", ran.stderr);
+        let bytes = received
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("sim wrote the FIFO");
+        assert!(String::from_utf8_lossy(&bytes).contains("<testsuites"));
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    }
+    if Path::new("/dev/null").exists() {
+        let ran = run_with_junit("/dev/null");
+        assert_ne!(ran.code, 2, "{}", ran.stderr);
+        let metadata = fs::symlink_metadata("/dev/null").unwrap();
+        assert!(
+            metadata.file_type().is_char_device(),
+            "/dev/null stays a device"
+        );
+    }
+}
+
+/// The scenario's name names its output folder, and its default is the file's stem: a name
+/// `sim run` cannot use is refused by `sim validate` too, and `sim new` writes no file whose
+/// stem would be one (`.toml` would run into a hidden `results/.toml/`).
+#[test]
+fn a_name_that_cannot_name_a_folder_is_refused_by_validate_run_and_new() {
+    // needs scenario parser
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(tmp.path(), &["new", "-t", "minimal", "agent.toml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let text = fs::read_to_string(tmp.path().join("agent.toml")).unwrap();
+    write(tmp.path(), "..toml", &text);
+    write(
+        tmp.path(),
+        "hidden.toml",
+        &format!("name = \".hidden\"\n{text}"),
+    );
+    for (file, expected) in [
+        ("..toml", "the file name gives the scenario the name \".\""),
+        ("hidden.toml", "found \".hidden\", which starts with '.'"),
+    ] {
+        for command in ["validate", "run"] {
+            let ran = sim(tmp.path(), &[command, file]);
+            assert_eq!(ran.code, 2, "{command} {file}: {}", ran.stderr);
+            assert!(
+                ran.stderr.contains(expected),
+                "{command} {file}: {}",
+                ran.stderr
+            );
+        }
+    }
+    assert!(!tmp.path().join("results").exists());
+    let ran = sim(tmp.path(), &["new", "-t", "minimal", ".toml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("starts with '.'"), "{}", ran.stderr);
+    assert!(!tmp.path().join(".toml").exists());
+}
+
+/// Every file under `dir` with its bytes, to compare a folder before and after a command.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    files_under(dir)
+        .into_iter()
+        .map(|name| {
+            let bytes = fs::read(dir.join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// An output folder holding another command's finished outputs is not replaced: `sim run
+/// --out` a sweep's folder (or `sim sweep` into a run's) exits 2 naming the folder, its kind
+/// and what to do, touching nothing. The same kind is replaced as before.
+#[test]
+fn a_set_of_another_kind_is_not_replaced() {
+    // needs model
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let file = mmc();
+    let sweep_into = |out: &str| {
+        sim(
+            cwd,
+            &[
+                "sweep",
+                &file,
+                "--horizon",
+                "1h",
+                "--grid",
+                "temporal.max_concurrent_activities=9,10",
+                "--no-plots",
+                "--quiet",
+                "--out",
+                out,
+            ],
+        )
+    };
+    let run_into = |out: &str| {
+        sim(
+            cwd,
+            &[
+                "run",
+                &file,
+                "--horizon",
+                "1h",
+                "--no-plots",
+                "--quiet",
+                "--out",
+                out,
+            ],
+        )
+    };
+    // Each ends with 0 or 1 (an SLO or no feasible point), whichever: not 2.
+    let finished = |ran: common::Ran| assert_ne!(ran.code, 2, "{}", ran.stderr);
+    finished(sweep_into("rs"));
+    let before = snapshot(&cwd.join("rs"));
+    let ran = run_into("rs/sweep");
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "rs/sweep: cannot write: it holds the outputs of a sweep (manifest.json says kind \
+             \"sweep\"), which a run would delete: choose another --out, or delete the folder"
+        ),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        snapshot(&cwd.join("rs")) == before,
+        "the sweep's outputs were touched"
+    );
+
+    finished(run_into("r/sweep"));
+    let before = snapshot(&cwd.join("r"));
+    let ran = sweep_into("r");
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("outputs of a run"), "{}", ran.stderr);
+    assert!(
+        snapshot(&cwd.join("r")) == before,
+        "the run's outputs were touched"
+    );
+
+    // The same kind replaces its own set.
+    finished(run_into("r/sweep"));
+    finished(sweep_into("rs"));
+}
+
+/// `sim man --out` writes every page or none: a folder in one page's place stops it before
+/// any page is written.
+#[test]
+fn man_writes_every_page_or_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::create_dir_all(tmp.path().join("pages/sim-sweep.1")).unwrap();
+    let ran = sim(tmp.path(), &["man", "--out", "pages"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("sim-sweep.1: cannot write: a folder is in the way"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(files_under(&tmp.path().join("pages")), Vec::<String>::new());
+    fs::remove_dir(tmp.path().join("pages/sim-sweep.1")).unwrap();
+    let ran = sim(tmp.path(), &["man", "--out", "pages"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(files_under(&tmp.path().join("pages")).contains(&"sim-sweep.1".to_string()));
+}

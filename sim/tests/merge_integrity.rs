@@ -355,3 +355,127 @@ fn resume_refuses_impossible_saved_values_even_with_a_matching_fingerprint() {
     assert!(ran.stdout.contains("= 6 runs (6 reused"), "{}", ran.stdout);
     assert_eq!(fs::read(out.join("sweep/points.csv")).unwrap(), points);
 }
+
+/// Shard files and saved runs are read bounded: what is not a regular file is refused before
+/// it is opened (a FIFO would block the read forever, `/dev/zero` fill memory), and a file
+/// over the limit before it is read, each naming the file.
+#[cfg(unix)]
+#[test]
+fn merge_refuses_a_fifo_a_device_or_an_oversized_shard_file_without_reading_it() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let shards = two_shards(cwd);
+    let runs = shards[0].join("sweep/runs.csv");
+    let original = fs::read(&runs).unwrap();
+
+    // A sparse file past the runs.csv limit (1 GiB): refused by its size, not read.
+    fs::File::create(&runs)
+        .unwrap()
+        .set_len((1 << 30) + 1)
+        .unwrap();
+    assert_refused(
+        cwd,
+        &shards,
+        &[
+            &format!("{}: cannot read: the file has", runs.display()),
+            "limit",
+        ],
+    );
+
+    fs::remove_file(&runs).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&runs).status();
+    if made.is_ok_and(|status| status.success()) {
+        assert_refused(
+            cwd,
+            &shards,
+            &[&format!(
+                "{}: cannot read: not a regular file",
+                runs.display()
+            )],
+        );
+        fs::remove_file(&runs).unwrap();
+    }
+    if Path::new("/dev/zero").exists() {
+        let json = shards[1].join("sweep/sweep.json");
+        let header = fs::read(&json).unwrap();
+        fs::remove_file(&json).unwrap();
+        symlink("/dev/zero", &json).unwrap();
+        assert_refused(
+            cwd,
+            &shards,
+            &["sweep.json: cannot read: not a regular file"],
+        );
+        fs::remove_file(&json).unwrap();
+        fs::write(&json, header).unwrap();
+        // The manifest too.
+        let manifest = shards[1].join("sweep/manifest.json");
+        let listed = fs::read(&manifest).unwrap();
+        fs::remove_file(&manifest).unwrap();
+        symlink("/dev/zero", &manifest).unwrap();
+        assert_refused(
+            cwd,
+            &shards,
+            &[
+                "manifest.json: not a readable manifest",
+                "not a regular file",
+            ],
+        );
+        fs::remove_file(&manifest).unwrap();
+        fs::write(&manifest, listed).unwrap();
+    }
+    fs::write(&runs, original).unwrap();
+    let ran = merge(cwd, &shards, &cwd.join("merged"));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
+/// A saved run that is a FIFO, a link to `/dev/zero` or a huge sparse file is no run file:
+/// `--resume` runs it again (it used to hang, or eat all memory) and saves a real file there.
+#[cfg(unix)]
+#[test]
+fn resume_runs_again_a_saved_run_that_is_not_a_small_regular_file() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let out = cwd.join("out");
+    sweep_ok(cwd, &out, &[]);
+    let points = fs::read(out.join("sweep/points.csv")).unwrap();
+    let runs = out.join("sweep/runs");
+    let saved = [
+        runs.join("0-0.json"),
+        runs.join("1-1.json"),
+        runs.join("2-0.json"),
+    ];
+    let originals: Vec<Vec<u8>> = saved.iter().map(|p| fs::read(p).unwrap()).collect();
+    for path in &saved {
+        fs::remove_file(path).unwrap();
+    }
+    fs::File::create(&saved[0])
+        .unwrap()
+        .set_len(3 << 30)
+        .unwrap();
+    let mut replaced = 1;
+    if Path::new("/dev/zero").exists() {
+        symlink("/dev/zero", &saved[1]).unwrap();
+        replaced += 1;
+    }
+    if std::process::Command::new("mkfifo")
+        .arg(&saved[2])
+        .status()
+        .is_ok_and(|status| status.success())
+    {
+        replaced += 1;
+    }
+    let ran = sweep_ok(cwd, &out, &["--resume"]);
+    assert!(
+        ran.stdout
+            .contains(&format!("= 6 runs ({} reused", 6 - replaced)),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(fs::read(out.join("sweep/points.csv")).unwrap(), points);
+    for (path, original) in saved.iter().zip(&originals).take(replaced) {
+        assert!(fs::symlink_metadata(path).unwrap().is_file());
+        assert_eq!(&fs::read(path).unwrap(), original, "{}", path.display());
+    }
+}

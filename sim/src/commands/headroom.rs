@@ -59,6 +59,14 @@ pub fn run(settings: &HeadroomSettings, console: &Console) -> Outcome {
             config.current
         ));
     }
+    // Refused before the search (minutes of runs), not only when its result is written.
+    if let Some(out) = &settings.out
+        && let Err(error) =
+            sim::output::set::check_replaceable(&out.join("headroom"), SetKind::Headroom)
+    {
+        console.error(&format!("{}: {error}", file.display()));
+        return Outcome::Failed;
+    }
     let report = match headroom(&fleet, &config) {
         Ok(report) => report,
         // A bad bracket or tolerance is about this file's key: name the file too.

@@ -135,14 +135,14 @@ pub fn diff(settings: &DiffSettings, console: &Console) -> Outcome {
         }
     };
     if let Some(path) = &settings.json
-        && let Err(error) = output::write_atomic(path, json.as_bytes())
+        && let Err(error) = output::write_user_file(path, json.as_bytes())
     {
         console.error(&error.to_string());
         return Outcome::Failed;
     }
     if let Some(path) = &settings.junit {
         let suite = diff_suite(&settings.b.display().to_string(), &report);
-        if let Err(error) = output::write_atomic(path, junit_xml(&[suite]).as_bytes()) {
+        if let Err(error) = output::write_user_file(path, junit_xml(&[suite]).as_bytes()) {
             console.error(&error.to_string());
             return Outcome::Failed;
         }

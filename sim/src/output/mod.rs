@@ -17,7 +17,7 @@ pub mod text;
 pub mod verdicts;
 
 pub use html::ReportSource;
-pub use set::{MANIFEST, OutputSet, SetKind, remove_files_except, write_atomic};
+pub use set::{MANIFEST, OutputSet, SetKind, remove_files_except, write_atomic, write_user_file};
 
 use crate::metrics::registry;
 use crate::metrics::report::{

@@ -3,7 +3,9 @@
 //! `write_atomic` is the only function in sim that creates an output file: it writes
 //! `.NAME.tmp` beside `NAME` and renames it over `NAME`, so a file that exists is whole (the
 //! previous version, or the new one). A process killed mid-write leaves at most a `.NAME.tmp`,
-//! which the next run into that folder deletes.
+//! which the next run into that folder deletes. A file the user names (`--junit`, `--json`)
+//! goes through `write_user_file`, which follows symlinks to the file to replace and writes a
+//! FIFO or device in place rather than renaming a regular file over it.
 //!
 //! A folder of outputs (a run's, a sweep's) is an `OutputSet`. `write` puts its files in a
 //! staging folder inside it (`.sim-staging.tmp/`), so while a run goes on, and after it fails,
@@ -42,6 +44,122 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     })
 }
 
+/// Where a file the user named (`--junit FILE`, `--json FILE`) goes. Such a path may be a
+/// symlink, a device or a FIFO, and `write_atomic`'s rename would replace it with a regular
+/// file (turning `/dev/null` into a file, or a link into a copy), so it is resolved first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserFileTarget {
+    /// A regular file, or nothing yet: written atomically at this path, which is the user's
+    /// path with its symlinks followed, so a link stays a link and its target gets the bytes.
+    Replace(PathBuf),
+    /// Not a regular file (a FIFO, a character device such as `/dev/null`, a socket), or a
+    /// link through `/proc` (`/dev/stdout`, `/dev/fd/N`, whose targets are open descriptors,
+    /// not paths): opened and written in place, never renamed over.
+    WriteThrough,
+}
+
+/// How many symlinks `user_file_target` follows before calling it a loop (Linux's limit).
+const MAX_SYMLINK_HOPS: usize = 40;
+
+/// Resolves `path` as `write_user_file` will write it; `Err` for a symlink loop or a path whose
+/// metadata cannot be read (other than not existing).
+pub fn user_file_target(path: &Path) -> std::io::Result<UserFileTarget> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_SYMLINK_HOPS {
+        let metadata = match fs::symlink_metadata(&current) {
+            Ok(metadata) => metadata,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(UserFileTarget::Replace(current));
+            }
+            Err(error) => return Err(error),
+        };
+        let file_type = metadata.file_type();
+        if !file_type.is_symlink() {
+            return Ok(if file_type.is_file() || file_type.is_dir() {
+                // A directory is refused by the caller's checks or by the rename, by name.
+                UserFileTarget::Replace(current)
+            } else {
+                UserFileTarget::WriteThrough
+            });
+        }
+        if current.starts_with("/proc") {
+            return Ok(UserFileTarget::WriteThrough);
+        }
+        let link = fs::read_link(&current)?;
+        current = match current.parent() {
+            Some(parent) => parent.join(link),
+            None => link,
+        };
+    }
+    Err(std::io::Error::other(format!(
+        "more than {MAX_SYMLINK_HOPS} symlinks to follow (a loop?)"
+    )))
+}
+
+/// Writes a file the user named (`--junit FILE`, `--json FILE`): atomically, like
+/// `write_atomic`, at the file its symlinks lead to; a FIFO or a device is written in place
+/// (see `UserFileTarget`), since renaming over it would replace it.
+pub fn write_user_file(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    use std::io::Write;
+    let failed = |source| OutputError {
+        path: path.to_path_buf(),
+        source,
+    };
+    match user_file_target(path).map_err(failed)? {
+        UserFileTarget::Replace(target) => write_atomic(&target, bytes),
+        // Appending: through `/dev/stdout` redirected to a file, the open starts at offset 0
+        // and would overwrite what sim already printed; a FIFO or device ignores it.
+        UserFileTarget::WriteThrough => fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .and_then(|mut file| file.write_all(bytes).and_then(|()| file.flush()))
+            .map_err(failed),
+    }
+}
+
+/// Writes every `(name, bytes)` into `dir` (which exists), or none of them (`sim man --out`'s
+/// pages, a set without a manifest). Every target is checked first (a folder in a page's place
+/// would make its rename fail), every page written to its temporary file, and only then are
+/// they renamed into place; a failure removes the temporary files written.
+pub fn write_all_or_none(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), OutputError> {
+    for (name, _) in files {
+        let target = dir.join(name);
+        if fs::symlink_metadata(&target).is_ok_and(|metadata| metadata.is_dir()) {
+            return Err(OutputError {
+                path: target,
+                source: std::io::Error::other(
+                    "a folder is in the way: remove it, or choose another --out",
+                ),
+            });
+        }
+    }
+    let temporary = |name: &str| dir.join(format!(".{name}.tmp"));
+    let remove_temporaries = || {
+        for (name, _) in files {
+            let _ = fs::remove_file(temporary(name));
+        }
+    };
+    for (name, bytes) in files {
+        if let Err(source) = fs::write(temporary(name), bytes) {
+            remove_temporaries();
+            return Err(OutputError {
+                path: dir.join(name),
+                source,
+            });
+        }
+    }
+    for (name, _) in files {
+        if let Err(source) = fs::rename(temporary(name), dir.join(name)) {
+            remove_temporaries();
+            return Err(OutputError {
+                path: dir.join(name),
+                source,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Whether `write_atomic` could create `name` in `dir` (which exists): it creates and removes
 /// the temporary file it would use. A leftover of that name means the folder takes files.
 pub fn check_can_create(dir: &Path, name: &str) -> std::io::Result<()> {
@@ -76,6 +194,24 @@ pub enum SetKind {
 }
 
 impl SetKind {
+    /// The kind as the command that writes it, for messages: "a sweep".
+    fn described(self) -> &'static str {
+        match self {
+            SetKind::Run => "a run",
+            SetKind::Sweep => "a sweep",
+            SetKind::Headroom => "a headroom search",
+        }
+    }
+
+    /// The kind as `manifest.json` spells it.
+    fn spelt(self) -> &'static str {
+        match self {
+            SetKind::Run => "run",
+            SetKind::Sweep => "sweep",
+            SetKind::Headroom => "headroom",
+        }
+    }
+
     /// Files at the top of the folder that a set of this kind writes.
     fn owns_file(self, name: &str) -> bool {
         match self {
@@ -141,6 +277,7 @@ impl OutputSet {
     /// Creates `root` if needed and an empty staging folder in it (removing one a killed run
     /// left). The previous set stays as it is until `finish`.
     pub fn begin(root: &Path, kind: SetKind) -> Result<OutputSet, OutputError> {
+        check_replaceable(root, kind)?;
         let created_root = !root.exists();
         super::create_dir(root)?;
         let staging = root.join(STAGING);
@@ -242,10 +379,43 @@ impl Drop for OutputSet {
     }
 }
 
-/// The manifest in `root`, if there is one that parses.
+/// Refuses (naming `root`, its kind and what to do) to replace a complete set of another kind:
+/// `finish` deletes every file the previous set listed, so `sim run --out results/x/sweep`
+/// would otherwise delete a sweep's outputs. Commands call it before anything runs, and
+/// `begin` again, so no caller can forget it.
+pub fn check_replaceable(root: &Path, kind: SetKind) -> Result<(), OutputError> {
+    match read_manifest(root) {
+        Some(previous) if previous.kind != kind => Err(OutputError {
+            path: root.to_path_buf(),
+            source: std::io::Error::other(format!(
+                "it holds the outputs of {} ({MANIFEST} says kind \"{}\"), which {} would \
+                 delete: choose another --out, or delete the folder first",
+                previous.kind.described(),
+                previous.kind.spelt(),
+                kind.described()
+            )),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The largest `manifest.json` read: about 150 bytes an entry, and the largest set (a run of
+/// 10,000 replications with a few files each) lists under 100,000 entries, so 15 MB; 64 MiB
+/// leaves a wide margin and still stops a device or a huge file from being read whole.
+pub const MAX_MANIFEST_BYTES: usize = 64 << 20;
+
+/// The manifest in `root`, if there is one that parses (a regular file of at most
+/// `MAX_MANIFEST_BYTES`; a FIFO there would block a plain read, `/dev/zero` fill memory).
 pub fn read_manifest(root: &Path) -> Option<Manifest> {
-    let bytes = fs::read(root.join(MANIFEST)).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    load_manifest(root).ok()
+}
+
+/// The manifest in `root`, or why there is none to use (absent, not a regular file, over
+/// `MAX_MANIFEST_BYTES`, not a manifest).
+pub fn load_manifest(root: &Path) -> Result<Manifest, String> {
+    let bytes = crate::scenario::read_input_file(&root.join(MANIFEST), MAX_MANIFEST_BYTES)
+        .map_err(|why| format!("{why} (sim reads at most {MAX_MANIFEST_BYTES} bytes of it)"))?;
+    serde_json::from_slice(&bytes).map_err(|error| error.to_string())
 }
 
 /// Checks that `root` holds a complete set: a manifest whose every file exists with its size
@@ -260,8 +430,28 @@ pub fn verify(root: &Path) -> Result<Manifest, String> {
     for entry in &manifest.files {
         let relative = safe_relative(&entry.path)
             .ok_or_else(|| format!("{}: bad path in {MANIFEST}", entry.path))?;
-        let bytes = fs::read(root.join(relative))
-            .map_err(|e| format!("{}: {e}", root.join(&entry.path).display()))?;
+        let path = root.join(relative);
+        // The size is known: a file of another size (or a FIFO or device) is refused before
+        // it is read, so a damaged set cannot make this read gigabytes or block.
+        let metadata = fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if !metadata.is_file() {
+            return Err(format!(
+                "{}: not a regular file (a directory, fifo, socket or device), expected the file \
+                 {MANIFEST} lists",
+                path.display()
+            ));
+        }
+        if metadata.len() != entry.bytes {
+            return Err(format!(
+                "{}: does not match {MANIFEST}: {} bytes, expected {}",
+                path.display(),
+                metadata.len(),
+                entry.bytes
+            ));
+        }
+        let limit = usize::try_from(entry.bytes).unwrap_or(usize::MAX);
+        let bytes = crate::scenario::read_input_file(&path, limit)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if bytes.len() as u64 != entry.bytes || sha256_hex(&bytes) != entry.sha256 {
             return Err(format!(
                 "{}: does not match {MANIFEST}",
@@ -538,6 +728,79 @@ mod tests {
         set.write("summary.json", b"x").unwrap();
         drop(set);
         assert!(!fresh.exists());
+    }
+
+    /// A user's file is replaced at the end of its symlinks (a dangling link creates its
+    /// target), and a device, FIFO or `/proc` link is written in place, never renamed over.
+    #[cfg(unix)]
+    #[test]
+    fn a_user_file_follows_symlinks_and_writes_devices_in_place() {
+        use std::os::unix::fs::{FileTypeExt, symlink};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir(root.join("real")).unwrap();
+        fs::write(root.join("real/target.xml"), b"old").unwrap();
+        symlink("real/target.xml", root.join("link.xml")).unwrap();
+        symlink("link.xml", root.join("chain.xml")).unwrap();
+        symlink("real/new.xml", root.join("dangling.xml")).unwrap();
+        symlink("loop.xml", root.join("loop.xml")).unwrap();
+        assert_eq!(
+            user_file_target(&root.join("chain.xml")).unwrap(),
+            UserFileTarget::Replace(root.join("real/target.xml"))
+        );
+        write_user_file(&root.join("chain.xml"), b"new").unwrap();
+        write_user_file(&root.join("dangling.xml"), b"created").unwrap();
+        assert!(
+            fs::symlink_metadata(root.join("link.xml"))
+                .unwrap()
+                .is_symlink()
+        );
+        assert!(
+            fs::symlink_metadata(root.join("dangling.xml"))
+                .unwrap()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(root.join("real/target.xml")).unwrap(), b"new");
+        assert_eq!(fs::read(root.join("real/new.xml")).unwrap(), b"created");
+        assert_eq!(names(&root.join("real")), ["new.xml", "target.xml"]);
+        assert!(user_file_target(&root.join("loop.xml")).is_err());
+        let error = write_user_file(&root.join("loop.xml"), b"x").unwrap_err();
+        assert!(
+            error.to_string().contains("loop.xml: cannot write: "),
+            "{error}"
+        );
+
+        if Path::new("/dev/null").exists() {
+            let null = Path::new("/dev/null");
+            assert_eq!(
+                user_file_target(null).unwrap(),
+                UserFileTarget::WriteThrough
+            );
+            write_user_file(null, b"discarded").unwrap();
+            assert!(fs::metadata(null).unwrap().file_type().is_char_device());
+        }
+        if Path::new("/proc/self/fd").is_dir() {
+            // `/dev/stdout` ends in `/proc/self/fd/1`, whose target is not a path.
+            assert_eq!(
+                user_file_target(Path::new("/dev/stdout")).unwrap(),
+                UserFileTarget::WriteThrough
+            );
+        }
+        let fifo = root.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|status| status.success()) {
+            assert_eq!(
+                user_file_target(&fifo).unwrap(),
+                UserFileTarget::WriteThrough
+            );
+            let reader = {
+                let fifo = fifo.clone();
+                std::thread::spawn(move || fs::read(fifo).unwrap())
+            };
+            write_user_file(&fifo, b"through").unwrap();
+            assert_eq!(reader.join().unwrap(), b"through");
+            assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod lookup;
 mod raw;
 mod read;
 mod resolve;
+pub use resolve::check_name;
 mod schema;
 mod serving;
 mod sweep;

@@ -237,19 +237,46 @@ fn workloads(
     workloads
 }
 
-/// The name names an output folder, so it must be one plain path component.
+/// The name names an output folder, so it must be one plain path component; the file's stem,
+/// its default, too (`..toml` would name `results/./`, `.toml` a hidden `results/.toml/`).
+/// Checked here, so `sim validate` refuses what `sim run` would.
 fn scenario_name(top: &mut Section<'_>, cx: &Context<'_>, diags: &mut Diags) -> String {
     let Some(name) = top.string(diags, "name") else {
+        if let Err(why) = check_name(cx.stem) {
+            let message = format!(
+                "the file name gives the scenario the name \"{}\", which {why}: set name = \"...\" \
+                 or rename the file",
+                cx.stem.escape_debug()
+            );
+            diags.error(&top.origin_of("name"), "name", message);
+        }
         return cx.stem.to_string();
     };
-    let plain = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\']);
-    if !plain {
+    if let Err(why) = check_name(&name) {
         let message = format!(
-            "expected a non-empty name without / or \\ (it names the output folder), found \"{name}\""
+            "expected a name that can name the output folder, found \"{}\", which {why}",
+            name.escape_debug()
         );
         diags.error(&top.origin_of("name"), "name", message);
     }
     name
+}
+
+/// Why `name` cannot name an output folder, if it cannot: it must be one visible path
+/// component. A leading `.` hides the folder and can collide with sim's own temporary names
+/// (`.NAME.tmp`, `.sim-staging.tmp`), which a later run deletes.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        Err("is empty".into())
+    } else if name.starts_with('.') {
+        Err("starts with '.' (a hidden folder, or . or ..)".into())
+    } else if name.contains(['/', '\\']) {
+        Err("contains / or \\".into())
+    } else if name.chars().any(char::is_control) {
+        Err("contains a control character".into())
+    } else {
+        Ok(())
+    }
 }
 
 /// Items of an array-of-tables key such as `[[slo]]`, with their paths.

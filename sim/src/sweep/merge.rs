@@ -15,7 +15,10 @@
 //! after the last round, the outputs of the whole search.
 
 use super::halving::{self, Search};
-use super::output::{SweepHeader, parse_header, parse_runs_csv, read_sweep_file, write_outputs};
+use super::output::{
+    MAX_RUNS_CSV_BYTES, MAX_SWEEP_JSON_BYTES, SweepHeader, parse_header, parse_runs_csv,
+    read_sweep_file, write_outputs,
+};
 use super::{RunRecord, SweepError, SweepMeta, SweepOutcome, summarise};
 use crate::output::set::{self, Manifest};
 use std::path::{Path, PathBuf};
@@ -33,7 +36,7 @@ impl Folder {
     /// program version decides first whether this program can read the folder at all.
     fn open(dir: &Path) -> Result<Folder, SweepError> {
         let dir = sweep_dir(dir);
-        let (path, header_bytes) = read_sweep_file(&dir, "sweep.json")?;
+        let (path, header_bytes) = read_sweep_file(&dir, "sweep.json", MAX_SWEEP_JSON_BYTES)?;
         let header = parse_header(&path, &header_bytes)?;
         Ok(Folder {
             dir,
@@ -45,10 +48,10 @@ impl Folder {
     /// The folder's `manifest.json`, or why the folder is not a complete sweep output.
     fn manifest(&self) -> Result<Manifest, SweepError> {
         let path = self.dir.join(set::MANIFEST);
-        let manifest = set::read_manifest(&self.dir).ok_or_else(|| {
+        let manifest = set::load_manifest(&self.dir).map_err(|why| {
             SweepError::Merge(if path.exists() {
                 format!(
-                    "{}: not a readable manifest of sim's outputs: run the sweep again",
+                    "{}: not a readable manifest of sim's outputs ({why}): run the sweep again",
                     path.display()
                 )
             } else {
@@ -105,7 +108,7 @@ impl Folder {
 
     /// `runs.csv`, checked against the manifest, then line by line.
     fn runs(&self, meta: &SweepMeta) -> Result<Vec<RunRecord>, SweepError> {
-        let (path, bytes) = read_sweep_file(&self.dir, "runs.csv")?;
+        let (path, bytes) = read_sweep_file(&self.dir, "runs.csv", MAX_RUNS_CSV_BYTES)?;
         self.check("runs.csv", &bytes)?;
         parse_runs_csv(&path, &bytes, meta)
     }

@@ -337,13 +337,6 @@ impl From<GridError> for SweepError {
     }
 }
 
-pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
-    move |error| SweepError::Io {
-        path: path.to_path_buf(),
-        error,
-    }
-}
-
 /// An input file's bytes, refusing what is not a regular file (a FIFO would block) or is larger
 /// than `max_bytes`, as the scenario loader does.
 fn read_bounded(path: &Path, max_bytes: usize) -> Result<Vec<u8>, SweepError> {

@@ -281,12 +281,42 @@ fn points_csv(meta: &SweepMeta, points: &[PointResult]) -> Result<Vec<u8>, Sweep
     csv_bytes(rows)
 }
 
+/// The largest `sweep.json` read. It grows with the points: a 4-point grid's measured 11.5 KB,
+/// about 2.2 KB a point pretty-printed, so the largest grid (`grid::MAX_POINTS`, 10,000 points)
+/// with long parameter values stays under 50 MB; 256 MiB leaves a wide margin.
+pub const MAX_SWEEP_JSON_BYTES: usize = 256 << 20;
+
+/// The largest `runs.csv` read. A row of a one-axis sweep measured 100 to 120 bytes; with
+/// 20-digit metrics, ten axes and several failed SLO names a row stays under 1 KB, so the
+/// largest sweep (`grid::MAX_RUNS`, 1,000,000 runs) under 1 GB: 1 GiB is the limit.
+pub const MAX_RUNS_CSV_BYTES: usize = 1 << 30;
+
+/// The largest `runs/<point>-<replication>.json` `--resume` reads: they measured 1.1 KB (a
+/// parameter, no failed SLO); 1 MiB is a thousand times that.
+pub const MAX_RUN_FILE_BYTES: usize = 1 << 20;
+
 /// The bytes of the file `name` in the sweep folder `dir`, with its path: `merge` checks them
-/// against the folder's manifest and parses them (`parse_header`, `parse_runs_csv`).
-pub fn read_sweep_file(dir: &Path, name: &str) -> Result<(PathBuf, Vec<u8>), SweepError> {
+/// against the folder's manifest and parses them (`parse_header`, `parse_runs_csv`). Only a
+/// regular file of at most `max_bytes` is read: a shard is the user's input, and a FIFO there
+/// would block, `/dev/zero` fill memory, a huge file be read whole before being refused.
+pub fn read_sweep_file(
+    dir: &Path,
+    name: &str,
+    max_bytes: usize,
+) -> Result<(PathBuf, Vec<u8>), SweepError> {
     let path = dir.join(name);
-    let bytes = std::fs::read(&path).map_err(super::io_error(&path))?;
+    let bytes = read_output_file(&path, max_bytes)?;
     Ok((path, bytes))
+}
+
+/// `path`'s bytes by `scenario::read_input_file`, the error naming the file and the limit.
+fn read_output_file(path: &Path, max_bytes: usize) -> Result<Vec<u8>, SweepError> {
+    crate::scenario::read_input_file(path, max_bytes).map_err(|why| {
+        SweepError::Merge(format!(
+            "{}: cannot read: {why} (sim reads at most {max_bytes} bytes of it)",
+            path.display()
+        ))
+    })
 }
 
 /// Parses `bytes`, the `sweep.json` at `path` (a shard's, for `sim merge`).
@@ -317,7 +347,7 @@ const MAX_LISTED_PROBLEMS: usize = 10;
 /// Reads and parses the `runs.csv` at `path` (for the result and story tools, which read a
 /// sweep they just wrote).
 pub fn read_runs_csv(path: &Path, meta: &SweepMeta) -> Result<Vec<RunRecord>, SweepError> {
-    let bytes = std::fs::read(path).map_err(super::io_error(path))?;
+    let bytes = read_output_file(path, MAX_RUNS_CSV_BYTES)?;
     parse_runs_csv(path, &bytes, meta)
 }
 
@@ -510,7 +540,10 @@ pub fn write_run_file(
 /// it is not this run of this sweep (another scenario hash, program version, parameters or
 /// seed, or not a run file at all). `Err` names the file when it is this run's but cannot be
 /// trusted: changed since the sweep wrote it (the fingerprint does not match) or holding a
-/// value no run produces (not a number, infinite, negative, a fraction above 1).
+/// value no run produces (not a number, infinite, negative, a fraction above 1). A path that
+/// is not a regular file (a FIFO, a link to a device) or is over `MAX_RUN_FILE_BYTES` is not
+/// read: no sweep writes such a thing, so it is "not a run file at all" (`Ok(None)`), and the
+/// run's new file replaces it; reading it could block or exhaust memory.
 pub fn read_run_file(
     path: &Path,
     meta: &SweepMeta,
@@ -518,7 +551,7 @@ pub fn read_run_file(
     run: RunId,
     seed: u64,
 ) -> Result<Option<RunRecord>, String> {
-    let Ok(bytes) = std::fs::read(path) else {
+    let Ok(bytes) = crate::scenario::read_input_file(path, MAX_RUN_FILE_BYTES) else {
         return Ok(None);
     };
     let Ok(file) = serde_json::from_slice::<RunFile>(&bytes) else {

@@ -845,6 +845,154 @@ fn diff_exits_1_when_b_breaks_an_slo_that_a_meets() {
     assert_eq!(ran.code, 2);
 }
 
+/// A per-workload SLO cannot be bypassed by renaming (or removing) the workload it bounds: B
+/// has no workload "chat" to judge A's SLO `chat.response_latency_p95_s` on, which counts as
+/// breaking it (exit 1, with a line saying why and how to rename), in the text, `--json` and
+/// `--junit` alike. Keeping the SLO's name in B acknowledges a rename; the renamed workload's
+/// SLO in B, which A cannot be judged by, never fails the gate (nor does the same diff reversed).
+#[test]
+fn diff_exits_1_when_b_lacks_the_workload_of_an_slo_that_a_meets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let a = repo_path("scenarios/examples/mixed-fleet.toml");
+    let text = fs::read_to_string(&a).unwrap();
+    let renamed = text
+        .replace("name = \"chat\"", "name = \"chat2\"")
+        .replace("workload = \"chat\"", "workload = \"chat2\"");
+    assert_ne!(renamed, text);
+    // Over the tool's 30 s timeout: chat2 is never answered, so its SLO fails in B.
+    let slow_tool = "latency = { kind = \"constant\", value = \"45s\" }";
+    let broken = renamed.replace(
+        "latency = { kind = \"lognormal\", median = \"200ms\", p99 = \"2s\" }",
+        slow_tool,
+    );
+    assert!(broken.contains(slow_tool));
+    let b = cwd.join("renamed.toml");
+    fs::write(&b, &broken).unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let diff = |first: &str, second: &str, extra: &[&str]| {
+        let mut args = vec![
+            "diff",
+            first,
+            second,
+            "--horizon",
+            "30m",
+            "--replications",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        sim(cwd, &args)
+    };
+
+    let ran = diff(a, b, &["--json", "diff.json", "--junit", "gate.xml"]);
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    for line in [
+        "  slo chat.response_latency_p95_s: A met, B has no workload \"chat\"  <- B breaks it\n",
+        "  slo chat2.response_latency_p95_s: A has no workload \"chat2\", B failed\n",
+        "B lacks workload \"chat\", which A's SLO chat.response_latency_p95_s bounds: removing \
+         or renaming a workload breaks its SLOs; to rename it, give B an [[slo]] named \
+         \"chat.response_latency_p95_s\" on the new workload\n",
+        "B breaks an SLO that A meets\n",
+    ] {
+        assert!(ran.stdout.contains(line), "{line}\nin\n{}", ran.stdout);
+    }
+    let report = diff_json(&cwd.join("diff.json"));
+    assert_eq!(report["breaks_slo"], true);
+    let slo = |name: &str| {
+        report["slos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {report}"))
+            .clone()
+    };
+    assert_eq!(
+        slo("chat.response_latency_p95_s"),
+        serde_json::json!({
+            "name": "chat.response_latency_p95_s",
+            "a_met": true,
+            "b_met": null,
+            "b_lacks_workload": "chat",
+        })
+    );
+    assert_eq!(
+        slo("chat2.response_latency_p95_s"),
+        serde_json::json!({
+            "name": "chat2.response_latency_p95_s",
+            "a_met": null,
+            "b_met": false,
+            "a_lacks_workload": "chat2",
+        })
+    );
+    let xml = fs::read_to_string(cwd.join("gate.xml")).unwrap();
+    let document = roxmltree::Document::parse(&xml).unwrap();
+    let case = |name: &str| {
+        document
+            .descendants()
+            .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some(name))
+            .unwrap_or_else(|| panic!("{name} in {xml}"))
+    };
+    let failure = case("chat.response_latency_p95_s")
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("B breaks it");
+    assert!(
+        failure
+            .attribute("message")
+            .unwrap()
+            .starts_with("B has no workload \"chat\", which this SLO bounds"),
+        "{xml}"
+    );
+    assert!(
+        case("chat2.response_latency_p95_s")
+            .children()
+            .any(|n| n.has_tag_name("skipped")),
+        "{xml}"
+    );
+
+    // Reversed, A's chat2 SLO fails in A and B lacks its workload: nothing A met is broken,
+    // and B's chat SLO has nothing in A to be held to.
+    let ran = diff(b, a, &[]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout.contains(
+            "  slo chat2.response_latency_p95_s: A failed, B has no workload \"chat2\"\n"
+        ),
+        "{}",
+        ran.stdout
+    );
+    assert!(!ran.stdout.contains("breaks"), "{}", ran.stdout);
+
+    // A rename that keeps the SLO's name in B: B declares it, on the renamed workload, and
+    // the gate judges chat2 by it. Unchanged behaviour, so the gate passes.
+    let acknowledged = renamed.replace(
+        "workload = \"chat2\"",
+        "name = \"chat.response_latency_p95_s\"\nworkload = \"chat2\"",
+    );
+    let b_acknowledged = cwd.join("acknowledged.toml");
+    fs::write(&b_acknowledged, acknowledged).unwrap();
+    let ran = diff(a, b_acknowledged.to_str().unwrap(), &[]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("  slo chat.response_latency_p95_s: A met, B met\n"),
+        "{}",
+        ran.stdout
+    );
+
+    // And the scenario against itself, names unchanged: every SLO met on both sides.
+    let ran = diff(a, a, &[]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("  slo chat.response_latency_p95_s: A met, B met\n"),
+        "{}",
+        ran.stdout
+    );
+    assert!(!ran.stdout.contains("lacks"), "{}", ran.stdout);
+}
+
 /// A and B that run for different horizons, or skip different warmups, measure different
 /// things: `sim diff` still compares them, but says so on stderr before anything runs (a run
 /// that fails leaves the warning said), naming both values and the key, and the report carries

@@ -159,8 +159,8 @@ pub fn diff(settings: &DiffSettings, console: &Console) -> Outcome {
 }
 
 /// The gate as a JUnit suite named after B's file: a case per SLO, failed when B breaks it (A
-/// met it in every replication, B failed it in one), skipped when A does not meet it (the gate
-/// does not judge B there) or B does not have it.
+/// met it in every replication, B failed it in one or has no workload of the name it bounds),
+/// skipped when A does not meet it (the gate does not judge B there) or B does not have it.
 fn diff_suite(b_file: &str, report: &DiffReport) -> JunitSuite {
     let met = |v: Option<bool>| match v {
         Some(true) => "met",
@@ -180,6 +180,18 @@ fn diff_suite(b_file: &str, report: &DiffReport) -> JunitSuite {
                 text::count(report.replications, "paired replication")
             );
             let result = match (slo.a_met, slo.b_met) {
+                // Before the other arms: B's verdict is `None` here, which alone would skip.
+                _ if slo.breaks() && slo.b_met.is_none() => {
+                    let text = format!(
+                        "B has no workload \"{}\", which this SLO bounds (removing or renaming a \
+                         workload breaks its SLOs): {states}",
+                        slo.b_lacks_workload.as_deref().unwrap_or_default()
+                    );
+                    JunitResult::Failed {
+                        message: text.clone(),
+                        text,
+                    }
+                }
                 (Some(true), Some(false)) => JunitResult::Failed {
                     message: format!("B breaks this SLO: {states}"),
                     text: format!("B breaks this SLO: {states}"),
@@ -187,6 +199,17 @@ fn diff_suite(b_file: &str, report: &DiffReport) -> JunitSuite {
                 (Some(true), Some(true)) => JunitResult::Passed,
                 (Some(true), None) => JunitResult::Skipped {
                     message: format!("B has no SLO of this name: {states}"),
+                },
+                // A new workload's SLO: nothing in A to hold B to.
+                (None, _) if slo.a_lacks_workload.is_some() => JunitResult::Skipped {
+                    message: format!(
+                        "A has no workload \"{}\", which this SLO bounds, so B is not judged: \
+                         {states}",
+                        slo.a_lacks_workload.as_deref().unwrap_or_default()
+                    ),
+                },
+                (None, _) => JunitResult::Skipped {
+                    message: format!("A has no SLO of this name, so B is not judged: {states}"),
                 },
                 _ => JunitResult::Skipped {
                     message: format!("A does not meet this SLO, so B is not judged: {states}"),

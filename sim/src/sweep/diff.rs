@@ -6,7 +6,12 @@
 //! An SLO counts as met by a scenario when it held in every replication. `breaks_slo` is true
 //! when B fails (in at least one replication) an SLO, matched by name, that A met: the CI gate.
 //! An SLO of A that B does not declare is judged on B's runs all the same (`diff`), so a
-//! change cannot pass the gate by deleting the SLO it breaks.
+//! change cannot pass the gate by deleting the SLO it breaks. Nor by removing or renaming the
+//! workload it bounds: an SLO of A that A meets, bound to a workload B has no workload of that
+//! name for, counts as broken (`b_lacks_workload`). A deliberate rename keeps the SLO's name in
+//! B (`name = "chat.response_latency_p95_s"`, `workload = "chat2"`), so B declares it and it
+//! judges the renamed workload. An SLO of B bound to a workload A lacks (a new workload) judges
+//! only B: the gate holds A to A's SLOs alone (`a_lacks_workload`).
 //!
 //! Two scenarios that run for different horizons, or skip different warmups, still diff, but
 //! their numbers measure different things (`incomparable`): the report carries a warning, and
@@ -41,6 +46,24 @@ pub struct SloDiff {
     /// B does not declare this SLO: `b_met` judges B's runs by A's.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub b_judged_by_a: bool,
+    /// The workload A's SLO bounds, which B (not declaring the SLO) has no workload of that name
+    /// for: B cannot be judged by it (`b_met` is `None`), and when A meets it that counts as B
+    /// breaking it. Absent from the JSON otherwise, so other reports are unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub b_lacks_workload: Option<String>,
+    /// The same the other way round: B's SLO bounds a workload A has none of (a new workload),
+    /// so A is not judged by it (`a_met` is `None`) and it cannot break the gate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a_lacks_workload: Option<String>,
+}
+
+impl SloDiff {
+    /// The gate's verdict on this SLO: A met it in every replication, and B failed it in one or
+    /// has no workload to judge it on. A change must not pass the gate by deleting the workload
+    /// an SLO bounds any more than by deleting the SLO.
+    pub fn breaks(&self) -> bool {
+        self.a_met == Some(true) && (self.b_met == Some(false) || self.b_lacks_workload.is_some())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -73,17 +96,18 @@ impl DiffReport {
         for m in &self.metrics {
             text += &format!("  {}\n", m.sentence);
         }
+        let short =
+            |name: &str| crate::output::text::ellipsize(name, crate::output::text::MAX_CELL_CHARS);
+        // Why a side has no verdict: the workload the SLO bounds is missing there.
+        let state = |met: Option<bool>, lacks: &Option<String>| match (met, lacks) {
+            (Some(true), _) => "met".to_string(),
+            (Some(false), _) => "failed".to_string(),
+            (None, Some(w)) => format!("has no workload \"{}\"", short(w)),
+            (None, None) => "absent".to_string(),
+        };
+        let mut lacking = Vec::new();
         for s in &self.slos {
-            let met = |v: Option<bool>| match v {
-                Some(true) => "met",
-                Some(false) => "failed",
-                None => "absent",
-            };
-            let mark = if s.a_met == Some(true) && s.b_met == Some(false) {
-                "  <- B breaks it"
-            } else {
-                ""
-            };
+            let mark = if s.breaks() { "  <- B breaks it" } else { "" };
             let judged = if s.b_judged_by_a {
                 " (by A's SLO: B does not declare it)"
             } else {
@@ -91,9 +115,20 @@ impl DiffReport {
             };
             text += &format!(
                 "  slo {}: A {}, B {}{judged}{mark}\n",
-                crate::output::text::ellipsize(&s.name, crate::output::text::MAX_CELL_CHARS),
-                met(s.a_met),
-                met(s.b_met)
+                short(&s.name),
+                state(s.a_met, &s.a_lacks_workload),
+                state(s.b_met, &s.b_lacks_workload)
+            );
+            if let (true, Some(w)) = (s.breaks(), &s.b_lacks_workload) {
+                lacking.push((short(&s.name), short(w)));
+            }
+        }
+        // The fix for a deliberate rename is not obvious from the verdict alone: say it.
+        for (name, workload) in lacking {
+            text += &format!(
+                "B lacks workload \"{workload}\", which A's SLO {name} bounds: removing or \
+                 renaming a workload breaks its SLOs; to rename it, give B an [[slo]] named \
+                 \"{name}\" on the new workload\n"
             );
         }
         if self.breaks_slo {
@@ -116,12 +151,12 @@ pub fn diff(
     // B runs as it would. One bound to a workload B does not have cannot be judged.
     let mut judged = b.clone();
     let mut adopted = Vec::new();
+    let has_workload = |s: &crate::scenario::Scenario, w: &String| {
+        s.workloads.iter().any(|x| x.name.as_ref() == Some(w))
+    };
     for slo in &a.slos {
         let declared = b.slos.iter().any(|s| s.name == slo.name);
-        let judgeable = slo
-            .workload
-            .as_ref()
-            .is_none_or(|w| b.workloads.iter().any(|x| x.name.as_ref() == Some(w)));
+        let judgeable = slo.workload.as_ref().is_none_or(|w| has_workload(b, w));
         if !declared && judgeable {
             judged.slos.push(slo.clone());
             adopted.push(slo.name.clone());
@@ -135,9 +170,26 @@ pub fn diff(
         threads,
         run_commands,
     )?;
+    // A side with no verdict on an SLO the other side has: say whether that is because the
+    // workload it bounds is missing there. For B that breaks the gate (see `SloDiff::breaks`),
+    // so a removed or renamed workload cannot slip through as "absent".
+    let lacks = |declared: &[crate::scenario::Slo], s: &crate::scenario::Scenario, name: &str| {
+        declared
+            .iter()
+            .find(|slo| slo.name == name)
+            .and_then(|slo| slo.workload.clone())
+            .filter(|w| !has_workload(s, w))
+    };
     for slo in &mut report.slos {
         slo.b_judged_by_a = adopted.contains(&slo.name);
+        if slo.b_met.is_none() {
+            slo.b_lacks_workload = lacks(&a.slos, b, &slo.name);
+        }
+        if slo.a_met.is_none() {
+            slo.a_lacks_workload = lacks(&b.slos, a, &slo.name);
+        }
     }
+    report.breaks_slo = report.slos.iter().any(SloDiff::breaks);
     report.warnings = incomparable(a, b);
     Ok(report)
 }
@@ -270,12 +322,12 @@ pub fn diff_with<M: SweepModel>(
             a_met: met(&a_runs, &name),
             b_met: met(&b_runs, &name),
             b_judged_by_a: false,
+            b_lacks_workload: None,
+            a_lacks_workload: None,
             name,
         })
         .collect();
-    let breaks_slo = slos
-        .iter()
-        .any(|s| s.a_met == Some(true) && s.b_met == Some(false));
+    let breaks_slo = slos.iter().any(SloDiff::breaks);
     Ok(DiffReport {
         a: a_name,
         b: b_name,

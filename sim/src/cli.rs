@@ -193,7 +193,7 @@ pub const MAX_JOBS: u32 = 1024;
     after_help = "Exit codes: 0 ran and every SLO held, 1 ran and an SLO failed, \
                   2 bad input (usage, scenario, grid, I/O) or a failed run. \
                   sweep/merge: 0 when some point is feasible (or a shard finished), 1 when none is. \
-                  diff: 1 when B breaks an SLO that A meets. \
+                  diff: 1 when B breaks an SLO that A meets (fails it, or lacks the workload it bounds). \
                   headroom: 1 when the bracket's safe end breaks an SLO."
 )]
 struct RawArgs {
@@ -214,7 +214,7 @@ enum RawCommand {
     /// Join the outputs of `sim sweep --shard k/n` into those of the whole sweep
     Merge(RawMergeArgs),
     /// Compare scenario B with A over paired replications (common random numbers); exit 1
-    /// when B breaks an SLO that A meets
+    /// when B breaks an SLO that A meets (fails it, or lacks the workload it bounds)
     Diff(RawDiffArgs),
     /// Find how far one setting (--key) can move before an SLO breaks: bisection per
     /// replication with common random numbers; the cliff with its 95% interval and the headroom

@@ -1121,6 +1121,10 @@ fn parse_cell(cell: &str, column: Column) -> Result<f64, String> {
         Column::Durations => units::parse_duration(cell)
             .map(seconds)
             .map_err(|why| format!("invalid duration ({why}), {}", units::DURATION_EXPECTED)),
+        // A cell that is a number is seconds: out of range, it is that number that is wrong
+        // ("1e10" is not a duration with the unit "e").
+        Column::DurationsOrSeconds if cell.parse::<f64>().is_ok() => number(cell)
+            .map_err(|_| "expected seconds in [0, 1000000000] or a duration string".to_string()),
         Column::DurationsOrSeconds => number(cell).or_else(|_| {
             units::parse_duration(cell).map(seconds).map_err(|why| {
                 format!(

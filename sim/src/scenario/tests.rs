@@ -924,6 +924,34 @@ fn a_bad_first_csv_row_is_reported_not_taken_as_a_header() {
     }
 }
 
+/// A trace cell that is a number is seconds: one out of range says so, rather than reading
+/// "1e10" as a duration with the unknown unit "e".
+#[test]
+fn a_trace_time_out_of_range_is_said_to_be_out_of_range() {
+    for cell in ["1e10", "18446744073.709551616", "inf"] {
+        let messages = csv_messages(
+            "traffic",
+            "kind = \"trace\"\ncsv = \"data.csv\"",
+            &format!("{cell}\n"),
+        )
+        .expect_err(cell);
+        assert_eq!(
+            messages,
+            [format!(
+                "data.csv:1:1: traffic.csv: \"{cell}\": expected seconds in [0, 1000000000] or a \
+                 duration string"
+            )],
+            "{cell}"
+        );
+    }
+    csv_messages(
+        "traffic",
+        "kind = \"trace\"\ncsv = \"data.csv\"",
+        "1e2\n2.5s\n",
+    )
+    .expect("seconds and durations");
+}
+
 /// An integer beyond 64 bits (TOML's range) is one error, from the key that reads it: it says
 /// the integer is out of range and what the key takes, in the file and in `--set`; no second
 /// error about a stand-in value.

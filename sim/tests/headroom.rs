@@ -248,6 +248,12 @@ fn bad_input_exits_2_naming_the_key_and_writes_nothing() {
             ],
             "takes integers",
         ),
+        (
+            // Without --range, an end the key cannot take is the default bracket's, said so.
+            vec!["--key", "retry.backoff_coefficient"],
+            "--range (not given: the default bracket 0.5..8.0, a quarter to four times today's \
+             value): retry.backoff_coefficient: expected a number in [1, 1000000], found 0.5",
+        ),
     ] {
         let mut argv = vec!["headroom", file.as_str(), "--out", out_arg];
         argv.extend(args.iter().copied());

@@ -352,14 +352,26 @@ where
     }
     let lattice = Lattice::new(config).map_err(SweepError::Usage)?;
     let key = config.key.as_str();
+    // What the messages about the bracket's ends blame: the user's --range, or the default
+    // they did not choose (said as such, so they know what to give instead).
+    let bracket = match config.range {
+        Some(_) => "--range".to_string(),
+        None => format!(
+            "--range (not given: the default bracket {}..{}, a quarter to four times today's \
+             value)",
+            format_value(lattice.value(0), lattice.integer),
+            format_value(lattice.value(lattice.steps), lattice.integer)
+        ),
+    };
     // Both ends load before anything runs: a bad key or an out-of-range end is bad input.
     let ends = [0, lattice.steps];
     let loaded: Vec<Result<M::Scenario, String>> = ends
         .iter()
         .map(|&k| {
             let assignment = lattice.assignment(key, k);
-            catch_panic(|| model.load(std::slice::from_ref(&assignment)))
-                .map_err(|why| why.replace(&format!("--set {assignment}: "), "--range: "))
+            catch_panic(|| model.load(std::slice::from_ref(&assignment))).map_err(|why| {
+                why.replace(&format!("--set {assignment}: "), &format!("{bracket}: "))
+            })
         })
         .collect();
     let mut errors: Vec<String> = Vec::new();
@@ -422,7 +434,7 @@ where
             bar.finish_and_clear();
             let (slo, why) = &probe.vacuous[0];
             return Err(SweepError::Usage(format!(
-                "--range: at {key} = {} the runs that break have nothing to measure (seed \
+                "{bracket}: at {key} = {} the runs that break have nothing to measure (seed \
                  {seed}: \"{slo}\": {why}), so that end cannot tell whether the SLOs hold; \
                  start the bracket where the runs have traffic to measure, or lengthen \
                  --horizon",

@@ -313,8 +313,11 @@ pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
         console.error(&error.to_string());
         return Outcome::Failed;
     }
+    // The commands quote the path as a shell needs it ("a b.toml" is two words unquoted).
+    let shown = output::text::shell_quote(&path.display().to_string());
     console.out(&format!(
-        "wrote {} (template {name}): edit the values marked EDIT, then `sim validate {0}` and `sim run {0}`",
+        "wrote {} (template {name}): edit the values marked EDIT, then `sim validate {shown}` \
+         and `sim run {shown}`",
         path.display()
     ));
     Outcome::Success

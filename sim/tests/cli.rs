@@ -1687,6 +1687,23 @@ fn new_lists_the_templates_and_each_one_validates_and_runs() {
     }
 }
 
+/// The commands `sim new` suggests are ones a shell runs: a path with a space is quoted.
+#[test]
+fn new_quotes_the_path_in_the_commands_it_suggests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(
+        tmp.path(),
+        &["new", "--template", "minimal", "my agent.toml"],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("then `sim validate 'my agent.toml'` and `sim run 'my agent.toml'`"),
+        "{}",
+        ran.stdout
+    );
+}
+
 #[test]
 fn new_never_overwrites_and_writes_nothing_on_error() {
     let tmp = tempfile::tempdir().unwrap();

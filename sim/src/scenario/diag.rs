@@ -338,9 +338,16 @@ pub(crate) fn key_hint(word: &str, known: &[&str]) -> String {
     hint(word, known.iter().copied())
 }
 
-/// `"a", "b" or "c"` for messages.
+/// `"a", "b" or "c"` for messages, each option once (a scenario with a name used twice, an
+/// error of its own, listed it twice).
 pub(crate) fn one_of<'a>(options: impl IntoIterator<Item = &'a str>) -> String {
-    let quoted: Vec<String> = options.into_iter().map(|o| format!("\"{o}\"")).collect();
+    let mut seen: Vec<&str> = Vec::new();
+    for option in options {
+        if !seen.contains(&option) {
+            seen.push(option);
+        }
+    }
+    let quoted: Vec<String> = seen.iter().map(|o| format!("\"{o}\"")).collect();
     match quoted.split_last() {
         None => "nothing".into(),
         Some((last, [])) => last.clone(),
@@ -351,6 +358,13 @@ pub(crate) fn one_of<'a>(options: impl IntoIterator<Item = &'a str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_of_lists_each_option_once() {
+        assert_eq!(one_of(["a", "b", "a", "c"]), "\"a\", \"b\" or \"c\"");
+        assert_eq!(one_of(["voice", "voice"]), "\"voice\"");
+        assert_eq!(one_of([]), "nothing");
+    }
 
     #[test]
     fn hint_suggests_close_names_only() {

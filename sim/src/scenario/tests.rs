@@ -492,25 +492,23 @@ fn set_overrides_apply_with_units_and_array_indexes() {
 /// read it; a number too large for its type is still a number, said to be too large.
 #[test]
 fn set_values_that_are_not_whole_toml_values_are_text() {
-    let messages = errors(MINIMAL, &["run.horizon=1_000s"]);
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("invalid duration \"1_000s\" (unknown unit \"_\")")),
-        "{messages:?}"
-    );
-    let messages = errors(MINIMAL, &["run.max_events=18446744073709551616"]);
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("does not fit in 64 bits")),
-        "{messages:?}"
-    );
-    let messages = errors(MINIMAL, &["retry.backoff_coefficient=1e400"]);
-    assert!(
-        messages.iter().any(|m| m.contains("found inf")),
-        "{messages:?}"
-    );
+    for (set, says) in [
+        (
+            "run.horizon=1_000s",
+            "invalid duration \"1_000s\" (unknown unit \"_\")",
+        ),
+        (
+            "run.max_events=18446744073709551616",
+            "does not fit in 64 bits",
+        ),
+        ("retry.backoff_coefficient=1e400", "found inf"),
+    ] {
+        let messages = errors(MINIMAL, &[set]);
+        assert!(
+            messages.iter().any(|m| m.contains(says)),
+            "{set}: {messages:?}"
+        );
+    }
     let scenario = ok(MINIMAL, &["run.horizon=1.5s", "run.max_events=0x1_0000"]);
     assert_eq!(scenario.run.horizon, 1_500_000_000);
     assert_eq!(scenario.run.max_events, 0x1_0000);

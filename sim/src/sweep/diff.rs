@@ -348,6 +348,14 @@ fn places(scale: f64) -> usize {
     (1 - scale.log10().floor() as i64).clamp(0, 6) as usize
 }
 
+/// Decimal places that show `scale` with one significant digit (at most 6).
+fn places_one_digit(scale: f64) -> usize {
+    if scale <= 0.0 || !scale.is_finite() {
+        return 0;
+    }
+    (-(scale.log10().floor() as i64)).clamp(0, 6) as usize
+}
+
 fn quantity(v: f64, unit: Unit, places: usize) -> String {
     match unit {
         Unit::Seconds => format!("{v:.places$} s"),
@@ -372,7 +380,13 @@ pub fn sentence(label: &str, unit: Unit, d: &Stats) -> String {
         "changes"
     };
     let half = d.ci95.unwrap_or(0.0);
+    // Two significant digits of the larger of the two, and at least one of the half-width, so
+    // that a tight interval does not round to "± 0" ("91 s ± 0 s" is "91.2 s ± 0.3 s"). A
+    // half-width that is rounding noise beside the mean counts as none.
     let mut places = places(mean.abs().max(half));
+    if half > crate::output::text::TINY * mean.abs().max(1.0) {
+        places = places.max(places_one_digit(half));
+    }
     if matches!(unit, Unit::Usd | Unit::UsdPerHour) {
         places = places.max(2);
     }
@@ -451,5 +465,36 @@ mod tests {
             sentence("p50 response latency", Unit::Seconds, &d),
             "B raises p50 response latency by 0.02 s ± 0.25 s (not significant at 95%)"
         );
+    }
+
+    /// An interval much tighter than its mean shows a digit of its own rather than "± 0".
+    #[test]
+    fn a_tight_interval_keeps_a_significant_digit() {
+        let cases = [
+            (
+                Unit::Seconds,
+                91.234,
+                0.31,
+                "B raises lag by 91.2 s ± 0.3 s",
+            ),
+            (
+                Unit::Usd,
+                0.001234,
+                0.000021,
+                "B raises lag by $0.00123 ± $0.00002",
+            ),
+            (Unit::Count, 660.4, 18.2, "B raises lag by 660 ± 18"),
+            (Unit::Count, 5.0, 1e-12, "B raises lag by 5.0 ± 0.0"),
+            (Unit::Seconds, 3.0, 0.0, "B raises lag by 3.0 s ± 0.0 s"),
+        ];
+        for (unit, mean, half, expected) in cases {
+            let d = Stats {
+                n: 10,
+                mean,
+                sd: Some(half),
+                ci95: Some(half),
+            };
+            assert_eq!(sentence("lag", unit, &d), expected, "{mean} ± {half}");
+        }
     }
 }

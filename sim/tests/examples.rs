@@ -316,6 +316,23 @@ fn the_sweep_recipes_parse_and_their_shards_match_their_job_counts() {
     assert_eq!(subcommands(&commands), ["sweep", "merge"], "{commands:?}");
     assert_eq!(shard_counts(&commands), [matrix.len() as u32]);
     check_all(file, &commands);
+    // `sim merge` exits 1 when no point meets every SLO, which fails its step: the merged
+    // sweep, the one place that says how far each point is, is still uploaded.
+    let merge_steps = documents[0]["jobs"]["merge"]["steps"]
+        .as_vec()
+        .expect("merge steps");
+    let upload = merge_steps
+        .iter()
+        .rposition(|s| s["uses"].as_str() == Some("actions/upload-artifact@v4"))
+        .expect("the merge job uploads the sweep");
+    let merge = merge_steps
+        .iter()
+        .position(|s| s["run"].as_str().is_some_and(|r| r.contains("sim merge")))
+        .expect("the merge job merges");
+    assert!(
+        merge < upload && merge_steps[upload]["if"].as_str() == Some("always()"),
+        "{file}: the merged sweep is uploaded even when the merge exits 1"
+    );
 
     let file = "examples/ci/k8s-indexed-job.yaml";
     let documents = yaml(file);
@@ -355,8 +372,24 @@ fn the_sweep_recipes_parse_and_their_shards_match_their_job_counts() {
         .expect("an array directive");
     let commands = sim_commands(&script);
     assert_eq!(subcommands(&commands), ["merge", "sweep"], "{commands:?}");
-    assert_eq!(shard_counts(&commands), [array.parse::<u32>().unwrap()]);
+    let tasks: usize = array.parse().unwrap();
+    assert_eq!(shard_counts(&commands), [tasks as u32]);
     check_all(file, &commands);
+    // Each task runs about runs / tasks runs, at most one per CPU: asking for more CPUs than
+    // that holds them idle for the whole job.
+    let cpus: usize = script
+        .lines()
+        .find_map(|l| l.strip_prefix("#SBATCH --cpus-per-task="))
+        .expect("a CPU count")
+        .parse()
+        .unwrap();
+    let sweep = sim::scenario::load_sweep(&repo().join(&commands[1][2]), &[], &[])
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    let runs = sweep.grid.len() * sweep.replications.unwrap_or(1) as usize;
+    assert!(
+        cpus <= runs.div_ceil(tasks),
+        "{file}: {cpus} CPUs a task for {runs} runs over {tasks} tasks"
+    );
 }
 
 #[test]

@@ -471,8 +471,8 @@ fn a_seed_past_i64_is_taken_by_seed_and_set_alike_and_reruns_from_the_resolved_f
     assert_eq!(past.code, 2, "{}", past.stderr);
     assert!(
         past.stderr.contains(
-            "seed: integer 18446744073709551616 does not fit in 64 bits (too large), expected \
-             an integer in [0, 18446744073709551615] (a seed)"
+            "seed: expected an integer in [0, 18446744073709551615] (a seed), found \
+             18446744073709551616"
         ),
         "{}",
         past.stderr

@@ -593,7 +593,10 @@ fn errors_say_which_key_and_where() {
     refused(
         &BASE.replace("rate_per_s = 1.0", "rate_per_s = 99999999999999999999"),
         &[],
-        &["s.toml:7:14: traffic.rate_per_s: integer 99999999999999999999 does not fit in 64 bits"],
+        &[
+            "s.toml:7:14: traffic.rate_per_s: integer 99999999999999999999 is out of range (TOML \
+           integers are 64-bit signed: at most 9223372036854775807)",
+        ],
     );
     let text = BASE.replace("[provider_groups]\nmain = [\"p\"]\n", "");
     refused(

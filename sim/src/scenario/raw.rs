@@ -234,8 +234,8 @@ pub(crate) fn parse_override_value(text: &str, origin: &Origin) -> Node {
     let text = text.trim();
     // `DeValue::parse` alone is lenient: it reads `1_000s` as an integer whose text is
     // "1000s". A value is TOML only if it also parses as the value of a key in a document.
-    // (A number too large for 64 bits fails that parse too, and is still read as one, for
-    // the message saying it does not fit or is not finite.)
+    // (A number beyond TOML's range fails that parse too, and is still read as one, for the
+    // message saying it is out of range or not finite.)
     let strict = is_integer_literal(text)
         || text.parse::<f64>().is_ok()
         || format!("v = {text}").parse::<toml::Table>().is_ok();

@@ -118,14 +118,18 @@ pub(crate) fn show_number(x: f64) -> String {
 }
 
 /// The message for an integer literal beyond i64 (`text` as written) read by a key that takes
-/// `expected`: no key takes one (a seed takes up to u64, read by `unsigned`).
-fn beyond_64_bits(text: &str, expected: &str) -> String {
-    let side = if text.starts_with('-') {
-        "too small"
+/// `expected`. The bound it broke is TOML's (signed 64-bit), not 64 bits as such: 2^64 - 1 fits
+/// in 64 unsigned bits and is still refused. (The seed, which takes any u64, says its own range.)
+fn beyond_toml_integers(text: &str, expected: &str) -> String {
+    let bound = if text.starts_with('-') {
+        format!("at least {}", i64::MIN)
     } else {
-        "too large"
+        format!("at most {}", i64::MAX)
     };
-    format!("integer {text} does not fit in 64 bits ({side}), expected {expected}")
+    format!(
+        "integer {text} is out of range (TOML integers are 64-bit signed: {bound}), expected \
+         {expected}"
+    )
 }
 
 /// Reads a finite number (integer or float) within `range`.
@@ -134,7 +138,7 @@ pub(crate) fn number(node: &Node, path: &str, range: Range, diags: &mut Diags) -
         Value::Int(i) => i as f64,
         Value::Float(f) => f,
         Value::BigInt { ref text, .. } => {
-            let message = beyond_64_bits(text, &range.describe());
+            let message = beyond_toml_integers(text, &range.describe());
             diags.error(&node.origin, path, message);
             return None;
         }
@@ -191,7 +195,7 @@ pub(crate) fn integer(
             None
         }
         Value::BigInt { ref text, .. } => {
-            let message = beyond_64_bits(text, &format!("an integer in [{min}, {max}]"));
+            let message = beyond_toml_integers(text, &format!("an integer in [{min}, {max}]"));
             diags.error(&node.origin, path, message);
             None
         }
@@ -218,10 +222,8 @@ pub(crate) fn unsigned(node: &Node, path: &str, what: &str, diags: &mut Diags) -
         Value::BigInt {
             unsigned: Some(u), ..
         } => return Some(*u),
-        Value::BigInt { text, .. } => {
-            diags.error(&node.origin, path, beyond_64_bits(text, &expected));
-            return None;
-        }
+        // Past u64 (or below i64): TOML's signed limit is not the one broken, the range is.
+        Value::BigInt { text, .. } => text.clone(),
         other => describe(other),
     };
     diags.error(

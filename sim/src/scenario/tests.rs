@@ -499,7 +499,7 @@ fn set_values_that_are_not_whole_toml_values_are_text() {
         ),
         (
             "run.max_events=18446744073709551616",
-            "does not fit in 64 bits",
+            "is out of range (TOML integers are 64-bit signed",
         ),
         ("retry.backoff_coefficient=1e400", "found inf"),
     ] {
@@ -950,13 +950,14 @@ fn a_trace_time_out_of_range_is_said_to_be_out_of_range() {
     .expect("seconds and durations");
 }
 
-/// An integer beyond 64 bits (TOML's range) is one error, from the key that reads it: it says
-/// the integer is out of range and what the key takes, in the file and in `--set`; no second
-/// error about a stand-in value.
+/// An integer beyond i64 (TOML's range) is one error, from the key that reads it: it says
+/// the integer is out of TOML's range, which bound it broke, and what the key takes, in the file
+/// and in `--set`; no second error about a stand-in value.
 #[test]
-fn an_integer_beyond_64_bits_is_one_error_naming_the_key_and_its_range() {
+fn an_integer_beyond_toml_integers_is_one_error_naming_the_bound_and_the_key_range() {
     let key = "temporal.max_concurrent_activities";
-    let expected = "does not fit in 64 bits (too large), expected an integer in [1, 1000000]";
+    let expected = "is out of range (TOML integers are 64-bit signed: at most \
+                    9223372036854775807), expected an integer in [1, 1000000]";
     let text = with("[temporal]\nmax_concurrent_activities = 99999999999999999999\n");
     let line = line_of(&text, "max_concurrent_activities");
     assert_eq!(
@@ -977,25 +978,31 @@ fn an_integer_beyond_64_bits_is_one_error_naming_the_key_and_its_range() {
     assert_eq!(
         errors(&text, &[]),
         [format!(
-            "s.toml:{line}:29: {key}: integer -99999999999999999999 does not fit in 64 bits (too \
-             small), expected an integer in [1, 1000000]"
+            "s.toml:{line}:29: {key}: integer -99999999999999999999 is out of range (TOML \
+             integers are 64-bit signed: at least -9223372036854775808), expected an integer in \
+             [1, 1000000]"
         )]
     );
-    let text = with("[run]\nmax_events = 18446744073709551616\n");
-    assert_eq!(
-        errors(&text, &[]),
-        [format!(
-            "s.toml:{}:14: run.max_events: integer 18446744073709551616 does not fit in 64 bits \
-             (too large), expected an integer in [1, 9223372036854775807]",
-            line_of(&text, "max_events")
-        )]
-    );
+    // 2^64 - 1 fits in 64 unsigned bits: the message must not say it does not fit in 64 bits.
+    for big in ["18446744073709551615", "18446744073709551616"] {
+        let text = with(&format!("[run]\nmax_events = {big}\n"));
+        assert_eq!(
+            errors(&text, &[]),
+            [format!(
+                "s.toml:{}:14: run.max_events: integer {big} is out of range (TOML integers are \
+                 64-bit signed: at most 9223372036854775807), expected an integer in [1, \
+                 9223372036854775807]",
+                line_of(&text, "max_events")
+            )]
+        );
+    }
     let text = MINIMAL.replace("rate_per_s = 1.0", "rate_per_s = 99999999999999999999");
     assert_eq!(
         errors(&text, &[]),
         [
-            "s.toml:4:14: traffic.rate_per_s: integer 99999999999999999999 does not fit in 64 bits \
-          (too large), expected a number in [0, 1000000]"
+            "s.toml:4:14: traffic.rate_per_s: integer 99999999999999999999 is out of range \
+             (TOML integers are 64-bit signed: at most 9223372036854775807), expected a number \
+             in [0, 1000000]"
         ]
     );
     let text = format!("name = 99999999999999999999\n{MINIMAL}");
@@ -1020,13 +1027,18 @@ fn a_seed_is_any_u64_in_the_file_and_in_set() {
     assert_eq!(
         errors(MINIMAL, &["seed=18446744073709551616"]),
         [format!(
-            "s.toml: --set seed=18446744073709551616: seed: integer 18446744073709551616 does \
-             not fit in 64 bits (too large), {range}"
+            "s.toml: --set seed=18446744073709551616: seed: {range}, found 18446744073709551616"
         )]
     );
     assert_eq!(
         errors(&format!("seed = -1\n{MINIMAL}"), &[]),
         [format!("s.toml:1:8: seed: {range}, found -1")]
+    );
+    assert_eq!(
+        errors(&format!("seed = -99999999999999999999\n{MINIMAL}"), &[]),
+        [format!(
+            "s.toml:1:8: seed: {range}, found -99999999999999999999"
+        )]
     );
     assert_eq!(
         errors(MINIMAL, &["seed=one"]),

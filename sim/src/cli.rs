@@ -55,6 +55,8 @@ pub struct RunSettings {
     pub files: Vec<PathBuf>,
     /// `--set` strings in command-line order, then `--horizon` as `run.horizon=...`.
     pub overrides: Vec<String>,
+    /// `--horizon` as typed, for messages (`Task::spellings`).
+    pub horizon: Option<String>,
     /// `--seed`: replaces the scenario's seed.
     pub seed: Option<u64>,
     pub replications: u32,
@@ -75,6 +77,8 @@ pub struct ValidateSettings {
     pub files: Vec<PathBuf>,
     /// `--set` strings, then `--horizon` as `run.horizon=...` (the limits depend on it).
     pub overrides: Vec<String>,
+    /// `--horizon` as typed, for messages (`Task::spellings`).
+    pub horizon: Option<String>,
 }
 
 /// `sim sweep`.
@@ -100,6 +104,8 @@ pub struct SweepSettings {
     /// `--seed` as `seed=N`, so both are part of the scenario hash that `--resume` and
     /// `sim merge` check.
     pub overrides: Vec<String>,
+    /// `--horizon` as typed, for messages (`Task::spellings`).
+    pub horizon: Option<String>,
     /// `--out`: the scenario's results folder; files go to `DIR/sweep/`.
     pub out: Option<PathBuf>,
     pub shard: Option<Shard>,
@@ -127,6 +133,8 @@ pub struct DiffSettings {
     pub replications: u32,
     /// Applied to both A and B: `--set` strings, then `--horizon` as `run.horizon=...`.
     pub overrides: Vec<String>,
+    /// `--horizon` as typed, for messages (`Task::spellings`).
+    pub horizon: Option<String>,
     /// Replaces A's seed, from which both A's and B's replication seeds derive.
     pub seed: Option<u64>,
     pub jobs: Option<usize>,
@@ -154,6 +162,8 @@ pub struct HeadroomSettings {
     /// `--set` strings in command-line order, then `--horizon` as `run.horizon=...`, then
     /// `--seed` as `seed=N`.
     pub overrides: Vec<String>,
+    /// `--horizon` as typed, for messages (`Task::spellings`).
+    pub horizon: Option<String>,
     /// `--out`: also write `DIR/headroom/headroom.json`.
     pub out: Option<PathBuf>,
     pub jobs: Option<usize>,
@@ -525,7 +535,8 @@ where
     Ok(match raw.command {
         RawCommand::Run(run) => Task::Run(RunSettings {
             files: run.files,
-            overrides: with_horizon(run.overrides, run.horizon),
+            overrides: with_horizon(run.overrides, run.horizon.clone()),
+            horizon: run.horizon,
             seed: run.seed,
             replications: run.replications,
             out: run.out,
@@ -537,10 +548,11 @@ where
         }),
         RawCommand::Validate(validate) => Task::Validate(ValidateSettings {
             files: validate.files,
-            overrides: with_horizon(validate.overrides, validate.horizon),
+            overrides: with_horizon(validate.overrides, validate.horizon.clone()),
+            horizon: validate.horizon,
         }),
         RawCommand::Sweep(raw) => {
-            let mut overrides = with_horizon(raw.overrides, raw.horizon);
+            let mut overrides = with_horizon(raw.overrides, raw.horizon.clone());
             if let Some(seed) = raw.seed {
                 overrides.push(format!("seed={seed}"));
             }
@@ -557,6 +569,7 @@ where
                 from: raw.from,
                 format: raw.format,
                 overrides,
+                horizon: raw.horizon,
                 out: raw.out,
                 shard: raw.shard,
                 resume: raw.resume,
@@ -575,7 +588,8 @@ where
             a: raw.a,
             b: raw.b,
             replications: raw.replications,
-            overrides: with_horizon(raw.overrides, raw.horizon),
+            overrides: with_horizon(raw.overrides, raw.horizon.clone()),
+            horizon: raw.horizon,
             seed: raw.seed,
             jobs: raw.jobs.map(|n| n as usize),
             json: raw.json,
@@ -584,7 +598,7 @@ where
             quiet: raw.quiet,
         }),
         RawCommand::Headroom(raw) => {
-            let mut overrides = with_horizon(raw.overrides, raw.horizon);
+            let mut overrides = with_horizon(raw.overrides, raw.horizon.clone());
             if let Some(seed) = raw.seed {
                 overrides.push(format!("seed={seed}"));
             }
@@ -599,6 +613,7 @@ where
                 }),
                 replications: raw.replications,
                 overrides,
+                horizon: raw.horizon,
                 out: raw.out,
                 jobs: raw.jobs.map(|n| n as usize),
                 format: raw.format,
@@ -652,9 +667,62 @@ fn refuse_two_ways(
 /// `--horizon D` is `--set run.horizon=D`, applied after the `--set`s so it wins.
 fn with_horizon(mut overrides: Vec<String>, horizon: Option<String>) -> Vec<String> {
     if let Some(horizon) = horizon {
-        overrides.push(format!("run.horizon={horizon}"));
+        overrides.push(horizon_override(&horizon));
     }
     overrides
+}
+
+fn horizon_override(horizon: &str) -> String {
+    format!("run.horizon={horizon}")
+}
+
+impl Task {
+    /// How the messages of this task name the overrides the command line wrote for a flag, as
+    /// (written, typed) pairs: the scenario's messages say `--set run.horizon=D`, but the user
+    /// typed `--horizon D`. The pairing is exact: `--horizon` with a `--set` of `run.horizon`
+    /// is refused (`refuse_two_ways`), so every mention of that override is the flag's.
+    pub fn spellings(&self) -> Vec<(String, String)> {
+        let horizon = match self {
+            Task::Run(settings) => &settings.horizon,
+            Task::Validate(settings) => &settings.horizon,
+            Task::Sweep(settings) => &settings.horizon,
+            Task::Diff(settings) => &settings.horizon,
+            Task::Headroom(settings) => &settings.horizon,
+            Task::Merge(_) | Task::Completions(_) | Task::Man(_) | Task::Schema | Task::New(_) => {
+                &None
+            }
+        };
+        horizon
+            .iter()
+            .map(|h| {
+                (
+                    format!("--set {}", horizon_override(h)),
+                    format!("--horizon {h}"),
+                )
+            })
+            .collect()
+    }
+}
+
+/// `message` with each written spelling of `spellings` replaced by the typed one where it is a
+/// whole word: followed by the end, a space or a colon (`--set run.horizon=1h` is not the
+/// start of `--set run.horizon=1h30m`).
+pub fn as_typed(message: &str, spellings: &[(String, String)]) -> String {
+    let mut text = message.to_string();
+    for (written, typed) in spellings {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(written.as_str()) {
+            let after = &rest[at + written.len()..];
+            let whole = after.is_empty() || after.starts_with([' ', ':', '\n']);
+            out.push_str(&rest[..at]);
+            out.push_str(if whole { typed } else { written });
+            rest = after;
+        }
+        out.push_str(rest);
+        text = out;
+    }
+    text
 }
 
 /// The whole command line as clap sees it, for the completion scripts and the man pages.
@@ -775,6 +843,7 @@ mod tests {
             RunSettings {
                 files: vec![PathBuf::from("a.toml")],
                 overrides: vec![],
+                horizon: None,
                 seed: None,
                 replications: 1,
                 out: None,
@@ -862,6 +931,52 @@ mod tests {
             args.extend(["--horizon", ""]);
             assert!(parse(args).is_err(), "{command} --horizon ''");
         }
+    }
+
+    /// A message about the override `--horizon D` stands for names `--horizon D`, on every
+    /// command that takes it; a real `--set` keeps its own name.
+    #[test]
+    fn horizon_messages_name_the_flag_as_typed() {
+        for args in [
+            &["sim", "run", "a.toml"][..],
+            &["sim", "validate", "a.toml"],
+            &["sim", "sweep", "a.toml"],
+            &["sim", "diff", "a.toml", "b.toml"],
+            &["sim", "headroom", "a.toml", "--key", "traffic.multiplier"],
+        ] {
+            let mut with_flag = args.to_vec();
+            with_flag.extend(["--horizon", "0.5ns"]);
+            let task = parse(with_flag).unwrap();
+            let spellings = task.spellings();
+            assert_eq!(
+                as_typed(
+                    "a.toml: --set run.horizon=0.5ns: run.horizon: invalid duration",
+                    &spellings
+                ),
+                "a.toml: --horizon 0.5ns: run.horizon: invalid duration",
+                "{args:?}"
+            );
+            let mut with_set = args.to_vec();
+            with_set.extend(["--set", "run.horizon=0.5ns"]);
+            assert_eq!(parse(with_set).unwrap().spellings(), [], "{args:?}");
+        }
+        let spellings = [(
+            "--set run.horizon=1h".to_string(),
+            "--horizon 1h".to_string(),
+        )];
+        assert_eq!(
+            as_typed(
+                "--set run.horizon=1h conflicts; --set run.horizon=1h30m: x\n--set run.horizon=1h",
+                &spellings
+            ),
+            "--horizon 1h conflicts; --set run.horizon=1h30m: x\n--horizon 1h"
+        );
+        assert_eq!(
+            parse(["sim", "merge", "a", "--out", "m"])
+                .unwrap()
+                .spellings(),
+            []
+        );
     }
 
     #[test]
@@ -1016,6 +1131,7 @@ mod tests {
                 from: Some(PathBuf::from("m")),
                 format: Format::Json,
                 overrides: vec!["run.horizon=1h".into(), "seed=9".into()],
+                horizon: None,
                 out: Some(PathBuf::from("o")),
                 shard: Some(Shard { index: 2, count: 3 }),
                 resume: true,
@@ -1059,6 +1175,7 @@ mod tests {
                 b: PathBuf::from("b.toml"),
                 replications: 10,
                 overrides: vec![],
+                horizon: None,
                 seed: None,
                 jobs: None,
                 json: Some(PathBuf::from("d.json")),
@@ -1110,6 +1227,7 @@ mod tests {
                 direction: Some(sweep::headroom::Direction::Max),
                 replications: 3,
                 overrides: vec!["a.b=1".into(), "run.horizon=2h".into(), "seed=4".into()],
+                horizon: Some("2h".into()),
                 out: Some(PathBuf::from("o")),
                 jobs: Some(2),
                 format: Format::Json,

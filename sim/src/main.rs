@@ -36,7 +36,7 @@ fn main() -> ExitCode {
         | cli::Task::Schema
         | cli::Task::New(_) => false,
     };
-    let console = Console::new(quiet);
+    let console = Console::new(quiet, task.spellings());
     let outcome = match &task {
         cli::Task::Run(settings) => commands::run(settings, &console),
         cli::Task::Validate(settings) => commands::validate(settings, &console),
@@ -74,13 +74,17 @@ fn main() -> ExitCode {
 pub struct Console {
     pub quiet: bool,
     stdout_error: std::sync::Mutex<Option<std::io::Error>>,
+    /// Overrides the command line wrote for a flag, as (written, typed): errors name the flag
+    /// the user typed (`cli::Task::spellings`).
+    spellings: Vec<(String, String)>,
 }
 
 impl Console {
-    pub fn new(quiet: bool) -> Console {
+    pub fn new(quiet: bool, spellings: Vec<(String, String)>) -> Console {
         Console {
             quiet,
             stdout_error: std::sync::Mutex::new(None),
+            spellings,
         }
     }
 
@@ -117,6 +121,7 @@ impl Console {
 
     /// One error line (or several) on stderr, always.
     pub fn error(&self, text: &str) {
+        let text = cli::as_typed(text, &self.spellings);
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{}", text.trim_end());
     }

@@ -63,6 +63,91 @@ fn usage_errors_exit_2_with_a_message_on_stderr() {
     assert_nothing_written(tmp.path(), &tmp.path().join("out"));
 }
 
+/// `--horizon D` reaches the scenario as the override `run.horizon=D`: a bad D is blamed on
+/// `--horizon D`, the flag the user typed, by every command that takes it (exit 2, nothing
+/// written), and a real `--set run.horizon=D` keeps its name.
+#[test]
+fn a_bad_horizon_names_the_horizon_flag_on_every_command() {
+    // needs scenario parser
+    let tmp = tempfile::tempdir().unwrap();
+    let file = repo_file("scenarios/examples/support-agent.toml");
+    let out = tmp.path().join("out");
+    let out = out.to_str().unwrap();
+    let commands: [&[&str]; 5] = [
+        &["run", &file, "--out", out],
+        &["validate", &file],
+        &[
+            "sweep",
+            &file,
+            "--grid",
+            "temporal.cache_size=10,20",
+            "--out",
+            out,
+        ],
+        &["diff", &file, &file],
+        &[
+            "headroom",
+            &file,
+            "--key",
+            "traffic.multiplier",
+            "--out",
+            out,
+        ],
+    ];
+    for command in commands {
+        for (horizon, why) in [
+            ("0.5ns", "not a whole number of nanoseconds"),
+            ("banana", "expected a number at \"banana\""),
+        ] {
+            let mut args = command.to_vec();
+            args.extend(["--horizon", horizon]);
+            let ran = sim(tmp.path(), &args);
+            assert_eq!(ran.code, 2, "sim {args:?}: {}", ran.stderr);
+            let said =
+                format!("--horizon {horizon}: run.horizon: invalid duration \"{horizon}\" ({why})");
+            assert!(ran.stderr.contains(&said), "sim {args:?}: {}", ran.stderr);
+            assert!(
+                !ran.stderr.contains("--set"),
+                "sim {args:?}: {}",
+                ran.stderr
+            );
+            assert_nothing_written(tmp.path(), Path::new(out));
+        }
+        let mut args = command.to_vec();
+        args.extend(["--set", "run.horizon=banana"]);
+        let ran = sim(tmp.path(), &args);
+        assert_eq!(ran.code, 2, "sim {args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr
+                .contains("--set run.horizon=banana: run.horizon: invalid duration"),
+            "sim {args:?}: {}",
+            ran.stderr
+        );
+    }
+    // Swept too: the conflict names the flag.
+    let ran = sim(
+        tmp.path(),
+        &[
+            "sweep",
+            &file,
+            "--grid",
+            "run.horizon=1h,2h",
+            "--horizon",
+            "3h",
+            "--out",
+            out,
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("--horizon 3h conflicts with --grid run.horizon=1h,2h"),
+        "{}",
+        ran.stderr
+    );
+    assert_nothing_written(tmp.path(), Path::new(out));
+}
+
 #[test]
 fn help_and_version_exit_0_on_stdout() {
     let tmp = tempfile::tempdir().unwrap();

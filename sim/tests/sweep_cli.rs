@@ -319,7 +319,7 @@ fn a_set_of_a_key_the_grid_varies_is_refused_naming_both() {
         ),
         (
             vec![plain, "--grid", "run.horizon=1m,2m", "--horizon", "3m"],
-            "--set run.horizon=3m conflicts with --grid run.horizon=1m,2m".to_string(),
+            "--horizon 3m conflicts with --grid run.horizon=1m,2m".to_string(),
         ),
     ];
     for (args, expected) in cases {

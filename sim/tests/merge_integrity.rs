@@ -229,6 +229,59 @@ fn merge_checks_runs_csv_header_and_values_line_by_line() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
 }
 
+/// The field `column` of every data row of a CSV file, by its header.
+fn csv_column(path: &Path, column: &str) -> Vec<String> {
+    let text = fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().map(|l| l.split(',').collect::<Vec<_>>());
+    let index = lines
+        .next()
+        .unwrap()
+        .iter()
+        .position(|c| *c == column)
+        .unwrap();
+    lines.map(|l| l[index].to_string()).collect()
+}
+
+/// A metric cell edited to 1e308 (the manifest's hash recomputed) is refused, naming the file,
+/// line and column and the largest value a metric takes: its point's sd was inf. A value at
+/// that bound, however far from the other replication's, merges with a finite sd and interval.
+#[test]
+fn merge_refuses_a_value_whose_statistics_would_overflow() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let shards = two_shards(cwd);
+    let dir = shards[0].join("sweep");
+    let runs = dir.join("runs.csv");
+    for value in ["1e308", "1.1e150"] {
+        set_csv_field(&runs, 2, "cost_compute_usd", value);
+        rehash(&dir, "runs.csv");
+        assert_refused(
+            cwd,
+            &shards,
+            &[&format!(
+                "{}: line 2: cost_compute_usd is {value}: expected a finite number from 0 to \
+                 1e150",
+                runs.display()
+            )],
+        );
+    }
+    // Point 0, replication 0 (shard 1's line 2) at the bound; replication 1 as it ran.
+    set_csv_field(&runs, 2, "cost_compute_usd", "1e150");
+    rehash(&dir, "runs.csv");
+    let out = cwd.join("merged");
+    let ran = merge(cwd, &shards, &out);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let points = out.join("sweep/points.csv");
+    for column in [
+        "cost_compute_usd_mean",
+        "cost_compute_usd_sd",
+        "cost_compute_usd_ci95",
+    ] {
+        let value: f64 = csv_column(&points, column)[0].parse().unwrap();
+        assert!(value.is_finite() && value > 1e149, "{column} is {value}");
+    }
+}
+
 #[test]
 fn merge_of_shards_with_different_seeds_names_both_seeds() {
     let tmp = tempfile::tempdir().unwrap();

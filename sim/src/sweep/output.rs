@@ -325,17 +325,36 @@ pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<SweepHeader, SweepError
         .map_err(|e| SweepError::Merge(format!("{}: not a sweep.json: {e}", path.display())))
 }
 
+/// The largest value a swept metric can take. No run comes near it (prices are at most $1e6,
+/// a horizon at most 584 years, counts at most `run.max_events`), and below it the statistics
+/// of a point cannot overflow: over `grid::MAX_REPLICATIONS` runs the sum is at most 1e154, the
+/// sum of squared deviations at most 1e304, the 95% half-width under 7 times the bound. A
+/// larger value read back (a `runs.csv` or saved run edited, its hash recomputed) would show an
+/// infinite sd or interval for its point.
+pub const MAX_METRIC_VALUE: f64 = 1e150;
+
 /// Why `value` cannot be a run's `metric`, if it cannot: every swept metric is a finite
-/// number, never negative, and a fraction is at most 1. A NaN would make a point look
-/// feasible and an infinity would poison every statistic of its point.
+/// number, never negative, at most `MAX_METRIC_VALUE`, and a fraction is at most 1. A NaN
+/// would make a point look feasible and an infinity (or a value past the bound) would poison
+/// every statistic of its point.
 pub fn impossible_value(metric: &super::Metric, value: f64) -> Option<String> {
     let fraction = metric.unit == super::metrics::Unit::Fraction;
-    let possible = value.is_finite() && value >= 0.0 && (!fraction || value <= 1.0);
+    let max = if fraction { 1.0 } else { MAX_METRIC_VALUE };
+    let possible = value.is_finite() && (0.0..=max).contains(&value);
     (!possible).then(|| {
         let expected = if fraction {
-            "a fraction between 0 and 1"
+            "a fraction between 0 and 1".to_string()
         } else {
-            "a finite number, 0 or more"
+            format!(
+                "a finite number from 0 to {MAX_METRIC_VALUE:e} (no run comes near it, and past it \
+                 the statistics of its point overflow)"
+            )
+        };
+        // `1e308`, not its 309 digits.
+        let value = if value.abs() >= 1e15 {
+            format!("{value:e}")
+        } else {
+            value.to_string()
         };
         format!("{} is {value}: expected {expected}", metric.name)
     })
@@ -617,4 +636,44 @@ pub fn remove_other_run_files(runs_dir: &Path, runs: &[RunId]) -> Result<(), Swe
         .map(|&run| run_file_path(runs_dir, run))
         .collect();
     Ok(crate::output::remove_files_except(runs_dir, &keep)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::stats::Stats;
+
+    /// The bound keeps the statistics finite however the values lie below it: the widest spread
+    /// (half at 0, half at the bound) over the most replications, and over the fewest.
+    #[test]
+    fn statistics_of_values_up_to_the_bound_are_finite() {
+        let most = crate::sweep::grid::MAX_REPLICATIONS as usize;
+        for n in [2, 3, most] {
+            let values: Vec<f64> = (0..n)
+                .map(|i| if i % 2 == 0 { MAX_METRIC_VALUE } else { 0.0 })
+                .collect();
+            let stats = Stats::of(&values);
+            assert!(stats.mean.is_finite(), "{n}: {stats:?}");
+            assert!(stats.sd.is_some_and(f64::is_finite), "{n}: {stats:?}");
+            assert!(stats.ci95.is_some_and(f64::is_finite), "{n}: {stats:?}");
+            let all_at_the_bound = Stats::of(&vec![MAX_METRIC_VALUE; n]);
+            assert!(all_at_the_bound.mean.is_finite(), "{n}");
+        }
+        // Past it, two values are enough to overflow: what the bound refuses.
+        let past = Stats::of(&[1e308, 0.0]);
+        assert!(!past.sd.unwrap().is_finite());
+    }
+
+    #[test]
+    fn a_value_past_the_bound_is_impossible_and_one_at_it_is_not() {
+        let cost = METRICS[crate::sweep::metrics::COST_TOTAL_USD];
+        assert_eq!(impossible_value(cost, MAX_METRIC_VALUE), None);
+        assert_eq!(impossible_value(cost, 1e12), None);
+        assert_eq!(
+            impossible_value(cost, 1e308).unwrap(),
+            "cost_total_usd is 1e308: expected a finite number from 0 to 1e150 (no run comes \
+             near it, and past it the statistics of its point overflow)"
+        );
+        assert!(impossible_value(cost, 1.1e150).is_some());
+    }
 }

@@ -118,6 +118,8 @@ fn config(out: &Path, grid: &[&str], replications: u32, threads: usize) -> Sweep
         plots: true,
         out_dir: out.to_path_buf(),
         scenario_hash: sweep::scenario_hash(b"toy scenario", &[]),
+        // Recorded in sweep.json (and read back by merge) for the command that reruns it.
+        overrides: vec!["run.horizon=2h".into(), "traffic.multiplier=1.5".into()],
         search: sim::sweep::Search::Grid,
         from: None,
     }

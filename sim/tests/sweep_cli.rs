@@ -1554,3 +1554,80 @@ fn halving_on_the_shipped_sweep_finds_the_grid_best_with_half_the_runs() {
         halving.stdout
     );
 }
+
+/// The command a sweep's `report.html` gives under "Reproduce", run as written (the scenario
+/// file for `SCENARIO.toml`), gives the same sweep: it carries the `--set` values, `--horizon`,
+/// `--seed` and `--objective` of the first (it used to leave them out, and ran another sweep).
+#[test]
+fn the_report_gives_the_command_that_reruns_the_sweep() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let file = mmc_with_slo(cwd);
+    let first = cwd.join("first");
+    let flags = [
+        "--seed",
+        "7",
+        "--horizon",
+        "2m",
+        "--set",
+        "conversation.abandon_after=500d",
+        "--objective",
+        "response_latency_p95_s",
+        "--jobs",
+        "1",
+        "--no-plots",
+        "--quiet",
+    ];
+    let ran = sweep(cwd, &file, &first, &flags);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let report = fs::read_to_string(first.join("sweep/report.html")).unwrap();
+    let command = report
+        .split("<h2>Reproduce</h2>\n<pre><code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code></pre>").next())
+        .unwrap_or_else(|| panic!("no command under Reproduce: {report}"));
+    for part in [
+        "--set conversation.abandon_after=500d",
+        "--set run.horizon=2m",
+        "--seed 7",
+        "--objective response_latency_p95_s",
+        "--replications 2",
+    ] {
+        assert!(command.contains(part), "{part:?} is not in {command:?}");
+    }
+    let again = cwd.join("again");
+    let mut args: Vec<&str> = command
+        .split_whitespace()
+        .skip(1)
+        .map(|word| {
+            if word == "SCENARIO.toml" {
+                file.to_str().unwrap()
+            } else {
+                word
+            }
+        })
+        .collect();
+    args.extend([
+        "--out",
+        again.to_str().unwrap(),
+        "--jobs",
+        "1",
+        "--no-plots",
+        "--quiet",
+    ]);
+    let rerun = sim(cwd, &args);
+    assert_eq!(rerun.code, ran.code, "{args:?}: {}", rerun.stderr);
+    assert_same_files(&first.join("sweep"), &again.join("sweep"));
+    // A default seed would have given other runs: the comparison above is not vacuous.
+    let seeded = cwd.join("seeded");
+    let mut default_seed: Vec<&str> = args.clone();
+    let at = default_seed.iter().position(|w| *w == "--seed").unwrap();
+    default_seed.drain(at..at + 2);
+    let out_at = default_seed.iter().position(|w| *w == "--out").unwrap();
+    default_seed[out_at + 1] = seeded.to_str().unwrap();
+    assert_eq!(sim(cwd, &default_seed).code, ran.code);
+    assert_ne!(
+        fs::read(first.join("sweep/runs.csv")).unwrap(),
+        fs::read(seeded.join("sweep/runs.csv")).unwrap()
+    );
+}

@@ -571,6 +571,7 @@ fn sweep_config(grid: Grid, replications: u32, threads: usize, out_dir: PathBuf)
         plots: false,
         out_dir,
         scenario_hash: "bench".into(),
+        overrides: Vec::new(),
         search: sim::sweep::Search::Grid,
         from: None,
     }

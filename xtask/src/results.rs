@@ -192,6 +192,7 @@ fn phase_diagram(root: &Path) -> Result<(), String> {
             plots: false,
             out_dir: root.join(PHASE_WORK).join(stem),
             scenario_hash: sim::sweep::scenario_hash(&bytes, &[]),
+            overrides: Vec::new(),
             search: sim::sweep::Search::Grid,
             from: None,
         };

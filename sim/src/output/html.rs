@@ -679,7 +679,33 @@ pub fn sweep_report(
     }
 
     body.push_str("<h2>Reproduce</h2>\n");
+    let _ = writeln!(
+        body,
+        "<pre><code>{}</code></pre>",
+        escape(&sweep_command(meta))
+    );
+    let _ = writeln!(
+        body,
+        "<p>where <code>SCENARIO.toml</code> is the file of scenario <code>{}</code> \
+         (scenario hash <code>{}</code>, which covers the file, the <code>--set</code> values \
+         and the CSV files the points read). \
+         Data beside this page: <code>points.csv</code>, <code>runs.csv</code>, \
+         <code>sweep.json</code>.</p>",
+        escape(&meta.scenario),
+        escape(&meta.scenario_hash)
+    );
+    page(&format!("sim sweep: {}", meta.scenario), &body)
+}
+
+/// The `sim sweep` command that runs this sweep again, with the scenario file as
+/// `SCENARIO.toml`: its `--set` values (`--horizon` among them, as `run.horizon`), grid,
+/// replications, seed, objective and search.
+fn sweep_command(meta: &SweepMeta) -> String {
     let mut words = vec!["sim".to_string(), "sweep".into(), "SCENARIO.toml".into()];
+    for value in &meta.overrides {
+        words.push("--set".into());
+        words.push(super::text::shell_quote(value));
+    }
     for axis in &meta.grid.axes {
         words.push("--grid".into());
         words.push(super::text::shell_quote(&format!(
@@ -690,6 +716,12 @@ pub fn sweep_report(
     }
     words.push("--replications".into());
     words.push(meta.replications.to_string());
+    words.push("--seed".into());
+    words.push(meta.base_seed.to_string());
+    if meta.objective != crate::sweep::metrics::default_objective() {
+        words.push("--objective".into());
+        words.push(METRICS[meta.objective].name.to_string());
+    }
     if let crate::sweep::Search::Halving(h) = meta.search {
         words.extend([
             "--search".to_string(),
@@ -700,17 +732,7 @@ pub fn sweep_report(
             h.factor.to_string(),
         ]);
     }
-    let _ = writeln!(body, "<pre><code>{}</code></pre>", escape(&words.join(" ")));
-    let _ = writeln!(
-        body,
-        "<p>where <code>SCENARIO.toml</code> is the file of scenario <code>{}</code> \
-         (scenario hash <code>{}</code>, which also covers the <code>--set</code> values). \
-         Data beside this page: <code>points.csv</code>, <code>runs.csv</code>, \
-         <code>sweep.json</code>.</p>",
-        escape(&meta.scenario),
-        escape(&meta.scenario_hash)
-    );
-    page(&format!("sim sweep: {}", meta.scenario), &body)
+    words.join(" ")
 }
 
 fn parameters_text(parameters: &[(String, String)]) -> String {

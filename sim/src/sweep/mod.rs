@@ -268,6 +268,9 @@ pub struct SweepConfig {
     /// `scenario_hash(file bytes, --set overrides)`; the sweep extends it with the bytes of
     /// every CSV the grid points read (`with_input_files`).
     pub scenario_hash: String,
+    /// The `--set` arguments the points were loaded with (`--horizon` as `run.horizon=...`;
+    /// not `--seed`, which is `base_seed`), for the command that reruns the sweep.
+    pub overrides: Vec<String>,
     /// The metric minimised subject to the SLOs (an index into `METRICS`).
     pub objective: usize,
     /// Every point at every replication, or successive halving.
@@ -451,6 +454,8 @@ pub struct SweepMeta {
     pub version: String,
     pub scenario_hash: String,
     pub base_seed: u64,
+    /// The `--set` arguments of the sweep (`SweepConfig::overrides`).
+    pub overrides: Vec<String>,
     pub grid: Grid,
     pub replications: u32,
     pub shard: Option<Shard>,
@@ -901,6 +906,11 @@ pub fn sweep_file(
         plots: options.plots,
         out_dir,
         scenario_hash: scenario_hash(&bytes, overrides),
+        overrides: overrides
+            .iter()
+            .filter(|o| crate::scenario::override_key(o).as_deref() != Some("seed"))
+            .cloned()
+            .collect(),
         objective,
         search,
         from: options.from,
@@ -989,6 +999,7 @@ where
         version: crate::VERSION.to_string(),
         scenario_hash: with_input_files(&config.scenario_hash, &input_files)?,
         base_seed,
+        overrides: config.overrides.clone(),
         grid: config.grid.clone(),
         replications: config.replications,
         shard: config.shard,

@@ -46,6 +46,10 @@ pub struct SweepHeader {
     pub version: String,
     pub scenario_hash: String,
     pub base_seed: u64,
+    /// The `--set` arguments the sweep ran with, `--horizon` as `run.horizon=...` (absent when
+    /// there were none; `scenario_hash` covers them too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     pub grid: Grid,
     pub replications: u32,
     /// `{index, count}` (1-based index) for a shard; `null` for a whole sweep.
@@ -90,6 +94,7 @@ impl SweepHeader {
             version: self.version.clone(),
             scenario_hash: self.scenario_hash.clone(),
             base_seed: self.base_seed,
+            overrides: self.overrides.clone(),
             grid: self.grid.clone(),
             replications: self.replications,
             shard: self.shard,
@@ -170,6 +175,7 @@ pub fn write_outputs(
             version: meta.version.clone(),
             scenario_hash: meta.scenario_hash.clone(),
             base_seed: meta.base_seed,
+            overrides: meta.overrides.clone(),
             grid: meta.grid.clone(),
             replications: meta.replications,
             shard: meta.shard,

@@ -394,7 +394,10 @@ fn plan(settings: &RunSettings) -> Result<Vec<PlannedRun>, Vec<String>> {
             Err(messages) => errors.extend(messages),
         }
     }
-    if let Some(junit) = &settings.junit {
+    // Only once every file has loaded: a file that did not has no run folder yet, and the
+    // `--junit` file may be meant for it (`--out gate --junit gate/slo.xml`, with `gate` not
+    // made yet), so a check now would add a false "folder does not exist" to the real error.
+    if let Some(junit) = settings.junit.as_ref().filter(|_| errors.is_empty()) {
         let dirs: Vec<&Path> = planned.iter().map(|p| p.dir.as_path()).collect();
         let inputs: Vec<&Path> = settings.files.iter().map(PathBuf::as_path).collect();
         if let Err(message) = check_output_file(junit, &dirs, &inputs) {

@@ -1522,6 +1522,46 @@ fn a_bad_junit_path_exits_2_naming_it_and_writes_nothing() {
     );
 }
 
+/// An invalid scenario run as a CI gate runs it (`--out gate --junit gate/slo.xml`, `gate` not
+/// made yet) gets its own errors alone: the JUnit file is judged once the run folder is known,
+/// and a false "folder gate does not exist" no longer follows them.
+#[test]
+fn an_invalid_scenario_is_not_followed_by_a_false_junit_folder_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("bad.toml"), "name = \"x\"\nbogus = 1\n").unwrap();
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            "bad.toml",
+            "--out",
+            "gate",
+            "--junit",
+            "gate/slo.xml",
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("bogus"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("cannot write"), "{}", ran.stderr);
+    assert!(!tmp.path().join("gate").exists());
+    // The same layout with a valid scenario runs and writes the verdicts there.
+    let ran = sim(
+        tmp.path(),
+        &[
+            "run",
+            &mmc(),
+            "--horizon",
+            "1h",
+            "--out",
+            "gate",
+            "--junit",
+            "gate/slo.xml",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(tmp.path().join("gate/slo.xml").is_file());
+}
+
 #[test]
 fn an_out_folder_that_is_a_file_is_refused_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();

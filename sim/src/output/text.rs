@@ -15,7 +15,7 @@ pub fn summary_table(summary: &Summary, replications: usize) -> String {
         replications,
         if replications == 1 { "" } else { "s" }
     );
-    let rows = vec![
+    let mut rows = vec![
         vec![
             "messages received".to_string(),
             s.messages.received.to_string(),
@@ -51,8 +51,13 @@ pub fn summary_table(summary: &Summary, replications: usize) -> String {
         vec!["oom crashes".to_string(), s.crashes.oom.to_string()],
         vec!["cost compute (usd)".to_string(), money(s.cost_usd.compute)],
         vec!["cost llm (usd)".to_string(), money(s.cost_usd.llm)],
-        vec!["cost total (usd)".to_string(), money(s.cost_usd.total)],
     ];
+    // Tool calls are priced only where a step sets `price_per_call_usd`: shown then, so that the
+    // rows above the total add up to it.
+    if s.cost_usd.tools != 0.0 {
+        rows.push(vec!["cost tools (usd)".to_string(), money(s.cost_usd.tools)]);
+    }
+    rows.push(vec!["cost total (usd)".to_string(), money(s.cost_usd.total)]);
     if replications > 1 {
         format!(
             "{heading}\nreplication 0:\n{}",
@@ -382,6 +387,23 @@ mod tests {
         assert_eq!(cell(&text, "instances mean"), "1.50");
         assert_eq!(cell(&text, "cost total (usd)"), "0.110");
         assert_eq!(text.lines().count(), 17, "{text}");
+        assert!(!text.contains("cost tools"), "no tool is priced: {text}");
+    }
+
+    /// Priced tool calls get their own row, so that the cost rows add up to the total.
+    #[test]
+    fn summary_table_shows_tool_costs_when_tools_are_priced() {
+        let mut summary = sample_output().summary;
+        summary.cost_usd.tools = 29.96;
+        summary.cost_usd.total += 29.96;
+        let text = summary_table(&summary, 1);
+        assert_eq!(cell(&text, "cost tools (usd)"), "29.96");
+        let sum: f64 = ["cost compute (usd)", "cost llm (usd)", "cost tools (usd)"]
+            .iter()
+            .map(|label| cell(&text, label).parse::<f64>().unwrap())
+            .sum();
+        let total: f64 = cell(&text, "cost total (usd)").parse().unwrap();
+        assert!((sum - total).abs() < 0.01, "{sum} vs {total}: {text}");
     }
 
     #[test]

@@ -314,7 +314,12 @@ pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
         return Outcome::Failed;
     }
     // The commands quote the path as a shell needs it ("a b.toml" is two words unquoted).
-    let shown = output::text::shell_quote(&path.display().to_string());
+    // A path starting with `-` would be read as a flag: `./-a.toml` is the same file.
+    let mut shown = path.display().to_string();
+    if shown.starts_with('-') {
+        shown.insert_str(0, "./");
+    }
+    let shown = output::text::shell_quote(&shown);
     console.out(&format!(
         "wrote {} (template {name}): edit the values marked EDIT, then `sim validate {shown}` \
          and `sim run {shown}`",

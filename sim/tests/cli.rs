@@ -1829,6 +1829,35 @@ fn new_quotes_the_path_in_the_commands_it_suggests() {
     );
 }
 
+/// A path starting with `-` is suggested as `./-...`: as written, `sim validate -dash.toml`
+/// is refused as an unknown flag.
+#[test]
+fn new_suggests_a_path_starting_with_a_dash_so_it_is_not_read_as_a_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(tmp.path(), &["new", "-t", "minimal", "--", "-dash.toml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("then `sim validate ./-dash.toml` and `sim run ./-dash.toml`"),
+        "{}",
+        ran.stdout
+    );
+    let ran = sim(tmp.path(), &["validate", "./-dash.toml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    // Quoted as before when it needs quoting too.
+    let ran = sim(
+        tmp.path(),
+        &["new", "-t", "minimal", "--", "-my agent.toml"],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("then `sim validate './-my agent.toml'`"),
+        "{}",
+        ran.stdout
+    );
+}
+
 #[test]
 fn new_never_overwrites_and_writes_nothing_on_error() {
     let tmp = tempfile::tempdir().unwrap();

@@ -289,6 +289,23 @@ pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
         console.error(&format!("{}: {message}", path.display()));
         return Outcome::Failed;
     }
+    // `a/` names a folder, which sim new does not make: say so of the folder, not of `a/` as a
+    // file (writing it failed with "not a directory").
+    let written = path.to_string_lossy();
+    if written.ends_with(std::path::is_separator) {
+        let folder = Path::new(written.trim_end_matches(std::path::is_separator));
+        let message = match file_in_the_way(folder) {
+            Some(file) => format!("{}: is a file, not a folder", file.display()),
+            None => format!(
+                "{}: no such folder: create it first, then give the path of a new .toml file in \
+                 it (e.g. {})",
+                folder.display(),
+                folder.join("agent.toml").display()
+            ),
+        };
+        console.error(&message);
+        return Outcome::Failed;
+    }
     // The file's stem is the scenario's default name, which names its output folder: a file
     // `sim validate` would refuse is not written (`.toml` would run into a hidden folder).
     let stem = path.file_stem().unwrap_or_default().to_string_lossy();
@@ -303,10 +320,17 @@ pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
         && !parent.is_dir()
     {
-        console.error(&format!(
-            "{}: no such folder: create it first, or give another PATH",
-            parent.display()
-        ));
+        let message = match file_in_the_way(parent) {
+            Some(file) => format!(
+                "{}: is a file, not a folder: give a PATH in a folder",
+                file.display()
+            ),
+            None => format!(
+                "{}: no such folder: create it first, or give another PATH",
+                parent.display()
+            ),
+        };
+        console.error(&message);
         return Outcome::Failed;
     }
     if let Err(error) = output::write_atomic(path, template.text.as_bytes()) {
@@ -326,6 +350,16 @@ pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
         path.display()
     ));
     Outcome::Success
+}
+
+/// The deepest existing part of `folder` (itself included) when it is a file, not a folder:
+/// for `a.toml/x`, the file `a.toml` that no folder can be made under.
+fn file_in_the_way(folder: &Path) -> Option<&Path> {
+    folder
+        .ancestors()
+        .filter(|part| !part.as_os_str().is_empty())
+        .find(|part| part.exists())
+        .filter(|part| !part.is_dir())
 }
 
 /// `sim man`: `sim.1` on stdout, or with `--out DIR` every page written there, or none.

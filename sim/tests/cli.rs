@@ -1858,6 +1858,38 @@ fn new_suggests_a_path_starting_with_a_dash_so_it_is_not_read_as_a_flag() {
     );
 }
 
+/// A missing folder, or a file where a folder should be, is named as what it is.
+#[test]
+fn new_says_which_folder_is_missing_or_is_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "exist.toml", "# mine\n");
+    for (path, expected) in [
+        (
+            "a/",
+            "a: no such folder: create it first, then give the path of a new .toml file in it \
+             (e.g. a/agent.toml)",
+        ),
+        ("exist.toml/", "exist.toml: is a file, not a folder"),
+        (
+            "exist.toml/x.toml",
+            "exist.toml: is a file, not a folder: give a PATH in a folder",
+        ),
+        (
+            "exist.toml/sub/x.toml",
+            "exist.toml: is a file, not a folder: give a PATH in a folder",
+        ),
+        (
+            "nodir/sub/x.toml",
+            "nodir/sub: no such folder: create it first, or give another PATH",
+        ),
+    ] {
+        let ran = sim(tmp.path(), &["new", "-t", "minimal", path]);
+        assert_eq!(ran.code, 2, "{path}: {}", ran.stderr);
+        assert_eq!(ran.stderr.trim(), expected, "{path}");
+    }
+    assert_eq!(files_under(tmp.path()), ["exist.toml"]);
+}
+
 #[test]
 fn new_never_overwrites_and_writes_nothing_on_error() {
     let tmp = tempfile::tempdir().unwrap();

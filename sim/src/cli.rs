@@ -237,6 +237,9 @@ enum RawCommand {
     /// Print the JSON Schema of scenario files on stdout (for editors: see .taplo.toml)
     Schema,
     /// Write a commented starting scenario from a template (refuses to overwrite a file)
+    // The usage clap derives for `--list` with a PATH is `sim new --list [PATH]`, the very
+    // line it refuses: the two ways of calling `new`, written out.
+    #[command(override_usage = "sim new --template NAME [PATH]\n       sim new --list")]
     New(RawNewArgs),
 }
 

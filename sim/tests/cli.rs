@@ -1890,6 +1890,22 @@ fn new_says_which_folder_is_missing_or_is_a_file() {
     assert_eq!(files_under(tmp.path()), ["exist.toml"]);
 }
 
+/// `--list` with a PATH is refused, and the usage printed with it is one that works.
+#[test]
+fn new_list_with_a_path_prints_a_usage_that_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(tmp.path(), &["new", "--list", "x.toml"]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("cannot be used with"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("--list [PATH]"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("sim new --template NAME [PATH]"),
+        "{}",
+        ran.stderr
+    );
+    assert!(files_under(tmp.path()).is_empty());
+}
+
 #[test]
 fn new_never_overwrites_and_writes_nothing_on_error() {
     let tmp = tempfile::tempdir().unwrap();

@@ -699,7 +699,11 @@ mod tests {
     fn folder_names_cannot_escape_results_or_hide() {
         assert!(scenario::check_name("support-agent").is_ok());
         assert!(scenario::check_name("v1.2").is_ok());
-        for bad in ["", ".", "..", ".toml", ".x.tmp", "a/b", "a\\b", "a\nb"] {
+        assert!(scenario::check_name("my agent").is_ok());
+        for bad in [
+            "", ".", "..", ".toml", ".x.tmp", "a/b", "a\\b", "a\nb", " ", "  ", " a", "a ",
+            "\u{a0}a",
+        ] {
             assert!(scenario::check_name(bad).is_err(), "{bad:?}");
         }
     }

@@ -2235,6 +2235,53 @@ fn a_name_that_cannot_name_a_folder_is_refused_by_validate_run_and_new() {
     assert!(!tmp.path().join(".toml").exists());
 }
 
+/// A blank name, or one with spaces at either end, would name a folder (`results/ /`) that
+/// looks like another or like none: refused under the key `name`.
+#[test]
+fn a_blank_name_or_one_with_spaces_at_an_end_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(tmp.path(), &["new", "-t", "minimal", "agent.toml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let text = fs::read_to_string(tmp.path().join("agent.toml")).unwrap();
+    write(tmp.path(), " .toml", &text);
+    write(tmp.path(), "blank.toml", &format!("name = \"  \"\n{text}"));
+    write(
+        tmp.path(),
+        "padded.toml",
+        &format!("name = \"agent \"\n{text}"),
+    );
+    for (file, expected) in [
+        (
+            " .toml",
+            "name: the file name gives the scenario the name \" \", which is blank",
+        ),
+        (
+            "blank.toml",
+            "name: expected a name that can name the output folder, found \"  \", which is blank",
+        ),
+        (
+            "padded.toml",
+            "found \"agent \", which starts or ends with whitespace",
+        ),
+    ] {
+        for command in ["validate", "run"] {
+            let ran = sim(tmp.path(), &[command, file]);
+            assert_eq!(ran.code, 2, "{command} {file}: {}", ran.stderr);
+            assert!(
+                ran.stderr.contains(expected),
+                "{command} {file}: {}",
+                ran.stderr
+            );
+        }
+    }
+    assert!(!tmp.path().join("results").exists());
+    fs::remove_file(tmp.path().join(" .toml")).unwrap();
+    let ran = sim(tmp.path(), &["new", "-t", "minimal", " .toml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("which is blank"), "{}", ran.stderr);
+    assert!(!tmp.path().join(" .toml").exists());
+}
+
 /// Every file under `dir` with its bytes, to compare a folder before and after a command.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files_under(dir)

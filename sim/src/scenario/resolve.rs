@@ -264,10 +264,16 @@ fn scenario_name(top: &mut Section<'_>, cx: &Context<'_>, diags: &mut Diags) -> 
 
 /// Why `name` cannot name an output folder, if it cannot: it must be one visible path
 /// component. A leading `.` hides the folder and can collide with sim's own temporary names
-/// (`.NAME.tmp`, `.sim-staging.tmp`), which a later run deletes.
+/// (`.NAME.tmp`, `.sim-staging.tmp`), which a later run deletes; a blank name, or one with
+/// whitespace at an end, names a folder that looks like none or like another.
 pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         Err("is empty".into())
+    } else if name.trim().is_empty() {
+        Err("is blank".into())
+    } else if name.trim() != name {
+        // `results/agent /` passes for `results/agent/` in a listing, and shells drop the space.
+        Err("starts or ends with whitespace".into())
     } else if name.starts_with('.') {
         Err("starts with '.' (a hidden folder, or . or ..)".into())
     } else if name.contains(['/', '\\']) {

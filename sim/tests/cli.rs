@@ -2235,6 +2235,31 @@ fn a_name_that_cannot_name_a_folder_is_refused_by_validate_run_and_new() {
     assert!(!tmp.path().join(".toml").exists());
 }
 
+/// A horizon cut below the template's warmup says how to get out: lower the warmup with the
+/// flag that does it, or keep the horizon longer.
+#[test]
+fn a_horizon_below_the_warmup_says_what_to_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = sim(tmp.path(), &["new", "-t", "research-agent"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    for command in ["validate", "run"] {
+        let ran = sim(
+            tmp.path(),
+            &[command, "research-agent.toml", "--horizon", "10m"],
+        );
+        assert_eq!(ran.code, 2, "{command}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains(
+                "warmup (20m) must be below the horizon (10m): lower run.warmup (--set \
+                 run.warmup=DURATION) or lengthen the horizon"
+            ),
+            "{command}: {}",
+            ran.stderr
+        );
+    }
+    assert!(!tmp.path().join("results").exists());
+}
+
 /// A blank name, or one with spaces at either end, would name a folder (`results/ /`) that
 /// looks like another or like none: refused under the key `name`.
 #[test]

@@ -315,7 +315,8 @@ fn run(node: Option<&Node>, diags: &mut Diags) -> RunLimits {
     let warmup = s.duration(diags, "warmup", 0);
     if warmup >= horizon {
         let message = format!(
-            "warmup ({}) must be below the horizon ({})",
+            "warmup ({}) must be below the horizon ({}): lower run.warmup (--set \
+             run.warmup=DURATION) or lengthen the horizon",
             format_duration(warmup),
             format_duration(horizon)
         );

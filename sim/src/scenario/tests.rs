@@ -1796,12 +1796,15 @@ fn a_conflict_is_filed_under_the_value_given_last() {
         errors(&text, &["run.horizon=20m"]),
         [
             "s.toml: --set run.horizon=20m: run.horizon: warmup (30m) must be below the horizon \
-          (20m)"
+          (20m): lower run.warmup (--set run.warmup=DURATION) or lengthen the horizon"
         ]
     );
     assert_eq!(
         errors(&text, &["run.warmup=3h"]),
-        ["s.toml: --set run.warmup=3h: run.warmup: warmup (3h) must be below the horizon (2h)"]
+        [
+            "s.toml: --set run.warmup=3h: run.warmup: warmup (3h) must be below the horizon \
+          (2h): lower run.warmup (--set run.warmup=DURATION) or lengthen the horizon"
+        ]
     );
     // Both from the file: under the key the check is about.
     let line = line_of(&text, "warmup");
@@ -1809,7 +1812,8 @@ fn a_conflict_is_filed_under_the_value_given_last() {
     assert_eq!(
         errors(&both, &[]),
         [format!(
-            "s.toml:{line}:10: run.warmup: warmup (3h) must be below the horizon (2h)"
+            "s.toml:{line}:10: run.warmup: warmup (3h) must be below the horizon (2h): lower \
+             run.warmup (--set run.warmup=DURATION) or lengthen the horizon"
         )]
     );
     // A default is never blamed over a value written down.

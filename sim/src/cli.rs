@@ -39,14 +39,31 @@ pub enum NewSettings {
     Write { template: String, path: PathBuf },
 }
 
-/// How `run`, `sweep` and `diff` print their results on stdout.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+/// How `run`, `sweep`, `diff` and `headroom` print their results on stdout. Each command
+/// describes the two values itself (`format_values`): what the JSON holds is its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {
-    /// Tables for people.
+    /// For people: tables, a summary or a report.
     #[default]
     Text,
-    /// One JSON object (summaries and SLO verdicts) instead of the tables.
+    /// One JSON object instead.
     Json,
+}
+
+/// `--format`'s two values, with what the command that takes it prints for each.
+fn format_values(
+    text: &'static str,
+    json: &'static str,
+) -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new([
+        PossibleValue::new("text").help(text),
+        PossibleValue::new("json").help(json),
+    ])
+    .map(|value| match value.as_str() {
+        "json" => Format::Json,
+        _ => Format::Text,
+    })
 }
 
 /// `sim run`.
@@ -275,7 +292,10 @@ struct RawRunArgs {
     junit: Option<PathBuf>,
     /// What to print on stdout: text tables, or one JSON object with the summaries and SLO
     /// verdicts
-    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = format_values(
+        "Tables for people",
+        "One JSON object: the summaries and SLO verdicts of every scenario file",
+    ))]
     format: Format,
     /// Print nothing but errors (and the JSON of --format json); no progress bar
     #[arg(long, short)]
@@ -343,7 +363,10 @@ struct RawSweepArgs {
     #[arg(long, value_name = "DIR")]
     from: Option<PathBuf>,
     /// What to print on stdout: the summary and table of points, or the same as one JSON object
-    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = format_values(
+        "The summary and the table of points",
+        "The same as one JSON object: the best feasible point, then every point with its parameters, objective, feasibility and key metrics",
+    ))]
     format: Format,
     /// Override a setting for every point, validated like the file's own keys (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
@@ -368,7 +391,7 @@ struct RawSweepArgs {
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=MAX_JOBS as i64))]
     jobs: Option<u32>,
-    /// Print nothing but errors; no progress bar
+    /// Print nothing but errors (and the JSON of --format json); no progress bar
     #[arg(long, short)]
     quiet: bool,
     /// Skip the figures (faster)
@@ -424,7 +447,10 @@ struct RawDiffArgs {
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     /// What to print on stdout: the text summary, or the JSON report of --json
-    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = format_values(
+        "The text summary",
+        "The report --json writes: the statistics of A, B and B - A per metric, and the SLO gate",
+    ))]
     format: Format,
     /// Print nothing but errors (and the JSON of --format json)
     #[arg(long, short)]
@@ -473,7 +499,10 @@ struct RawHeadroomArgs {
           value_parser = clap::value_parser!(u32).range(1..=MAX_JOBS as i64))]
     jobs: Option<u32>,
     /// What to print on stdout: the text report, or the same as one JSON object
-    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = format_values(
+        "The text report",
+        "The report as one JSON object: the cliff with its 95% interval, the headroom ratio and the SLO that broke first",
+    ))]
     format: Format,
     /// Print nothing but errors (and the JSON of --format json); no progress bar
     #[arg(long, short)]

@@ -2235,6 +2235,37 @@ fn a_name_that_cannot_name_a_folder_is_refused_by_validate_run_and_new() {
     assert!(!tmp.path().join(".toml").exists());
 }
 
+/// Each command's `--help` describes the JSON it prints itself (not `run`'s summaries and
+/// verdicts), and `-q` keeps that JSON wherever it is taken.
+#[test]
+fn format_json_and_quiet_are_described_per_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (command, own_json) in [
+        (
+            "run",
+            "the summaries and SLO verdicts of every scenario file",
+        ),
+        ("sweep", "the best feasible point, then every point"),
+        ("diff", "the statistics of A, B and B - A per metric"),
+        ("headroom", "the cliff with its 95% interval"),
+    ] {
+        let ran = sim(tmp.path(), &[command, "--help"]);
+        assert_eq!(ran.code, 0, "{command}: {}", ran.stderr);
+        let help = ran.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(help.contains(own_json), "{command}: {help}");
+        if command != "run" {
+            assert!(
+                !help.contains("summaries and SLO verdicts"),
+                "{command}: {help}"
+            );
+        }
+        assert!(
+            help.contains("Print nothing but errors (and the JSON of --format json)"),
+            "{command}: {help}"
+        );
+    }
+}
+
 /// A horizon cut below the template's warmup says how to get out: lower the warmup with the
 /// flag that does it, or keep the horizon longer.
 #[test]

@@ -55,9 +55,15 @@ pub fn summary_table(summary: &Summary, replications: usize) -> String {
     // Tool calls are priced only where a step sets `price_per_call_usd`: shown then, so that the
     // rows above the total add up to it.
     if s.cost_usd.tools != 0.0 {
-        rows.push(vec!["cost tools (usd)".to_string(), money(s.cost_usd.tools)]);
+        rows.push(vec![
+            "cost tools (usd)".to_string(),
+            money(s.cost_usd.tools),
+        ]);
     }
-    rows.push(vec!["cost total (usd)".to_string(), money(s.cost_usd.total)]);
+    rows.push(vec![
+        "cost total (usd)".to_string(),
+        money(s.cost_usd.total),
+    ]);
     if replications > 1 {
         format!(
             "{heading}\nreplication 0:\n{}",

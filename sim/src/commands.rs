@@ -294,16 +294,13 @@ pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
     let written = path.to_string_lossy();
     if written.ends_with(std::path::is_separator) {
         let folder = Path::new(written.trim_end_matches(std::path::is_separator));
-        let message = match file_in_the_way(folder) {
-            Some(file) => format!("{}: is a file, not a folder", file.display()),
-            None => format!(
-                "{}: no such folder: create it first, then give the path of a new .toml file in \
-                 it (e.g. {})",
-                folder.display(),
+        console.error(&not_a_folder(
+            folder,
+            &format!(
+                "create it first, then give the path of a new .toml file in it (e.g. {})",
                 folder.join("agent.toml").display()
             ),
-        };
-        console.error(&message);
+        ));
         return Outcome::Failed;
     }
     // The file's stem is the scenario's default name, which names its output folder: a file
@@ -320,17 +317,10 @@ pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
         && !parent.is_dir()
     {
-        let message = match file_in_the_way(parent) {
-            Some(file) => format!(
-                "{}: is a file, not a folder: give a PATH in a folder",
-                file.display()
-            ),
-            None => format!(
-                "{}: no such folder: create it first, or give another PATH",
-                parent.display()
-            ),
-        };
-        console.error(&message);
+        console.error(&not_a_folder(
+            parent,
+            "create it first, or give another PATH",
+        ));
         return Outcome::Failed;
     }
     if let Err(error) = output::write_atomic(path, template.text.as_bytes()) {
@@ -352,14 +342,22 @@ pub fn new(settings: &NewSettings, console: &Console) -> Outcome {
     Outcome::Success
 }
 
-/// The deepest existing part of `folder` (itself included) when it is a file, not a folder:
-/// for `a.toml/x`, the file `a.toml` that no folder can be made under.
-fn file_in_the_way(folder: &Path) -> Option<&Path> {
-    folder
+/// Why `folder`, which is not a folder, cannot hold the new file: the deepest existing part of
+/// it (itself included) is a file (for `a.toml/x`, the file `a.toml` that no folder can be made
+/// under), or it does not exist, and then `what_next`.
+fn not_a_folder(folder: &Path, what_next: &str) -> String {
+    let file_in_the_way = folder
         .ancestors()
         .filter(|part| !part.as_os_str().is_empty())
         .find(|part| part.exists())
-        .filter(|part| !part.is_dir())
+        .filter(|part| !part.is_dir());
+    match file_in_the_way {
+        Some(file) => format!(
+            "{}: is a file, not a folder: give a PATH in a folder",
+            file.display()
+        ),
+        None => format!("{}: no such folder: {what_next}", folder.display()),
+    }
 }
 
 /// `sim man`: `sim.1` on stdout, or with `--out DIR` every page written there, or none.

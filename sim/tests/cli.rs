@@ -1869,7 +1869,10 @@ fn new_says_which_folder_is_missing_or_is_a_file() {
             "a: no such folder: create it first, then give the path of a new .toml file in it \
              (e.g. a/agent.toml)",
         ),
-        ("exist.toml/", "exist.toml: is a file, not a folder"),
+        (
+            "exist.toml/",
+            "exist.toml: is a file, not a folder: give a PATH in a folder",
+        ),
         (
             "exist.toml/x.toml",
             "exist.toml: is a file, not a folder: give a PATH in a folder",

@@ -3,46 +3,32 @@
 //! Contract: time is an integer number of nanoseconds; events at the same time pop in the order
 //! they were scheduled; scheduling before the current time is a bug and panics (in release
 //! builds too). The queue allocates only when a bucket grows past its high-water mark (or
-//! refills a far bucket, freed when it emptied), never per event in steady state.
+//! refills a high bucket that `trim` freed), never per event in steady state.
 //!
 //! Why a radix heap: keys only grow. A new event's time is at least the time of the last one
 //! popped and its sequence number is larger than any before, so every key scheduled is larger
 //! than the last key popped. A radix heap exploits that: an entry sits in the bucket named by
-//! the highest digit in which its key differs from the last key popped and by its value there,
-//! so scheduling is a push onto a `Vec`, and an entry moves only to lower buckets as the clock
-//! nears it (at most once per digit); the least entry of the lowest bucket is the next event. A
-//! binary or 4-ary heap instead sifts every far-future timer that reaches its root through all
-//! its levels, and this model keeps many long timers (idle timeouts, abandonment) pending
-//! behind short CPU and call completions. Keys are unique (the sequence), so the order is
-//! exactly (time, sequence), as with any correct priority queue.
+//! the highest bit in which its key differs from the last key popped, so scheduling is a push
+//! onto a `Vec`, and an entry moves only to lower buckets as the clock nears it (at most once
+//! per bit); the least entry of the lowest bucket is the next event. A binary or 4-ary heap
+//! instead sifts every far-future timer that reaches its root through all its levels, and this
+//! model keeps many long timers (idle timeouts, abandonment) pending behind short CPU and call
+//! completions. Keys are unique (the sequence), so the order is exactly (time, sequence), as
+//! with any correct priority queue.
 
 pub type Time = u64;
 
-/// Digits of 8 bits: an entry moves at most 8 times across a 64-bit time, where one bit per
-/// level let it move up to 64 times. The voice peak, with many long timers behind its short
-/// completions, moved about three entries per event with one bit per level; with bytes it
-/// takes 7.3% fewer instructions in all (`valgrind --tool=callgrind`, 40 minutes; 4 bits saved
-/// 3.2%, 6 bits 6.1%), the M/M/c 0.4%. 8 is the widest digit the one-word summary allows.
-const DIGIT_BITS: u32 = 8;
-const RADIX: usize = 1 << DIGIT_BITS;
-const LEVELS: usize = 64usize.div_ceil(DIGIT_BITS as usize);
-/// Buckets `0..HALF` hold entries with the same time as the last key, by the highest differing
-/// digit of the sequence (its level) and the entry's value there; buckets `HALF..` those with a
-/// later time, by the highest differing digit of the time. Bucket `level * RADIX + digit`
-/// within each half.
-const HALF: usize = LEVELS * RADIX;
-const BUCKETS: usize = 2 * HALF;
-const WORDS: usize = BUCKETS.div_ceil(64);
-const _: () = assert!(WORDS <= 64, "the summary has a bit per word of the bitset");
-/// A bucket from here up gives its vector back as soon as it empties: times that differ from
-/// the last key's from bit 32 up (2^32 ns, 4.3 s, or more away). Such a bucket holds the timers
-/// of one digit's span (4.3 s at level 4) and empties when the clock reaches it; that digit
-/// comes round again 18 minutes later, the next level's after 78 hours. Kept, the 256 vectors
-/// of a level would each hold the capacity of the most timers its span ever had (7 MiB more on
-/// a 4-hour voice run when only the buckets from bit 40 up were freed), and the higher levels'
-/// would grow a run's memory with its horizon; freed, each refill costs a dozen allocations
-/// per 4.3 simulated seconds or more (558 frees in 40 minutes of the voice peak).
-const FREE_FROM: usize = HALF + (32 / DIGIT_BITS as usize) * RADIX;
+/// Bucket `b` for `b` in 0..64 holds entries with the same time as the last key and the highest
+/// differing sequence bit `b`; bucket `64 + b` those whose highest differing time bit is `b`.
+const BUCKETS: usize = 128;
+/// `trim` frees the vectors of the empty buckets from here up: keys 2^42 ns (73 minutes) or
+/// more from the last key. Bucket `64 + b` empties at most once per 2^b ns of simulated time,
+/// when the clock crosses bit `b`, and just before it holds about every timer pending beyond:
+/// thousands of entries, for a bucket next used 2^b ns later. Kept, those vectors would grow a
+/// run's memory with its horizon (a week reaches three more bits than a day: half a megabyte
+/// on the support-agent); freed, each refill costs a dozen allocations per 73 simulated
+/// minutes or more.
+const TRIM_FROM: usize = 64 + 42;
 
 struct Entry<E> {
     time: Time,
@@ -64,70 +50,54 @@ pub struct EventQueue<E> {
     now: Time,
 }
 
-/// The occupied buckets as a bitset of `WORDS` words, with a summary of the words that are not
-/// zero, so the lowest occupied bucket is two trailing-zero counts away.
+/// The occupied buckets as two words (sequence buckets 0..64, time buckets 64..128): a 128-bit
+/// integer costs two instructions for each operation and more for its trailing zeros.
+#[derive(Clone, Copy, Default)]
 struct Occupied {
-    words: [u64; WORDS],
-    summary: u64,
-}
-
-impl Default for Occupied {
-    fn default() -> Self {
-        Occupied {
-            words: [0; WORDS],
-            summary: 0,
-        }
-    }
+    seq: u64,
+    time: u64,
 }
 
 impl Occupied {
     #[inline]
     fn set(&mut self, bucket: usize) {
-        let word = bucket / 64;
-        self.words[word] |= 1 << (bucket % 64);
-        self.summary |= 1 << word;
+        if bucket < 64 {
+            self.seq |= 1 << bucket;
+        } else {
+            self.time |= 1 << (bucket - 64);
+        }
     }
 
     #[inline]
     fn clear(&mut self, bucket: usize) {
-        let word = bucket / 64;
-        self.words[word] &= !(1 << (bucket % 64));
-        if self.words[word] == 0 {
-            self.summary &= !(1 << word);
+        if bucket < 64 {
+            self.seq &= !(1 << bucket);
+        } else {
+            self.time &= !(1 << (bucket - 64));
         }
     }
 
     /// The lowest occupied bucket.
     #[inline]
     fn lowest(&self) -> Option<usize> {
-        if self.summary == 0 {
-            return None;
+        if self.seq != 0 {
+            Some(self.seq.trailing_zeros() as usize)
+        } else if self.time != 0 {
+            Some(64 + self.time.trailing_zeros() as usize)
+        } else {
+            None
         }
-        let word = self.summary.trailing_zeros() as usize;
-        Some(word * 64 + self.words[word].trailing_zeros() as usize)
     }
 }
 
-/// The bucket of the key (`time`, `seq`) relative to a last key (`last_time`, `last_seq`)
-/// below it: its highest differing digit and that digit's value.
-#[inline]
-fn bucket_of(time: Time, seq: u64, last_time: Time, last_seq: u64) -> usize {
-    let (half, key, bits) = if time != last_time {
-        (HALF, time, time ^ last_time)
+/// The bucket of a key that differs from the last key in `time_bits` and `seq_bits` (XORs).
+fn bucket_of(time_bits: u64, seq_bits: u64) -> usize {
+    if time_bits != 0 {
+        (127 - time_bits.leading_zeros()) as usize
     } else {
-        debug_assert!(seq != last_seq, "keys are unique");
-        (0, seq, seq ^ last_seq)
-    };
-    let level = ((63 - bits.leading_zeros()) / DIGIT_BITS) as usize;
-    let digit = (key >> (level as u32 * DIGIT_BITS)) as usize & (RADIX - 1);
-    half + level * RADIX + digit
-}
-
-/// Gives an emptied far bucket's vector back (see `FREE_FROM`): off the per-event path.
-#[cold]
-#[inline(never)]
-fn free<E>(entries: &mut Vec<Entry<E>>) {
-    *entries = Vec::new();
+        debug_assert!(seq_bits != 0, "keys are unique");
+        (63 - seq_bits.leading_zeros()) as usize
+    }
 }
 
 impl<E> Default for EventQueue<E> {
@@ -166,9 +136,8 @@ impl<E> EventQueue<E> {
     }
 
     /// Files an entry whose key is larger than the last key.
-    #[inline]
     fn push_entry(&mut self, entry: Entry<E>) {
-        let bucket = bucket_of(entry.time, entry.seq, self.last_time, self.last_seq);
+        let bucket = bucket_of(entry.time ^ self.last_time, entry.seq ^ self.last_seq);
         self.occupied.set(bucket);
         self.buckets[bucket].push(entry);
     }
@@ -196,11 +165,8 @@ impl<E> EventQueue<E> {
     /// files every other entry again. Rare (see `schedule`); allocates.
     fn rebase(&mut self, least: Entry<E>) {
         let mut entries: Vec<Entry<E>> = self.front.take().into_iter().collect();
-        for (index, bucket) in self.buckets.iter_mut().enumerate() {
+        for bucket in &mut self.buckets {
             entries.append(bucket);
-            if index >= FREE_FROM {
-                free(bucket);
-            }
         }
         (self.last_time, self.last_seq) = (least.time, least.seq);
         self.front = Some(least);
@@ -220,18 +186,16 @@ impl<E> EventQueue<E> {
 
     fn settle_from_buckets(&mut self) -> Option<Time> {
         let bucket = self.occupied.lowest()?;
-        self.occupied.clear(bucket);
+        let mut occupied = self.occupied;
+        occupied.clear(bucket);
         let (lower, rest) = self.buckets.split_at_mut(bucket);
         let entries = &mut rest[0];
         if entries.len() == 1 {
             // Alone in its bucket: it is the least, and nothing moves down.
             let front = entries.pop().expect("an occupied bucket holds an entry");
-            (self.last_time, self.last_seq) = (front.time, front.seq);
+            (self.last_time, self.last_seq, self.occupied) = (front.time, front.seq, occupied);
             let time = front.time;
             self.front = Some(front);
-            if bucket >= FREE_FROM {
-                free(&mut self.buckets[bucket]);
-            }
             return Some(time);
         }
         let mut least = 0;
@@ -242,21 +206,28 @@ impl<E> EventQueue<E> {
         }
         let front = entries.swap_remove(least);
         let (last_time, last_seq) = (front.time, front.seq);
-        // The others land in lower buckets: they agreed with the old last key above the
-        // bucket's digit and had the same value there, and so does the new one. The emptied
-        // vector keeps its capacity unless the bucket is far.
+        // The others land in lower buckets: they agreed with the old last key above bit
+        // `bucket`, and so does the new one. The emptied vector keeps its capacity.
         for entry in entries.drain(..) {
-            let lower_bucket = bucket_of(entry.time, entry.seq, last_time, last_seq);
-            self.occupied.set(lower_bucket);
+            let lower_bucket = bucket_of(entry.time ^ last_time, entry.seq ^ last_seq);
+            occupied.set(lower_bucket);
             lower[lower_bucket].push(entry);
         }
-        (self.last_time, self.last_seq) = (last_time, last_seq);
+        (self.last_time, self.last_seq, self.occupied) = (last_time, last_seq, occupied);
         let time = front.time;
         self.front = Some(front);
-        if bucket >= FREE_FROM {
-            free(&mut self.buckets[bucket]);
-        }
         Some(time)
+    }
+
+    /// Frees the vectors of the empty high buckets (`TRIM_FROM`): a few dozen instructions,
+    /// for a caller to run now and then (the model does at each time-series sample) rather
+    /// than on the per-event path. Changes no order.
+    pub fn trim(&mut self) {
+        for bucket in &mut self.buckets[TRIM_FROM..] {
+            if bucket.is_empty() && bucket.capacity() > 0 {
+                *bucket = Vec::new();
+            }
+        }
     }
 
     /// The bytes its buckets hold (their capacity), for the run's memory check: 128 additions,
@@ -302,7 +273,7 @@ mod tests {
         assert_eq!(queue.now(), 20);
     }
 
-    /// Every far bucket must give its vector back once it empties.
+    /// `trim` at random moments too: it must free every emptied far bucket and change no order.
     #[test]
     fn pops_the_least_time_then_sequence_on_random_interleavings() {
         use rand::Rng as _;
@@ -311,11 +282,11 @@ mod tests {
         // A sorted model of what is in the queue: ids grow with insertion, so (time, id) order
         // is (time, sequence) order.
         let mut model = std::collections::BTreeSet::new();
-        let (mut id, mut far_filled) = (0u32, 0);
-        let far = |queue: &EventQueue<u32>, empty: bool| {
-            queue.buckets[FREE_FROM..]
+        let (mut id, mut freed) = (0u32, 0);
+        let emptied_far = |queue: &EventQueue<u32>| {
+            queue.buckets[TRIM_FROM..]
                 .iter()
-                .filter(|bucket| bucket.is_empty() == empty && bucket.capacity() > 0)
+                .filter(|bucket| bucket.is_empty() && bucket.capacity() > 0)
                 .count()
         };
         for _ in 0..50_000 {
@@ -329,7 +300,7 @@ mod tests {
             }
             if rng.random_bool(0.6) || queue.is_empty() {
                 // Ties, short delays and long timers, as in the model, and timers far enough
-                // to fill the buckets freed when they empty.
+                // to fill the buckets `trim` frees.
                 let span = [50, 1 << 20, 1 << 42, 1 << 47][rng.random_range(0..4)];
                 let time = queue.now() + rng.random_range(0..span);
                 queue.schedule(time, id);
@@ -338,39 +309,17 @@ mod tests {
             } else {
                 assert_eq!(queue.pop(), model.pop_first());
             }
-            far_filled += far(&queue, false);
-            assert_eq!(far(&queue, true), 0, "every emptied far bucket is freed");
+            if rng.random_bool(0.01) {
+                freed += emptied_far(&queue);
+                queue.trim();
+                assert_eq!(emptied_far(&queue), 0, "every emptied far bucket is freed");
+            }
         }
-        assert!(far_filled > 10, "far buckets were filled ({far_filled})");
+        assert!(freed > 10, "far buckets emptied and were freed ({freed})");
         while let Some(entry) = queue.pop() {
             assert_eq!(Some(entry), model.pop_first());
         }
         assert!(model.is_empty());
-    }
-
-    /// Ties are filed by their sequence numbers' digits: enough of them, interleaved with pops
-    /// and with later times, to use the sequence buckets of the first three digits.
-    #[test]
-    fn many_ties_pop_in_insertion_order() {
-        let mut queue = EventQueue::new();
-        let mut expected = Vec::new();
-        let mut popped = Vec::new();
-        for id in 0..200_000u32 {
-            // Mostly ties at the current time, a few a little later.
-            let time = queue.now() + u64::from(id % 97 == 0) * u64::from(id % 7);
-            queue.schedule(time, id);
-            expected.push((time, id));
-            if id % 3 == 0 {
-                popped.extend(queue.pop());
-            }
-        }
-        popped.extend(std::iter::from_fn(|| queue.pop()));
-        expected.sort();
-        assert_eq!(popped, expected);
-        assert!(
-            queue.next_seq > 1 << 17,
-            "sequence numbers reached the third digit"
-        );
     }
 
     /// The first event at time 0 (a timeline entry at "0s", a trace arrival at 0) must not

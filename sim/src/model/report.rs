@@ -109,8 +109,6 @@ impl Model {
         s.interval_llm_latency.iter_mut().for_each(|h| h.reset());
         self.rows.push(&row);
         self.sample_row = row;
-        // The queue's far buckets, emptied since the last sample, give their memory back.
-        self.queue.trim();
         let next = (now + self.cfg.run.sample_interval).min(self.horizon);
         if next > now {
             self.schedule(next, Event::Sample);

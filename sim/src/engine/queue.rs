@@ -3,8 +3,9 @@
 //! Contract: time is an integer number of nanoseconds; events at the same time pop in the order
 //! they were scheduled; scheduling before the current time is a bug and panics (in release
 //! builds too). The queue allocates only when a bucket or the arena reaches a new high-water
-//! mark, never per event in steady state, and its memory follows the most entries pending,
-//! not the horizon.
+//! mark, never per event in steady state, and its memory follows the most entries pending
+//! (each near bucket keeps its own most), not the horizon. Events are `Copy`: the model's are
+//! ids and epochs.
 //!
 //! Why a radix heap: keys only grow. A new event's time is at least the time of the last one
 //! popped and its sequence number is larger than any before, so every key scheduled is larger
@@ -19,12 +20,12 @@
 //!
 //! Storage: a near bucket (times that differ from the last key's below bit 32, 4.3 s) is a
 //! vector that keeps its capacity: the clock passes through these all the time, and each keeps
-//! the most short delays it ever held. A far bucket is a
-//! chain of fixed-size blocks drawn from one arena with a free list: it empties when the clock
-//! passes its span and its digit comes round again minutes to years later, so it gives its
-//! blocks back at once and the next far bucket to fill reuses them. (Vectors there either kept
-//! the capacity of the most timers each of a thousand buckets ever held, megabytes growing
-//! with the horizon, or allocated again each time one refilled.)
+//! the most short delays it ever held. A far bucket is a chain of fixed-size blocks drawn from
+//! one arena with a free list: it empties when the clock passes its span and its digit comes
+//! round again 18 minutes or more later, so it gives its blocks back at once and the next far
+//! bucket to fill reuses them. (Vectors there either kept the capacity of the most timers each
+//! of a thousand buckets ever held, megabytes growing with the horizon, or allocated again each
+//! time one refilled.)
 
 pub type Time = u64;
 
@@ -45,7 +46,8 @@ const _: () = assert!(WORDS <= 64, "the summary has a bit per word of the bitset
 /// The first far bucket: times that differ from the last key's from bit 32 up.
 const FAR: usize = HALF + (32 / DIGIT_BITS as usize) * RADIX;
 /// Entries per block. A far bucket wastes at most `BLOCK - 1` slots, and only while it is
-/// occupied.
+/// occupied. Not tuned: far pushes are few (the voice peak's 40 minutes open 48,000 blocks in
+/// 5 million pushes).
 const BLOCK: usize = 8;
 /// No block: the end of a chain or of the free list.
 const NIL: u32 = u32::MAX;

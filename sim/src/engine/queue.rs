@@ -346,10 +346,10 @@ impl<E: Copy> EventQueue<E> {
             }
         }
         let front = entries.swap_remove(least);
-        (self.last_time, self.last_seq) = (front.time, front.seq);
         // The others land in lower buckets: they agreed with the old last key above the
-        // bucket's digit and had the same value there, and so does the new one. The vector
-        // is taken out while they move and put back, keeping its capacity.
+        // bucket's digit and had the same value there, and so does the new one (the caller
+        // makes it the last key). The vector is taken out while they move and put back,
+        // keeping its capacity.
         let mut entries = std::mem::take(entries);
         for entry in entries.drain(..) {
             let lower = bucket_of(entry.time, entry.seq, front.time, front.seq);
@@ -377,9 +377,10 @@ impl<E: Copy> EventQueue<E> {
             }
         });
         let front = self.slots[least];
+        // As in `settle_near`, but filed by `push_entry`, which reads the last key: set here,
+        // before they move. Each block is read before it is freed, so a lower far bucket may
+        // reuse it at once.
         (self.last_time, self.last_seq) = (front.time, front.seq);
-        // As in `settle_near`. Each block is read before it is freed, so a lower far bucket
-        // may reuse it at once.
         self.walk(head, len, true, |queue, slot| {
             if slot != least {
                 queue.push_entry(queue.slots[slot]);

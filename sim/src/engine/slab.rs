@@ -4,17 +4,22 @@
 //! recognise stale references carried by events.
 
 pub struct Slab<T> {
-    items: Vec<T>,
-    live: Vec<bool>,
+    /// Each entity with its liveness beside it: a handler checks that an event's entity is
+    /// still live and then reads it, one bounds check and one cache line.
+    slots: Vec<Slot<T>>,
     free: Vec<u32>,
     len: usize,
+}
+
+struct Slot<T> {
+    item: T,
+    live: bool,
 }
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
         Slab {
-            items: Vec::new(),
-            live: Vec::new(),
+            slots: Vec::new(),
             free: Vec::new(),
             len: 0,
         }
@@ -27,27 +32,31 @@ impl<T> Slab<T> {
     pub fn insert_with(&mut self, make: impl FnOnce(Option<&T>) -> T) -> u32 {
         self.len += 1;
         if let Some(id) = self.free.pop() {
-            let slot = &mut self.items[id as usize];
-            *slot = make(Some(slot));
-            self.live[id as usize] = true;
+            let slot = &mut self.slots[id as usize];
+            slot.item = make(Some(&slot.item));
+            slot.live = true;
             id
         } else {
-            let id = u32::try_from(self.items.len()).expect("slab full: more than 2^32 entities");
-            self.items.push(make(None));
-            self.live.push(true);
+            let id = u32::try_from(self.slots.len()).expect("slab full: more than 2^32 entities");
+            self.slots.push(Slot {
+                item: make(None),
+                live: true,
+            });
             id
         }
     }
 
     pub fn remove(&mut self, id: u32) {
-        assert!(self.live[id as usize], "slab: double free of {id}");
-        self.live[id as usize] = false;
+        let slot = &mut self.slots[id as usize];
+        assert!(slot.live, "slab: double free of {id}");
+        slot.live = false;
         self.free.push(id);
         self.len -= 1;
     }
 
+    #[inline]
     pub fn is_live(&self, id: u32) -> bool {
-        self.live.get(id as usize).copied().unwrap_or(false)
+        self.slots.get(id as usize).is_some_and(|slot| slot.live)
     }
 
     pub fn len(&self) -> usize {
@@ -62,29 +71,31 @@ impl<T> Slab<T> {
     /// never shrinks). The vectors' spare capacity is left out: reserved, not yet written, so
     /// not yet memory the machine gives the process.
     pub fn footprint(&self) -> usize {
-        self.items.len() * (std::mem::size_of::<T>() + 1) + self.free.len() * 4
+        self.slots.len() * std::mem::size_of::<Slot<T>>() + self.free.len() * 4
     }
 
     /// Live ids in increasing order.
     pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        self.live
+        self.slots
             .iter()
             .enumerate()
-            .filter(|(_, live)| **live)
+            .filter(|(_, slot)| slot.live)
             .map(|(id, _)| id as u32)
     }
 }
 
 impl<T> std::ops::Index<u32> for Slab<T> {
     type Output = T;
+    #[inline]
     fn index(&self, id: u32) -> &T {
-        &self.items[id as usize]
+        &self.slots[id as usize].item
     }
 }
 
 impl<T> std::ops::IndexMut<u32> for Slab<T> {
+    #[inline]
     fn index_mut(&mut self, id: u32) -> &mut T {
-        &mut self.items[id as usize]
+        &mut self.slots[id as usize].item
     }
 }
 

@@ -288,7 +288,7 @@ impl Model {
         }
         let inst_gen = self.instances[inst as usize].generation;
         if work == 0 {
-            self.immediate.push_back((inst, inst_gen, job));
+            self.immediate.push((inst, inst_gen, job));
             return;
         }
         let instance = &self.instances[inst as usize];

@@ -23,7 +23,7 @@ mod timeline;
 pub mod traffic;
 mod workflow;
 
-use crate::engine::{EventQueue, Slab, Time, rng};
+use crate::engine::{EventQueue, Fifo, Slab, Time, rng};
 use crate::metrics::report::{EventKind, EventRecord, RunOutput};
 use crate::scenario::Scenario;
 use state::*;
@@ -148,9 +148,10 @@ pub(crate) struct Model {
     stream_bases: [rng::StreamBase; streams::COUNT],
     horizon: Time,
     queue: EventQueue<Event>,
-    immediate: VecDeque<(u32, u32, CpuJob)>,
+    /// Zero-CPU jobs to finish once the current event's other work is done, in order.
+    immediate: Fifo<(u32, u32, CpuJob)>,
     /// Request mode: workflow tasks to run once the current event's other work is done.
-    served_tasks: VecDeque<(u32, u32)>,
+    served_tasks: Fifo<(u32, u32)>,
     /// Request mode's state; `None` in poll mode.
     serving: Option<serving::ServingState>,
     memory_exceeded: Vec<u32>,
@@ -221,8 +222,8 @@ impl Model {
             stream_bases: std::array::from_fn(|s| rng::StreamBase::new(scenario.seed, s as u64)),
             horizon: scenario.run.horizon,
             queue: EventQueue::new(),
-            immediate: VecDeque::new(),
-            served_tasks: VecDeque::new(),
+            immediate: Fifo::default(),
+            served_tasks: Fifo::default(),
             serving: scenario
                 .serving
                 .is_request()
@@ -495,12 +496,12 @@ impl Model {
     /// Then (request mode) the workflow tasks that became due, which may queue more of both.
     fn drain_immediate(&mut self) {
         loop {
-            while let Some((inst, inst_gen, job)) = self.immediate.pop_front() {
+            while let Some((inst, inst_gen, job)) = self.immediate.pop() {
                 if self.instances[inst as usize].generation == inst_gen {
                     self.cpu_job_finished(inst, job);
                 }
             }
-            match self.served_tasks.pop_front() {
+            match self.served_tasks.pop() {
                 Some((wf, epoch)) => self.run_served_task(wf, epoch),
                 None => return,
             }

@@ -255,7 +255,7 @@ impl Model {
         w.processing = std::mem::take(&mut w.inbox);
         w.processing_completions = std::mem::replace(&mut w.completions, CompletionList::EMPTY);
         let epoch = w.task_epoch;
-        self.served_tasks.push_back((wf, epoch));
+        self.served_tasks.push((wf, epoch));
     }
 
     pub(super) fn run_served_task(&mut self, wf: u32, epoch: u32) {

@@ -11,7 +11,7 @@ use super::resolve::{Context, array_items};
 
 /// Token counts a step states (growth per turn, the first chunk), capped like every other
 /// count (`COUNT_MAX`) so token totals and costs stay finite numbers.
-const TOKENS_MAX: u64 = 1_000_000_000;
+pub(crate) const TOKENS_MAX: u64 = 1_000_000_000;
 
 const STEP_KINDS: [&str; 5] = ["llm", "tool", "parallel", "repeat", "choice"];
 

@@ -81,6 +81,8 @@ pub(crate) const COUNT_MAX: f64 = 1e9;
 pub(crate) const TOKENS_PER_MINUTE_MAX: f64 = 1e12;
 /// Integer settings that size a worker (slots, cache entries, concurrency).
 pub(crate) const SLOTS_MAX: u32 = 1_000_000;
+/// vCPUs of one instance: beyond the largest machine a cloud rents.
+pub(crate) const VCPUS_MAX: u32 = 1024;
 
 impl Range {
     pub(crate) fn contains(&self, x: f64) -> bool {

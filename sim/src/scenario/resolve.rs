@@ -601,7 +601,7 @@ fn temporal(node: Option<&Node>, diags: &mut Diags) -> Temporal {
 
 fn instance(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Instance {
     let mut s = Section::open(node, "instance", &Origin::Whole, diags);
-    let vcpus = s.u32_in(diags, "vcpus", 1, 1, 1024);
+    let vcpus = s.u32_in(diags, "vcpus", 1, 1, VCPUS_MAX);
     // Bounded so that CPU durations stay within 100x of the work the scenario states.
     let cpu_speed = s.number(diags, "cpu_speed", 1.0, closed(0.01, 100.0));
     let memory_limit_bytes = s.size(diags, "memory_limit", 512 << 20);

@@ -6,13 +6,20 @@
 //! (every shipped scenario, template and fixture validates; a misspelt key does not).
 //!
 //! Units are strings with patterns that accept what `units.rs` parses; lists of names the
-//! reader already declares (SLO metrics, deploy and incident kinds) come from its constants.
+//! reader already declares (SLO metrics, deploy and incident kinds) come from its constants, and
+//! so do the ranges of integer keys (`SLOTS_MAX`, `u32::MAX` for a key read as a u32). A key
+//! read as a u64 has no `maximum`: the reader takes any integer TOML can write. Rules between
+//! keys (min <= max, a limit in `[run]`) stay with the reader.
 
 #![allow(
     dead_code,
     reason = "the types exist to be described by schemars, never constructed"
 )]
 
+use super::agent::TOKENS_MAX;
+use super::read::{SLOTS_MAX, VCPUS_MAX};
+use crate::sweep::grid::MAX_REPLICATIONS;
+use crate::sweep::halving::{MAX_FACTOR, MIN_FACTOR};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -266,11 +273,13 @@ struct Run {
     /// The start of the run that latency statistics skip; default "0s", below horizon.
     warmup: Option<Duration>,
     /// Events the run may process before it stops with an error; default 10_000_000_000.
+    #[schemars(range(min = 1))]
     max_events: Option<u64>,
     /// Simulated time between two timeseries.csv rows; default "60s".
     sample_interval: Option<Duration>,
     /// Conversations open at once beyond which the run stops with an error (also estimated
     /// before it starts); default 10_000_000.
+    #[schemars(range(min = 1))]
     max_open_conversations: Option<u64>,
     /// Memory of the run's state (conversations, workflows, activities, pending events and
     /// queues), estimated from their counts during the run, beyond which the run stops with an
@@ -278,11 +287,14 @@ struct Run {
     max_memory: Option<Size>,
     /// Conversations the traffic may bring over the horizon, checked before the run; default
     /// 10_000_000.
+    #[schemars(range(min = 1))]
     max_conversations: Option<u64>,
     /// Instances the autoscaler may run, checked before the run; default 10_000.
+    #[schemars(range(min = 1))]
     max_instances: Option<u64>,
     /// timeseries.csv rows (horizon / sample_interval), checked before the run; default
     /// 1_000_000.
+    #[schemars(range(min = 1))]
     max_timeseries_rows: Option<u64>,
 }
 
@@ -466,6 +478,7 @@ struct Workload {
 #[schemars(deny_unknown_fields)]
 struct OnFailure {
     /// How many times the fallback steps may run in all before the step fails; default 1.
+    #[schemars(range(min = 1, max = u32::MAX))]
     max_runs: Option<u32>,
     /// The fallback steps (a re-plan); their success is the step's success. Required.
     steps: Vec<Step>,
@@ -519,6 +532,7 @@ enum Step {
         output_tokens: CountDist,
         /// Input tokens added for each earlier turn of the conversation (input = drawn + this
         /// x (turn - 1)); default 0.
+        #[schemars(range(min = 0, max = TOKENS_MAX))]
         input_tokens_per_turn: Option<u64>,
         /// Whether the input also holds the output tokens of this conversation's earlier
         /// successful calls of carrying steps; default false.
@@ -528,6 +542,7 @@ enum Step {
         cached_input_fraction: Option<f64>,
         /// Streaming: the next step starts once this many output tokens have arrived, while
         /// the call goes on; default none (no streaming).
+        #[schemars(range(min = 1, max = TOKENS_MAX))]
         first_chunk_tokens: Option<u64>,
     },
     /// One tool call (an API, a database) with a drawn latency, as an activity.
@@ -554,7 +569,8 @@ enum Step {
         price_per_call_usd: Option<f64>,
         /// A connection limit shared by every attempt of this step across the fleet; an
         /// attempt beyond it waits holding its worker slot. Default none (unlimited).
-        max_concurrent_calls: Option<u64>,
+        #[schemars(range(min = 1, max = SLOTS_MAX))]
+        max_concurrent_calls: Option<u32>,
     },
     /// Fan-out and join: fixed branches, or the template steps run width times.
     Parallel {
@@ -571,7 +587,8 @@ enum Step {
         /// The branch template, run width times.
         steps: Option<Vec<Step>>,
         /// The join succeeds when this many branches have succeeded; default all branches.
-        wait_for: Option<u64>,
+        #[schemars(range(min = 1, max = u32::MAX))]
+        wait_for: Option<u32>,
         /// "fail" (the first failed branch fails the step) or "continue" (failed branches are
         /// dropped); default "fail".
         on_branch_failure: Option<BranchFailure>,
@@ -632,7 +649,8 @@ struct Retry {
     /// The longest wait between two attempts; default 100 x initial_interval ("100s").
     maximum_interval: Option<Duration>,
     /// Attempts before the activity fails for good, 0 = unlimited; default 0.
-    maximum_attempts: Option<u64>,
+    #[schemars(range(min = 0, max = u32::MAX))]
+    maximum_attempts: Option<u32>,
 }
 
 #[derive(JsonSchema)]
@@ -640,12 +658,15 @@ struct Retry {
 struct Temporal {
     /// Sticky workflow cache entries per worker (Go SDK SetStickyWorkflowCacheSize), 0 turns
     /// the cache off; default 10_000.
-    cache_size: Option<u64>,
+    #[schemars(range(min = 0, max = SLOTS_MAX))]
+    cache_size: Option<u32>,
     /// Workflow-task slots per worker (Go SDK MaxConcurrentWorkflowTaskExecutionSize);
     /// default 1000.
-    max_concurrent_workflow_tasks: Option<u64>,
+    #[schemars(range(min = 1, max = SLOTS_MAX))]
+    max_concurrent_workflow_tasks: Option<u32>,
     /// Activity slots per worker (Go SDK MaxConcurrentActivityExecutionSize); default 1000.
-    max_concurrent_activities: Option<u64>,
+    #[schemars(range(min = 1, max = SLOTS_MAX))]
+    max_concurrent_activities: Option<u32>,
     /// How long a task waits on its sticky worker's queue before the service moves it to the
     /// normal queue; default "5s".
     sticky_schedule_to_start_timeout: Option<Duration>,
@@ -661,7 +682,8 @@ struct Temporal {
     /// Extra history-fetch latency per page of history_page_size events; default "10ms".
     history_fetch_per_page: Option<Duration>,
     /// History events per page fetched on a cache miss; default 256.
-    history_page_size: Option<u64>,
+    #[schemars(range(min = 1, max = u32::MAX))]
+    history_page_size: Option<u32>,
     /// Memory of one cached workflow before its events and turns; default "64KiB".
     cached_workflow_memory: Option<Size>,
     /// Memory per history event of a cached workflow; default "1KiB".
@@ -675,7 +697,8 @@ struct Temporal {
 #[schemars(deny_unknown_fields)]
 struct Instance {
     /// vCPUs of one instance, 1 to 1024; default 1.
-    vcpus: Option<u64>,
+    #[schemars(range(min = 1, max = VCPUS_MAX))]
+    vcpus: Option<u32>,
     /// Relative speed of one vCPU (CPU work takes work / cpu_speed), 0.01 to 100; default
     /// 1.0.
     cpu_speed: Option<f64>,
@@ -728,7 +751,8 @@ struct Serving {
     session: Option<SessionScope>,
     /// Request slots per instance, request mode only; default 80 (Cloud Run), at most 1000
     /// with the cloud_run autoscaler.
-    max_concurrency: Option<u64>,
+    #[schemars(range(min = 1, max = SLOTS_MAX))]
+    max_concurrency: Option<u32>,
     /// How long a request waits for a slot before it is rejected, request mode only; default
     /// "10s" ("0s" rejects at once).
     max_wait: Option<Duration>,
@@ -756,22 +780,28 @@ enum SessionScope {
 enum Autoscaler {
     /// Always the same number of instances.
     Fixed {
-        /// Instances always running (an OOM-killed one restarts); default 1.
-        instances: Option<u64>,
+        /// Instances always running (an OOM-killed one restarts), at most run.max_instances;
+        /// default 1.
+        #[schemars(range(min = 0, max = u32::MAX))]
+        instances: Option<u32>,
     },
     /// Cloud Run's CPU and request-concurrency autoscaling.
     CloudRun {
         /// The fewest instances, at most max_instances; default 0.
-        min_instances: Option<u64>,
-        /// The most instances; default 100.
-        max_instances: Option<u64>,
+        #[schemars(range(min = 0, max = u32::MAX))]
+        min_instances: Option<u32>,
+        /// The most instances, at most run.max_instances; default 100.
+        #[schemars(range(min = 1, max = u32::MAX))]
+        max_instances: Option<u32>,
         /// Instances running at t = 0, without a cold start; default max(min_instances, 1).
-        initial_instances: Option<u64>,
+        #[schemars(range(min = 0, max = u32::MAX))]
+        initial_instances: Option<u32>,
         /// The CPU utilisation the autoscaler aims at, in (0, 1]; default 0.6.
         target_cpu_utilization: Option<f64>,
         /// Requests per instance for the concurrency rule (in request mode [serving]
         /// max_concurrency, which it must agree with); default 80.
-        max_concurrency: Option<u64>,
+        #[schemars(range(min = 1, max = SLOTS_MAX))]
+        max_concurrency: Option<u32>,
         /// The share of max_concurrency the concurrency rule aims at, in (0, 1]; default 0.6.
         target_concurrency_utilization: Option<f64>,
         /// The trailing window CPU utilisation (and, in request mode, requests) is averaged
@@ -790,11 +820,16 @@ enum Autoscaler {
         /// backlog) or "concurrency" (request mode only); required.
         metric: HpaMetric,
         /// The fewest replicas, at least 1; default 1.
-        min_replicas: Option<u64>,
-        /// The most replicas; required.
-        max_replicas: u64,
+        #[schemars(range(min = 1, max = u32::MAX))]
+        min_replicas: Option<u32>,
+        /// The most replicas, at most run.max_instances; required.
+        #[schemars(range(min = 1, max = u32::MAX))]
+        max_replicas: u32,
         /// Replicas running at t = 0, without a cold start; default min_replicas.
-        initial_replicas: Option<u64>,
+        // The reader reads it from 0 but wants it within [min_replicas, max_replicas], so 0
+        // is never valid here.
+        #[schemars(range(min = 1, max = u32::MAX))]
+        initial_replicas: Option<u32>,
         /// With metric "cpu" or "memory": the target average utilisation, in (0, 1]; default
         /// 0.8.
         target_utilization: Option<f64>,
@@ -815,11 +850,14 @@ enum Autoscaler {
     /// KEDA with the Temporal scaler, driving an HPA.
     Keda {
         /// The fewest replicas (0 lets KEDA scale the fleet to zero); default 0.
-        min_replica_count: Option<u64>,
-        /// The most replicas; default 100.
-        max_replica_count: Option<u64>,
+        #[schemars(range(min = 0, max = u32::MAX))]
+        min_replica_count: Option<u32>,
+        /// The most replicas, at most run.max_instances; default 100.
+        #[schemars(range(min = 1, max = u32::MAX))]
+        max_replica_count: Option<u32>,
         /// Replicas running at t = 0, without a cold start; default max(min_replica_count, 1).
-        initial_replicas: Option<u64>,
+        #[schemars(range(min = 0, max = u32::MAX))]
+        initial_replicas: Option<u32>,
         /// How often KEDA polls the backlog for activation; default "30s".
         polling_interval: Option<Duration>,
         /// With min_replica_count = 0: how long the scaler must have been inactive before the
@@ -905,7 +943,8 @@ struct ScalingPolicy {
     /// the start of the period.
     kind: PolicyKind,
     /// The instances or percent allowed per period, at least 1.
-    value: u64,
+    #[schemars(range(min = 1, max = u32::MAX))]
+    value: u32,
     /// The trailing period the limit applies to, above "0s" and at most "30m".
     period: Duration,
 }
@@ -948,6 +987,7 @@ struct Provider {
     /// A tokens-per-minute quota (input + output tokens, charged at admission); default none.
     tokens_per_minute: Option<f64>,
     /// In-flight requests the provider accepts at once; over it, a 429 at once. Default none.
+    #[schemars(range(min = 1, max = SLOTS_MAX))]
     max_concurrent_requests: Option<u32>,
 }
 
@@ -1014,19 +1054,21 @@ enum SearchKind {
 #[schemars(deny_unknown_fields)]
 struct Sweep {
     /// Runs of every grid point, each with its own seed, 1 to 10,000; default 1.
-    replications: Option<u64>,
+    #[schemars(range(min = 1, max = MAX_REPLICATIONS))]
+    replications: Option<u32>,
     /// The metric the sweep minimises subject to the SLOs; default "cost_compute_usd".
     objective: Option<String>,
     /// How the runs are chosen: "grid" (every point at every replication) or "halving"
     /// (successive halving); default "grid".
     search: Option<SearchKind>,
-    /// Halving: replications of every point in the first round; default 1.
-    #[schemars(range(min = 1))]
-    initial_replications: Option<u64>,
+    /// Halving: replications of every point in the first round, at most replications; default
+    /// 1.
+    #[schemars(range(min = 1, max = MAX_REPLICATIONS))]
+    initial_replications: Option<u32>,
     /// Halving: each round keeps 1 point in this many and gives it this many times the
     /// replications; default 2.
-    #[schemars(range(min = 2, max = 16))]
-    halving_factor: Option<u64>,
+    #[schemars(range(min = MIN_FACTOR, max = MAX_FACTOR))]
+    halving_factor: Option<u32>,
     /// Dotted keys to an array of values or a range string "start..end:step"; default none
     /// (one point).
     grid: Option<BTreeMap<String, AnyValue>>,

@@ -49,7 +49,8 @@ impl<T: Copy> Fifo<T> {
         self.len() == 0
     }
 
-    /// Items it can hold without allocating: the most it ever held between two clears.
+    /// Items it can hold without allocating: at least the most it ever held between two
+    /// clears (the vector's growth rounds up).
     pub fn capacity(&self) -> usize {
         self.items.capacity()
     }

@@ -40,15 +40,6 @@ impl<T: Copy> Fifo<T> {
         }
     }
 
-    /// Items pushed and not yet popped.
-    pub fn len(&self) -> usize {
-        self.items.len() - self.head
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Items it can hold without allocating: at least the most it ever held between two
     /// clears (the vector's growth rounds up).
     pub fn capacity(&self) -> usize {
@@ -67,11 +58,10 @@ mod tests {
         fifo.push(2);
         assert_eq!(fifo.pop(), Some(1));
         fifo.push(3);
-        assert_eq!(fifo.len(), 2);
         assert_eq!(fifo.pop(), Some(2));
         assert_eq!(fifo.pop(), Some(3));
         assert_eq!(fifo.pop(), None);
-        assert!(fifo.is_empty());
+        assert_eq!(fifo.pop(), None);
         fifo.push(4);
         assert_eq!(fifo.pop(), Some(4));
         assert_eq!(fifo.pop(), None);

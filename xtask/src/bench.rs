@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const REPEATS: usize = 3;
-const MMC: &str = "scenarios/validation/mmc.toml";
-const SUPPORT_AGENT: &str = "scenarios/examples/support-agent.toml";
+pub(crate) const MMC: &str = "scenarios/validation/mmc.toml";
+pub(crate) const SUPPORT_AGENT: &str = "scenarios/examples/support-agent.toml";
 
 /// lambda = 9/s for 34 h is about 1.1 M customers: above the 1 M the target asks for. The bare
 /// loop uses the same lambda, mu and c; the model's overrides are written from them.
@@ -35,7 +35,7 @@ const MMC_SERVERS: u32 = 10;
 const MMC_HORIZON: &str = "34h";
 
 /// The `--set` overrides that turn `mmc.toml` into the benchmark's M/M/c.
-fn mmc_overrides() -> [String; 4] {
+pub(crate) fn mmc_overrides() -> [String; 4] {
     [
         format!("traffic.rate_per_s={MMC_LAMBDA}"),
         format!("agent.steps.0.latency.mean={}s", 1.0 / MMC_MU),
@@ -144,6 +144,13 @@ struct Measurement {
 }
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        // Instruction counts under valgrind: deterministic, no timing (`instructions.rs`).
+        Some("--instructions") => return crate::instructions::run(root, &args[1..]),
+        // The child that `--instructions` runs under valgrind.
+        Some("--run-model") => return crate::instructions::run_model(&args[1..]),
+        _ => {}
+    }
     let (mut check, mut quick) = (false, false);
     for arg in args {
         match arg.as_str() {
@@ -171,7 +178,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             other => {
                 return Err(format!(
                     "bench: unexpected argument {other:?} (usage: cargo xtask bench [--check] \
-                     [--quick] | cargo xtask bench --events | cargo xtask bench --memory)"
+                     [--quick] | cargo xtask bench --events | cargo xtask bench --memory | \
+                     cargo xtask bench --instructions [--save FILE] [--compare FILE])"
                 ));
             }
         }
@@ -639,7 +647,7 @@ fn events_per_story(root: &Path) -> Result<(), String> {
 }
 
 /// Left-aligned first column, right-aligned others, widths from the cells; row 0 is the header.
-fn render(rows: &[Vec<String>]) -> String {
+pub(crate) fn render(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -712,6 +720,13 @@ fn hours(seconds: f64) -> String {
 }
 
 /// A header row and rows of cells, as `grid` takes them.
+/// `render` of a header and rows of any width.
+pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut table = vec![header.iter().map(|h| h.to_string()).collect()];
+    table.extend(rows.iter().cloned());
+    render(&table)
+}
+
 fn with_header<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> Vec<Vec<String>> {
     std::iter::once(header.iter().map(|h| h.to_string()).collect())
         .chain(rows.iter().map(|row| row.to_vec()))

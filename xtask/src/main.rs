@@ -6,6 +6,7 @@ mod bench;
 mod ci;
 mod fuzz;
 mod heap;
+mod instructions;
 mod process;
 mod results;
 mod stories;
@@ -21,7 +22,8 @@ const USAGE: &str = "usage: cargo xtask TASK
 
 tasks:
   ci       format check, clippy (warnings denied), tests (release), validate every scenario
-  bench    [--check] [--quick] | --events | --memory: time the simulator against the performance
+  bench    [--check] [--quick] | --events | --memory | --instructions [--save FILE] [--compare
+           FILE]: time the simulator against the performance
            targets: M/M/c customers/s against a bare M/M/c event loop in the same run, the
            story days (support-agent, Gradient Labs 01, the 90 h incident, a voice day), a
            run's peak heap over 1 and 7 simulated days, the events per customer message of
@@ -29,7 +31,9 @@ tasks:
            Gradient Labs sweep (16 points x 10 replications, 2 threads); --check fails when the
            M/M/c ratio to the bare loop is below the committed floor; --quick times each once
            and leaves out the Gradient Labs sweep; --events prints the events per story alone,
-           --memory the peak heaps alone
+           --memory the peak heaps alone; --instructions counts the instructions of four short
+           runs under valgrind (deterministic on one machine: the measure for a hot-path
+           change), --save writes them as JSON and --compare prints them against a saved file
   results [--runs-only] [STORY...]
            regenerate the canonical results/<story>/ from scenarios/<story>/, for every story
            (gradient-labs, anthropic-research, snorkel-underwriting) or those named;

@@ -1,0 +1,363 @@
+//! `cargo xtask bench --instructions`: the instructions a run executes, counted by valgrind
+//! (`--tool=cachegrind`, no cache simulation), for a few fixed workloads. Wall times on a shared
+//! 2-vCPU host move by a third from one day to the next, and not even in proportion across
+//! workloads (a contended day slows the model's high-IPC hot path more than the bare loop),
+//! so a change of a few percent to the hot path cannot be seen in them; the instruction
+//! count of a single-threaded run is the same on every run of the same binary, so it can.
+//! It is what each hot-path change in the README's performance notes was judged by.
+//!
+//! Each workload runs in a child process of this same xtask binary (`bench --run-model`,
+//! which loads the scenario and calls `sim::model::run`, writing no outputs), under valgrind;
+//! the same child loading the scenario without running it (`--load-only`) is counted too,
+//! and the difference is the run's own instructions. Two children at a time, one per core.
+//! `--save FILE` writes the counts as JSON, `--compare FILE` prints each against a saved
+//! one: `--save` on the base commit, then `--compare` on the change.
+//!
+//! The counts depend on the toolchain, the valgrind version and the processor (glibc picks its
+//! `exp` by CPU features), so compare counts taken on one machine with one toolchain.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A workload: (label, scenario, overrides).
+type Workload = (&'static str, &'static str, Vec<String>);
+
+/// Short enough that all four take well under a minute under valgrind on 2 cores, long
+/// enough that loading is a small share of each. The M/M/c is the bench's (`bench::mmc_overrides`)
+/// at a shorter horizon.
+fn workloads() -> [Workload; 4] {
+    let horizon = |h: &str| format!("run.horizon={h}");
+    let mut mmc: Vec<String> = crate::bench::mmc_overrides()
+        .into_iter()
+        .filter(|o| !o.starts_with("run.horizon="))
+        .collect();
+    mmc.push(horizon("4h"));
+    [
+        ("M/M/c rho=0.9 c=10, 4 h", crate::bench::MMC, mmc),
+        (
+            "support-agent, 2 h",
+            crate::bench::SUPPORT_AGENT,
+            vec![horizon("2h")],
+        ),
+        (
+            "gradient-labs 01, 2 h",
+            "scenarios/gradient-labs/01-cache-oom.toml",
+            vec![horizon("2h")],
+        ),
+        (
+            "thoughtly-voice peak, 40 min",
+            "scenarios/thoughtly-voice/peak.toml",
+            vec![horizon("40m")],
+        ),
+    ]
+}
+
+/// What one child reports: valgrind's count, and the run's events and customer messages.
+#[derive(Clone, Copy)]
+struct Child {
+    instructions: u64,
+    events: u64,
+    messages: u64,
+}
+
+/// One workload's counts.
+#[derive(Clone, Copy)]
+struct Count {
+    /// The process loading the scenario and running it.
+    total: u64,
+    /// The same process loading the scenario alone.
+    load: u64,
+    events: u64,
+    messages: u64,
+}
+
+impl Count {
+    fn run(&self) -> u64 {
+        self.total.saturating_sub(self.load)
+    }
+}
+
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let (mut save, mut compare) = (None, None);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut path = |flag: &str| {
+            args.next()
+                .map(PathBuf::from)
+                .ok_or_else(|| format!("bench --instructions: {flag} needs a file"))
+        };
+        match arg.as_str() {
+            "--save" => save = Some(path("--save")?),
+            "--compare" => compare = Some(path("--compare")?),
+            other => {
+                return Err(format!(
+                    "bench --instructions: unexpected argument {other:?} (usage: cargo xtask \
+                     bench --instructions [--save FILE] [--compare FILE])"
+                ));
+            }
+        }
+    }
+    let baseline = compare.as_deref().map(read_counts).transpose()?;
+    match Command::new("valgrind").arg("--version").output() {
+        Ok(output) if output.status.success() => {}
+        _ => {
+            return Err(
+                "bench --instructions: valgrind not found on PATH (Debian and Ubuntu: apt-get \
+                 install valgrind)"
+                    .to_string(),
+            );
+        }
+    }
+    let exe = std::env::current_exe()
+        .map_err(|error| format!("bench --instructions: cannot find this program: {error}"))?;
+
+    // Every child (a workload's run and its load alone), two at a time.
+    let workloads = workloads();
+    let jobs: Vec<(usize, bool)> = (0..workloads.len())
+        .flat_map(|index| [(index, false), (index, true)])
+        .collect();
+    let results: Mutex<Vec<Option<Result<Child, String>>>> = Mutex::new(vec![None; jobs.len()]);
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(2);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let job = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(index, load_only)) = jobs.get(job) else {
+                        return;
+                    };
+                    let result = count(root, &exe, &workloads[index], load_only);
+                    results.lock().expect("no child panics while holding it")[job] = Some(result);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().expect("the children are done");
+    let mut counts = Vec::new();
+    for pair in results.chunks(2) {
+        let [Some(run), Some(load)] = pair else {
+            unreachable!("every job ran");
+        };
+        let (run, load) = (run.clone()?, load.clone()?);
+        counts.push(Count {
+            total: run.instructions,
+            load: load.instructions,
+            events: run.events,
+            messages: run.messages,
+        });
+    }
+
+    let mut rows = Vec::new();
+    for ((label, _, _), count) in workloads.iter().zip(&counts) {
+        let run = count.run();
+        let mut row = vec![
+            label.to_string(),
+            millions(run),
+            millions(count.load),
+            count.events.to_string(),
+            count.messages.to_string(),
+            format!("{:.0}", run as f64 / count.events.max(1) as f64),
+            format!("{:.0}", run as f64 / count.messages.max(1) as f64),
+        ];
+        if let Some(baseline) = &baseline {
+            row.push(match baseline.get(*label) {
+                Some(&before) if before > 0 => format!(
+                    "{} -> {} ({:+.3}%)",
+                    millions(before),
+                    millions(run),
+                    (run as f64 / before as f64 - 1.0) * 100.0
+                ),
+                _ => "-".to_string(),
+            });
+        }
+        rows.push(row);
+    }
+    let mut header = vec![
+        "workload",
+        "run",
+        "loading",
+        "events",
+        "messages",
+        "per event",
+        "per message",
+    ];
+    if baseline.is_some() {
+        header.push("against the saved run");
+    }
+    println!("{}", crate::bench::render_table(&header, &rows));
+    println!(
+        "instructions (valgrind --tool=cachegrind --cache-sim=no) of sim::model::run in this \
+         xtask's process, less those of loading the scenario alone; the same for every run of \
+         the same binary on this machine"
+    );
+    for (label, relative, overrides) in &workloads {
+        let sets: String = overrides.iter().map(|o| format!(" --set {o}")).collect();
+        println!("{label}: {relative}{sets}");
+    }
+    println!("command: cargo xtask bench --instructions");
+    if let Some(path) = save {
+        let saved: BTreeMap<&str, u64> = workloads
+            .iter()
+            .zip(&counts)
+            .map(|((label, _, _), count)| (*label, count.run()))
+            .collect();
+        let json = serde_json::to_string_pretty(&saved).expect("a map of numbers serialises");
+        std::fs::write(&path, json + "\n")
+            .map_err(|error| format!("bench --instructions: {}: {error}", path.display()))?;
+        println!("saved to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Runs one child under valgrind.
+fn count(
+    root: &Path,
+    exe: &Path,
+    (label, relative, overrides): &Workload,
+    load_only: bool,
+) -> Result<Child, String> {
+    let mut command = Command::new("valgrind");
+    command
+        .args([
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--branch-sim=no",
+            "--cachegrind-out-file=/dev/null",
+        ])
+        .arg(exe)
+        .args(["bench", "--run-model"])
+        .arg(root.join(relative))
+        .args(overrides);
+    if load_only {
+        command.arg("--load-only");
+    }
+    let output = command
+        .output()
+        .map_err(|error| format!("{label}: cannot start valgrind: {error}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!(
+            "{label}: the child failed ({}):\n{stderr}",
+            output.status
+        ));
+    }
+    let instructions = instructions_in(&stderr)
+        .ok_or_else(|| format!("{label}: no instruction count in valgrind's report:\n{stderr}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let numbers: Vec<u64> = stdout
+        .split_whitespace()
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    let [events, messages] = numbers[..] else {
+        return Err(format!(
+            "{label}: expected the child to print its events and messages, found {stdout:?}"
+        ));
+    };
+    Ok(Child {
+        instructions,
+        events,
+        messages,
+    })
+}
+
+/// The child: `bench --run-model FILE [KEY=VALUE...] [--load-only]` loads the scenario with
+/// the overrides and runs it (unless `--load-only`), writing no outputs, and prints its
+/// events processed and customer messages (0 0 when only loaded).
+pub fn run_model(args: &[String]) -> Result<(), String> {
+    let load_only = args.iter().any(|arg| arg == "--load-only");
+    let mut rest = args.iter().filter(|arg| *arg != "--load-only");
+    let file = rest
+        .next()
+        .ok_or("bench --run-model: expected a scenario file")?;
+    let overrides: Vec<String> = rest.cloned().collect();
+    let scenario = sim::scenario::load(Path::new(file), &overrides)
+        .map_err(|errors| format!("{file}: invalid scenario:\n{errors}"))?;
+    if load_only {
+        println!("0 0");
+        return Ok(());
+    }
+    let output = sim::model::run(&scenario)
+        .map_err(|error| format!("{file}: run failed with seed {}: {error}", scenario.seed))?;
+    println!(
+        "{} {}",
+        output.summary.events_processed, output.summary.messages.received
+    );
+    Ok(())
+}
+
+/// The count in cachegrind's summary line, `==PID== I   refs:      578,830,167`.
+fn instructions_in(report: &str) -> Option<u64> {
+    report
+        .lines()
+        .find_map(|line| line.split_once("I   refs:").map(|(_, n)| n))
+        .and_then(|n| n.trim().replace(',', "").parse().ok())
+}
+
+fn read_counts(path: &Path) -> Result<BTreeMap<String, u64>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("bench --instructions: {}: {error}", path.display()))?;
+    serde_json::from_str(&text).map_err(|error| {
+        format!(
+            "bench --instructions: {}: expected the JSON that --save writes ({{\"workload\": \
+             instructions, ...}}): {error}",
+            path.display()
+        )
+    })
+}
+
+fn millions(instructions: u64) -> String {
+    format!("{:.1} M", instructions as f64 / 1e6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_count_from_cachegrinds_summary() {
+        let report = "==6794== Cachegrind, a cache and branch-prediction profiler\n\
+                      ==6794== \n\
+                      ==6794== I   refs:      578,830,167\n";
+        assert_eq!(instructions_in(report), Some(578_830_167));
+        assert_eq!(instructions_in("==1== error: no such tool\n"), None);
+    }
+
+    #[test]
+    fn a_saved_file_reads_back_and_a_foreign_one_is_refused() {
+        let dir = std::env::temp_dir().join(format!("xtask-instructions-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.json");
+        std::fs::write(&good, r#"{"support-agent, 2 h": 446348678}"#).unwrap();
+        let counts = read_counts(&good).unwrap();
+        assert_eq!(counts["support-agent, 2 h"], 446_348_678);
+        let bad = dir.join("bad.json");
+        std::fs::write(&bad, r#"{"support-agent, 2 h": "many"}"#).unwrap();
+        let error = read_counts(&bad).unwrap_err();
+        assert!(
+            error.contains("bad.json") && error.contains("--save"),
+            "{error}"
+        );
+        let missing = read_counts(&dir.join("missing.json")).unwrap_err();
+        assert!(missing.contains("missing.json"), "{missing}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The child loads every workload's scenario with its overrides: a renamed key or file
+    /// fails here, not only under valgrind.
+    #[test]
+    fn every_workload_loads() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        for (label, relative, overrides) in workloads() {
+            let mut args = vec![root.join(relative).display().to_string()];
+            args.extend(overrides);
+            args.push("--load-only".to_string());
+            run_model(&args).unwrap_or_else(|error| panic!("{label}: {error}"));
+        }
+    }
+}

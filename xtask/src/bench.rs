@@ -16,6 +16,7 @@
 //! (e) The Gradient Labs sweep (16 points x 10 replications) on 2 threads, against its
 //! wall-time target, as measured and at the reference speed.
 //! `--quick` times each once and leaves out (e): about a minute instead of several.
+//! `--instructions` times nothing: it counts instructions under valgrind (`instructions.rs`).
 
 use crate::bare_mmc;
 use sim::metrics::report::Summary;
@@ -647,7 +648,7 @@ fn events_per_story(root: &Path) -> Result<(), String> {
 }
 
 /// Left-aligned first column, right-aligned others, widths from the cells; row 0 is the header.
-pub(crate) fn render(rows: &[Vec<String>]) -> String {
+fn render(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -719,7 +720,6 @@ fn hours(seconds: f64) -> String {
     format!("{}h", seconds / 3600.0)
 }
 
-/// A header row and rows of cells, as `grid` takes them.
 /// `render` of a header and rows of any width.
 pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut table = vec![header.iter().map(|h| h.to_string()).collect()];
@@ -727,6 +727,7 @@ pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
     render(&table)
 }
 
+/// A header row and rows of cells, as `grid` takes them.
 fn with_header<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> Vec<Vec<String>> {
     std::iter::once(header.iter().map(|h| h.to_string()).collect())
         .chain(rows.iter().map(|row| row.to_vec()))

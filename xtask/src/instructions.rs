@@ -1,10 +1,11 @@
 //! `cargo xtask bench --instructions`: the instructions a run executes, counted by valgrind
 //! (`--tool=cachegrind`, no cache simulation), for a few fixed workloads. Wall times on a shared
 //! 2-vCPU host move by a third from one day to the next, and not even in proportion across
-//! workloads (a contended day slows the model's high-IPC hot path more than the bare loop),
+//! workloads (a contended day slowed the model more than the bare loop: see the README),
 //! so a change of a few percent to the hot path cannot be seen in them; the instruction
 //! count of a single-threaded run is the same on every run of the same binary, so it can.
-//! It is what each hot-path change in the README's performance notes was judged by.
+//! The README's performance notes judged each hot-path change by such counts, taken by hand
+//! with callgrind (whose whole-process totals differ from these by a fraction of a percent).
 //!
 //! Each workload runs in a child process of this same xtask binary (`bench --run-model`,
 //! which loads the scenario and calls `sim::model::run`, writing no outputs), under valgrind;

@@ -139,17 +139,17 @@ const STORIES: [(&str, &str, &[&str]); 4] = [
     ),
 ];
 
-struct Measurement {
+pub(crate) struct Measurement {
     best_wall: Duration,
-    summary: Summary,
+    pub(crate) summary: Summary,
 }
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         // Instruction counts under valgrind: deterministic, no timing (`instructions.rs`).
-        Some("--instructions") => return crate::instructions::run(root, &args[1..]),
+        Some("--instructions") => return crate::instructions::run(&args[1..]),
         // The child that `--instructions` runs under valgrind.
-        Some("--run-model") => return crate::instructions::run_model(&args[1..]),
+        Some("--run-model") => return crate::instructions::run_model(root, &args[1..]),
         _ => {}
     }
     let (mut check, mut quick) = (false, false);
@@ -688,7 +688,7 @@ fn best_bare(customers: u64, repeats: usize) -> bare_mmc::BareRun {
 
 /// Loads `relative` (under the workspace root) with `overrides` and keeps the best wall time
 /// of `repeats` runs.
-fn measure(
+pub(crate) fn measure(
     root: &Path,
     relative: &str,
     overrides: &[String],

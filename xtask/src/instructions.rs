@@ -10,7 +10,8 @@
 //! Each workload runs in a child process of this same xtask binary (`bench --run-model`,
 //! which loads the scenario and calls `sim::model::run`, writing no outputs), under valgrind;
 //! the same child loading the scenario without running it (`--load-only`) is counted too,
-//! and the difference is the run's own instructions. Two children at a time, one per core.
+//! and the difference is the run's own instructions. The children all start at once: the
+//! counts do not depend on how they share the cores.
 //! `--save FILE` writes the counts as JSON, `--compare FILE` prints each against a saved
 //! one: `--save` on the base commit, then `--compare` on the change.
 //!
@@ -19,9 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, Stdio};
 
 /// A workload: (label, scenario, overrides).
 type Workload = (&'static str, &'static str, Vec<String>);
@@ -64,24 +63,12 @@ struct Child {
     messages: u64,
 }
 
-/// One workload's counts.
-#[derive(Clone, Copy)]
-struct Count {
-    /// The process loading the scenario and running it.
-    total: u64,
-    /// The same process loading the scenario alone.
-    load: u64,
-    events: u64,
-    messages: u64,
+/// A run's own instructions: the child's that ran it less the one's that only loaded it.
+fn own(full: &Child, load: &Child) -> u64 {
+    full.instructions.saturating_sub(load.instructions)
 }
 
-impl Count {
-    fn run(&self) -> u64 {
-        self.total.saturating_sub(self.load)
-    }
-}
-
-pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> Result<(), String> {
     let (mut save, mut compare) = (None, None);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -115,56 +102,29 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let exe = std::env::current_exe()
         .map_err(|error| format!("bench --instructions: cannot find this program: {error}"))?;
 
-    // Every child (a workload's run and its load alone), two at a time.
+    // Every child at once, each workload's run and its loading alone: the counts do not
+    // depend on how the children share the cores, only the wall time does.
     let workloads = workloads();
-    let jobs: Vec<(usize, bool)> = (0..workloads.len())
-        .flat_map(|index| [(index, false), (index, true)])
-        .collect();
-    let results: Mutex<Vec<Option<Result<Child, String>>>> = Mutex::new(vec![None; jobs.len()]);
-    let next = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(2);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let job = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(index, load_only)) = jobs.get(job) else {
-                        return;
-                    };
-                    let result = count(root, &exe, &workloads[index], load_only);
-                    results.lock().expect("no child panics while holding it")[job] = Some(result);
-                }
-            });
-        }
-    });
-    let results = results.into_inner().expect("the children are done");
+    let children = workloads
+        .iter()
+        .map(|workload| Ok((spawn(&exe, workload, false)?, spawn(&exe, workload, true)?)))
+        .collect::<Result<Vec<_>, String>>()?;
     let mut counts = Vec::new();
-    for pair in results.chunks(2) {
-        let [Some(run), Some(load)] = pair else {
-            unreachable!("every job ran");
-        };
-        let (run, load) = (run.clone()?, load.clone()?);
-        counts.push(Count {
-            total: run.instructions,
-            load: load.instructions,
-            events: run.events,
-            messages: run.messages,
-        });
+    for ((label, _, _), (run, load)) in workloads.iter().zip(children) {
+        counts.push((collect(label, run)?, collect(label, load)?));
     }
 
     let mut rows = Vec::new();
-    for ((label, _, _), count) in workloads.iter().zip(&counts) {
-        let run = count.run();
+    for ((label, _, _), (full, load)) in workloads.iter().zip(&counts) {
+        let run = own(full, load);
         let mut row = vec![
             label.to_string(),
             millions(run),
-            millions(count.load),
-            count.events.to_string(),
-            count.messages.to_string(),
-            format!("{:.0}", run as f64 / count.events.max(1) as f64),
-            format!("{:.0}", run as f64 / count.messages.max(1) as f64),
+            millions(load.instructions),
+            full.events.to_string(),
+            full.messages.to_string(),
+            format!("{:.0}", run as f64 / full.events.max(1) as f64),
+            format!("{:.0}", run as f64 / full.messages.max(1) as f64),
         ];
         if let Some(baseline) = &baseline {
             row.push(match baseline.get(*label) {
@@ -206,7 +166,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         let saved: BTreeMap<&str, u64> = workloads
             .iter()
             .zip(&counts)
-            .map(|((label, _, _), count)| (*label, count.run()))
+            .map(|((label, _, _), (full, load))| (*label, own(full, load)))
             .collect();
         let json = serde_json::to_string_pretty(&saved).expect("a map of numbers serialises");
         std::fs::write(&path, json + "\n")
@@ -216,13 +176,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs one child under valgrind.
-fn count(
-    root: &Path,
+/// Starts one child under valgrind.
+fn spawn(
     exe: &Path,
     (label, relative, overrides): &Workload,
     load_only: bool,
-) -> Result<Child, String> {
+) -> Result<std::process::Child, String> {
     let mut command = Command::new("valgrind");
     command
         .args([
@@ -232,15 +191,23 @@ fn count(
             "--cachegrind-out-file=/dev/null",
         ])
         .arg(exe)
-        .args(["bench", "--run-model"])
-        .arg(root.join(relative))
-        .args(overrides);
+        .args(["bench", "--run-model", relative])
+        .args(overrides)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if load_only {
         command.arg("--load-only");
     }
-    let output = command
-        .output()
-        .map_err(|error| format!("{label}: cannot start valgrind: {error}"))?;
+    command
+        .spawn()
+        .map_err(|error| format!("{label}: cannot start valgrind: {error}"))
+}
+
+/// Waits for a child and reads its count and what it printed.
+fn collect(label: &str, child: std::process::Child) -> Result<Child, String> {
+    let output = child
+        .wait_with_output()
+        .map_err(|error| format!("{label}: the child was lost: {error}"))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         return Err(format!(
@@ -267,28 +234,25 @@ fn count(
     })
 }
 
-/// The child: `bench --run-model FILE [KEY=VALUE...] [--load-only]` loads the scenario with
-/// the overrides and runs it (unless `--load-only`), writing no outputs, and prints its
-/// events processed and customer messages (0 0 when only loaded).
-pub fn run_model(args: &[String]) -> Result<(), String> {
+/// The child: `bench --run-model FILE [KEY=VALUE...] [--load-only]` (FILE relative to the
+/// workspace) loads the scenario with the overrides and runs it (unless `--load-only`) as the
+/// bench times it (`bench::measure`), writing no outputs, and prints its events processed and
+/// customer messages (0 0 when only loaded).
+pub fn run_model(root: &Path, args: &[String]) -> Result<(), String> {
     let load_only = args.iter().any(|arg| arg == "--load-only");
     let mut rest = args.iter().filter(|arg| *arg != "--load-only");
     let file = rest
         .next()
         .ok_or("bench --run-model: expected a scenario file")?;
     let overrides: Vec<String> = rest.cloned().collect();
-    let scenario = sim::scenario::load(Path::new(file), &overrides)
-        .map_err(|errors| format!("{file}: invalid scenario:\n{errors}"))?;
     if load_only {
+        sim::scenario::load(&root.join(file), &overrides)
+            .map_err(|errors| format!("{file}: invalid scenario:\n{errors}"))?;
         println!("0 0");
         return Ok(());
     }
-    let output = sim::model::run(&scenario)
-        .map_err(|error| format!("{file}: run failed with seed {}: {error}", scenario.seed))?;
-    println!(
-        "{} {}",
-        output.summary.events_processed, output.summary.messages.received
-    );
+    let summary = crate::bench::measure(root, file, &overrides, 1)?.summary;
+    println!("{} {}", summary.events_processed, summary.messages.received);
     Ok(())
 }
 
@@ -355,10 +319,10 @@ mod tests {
     fn every_workload_loads() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         for (label, relative, overrides) in workloads() {
-            let mut args = vec![root.join(relative).display().to_string()];
+            let mut args = vec![relative.to_string()];
             args.extend(overrides);
             args.push("--load-only".to_string());
-            run_model(&args).unwrap_or_else(|error| panic!("{label}: {error}"));
+            run_model(root, &args).unwrap_or_else(|error| panic!("{label}: {error}"));
         }
     }
 }

@@ -15,8 +15,13 @@
 //! `--save FILE` writes the counts as JSON, `--compare FILE` prints each against a saved
 //! one: `--save` on the base commit, then `--compare` on the change.
 //!
-//! The counts depend on the toolchain, the valgrind version and the processor (glibc picks its
-//! `exp` by CPU features), so compare counts taken on one machine with one toolchain.
+//! `--check` is the regression gate CI runs: it fails when a workload's count exceeds the one
+//! committed in `xtask/instructions.json` by more than `CEILING_PERCENT`. The counts depend on
+//! the toolchain and the valgrind version (and, by a little, on the processor: glibc picks its
+//! `exp` and `memset` by CPU features), so the committed file names both, and where either
+//! differs here the check says so and compares nothing rather than fail on a new compiler. A
+//! change that costs instructions on purpose commits new counts with it (`--save
+//! xtask/instructions.json`), and its message says why.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +29,35 @@ use std::process::{Command, Stdio};
 
 /// A workload: (label, scenario, overrides).
 type Workload = (&'static str, &'static str, Vec<String>);
+
+/// The committed counts `--check` compares against, relative to the workspace.
+pub(crate) const COMMITTED: &str = "xtask/instructions.json";
+
+/// `--check` fails when a workload's count is more than this much above the committed one.
+/// Two runs of one binary count the same to the instruction, and the hot-path changes the
+/// README records moved the counts by 0.5% to 8% (overflow checks: +7.8%; the crash lists:
+/// +3.0% and +4.9%), so 2% lets a processor's different glibc routines through and stops a
+/// change of that kind.
+const CEILING_PERCENT: u64 = 2;
+
+/// What `--save` writes and `--check` and `--compare` read: the counts, each workload's
+/// run's own instructions and its events, and what they were counted with.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Saved {
+    /// `rustc -V` of the toolchain that built the xtask binary counted.
+    toolchain: String,
+    /// `valgrind --version`.
+    valgrind: String,
+    workloads: BTreeMap<String, Count>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Count {
+    instructions: u64,
+    events: u64,
+}
 
 /// Short enough that all four take well under a minute under valgrind on 2 cores, long
 /// enough that loading is a small share of each. The M/M/c is the bench's (`bench::mmc_overrides`)
@@ -68,8 +102,8 @@ fn own(full: &Child, load: &Child) -> u64 {
     full.instructions.saturating_sub(load.instructions)
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let (mut save, mut compare) = (None, None);
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let (mut save, mut compare, mut check) = (None, None, false);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut path = |flag: &str| {
@@ -80,17 +114,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
         match arg.as_str() {
             "--save" => save = Some(path("--save")?),
             "--compare" => compare = Some(path("--compare")?),
+            "--check" => check = true,
             other => {
                 return Err(format!(
                     "bench --instructions: unexpected argument {other:?} (usage: cargo xtask \
-                     bench --instructions [--save FILE] [--compare FILE])"
+                     bench --instructions [--check] [--save FILE] [--compare FILE])"
                 ));
             }
         }
     }
+    if check && compare.is_none() {
+        compare = Some(root.join(COMMITTED));
+    }
     let baseline = compare.as_deref().map(read_counts).transpose()?;
-    match Command::new("valgrind").arg("--version").output() {
-        Ok(output) if output.status.success() => {}
+    let valgrind = match Command::new("valgrind").arg("--version").output() {
+        Ok(output) if output.status.success() => {
+            String::from_utf8_lossy(&output.stdout).trim().to_string()
+        }
         _ => {
             return Err(
                 "bench --instructions: valgrind not found on PATH (Debian and Ubuntu: apt-get \
@@ -98,7 +138,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     .to_string(),
             );
         }
-    }
+    };
+    let toolchain = toolchain()?;
     let exe = std::env::current_exe()
         .map_err(|error| format!("bench --instructions: cannot find this program: {error}"))?;
 
@@ -127,8 +168,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
             format!("{:.0}", run as f64 / full.messages.max(1) as f64),
         ];
         if let Some(baseline) = &baseline {
-            row.push(match baseline.get(*label) {
-                Some(&before) if before > 0 => format!(
+            row.push(match baseline.workloads.get(*label) {
+                Some(&Count {
+                    instructions: before,
+                    ..
+                }) if before > 0 => format!(
                     "{} -> {} ({:+.3}%)",
                     millions(before),
                     millions(run),
@@ -162,18 +206,127 @@ pub fn run(args: &[String]) -> Result<(), String> {
         println!("{label}: {relative}{sets}");
     }
     println!("command: cargo xtask bench --instructions");
-    if let Some(path) = save {
-        let saved: BTreeMap<&str, u64> = workloads
+    let now = Saved {
+        toolchain,
+        valgrind,
+        workloads: workloads
             .iter()
             .zip(&counts)
-            .map(|((label, _, _), (full, load))| (*label, own(full, load)))
-            .collect();
-        let json = serde_json::to_string_pretty(&saved).expect("a map of numbers serialises");
+            .map(|((label, _, _), (full, load))| {
+                let count = Count {
+                    instructions: own(full, load),
+                    events: full.events,
+                };
+                (label.to_string(), count)
+            })
+            .collect(),
+    };
+    if let Some(path) = save {
+        let json = serde_json::to_string_pretty(&now).expect("strings and numbers serialise");
         std::fs::write(&path, json + "\n")
             .map_err(|error| format!("bench --instructions: {}: {error}", path.display()))?;
         println!("saved to {}", path.display());
     }
+    if check {
+        let committed = baseline
+            .as_ref()
+            .expect("--check reads the committed counts");
+        let against = compare.as_deref().expect("--check has a file").display();
+        match verdict(committed, &now) {
+            Verdict::Within(lines) => {
+                for line in lines {
+                    println!("{line}");
+                }
+                println!("check: every count within {CEILING_PERCENT}% of {against}: met");
+            }
+            Verdict::Skipped(why) => println!("check: SKIPPED, nothing compared: {why}"),
+            Verdict::Above(lines) => {
+                return Err(format!(
+                    "bench --instructions --check: above the ceiling of {against} (its count \
+                     + {CEILING_PERCENT}%):\n{}\nmake the change cheaper, or if the cost is \
+                     meant, commit new counts with it: cargo xtask bench --instructions --save \
+                     {COMMITTED}",
+                    lines.join("\n")
+                ));
+            }
+        }
+    }
     Ok(())
+}
+
+/// What `--check` finds: every count within the ceiling (with a line for each that fell
+/// well below it, whose counts could be committed to tighten it), some above it, or nothing
+/// comparable.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Within(Vec<String>),
+    Above(Vec<String>),
+    Skipped(String),
+}
+
+fn verdict(committed: &Saved, now: &Saved) -> Verdict {
+    for (what, then, here) in [
+        ("toolchain", &committed.toolchain, &now.toolchain),
+        ("valgrind", &committed.valgrind, &now.valgrind),
+    ] {
+        if then != here {
+            return Verdict::Skipped(format!(
+                "the saved counts were taken with {what} {then:?}, this is {here:?}; \
+                 commit counts taken with it (cargo xtask bench --instructions --save \
+                 {COMMITTED}) to check against"
+            ));
+        }
+    }
+    let (mut above, mut below) = (Vec::new(), Vec::new());
+    for (label, count) in &now.workloads {
+        let Some(then) = committed.workloads.get(label) else {
+            above.push(format!(
+                "{label}: no committed count (a new or renamed workload)"
+            ));
+            continue;
+        };
+        let change = (count.instructions as f64 / then.instructions.max(1) as f64 - 1.0) * 100.0;
+        let line = format!(
+            "{label}: {} -> {} ({change:+.2}%){}",
+            millions(then.instructions),
+            millions(count.instructions),
+            if count.events == then.events {
+                String::new()
+            } else {
+                format!(", events {} -> {}", then.events, count.events)
+            }
+        );
+        // In integers: the ceiling itself is within it.
+        let (here, there) = (
+            u128::from(count.instructions) * 100,
+            u128::from(then.instructions),
+        );
+        if here > there * u128::from(100 + CEILING_PERCENT) {
+            above.push(line);
+        } else if here < there * u128::from(100 - CEILING_PERCENT) {
+            below.push(format!(
+                "{line}: below; commit the new counts to tighten the ceiling"
+            ));
+        }
+    }
+    if above.is_empty() {
+        Verdict::Within(below)
+    } else {
+        Verdict::Above(above)
+    }
+}
+
+/// `rustc -V` of the toolchain cargo builds with (`RUSTC` if cargo set it).
+fn toolchain() -> Result<String, String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let output = Command::new(&rustc)
+        .arg("-V")
+        .output()
+        .map_err(|error| format!("bench --instructions: cannot run {rustc} -V: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("bench --instructions: {rustc} -V failed"));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
 /// Starts one child under valgrind.
@@ -264,13 +417,13 @@ fn instructions_in(report: &str) -> Option<u64> {
         .and_then(|n| n.trim().replace(',', "").parse().ok())
 }
 
-fn read_counts(path: &Path) -> Result<BTreeMap<String, u64>, String> {
+fn read_counts(path: &Path) -> Result<Saved, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| format!("bench --instructions: {}: {error}", path.display()))?;
     serde_json::from_str(&text).map_err(|error| {
         format!(
-            "bench --instructions: {}: expected the JSON that --save writes ({{\"workload\": \
-             instructions, ...}}): {error}",
+            "bench --instructions: {}: expected the JSON that --save writes ({{\"toolchain\", \
+             \"valgrind\", \"workloads\": {{LABEL: {{\"instructions\", \"events\"}}}}}}): {error}",
             path.display()
         )
     })
@@ -293,24 +446,118 @@ mod tests {
         assert_eq!(instructions_in("==1== error: no such tool\n"), None);
     }
 
+    fn saved(toolchain: &str, counts: &[(&str, u64, u64)]) -> Saved {
+        Saved {
+            toolchain: toolchain.to_string(),
+            valgrind: "valgrind-3.19.0".to_string(),
+            workloads: counts
+                .iter()
+                .map(|&(label, instructions, events)| {
+                    let count = Count {
+                        instructions,
+                        events,
+                    };
+                    (label.to_string(), count)
+                })
+                .collect(),
+        }
+    }
+
     #[test]
     fn a_saved_file_reads_back_and_a_foreign_one_is_refused() {
         let dir = std::env::temp_dir().join(format!("xtask-instructions-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let good = dir.join("good.json");
-        std::fs::write(&good, r#"{"support-agent, 2 h": 446348678}"#).unwrap();
-        let counts = read_counts(&good).unwrap();
-        assert_eq!(counts["support-agent, 2 h"], 446_348_678);
-        let bad = dir.join("bad.json");
-        std::fs::write(&bad, r#"{"support-agent, 2 h": "many"}"#).unwrap();
-        let error = read_counts(&bad).unwrap_err();
-        assert!(
-            error.contains("bad.json") && error.contains("--save"),
-            "{error}"
+        let written = saved(
+            "rustc 1.95.0",
+            &[("support-agent, 2 h", 446_348_678, 356_561)],
         );
+        std::fs::write(&good, serde_json::to_string_pretty(&written).unwrap()).unwrap();
+        assert_eq!(read_counts(&good).unwrap(), written);
+        // The flat map an earlier --save wrote, and a count that is not a number.
+        for (name, text) in [
+            ("flat.json", r#"{"support-agent, 2 h": 446348678}"#),
+            (
+                "bad.json",
+                r#"{"toolchain": "t", "valgrind": "v", "workloads": {"a": {"instructions": "many", "events": 1}}}"#,
+            ),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            let error = read_counts(&path).unwrap_err();
+            assert!(error.contains(name) && error.contains("--save"), "{error}");
+        }
         let missing = read_counts(&dir.join("missing.json")).unwrap_err();
         assert!(missing.contains("missing.json"), "{missing}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_check_fails_above_the_ceiling_and_only_there() {
+        let committed = saved(
+            "rustc 1.95.0",
+            &[("a", 1_000_000, 10), ("b", 2_000_000, 20)],
+        );
+        // At the ceiling (+2%) and below it: within; well below: a line saying to tighten.
+        let within = saved(
+            "rustc 1.95.0",
+            &[("a", 1_020_000, 10), ("b", 1_900_000, 20)],
+        );
+        let Verdict::Within(lines) = verdict(&committed, &within) else {
+            panic!("within the ceiling")
+        };
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with("b: ") && lines[0].contains("tighten"),
+            "{lines:?}"
+        );
+        assert_eq!(verdict(&committed, &committed), Verdict::Within(Vec::new()));
+        // Just above the ceiling, with the events that changed named.
+        let above = saved(
+            "rustc 1.95.0",
+            &[("a", 1_020_001, 11), ("b", 2_000_000, 20)],
+        );
+        let Verdict::Above(lines) = verdict(&committed, &above) else {
+            panic!("above the ceiling")
+        };
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with("a: ") && lines[0].contains("events 10 -> 11"),
+            "{lines:?}"
+        );
+        // A workload the committed file does not know fails: the file is out of date.
+        let renamed = saved(
+            "rustc 1.95.0",
+            &[("a", 1_000_000, 10), ("c", 2_000_000, 20)],
+        );
+        assert!(matches!(verdict(&committed, &renamed), Verdict::Above(_)));
+    }
+
+    #[test]
+    fn another_toolchain_or_valgrind_compares_nothing() {
+        let committed = saved("rustc 1.95.0", &[("a", 1_000_000, 10)]);
+        let newer = saved("rustc 1.96.0", &[("a", 9_000_000, 10)]);
+        let Verdict::Skipped(why) = verdict(&committed, &newer) else {
+            panic!("another toolchain")
+        };
+        assert!(why.contains("1.96.0") && why.contains(COMMITTED), "{why}");
+        let mut other_valgrind = committed.clone();
+        other_valgrind.valgrind = "valgrind-3.22.0".to_string();
+        assert!(matches!(
+            verdict(&committed, &other_valgrind),
+            Verdict::Skipped(_)
+        ));
+    }
+
+    /// The committed counts are for the workloads this file runs, under the same labels.
+    #[test]
+    fn the_committed_counts_name_every_workload() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let committed = read_counts(&root.join(COMMITTED)).unwrap();
+        let labels: Vec<&str> = committed.workloads.keys().map(String::as_str).collect();
+        let mut expected: Vec<&str> = workloads().iter().map(|(label, _, _)| *label).collect();
+        expected.sort_unstable();
+        assert_eq!(labels, expected);
     }
 
     /// The child loads every workload's scenario with its overrides: a renamed key or file

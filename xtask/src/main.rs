@@ -22,8 +22,8 @@ const USAGE: &str = "usage: cargo xtask TASK
 
 tasks:
   ci       format check, clippy (warnings denied), tests (release), validate every scenario
-  bench    [--check] [--quick] | --events | --memory | --instructions [--save FILE] [--compare
-           FILE]: time the simulator against the performance
+  bench    [--check] [--quick] | --events | --memory | --instructions [--check] [--save FILE]
+           [--compare FILE]: time the simulator against the performance
            targets: M/M/c customers/s against a bare M/M/c event loop in the same run, the
            story days (support-agent, Gradient Labs 01, the 90 h incident, a voice day), a
            run's peak heap over 1 and 7 simulated days, the events per customer message of
@@ -33,7 +33,8 @@ tasks:
            and leaves out the Gradient Labs sweep; --events prints the events per story alone,
            --memory the peak heaps alone; --instructions counts the instructions of four short
            runs under valgrind (deterministic on one machine: the measure for a hot-path
-           change), --save writes them as JSON and --compare prints them against a saved file
+           change), --save writes them as JSON, --compare prints them against a saved file and
+           --check fails when one is more than 2% above xtask/instructions.json's
   results [--runs-only] [STORY...]
            regenerate the canonical results/<story>/ from scenarios/<story>/, for every story
            (gradient-labs, anthropic-research, snorkel-underwriting) or those named;

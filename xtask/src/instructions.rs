@@ -309,6 +309,13 @@ fn verdict(committed: &Saved, now: &Saved) -> Verdict {
             ));
         }
     }
+    for label in committed.workloads.keys() {
+        if !now.workloads.contains_key(label) {
+            above.push(format!(
+                "{label}: a committed count for a workload not run (removed or renamed)"
+            ));
+        }
+    }
     if above.is_empty() {
         Verdict::Within(below)
     } else {
@@ -526,12 +533,20 @@ mod tests {
             lines[0].starts_with("a: ") && lines[0].contains("events 10 -> 11"),
             "{lines:?}"
         );
-        // A workload the committed file does not know fails: the file is out of date.
+        // A workload the committed file does not know, or one it knows and that is not run,
+        // fails: the file is out of date.
         let renamed = saved(
             "rustc 1.95.0",
             &[("a", 1_000_000, 10), ("c", 2_000_000, 20)],
         );
-        assert!(matches!(verdict(&committed, &renamed), Verdict::Above(_)));
+        let Verdict::Above(lines) = verdict(&committed, &renamed) else {
+            panic!("a renamed workload")
+        };
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("c: no committed count") && lines[1].starts_with("b: "),
+            "{lines:?}"
+        );
     }
 
     #[test]

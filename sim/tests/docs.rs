@@ -8,6 +8,9 @@
 //! reference that documents its table (the text under the `## ...` heading that names the
 //! table), or its full dotted key appears in backticks anywhere. Leaf names alone would be too
 //! weak (`name`, `kind`, `max` are everywhere), hence the section.
+//!
+//! And every relative link in the repository's Markdown files leads somewhere: to a file that
+//! exists and, with an anchor, to a heading that has it (GitHub's anchors).
 
 use sim::metrics::registry::{self, Direction};
 use std::collections::BTreeSet;
@@ -320,4 +323,152 @@ fn every_timeseries_column_is_in_the_readme_with_its_unit() {
         wrong.is_empty(),
         "README.md's timeseries.csv table lacks these columns with their unit: {wrong:?}"
     );
+}
+
+// ----- links -----
+
+/// The Markdown files of the repository: every `.md` outside build output and hidden folders.
+fn markdown_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| entry.expect("a readable directory entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with('.') || name == "target" || name == "node_modules" {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, files);
+            } else if name.ends_with(".md") {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&repo(), &mut files);
+    files
+}
+
+/// GitHub's anchor for a heading's text: lower case, every character but letters, digits,
+/// spaces, `-` and `_` dropped, spaces turned into `-` (`Autoscalers (`model/autoscaler/`)` is
+/// `#autoscalers-modelautoscaler`).
+fn slug(heading: &str) -> String {
+    heading
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// What a Markdown text offers and asks: the anchors of its headings (a repeated heading's
+/// later anchors get `-1`, `-2`, as on GitHub) and the destinations of its links and images.
+fn anchors_and_links(text: &str) -> (BTreeSet<String>, Vec<String>) {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let (mut anchors, mut links) = (BTreeSet::new(), Vec::new());
+    let mut heading: Option<String> = None;
+    for event in Parser::new(text) {
+        match event {
+            Event::Start(Tag::Heading { .. }) => heading = Some(String::new()),
+            Event::End(TagEnd::Heading(_)) => {
+                let base = slug(&heading.take().unwrap_or_default());
+                let mut anchor = base.clone();
+                let mut n = 0;
+                while anchors.contains(&anchor) {
+                    n += 1;
+                    anchor = format!("{base}-{n}");
+                }
+                anchors.insert(anchor);
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(h) = heading.as_mut() {
+                    h.push_str(&t);
+                }
+            }
+            Event::Start(Tag::Link { dest_url, .. })
+            | Event::Start(Tag::Image { dest_url, .. }) => links.push(dest_url.to_string()),
+            _ => {}
+        }
+    }
+    (anchors, links)
+}
+
+/// The links of `file` (text `text`) that lead nowhere: a relative path that does not exist, or
+/// an anchor that no heading of the target Markdown file has. Web addresses are not checked.
+fn broken_links(file: &Path, text: &str) -> Vec<String> {
+    let (own_anchors, links) = anchors_and_links(text);
+    let mut broken = Vec::new();
+    for link in links {
+        if link.contains("://") || link.starts_with("mailto:") {
+            continue;
+        }
+        let (path, anchor) = match link.split_once('#') {
+            Some((path, anchor)) => (path, Some(anchor)),
+            None => (link.as_str(), None),
+        };
+        let target = if path.is_empty() {
+            file.to_path_buf()
+        } else {
+            file.parent().expect("a file has a folder").join(path)
+        };
+        if !target.exists() {
+            broken.push(format!("{link} (no such file)"));
+            continue;
+        }
+        let Some(anchor) = anchor else { continue };
+        let anchors = if path.is_empty() {
+            own_anchors.clone()
+        } else if target.extension().is_some_and(|e| e == "md") {
+            anchors_and_links(&std::fs::read_to_string(&target).expect("a readable file")).0
+        } else {
+            continue;
+        };
+        if !anchors.contains(anchor) {
+            broken.push(format!("{link} (no heading with that anchor)"));
+        }
+    }
+    broken
+}
+
+#[test]
+fn the_link_rule_catches_a_missing_file_and_a_missing_anchor() {
+    let file = repo().join("docs/scenario-reference.md");
+    let text = "# Top\n\n## Autoscalers (`model/autoscaler/`)\n\n## Top\n\n\
+                [a](model.md#autoscalers-modelautoscaler) [b](#autoscalers-modelautoscaler) \
+                [c](#top-1) [d](https://example.com/x#y)\n\n\
+                [e](model.md#autoscalers) [f](no-such-file.md) [g](#nowhere)\n";
+    assert_eq!(
+        broken_links(&file, text),
+        [
+            "model.md#autoscalers (no heading with that anchor)",
+            "no-such-file.md (no such file)",
+            "#nowhere (no heading with that anchor)",
+        ]
+    );
+}
+
+/// A moved file or a renamed heading breaks links silently on GitHub (an anchor that matches
+/// nothing lands at the top of the page); here it fails.
+#[test]
+fn every_relative_link_in_the_markdown_files_resolves() {
+    let files = markdown_files();
+    assert!(files.len() >= 10, "{files:?}");
+    let broken: Vec<String> = files
+        .iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(file).expect("a readable file");
+            let name = file
+                .strip_prefix(repo())
+                .unwrap_or(file)
+                .display()
+                .to_string();
+            broken_links(file, &text)
+                .into_iter()
+                .map(move |link| format!("{name}: {link}"))
+        })
+        .collect();
+    assert!(broken.is_empty(), "links that lead nowhere: {broken:#?}");
 }

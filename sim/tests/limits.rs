@@ -479,6 +479,59 @@ fn nested_and_timed_out_retries_count_toward_the_event_estimate() {
     }
 }
 
+/// A dotted key names at most 64 segments. One of thousands was built as nested tables before it
+/// was found unknown: 8,000 segments in a `[sweep] grid` overflowed the stack (abort, exit 134),
+/// and 20,000 in a `--set` took 3 GB (each table carried the argument). Refused now at once,
+/// in a file's grid, `--set`, `--grid` and `headroom --key`.
+#[test]
+fn a_key_of_thousands_of_segments_is_refused_before_it_is_built() {
+    let deep = vec!["x"; 8000].join(".");
+    let expected = ["a key of 8000 dotted segments, expected at most 64"];
+    refused(
+        &format!("{BASE}\n[sweep]\ngrid = {{ \"{deep}\" = [1, 2] }}\n"),
+        &[],
+        &expected,
+    );
+    refused(BASE, &["--set", &format!("{deep}=1")], &expected);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "s.toml", BASE);
+    for args in [
+        vec![
+            "sweep",
+            "s.toml",
+            "--out",
+            "out",
+            "--grid",
+            &format!("{deep}=1,2"),
+        ],
+        vec!["headroom", "s.toml", "--out", "out", "--key", &deep],
+    ] {
+        let ran = sim(dir.path(), &args);
+        assert_eq!(
+            ran.code, 2,
+            "{}: exit code, stderr:\n{}",
+            args[0], ran.stderr
+        );
+        assert!(
+            ran.stderr.contains(expected[0]),
+            "{}: {}",
+            args[0],
+            ran.stderr
+        );
+        assert!(
+            !dir.path().join("out").exists(),
+            "{}: out/ was written",
+            args[0]
+        );
+    }
+    // The deepest real keys are far below the cap.
+    let nested = format!(
+        "{BASE}\n[sweep]\ngrid = {{ \"agent.steps.1.latency.value\" = [\"1s\", \"2s\"] }}\n"
+    );
+    let file = write(dir.path(), "nested.toml", &nested);
+    sim::scenario::load(&file, &[]).expect("a real grid key loads");
+}
+
 /// Issue 10: the default event limit fits a voice fleet's day of 10,000,000 calls. The voice
 /// story's file at that daily rate is accepted with every default limit; the default is at least
 /// ten times the events such a day needs at the events per call the model processes on the

@@ -316,6 +316,13 @@ pub(crate) fn apply_override(root: &mut Node, argument: &str, diags: &mut Diags)
     }
 }
 
+/// Most segments in a dotted key (`--set`, `--grid`, a `[sweep] grid` or timeline key,
+/// `headroom --key`). The deepest key a scenario has is about 25 segments
+/// (`workloads.N.agent.steps.N.steps.N...` through `MAX_DEPTH` nested steps); a longer key
+/// names nothing, and building its tables (each carrying the argument as its origin) would
+/// take memory quadratic in its length and, dropped, recurse once per segment.
+pub(crate) const MAX_KEY_SEGMENTS: usize = 64;
+
 /// Sets `dotted.key` (array elements by index) to `value`, creating missing tables. Unknown
 /// keys are left for validation to report, with its did-you-mean hints.
 pub(crate) fn assign(
@@ -324,6 +331,13 @@ pub(crate) fn assign(
     value: Node,
     origin: &Origin,
 ) -> Result<(), String> {
+    let count = key.split('.').count();
+    if count > MAX_KEY_SEGMENTS {
+        return Err(format!(
+            "a key of {count} dotted segments, expected at most {MAX_KEY_SEGMENTS} (no scenario \
+             key is deeper)"
+        ));
+    }
     let segments: Vec<&str> = key.split('.').map(str::trim).collect();
     if segments.iter().any(|s| s.is_empty()) {
         return Err("empty key segment, expected a dotted key such as temporal.cache_size".into());

@@ -479,6 +479,73 @@ fn nested_and_timed_out_retries_count_toward_the_event_estimate() {
     }
 }
 
+/// An LLM step whose providers always fail, retried without limit at a tiny backoff, is a retry
+/// storm like a failing tool's (a one-minute run took twenty minutes before the estimate
+/// counted it): refused up front naming the limit, whether its providers error or time out;
+/// accepted with `retry.maximum_attempts`, or when a provider of the group it fails over to
+/// answers. With providers that fail half the time the estimate stays below the events run.
+#[test]
+fn retries_of_a_failing_llm_call_count_toward_the_event_estimate() {
+    let scenario = |providers: &str, group: &str, retry: &str| {
+        format!(
+            "name = \"llm\"\n[run]\nhorizon = \"10m\"\n\n[traffic]\nkind = \"constant\"\n\
+             rate_per_s = 1.0\n\n{providers}\n[provider_groups]\nmain = {group}\n\n\
+             [[agent.steps]]\nname = \"think\"\nkind = \"llm\"\ngroup = \"main\"\n\
+             input_tokens = {{ kind = \"constant\", value = 100 }}\n\
+             output_tokens = {{ kind = \"constant\", value = 10 }}\n\n\
+             [retry]\ninitial_interval = \"1ms\"\nmaximum_interval = \"1ms\"\n{retry}\n"
+        )
+    };
+    let provider = |name: &str, extra: &str| {
+        format!(
+            "[providers.{name}]\nttft = {{ kind = \"constant\", value = \"100ms\" }}\n\
+             output_tokens_per_s = 100\n{extra}\n"
+        )
+    };
+    let erroring = provider("bad", "error_probability = 1.0");
+    let slow = provider("bad", "timeout = \"50ms\"");
+    let answering = provider("good", "");
+    for (what, failing) in [("errors", &erroring), ("times out", &slow)] {
+        refused(
+            &scenario(failing, "[\"bad\"]", ""),
+            &["--set", "run.max_events=100000"],
+            &[
+                "run.max_events",
+                "retries counted twice",
+                "error_probability",
+            ],
+        );
+        let load = |text: &str| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let file = write(dir.path(), "s.toml", text);
+            sim::scenario::load(&file, &["run.max_events=100000".to_string()]).map(|_| ())
+        };
+        load(&scenario(failing, "[\"bad\"]", "maximum_attempts = 3"))
+            .unwrap_or_else(|e| panic!("a provider that {what}: three attempts fit:\n{e}"));
+        load(&scenario(
+            &format!("{failing}{answering}"),
+            "[\"bad\", \"good\"]",
+            "",
+        ))
+        .unwrap_or_else(|e| panic!("a provider that {what}, then one that answers:\n{e}"));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let half = provider("flaky", "error_probability = 0.5");
+    let file = write(
+        dir.path(),
+        "s.toml",
+        &scenario(&half, "[\"flaky\"]", "maximum_attempts = 4"),
+    );
+    let loaded = sim::scenario::load(&file, &[]).expect("loads");
+    let estimate = sim::scenario::limits::event_estimate(&loaded);
+    let ran = sim::model::run(&loaded).expect("runs");
+    let events = ran.summary.events_processed as f64;
+    assert!(
+        estimate <= events && estimate > 0.1 * events,
+        "estimated {estimate:.0} events, {events} run"
+    );
+}
+
 /// A dotted key names at most 64 segments. One of thousands was built as nested tables before it
 /// was found unknown: 8,000 segments in a `[sweep] grid` overflowed the stack (abort, exit 134),
 /// and 20,000 in a `--set` took 3 GB (each table carried the argument). Refused now at once,

@@ -307,11 +307,12 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
             format!(
                 "the run would need more than {} events (half the expected arrivals x \
                  messages reached x (1 + the llm and tool steps of a turn reached, nested ones \
-                 at their mean widths and counts, a tool's retries counted twice), plus \
-                 time-series samples and autoscaler evaluations), more than the limit of {}: \
-                 shorten the horizon, lengthen run.sample_interval or the autoscaler's interval \
+                 at their mean widths and counts, retries counted twice), plus time-series \
+                 samples and autoscaler evaluations), more than the limit of {}: shorten the \
+                 horizon, lengthen run.sample_interval or the autoscaler's interval \
                  (evaluation_interval, sync_period, polling_interval), lower a tool's \
-                 failure_probability or raise its start_to_close_timeout, or set \
+                 failure_probability or a provider's error_probability, raise a \
+                 start_to_close_timeout or a provider's timeout, or set \
                  retry.maximum_attempts, or raise run.max_events",
                 round(events),
                 run.max_events
@@ -337,9 +338,14 @@ pub fn event_estimate(scenario: &Scenario) -> f64 {
     // its backoff timer and its completion; a step that fails for good ends its turn, and a turn
     // that fails ends the conversation, so the steps and messages after it count at the chance
     // they are reached.
-    let span_s = seconds(horizon) / 2.0;
+    let ctx = Context {
+        retry: &scenario.retry,
+        span_s: seconds(horizon) / 2.0,
+        providers: &scenario.providers,
+        groups: &scenario.provider_groups,
+    };
     for (i, w) in scenario.workloads.iter().enumerate() {
-        let turn = sequence_outlook(&w.agent.steps, &scenario.retry, span_s);
+        let turn = sequence_outlook(&w.agent.steps, &ctx);
         let messages = mean_count(&w.conversation.messages).max(1.0);
         // Messages reached: 1 + S + S^2 + ... over the conversation's messages.
         let reached = runs_until_failure(turn.succeeds, messages);
@@ -479,6 +485,25 @@ fn conversation_lifetime_s(w: &Workload) -> f64 {
     messages * mean(&c.think_time) + seconds(c.idle_timeout)
 }
 
+/// What the event estimate of a program needs besides its steps.
+struct Context<'s> {
+    retry: &'s RetryPolicy,
+    /// Half the horizon, in seconds: the span over which an activity's attempts are counted.
+    span_s: f64,
+    providers: &'s [Provider],
+    groups: &'s [ProviderGroup],
+}
+
+/// An activity whose attempts fail with chance `fails` and take `attempt_s` each: its
+/// completion, and per retry one more completion and its backoff timer.
+fn tool_like(fails: f64, attempt_s: f64, ctx: &Context) -> Outlook {
+    let (attempts, succeeds) = expected_attempts(fails, ctx.retry, attempt_s, ctx.span_s);
+    Outlook {
+        events: 1.0 + 2.0 * (attempts - 1.0),
+        succeeds,
+    }
+}
+
 /// What one run of some steps costs in events, on average and at least roughly (the estimate
 /// is halved before it is compared with the limit), and the chance it succeeds.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -489,11 +514,11 @@ struct Outlook {
 
 /// A sequence: each step counted at the chance the ones before it succeeded (a step that fails
 /// for good, after its retries and its `on_failure` steps, ends the sequence).
-fn sequence_outlook(steps: &[Step], retry: &RetryPolicy, span_s: f64) -> Outlook {
+fn sequence_outlook(steps: &[Step], ctx: &Context) -> Outlook {
     let mut events = 0.0;
     let mut reached = 1.0;
     for step in steps {
-        let step = step_outlook(step, retry, span_s);
+        let step = step_outlook(step, ctx);
         events += reached * step.events;
         reached *= step.succeeds;
     }
@@ -503,18 +528,43 @@ fn sequence_outlook(steps: &[Step], retry: &RetryPolicy, span_s: f64) -> Outlook
     }
 }
 
-/// One step, its `on_failure` steps included. An LLM call counts one event and is taken to
-/// succeed (its providers' errors are left out). A tool counts its attempts: it fails with its
-/// `failure_probability` or when its CPU and latency overrun `start_to_close_timeout`, and each
-/// retry adds its completion and its backoff timer. A repeat counts its mean count of runs
+/// One step, its `on_failure` steps included. An activity counts its attempts, each retry
+/// adding its completion and its backoff timer: a tool fails with its `failure_probability` or
+/// when its CPU and latency overrun `start_to_close_timeout`; an LLM call when every provider
+/// of its group fails (an error, or a TTFT past the provider's timeout). A repeat counts its mean count of runs
 /// (stopping at the first that fails), a choice its options by their probabilities, a parallel
 /// step its branches (`parallel_outlook`).
-fn step_outlook(step: &Step, retry: &RetryPolicy, span_s: f64) -> Outlook {
+fn step_outlook(step: &Step, ctx: &Context) -> Outlook {
     let own = match &step.kind {
-        StepKind::Llm { .. } => Outlook {
-            events: 1.0,
-            succeeds: 1.0,
-        },
+        StepKind::Llm {
+            group_index,
+            output_tokens,
+            ..
+        } => {
+            let (cpu_s, timeout_s) = (seconds(step.cpu), seconds(step.start_to_close_timeout));
+            let providers = ctx
+                .groups
+                .get(*group_index)
+                .map_or(&[][..], |g| &g.providers[..]);
+            // The call fails when every provider of its group fails. A provider fails at least
+            // with its error_probability, and when its TTFT alone passes its timeout (or its
+            // ttft_timeout); prefill, degradation and the generation only add failures, and are
+            // left out (the estimate must stay below what runs).
+            let mut fails = 1.0;
+            let mut call_s = 0.0;
+            for provider in providers.iter().filter_map(|&i| ctx.providers.get(i)) {
+                let limit = provider
+                    .ttft_timeout
+                    .map_or(provider.timeout, |t| t.min(provider.timeout));
+                let in_time = chance_at_most(&provider.ttft, seconds(limit));
+                fails *= 1.0 - (1.0 - provider.error_probability) * in_time;
+                let generation = mean_count(output_tokens) / provider.output_tokens_per_s;
+                call_s += (mean(&provider.ttft) + generation).min(seconds(provider.timeout));
+            }
+            // Its CPU alone past start_to_close_timeout fails every attempt.
+            let fails = if cpu_s > timeout_s { 1.0 } else { fails };
+            tool_like(fails, (cpu_s + call_s).min(timeout_s), ctx)
+        }
         StepKind::Tool {
             latency,
             failure_probability,
@@ -523,16 +573,11 @@ fn step_outlook(step: &Step, retry: &RetryPolicy, span_s: f64) -> Outlook {
             let (cpu_s, timeout_s) = (seconds(step.cpu), seconds(step.start_to_close_timeout));
             let in_time = chance_at_most(latency, timeout_s - cpu_s);
             let fails = 1.0 - (1.0 - failure_probability) * in_time;
-            let attempt_s = (cpu_s + mean(latency)).min(timeout_s);
-            let (attempts, succeeds) = expected_attempts(fails, retry, attempt_s, span_s);
-            Outlook {
-                events: 1.0 + 2.0 * (attempts - 1.0),
-                succeeds,
-            }
+            tool_like(fails, (cpu_s + mean(latency)).min(timeout_s), ctx)
         }
-        StepKind::Parallel(parallel) => parallel_outlook(parallel, retry, span_s),
+        StepKind::Parallel(parallel) => parallel_outlook(parallel, ctx),
         StepKind::Repeat { count, steps } => {
-            let body = sequence_outlook(steps, retry, span_s);
+            let body = sequence_outlook(steps, ctx);
             let n = mean_count(count).min(f64::from(MAX_REPEAT));
             Outlook {
                 events: runs_until_failure(body.succeeds, n) * body.events,
@@ -545,7 +590,7 @@ fn step_outlook(step: &Step, retry: &RetryPolicy, span_s: f64) -> Outlook {
                 succeeds: 0.0,
             },
             |sum, option| {
-                let run = sequence_outlook(&option.steps, retry, span_s);
+                let run = sequence_outlook(&option.steps, ctx);
                 Outlook {
                     events: sum.events + option.probability * run.events,
                     succeeds: sum.succeeds + option.probability * run.succeeds,
@@ -557,7 +602,7 @@ fn step_outlook(step: &Step, retry: &RetryPolicy, span_s: f64) -> Outlook {
         return own;
     };
     // After the step fails, its fallback runs until one run succeeds, at most `max_runs` times.
-    let fallback = sequence_outlook(&on_failure.steps, retry, span_s);
+    let fallback = sequence_outlook(&on_failure.steps, ctx);
     let runs = f64::from(on_failure.max_runs);
     let fails = 1.0 - own.succeeds;
     Outlook {
@@ -574,17 +619,17 @@ fn step_outlook(step: &Step, retry: &RetryPolicy, span_s: f64) -> Outlook {
 /// end. When `wait_for` is below the branches run, the join decides once that many have
 /// succeeded: only that share of the branches' events is counted. The step succeeds when every
 /// branch does (`"fail"`), or when one does (`"continue"`).
-fn parallel_outlook(parallel: &Parallel, retry: &RetryPolicy, span_s: f64) -> Outlook {
+fn parallel_outlook(parallel: &Parallel, ctx: &Context) -> Outlook {
     let branches: Vec<(Outlook, f64)> = match &parallel.width {
         Some(width) => {
             let template = parallel.branches.first().map_or(&[][..], |b| &b.steps[..]);
             let copies = mean_count(width).min(f64::from(MAX_BRANCHES));
-            vec![(sequence_outlook(template, retry, span_s), copies)]
+            vec![(sequence_outlook(template, ctx), copies)]
         }
         None => parallel
             .branches
             .iter()
-            .map(|branch| (sequence_outlook(&branch.steps, retry, span_s), 1.0))
+            .map(|branch| (sequence_outlook(&branch.steps, ctx), 1.0))
             .collect(),
     };
     let total: f64 = branches.iter().map(|(_, copies)| copies).sum();

@@ -599,6 +599,71 @@ fn a_key_of_thousands_of_segments_is_refused_before_it_is_built() {
     sim::scenario::load(&file, &[]).expect("a real grid key loads");
 }
 
+/// A run that fails once it has started (here at `run.max_events`, above the estimate but below
+/// what the run needs) leaves no trace: not the folders `--out a/b/c` created, nor `results/`,
+/// nor a sweep's empty `runs/`; a folder that was there before stays. And `headroom --out` a
+/// file (or `/dev/null`) is refused before its search, as `run` and `sweep` refuse it.
+#[test]
+fn a_failed_command_leaves_no_folder_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "s.toml", BASE);
+    let over = "run.max_events=6000"; // the estimate is about 4,500; the run needs more
+    for args in [
+        vec!["run", "s.toml", "--set", over],
+        vec!["run", "s.toml", "--set", over, "--out", "a/b/c"],
+        vec!["sweep", "s.toml", "--set", over, "--out", "s/t"],
+        vec!["run", "s.toml", "--set", over, "--out", "kept/b"],
+    ] {
+        if args.contains(&"kept/b") {
+            fs::create_dir(dir.path().join("kept")).expect("mkdir");
+        }
+        let ran = sim(dir.path(), &args);
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains("limit reached: run.max_events"),
+            "{}",
+            ran.stderr
+        );
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "s.toml" && name != "stderr.txt")
+            .collect();
+        left.sort();
+        let expected: &[&str] = if args.contains(&"kept/b") {
+            &["kept"]
+        } else {
+            &[]
+        };
+        assert_eq!(left, expected, "{args:?} left folders behind");
+    }
+    assert_eq!(
+        fs::read_dir(dir.path().join("kept")).expect("kept").count(),
+        0
+    );
+    write(dir.path(), "afile", "");
+    for out in ["afile", "/dev/null"] {
+        let ran = sim(
+            dir.path(),
+            &[
+                "headroom",
+                "s.toml",
+                "--key",
+                "traffic.multiplier",
+                "--out",
+                out,
+            ],
+        );
+        assert_eq!(ran.code, 2, "{}", ran.stderr);
+        assert!(
+            ran.stderr.contains("and the outputs need a folder here")
+                && !ran.stderr.contains("cliff"),
+            "{}",
+            ran.stderr
+        );
+    }
+}
+
 /// Issue 10: the default event limit fits a voice fleet's day of 10,000,000 calls. The voice
 /// story's file at that daily rate is accepted with every default limit; the default is at least
 /// ten times the events such a day needs at the events per call the model processes on the

@@ -222,32 +222,57 @@ pub fn events_csv(events: &[EventRecord]) -> Vec<u8> {
     into_bytes(writer)
 }
 
+/// Removes its folder when dropped, if the folder is empty (a cache folder nothing was saved
+/// in, when its command fails).
+pub struct RemoveIfEmpty<'p>(pub &'p Path);
+
+impl Drop for RemoveIfEmpty<'_> {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir(self.0);
+    }
+}
+
 /// Creates `dir` and its parents.
 pub fn create_dir(dir: &Path) -> Result<(), OutputError> {
     fs::create_dir_all(dir).map_err(|source| {
         // A file where a folder must be says so, naming the file, rather than "file exists"
         // or "not a directory".
-        let file = dir.ancestors().find(|a| a.is_file());
-        match file {
-            Some(file) => OutputError {
-                path: file.to_path_buf(),
-                source: io::Error::new(
-                    io::ErrorKind::NotADirectory,
-                    if file == dir {
-                        "it is a file, and the outputs need a folder here".to_string()
-                    } else {
-                        format!(
-                            "it is a file, and the outputs need a folder here ({})",
-                            dir.display()
-                        )
-                    },
-                ),
-            },
-            None => OutputError {
-                path: dir.to_path_buf(),
-                source,
-            },
-        }
+        not_a_folder(dir).unwrap_or(OutputError {
+            path: dir.to_path_buf(),
+            source,
+        })
+    })
+}
+
+/// Refuses, as `create_dir` would, a `dir` that cannot become a folder because it or one of
+/// its parents exists and is not one (a file, `/dev/null`); creates nothing. For commands that
+/// run for minutes before they write.
+pub fn check_can_be_folder(dir: &Path) -> Result<(), OutputError> {
+    not_a_folder(dir).map_or(Ok(()), Err)
+}
+
+/// The error for the nearest of `dir` and its parents that exists and is not a folder.
+fn not_a_folder(dir: &Path) -> Option<OutputError> {
+    let blocker = dir
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .find(|a| fs::metadata(a).is_ok_and(|m| !m.is_dir()))?;
+    let what = if blocker.is_file() {
+        "it is a file"
+    } else {
+        "it is not a folder"
+    };
+    let message = if blocker == dir {
+        format!("{what}, and the outputs need a folder here")
+    } else {
+        format!(
+            "{what}, and the outputs need a folder here ({})",
+            dir.display()
+        )
+    };
+    Some(OutputError {
+        path: blocker.to_path_buf(),
+        source: io::Error::new(io::ErrorKind::NotADirectory, message),
     })
 }
 

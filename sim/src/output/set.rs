@@ -266,8 +266,10 @@ pub const STAGING: &str = ".sim-staging.tmp";
 #[derive(Debug)]
 pub struct OutputSet {
     root: PathBuf,
-    /// Whether `begin` created `root`: a set dropped unfinished removes it again if empty.
-    created_root: bool,
+    /// The outermost folder `begin` created (`root` itself, or `a` for `--out a/b/c` when `a`
+    /// did not exist): a set dropped unfinished removes `root` and its parents up to this one
+    /// again, each if empty, so a failed command leaves no trace.
+    created: Option<PathBuf>,
     staging: PathBuf,
     kind: SetKind,
     files: Mutex<Vec<ManifestEntry>>,
@@ -278,14 +280,18 @@ impl OutputSet {
     /// left). The previous set stays as it is until `finish`.
     pub fn begin(root: &Path, kind: SetKind) -> Result<OutputSet, OutputError> {
         check_replaceable(root, kind)?;
-        let created_root = !root.exists();
+        let created = root
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .last()
+            .map(Path::to_path_buf);
         super::create_dir(root)?;
         let staging = root.join(STAGING);
         remove_dir_if_present(&staging)?;
         super::create_dir(&staging)?;
         Ok(OutputSet {
             root: root.to_path_buf(),
-            created_root,
+            created,
             staging,
             kind,
             files: Mutex::new(Vec::new()),
@@ -354,7 +360,7 @@ impl OutputSet {
             })?;
         }
         remove_dir_if_present(&self.staging)?;
-        self.created_root = false;
+        self.created = None;
         let manifest = Manifest {
             program: "sim".into(),
             version: crate::VERSION.into(),
@@ -373,17 +379,24 @@ impl Drop for OutputSet {
     /// gone already.
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.staging);
-        if self.created_root {
-            let _ = fs::remove_dir(&self.root);
+        if let Some(outermost) = &self.created {
+            for folder in self.root.ancestors() {
+                // A folder something else has written into since stays.
+                if fs::remove_dir(folder).is_err() || folder == outermost {
+                    break;
+                }
+            }
         }
     }
 }
 
-/// Refuses (naming `root`, its kind and what to do) to replace a complete set of another kind:
+/// Refuses a `root` that cannot become a folder (it or a parent is a file), and (naming
+/// `root`, its kind and what to do) to replace a complete set of another kind:
 /// `finish` deletes every file the previous set listed, so `sim run --out results/x/sweep`
 /// would otherwise delete a sweep's outputs. Commands call it before anything runs, and
 /// `begin` again, so no caller can forget it.
 pub fn check_replaceable(root: &Path, kind: SetKind) -> Result<(), OutputError> {
+    super::check_can_be_folder(root)?;
     match read_manifest(root) {
         Some(previous) if previous.kind != kind => Err(OutputError {
             path: root.to_path_buf(),

@@ -1027,6 +1027,9 @@ where
     // `finish` swaps them at the end.
     let set = crate::output::OutputSet::begin(&dir, crate::output::SetKind::Sweep)?;
     crate::output::create_dir(&runs_dir)?;
+    // Dropped before `set`: a sweep that saved no run leaves no empty `runs/` (and then `set`
+    // removes the folders it created); saved runs stay for `--resume`.
+    let _runs_if_empty = crate::output::RemoveIfEmpty(&runs_dir);
     let batch = Batch {
         model,
         scenarios: &scenarios,

@@ -496,7 +496,7 @@ struct Context<'s> {
 
 /// An activity whose attempts fail with chance `fails` and take `attempt_s` each: its
 /// completion, and per retry one more completion and its backoff timer.
-fn tool_like(fails: f64, attempt_s: f64, ctx: &Context) -> Outlook {
+fn activity_outlook(fails: f64, attempt_s: f64, ctx: &Context) -> Outlook {
     let (attempts, succeeds) = expected_attempts(fails, ctx.retry, attempt_s, ctx.span_s);
     Outlook {
         events: 1.0 + 2.0 * (attempts - 1.0),
@@ -531,9 +531,9 @@ fn sequence_outlook(steps: &[Step], ctx: &Context) -> Outlook {
 /// One step, its `on_failure` steps included. An activity counts its attempts, each retry
 /// adding its completion and its backoff timer: a tool fails with its `failure_probability` or
 /// when its CPU and latency overrun `start_to_close_timeout`; an LLM call when every provider
-/// of its group fails (an error, or a TTFT past the provider's timeout). A repeat counts its mean count of runs
-/// (stopping at the first that fails), a choice its options by their probabilities, a parallel
-/// step its branches (`parallel_outlook`).
+/// of its group fails (an error, or a TTFT past the provider's timeout). A repeat counts its
+/// mean count of runs (stopping at the first that fails), a choice its options by their
+/// probabilities, a parallel step its branches (`parallel_outlook`).
 fn step_outlook(step: &Step, ctx: &Context) -> Outlook {
     let own = match &step.kind {
         StepKind::Llm {
@@ -563,7 +563,7 @@ fn step_outlook(step: &Step, ctx: &Context) -> Outlook {
             }
             // Its CPU alone past start_to_close_timeout fails every attempt.
             let fails = if cpu_s > timeout_s { 1.0 } else { fails };
-            tool_like(fails, (cpu_s + call_s).min(timeout_s), ctx)
+            activity_outlook(fails, (cpu_s + call_s).min(timeout_s), ctx)
         }
         StepKind::Tool {
             latency,
@@ -573,7 +573,7 @@ fn step_outlook(step: &Step, ctx: &Context) -> Outlook {
             let (cpu_s, timeout_s) = (seconds(step.cpu), seconds(step.start_to_close_timeout));
             let in_time = chance_at_most(latency, timeout_s - cpu_s);
             let fails = 1.0 - (1.0 - failure_probability) * in_time;
-            tool_like(fails, (cpu_s + mean(latency)).min(timeout_s), ctx)
+            activity_outlook(fails, (cpu_s + mean(latency)).min(timeout_s), ctx)
         }
         StepKind::Parallel(parallel) => parallel_outlook(parallel, ctx),
         StepKind::Repeat { count, steps } => {

@@ -80,6 +80,7 @@ pub(crate) fn describe(value: &Value) -> String {
         Value::Float(f) => format!("float {f}"),
         Value::Bool(b) => format!("boolean {b}"),
         Value::Datetime(d) => format!("datetime {d}"),
+        Value::Array(items) if items.is_empty() => "an empty array".into(),
         Value::Array(_) => "an array".into(),
         Value::Table(_) => "a table".into(),
     }

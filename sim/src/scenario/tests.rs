@@ -495,7 +495,8 @@ fn set_values_that_are_not_whole_toml_values_are_text() {
     for (set, says) in [
         (
             "run.horizon=1_000s",
-            "invalid duration \"1_000s\" (unknown unit \"_\")",
+            "invalid duration \"1_000s\" (unknown unit \"_\": digit separators (1_000) are not \
+             allowed here, write 1000)",
         ),
         (
             "run.max_events=18446744073709551616",

@@ -108,7 +108,7 @@ pub fn parse_duration(text: &str) -> Result<Nanos, String> {
             return Err("missing unit".into());
         }
         let Some(&(_, nanos)) = DURATION_UNITS.iter().find(|(name, _)| *name == unit) else {
-            return Err(format!("unknown unit \"{unit}\""));
+            return Err(unknown_unit(unit));
         };
         let part = scale(&decimal, nanos, "nanoseconds").map_err(|why| {
             if why == "too large" {
@@ -127,6 +127,20 @@ pub fn parse_duration(text: &str) -> Result<Nanos, String> {
 }
 
 /// Parses "512MiB", "2GB", "1.5GiB", "0B".
+/// "unknown unit", with what was probably meant when the "unit" is the rest of a number written
+/// as TOML or Rust would and sim does not: an exponent (`1e3s`: unit "e") or a digit separator
+/// (`1_000s`: unit "_").
+fn unknown_unit(unit: &str) -> String {
+    let hint = if unit.starts_with(['e', 'E']) {
+        ": exponents (1e3) are not allowed here, write the digits out (1000)"
+    } else if unit.starts_with('_') {
+        ": digit separators (1_000) are not allowed here, write 1000"
+    } else {
+        ""
+    };
+    format!("unknown unit \"{unit}\"{hint}")
+}
+
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     if text.starts_with('-') {
@@ -138,7 +152,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         return Err("missing unit".into());
     }
     let Some(&(_, bytes)) = SIZE_UNITS.iter().find(|(name, _)| *name == unit) else {
-        return Err(format!("unknown unit \"{unit}\""));
+        return Err(unknown_unit(unit));
     };
     let bytes = scale(&decimal, bytes, "bytes").map_err(|why| {
         if why == "too large" {
@@ -180,7 +194,7 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
         return Err("missing unit after \"/\"".into());
     }
     let Some(&(_, seconds)) = RATE_UNITS.iter().find(|(name, _)| *name == unit) else {
-        return Err(format!("unknown unit \"{unit}\""));
+        return Err(unknown_unit(unit));
     };
     Ok(count / seconds)
 }
@@ -226,6 +240,27 @@ pub fn format_size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An exponent or a digit separator reads as an unknown unit; the message says which.
+    #[test]
+    fn an_exponent_or_a_digit_separator_is_named_as_such() {
+        for (parsed, says) in [
+            (
+                parse_duration("1e3s"),
+                "unknown unit \"e\": exponents (1e3) are not allowed",
+            ),
+            (
+                parse_duration("1_000s"),
+                "unknown unit \"_\": digit separators (1_000)",
+            ),
+            (parse_size("1e30GiB"), "unknown unit \"e30GiB\": exponents"),
+            (parse_size("1_024MiB"), "digit separators"),
+        ] {
+            let why = parsed.map(|_| ()).unwrap_err();
+            assert!(why.contains(says), "{why}");
+        }
+        assert_eq!(parse_duration("30 sec"), Err("unknown unit \"sec\"".into()));
+    }
 
     #[test]
     fn durations_parse_with_units_compounds_and_decimals() {

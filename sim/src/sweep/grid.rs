@@ -151,7 +151,14 @@ pub fn parse_grid_arg(arg: &str) -> Result<Axis, GridError> {
     for item in values.split(',') {
         let item = item.trim();
         if item.is_empty() {
-            return Err(error(format!("--grid {key}: empty value in `{values}`")));
+            return Err(error(if values.trim().is_empty() {
+                format!(
+                    "--grid {key}: no values after '=', expected key=v1,v2,... or \
+                     key=start..end:step"
+                )
+            } else {
+                format!("--grid {key}: an empty value in `{values}` (two commas, or one at an end)")
+            }));
         }
         if item.contains("..") {
             expanded.extend(expand_range(&key, item)?);
@@ -455,6 +462,13 @@ mod tests {
 
     #[test]
     fn malformed_ranges_and_lists() {
+        assert!(
+            err("a.b=").contains("no values after '='"),
+            "{}",
+            err("a.b=")
+        );
+        assert!(err("a.b= ").contains("no values after '='"));
+        assert!(err("a.b=1,,2").contains("an empty value in `1,,2` (two commas"));
         assert!(err("a.b=0..4:0").contains("step must be positive"));
         assert!(err("a.b=0..4:-1").contains("step must be positive"));
         assert!(err("a.b=0.0..1:0").contains("step must be positive"));

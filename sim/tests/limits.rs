@@ -462,21 +462,23 @@ fn nested_and_timed_out_retries_count_toward_the_event_estimate() {
             .unwrap_or_else(|e| panic!("{what}: three attempts fit:\n{e}"));
     }
     for (what, step) in shapes("0.5") {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = write(
-            dir.path(),
-            "s.toml",
-            &scenario(&step, "maximum_attempts = 4"),
-        );
-        let loaded = sim::scenario::load(&file, &[]).expect("loads");
-        let estimate = sim::scenario::limits::event_estimate(&loaded);
-        let ran = sim::model::run(&loaded).expect("runs");
-        let events = ran.summary.events_processed as f64;
-        assert!(
-            estimate <= events && estimate > 0.1 * events,
-            "{what}: estimated {estimate:.0} events, {events} run"
-        );
+        estimate_is_below_the_run(what, &scenario(&step, "maximum_attempts = 4"));
     }
+}
+
+/// The event estimate of `text` stays below the events a run of it processes (a run that could
+/// fit is never refused), and within 10x of them.
+fn estimate_is_below_the_run(what: &str, text: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "s.toml", text);
+    let loaded = sim::scenario::load(&file, &[]).expect("loads");
+    let estimate = sim::scenario::limits::event_estimate(&loaded);
+    let ran = sim::model::run(&loaded).expect("runs");
+    let events = ran.summary.events_processed as f64;
+    assert!(
+        estimate <= events && estimate > 0.1 * events,
+        "{what}: estimated {estimate:.0} events, {events} run"
+    );
 }
 
 /// An LLM step whose providers always fail, retried without limit at a tiny backoff, is a retry
@@ -529,20 +531,10 @@ fn retries_of_a_failing_llm_call_count_toward_the_event_estimate() {
         ))
         .unwrap_or_else(|e| panic!("a provider that {what}, then one that answers:\n{e}"));
     }
-    let dir = tempfile::tempdir().expect("tempdir");
     let half = provider("flaky", "error_probability = 0.5");
-    let file = write(
-        dir.path(),
-        "s.toml",
+    estimate_is_below_the_run(
+        "a provider that fails half the time",
         &scenario(&half, "[\"flaky\"]", "maximum_attempts = 4"),
-    );
-    let loaded = sim::scenario::load(&file, &[]).expect("loads");
-    let estimate = sim::scenario::limits::event_estimate(&loaded);
-    let ran = sim::model::run(&loaded).expect("runs");
-    let events = ran.summary.events_processed as f64;
-    assert!(
-        estimate <= events && estimate > 0.1 * events,
-        "estimated {estimate:.0} events, {events} run"
     );
 }
 

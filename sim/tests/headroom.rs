@@ -240,6 +240,19 @@ fn bad_input_exits_2_naming_the_key_and_writes_nothing() {
             "--range: traffic.rate_per_s: expected a number in [0, 1000000], found 1e308",
         ),
         (
+            // An integer key's end beyond its bounds is said before the steps the default
+            // tolerance would take, and as typed (it was i64::MAX, after a complaint about a
+            // --tolerance not given).
+            vec![
+                "--key",
+                "temporal.max_concurrent_activities",
+                "--range",
+                "1..1e300",
+            ],
+            "--range: temporal.max_concurrent_activities: expected an integer in [1, 1000000], \
+             found float 1e300",
+        ),
+        (
             vec![
                 "--key",
                 "temporal.max_concurrent_activities",

@@ -77,6 +77,10 @@ pub(crate) fn describe(value: &Value) -> String {
         Value::Str(s) => format!("string {s:?}"),
         Value::Int(i) => format!("integer {i}"),
         Value::BigInt { text, .. } => format!("integer {text}"),
+        // Huge and tiny floats in exponent form (1e300, not 301 digits), as TOML reads them.
+        Value::Float(f) if f.is_finite() && f.abs() >= 1e15 => {
+            format!("float {}", format_float(*f))
+        }
         Value::Float(f) => format!("float {f}"),
         Value::Bool(b) => format!("boolean {b}"),
         Value::Datetime(d) => format!("datetime {d}"),

@@ -143,30 +143,52 @@ impl Lattice {
             None => round_step((hi - lo) / 200.0),
         };
         let steps = ((hi - lo) / step - 1e-9).ceil();
-        if steps > MAX_STEPS as f64 {
-            let show = |v: f64| show_value(v, config.integer);
-            // A tolerance too small to print in decimals is shown as written (1e-300, not 0).
-            let shown_step = if step < 1e-6 {
-                format!("{step:e}")
-            } else {
-                show(step)
-            };
-            return Err(format!(
-                "--tolerance {}: the bracket {}..{} would have {} steps, more than {MAX_STEPS}; \
-                 use a larger tolerance",
-                shown_step,
-                show(lo),
-                show(hi),
-                number(steps)
-            ));
-        }
         Ok(Lattice {
             lo,
             hi,
             step,
+            // Saturates for a bracket too fine to search: `check_steps` refuses it, after the
+            // ends are checked against the key (an end it cannot take is the first thing to
+            // say).
             steps: (steps as u64).max(1),
             integer: config.integer,
         })
+    }
+
+    /// Refuses a bracket with more than `MAX_STEPS` values to probe, naming the tolerance the
+    /// user gave or saying it is the default.
+    pub fn check_steps(&self, config: &HeadroomConfig) -> Result<(), String> {
+        let steps = ((self.hi - self.lo) / self.step - 1e-9).ceil();
+        if steps <= MAX_STEPS as f64 {
+            return Ok(());
+        }
+        let show = |v: f64| show_value(v, self.integer);
+        // A tolerance too small to print in decimals is shown as written (1e-300, not 0).
+        let shown_step = if self.step < 1e-6 {
+            format!("{:e}", self.step)
+        } else {
+            show(self.step)
+        };
+        let (tolerance, remedy) = match config.tolerance {
+            Some(_) => (
+                format!("--tolerance {shown_step}"),
+                "use a larger tolerance",
+            ),
+            None if self.integer => (
+                format!("--tolerance (not given: {shown_step}, as for every integer key)"),
+                "narrow the --range or give a larger --tolerance",
+            ),
+            None => (
+                format!("--tolerance (not given: {shown_step})"),
+                "narrow the --range or give a larger --tolerance",
+            ),
+        };
+        Err(format!(
+            "{tolerance}: the bracket {}..{} would have {} steps, more than {MAX_STEPS}; {remedy}",
+            show(self.lo),
+            show(self.hi),
+            number(steps)
+        ))
     }
 
     /// Value `k`: `lo + k * step` (rounded to 9 decimals so it prints as typed), `hi` last.
@@ -191,7 +213,9 @@ impl Lattice {
 /// A value as the scenario file would hold it: a float as the scenario writer prints one
 /// (`1e308`, not 309 digits, which TOML would not read as a number).
 pub fn format_value(v: f64, integer: bool) -> String {
-    if integer {
+    // Beyond a TOML integer (i64) an integer key's value is written as the float it is, which
+    // the key then refuses with the number as typed (not i64::MAX, where `as` would clamp it).
+    if integer && v.abs() < 9.2e18 {
         format!("{}", v as i64)
     } else {
         crate::scenario::format_float(v)
@@ -385,6 +409,7 @@ where
     if !errors.is_empty() {
         return Err(SweepError::Scenario(errors));
     }
+    lattice.check_steps(config).map_err(SweepError::Usage)?;
     let loaded: Vec<M::Scenario> = loaded.into_iter().flatten().collect();
     let (name, base_seed) = model.describe(&loaded[0]);
     let seeds: Vec<u64> = (0..config.replications)
@@ -1164,9 +1189,16 @@ mod tests {
         // A bracket too fine for its tolerance names its ends as typed, integers as integers.
         let mut huge = config("temporal.max_concurrent_activities", 10.0, true);
         huge.range = Some((1.0, 1e30));
-        let error = Lattice::new(&huge).err().unwrap();
+        let check = |c: &HeadroomConfig| Lattice::new(c).and_then(|l| l.check_steps(c));
         assert_eq!(
-            error,
+            check(&huge).err().unwrap(),
+            "--tolerance (not given: 1, as for every integer key): the bracket 1..1.00e30 would \
+             have 1.00e30 steps, more than 1048576; narrow the --range or give a larger \
+             --tolerance"
+        );
+        huge.tolerance = Some(1.0);
+        assert_eq!(
+            check(&huge).err().unwrap(),
             "--tolerance 1: the bracket 1..1.00e30 would have 1.00e30 steps, more than 1048576; \
              use a larger tolerance"
         );
@@ -1174,7 +1206,7 @@ mod tests {
         let mut tiny = config("traffic.rate_per_s", 8.0, false);
         tiny.range = Some((1.0, 2.0));
         tiny.tolerance = Some(1e-300);
-        let error = Lattice::new(&tiny).err().unwrap();
+        let error = check(&tiny).err().unwrap();
         assert!(error.starts_with("--tolerance 1e-300: "), "{error}");
         // A tolerance as wide as the bracket cannot place the cliff: refused.
         tiny.tolerance = Some(5.0);
@@ -1184,6 +1216,6 @@ mod tests {
              be anywhere in it; give a tolerance below 1.00"
         );
         tiny.tolerance = Some(0.5);
-        assert!(Lattice::new(&tiny).is_ok());
+        assert!(check(&tiny).is_ok());
     }
 }

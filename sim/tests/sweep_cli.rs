@@ -1431,7 +1431,7 @@ fn halving_finds_the_grid_best_and_shards_round_by_round() {
         );
         from = Some(out);
     };
-    assert_same_files(&cwd.join("one/sweep"), &cwd.join(merged).join("sweep"));
+    assert_same_files(&cwd.join("one/sweep"), &cwd.join(&merged).join("sweep"));
 
     // Halving settings without halving, and --from a finished search, are refused (exit 2).
     let ran = sim(
@@ -1445,6 +1445,41 @@ fn halving_finds_the_grid_best_and_shards_round_by_round() {
         ran.stderr
     );
     assert!(!cwd.join("bad").exists());
+    // --from a folder that is not an unfinished merged round: refused as a problem with --from
+    // (not as a `sim merge` the user did not run), a missing file without the byte limit.
+    let merged_dir = cwd.join(&merged).join("sweep");
+    for (from, expected) in [
+        (
+            "nowhere".to_string(),
+            "--from: nowhere/sweep/sweep.json: cannot read: no such file or directory".to_string(),
+        ),
+        (
+            "r0-s1".to_string(),
+            "--from r0-s1/sweep: a shard, not a merged round".to_string(),
+        ),
+        (
+            merged.clone(),
+            format!(
+                "--from {}: the search there is over",
+                Path::new(&merged).join("sweep").display()
+            ),
+        ),
+    ] {
+        let mut args = vec!["sweep", file, "--out", "bad", "--search", "halving"];
+        args.extend_from_slice(&grid);
+        args.extend(["--from", from.as_str()]);
+        let ran = sim(cwd, &args);
+        assert_eq!(ran.code, 2, "{from}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains(&expected),
+            "{expected:?} not in {}",
+            ran.stderr
+        );
+        assert!(!ran.stderr.contains("cannot merge"), "{}", ran.stderr);
+        assert!(!ran.stderr.contains("reads at most"), "{}", ran.stderr);
+        assert!(!cwd.join("bad").exists());
+    }
+    assert!(merged_dir.is_dir());
 }
 
 /// `[sweep] search` is read like every key: a bad value and a halving key without halving are

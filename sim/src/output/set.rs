@@ -426,8 +426,8 @@ pub fn read_manifest(root: &Path) -> Option<Manifest> {
 /// The manifest in `root`, or why there is none to use (absent, not a regular file, over
 /// `MAX_MANIFEST_BYTES`, not a manifest).
 pub fn load_manifest(root: &Path) -> Result<Manifest, String> {
-    let bytes = crate::scenario::read_input_file(&root.join(MANIFEST), MAX_MANIFEST_BYTES)
-        .map_err(|why| format!("{why} (sim reads at most {MAX_MANIFEST_BYTES} bytes of it)"))?;
+    // The limit is in the message of a file over it, and only there.
+    let bytes = crate::scenario::read_input_file(&root.join(MANIFEST), MAX_MANIFEST_BYTES)?;
     serde_json::from_slice(&bytes).map_err(|error| error.to_string())
 }
 

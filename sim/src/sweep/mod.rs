@@ -1011,7 +1011,12 @@ where
     };
     // The earlier rounds of a halving search, read before anything is deleted.
     let mut records: Vec<RunRecord> = match &config.from {
-        Some(from) => merge::read_unfinished(from, &meta)?,
+        // Said as a problem with --from, not as a failed `sim merge` the user did not run.
+        Some(from) => merge::read_unfinished(from, &meta).map_err(|e| match e {
+            SweepError::Merge(why) if why.starts_with("--from ") => SweepError::Usage(why),
+            SweepError::Merge(why) => SweepError::Usage(format!("--from: {why}")),
+            other => other,
+        })?,
         None => Vec::new(),
     };
     let from_records = records.len();

@@ -317,12 +317,8 @@ pub fn read_sweep_file(
 
 /// `path`'s bytes by `scenario::read_input_file`, the error naming the file and the limit.
 fn read_output_file(path: &Path, max_bytes: usize) -> Result<Vec<u8>, SweepError> {
-    crate::scenario::read_input_file(path, max_bytes).map_err(|why| {
-        SweepError::Merge(format!(
-            "{}: cannot read: {why} (sim reads at most {max_bytes} bytes of it)",
-            path.display()
-        ))
-    })
+    crate::scenario::read_input_file(path, max_bytes)
+        .map_err(|why| SweepError::Merge(format!("{}: cannot read: {why}", path.display())))
 }
 
 /// Parses `bytes`, the `sweep.json` at `path` (a shard's, for `sim merge`).

@@ -532,3 +532,30 @@ fn resume_runs_again_a_saved_run_that_is_not_a_small_regular_file() {
         assert_eq!(&fs::read(path).unwrap(), original, "{}", path.display());
     }
 }
+
+/// A folder where a run's file goes cannot be replaced by the run: the sweep stops with the
+/// run's point, the file once and why (the path was printed twice, without the point), and the
+/// outputs as they were.
+#[test]
+fn a_folder_in_place_of_a_saved_run_is_named_once_with_its_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let out = cwd.join("out");
+    sweep_ok(cwd, &out, &[]);
+    let saved = out.join("sweep/runs/1-0.json");
+    fs::remove_file(&saved).unwrap();
+    fs::create_dir(&saved).unwrap();
+    let shown = saved.display().to_string();
+    assert_resume_refused(
+        cwd,
+        &out,
+        &[
+            "1 run failed",
+            "point 1 [",
+            "replication 0 seed ",
+            &format!(": ran, but cannot save it: {shown}: is a directory"),
+        ],
+    );
+    let ran = sweep(cwd, &out, &["--resume"]);
+    assert_eq!(ran.stderr.matches(&shown).count(), 1, "{}", ran.stderr);
+}

@@ -1243,14 +1243,15 @@ fn execute<M: SweepModel>(
     let seed = plan.seed(run);
     let parameters = meta.grid.point(run.point);
     let path = output::run_file_path(runs_dir, run);
+    let params: Vec<String> = parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let who = format!(
+        "point {} [{}] replication {} seed {seed}",
+        run.point,
+        params.join(" "),
+        run.replication
+    );
     let describe = |why: String| {
-        let params: Vec<String> = parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let mut text = format!(
-            "point {} [{}] replication {} seed {seed}: {why}",
-            run.point,
-            params.join(" "),
-            run.replication
-        );
+        let mut text = format!("{who}: {why}");
         if let Some(command) = model.reproduce(&meta.grid.overrides(run.point), seed) {
             text += &format!("\n    reproduce with: {command}");
         }
@@ -1269,8 +1270,19 @@ fn execute<M: SweepModel>(
             .map(|(n, _)| n.clone())
             .collect(),
     };
-    output::write_run_file(&path, meta, &parameters, &record)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    // The run's identity, then the file and why (the error named the path, so it is not
+    // prefixed again); no reproduce command: the run itself went well.
+    output::write_run_file(&path, meta, &parameters, &record).map_err(|e| {
+        let why = match e {
+            SweepError::Io { path, error } => format!(
+                "{}: {}",
+                path.display(),
+                crate::output::lowercase_first(&error.to_string())
+            ),
+            other => other.to_string(),
+        };
+        format!("{who}: ran, but cannot save it: {why}")
+    })?;
     Ok((record, false))
 }
 

@@ -260,9 +260,9 @@ impl Reader<'_, '_> {
             }
             index
         });
-        let dir = self.cx.dir;
+        let files = self.cx.files;
         let mut tokens = |key: &'static str| {
-            let dist = s.dist(diags, key, Quantity::Count, dir);
+            let dist = s.dist(diags, key, Quantity::Count, files);
             if !s.has(key) {
                 s.missing(
                     key,
@@ -295,7 +295,7 @@ impl Reader<'_, '_> {
     }
 
     fn tool(&mut self, s: &mut Section<'_>, diags: &mut Diags) -> Option<StepKind> {
-        let latency = s.dist(diags, "latency", Quantity::Duration, self.cx.dir);
+        let latency = s.dist(diags, "latency", Quantity::Duration, self.cx.files);
         if !s.has("latency") && s.is_present() {
             s.missing(
                 "latency",
@@ -326,7 +326,7 @@ impl Reader<'_, '_> {
         depth: usize,
         diags: &mut Diags,
     ) -> Option<StepKind> {
-        let width = s.dist(diags, "width", Quantity::Count, self.cx.dir);
+        let width = s.dist(diags, "width", Quantity::Count, self.cx.files);
         let has_width = s.has("width");
         let has_branches = s.has("branches");
         let has_steps = s.has("steps");
@@ -432,7 +432,7 @@ impl Reader<'_, '_> {
         depth: usize,
         diags: &mut Diags,
     ) -> Option<StepKind> {
-        let count = s.dist(diags, "count", Quantity::Count, self.cx.dir);
+        let count = s.dist(diags, "count", Quantity::Count, self.cx.files);
         if !s.has("count") && s.is_present() {
             s.missing(
                 "count",

@@ -170,7 +170,7 @@ pub enum Dist {
     Empirical {
         csv: String,
         #[serde(skip)]
-        values: Vec<f64>,
+        values: std::sync::Arc<[f64]>,
     },
 }
 
@@ -275,7 +275,7 @@ pub enum TrafficProfile {
     Trace {
         csv: String,
         #[serde(skip)]
-        arrivals: Vec<Nanos>,
+        arrivals: std::sync::Arc<[Nanos]>,
     },
 }
 

@@ -128,6 +128,8 @@ struct FileContext {
     dir: std::path::PathBuf,
     stem: String,
     bytes: usize,
+    /// The CSV columns read, shared by every resolution of the file (grid points, clones).
+    csv: std::sync::Arc<read::CsvCache>,
 }
 
 impl FileContext {
@@ -139,6 +141,7 @@ impl FileContext {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             bytes,
+            csv: Default::default(),
         }
     }
 
@@ -146,7 +149,10 @@ impl FileContext {
     /// in `diags`: the scenario is only meaningful when it has none.
     fn resolve(&self, root: &raw::Node, diags: &mut diag::Diags) -> Option<Scenario> {
         let cx = resolve::Context {
-            dir: &self.dir,
+            files: read::Files {
+                dir: &self.dir,
+                cache: &self.csv,
+            },
             stem: &self.stem,
         };
         if !limits::check_raw(root, self.bytes, diags) {

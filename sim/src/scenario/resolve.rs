@@ -10,12 +10,11 @@ use super::read::*;
 use super::timeline;
 use super::units::{format_duration, format_size};
 use crate::metrics::registry::{self, Vacuity};
-use std::path::Path;
 
 /// What resolution needs besides the tree.
 pub(crate) struct Context<'a> {
-    /// The scenario file's directory: CSV paths are relative to it.
-    pub dir: &'a Path,
+    /// The scenario file's directory (CSV paths are relative to it) and the CSV columns read.
+    pub files: super::read::Files<'a>,
     /// The scenario file's stem, the default name.
     pub stem: &'a str,
 }
@@ -476,16 +475,11 @@ fn trace(s: &mut Section<'_>, cx: &Context<'_>, diags: &mut Diags) -> Option<Tra
         return None;
     };
     let csv = string(node, &path, diags)?;
-    let joined = super::read::absolute(&cx.dir.join(csv));
-    let seconds = load_column(
-        &joined,
-        Column::DurationsOrSeconds,
-        &node.origin,
-        &path,
-        diags,
-    )?;
-    let mut arrivals: Vec<Nanos> = seconds.into_iter().map(seconds_to_nanos).collect();
-    arrivals.sort_unstable();
+    let joined = super::read::absolute(&cx.files.dir.join(csv));
+    let arrivals = cx
+        .files
+        .cache
+        .arrivals(&joined, &node.origin, &path, diags)?;
     Some(TrafficProfile::Trace {
         csv: joined,
         arrivals,
@@ -501,10 +495,10 @@ fn conversation(
     let mut s = Section::open(node, path, &Origin::Whole, diags);
     let conversation = Conversation {
         messages: s
-            .dist(diags, "messages", Quantity::Count, cx.dir)
+            .dist(diags, "messages", Quantity::Count, cx.files)
             .unwrap_or(Dist::Geometric { mean: 5.0 }),
         think_time: s
-            .dist(diags, "think_time", Quantity::Duration, cx.dir)
+            .dist(diags, "think_time", Quantity::Duration, cx.files)
             .unwrap_or(Dist::lognormal(30.0, 600.0)),
         idle_timeout: s.duration(diags, "idle_timeout", 30 * 60 * 1_000_000_000),
         abandon_after: s.duration_min(diags, "abandon_after", 5 * 60 * 1_000_000_000, 1),
@@ -626,7 +620,7 @@ fn instance(node: Option<&Node>, cx: &Context<'_>, diags: &mut Diags) -> Instanc
         gc,
         restart_delay: s.duration(diags, "restart_delay", 1_000_000_000),
         cold_start: s
-            .dist(diags, "cold_start", Quantity::Duration, cx.dir)
+            .dist(diags, "cold_start", Quantity::Duration, cx.files)
             .unwrap_or(Dist::Uniform {
                 min: 10.0,
                 max: 30.0,
@@ -732,7 +726,7 @@ fn misspelt_provider(name: &str, item: &Node, in_file: &[&str]) -> Option<String
 fn provider(name: String, item: &Node, cx: &Context<'_>, diags: &mut Diags) -> Provider {
     let path = join("providers", &name);
     let mut s = Section::open(Some(item), &path, &item.origin, diags);
-    let ttft = s.dist(diags, "ttft", Quantity::Duration, cx.dir);
+    let ttft = s.dist(diags, "ttft", Quantity::Duration, cx.files);
     if !s.has("ttft") && s.is_present() {
         s.missing("ttft", "a duration distribution such as { kind = \"lognormal\", median = \"800ms\", p99 = \"8s\" }", diags);
     }

@@ -663,7 +663,7 @@ fn full_fixture_resolves_timeline_in_time_order_with_cumulative_sets() {
         panic!("empirical")
     };
     assert_eq!(csv, &testdata().join("think.csv").to_string_lossy());
-    assert_eq!(values, &[5.0, 30.0, 120.0]);
+    assert_eq!(&values[..], &[5.0, 30.0, 120.0]);
 }
 
 #[test]
@@ -808,7 +808,39 @@ fn trace_csv_is_loaded_sorted_and_relative_to_the_scenario() {
     let TrafficProfile::Trace { arrivals, .. } = &scenario.workloads[0].traffic.profile else {
         panic!("trace")
     };
-    assert_eq!(*arrivals, [500_000_000, 1_250_000_000, 3_000_000_000]);
+    assert_eq!(arrivals[..], [500_000_000, 1_250_000_000, 3_000_000_000]);
+}
+
+/// Every grid point of a sweep holds the same trace and empirical values, read once: a large
+/// trace swept over many points took a copy (and a parse) per point.
+#[test]
+fn grid_points_share_the_csv_columns_they_read() {
+    let path = testdata().join("full.toml");
+    let overrides = ["traffic={kind=\"trace\",csv=\"trace.csv\"}".to_string()];
+    let grid = ["temporal.max_concurrent_activities=4,5,6".to_string()];
+    let source = load_sweep(&path, &overrides, &grid).unwrap_or_else(|e| panic!("{e}"));
+    let points = source.load_points().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(points.len(), 3);
+    let trace = |s: &Scenario| match &s.workloads[0].traffic.profile {
+        TrafficProfile::Trace { arrivals, .. } => arrivals.clone(),
+        _ => panic!("trace"),
+    };
+    let think = |s: &Scenario| match &s.workloads[0].conversation.think_time {
+        Dist::Empirical { values, .. } => values.clone(),
+        _ => panic!("empirical"),
+    };
+    for point in &points[1..] {
+        assert!(std::sync::Arc::ptr_eq(&trace(point), &trace(&points[0])));
+        assert!(std::sync::Arc::ptr_eq(&think(point), &think(&points[0])));
+    }
+    assert_eq!(
+        trace(&points[2])[..],
+        [500_000_000, 1_250_000_000, 3_000_000_000]
+    );
+    assert_eq!(think(&points[2])[..], [5.0, 30.0, 120.0]);
+    // A separate load reads the file again: nothing is kept between loads.
+    let again = load(&path, &overrides).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!std::sync::Arc::ptr_eq(&trace(&again), &trace(&points[0])));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! drawn workload itself. Horizons are a few simulated minutes so the whole file runs in seconds.
 
 use sim::model::{RunOptions, WorkloadRecord, run_with};
-use sim::sweep::{Fleet, Grid, Plan, RunId, SweepModel};
+use sim::sweep::{Fleet, FleetPoint, Grid, Plan, RunId, SweepModel};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -1125,7 +1125,9 @@ fn workload(
     point: usize,
     replication: u32,
 ) -> (Vec<WorkloadRecord>, f64, u64) {
-    let mut scenario = fleet.load(&grid.overrides(point)).unwrap();
+    let FleetPoint::Resolved(mut scenario) = fleet.load(&grid.overrides(point)).unwrap() else {
+        panic!("a scenario loaded alone is resolved");
+    };
     let plan = Plan {
         points: grid.len(),
         replications: 2,
@@ -1665,4 +1667,37 @@ fn the_report_gives_the_command_that_reruns_the_sweep() {
         fs::read(first.join("sweep/runs.csv")).unwrap(),
         fs::read(seeded.join("sweep/runs.csv")).unwrap()
     );
+}
+
+/// A grid whose resolved points would not fit comfortably in memory keeps a summary of each
+/// point and resolves it again for each run: the same names, seeds, SLO limits, input files and
+/// run results as points kept whole.
+#[test]
+fn points_resolved_again_for_each_run_run_as_points_kept_whole() {
+    let path = repo_path("scenarios/validation/mmc.toml");
+    let overrides = vec!["run.horizon=300s".to_string(), "run.warmup=10s".to_string()];
+    let grid_args = vec!["temporal.max_concurrent_activities=9,10,11".to_string()];
+    let source = sim::scenario::load_sweep(&path, &overrides, &grid_args).unwrap();
+    let grid = source.grid.clone();
+    let fleet = Fleet {
+        path,
+        overrides,
+        source: Some(std::sync::Arc::new(source)),
+    };
+    let whole = fleet.load_points_keeping(&grid, usize::MAX).unwrap();
+    let lazy = fleet.load_points_keeping(&grid, 0).unwrap();
+    assert_eq!(whole.len(), 3);
+    assert_eq!(lazy.len(), 3);
+    for (point, (w, l)) in whole.iter().zip(&lazy).enumerate() {
+        assert!(matches!(w, FleetPoint::Resolved(_)), "point {point}");
+        assert!(matches!(l, FleetPoint::Lazy(_)), "point {point}");
+        assert_eq!(fleet.describe(w), fleet.describe(l));
+        assert_eq!(fleet.slo_limits(w), fleet.slo_limits(l));
+        assert_eq!(fleet.input_files(w), fleet.input_files(l));
+        for seed in [1, 2] {
+            assert_eq!(fleet.run(w, seed).unwrap(), fleet.run(l, seed).unwrap());
+        }
+    }
+    // The points differ: the comparison above is not of one scenario three times.
+    assert_ne!(fleet.run(&whole[0], 1), fleet.run(&whole[2], 1));
 }

@@ -282,18 +282,48 @@ impl SweepSource {
         }
     }
 
+    /// The bytes of the scenario file: a resolved point's memory grows with them.
+    pub fn file_bytes(&self) -> usize {
+        self.context.bytes
+    }
+
+    /// Grid point `index` resolved again (the same scenario `load_points` gave: the tree is
+    /// held, and the CSV columns were read once), or its errors.
+    pub fn point_scenario(&self, index: usize) -> Result<Scenario, ScenarioErrors> {
+        if self.axes.is_empty() {
+            return Ok(self.base.clone());
+        }
+        self.point(index).map_err(|errors| {
+            let mut per_point = vec![Vec::new(); self.grid.len()];
+            per_point[index] = errors;
+            ScenarioErrors {
+                messages: sweep::point_messages(&self.axes, &self.grid, &per_point),
+            }
+        })
+    }
+
     /// Every grid point's scenario, in point order (in parallel, on the current rayon pool).
     /// When any point is invalid, the errors of every invalid point, at once: a problem with a
     /// grid key or value is reported once where it was written, any other problem with the
     /// coordinates of each point that has it.
     pub fn load_points(&self) -> Result<Vec<Scenario>, ScenarioErrors> {
+        self.load_points_with(|_, scenario| scenario)
+    }
+
+    /// As `load_points`, but each point's scenario is handed to `keep` as soon as it resolves,
+    /// and what `keep` returns is what is collected: a sweep too large to hold every resolved
+    /// point keeps a summary of each and resolves it again when it runs (`point_scenario`).
+    pub fn load_points_with<T: Send>(
+        &self,
+        keep: impl Fn(usize, Scenario) -> T + Sync,
+    ) -> Result<Vec<T>, ScenarioErrors> {
         use rayon::prelude::*;
         if self.axes.is_empty() {
-            return Ok(vec![self.base.clone()]);
+            return Ok(vec![keep(0, self.base.clone())]);
         }
-        let results: Vec<Result<Scenario, Vec<(diag::Origin, String)>>> = (0..self.grid.len())
+        let results: Vec<Result<T, Vec<(diag::Origin, String)>>> = (0..self.grid.len())
             .into_par_iter()
-            .map(|index| self.point(index))
+            .map(|index| self.point(index).map(|scenario| keep(index, scenario)))
             .collect();
         if results.iter().all(Result::is_ok) {
             return Ok(results.into_iter().flatten().collect());

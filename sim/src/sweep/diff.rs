@@ -164,8 +164,8 @@ pub fn diff(
     }
     let mut report = diff_with(
         &super::Fleet::default(),
-        a,
-        &judged,
+        &super::FleetPoint::Resolved(Box::new(a.clone())),
+        &super::FleetPoint::Resolved(Box::new(judged)),
         replications,
         threads,
         run_commands,

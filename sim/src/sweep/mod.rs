@@ -166,77 +166,128 @@ pub struct Fleet {
     pub source: Option<std::sync::Arc<crate::scenario::SweepSource>>,
 }
 
-impl SweepModel for Fleet {
-    type Scenario = Scenario;
+/// Above this many bytes of scenario file times grid points, a sweep does not keep every
+/// point's resolved scenario: it keeps what it reports of each (name, seed, SLO limits, input
+/// files) and resolves the point again for each of its runs. A resolved point takes about twice
+/// its file's bytes (320 KB for a 180 KB file of 1,000 steps), so points kept whole stay under
+/// about 130 MB; a typical 5 to 10 KB file keeps every point of the largest grid (10,000). A
+/// point resolves in well under its run's time (25 ms for the 1,000-step file).
+pub const LAZY_POINTS_ABOVE_BYTES: usize = 64 << 20;
 
-    fn load(&self, overrides: &[String]) -> Result<Scenario, String> {
-        let mut all = self.overrides.clone();
-        all.extend_from_slice(overrides);
-        crate::scenario::load(&self.path, &all).map_err(|e| e.to_string())
+/// A grid point of the real model: its resolved scenario, or for a grid too large to hold
+/// every resolved point (`LAZY_POINTS_ABOVE_BYTES`), what the sweep reports of it and where to
+/// resolve it again.
+#[derive(Clone, Debug)]
+pub enum FleetPoint {
+    Resolved(Box<Scenario>),
+    Lazy(Box<LazyPoint>),
+}
+
+/// A point resolved again for each run: from the file read once (its tree and CSV columns).
+#[derive(Clone, Debug)]
+pub struct LazyPoint {
+    source: std::sync::Arc<crate::scenario::SweepSource>,
+    index: usize,
+    name: String,
+    seed: u64,
+    slo_limits: Vec<SloLimit>,
+    input_files: Vec<PathBuf>,
+}
+
+impl FleetPoint {
+    fn lazy(
+        source: &std::sync::Arc<crate::scenario::SweepSource>,
+        index: usize,
+        s: &Scenario,
+    ) -> Self {
+        FleetPoint::Lazy(Box::new(LazyPoint {
+            source: std::sync::Arc::clone(source),
+            index,
+            name: s.name.clone(),
+            seed: s.seed,
+            slo_limits: slo_limits_of(s),
+            input_files: input_files_of(s),
+        }))
     }
+}
 
-    fn load_points(&self, grid: &Grid) -> Result<Vec<Scenario>, Vec<String>> {
+impl Fleet {
+    /// `load_points`, keeping points whole up to `lazy_above` bytes of file times points.
+    pub fn load_points_keeping(
+        &self,
+        grid: &Grid,
+        lazy_above: usize,
+    ) -> Result<Vec<FleetPoint>, Vec<String>> {
         match &self.source {
             Some(source) if source.grid == *grid => {
-                catch_panic(|| source.load_points().map_err(|errors| errors.to_string()))
-                    .map_err(|errors| errors.lines().map(str::to_string).collect())
+                let lazy = source.file_bytes().saturating_mul(grid.len()) > lazy_above;
+                catch_panic(|| {
+                    source
+                        .load_points_with(|index, scenario| {
+                            if lazy {
+                                FleetPoint::lazy(source, index, &scenario)
+                            } else {
+                                FleetPoint::Resolved(Box::new(scenario))
+                            }
+                        })
+                        .map_err(|errors| errors.to_string())
+                })
+                .map_err(|errors| errors.lines().map(str::to_string).collect())
             }
             _ => load_each(self, grid),
         }
     }
+}
 
-    fn describe(&self, scenario: &Scenario) -> (String, u64) {
-        (scenario.name.clone(), scenario.seed)
+impl SweepModel for Fleet {
+    type Scenario = FleetPoint;
+
+    fn load(&self, overrides: &[String]) -> Result<FleetPoint, String> {
+        let mut all = self.overrides.clone();
+        all.extend_from_slice(overrides);
+        crate::scenario::load(&self.path, &all)
+            .map(|s| FleetPoint::Resolved(Box::new(s)))
+            .map_err(|e| e.to_string())
     }
 
-    fn run(&self, scenario: &Scenario, seed: u64) -> Result<RunMetrics, String> {
+    fn load_points(&self, grid: &Grid) -> Result<Vec<FleetPoint>, Vec<String>> {
+        self.load_points_keeping(grid, LAZY_POINTS_ABOVE_BYTES)
+    }
+
+    fn describe(&self, point: &FleetPoint) -> (String, u64) {
+        match point {
+            FleetPoint::Resolved(s) => (s.name.clone(), s.seed),
+            FleetPoint::Lazy(p) => (p.name.clone(), p.seed),
+        }
+    }
+
+    fn run(&self, point: &FleetPoint, seed: u64) -> Result<RunMetrics, String> {
         injected_panic(seed);
-        let mut scenario = scenario.clone();
+        let mut scenario = match point {
+            FleetPoint::Resolved(s) => (**s).clone(),
+            FleetPoint::Lazy(p) => p
+                .source
+                .point_scenario(p.index)
+                .map_err(|e| format!("bug: a checked point no longer resolves: {e}"))?,
+        };
         scenario.seed = seed;
         crate::model::run(&scenario)
             .map(|output| RunMetrics::from_summary(&output.summary))
             .map_err(|e| e.to_string())
     }
 
-    fn slo_limits(&self, scenario: &Scenario) -> Vec<SloLimit> {
-        let mut limits: Vec<SloLimit> = Vec::new();
-        for slo in scenario.slos.iter().filter(|slo| slo.workload.is_none()) {
-            let metric = slo.metric.name;
-            match limits.iter_mut().find(|limit| limit.metric == metric) {
-                Some(limit) => limit.max = limit.max.min(slo.max),
-                None => limits.push(SloLimit {
-                    metric: metric.to_string(),
-                    max: slo.max,
-                }),
-            }
+    fn slo_limits(&self, point: &FleetPoint) -> Vec<SloLimit> {
+        match point {
+            FleetPoint::Resolved(s) => slo_limits_of(s),
+            FleetPoint::Lazy(p) => p.slo_limits.clone(),
         }
-        limits
     }
 
-    /// Every `csv` path in the resolved scenario, found by walking its serialised form, so a
-    /// new CSV-backed key is covered without a list to keep up to date.
-    fn input_files(&self, scenario: &Scenario) -> Vec<PathBuf> {
-        fn walk(value: &serde_json::Value, found: &mut Vec<PathBuf>) {
-            match value {
-                serde_json::Value::Object(map) => {
-                    for (key, value) in map {
-                        match value {
-                            serde_json::Value::String(path) if key == "csv" => {
-                                found.push(PathBuf::from(path))
-                            }
-                            other => walk(other, found),
-                        }
-                    }
-                }
-                serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
-                _ => {}
-            }
+    fn input_files(&self, point: &FleetPoint) -> Vec<PathBuf> {
+        match point {
+            FleetPoint::Resolved(s) => input_files_of(s),
+            FleetPoint::Lazy(p) => p.input_files.clone(),
         }
-        let mut found = Vec::new();
-        if let Ok(value) = serde_json::to_value(scenario) {
-            walk(&value, &mut found);
-        }
-        found
     }
 
     fn reproduce(&self, overrides: &[String], seed: u64) -> Option<String> {
@@ -246,6 +297,48 @@ impl SweepModel for Fleet {
             &self.path, &all, seed,
         ))
     }
+}
+
+/// The scenario's fleet-wide SLO limits as (metric name, at most), the tightest per metric.
+fn slo_limits_of(scenario: &Scenario) -> Vec<SloLimit> {
+    let mut limits: Vec<SloLimit> = Vec::new();
+    for slo in scenario.slos.iter().filter(|slo| slo.workload.is_none()) {
+        let metric = slo.metric.name;
+        match limits.iter_mut().find(|limit| limit.metric == metric) {
+            Some(limit) => limit.max = limit.max.min(slo.max),
+            None => limits.push(SloLimit {
+                metric: metric.to_string(),
+                max: slo.max,
+            }),
+        }
+    }
+    limits
+}
+
+/// Every `csv` path in the resolved scenario, found by walking its serialised form, so a new
+/// CSV-backed key is covered without a list to keep up to date.
+fn input_files_of(scenario: &Scenario) -> Vec<PathBuf> {
+    fn walk(value: &serde_json::Value, found: &mut Vec<PathBuf>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    match value {
+                        serde_json::Value::String(path) if key == "csv" => {
+                            found.push(PathBuf::from(path))
+                        }
+                        other => walk(other, found),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    if let Ok(value) = serde_json::to_value(scenario) {
+        walk(&value, &mut found);
+    }
+    found
 }
 
 /// How to run a sweep (the CLI's flags, validated).

@@ -328,8 +328,24 @@ pub(crate) fn apply_override(root: &mut Node, argument: &str, diags: &mut Diags)
 /// take memory quadratic in its length and, dropped, recurse once per segment.
 pub(crate) const MAX_KEY_SEGMENTS: usize = 64;
 
-/// Sets `dotted.key` (array elements by index) to `value`, creating missing tables. Unknown
-/// keys are left for validation to report, with its did-you-mean hints.
+/// Keys that say one quantity two ways (a rate string, a number per second): assigning either
+/// removes the other from its table, as assigning a key replaces its value. So `--set
+/// traffic.rate_per_s=5` (or a grid, or a timeline `set`) works on a file that says `rate =
+/// "8/s"`; only a file that writes both is refused ("not both").
+const SPELLINGS: [(&str, &str); 2] = [("rate", "rate_per_s"), ("mean_rate", "mean_rate_per_s")];
+
+/// `key`, or for the per-second spelling of a quantity written two ways, the other spelling:
+/// what two keys are compared by when either replaces the other.
+pub(crate) fn one_spelling(key: &str) -> &str {
+    SPELLINGS
+        .iter()
+        .find(|(_, per_s)| *per_s == key)
+        .map_or(key, |(a, _)| a)
+}
+
+/// Sets `dotted.key` (array elements by index) to `value`, creating missing tables; the other
+/// spelling of the same quantity (`SPELLINGS`) is removed. Unknown keys are left for
+/// validation to report, with its did-you-mean hints.
 pub(crate) fn assign(
     root: &mut Node,
     key: &str,
@@ -353,6 +369,13 @@ pub(crate) fn assign(
         let walked = segments[..depth].join(".");
         node = match &mut node.value {
             Value::Table(table) if last => {
+                for (a, b) in SPELLINGS {
+                    if *segment == a {
+                        table.remove(b);
+                    } else if *segment == b {
+                        table.remove(a);
+                    }
+                }
                 table.set(segment, origin, value);
                 return Ok(());
             }

@@ -330,10 +330,11 @@ pub(crate) fn set_and_swept(axes: &[LocatedAxis], overrides: &[String], diags: &
         else {
             continue; // reported by `apply_override`
         };
-        let set: Vec<&str> = set.split('.').collect();
+        // `rate` and `rate_per_s` are one key here: either replaces the other.
+        let set: Vec<&str> = set.split('.').map(raw::one_spelling).collect();
         let value = raw::parse_override_value(value, &Origin::Override(argument.clone()));
         for axis in axes {
-            let swept: Vec<&str> = axis.key.split('.').collect();
+            let swept: Vec<&str> = axis.key.split('.').map(raw::one_spelling).collect();
             let replaced = match swept.strip_prefix(set.as_slice()) {
                 Some(inside) => holds(&value, inside),
                 None => set.starts_with(&swept),
@@ -366,7 +367,11 @@ fn holds(node: &Node, path: &[&str]) -> bool {
         return true;
     };
     let next = match &node.value {
-        Value::Table(table) => table.get(first),
+        Value::Table(table) => table
+            .entries
+            .iter()
+            .find(|e| raw::one_spelling(&e.key) == *first)
+            .map(|e| &e.node),
         Value::Array(items) => first.parse::<usize>().ok().and_then(|i| items.get(i)),
         _ => None,
     };

@@ -1503,6 +1503,63 @@ fn rates_are_written_per_second_minute_hour_or_day() {
     assert_eq!(rates, [1.0, 3.0]);
 }
 
+/// A rate is one quantity written two ways: setting either spelling (`--set`, a timeline
+/// `set`, a grid) replaces the file's, whichever it used; a file that writes both is refused.
+#[test]
+fn either_spelling_of_a_rate_replaces_the_other() {
+    let file_rate = MINIMAL.replace("rate_per_s = 1.0", "rate = \"120/h\"");
+    let rate_of = |s: &Scenario| match &s.workloads[0].traffic.profile {
+        TrafficProfile::Constant { rate_per_s } => *rate_per_s,
+        other => panic!("constant expected, found {other:?}"),
+    };
+    assert_eq!(rate_of(&ok(&file_rate, &["traffic.rate_per_s=5"])), 5.0);
+    assert_eq!(rate_of(&ok(MINIMAL, &["traffic.rate=7200/h"])), 2.0);
+    // The last of two --set wins, as for one key set twice.
+    assert_eq!(
+        rate_of(&ok(
+            &file_rate,
+            &["traffic.rate_per_s=5", "traffic.rate=60/m"]
+        )),
+        1.0
+    );
+    // A timeline set names either spelling, whichever the file uses.
+    let timeline =
+        format!("{file_rate}\n[[timeline]]\nat = \"1m\"\nset = {{ \"traffic.rate_per_s\" = 4 }}\n");
+    let scenario = ok(&timeline, &[]);
+    let Action::Set { effective, .. } = &scenario.timeline[0].action else {
+        panic!("a set")
+    };
+    assert_eq!(rate_of(effective), 4.0);
+    // A grid over either spelling.
+    let points = sweep_check(&file_rate, &["traffic.rate_per_s=3,6"]).unwrap();
+    assert_eq!(points.iter().map(rate_of).collect::<Vec<_>>(), [3.0, 6.0]);
+    // ... which a --set of the other spelling would be replaced by at every point: refused.
+    let source = |overrides: &[String]| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, &file_rate).expect("write scenario");
+        load_sweep(&path, overrides, &["traffic.rate_per_s=3,6".to_string()])
+            .err()
+            .map(|e| e.messages)
+    };
+    let refused = source(&["traffic.rate=60/m".to_string()]).expect("refused");
+    assert!(
+        refused[0].ends_with(
+            "--set traffic.rate=60/m conflicts with --grid traffic.rate_per_s=3,6, which varies \
+             traffic.rate_per_s: drop one"
+        ),
+        "{refused:?}"
+    );
+    // Both written in the file: which one is meant is not known.
+    assert_eq!(
+        errors(
+            &file_rate.replace("rate = ", "rate_per_s = 1\nrate = "),
+            &[]
+        ),
+        ["s.toml:5:8: traffic.rate: give either rate or rate_per_s, not both"]
+    );
+}
+
 #[test]
 fn bad_rates_say_what_is_expected() {
     let load = |traffic: &str| {

@@ -114,12 +114,14 @@ pub(crate) fn check_raw(root: &Node, file_bytes: usize, diags: &mut Diags) -> bo
             );
         }
     };
-    let table_of = |node: Option<&Node>, key: &str| -> Option<Node> {
+    // Borrowed, not cloned: a copy of `agent.steps` to count it cost as much as resolving
+    // the steps (a sweep does this for every grid point).
+    fn table_of<'n>(node: Option<&'n Node>, key: &str) -> Option<&'n Node> {
         match node.map(|n| &n.value) {
-            Some(Value::Table(t)) => t.get(key).cloned(),
+            Some(Value::Table(t)) => t.get(key),
             _ => None,
         }
-    };
+    }
     count(top.get("slo"), "slo", MAX_SLOS, "[[slo]] tables");
     count(
         top.get("timeline"),
@@ -128,7 +130,7 @@ pub(crate) fn check_raw(root: &Node, file_bytes: usize, diags: &mut Diags) -> bo
         "[[timeline]] entries",
     );
     count(
-        table_of(top.get("agent"), "steps").as_ref(),
+        table_of(top.get("agent"), "steps"),
         "agent.steps",
         MAX_STEPS,
         "[[agent.steps]]",
@@ -139,19 +141,19 @@ pub(crate) fn check_raw(root: &Node, file_bytes: usize, diags: &mut Diags) -> bo
         MAX_WORKLOADS,
         "[[workloads]] tables",
     );
-    let workloads: Vec<Node> = match top.get("workloads").map(|n| &n.value) {
-        Some(Value::Array(items)) if items.len() <= MAX_WORKLOADS => items.clone(),
-        _ => Vec::new(),
+    let workloads: &[Node] = match top.get("workloads").map(|n| &n.value) {
+        Some(Value::Array(items)) if items.len() <= MAX_WORKLOADS => items,
+        _ => &[],
     };
     for (i, workload) in workloads.iter().enumerate() {
         count(
-            table_of(table_of(Some(workload), "agent").as_ref(), "steps").as_ref(),
+            table_of(table_of(Some(workload), "agent"), "steps"),
             &format!("workloads.{i}.agent.steps"),
             MAX_STEPS,
             "[[workloads.agent.steps]]",
         );
         count(
-            table_of(table_of(Some(workload), "traffic").as_ref(), "points").as_ref(),
+            table_of(table_of(Some(workload), "traffic"), "points"),
             &format!("workloads.{i}.traffic.points"),
             MAX_RATE_POINTS,
             "rate points",
@@ -170,7 +172,7 @@ pub(crate) fn check_raw(root: &Node, file_bytes: usize, diags: &mut Diags) -> bo
         "provider groups",
     );
     count(
-        table_of(top.get("traffic"), "points").as_ref(),
+        table_of(top.get("traffic"), "points"),
         "traffic.points",
         MAX_RATE_POINTS,
         "rate points",

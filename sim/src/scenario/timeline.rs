@@ -67,6 +67,10 @@ pub(crate) fn resolve(
         .filter_map(|(path, item)| entry(path, item, base, diags))
         .collect();
     entries.sort_by_key(|e| e.at);
+    if entries.is_empty() {
+        // No copy of the tree to apply sets to (a sweep resolves this for every point).
+        return Vec::new();
+    }
     let mut working = root.clone();
     if let Value::Table(table) = &mut working.value {
         table.remove("timeline");

@@ -78,7 +78,7 @@ pub(crate) fn describe(value: &Value) -> String {
         Value::Int(i) => format!("integer {i}"),
         Value::BigInt { text, .. } => format!("integer {text}"),
         // Huge and tiny floats in exponent form (1e300, not 301 digits), as TOML reads them.
-        Value::Float(f) if f.is_finite() && f.abs() >= 1e15 => {
+        Value::Float(f) if f.is_finite() && (f.abs() >= 1e15 || (*f != 0.0 && f.abs() < 1e-9)) => {
             format!("float {}", format_float(*f))
         }
         Value::Float(f) => format!("float {f}"),

@@ -205,6 +205,21 @@ fn wrong_type_says_what_was_expected_and_found() {
             ),
         ]
     );
+    // Huge and tiny floats are shown as TOML reads them, not in hundreds of digits.
+    for (value, shown) in [
+        ("1e300", "1e300"),
+        ("-2.5e20", "-2.5e20"),
+        ("1e-300", "1e-300"),
+    ] {
+        let set = format!("temporal.cache_size={value}");
+        assert_eq!(
+            errors(MINIMAL, &[set.as_str()]),
+            [format!(
+                "s.toml: --set {set}: temporal.cache_size: expected an integer in [0, 1000000], \
+                 found float {shown}"
+            )]
+        );
+    }
 }
 
 #[test]

@@ -171,7 +171,8 @@ pub struct Fleet {
 /// files) and resolves the point again for each of its runs. A resolved point takes about twice
 /// its file's bytes (320 KB for a 180 KB file of 1,000 steps), so points kept whole stay under
 /// about 130 MB; a typical 5 to 10 KB file keeps every point of the largest grid (10,000). A
-/// point resolves in well under its run's time (25 ms for the 1,000-step file).
+/// point resolves in well under its run's time (a few milliseconds for the 1,000-step file:
+/// `sim validate` checked 2,000 of its points in 6.6 s on 2 threads).
 pub const LAZY_POINTS_ABOVE_BYTES: usize = 64 << 20;
 
 /// A grid point of the real model: its resolved scenario, or for a grid too large to hold

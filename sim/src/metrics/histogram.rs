@@ -93,41 +93,16 @@ impl LatencyHistogram {
             return LatencyStats::default();
         }
         self.fold();
-        let [p50, p90, p95, p99] = self.quantiles([0.50, 0.90, 0.95, 0.99]);
+        let q = |quantile| self.histogram.value_at_quantile(quantile) as f64 / 1e6;
         LatencyStats {
             count: self.count,
             mean: self.mean_s(),
-            p50,
-            p90,
-            p95,
-            p99,
+            p50: q(0.50),
+            p90: q(0.90),
+            p95: q(0.95),
+            p99: q(0.99),
             max: self.max_nanos as f64 / 1e9,
         }
-    }
-
-    /// `value_at_quantile` of each of `quantiles` (ascending, in (0, 1]), in seconds, from one
-    /// pass over the counts where `value_at_quantile` makes one each: a run's report takes the
-    /// stats of every step's histogram, and four scans of a thousand steps' counts were a
-    /// quarter of a short run of a 1,000-step agent. Same values: the count each quantile
-    /// needs is computed as `value_at_quantile` computes it, and the recorded iterator's value
-    /// is the highest equivalent of the bucket that reaches it, which is what it returns.
-    fn quantiles<const N: usize>(&self, quantiles: [f64; N]) -> [f64; N] {
-        let total = self.histogram.len();
-        let needed = quantiles.map(|q| ((q.min(1.0) * total as f64).ceil() as u64).max(1));
-        let mut values = [0.0; N];
-        let mut next = 0;
-        let mut cumulative: u64 = 0;
-        for bucket in self.histogram.iter_recorded() {
-            cumulative += bucket.count_at_value();
-            while next < N && cumulative >= needed[next] {
-                values[next] = bucket.value_iterated_to() as f64 / 1e6;
-                next += 1;
-            }
-            if next == N {
-                break;
-            }
-        }
-        values
     }
 
     pub fn reset(&mut self) {
@@ -288,31 +263,6 @@ fn rank(quantile: f64, total: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The one-pass quantiles are `value_at_quantile`'s, whatever the counts: one value, a few,
-    /// many, values below a microsecond, saturated ones.
-    #[test]
-    fn one_pass_quantiles_are_value_at_quantile() {
-        let quantiles = [0.001, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0];
-        let mut state: u64 = 7;
-        for samples in [1usize, 2, 3, 7, 100, 1_000, 20_000] {
-            let mut h = LatencyHistogram::new(3);
-            for _ in 0..samples {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let nanos = match state >> 61 {
-                    0 => state % 1_000,
-                    1 => MAX_MICROS * 1_000 + state % 1_000_000,
-                    _ => (state >> 20) % 5_000_000_000,
-                };
-                h.record(nanos);
-            }
-            h.fold();
-            let expected = quantiles.map(|q| h.histogram.value_at_quantile(q) as f64 / 1e6);
-            assert_eq!(h.quantiles(quantiles), expected, "{samples} samples");
-        }
-    }
 
     /// The counts grow with the values recorded, and the quantiles are those of a histogram
     /// bounded at `MAX_MICROS` from the start, saturation included.

@@ -58,7 +58,7 @@ pub fn merge(settings: &MergeSettings, console: &Console) -> Outcome {
     match sweep::merge(&settings.dirs, &settings.out, settings.plots) {
         Ok(outcome) => finish(&outcome, console),
         Err(error) => {
-            console.error(&io_text(&error));
+            console.error(&error.to_string());
             Outcome::Failed
         }
     }
@@ -274,17 +274,6 @@ pub(super) fn error_text(file: &Path, error: &SweepError) -> String {
     match error {
         SweepError::Grid(e) => name(&e.message),
         SweepError::Scenario(lines) => lines.iter().map(|l| name(l)).collect::<Vec<_>>().join("\n"),
-        other => io_text(other),
-    }
-}
-
-fn io_text(error: &SweepError) -> String {
-    match error {
-        SweepError::Io { path, error } => format!(
-            "{}: {}",
-            path.display(),
-            lowercase_first(&error.to_string())
-        ),
         other => other.to_string(),
     }
 }

@@ -142,7 +142,7 @@ impl Lattice {
             None if config.integer => 1.0,
             None => round_step((hi - lo) / 200.0),
         };
-        let steps = ((hi - lo) / step - 1e-9).ceil();
+        let steps = step_count(lo, hi, step);
         Ok(Lattice {
             lo,
             hi,
@@ -158,7 +158,7 @@ impl Lattice {
     /// Refuses a bracket with more than `MAX_STEPS` values to probe, naming the tolerance the
     /// user gave or saying it is the default.
     pub fn check_steps(&self, config: &HeadroomConfig) -> Result<(), String> {
-        let steps = ((self.hi - self.lo) / self.step - 1e-9).ceil();
+        let steps = step_count(self.lo, self.hi, self.step);
         if steps <= MAX_STEPS as f64 {
             return Ok(());
         }
@@ -208,6 +208,12 @@ impl Lattice {
     pub fn assignment(&self, key: &str, k: u64) -> String {
         format!("{key}={}", format_value(self.value(k), self.integer))
     }
+}
+
+/// The steps of `step` from `lo` to `hi`, the last one partial (a hair's rounding below a
+/// whole number of steps counts as that number), unbounded: `Lattice::steps` saturates.
+fn step_count(lo: f64, hi: f64, step: f64) -> f64 {
+    ((hi - lo) / step - 1e-9).ceil()
 }
 
 /// A value as the scenario file would hold it: a float as the scenario writer prints one

@@ -399,7 +399,12 @@ impl fmt::Display for SweepError {
         match self {
             SweepError::Grid(e) => write!(f, "{e}"),
             SweepError::Scenario(messages) => write!(f, "{}", messages.join("\n")),
-            SweepError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            SweepError::Io { path, error } => write!(
+                f,
+                "{}: {}",
+                path.display(),
+                crate::output::lowercase_first(&error.to_string())
+            ),
             SweepError::RunFailed { failures, count } => {
                 write!(
                     f,
@@ -1366,17 +1371,8 @@ fn execute<M: SweepModel>(
     };
     // The run's identity, then the file and why (the error named the path, so it is not
     // prefixed again); no reproduce command: the run itself went well.
-    output::write_run_file(&path, meta, &parameters, &record).map_err(|e| {
-        let why = match e {
-            SweepError::Io { path, error } => format!(
-                "{}: {}",
-                path.display(),
-                crate::output::lowercase_first(&error.to_string())
-            ),
-            other => other.to_string(),
-        };
-        format!("{who}: ran, but cannot save it: {why}")
-    })?;
+    output::write_run_file(&path, meta, &parameters, &record)
+        .map_err(|e| format!("{who}: ran, but cannot save it: {e}"))?;
     Ok((record, false))
 }
 

@@ -220,18 +220,6 @@ const ALIASES: &[(&str, &str, &str)] = &[
         "a Kubernetes pod spec",
     ),
     (
-        "minreplicas",
-        "min_replica_count",
-        "Kubernetes' HorizontalPodAutoscaler",
-    ),
-    (
-        "maxreplicas",
-        "max_replica_count",
-        "Kubernetes' HorizontalPodAutoscaler",
-    ),
-    ("minreplicacount", "min_replicas", "KEDA"),
-    ("maxreplicacount", "max_replicas", "KEDA"),
-    (
         "averageutilization",
         "target_utilization",
         "Kubernetes' HorizontalPodAutoscaler",
@@ -260,6 +248,53 @@ const ALIASES: &[(&str, &str, &str)] = &[
         "providers' rate-limit pages",
     ),
 ];
+
+/// Another autoscaler's name for a bound, written in a table of a kind that names it
+/// otherwise: a KEDA `minReplicas` (the HorizontalPodAutoscaler's word) is sim's
+/// `min_replica_count`, KEDA's `minReplicaCount`. (alias, sim key, where the alias comes from,
+/// what the sim key is the name for)
+const CROSS_ALIASES: &[(&str, &str, &str, &str)] = &[
+    (
+        "minreplicas",
+        "min_replica_count",
+        HPA,
+        "minReplicaCount in KEDA",
+    ),
+    (
+        "maxreplicas",
+        "max_replica_count",
+        HPA,
+        "maxReplicaCount in KEDA",
+    ),
+    ("minreplicacount", "min_replicas", KEDA, HPA_MIN),
+    ("maxreplicacount", "max_replicas", KEDA, HPA_MAX),
+    ("minscale", "min_replicas", CLOUD_RUN_SCALE, HPA_MIN),
+    ("maxscale", "max_replicas", CLOUD_RUN_SCALE, HPA_MAX),
+    (
+        "minscale",
+        "min_replica_count",
+        CLOUD_RUN_SCALE,
+        "minReplicaCount in KEDA",
+    ),
+    (
+        "maxscale",
+        "max_replica_count",
+        CLOUD_RUN_SCALE,
+        "maxReplicaCount in KEDA",
+    ),
+    ("minreplicas", "min_instances", HPA, CLOUD_RUN_MIN),
+    ("maxreplicas", "max_instances", HPA, CLOUD_RUN_MAX),
+    ("minreplicacount", "min_instances", KEDA, CLOUD_RUN_MIN),
+    ("maxreplicacount", "max_instances", KEDA, CLOUD_RUN_MAX),
+];
+
+const HPA: &str = "Kubernetes' HorizontalPodAutoscaler";
+const HPA_MIN: &str = "minReplicas in Kubernetes' HorizontalPodAutoscaler";
+const HPA_MAX: &str = "maxReplicas in Kubernetes' HorizontalPodAutoscaler";
+const KEDA: &str = "KEDA";
+const CLOUD_RUN_SCALE: &str = "Cloud Run (autoscaling.knative.dev)";
+const CLOUD_RUN_MIN: &str = "minScale in Cloud Run";
+const CLOUD_RUN_MAX: &str = "maxScale in Cloud Run";
 
 /// `word` lower-cased without `_` and `-`.
 fn fold(word: &str) -> String {
@@ -304,9 +339,9 @@ fn words(key: &str) -> Vec<String> {
 }
 
 /// The hint for an unknown key of a table that takes `known`: the key another tool names so
-/// (`ALIASES`), then the same key in another spelling (camelCase, kebab-case, `...Seconds`),
-/// then a key whose words end or begin the unknown one (`workflow_cache_size` ->
-/// `cache_size`), then a close spelling (`hint`).
+/// (`ALIASES`, `CROSS_ALIASES`), then the same key in another spelling (camelCase,
+/// kebab-case, `...Seconds`), then a key whose words end or begin the unknown one
+/// (`workflow_cache_size` -> `cache_size`), then a close spelling (`hint`).
 pub(crate) fn key_hint(word: &str, known: &[&str]) -> String {
     let norm = normalized(word);
     if let Some((_, key, source)) = ALIASES
@@ -314,6 +349,14 @@ pub(crate) fn key_hint(word: &str, known: &[&str]) -> String {
         .find(|(alias, key, _)| *alias == norm && known.contains(key))
     {
         return format!(" (did you mean \"{key}\", sim's name for {word} in {source}?)");
+    }
+    if let Some((_, key, source, meaning)) = CROSS_ALIASES
+        .iter()
+        .find(|(alias, key, _, _)| *alias == norm && known.contains(key))
+    {
+        return format!(
+            " (did you mean \"{key}\", sim's name for {meaning}? {word} is the name in {source})"
+        );
     }
     if let Some(key) = known.iter().find(|key| normalized(key) == norm) {
         let seconds = if word.to_ascii_lowercase().ends_with("seconds") {

@@ -134,8 +134,31 @@ fn unknown_key_named_as_another_tool_names_it_points_at_sims_key() {
     let keda = "[autoscaler]\nkind = \"keda\"\nminReplicas = 1\n";
     assert_eq!(
         hint_of(keda, &[]),
-        " (did you mean \"min_replica_count\", sim's name for minReplicas in Kubernetes' \
-         HorizontalPodAutoscaler?)"
+        " (did you mean \"min_replica_count\", sim's name for minReplicaCount in KEDA? \
+         minReplicas is the name in Kubernetes' HorizontalPodAutoscaler)"
+    );
+    // Another autoscaler's word for a bound names what it is in the table's own tool.
+    assert_eq!(
+        hint_of(
+            "[autoscaler]\nkind = \"hpa\"\nmetric = \"cpu\"\nmax_replicas = 10\n\
+             minReplicaCount = 1\n",
+            &[]
+        ),
+        " (did you mean \"min_replicas\", sim's name for minReplicas in Kubernetes' \
+         HorizontalPodAutoscaler? minReplicaCount is the name in KEDA)"
+    );
+    assert_eq!(
+        hint_of(
+            "[autoscaler]\nkind = \"cloud_run\"\nmaxReplicas = 10\n",
+            &[]
+        ),
+        " (did you mean \"max_instances\", sim's name for maxScale in Cloud Run? maxReplicas is \
+         the name in Kubernetes' HorizontalPodAutoscaler)"
+    );
+    assert_eq!(
+        hint_of("[autoscaler]\nkind = \"cloud_run\"\nminScale = 1\n", &[]),
+        " (did you mean \"min_instances\", sim's name for minScale in Cloud Run \
+         (autoscaling.knative.dev/minScale)?)"
     );
     let hpa =
         "[autoscaler]\nkind = \"hpa\"\nmetric = \"cpu\"\nmax_replicas = 10\nminReplicas = 1\n";

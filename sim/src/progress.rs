@@ -1,6 +1,6 @@
 //! Progress bars on stderr, one style for every command: `sim run` (one run: simulated time
-//! against the horizon and events per second; several replications: replications done) and
-//! `sim sweep` (runs done). A bar appears at once and its clock ticks on its own (indicatif's
+//! against the horizon and events per second; several replications: replications done),
+//! `sim sweep`, `sim diff` and `sim headroom` (runs done). A bar appears at once and its clock ticks on its own (indicatif's
 //! steady tick), whatever the work is doing.
 //!
 //! Drawn only when stderr is a terminal and the command is not quiet: piped or redirected, a

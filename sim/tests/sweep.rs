@@ -512,7 +512,7 @@ fn diff_pairs_replications_with_common_random_numbers() {
     let b = model
         .load(&["autoscaler.min_instances=0".into(), "slo.limit=3.5".into()])
         .unwrap();
-    let report = sweep::diff_with(&model, &a, &b, 6, Some(2), None).unwrap();
+    let report = sweep::diff_with(&model, &a, &b, 6, Some(2), None, false).unwrap();
     assert_eq!(model.calls.load(Ordering::SeqCst), 12);
     // Same noise in A and B, so the p95 difference is exactly 3/1 - 3/3 = 2 s in every pair,
     // while A and B each vary across replications.
@@ -543,7 +543,7 @@ fn diff_pairs_replications_with_common_random_numbers() {
             .contains("slo p95: A met, B failed  <- B breaks it")
     );
     // Swapped, B improves things and breaks nothing.
-    let report = sweep::diff_with(&model, &b, &a, 6, Some(1), None).unwrap();
+    let report = sweep::diff_with(&model, &b, &a, 6, Some(1), None, false).unwrap();
     assert!(!report.breaks_slo);
     assert_eq!(
         report.metrics[1].sentence,
@@ -559,7 +559,7 @@ fn diff_statistics_are_those_of_the_paired_differences() {
     };
     let a = model.load(&["temporal.cache_size=1000".into()]).unwrap();
     let b = model.load(&["temporal.cache_size=21000".into()]).unwrap();
-    let report = sweep::diff_with(&model, &a, &b, 4, None, None).unwrap();
+    let report = sweep::diff_with(&model, &a, &b, 4, None, None, false).unwrap();
     let mut d = Vec::new();
     for r in 0..4 {
         let seed = rng::replication_seed(42, r);

@@ -141,7 +141,7 @@ fn diff(
     let load = |(path, overrides): (&Path, &[String])| {
         sim::scenario::load(path, overrides).map_err(|e| format!("{}: {e}", path.display()))
     };
-    let report = sim::sweep::diff(&load(a)?, &load(b)?, replications, None, None)
+    let report = sim::sweep::diff(&load(a)?, &load(b)?, replications, None, None, false)
         .map_err(|e| format!("diff {} {}: {e}", a.0.display(), b.0.display()))?;
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n";
     sim::output::write_atomic(&out.with_extension("json"), json.as_bytes())
@@ -416,6 +416,7 @@ fn snorkel_underwriting(root: &Path) -> Result<(), String> {
             10,
             None,
             None,
+            false,
         )
         .map_err(|e| e.to_string())?;
         let get = |name: &str| {

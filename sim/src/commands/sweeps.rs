@@ -114,6 +114,7 @@ pub fn diff(settings: &DiffSettings, console: &Console) -> Outcome {
         settings.replications,
         settings.jobs,
         Some(&run_commands),
+        !console.quiet,
     ) {
         Ok(report) => report,
         Err(error) => {

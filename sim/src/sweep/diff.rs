@@ -139,13 +139,15 @@ impl DiffReport {
 }
 
 /// Diffs two scenarios with the real model. `run_commands` are the `sim run` commands (without
-/// `--seed`) that load A and B, for the reproduce line of a failed run.
+/// `--seed`) that load A and B, for the reproduce line of a failed run; `progress` shows a bar
+/// of the runs on stderr (drawn only when it is a terminal).
 pub fn diff(
     a: &crate::scenario::Scenario,
     b: &crate::scenario::Scenario,
     replications: u32,
     threads: Option<usize>,
     run_commands: Option<&[String; 2]>,
+    progress: bool,
 ) -> Result<DiffReport, SweepError> {
     // A's SLOs that B does not declare (by name) judge B's runs too; SLOs change no draw, so
     // B runs as it would. One bound to a workload B does not have cannot be judged.
@@ -169,6 +171,7 @@ pub fn diff(
         replications,
         threads,
         run_commands,
+        progress,
     )?;
     // A side with no verdict on an SLO the other side has: say whether that is because the
     // workload it bounds is missing there. For B that breaks the gate (see `SloDiff::breaks`),
@@ -225,7 +228,7 @@ pub fn incomparable(a: &crate::scenario::Scenario, b: &crate::scenario::Scenario
 
 /// Diffs two scenarios of any model: both run `replications` times with the seeds of A. A run
 /// that fails or panics is reported with its seed and, given `run_commands`, the command that
-/// reproduces it alone.
+/// reproduces it alone. `progress`: a bar counting the runs, as `sim sweep` shows.
 pub fn diff_with<M: SweepModel>(
     model: &M,
     a: &M::Scenario,
@@ -233,6 +236,7 @@ pub fn diff_with<M: SweepModel>(
     replications: u32,
     threads: Option<usize>,
     run_commands: Option<&[String; 2]>,
+    progress: bool,
 ) -> Result<DiffReport, SweepError> {
     if replications == 0 {
         return Err(SweepError::Usage(
@@ -245,11 +249,19 @@ pub fn diff_with<M: SweepModel>(
     let jobs: Vec<(bool, u32)> = (0..replications)
         .flat_map(|r| [(false, r), (true, r)])
         .collect();
+    let bar = crate::progress::counter(
+        crate::progress::enabled(progress),
+        &format!("{a_name} vs {b_name}"),
+        jobs.len() as u64,
+        "runs",
+    );
     let results: Vec<Result<RunMetrics, String>> = with_pool(threads, || {
         jobs.par_iter()
             .map(|&(is_b, r)| {
                 let s = replication_seed(seed, r);
-                super::catch_panic(|| model.run(if is_b { b } else { a }, s)).map_err(|e| {
+                let result = super::catch_panic(|| model.run(if is_b { b } else { a }, s));
+                bar.inc(1);
+                result.map_err(|e| {
                     let mut text = format!(
                         "{} replication {r} seed {s}: {e}",
                         if is_b { "B" } else { "A" }
@@ -263,6 +275,7 @@ pub fn diff_with<M: SweepModel>(
             })
             .collect()
     })?;
+    bar.finish_and_clear();
     let mut failures = Vec::new();
     let mut runs = Vec::with_capacity(results.len());
     for result in results {

@@ -21,7 +21,8 @@ static ALLOCATOR: heap::PeakAllocator = heap::PeakAllocator;
 const USAGE: &str = "usage: cargo xtask TASK
 
 tasks:
-  ci       format check, clippy (warnings denied), tests (release), validate every scenario
+  ci       format check, clippy (warnings denied), tests (the checked profile: release
+           with overflow checks), validate every scenario
   bench    [--check] [--quick] | --events | --memory | --instructions [--check] [--save FILE]
            [--compare FILE]: time the simulator against the performance
            targets: M/M/c customers/s against a bare M/M/c event loop in the same run, the
@@ -37,15 +38,18 @@ tasks:
            --check fails when one is more than 2% above xtask/instructions.json's
   results [--runs-only] [STORY...]
            regenerate the canonical results/<story>/ from scenarios/<story>/, for every story
-           (gradient-labs, anthropic-research, snorkel-underwriting) or those named;
+           (gradient-labs, anthropic-research, snorkel-underwriting, thoughtly-voice) or
+           those named;
            --runs-only regenerates the canonical runs alone (not the sweeps, diffs, tables
            and phase diagram), for a change that moves only what a single run reports
   fuzz     [--seconds N] [--target NAME]: run every cargo-fuzz target in fuzz/ for N seconds
            each (default 60; nightly toolchain and cargo-fuzz needed)
-  swarm    [--runs N] [--seed S] [--index I] [--threads T]: generate N random valid scenarios
+  swarm    [--runs N] [--seed S] [--index I] [--threads T] [--print]: generate N random
+           valid scenarios
            from seed S (default 100 from seed 1), run each for 5-30 simulated minutes, check
            the end-of-run checkers, no panic, determinism and output invariants; --index I
-           reruns one (the command a finding prints) and writes target/swarm/failure-S-I.toml";
+           reruns one (the command a finding prints) and writes target/swarm/failure-S-I.toml;
+           --print prints the generated scenarios";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -167,6 +167,14 @@ pub(crate) fn check_output_file(
     inputs: &[&Path],
 ) -> Result<(), String> {
     let cannot = |why: &str| Err(format!("{}: cannot write: {why}", path.display()));
+    // `nd/` names a folder (which `Path` would read as the file `nd`).
+    if path
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::is_separator)
+    {
+        return cannot("it ends with a path separator, so it names a folder; name a file");
+    }
     // The checks below are about the file that will be replaced: a symlink's target. A FIFO or
     // a device is written in place (nothing is created or replaced), so none of them apply.
     let path = match output::set::user_file_target(path) {
@@ -178,17 +186,23 @@ pub(crate) fn check_output_file(
     if path.is_dir() {
         return cannot("it is a directory; name a file");
     }
+    // The run folders may not exist yet: compared as absolute paths too.
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    if let Some(dir) = creates.iter().find(|dir| absolute(dir) == absolute(path)) {
+        return cannot(&format!(
+            "it is the output folder {} this command writes; name a file",
+            dir.display()
+        ));
+    }
     if let Some(input) = inputs.iter().find(|input| same_file(path, input)) {
         return cannot(&format!(
-            "it is the scenario file {}, which this command reads; name another file",
+            "it is {}, which this command reads; name another file",
             input.display()
         ));
     }
     let Some(name) = path.file_name() else {
         return cannot("no file name; name a file");
     };
-    // The run folders may not exist yet: compared as absolute paths too.
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let created = |dir: &Path| creates.iter().find(|d| absolute(d) == absolute(dir));
     let run_output = creates
         .iter()
@@ -412,6 +426,12 @@ fn plan(settings: &RunSettings) -> Result<Vec<PlannedRun>, Vec<String>> {
                     errors.push(format!("{}: {error}", file.display()));
                     continue;
                 }
+                let mut inputs = vec![file.clone()];
+                inputs.extend(sim::sweep::input_files_of(&scenario));
+                if let Err(error) = output::set::check_spares_inputs(&dir, SetKind::Run, &inputs) {
+                    errors.push(format!("{}: {error}", file.display()));
+                    continue;
+                }
                 if let Some(other) = planned.iter().find(|p| p.dir == dir) {
                     errors.push(format!(
                         "{}: both this and {} write to {}: give the scenarios different names \
@@ -436,7 +456,16 @@ fn plan(settings: &RunSettings) -> Result<Vec<PlannedRun>, Vec<String>> {
     // made yet), so a check now would add a false "folder does not exist" to the real error.
     if let Some(junit) = settings.junit.as_ref().filter(|_| errors.is_empty()) {
         let dirs: Vec<&Path> = planned.iter().map(|p| p.dir.as_path()).collect();
-        let inputs: Vec<&Path> = settings.files.iter().map(PathBuf::as_path).collect();
+        let csvs: Vec<PathBuf> = planned
+            .iter()
+            .flat_map(|p| sim::sweep::input_files_of(&p.scenario))
+            .collect();
+        let inputs: Vec<&Path> = settings
+            .files
+            .iter()
+            .chain(&csvs)
+            .map(PathBuf::as_path)
+            .collect();
         if let Err(message) = check_output_file(junit, &dirs, &inputs) {
             errors.push(message);
         }

@@ -1600,6 +1600,78 @@ fn an_out_folder_that_is_a_file_is_refused_naming_the_file() {
     }
 }
 
+/// A CSV the scenario reads is an input too: a run's `--out` folder where it would be
+/// replaced (a trace saved as `events.csv`), a sweep folder holding it, or a report named as
+/// it, is refused before anything runs, and the CSV is kept. So is a report path that is the
+/// output folder itself or ends with a separator (it names a folder).
+#[test]
+fn outputs_that_would_replace_a_csv_read_or_name_a_folder_are_refused_up_front() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trace = "arrival\n1s\n2s\n3s\n";
+    fs::write(tmp.path().join("events.csv"), trace).unwrap();
+    fs::create_dir_all(tmp.path().join("sw/sweep")).unwrap();
+    fs::write(tmp.path().join("sw/sweep/t.csv"), trace).unwrap();
+    let scenario = |csv: &str| {
+        format!(
+            "[run]\nhorizon = \"10m\"\n[traffic]\nkind = \"trace\"\ncsv = \"{csv}\"\n\
+             [[agent.steps]]\nkind = \"tool\"\nlatency = {{ kind = \"exponential\", mean = \"1s\" }}\n"
+        )
+    };
+    fs::write(tmp.path().join("s.toml"), scenario("events.csv")).unwrap();
+    fs::write(tmp.path().join("s2.toml"), scenario("sw/sweep/t.csv")).unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["run", "s.toml", "--out", "."],
+            "a run would replace or delete",
+        ),
+        (
+            &["run", "s.toml", "--out", "o", "--junit", "events.csv"],
+            "events.csv, which this command reads",
+        ),
+        (
+            &["diff", "s.toml", "s.toml", "--json", "./events.csv"],
+            "events.csv, which this command reads",
+        ),
+        (
+            &[
+                "sweep",
+                "s2.toml",
+                "--out",
+                "sw",
+                "--grid",
+                "traffic.multiplier=1,2",
+                "--no-plots",
+            ],
+            "a sweep would replace or delete",
+        ),
+        (
+            &["run", "s.toml", "--out", "oj", "--junit", "oj"],
+            "it is the output folder oj",
+        ),
+        (
+            &["run", "s.toml", "--out", "ox", "--junit", "nd/"],
+            "it ends with a path separator",
+        ),
+    ];
+    for (args, why) in cases {
+        let ran = sim(tmp.path(), args);
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains(why), "{args:?}: {}", ran.stderr);
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("events.csv")).unwrap(),
+            trace
+        );
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("sw/sweep/t.csv")).unwrap(),
+            trace
+        );
+        for folder in ["o", "oj", "ox", "nd"] {
+            assert!(!tmp.path().join(folder).exists(), "{args:?} wrote {folder}");
+        }
+        assert!(!tmp.path().join("summary.json").exists(), "{args:?}");
+    }
+}
+
 #[test]
 fn a_report_file_that_is_a_scenario_read_is_refused_and_the_scenario_kept() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1618,7 +1690,9 @@ fn a_report_file_that_is_a_scenario_read_is_refused_and_the_scenario_kept() {
         let ran = sim(tmp.path(), &[args, &["--horizon", "1h"]].concat());
         assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
         assert!(
-            ran.stderr.contains("cannot write: it is the scenario file"),
+            ran.stderr.contains("cannot write: it is ")
+                && ran.stderr.contains("a.toml, which this command reads")
+                || ran.stderr.contains("b.toml, which this command reads"),
             "{args:?}: {}",
             ran.stderr
         );

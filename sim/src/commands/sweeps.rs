@@ -69,7 +69,15 @@ pub fn merge(settings: &MergeSettings, console: &Console) -> Outcome {
 pub fn diff(settings: &DiffSettings, console: &Console) -> Outcome {
     let a = load_one(&settings.a, &settings.overrides);
     let b = load_one(&settings.b, &settings.overrides);
-    let inputs = [settings.a.as_path(), settings.b.as_path()];
+    // The CSVs both read are inputs too (a report named as a trace would replace it).
+    let csvs: Vec<std::path::PathBuf> = [&a, &b]
+        .into_iter()
+        .flat_map(|s| s.as_ref().map(sweep::input_files_of).unwrap_or_default())
+        .collect();
+    let inputs: Vec<&std::path::Path> = [settings.a.as_path(), settings.b.as_path()]
+        .into_iter()
+        .chain(csvs.iter().map(std::path::PathBuf::as_path))
+        .collect();
     let mut files = [&settings.json, &settings.junit]
         .into_iter()
         .flatten()

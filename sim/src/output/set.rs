@@ -412,6 +412,56 @@ pub fn check_replaceable(root: &Path, kind: SetKind) -> Result<(), OutputError> 
     }
 }
 
+/// Refuses a set of `kind` in `root` that would replace or delete one of `inputs` (the
+/// scenario file, the CSVs it reads): a trace saved as `events.csv` in the folder a run
+/// writes, or anything inside a sweep's or a headroom search's folder, which sim owns. Checked
+/// before anything runs, so the run cannot destroy what it reads.
+pub fn check_spares_inputs(
+    root: &Path,
+    kind: SetKind,
+    inputs: &[PathBuf],
+) -> Result<(), OutputError> {
+    // A folder that does not exist holds nothing yet.
+    let Ok(folder) = fs::canonicalize(root) else {
+        return Ok(());
+    };
+    let listed = read_manifest(root).map(|m| m.files).unwrap_or_default();
+    for input in inputs {
+        let Ok(file) = fs::canonicalize(input) else {
+            continue;
+        };
+        let Ok(inside) = file.strip_prefix(&folder) else {
+            continue;
+        };
+        let relative = inside.to_string_lossy().replace('\\', "/");
+        let top = inside
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let touched = match kind {
+            SetKind::Run => {
+                (inside.components().count() == 1 && (run_writes(&top) || is_temporary(&top)))
+                    || top == "replications"
+                    || top == STAGING
+            }
+            SetKind::Sweep | SetKind::Headroom => true,
+        } || listed.iter().any(|entry| entry.path == relative);
+        if touched {
+            return Err(OutputError {
+                path: root.to_path_buf(),
+                source: std::io::Error::other(format!(
+                    "{} would replace or delete {}, which this command reads: choose another \
+                     --out, or move the file",
+                    kind.described(),
+                    input.display()
+                )),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The largest `manifest.json` read: about 150 bytes an entry, and the largest set (a run of
 /// 10,000 replications with a few files each) lists under 100,000 entries, so 15 MB; 64 MiB
 /// leaves a wide margin and still stops a device or a huge file from being read whole.

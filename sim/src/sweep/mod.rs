@@ -318,7 +318,7 @@ fn slo_limits_of(scenario: &Scenario) -> Vec<SloLimit> {
 
 /// Every `csv` path in the resolved scenario, found by walking its serialised form, so a new
 /// CSV-backed key is covered without a list to keep up to date.
-fn input_files_of(scenario: &Scenario) -> Vec<PathBuf> {
+pub fn input_files_of(scenario: &Scenario) -> Vec<PathBuf> {
     fn walk(value: &serde_json::Value, found: &mut Vec<PathBuf>) {
         match value {
             serde_json::Value::Object(map) => {
@@ -1128,7 +1128,8 @@ where
         BTreeMap::new()
     };
     // The new set is written into a staging folder; the previous one stays whole until
-    // `finish` swaps them at the end.
+    // `finish` swaps them at the end. A CSV the points read inside that folder would go.
+    crate::output::set::check_spares_inputs(&dir, crate::output::SetKind::Sweep, &input_files)?;
     let set = crate::output::OutputSet::begin(&dir, crate::output::SetKind::Sweep)?;
     crate::output::create_dir(&runs_dir)?;
     // Dropped before `set`: a sweep that saved no run leaves no empty `runs/` (and then `set`

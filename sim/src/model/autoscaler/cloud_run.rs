@@ -28,13 +28,21 @@ pub struct CloudRunState {
     /// (busy, available) vCPU-nanoseconds, request-nanoseconds and the nanoseconds they cover,
     /// per evaluation within the window.
     window: VecDeque<(u128, u128, u128, u128)>,
+    /// The sums of `window`'s four columns, kept as entries come and go (exact integers), so
+    /// an evaluation costs the same whatever the window holds: a 1 ms evaluation interval
+    /// over a 60 s window added up 60,000 entries each millisecond.
+    window_sums: (u128, u128, u128, u128),
     last_busy_area: u128,
     last_capacity_area: u128,
     last_request_area: u128,
     /// When the areas above were read: the last evaluation, or when this state began.
     last_at: Time,
-    /// (time, desired) over the scale-in stabilisation window.
+    /// (time, desired) over the scale-in stabilisation window, less those a later one at
+    /// least as high outlasts (they can never be the highest): the desired counts decrease
+    /// from front to back, and the front is the highest of the window.
     recent: VecDeque<(Time, u32)>,
+    /// Whether an evaluation has run (the first remembers the instances already there).
+    evaluated: bool,
 }
 
 impl CloudRunState {
@@ -62,14 +70,19 @@ impl CloudRunState {
         self.last_request_area = signals.request_area;
         self.last_at = now;
         self.window.push_back((busy, capacity, requests, span));
+        let sums = &mut self.window_sums;
+        *sums = (
+            sums.0 + busy,
+            sums.1 + capacity,
+            sums.2 + requests,
+            sums.3 + span,
+        );
         let slots = (cfg.window / cfg.evaluation_interval.max(1)).max(1) as usize;
         while self.window.len() > slots {
-            self.window.pop_front();
+            let (b, c, r, t) = self.window.pop_front().expect("longer than the slots");
+            *sums = (sums.0 - b, sums.1 - c, sums.2 - r, sums.3 - t);
         }
-        let (busy_sum, capacity_sum, request_sum, covered) = self.window.iter().fold(
-            (0u128, 0u128, 0u128, 0u128),
-            |(b, c, r, t), (wb, wc, wr, wt)| (b + wb, c + wc, r + wr, t + wt),
-        );
+        let (busy_sum, capacity_sum, request_sum, covered) = *sums;
         // The time the window covers as measured: every evaluation_interval in steady state,
         // less for an evaluation that came sooner (the first after a switch to this kind, or
         // after the interval changed).
@@ -87,14 +100,15 @@ impl CloudRunState {
         } else {
             Observed::Cpu(utilization)
         };
-        if self.recent.is_empty() {
+        if !self.evaluated {
             // The first evaluation remembers the instances there already are, as if they had
             // been wanted just now: like Cloud Run, which keeps an idle instance up to the
             // stabilisation period, a new autoscaler (at the start, or after a timeline switch
             // to it) does not stop instances before it has watched them that long.
-            self.recent.push_back((now, total));
+            self.evaluated = true;
+            self.remember(now, total);
         }
-        self.recent.push_back((now, desired));
+        self.remember(now, desired);
         while self
             .recent
             .front()
@@ -102,7 +116,7 @@ impl CloudRunState {
         {
             self.recent.pop_front();
         }
-        let stabilized = self.recent.iter().map(|(_, d)| *d).max().unwrap_or(desired);
+        let stabilized = self.recent.front().map_or(desired, |(_, d)| *d);
         let target = if desired >= total {
             desired
         } else {
@@ -113,6 +127,17 @@ impl CloudRunState {
             observed,
             next_in: cfg.evaluation_interval,
         }
+    }
+}
+
+impl CloudRunState {
+    /// Adds `desired` at `now` to the stabilisation window, dropping the earlier counts it is
+    /// at least as high as: within any window that holds them, it is there too.
+    fn remember(&mut self, now: Time, desired: u32) {
+        while self.recent.back().is_some_and(|(_, d)| *d <= desired) {
+            self.recent.pop_back();
+        }
+        self.recent.push_back((now, desired));
     }
 }
 
@@ -151,6 +176,85 @@ mod tests {
         assert_eq!(cloud_run_desired(&cfg, 0.0, 10, 0.0), 0);
         assert_eq!(cloud_run_desired(&cloud_run(3, 12), 0.0, 10, 0.0), 3);
         assert_eq!(cloud_run_desired(&cloud_run(3, 12), 1.0, 10, 0.0), 12);
+    }
+
+    /// The window's sums and the stabilisation's highest desired count are those of a scan
+    /// of every evaluation, over random loads, evaluation gaps and settings that change
+    /// between evaluations (a timeline `set`).
+    #[test]
+    fn running_sums_and_the_highest_desired_match_a_scan() {
+        use rand::Rng as _;
+        let mut rng = crate::engine::rng::from_seed(9);
+        let mut cfg = cloud_run(0, 1000);
+        let mut state = CloudRunState::default();
+        let (mut busy, mut capacity, mut requests) = (0u128, 0u128, 0u128);
+        let (mut window, mut recent): (VecDeque<(u128, u128, u128, u128)>, Vec<(Time, u32)>) =
+            Default::default();
+        let (mut now, mut last_at, mut first) = (0, 0, true);
+        for step in 0..3_000 {
+            if step % 500 == 0 {
+                cfg.evaluation_interval = rng.random_range(1..5);
+                cfg.window = rng.random_range(1..40);
+                cfg.scale_in_stabilization = rng.random_range(0..200);
+            }
+            now += rng.random_range(1..6);
+            let running: u32 = rng.random_range(1..60);
+            let span = u128::from(now - last_at);
+            let (b, c, r) = (
+                span * rng.random_range(0..=u128::from(running)),
+                span * u128::from(running),
+                span * rng.random_range(0..500),
+            );
+            (busy, capacity, requests) = (busy + b, capacity + c, requests + r);
+            let signals = Signals {
+                now,
+                running,
+                total: running,
+                busy_area: busy,
+                capacity_area: capacity,
+                memory_utilization: None,
+                workflow_backlog: 0,
+                activity_backlog: 0,
+                request_area: requests,
+                requests: 0,
+            };
+            let got = state.evaluate(&cfg, &signals);
+            // The scan.
+            window.push_back((b, c, r, span));
+            let slots = (cfg.window / cfg.evaluation_interval).max(1) as usize;
+            while window.len() > slots {
+                window.pop_front();
+            }
+            let sums = window.iter().fold((0, 0, 0, 0), |s, w| {
+                (s.0 + w.0, s.1 + w.1, s.2 + w.2, s.3 + w.3)
+            });
+            assert_eq!(state.window_sums, sums, "step {step}");
+            let utilization = if sums.1 == 0 {
+                0.0
+            } else {
+                sums.0 as f64 / sums.1 as f64
+            };
+            let desired = cloud_run_desired(
+                &cfg,
+                utilization,
+                running,
+                sums.2 as f64 / sums.3.max(1) as f64,
+            );
+            if first {
+                first = false;
+                recent.push((now, running));
+            }
+            recent.push((now, desired));
+            recent.retain(|(t, _)| now - t <= cfg.scale_in_stabilization);
+            let highest = recent.iter().map(|(_, d)| *d).max().unwrap_or(desired);
+            let target = if desired >= running {
+                desired
+            } else {
+                highest.min(running)
+            };
+            assert_eq!(got.target, target, "step {step}");
+            last_at = now;
+        }
     }
 
     /// Eight idle instances at the start, wanting two (the minimum): none goes before the

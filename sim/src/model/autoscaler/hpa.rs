@@ -215,8 +215,14 @@ pub struct Controller {
     /// Whether a reconcile has reached stabilisation before: the first one starts the window
     /// with the current count, as Kubernetes does, so a new HPA does not scale down at once.
     started: bool,
-    /// (time, proposal), within the longer stabilisation window.
-    recommendations: VecDeque<(Time, u32)>,
+    /// (time, proposal) within the longer stabilisation window, less those a later one
+    /// outdoes: for scaling up the lowest proposal counts, and one no lower than a later
+    /// proposal never is the lowest of a window that holds it (the later one is there too), so
+    /// `lowest` keeps proposals increasing from front to back; `highest`, for scaling down,
+    /// decreasing. An evaluation reads the first of each within its window: a 1 ms sync
+    /// period under a 5-minute window scanned 300,000 proposals every millisecond.
+    lowest: VecDeque<(Time, u32)>,
+    highest: VecDeque<(Time, u32)>,
     /// (time, replicas added), within the longest scale-up policy period.
     scale_up_events: VecDeque<(Time, u32)>,
     /// (time, replicas removed), within the longest scale-down policy period.
@@ -253,30 +259,37 @@ impl Controller {
     fn stabilize(&mut self, control: &HpaControl, now: Time, current: u32, proposal: u32) -> u32 {
         if !self.started {
             self.started = true;
-            self.recommendations.push_back((now, current));
+            self.remember(now, current);
         }
         let up_window = control.scale_up.stabilization_window;
         let down_window = control.scale_down.stabilization_window;
-        let mut up = proposal;
-        let mut down = proposal;
-        for &(t, recommendation) in &self.recommendations {
-            if now - t < up_window {
-                up = up.min(recommendation);
-            }
-            if now - t < down_window {
-                down = down.max(recommendation);
-            }
-        }
-        self.recommendations.push_back((now, proposal));
+        // The first proposal within the window (time ascends along each list).
+        let first_within = |list: &VecDeque<(Time, u32)>, window: Time| {
+            let outside = list.partition_point(|(t, _)| now - t >= window);
+            list.get(outside).map(|(_, recommendation)| *recommendation)
+        };
+        let up = first_within(&self.lowest, up_window).map_or(proposal, |r| r.min(proposal));
+        let down = first_within(&self.highest, down_window).map_or(proposal, |r| r.max(proposal));
+        self.remember(now, proposal);
         let keep = up_window.max(down_window);
-        while self
-            .recommendations
-            .front()
-            .is_some_and(|(t, _)| now - t >= keep)
-        {
-            self.recommendations.pop_front();
+        for list in [&mut self.lowest, &mut self.highest] {
+            while list.front().is_some_and(|(t, _)| now - t >= keep) {
+                list.pop_front();
+            }
         }
         current.max(up).min(down)
+    }
+
+    /// Adds a proposal to both lists, dropping those it outdoes.
+    fn remember(&mut self, now: Time, proposal: u32) {
+        while self.lowest.back().is_some_and(|(_, r)| *r >= proposal) {
+            self.lowest.pop_back();
+        }
+        self.lowest.push_back((now, proposal));
+        while self.highest.back().is_some_and(|(_, r)| *r <= proposal) {
+            self.highest.pop_back();
+        }
+        self.highest.push_back((now, proposal));
     }
 
     fn rate_limit(
@@ -386,6 +399,51 @@ mod tests {
         signals.capacity_area = 1_000_000;
         signals.busy_area = (utilization * 1e6) as u128;
         signals
+    }
+
+    /// Stabilisation reads the same lowest and highest proposals as a scan of every proposal
+    /// in the windows (the lists keep only those that can be the extreme of a window), over a
+    /// random walk of proposals, evaluation times and windows that change between
+    /// evaluations (a timeline `set`), including zero windows.
+    #[test]
+    fn stabilisation_matches_a_scan_of_every_proposal() {
+        use rand::Rng as _;
+        let mut rng = crate::engine::rng::from_seed(5);
+        let mut control = hpa_cpu(1, 100, 0.5).control;
+        let mut controller = Controller::default();
+        let mut all: Vec<(Time, u32)> = Vec::new();
+        let mut now: Time = 0;
+        let mut started = false;
+        for step in 0..5_000 {
+            now += rng.random_range(1..4);
+            if step % 700 == 0 {
+                control.scale_up.stabilization_window = rng.random_range(0..40);
+                control.scale_down.stabilization_window = rng.random_range(0..300);
+            }
+            let (current, proposal) = (rng.random_range(1..50), rng.random_range(1..50));
+            let (up_window, down_window) = (
+                control.scale_up.stabilization_window,
+                control.scale_down.stabilization_window,
+            );
+            if !started {
+                started = true;
+                all.push((now, current));
+            }
+            let within = |window: Time| all.iter().filter(move |(t, _)| now - t < window);
+            let up = within(up_window).map(|(_, r)| *r).fold(proposal, u32::min);
+            let down = within(down_window)
+                .map(|(_, r)| *r)
+                .fold(proposal, u32::max);
+            all.push((now, proposal));
+            let keep = up_window.max(down_window);
+            all.retain(|(t, _)| now - t < keep);
+            let expected = current.max(up).min(down);
+            assert_eq!(
+                controller.stabilize(&control, now, current, proposal),
+                expected,
+                "step {step}"
+            );
+        }
     }
 
     #[test]

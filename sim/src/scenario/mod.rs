@@ -8,7 +8,7 @@ mod diag;
 pub mod fuzz;
 pub mod limits;
 mod lookup;
-mod raw;
+pub(crate) mod raw;
 mod read;
 mod resolve;
 pub use resolve::check_name;

@@ -343,6 +343,17 @@ pub(crate) fn one_spelling(key: &str) -> &str {
         .map_or(key, |(a, _)| a)
 }
 
+/// Whether two dotted keys name one setting: segment by segment equal, a quantity's two
+/// spellings (`SPELLINGS`) alike. (An index is written one way only: `assign` refuses `00`.)
+pub(crate) fn same_setting(a: &str, b: &str) -> bool {
+    let segments = |key: &'_ str| -> Vec<String> {
+        key.split('.')
+            .map(|segment| one_spelling(segment.trim()).to_string())
+            .collect()
+    };
+    segments(a) == segments(b)
+}
+
 /// Sets `dotted.key` (array elements by index) to `value`, creating missing tables; the other
 /// spelling of the same quantity (`SPELLINGS`) is removed. Unknown keys are left for
 /// validation to report, with its did-you-mean hints.
@@ -403,6 +414,14 @@ pub(crate) fn assign(
                 let index: usize = segment.parse().map_err(|_| {
                     format!("{walked} is an array, expected an index, found \"{segment}\"")
                 })?;
+                // One spelling per element, so two keys for one setting always look alike
+                // (`agent.steps.00.cpu` would slip past "given twice" and the grid checks).
+                if index.to_string() != *segment {
+                    return Err(format!(
+                        "{walked} is an array, expected an index written as {index}, found \
+                         \"{segment}\""
+                    ));
+                }
                 let item = items.get_mut(index).ok_or_else(|| {
                     format!("index {index} is out of range, {walked} has {length} elements")
                 })?;

@@ -167,6 +167,13 @@ fn grid_table(node: &Node, diags: &mut Diags) -> Vec<LocatedAxis> {
                 entry.key.clone()
             }
         };
+        if let Some(other) = axes
+            .iter()
+            .find(|a: &&LocatedAxis| raw::same_setting(&a.key, &key))
+        {
+            diags.error(&entry.key_origin, &path, grid::twice(&other.key, &key));
+            fine = false;
+        }
         let values = grid_values(&entry.node, &path, diags);
         let Some(values) = values.filter(|_| fine) else {
             continue;
@@ -275,15 +282,8 @@ pub(crate) fn grid_args(args: &[String], diags: &mut Diags) -> Vec<LocatedAxis> 
                 continue;
             }
         };
-        if axes.iter().any(|a| a.key == axis.key) {
-            diags.error(
-                &origin,
-                "",
-                format!(
-                    "grid key `{}` is given twice: list all its values in one --grid",
-                    axis.key
-                ),
-            );
+        if let Some(other) = axes.iter().find(|a| raw::same_setting(&a.key, &axis.key)) {
+            diags.error(&origin, "", grid::twice(&other.key, &axis.key));
             continue;
         }
         points = points.saturating_mul(axis.values.len());

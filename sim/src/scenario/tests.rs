@@ -1323,12 +1323,41 @@ fn a_bare_dotted_key_in_a_timeline_set_is_rejected_with_the_quoted_form() {
         &[],
     );
     assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("timeline.0.set.temporal: a bare dotted key")
-                && m.contains("\"temporal.cache_size\" = ...")),
+        messages.iter().any(|m| m
+            .contains("timeline.0.set.temporal: a table here would replace all")
+            && m.contains("\"temporal.cache_size\" = ...")),
         "{messages:?}"
     );
+    // A quoted key with a table value is the same table; a fixed section is said to be fixed
+    // (not told to quote what cannot be set); an empty table gets a placeholder key.
+    for (set, expected) in [
+        (
+            "{ \"temporal\" = { cache_size = 5 } }",
+            "\"temporal.cache_size\" = ...",
+        ),
+        (
+            "{ \"run\" = { horizon = \"1h\" } }",
+            "\"run\" cannot be changed",
+        ),
+        ("{ \"temporal\" = {} }", "\"temporal.KEY\" = ..."),
+        (
+            "{ \"traffic.rate_per_s\" = 5, \"traffic.rate\" = \"1/s\" }",
+            "\"traffic.rate\" and \"traffic.rate_per_s\" set one quantity: give either, not both",
+        ),
+    ] {
+        let messages = errors(
+            &with(&format!("[[timeline]]\nat = \"1m\"\nset = {set}\n")),
+            &[],
+        );
+        assert!(
+            messages.iter().any(|m| m.contains(expected)),
+            "{set}: {messages:?}"
+        );
+        assert!(
+            !messages.iter().any(|m| m.contains("\"run.\"")),
+            "{set}: {messages:?}"
+        );
+    }
     // A whole section that names its kind may still be replaced.
     let scenario = ok(
         &with(
@@ -1596,6 +1625,34 @@ fn either_spelling_of_a_rate_replaces_the_other() {
         ),
         ["s.toml:5:8: traffic.rate: give either rate or rate_per_s, not both"]
     );
+    // Both swept in a file's [sweep] grid: one quantity, swept twice.
+    let swept_twice = format!(
+        "{file_rate}\n[sweep]\ngrid = {{ \"traffic.rate\" = [\"1/s\"], \"traffic.rate_per_s\" = [2, 3] }}\n"
+    );
+    assert!(
+        errors(&swept_twice, &[])
+            .iter()
+            .any(|m| m
+                .contains("grid keys `traffic.rate` and `traffic.rate_per_s` set one quantity")),
+        "{:?}",
+        errors(&swept_twice, &[])
+    );
+}
+
+/// An array index is written one way: `agent.steps.00.cpu` would name the same step as
+/// `agent.steps.0.cpu` and slip past the checks that compare keys as written.
+#[test]
+fn an_index_written_with_leading_zeros_is_refused() {
+    let messages = errors(MINIMAL, &["agent.steps.00.cpu=3ms"]);
+    assert!(
+        messages
+            .iter()
+            .any(|m| m
+                .contains("agent.steps is an array, expected an index written as 0, found \"00\"")),
+        "{messages:?}"
+    );
+    assert!(!errors(MINIMAL, &["agent.steps.+0.cpu=3ms"]).is_empty());
+    ok(MINIMAL, &["agent.steps.0.cpu=3ms"]);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use super::config::*;
 use super::diag::{Diags, Origin, hint, one_of};
-use super::raw::{Node, Value, assign, describe, format_value};
+use super::raw::{self, Node, Value, assign, describe, format_value};
 use super::read::*;
 use super::resolve::{self, Context, WithTimeline};
 use super::units::format_duration;
@@ -411,7 +411,17 @@ fn assignments(s: &mut Section<'_>, diags: &mut Diags) -> Option<Vec<Assignment>
         return None;
     }
     let mut ok = true;
-    for entry in &table.entries {
+    for (index, entry) in table.entries.iter().enumerate() {
+        let first = entry.key.split('.').next().unwrap_or("").trim();
+        if FIXED_KEYS.contains(&first) {
+            diags.error(
+                &entry.key_origin,
+                &join(&path, &entry.key),
+                format!("\"{first}\" cannot be changed on the timeline"),
+            );
+            ok = false;
+            continue;
+        }
         // `set = { temporal.cache_size = 200 }` is, in TOML, the nested table
         // `{ temporal = { cache_size = 200 } }`: it would replace the whole section and reset
         // its other keys. Only a whole section that names its `kind` may be replaced that way.
@@ -419,28 +429,32 @@ fn assignments(s: &mut Section<'_>, diags: &mut Diags) -> Option<Vec<Assignment>
             && !entry.key.contains('.')
             && !inner.entries.iter().any(|e| e.key == "kind")
         {
-            let example = inner
-                .entries
-                .first()
-                .map_or(String::new(), |e| e.key.clone());
+            let example = inner.entries.first().map_or("KEY", |e| e.key.as_str());
             diags.error(
                 &entry.key_origin,
                 &join(&path, &entry.key),
                 format!(
-                    "a bare dotted key is a nested table in TOML and would replace all of \
-                     [{}]; quote the key instead, e.g. \"{}.{example}\" = ...",
-                    entry.key, entry.key
+                    "a table here would replace all of [{key}] and reset its other keys (a bare \
+                     dotted key such as {key}.{example} is such a table in TOML); set each key \
+                     as a quoted dotted key, e.g. \"{key}.{example}\" = ...",
+                    key = entry.key
                 ),
             );
             ok = false;
             continue;
         }
-        let first = entry.key.split('.').next().unwrap_or("").trim();
-        if FIXED_KEYS.contains(&first) {
+        // A quantity's two spellings in one `set`: either would drop the other.
+        if let Some(other) = table.entries[..index]
+            .iter()
+            .find(|other| raw::same_setting(&other.key, &entry.key))
+        {
             diags.error(
                 &entry.key_origin,
                 &join(&path, &entry.key),
-                format!("\"{first}\" cannot be changed on the timeline"),
+                format!(
+                    "\"{}\" and \"{}\" set one quantity: give either, not both",
+                    other.key, entry.key
+                ),
             );
             ok = false;
         }

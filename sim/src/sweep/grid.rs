@@ -55,6 +55,18 @@ fn error(message: impl Into<String>) -> GridError {
     }
 }
 
+/// The error for a key swept twice (`first` and `second` may be a quantity's two spellings).
+pub(crate) fn twice(first: &str, second: &str) -> String {
+    if first == second {
+        format!("grid key `{first}` is given twice: list all its values in one --grid")
+    } else {
+        format!(
+            "grid keys `{first}` and `{second}` set one quantity (either replaces the other): \
+             sweep it with one of them"
+        )
+    }
+}
+
 impl Grid {
     /// Parses `--grid` arguments, in order. Duplicate keys are an error.
     pub fn from_args<S: AsRef<str>>(args: &[S]) -> Result<Grid, GridError> {
@@ -68,11 +80,12 @@ impl Grid {
 
     /// Adds an axis; a key already in the grid is an error.
     pub fn push(&mut self, axis: Axis) -> Result<(), GridError> {
-        if self.axes.iter().any(|a| a.key == axis.key) {
-            return Err(error(format!(
-                "grid key `{}` is given twice: list all its values in one --grid",
-                axis.key
-            )));
+        if let Some(other) = self
+            .axes
+            .iter()
+            .find(|a| crate::scenario::raw::same_setting(&a.key, &axis.key))
+        {
+            return Err(error(twice(&other.key, &axis.key)));
         }
         self.axes.push(axis);
         Ok(())
@@ -492,6 +505,15 @@ mod tests {
     fn duplicate_keys_and_size_cap() {
         let e = Grid::from_args(&["a.b=1,2", "a.b=3"]).unwrap_err();
         assert!(e.message.contains("given twice"), "{e}");
+        // A quantity's two spellings are one key.
+        let e = Grid::from_args(&["traffic.rate_per_s=1,2", "traffic.rate=3/s"]).unwrap_err();
+        assert!(
+            e.message.contains(
+                "grid keys `traffic.rate_per_s` and `traffic.rate` set one quantity (either \
+                 replaces the other)"
+            ),
+            "{e}"
+        );
         let e = Grid::from_args(&["a.x=1..200:1", "a.y=1..200:1"]).unwrap_err();
         assert!(e.message.contains("40000 points (200 x 200)"), "{e}");
     }

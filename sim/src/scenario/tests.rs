@@ -2014,3 +2014,37 @@ fn a_conflict_is_filed_under_the_value_given_last() {
     // A grid point's conflict stays under the file's key, with the point's coordinates that
     // name the grid value: `an_invalid_grid_point_names_its_coordinates_and_every_one_is_reported`.
 }
+
+/// `sim run` and `sim validate` check a file's `[sweep]` grid, but a run does not run it: a
+/// `--set` under which the file's points would fail (a constant rate swept, the profile set to
+/// diurnal) is taken, while a grid that fails in the file itself is still refused.
+#[test]
+fn a_set_that_only_the_files_grid_points_refuse_is_taken_by_a_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.toml");
+    let diurnal = "traffic={kind=\"diurnal\", mean_rate_per_s=1, peak_to_trough=2, peak_hour=3}";
+    std::fs::write(
+        &path,
+        with("[sweep]\ngrid = { \"traffic.rate_per_s\" = [1, 2] }\n"),
+    )
+    .unwrap();
+    let scenario = validate(&path, &[diurnal.to_string()]).expect("taken");
+    assert!(matches!(
+        scenario.workloads[0].traffic.profile,
+        TrafficProfile::Diurnal { .. }
+    ));
+    std::fs::write(
+        &path,
+        with("[sweep]\ngrid = { \"traffic.rate_per_sec\" = [1, 2] }\n"),
+    )
+    .unwrap();
+    let refused = validate(&path, &[diurnal.to_string()]).unwrap_err();
+    assert!(
+        refused
+            .messages
+            .iter()
+            .any(|m| m.contains("traffic.rate_per_sec")),
+        "{:?}",
+        refused.messages
+    );
+}

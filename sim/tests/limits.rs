@@ -952,3 +952,26 @@ fn validating_a_megabyte_scenario_takes_under_a_second() {
         );
     }
 }
+
+/// A small file that redeploys a large fleet every half second piles up the fleet's own
+/// records, not conversations: the memory limit stops it, and says so (it blamed the traffic).
+#[test]
+fn deploy_churn_is_stopped_by_the_memory_limit_and_named() {
+    let mut text = format!("{BASE}\n[autoscaler]\nkind = \"fixed\"\ninstances = 2000\n");
+    for i in 0..100 {
+        text += &format!(
+            "[[timeline]]\nat = \"{}ms\"\ndeploy = \"at_once\"\n",
+            i * 500 + 1
+        );
+    }
+    refused(
+        &text,
+        &["--set", "run.max_memory=4MiB"],
+        &[
+            "s.toml",
+            "run.max_memory = 4MiB",
+            "most of it is the fleet's own state, not conversations (2000 instances",
+            "deploy less often or to fewer instances",
+        ],
+    );
+}

@@ -399,8 +399,20 @@ impl Model {
         let why = if self.acts.len() > 1000 * self.convs.len().max(1) {
             "each open conversation holds more than 1,000 activities: narrow the parallel steps' \
              widths"
+                .to_string()
+        } else if self.customers_bytes() < bytes as usize / 2 {
+            // Not the customers: the fleet's own records (instances, their pending starts,
+            // stops and deadlines, the instance events logged).
+            format!(
+                "most of it is the fleet's own state, not conversations ({} instances, {} \
+                 instance events logged): a timeline that deploys or resizes a large fleet \
+                 often piles it up; deploy less often or to fewer instances",
+                self.instances.len(),
+                self.events.len()
+            )
         } else {
             "the fleet cannot keep up with the traffic: lower the rate or shorten the horizon"
+                .to_string()
         };
         Err(RunError::LimitReached(format!(
             "run.max_memory = {}: the run's state reached {} at t = {:.0} s ({} conversations \
@@ -452,6 +464,17 @@ impl Model {
                 .map_or(0, serving::ServingState::footprint)
             + self.events.capacity() * size_of::<EventRecord>()
             + self.workload.capacity() * size_of::<WorkloadRecord>()
+    }
+
+    /// The part of `state_bytes` that conversations hold: their workflows, activities, frames,
+    /// completions and calls.
+    fn customers_bytes(&self) -> usize {
+        self.convs.footprint()
+            + self.wfs.footprint()
+            + self.acts.footprint()
+            + self.frames.footprint()
+            + self.completions.footprint()
+            + self.calls.footprint()
     }
 
     fn dispatch(&mut self, event: Event) {

@@ -43,6 +43,25 @@ impl Origin {
     }
 }
 
+/// `message` with its control characters escaped (`\u{1b}`, `\u{0}`, `\n`): a message quotes
+/// what the file says, and a terminal would act on an escape sequence or a NUL from it, or a
+/// newline would split one message in two. A message without any is returned as it is.
+pub(crate) fn escape_controls(message: String) -> String {
+    if !message.chars().any(char::is_control) {
+        return message;
+    }
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// The errors found so far in one scenario file.
 pub(crate) struct Diags {
     file: String,
@@ -81,7 +100,7 @@ impl Diags {
             }
             Origin::GridArg(arg) => format!("{}: --grid {arg}: {what}", self.file),
         };
-        self.items.push((origin.clone(), located));
+        self.items.push((origin.clone(), escape_controls(located)));
     }
 
     /// An empty list for the same file.
@@ -424,6 +443,20 @@ mod tests {
         assert_eq!(
             hint("Cloud-Run", ["fixed", "cloud_run"]),
             " (did you mean \"cloud_run\"?)"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_messages_are_escaped() {
+        let mut diags = Diags::new("s.toml".into());
+        diags.error(
+            &Origin::File { line: 3, col: 8 },
+            "agent.steps.0.kind",
+            "found \"to\u{0}ol\" and \u{1b}[31mred\u{1b}[0m\nnext",
+        );
+        assert_eq!(
+            diags.items[0].1,
+            "s.toml:3:8: agent.steps.0.kind: found \"to\\0ol\" and \\u{1b}[31mred\\u{1b}[0m\\nnext"
         );
     }
 

@@ -262,6 +262,18 @@ fn bad_input_exits_2_naming_the_key_and_writes_nothing() {
             "takes integers",
         ),
         (
+            // Huge ends of a float key are said as typed (the lower end read "found inf": it
+            // was rounded to 1e-9 through 1e300 x 1e9).
+            vec!["--key", "traffic.rate_per_s", "--range=1e300..1e301"],
+            "--range: traffic.rate_per_s: expected a number in [0, 1000000], found 1e300",
+        ),
+        (
+            // The rate string's key: the search needs its per-second spelling.
+            vec!["--key", "traffic.rate"],
+            "--key traffic.rate: a rate string, and headroom searches a number: use --key \
+             traffic.rate_per_s (the same rate per second,",
+        ),
+        (
             // Without --range, an end the key cannot take is the default bracket's, said so.
             vec!["--key", "retry.backoff_coefficient"],
             "--range (not given: the default bracket 0.5..8.0, a quarter to four times today's \

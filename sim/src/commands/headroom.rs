@@ -51,12 +51,15 @@ pub fn run(settings: &HeadroomSettings, console: &Console) -> Outcome {
         && !(lo..=hi).contains(&config.current)
         && !settings.quiet
     {
+        let show = |v: f64| sim::sweep::headroom::format_value(v, config.integer);
         console.error(&format!(
-            "{}: warning: --key {} is {} in the scenario, outside --range {lo}..{hi}: the \
+            "{}: warning: --key {} is {} in the scenario, outside --range {}..{}: the \
              headroom from today's value is measured from outside the bracket",
             file.display(),
             config.key,
-            config.current
+            show(config.current),
+            show(lo),
+            show(hi)
         ));
     }
     // Refused before the search (minutes of runs), not only when its result is written.
@@ -121,6 +124,16 @@ fn current_value(settings: &HeadroomSettings) -> Result<scenario::KeyNumber, Vec
     scenario::resolved_number(&scenario, key).map_err(|why| {
         if let scenario::LookupError::NotANumber(why) = why {
             return vec![name(format!("--key {why}"))];
+        }
+        // A rate written as a string (`traffic.rate = "60/m"`): the search needs the number.
+        if let Some(per_second) = scenario::per_second_key(key)
+            && let Ok(number) = scenario::resolved_number(&scenario, &per_second)
+        {
+            return vec![name(format!(
+                "--key {key}: a rate string, and headroom searches a number: use --key \
+                 {per_second} (the same rate per second, {} here)",
+                sim::sweep::headroom::format_value(number.value, number.integer)
+            ))];
         }
         // An unknown key: the loader says what the section accepts and the nearest name.
         let probe = format!("{key}=0");

@@ -340,6 +340,18 @@ impl SweepSource {
 
 /// `sim validate`: the scenario with `overrides`, its `[sweep]` table and, when it has a grid,
 /// every grid point.
+/// The per-second spelling of a key whose quantity a file may also write as a rate string
+/// (`traffic.rate` -> `traffic.rate_per_s`); `None` for any other key.
+pub fn per_second_key(key: &str) -> Option<String> {
+    let (table, last) = key.rsplit_once('.').unwrap_or(("", key));
+    let per_second = raw::per_second_spelling(last)?;
+    Some(if table.is_empty() {
+        per_second.to_string()
+    } else {
+        format!("{table}.{per_second}")
+    })
+}
+
 pub fn validate(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioErrors> {
     let source = read_sweep(path, overrides, &[], SetsApplyTo::TheScenario)?;
     if !source.grid.axes.is_empty() {

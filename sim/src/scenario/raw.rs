@@ -343,6 +343,14 @@ pub(crate) fn one_spelling(key: &str) -> &str {
         .map_or(key, |(a, _)| a)
 }
 
+/// The per-second spelling of a rate string's key (`rate` -> `rate_per_s`).
+pub(crate) fn per_second_spelling(key: &str) -> Option<&'static str> {
+    SPELLINGS
+        .iter()
+        .find(|(a, _)| *a == key)
+        .map(|(_, per_s)| *per_s)
+}
+
 /// Whether two dotted keys name one setting: segment by segment equal, a quantity's two
 /// spellings (`SPELLINGS`) alike. (An index is written one way only: `assign` refuses `00`.)
 pub(crate) fn same_setting(a: &str, b: &str) -> bool {

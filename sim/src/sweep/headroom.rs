@@ -199,8 +199,11 @@ impl Lattice {
         let v = self.lo + k as f64 * self.step;
         if self.integer {
             v.round()
-        } else {
+        } else if v.abs() < 1e15 {
             (v * 1e9).round() / 1e9
+        } else {
+            // Already whole to far past 1e-9 (and `v * 1e9` could overflow to infinity).
+            v
         }
     }
 

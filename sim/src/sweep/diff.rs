@@ -392,7 +392,20 @@ pub fn sentence(label: &str, unit: Unit, d: &Stats) -> String {
     } else {
         "changes"
     };
-    let half = d.ci95.unwrap_or(0.0);
+    // Sub-millisecond times (a wait for a slot that is mostly nil) in microseconds: six
+    // decimals of a second showed "by 0.000000 s ± 0.000000 s".
+    let micro = unit == Unit::Seconds && mean.abs().max(d.ci95.unwrap_or(0.0)) < 1e-3;
+    let scale = if micro { 1e6 } else { 1.0 };
+    let mean = mean * scale;
+    let ci95 = d.ci95.map(|h| h * scale);
+    let quantity = |v: f64, places: usize| {
+        if micro {
+            format!("{v:.places$} µs")
+        } else {
+            quantity(v, unit, places)
+        }
+    };
+    let half = ci95.unwrap_or(0.0);
     // Two significant digits of the larger of the two, and at least one of the half-width, so
     // that a tight interval does not round to "± 0" ("91 s ± 0 s" is "91.2 s ± 0.3 s"). A
     // half-width that is rounding noise beside the mean counts as none.
@@ -403,8 +416,8 @@ pub fn sentence(label: &str, unit: Unit, d: &Stats) -> String {
     if matches!(unit, Unit::Usd | Unit::UsdPerHour) {
         places = places.max(2);
     }
-    let by = quantity(mean.abs(), unit, places);
-    match d.ci95 {
+    let by = quantity(mean.abs(), places);
+    match ci95 {
         None => format!("B {verb} {label} by {by} (one replication: no confidence interval)"),
         Some(h) => {
             let note = if h >= mean.abs() {
@@ -412,10 +425,7 @@ pub fn sentence(label: &str, unit: Unit, d: &Stats) -> String {
             } else {
                 ""
             };
-            format!(
-                "B {verb} {label} by {by} ± {}{note}",
-                quantity(h, unit, places)
-            )
+            format!("B {verb} {label} by {by} ± {}{note}", quantity(h, places))
         }
     }
 }
@@ -467,6 +477,18 @@ mod tests {
         assert_eq!(
             sentence("OOM crashes", Unit::Count, &d),
             "B leaves OOM crashes unchanged"
+        );
+        // Sub-millisecond times in microseconds, not "0.000000 s ± 0.000000 s".
+        let d = Stats {
+            n: 10,
+            mean: 3e-7,
+            sd: Some(4.83e-7),
+            ci95: Some(3.46e-7),
+        };
+        assert_eq!(
+            sentence("p95 activity schedule-to-start", Unit::Seconds, &d),
+            "B raises p95 activity schedule-to-start by 0.30 µs ± 0.35 µs (not significant at \
+             95%)"
         );
         let d = Stats {
             n: 3,

@@ -9,7 +9,8 @@ const MAX_MICROS: u64 = 1_000_000_000_000;
 
 pub struct LatencyHistogram {
     histogram: Histogram<u64>,
-    /// Values under 1 us are counted here and folded into the histogram when it is read:
+    /// Values under 1 us are counted here and folded into the histogram (as 0, the
+    /// microsecond they start, as 1,999 ns is 1 us) when it is read:
     /// most workflow-task waits are zero, and a counter is much cheaper than a record.
     below_one_micro: u64,
     count: u64,
@@ -70,14 +71,24 @@ impl LatencyHistogram {
     fn fold(&mut self) {
         if self.below_one_micro > 0 {
             let count = std::mem::take(&mut self.below_one_micro);
-            self.histogram.saturating_record_n(1, count);
+            self.histogram.saturating_record_n(0, count);
         }
     }
 
     /// Quantile in seconds, `None` when empty.
     pub fn quantile_s(&mut self, quantile: f64) -> Option<f64> {
         self.fold();
-        (self.count > 0).then(|| self.histogram.value_at_quantile(quantile) as f64 / 1e6)
+        (self.count > 0).then(|| self.clamped_quantile(quantile))
+    }
+
+    /// The highest value of the bucket holding the quantile (what an HDR histogram reports),
+    /// but never above the exact maximum: the quantile lies in that bucket and at or below
+    /// the largest value, and the bucket's top can be above it (waits capped at exactly 5 s
+    /// read "p99 5.001215 s, max 5 s"). Clamped, a quantile is still within the bucket's
+    /// precision of the true one, and never more than the maximum beside it.
+    fn clamped_quantile(&self, quantile: f64) -> f64 {
+        let top = self.histogram.value_at_quantile(quantile) as f64 / 1e6;
+        top.min(self.max_nanos as f64 / 1e9)
     }
 
     pub fn mean_s(&self) -> f64 {
@@ -93,7 +104,7 @@ impl LatencyHistogram {
             return LatencyStats::default();
         }
         self.fold();
-        let q = |quantile| self.histogram.value_at_quantile(quantile) as f64 / 1e6;
+        let q = |quantile| self.clamped_quantile(quantile);
         LatencyStats {
             count: self.count,
             mean: self.mean_s(),
@@ -156,8 +167,8 @@ impl IntervalHistogram {
 
     #[inline]
     pub fn record(&mut self, nanos: u64) {
-        // Below 1 us counts as 1 us, as `LatencyHistogram::fold` records it.
-        let micros = (nanos / 1_000).max(1);
+        // Whole microseconds, below 1 us as 0, as `LatencyHistogram::fold` records it.
+        let micros = nanos / 1_000;
         if self.dense {
             self.histogram.saturating_record(micros);
         } else if self.values.len() < SPARSE_CAPACITY && micros <= MAX_MICROS {
@@ -280,7 +291,7 @@ mod tests {
         for i in 1..=10_000u64 {
             let nanos = i * i * 37_000 % 5_000_000_000;
             growing.record(nanos);
-            bounded.saturating_record((nanos / 1_000).max(1));
+            bounded.saturating_record(nanos / 1_000);
         }
         assert!(growing.histogram.distinct_values() * 2 < full.distinct_values());
         // Then beyond the range: 20 days saturates at the bound, in both.
@@ -312,6 +323,46 @@ mod tests {
         histogram.reset();
         assert_eq!(histogram.stats(), LatencyStats::default());
         assert_eq!(histogram.quantile_s(0.5), None);
+    }
+
+    /// A quantile never reads above the maximum beside it (waits capped at exactly 5 s: a
+    /// sticky schedule-to-start timeout), and waits under a microsecond read 0, whatever else
+    /// was recorded (they read 1 us, and 0 only when the maximum clamped them).
+    #[test]
+    fn quantiles_are_never_above_the_maximum() {
+        let mut capped = LatencyHistogram::new(3);
+        for i in 0..1000u64 {
+            capped.record(if i < 980 {
+                i * 1_000_000
+            } else {
+                5_000_000_000
+            });
+        }
+        let stats = capped.stats();
+        assert_eq!((stats.p99, stats.max), (5.0, 5.0));
+        assert!((stats.p50 - 0.5).abs() < 0.001, "{}", stats.p50);
+        assert_eq!(capped.quantile_s(1.0), Some(5.0));
+        let mut instant = LatencyHistogram::new(3);
+        for nanos in [0, 0, 999] {
+            instant.record(nanos);
+        }
+        let stats = instant.stats();
+        // Whole microseconds, as 1,999 ns is 1 us: under one is 0.
+        assert_eq!((stats.p50, stats.p99, stats.max), (0.0, 0.0, 999e-9));
+        let mut zero = LatencyHistogram::new(3);
+        zero.record(0);
+        assert_eq!(zero.stats().p50, 0.0);
+        let mut mostly_nil = LatencyHistogram::new(3);
+        for i in 0..100u64 {
+            mostly_nil.record(if i < 96 { 0 } else { 2_000_000_000 });
+        }
+        assert_eq!(mostly_nil.stats().p95, 0.0);
+        // Within a bucket's precision of the true quantile otherwise: the top of its bucket.
+        let mut spread = LatencyHistogram::new(3);
+        for millis in 1..=1000u64 {
+            spread.record(millis * 1_000_000 + 1);
+        }
+        assert!(spread.stats().p50 > 0.5 && spread.stats().p50 < 0.5005);
     }
 
     /// The sparse path (values kept, k-th smallest) gives exactly the dense path's quantiles

@@ -51,7 +51,14 @@ pub fn run(settings: &HeadroomSettings, console: &Console) -> Outcome {
         && !(lo..=hi).contains(&config.current)
         && !settings.quiet
     {
-        let show = |v: f64| sim::sweep::headroom::format_value(v, config.integer);
+        // As typed for everyday numbers (`1..2`); huge ones in exponent form, not 300 digits.
+        let show = |v: f64| {
+            if v.abs() >= 1e15 {
+                sim::sweep::headroom::format_value(v, false)
+            } else {
+                format!("{v}")
+            }
+        };
         console.error(&format!(
             "{}: warning: --key {} is {} in the scenario, outside --range {}..{}: the \
              headroom from today's value is measured from outside the bracket",

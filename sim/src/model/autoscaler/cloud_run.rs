@@ -188,8 +188,8 @@ mod tests {
         let mut cfg = cloud_run(0, 1000);
         let mut state = CloudRunState::default();
         let (mut busy, mut capacity, mut requests) = (0u128, 0u128, 0u128);
-        let (mut window, mut recent): (VecDeque<(u128, u128, u128, u128)>, Vec<(Time, u32)>) =
-            Default::default();
+        let mut window: VecDeque<(u128, u128, u128, u128)> = VecDeque::new();
+        let mut recent: Vec<(Time, u32)> = Vec::new();
         let (mut now, mut last_at, mut first) = (0, 0, true);
         for step in 0..3_000 {
             if step % 500 == 0 {

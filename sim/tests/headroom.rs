@@ -207,6 +207,37 @@ fn slots_bisect_on_integers_toward_the_smallest_count_and_threads_change_nothing
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// The search's set owns all of `DIR/headroom/`: a scenario kept there is refused as an
+/// output that would delete what the command reads, before anything runs, and is kept.
+#[test]
+fn an_out_folder_holding_the_scenario_is_refused_up_front() {
+    let dir = temp_dir("spares");
+    let file = mmc_with_slo(&dir);
+    let inside = dir.join("o/headroom");
+    fs::create_dir_all(&inside).unwrap();
+    let kept = inside.join("mmc.toml");
+    fs::copy(&file, &kept).unwrap();
+    let out = dir.join("o");
+    let ran = sim(&[
+        "headroom",
+        kept.to_str().unwrap(),
+        "--key",
+        "traffic.rate_per_s",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("a headroom search would replace or delete"),
+        "{}",
+        ran.stderr
+    );
+    assert!(kept.exists());
+    assert!(!inside.join("headroom.json").exists());
+    let _ = fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn bad_input_exits_2_naming_the_key_and_writes_nothing() {
     let dir = temp_dir("bad");

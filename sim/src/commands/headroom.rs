@@ -69,10 +69,26 @@ pub fn run(settings: &HeadroomSettings, console: &Console) -> Outcome {
             show(hi)
         ));
     }
-    // Refused before the search (minutes of runs), not only when its result is written.
+    // Refused before the search (minutes of runs), not only when its result is written; so is
+    // a folder holding what the search reads (the set owns all of `DIR/headroom/`).
+    let inputs = || {
+        let mut inputs = vec![file.clone()];
+        if let Ok(scenario) = scenario::load(file, &settings.overrides) {
+            inputs.extend(sim::sweep::input_files_of(&scenario));
+        }
+        inputs
+    };
     if let Some(out) = &settings.out
         && let Err(error) =
-            sim::output::set::check_replaceable(&out.join("headroom"), SetKind::Headroom)
+            sim::output::set::check_replaceable(&out.join("headroom"), SetKind::Headroom).and_then(
+                |()| {
+                    sim::output::set::check_spares_inputs(
+                        &out.join("headroom"),
+                        SetKind::Headroom,
+                        &inputs(),
+                    )
+                },
+            )
     {
         console.error(&format!("{}: {error}", file.display()));
         return Outcome::Failed;

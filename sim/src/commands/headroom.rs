@@ -20,8 +20,8 @@ pub fn run(settings: &HeadroomSettings, console: &Console) -> Outcome {
         console.error(&message);
         return Outcome::Failed;
     }
-    let current = match current_value(settings) {
-        Ok(current) => current,
+    let (current, inputs) = match current_value(settings) {
+        Ok(found) => found,
         Err(messages) => {
             for message in messages {
                 console.error(&message);
@@ -71,24 +71,14 @@ pub fn run(settings: &HeadroomSettings, console: &Console) -> Outcome {
     }
     // Refused before the search (minutes of runs), not only when its result is written; so is
     // a folder holding what the search reads (the set owns all of `DIR/headroom/`).
-    let inputs = || {
-        let mut inputs = vec![file.clone()];
-        if let Ok(scenario) = scenario::load(file, &settings.overrides) {
-            inputs.extend(sim::sweep::input_files_of(&scenario));
-        }
-        inputs
-    };
     if let Some(out) = &settings.out
-        && let Err(error) =
-            sim::output::set::check_replaceable(&out.join("headroom"), SetKind::Headroom).and_then(
-                |()| {
-                    sim::output::set::check_spares_inputs(
-                        &out.join("headroom"),
-                        SetKind::Headroom,
-                        &inputs(),
-                    )
-                },
-            )
+        && let Err(error) = sim::output::set::check_replaceable(
+            &out.join("headroom"),
+            SetKind::Headroom,
+        )
+        .and_then(|()| {
+            sim::output::set::check_spares_inputs(&out.join("headroom"), SetKind::Headroom, &inputs)
+        })
     {
         console.error(&format!("{}: {error}", file.display()));
         return Outcome::Failed;
@@ -128,10 +118,12 @@ fn outcome(report: &HeadroomReport) -> Outcome {
     }
 }
 
-/// The key's value in the scenario (with `--set`), or every problem: the file's, or the key's.
-/// A key the scenario does not have is reported by the loader (with its did-you-mean hint) as
-/// if it were set, and named as `--key`.
-fn current_value(settings: &HeadroomSettings) -> Result<scenario::KeyNumber, Vec<String>> {
+/// The key's value in the scenario (with `--set`) and the files the scenario reads (it and its
+/// CSVs), or every problem: the file's, or the key's. A key the scenario does not have is
+/// reported by the loader (with its did-you-mean hint) as if it were set, and named as `--key`.
+fn current_value(
+    settings: &HeadroomSettings,
+) -> Result<(scenario::KeyNumber, Vec<std::path::PathBuf>), Vec<String>> {
     let file = &settings.file;
     let key = &settings.key;
     let name = |line: String| {
@@ -144,7 +136,9 @@ fn current_value(settings: &HeadroomSettings) -> Result<scenario::KeyNumber, Vec
     };
     let scenario = scenario::load(file, &settings.overrides)
         .map_err(|errors| errors.messages.into_iter().map(name).collect::<Vec<_>>())?;
-    scenario::resolved_number(&scenario, key).map_err(|why| {
+    let mut inputs = vec![file.clone()];
+    inputs.extend(sim::sweep::input_files_of(&scenario));
+    let number = scenario::resolved_number(&scenario, key).map_err(|why| {
         if let scenario::LookupError::NotANumber(why) = why {
             return vec![name(format!("--key {why}"))];
         }
@@ -173,7 +167,8 @@ fn current_value(settings: &HeadroomSettings) -> Result<scenario::KeyNumber, Vec
                  in the file or with --set first"
             ))],
         }
-    })
+    })?;
+    Ok((number, inputs))
 }
 
 /// `DIR/headroom/headroom.json` as a complete output set.

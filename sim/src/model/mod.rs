@@ -438,12 +438,7 @@ impl Model {
         use std::mem::size_of;
         let deque = |len: usize| len * size_of::<(u32, u32)>();
         self.queue.footprint()
-            + self.convs.footprint()
-            + self.wfs.footprint()
-            + self.acts.footprint()
-            + self.frames.footprint()
-            + self.completions.footprint()
-            + self.calls.footprint()
+            + self.customers_bytes()
             + self.immediate.capacity() * size_of::<(u32, u32, CpuJob)>()
             + deque(self.served_tasks.capacity())
             + deque(self.workflow_queue.capacity())

@@ -40,9 +40,8 @@ pub struct CloudRunState {
     /// (time, desired) over the scale-in stabilisation window, less those a later one at
     /// least as high outlasts (they can never be the highest): the desired counts decrease
     /// from front to back, and the front is the highest of the window.
+    /// Never empty once an evaluation has run (the count it just added stays).
     recent: VecDeque<(Time, u32)>,
-    /// Whether an evaluation has run (the first remembers the instances already there).
-    evaluated: bool,
 }
 
 impl CloudRunState {
@@ -100,12 +99,11 @@ impl CloudRunState {
         } else {
             Observed::Cpu(utilization)
         };
-        if !self.evaluated {
+        if self.recent.is_empty() {
             // The first evaluation remembers the instances there already are, as if they had
             // been wanted just now: like Cloud Run, which keeps an idle instance up to the
             // stabilisation period, a new autoscaler (at the start, or after a timeline switch
             // to it) does not stop instances before it has watched them that long.
-            self.evaluated = true;
             self.remember(now, total);
         }
         self.remember(now, desired);

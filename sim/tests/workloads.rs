@@ -255,6 +255,21 @@ fn the_reader_names_the_key_of_every_workload_mistake() {
         e.contains("workloads.1.name: workload name \"a\" is used twice"),
         "{e}"
     );
+    // A `--set` that renames the first workload onto the second's name is what is blamed.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, TWO).expect("write");
+    let e = sim::scenario::load(&path, &["workloads.0.name=b".to_string()])
+        .expect_err("two workloads named b")
+        .to_string();
+    let line = TWO.lines().position(|l| l == "name = \"b\"").expect("b") + 1;
+    assert!(
+        e.contains(&format!(
+            "s.toml: --set workloads.0.name=b: workloads.0.name: workload name \"b\" is used \
+             twice (also at {line}:8)"
+        )),
+        "{e}"
+    );
     let e = errors(&TWO.replace("name = \"b\"", "name = \"b c\""));
     assert!(
         e.contains("workloads.1.name: expected at most 64 letters"),

@@ -170,7 +170,8 @@ fn workloads(
         );
         return Vec::new();
     }
-    let mut seen: Vec<String> = Vec::new();
+    // Each name given so far, with where it was written and its key.
+    let mut seen: Vec<(String, Origin, String)> = Vec::new();
     let mut workloads = Vec::new();
     for (path, item) in items {
         let mut s = Section::open(Some(item), &path, &item.origin, diags);
@@ -204,14 +205,30 @@ fn workloads(
                      metrics), found \"{name}\""
                 ),
             );
-        } else if seen.contains(&name) {
+        } else if let Some((_, first_origin, first_key)) =
+            seen.iter().find(|(n, ..)| given && *n == name)
+        {
+            // A `--set` that renames a workload onto another's name is what to blame, even
+            // when the workload it renamed comes first.
+            let key = join(&path, "name");
+            let (blame, blame_key, other) =
+                if first_origin.is_override() && !name_origin.is_override() {
+                    (first_origin, first_key.as_str(), &name_origin)
+                } else {
+                    (&name_origin, key.as_str(), first_origin)
+                };
+            let also = match other {
+                Origin::File { line, col } => format!(" (also at {line}:{col})"),
+                Origin::Override(arg) => format!(" (also by --set {arg})"),
+                _ => String::new(),
+            };
             diags.error(
-                &name_origin,
-                &join(&path, "name"),
-                format!("workload name \"{name}\" is used twice"),
+                blame,
+                blame_key,
+                format!("workload name \"{name}\" is used twice{also}"),
             );
         }
-        seen.push(name.clone());
+        seen.push((name.clone(), name_origin.clone(), join(&path, "name")));
         workloads.push(Workload {
             name: Some(name),
             traffic: traffic(

@@ -5,7 +5,7 @@
 
 use super::config::*;
 use super::diag::{Diags, Origin};
-use super::raw::Node;
+use super::raw::{Node, Value};
 use super::read::*;
 use super::resolve::WithTimeline;
 use super::units::format_duration;
@@ -20,7 +20,33 @@ pub(crate) fn autoscaler(
     if !s.is_present() {
         return placeholder;
     }
-    let autoscaler = match s.kind(diags, &["fixed", "cloud_run", "hpa", "keda"]) {
+    // `--set autoscaler.instances=3` (or a grid or search over it) on a scenario without
+    // [autoscaler] sets the default autoscaler's instance count: the table it makes has no
+    // kind, and the default's is fixed. Any other key needs the kind that reads it.
+    let made_outside_the_file = node.and_then(|n| match &n.value {
+        Value::Table(t)
+            if !matches!(n.origin, Origin::File { .. } | Origin::Whole)
+                && t.get("kind").is_none() =>
+        {
+            Some((n, t.entries.iter().all(|e| e.key == "instances")))
+        }
+        _ => None,
+    });
+    let kind = match made_outside_the_file {
+        Some((_, true)) => Some("fixed"),
+        Some((made, false)) => {
+            diags.error(
+                &made.origin,
+                "autoscaler.kind",
+                "missing required key, expected \"fixed\", \"cloud_run\", \"hpa\" or \"keda\" \
+                 (the scenario has no [autoscaler], and its default, kind = \"fixed\", reads only \
+                 instances: set autoscaler.kind too)",
+            );
+            return placeholder;
+        }
+        None => s.kind(diags, &["fixed", "cloud_run", "hpa", "keda"]),
+    };
+    let autoscaler = match kind {
         None => return placeholder,
         Some("fixed") => Autoscaler::Fixed {
             instances: s.u32(diags, "instances", 1, 0),

@@ -407,13 +407,19 @@ pub(crate) fn assign_point(
     }
 }
 
+/// Per-point messages shown before the rest are counted: a grid of 2,000 rates past the
+/// conversation limit would otherwise print 2,000 near-identical lines.
+pub(crate) const MAX_PER_POINT_MESSAGES: usize = 20;
+
 /// The messages of every invalid grid point, all at once. A problem with a grid key or value
 /// that every point using it has is reported once, where it was written; any other problem once
-/// per point that has it, with that point's coordinates.
+/// per point that has it, with that point's coordinates, the first `MAX_PER_POINT_MESSAGES` of
+/// them in point order and then a count of the rest.
 pub(crate) fn point_messages(
     axes: &[LocatedAxis],
     grid: &Grid,
     per_point: &[Vec<(Origin, String)>],
+    file: &str,
 ) -> Vec<String> {
     // Each distinct message with its origin and the points that have it, in first-seen order.
     let mut order: Vec<String> = Vec::new();
@@ -468,8 +474,80 @@ pub(crate) fn point_messages(
     }
     once.sort_by_key(|a| a.0.sort_key());
     per.sort_by_key(|a| (a.1, a.0.sort_key()));
-    once.into_iter()
+    let more = per.split_off(per.len().min(MAX_PER_POINT_MESSAGES));
+    let mut messages: Vec<String> = once
+        .into_iter()
         .map(|(_, m)| m)
-        .chain(per.into_iter().map(|(_, _, m)| m))
-        .collect()
+        .chain(per.iter().map(|(_, _, m)| m.clone()))
+        .collect();
+    if !more.is_empty() {
+        let mut points: Vec<usize> = more.iter().map(|p| p.1).collect();
+        points.dedup();
+        messages.push(format!(
+            "{file}: {} more error{} at {} grid point{} not shown (the first \
+             {MAX_PER_POINT_MESSAGES} are)",
+            more.len(),
+            if more.len() == 1 { "" } else { "s" },
+            points.len(),
+            if points.len() == 1 { "" } else { "s" },
+        ));
+    }
+    messages
+}
+
+/// The error for grid points that run the same scenario (`fingerprints`, one per point, from
+/// `run_fingerprint`): each such point repeats the runs of the first point equal to it. Points
+/// that differ in one key's value are reported once at that value, as written; points that
+/// differ in several keys (whose values cancel out) with their coordinates.
+pub(crate) fn same_points(
+    axes: &[LocatedAxis],
+    grid: &Grid,
+    fingerprints: &[Option<u128>],
+    file: &str,
+) -> Vec<String> {
+    let mut first: std::collections::HashMap<u128, usize> = std::collections::HashMap::new();
+    let mut diags = Diags::new(file.to_string());
+    for (point, fingerprint) in fingerprints.iter().enumerate() {
+        let Some(fingerprint) = fingerprint else {
+            continue;
+        };
+        let Some(&earlier) = first.get(fingerprint) else {
+            first.insert(*fingerprint, point);
+            continue;
+        };
+        let (a, b) = (grid.coordinates(earlier), grid.coordinates(point));
+        let differ: Vec<usize> = (0..axes.len()).filter(|&k| a[k] != b[k]).collect();
+        if let [k] = differ[..] {
+            let axis = &axes[k];
+            let (text, origin) = &axis.values[b[k]];
+            diags.error(
+                origin,
+                "",
+                format!(
+                    "value `{text}` of `{}` runs the same scenario as its value `{}`: list \
+                     each value once",
+                    axis.key, axis.values[a[k]].0
+                ),
+            );
+        } else {
+            let show = |index: usize| -> String {
+                let coordinates: Vec<String> = grid
+                    .point(index)
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                format!("grid point {index} [{}]", coordinates.join(" "))
+            };
+            diags.error(
+                &Origin::Whole,
+                "",
+                format!(
+                    "{} runs the same scenario as {}: drop a value that makes them equal",
+                    show(point),
+                    show(earlier)
+                ),
+            );
+        }
+    }
+    diags.into_messages()
 }

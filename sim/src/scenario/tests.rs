@@ -1821,6 +1821,130 @@ fn a_broken_sweep_table_fails_validation_with_locations_and_hints_all_at_once() 
 }
 
 #[test]
+fn a_set_on_a_scenario_without_autoscaler_sets_the_default_fixed_instances() {
+    let scenario = load_text(MINIMAL, &["autoscaler.instances=3"]).expect("loads");
+    assert_eq!(scenario.autoscaler, Autoscaler::Fixed { instances: 3 });
+    // So does a grid over it.
+    let points = sweep_check(MINIMAL, &["autoscaler.instances=2,4"]).expect("loads");
+    assert_eq!(points[1].autoscaler, Autoscaler::Fixed { instances: 4 });
+    // Another key needs a kind, and says so where it was set.
+    assert_eq!(
+        errors(MINIMAL, &["autoscaler.max_instances=3"]),
+        [
+            "s.toml: --set autoscaler.max_instances=3: autoscaler.kind: missing required key, \
+             expected \"fixed\", \"cloud_run\", \"hpa\" or \"keda\" (the scenario has no \
+             [autoscaler], and its default, kind = \"fixed\", reads only instances: set \
+             autoscaler.kind too)"
+        ]
+    );
+    let scenario = load_text(
+        MINIMAL,
+        &["autoscaler.max_instances=3", "autoscaler.kind=cloud_run"],
+    )
+    .expect("loads");
+    assert!(matches!(scenario.autoscaler, Autoscaler::CloudRun(_)));
+    // A table in the file still needs its kind.
+    let messages = errors(&with("[autoscaler]\ninstances = 2\n"), &[]);
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert!(
+        messages[0].contains("autoscaler.kind: missing required key"),
+        "{messages:#?}"
+    );
+}
+
+#[test]
+fn a_grid_with_many_invalid_points_shows_the_first_errors_and_counts_the_rest() {
+    // 39 rates, each past the conversation limit over 2,000 h with its own count.
+    let text = with("[run]\nhorizon = \"2000h\"\n");
+    let messages = sweep_errors(&text, &["traffic.rate_per_s=2..40:1"]);
+    assert_eq!(
+        messages.len(),
+        sweep::MAX_PER_POINT_MESSAGES + 1,
+        "{messages:#?}"
+    );
+    assert!(
+        messages[0].ends_with("(grid point 0 [traffic.rate_per_s=2])"),
+        "{messages:#?}"
+    );
+    assert_eq!(
+        messages.last().unwrap(),
+        "s.toml: 19 more errors at 19 grid points not shown (the first 20 are)"
+    );
+}
+
+#[test]
+fn grid_values_that_run_the_same_scenario_are_refused_where_written() {
+    // Two spellings of one duration: the later one is named, as typed.
+    assert_eq!(
+        sweep_errors(MINIMAL, &["run.warmup=1m,2m,60s"]),
+        [
+            "s.toml: --grid run.warmup=60s: value `60s` of `run.warmup` runs the same scenario \
+             as its value `1m`: list each value once"
+        ]
+    );
+    // With a second axis the pair repeats at every value of it: still one message.
+    assert_eq!(
+        sweep_errors(MINIMAL, &["traffic.rate_per_s=1,1.0", "instance.vcpus=1,2"]),
+        [
+            "s.toml: --grid traffic.rate_per_s=1.0: value `1.0` of `traffic.rate_per_s` runs the \
+             same scenario as its value `1`: list each value once"
+        ]
+    );
+    // In the file's `[sweep].grid`, located at the value.
+    let text = with("[sweep]\ngrid = { \"run.horizon\" = [\"2h\", \"1h\", \"3600s\"] }\n");
+    let line = line_of(&text, "3600s");
+    let col = text.lines().nth(line - 1).unwrap().find("\"3600s").unwrap() + 1;
+    assert_eq!(
+        sweep_errors(&text, &[]),
+        [format!(
+            "s.toml:{line}:{col}: sweep.grid: value `3600s` of `run.horizon` runs the same \
+             scenario as its value `1h`: list each value once"
+        )]
+    );
+    // Distinct values are fine, and the name and description are not sweepable at all.
+    assert_eq!(
+        sweep_check(MINIMAL, &["run.warmup=1m,2m"]).map(|p| p.len()),
+        Ok(2)
+    );
+    for key in ["name", "description"] {
+        let messages = sweep_errors(MINIMAL, &[&format!("{key}=a,b")]);
+        assert_eq!(messages.len(), 1, "{messages:#?}");
+        assert!(
+            messages[0].contains(&format!("the scenario's {key} cannot be swept")),
+            "{messages:#?}"
+        );
+    }
+}
+
+#[test]
+fn grid_points_equal_through_several_keys_are_named_with_their_coordinates() {
+    let origin = |arg: &str| diag::Origin::GridArg(arg.to_string());
+    let axes: Vec<sweep::LocatedAxis> = [("a", ["1", "2"]), ("b", ["2", "1"])]
+        .into_iter()
+        .map(|(key, values)| sweep::LocatedAxis {
+            key: key.to_string(),
+            key_origin: origin(key),
+            values: values
+                .iter()
+                .map(|v| (v.to_string(), origin(&format!("{key}={v}"))))
+                .collect(),
+        })
+        .collect();
+    let grid = sweep::plain_grid(&axes);
+    // Points 0 [a=1 b=2] and 3 [a=2 b=1] are one scenario (as a product a x b would be); 1
+    // and 2 differ from every other, and a point that did not serialise is never a repeat.
+    let fingerprints = [Some(7), Some(1), None, Some(7)];
+    assert_eq!(
+        sweep::same_points(&axes, &grid, &fingerprints, "s.toml"),
+        [
+            "s.toml: grid point 3 [a=2 b=1] runs the same scenario as grid point 0 [a=1 b=2]: \
+             drop a value that makes them equal"
+        ]
+    );
+    assert!(sweep::same_points(&axes, &grid, &[Some(1), Some(2), None, None], "s.toml").is_empty());
+}
+
+#[test]
 fn sweep_table_values_are_checked_where_they_are_written() {
     let messages = errors(
         &with(

@@ -210,7 +210,7 @@ pub(crate) fn check_values(values: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// A swept key: a dotted setting name, not `seed`.
+/// A swept key: a dotted setting name, not `seed`, `name` or `description`.
 pub(crate) fn check_key(key: &str) -> Result<String, GridError> {
     let valid = !key.is_empty()
         && key.split('.').all(|part| {
@@ -226,6 +226,12 @@ pub(crate) fn check_key(key: &str) -> Result<String, GridError> {
             "the seed cannot be swept: use --replications (replication r of every point uses \
              the same seed)",
         ));
+    }
+    if key == "name" || key == "description" {
+        return Err(error(format!(
+            "the scenario's {key} cannot be swept: it changes nothing in a run, so every point \
+             would run the same runs"
+        )));
     }
     Ok(key.to_string())
 }

@@ -265,6 +265,9 @@ fn read_sweep(
     }
 }
 
+/// One grid point's errors, each with where it was written.
+type PointErrors = Vec<(diag::Origin, String)>;
+
 impl SweepSource {
     /// Grid point `index`: the scenario with that point's values, or its errors.
     fn point(&self, index: usize) -> Result<Scenario, Vec<(diag::Origin, String)>> {
@@ -321,16 +324,15 @@ impl SweepSource {
         if self.axes.is_empty() {
             return Ok(vec![keep(0, self.base.clone())]);
         }
-        let results: Vec<Result<(T, Option<u128>), Vec<(diag::Origin, String)>>> =
-            (0..self.grid.len())
-                .into_par_iter()
-                .map(|index| {
-                    self.point(index).map(|scenario| {
-                        let (scenario, fingerprint) = run_fingerprint(scenario);
-                        (keep(index, scenario), fingerprint)
-                    })
+        let results: Vec<Result<(T, Option<u128>), PointErrors>> = (0..self.grid.len())
+            .into_par_iter()
+            .map(|index| {
+                self.point(index).map(|scenario| {
+                    let (scenario, fingerprint) = run_fingerprint(scenario);
+                    (keep(index, scenario), fingerprint)
                 })
-                .collect();
+            })
+            .collect();
         if results.iter().all(Result::is_ok) {
             let (kept, fingerprints): (Vec<T>, Vec<Option<u128>>) =
                 results.into_iter().flatten().unzip();

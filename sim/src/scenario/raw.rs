@@ -300,7 +300,16 @@ fn relocate(mut node: Node, origin: &Origin) -> Node {
 /// cannot be passed by spacing one differently. `None` without an `=`.
 pub fn override_key(argument: &str) -> Option<String> {
     let (key, _) = argument.split_once('=')?;
-    Some(key.split('.').map(str::trim).collect::<Vec<_>>().join("."))
+    // A quoted segment without a dot is the bare one (`temporal."cache_size"`); one with a dot
+    // stays quoted. A malformed key is reported by `assign`: spelt as typed here.
+    let Ok(segments) = key_segments(key) else {
+        return Some(key.trim().to_string());
+    };
+    let spelt: Vec<String> = segments
+        .into_iter()
+        .map(|s| if s.contains('.') { quote(&s) } else { s })
+        .collect();
+    Some(spelt.join("."))
 }
 
 /// Applies one `--set dotted.key=value` argument to the raw document.
@@ -362,6 +371,55 @@ pub(crate) fn same_setting(a: &str, b: &str) -> bool {
     segments(a) == segments(b)
 }
 
+/// The segments of a dotted `--set` key, as TOML reads a dotted key: bare segments trimmed,
+/// and a segment in double quotes taken whole, dots included (`sweep.grid."temporal.cache_size"`
+/// is three segments). An empty bare segment is returned empty, for the caller to refuse.
+pub(crate) fn key_segments(key: &str) -> Result<Vec<String>, String> {
+    let mut segments = Vec::new();
+    let mut rest = key;
+    loop {
+        let trimmed = rest.trim_start();
+        let (segment, after) = if let Some(quoted) = trimmed.strip_prefix('"') {
+            let end = quoted.find('"').ok_or_else(|| {
+                "unterminated quoted key segment, expected a closing `\"`".to_string()
+            })?;
+            let inner = &quoted[..end];
+            if inner.contains('\\') {
+                return Err(
+                    "a backslash in a quoted key segment: no scenario key has one".to_string(),
+                );
+            }
+            let after = quoted[end + 1..].trim_start();
+            if !(after.is_empty() || after.starts_with('.')) {
+                return Err(format!(
+                    "expected `.` or `=` after the quoted key segment \"{inner}\""
+                ));
+            }
+            (inner.to_string(), after)
+        } else {
+            let end = trimmed.find('.').unwrap_or(trimmed.len());
+            if trimmed[..end].contains('"') {
+                return Err(format!(
+                    "a quote inside the key segment `{}`: quote a whole segment, as in \
+                     sweep.grid.\"temporal.cache_size\"",
+                    trimmed[..end].trim()
+                ));
+            }
+            (trimmed[..end].trim().to_string(), &trimmed[end..])
+        };
+        segments.push(segment);
+        match after.strip_prefix('.') {
+            Some(next) => rest = next,
+            None => return Ok(segments),
+        }
+        if segments.len() > MAX_KEY_SEGMENTS {
+            // Enough to refuse; the count is not needed exactly.
+            segments.push(String::new());
+            return Ok(segments);
+        }
+    }
+}
+
 /// Sets `dotted.key` (array elements by index) to `value`, creating missing tables; the other
 /// spelling of the same quantity (`SPELLINGS`) is removed. Unknown keys are left for
 /// validation to report, with its did-you-mean hints.
@@ -371,17 +429,18 @@ pub(crate) fn assign(
     value: Node,
     origin: &Origin,
 ) -> Result<(), String> {
-    let count = key.split('.').count();
+    let segments = key_segments(key)?;
+    let count = segments.len();
     if count > MAX_KEY_SEGMENTS {
         return Err(format!(
             "a key of {count} dotted segments, expected at most {MAX_KEY_SEGMENTS} (no scenario \
              key is deeper)"
         ));
     }
-    let segments: Vec<&str> = key.split('.').map(str::trim).collect();
     if segments.iter().any(|s| s.is_empty()) {
         return Err("empty key segment, expected a dotted key such as temporal.cache_size".into());
     }
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let mut node = root;
     for (depth, segment) in segments.iter().enumerate() {
         let last = depth + 1 == segments.len();

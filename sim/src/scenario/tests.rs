@@ -525,6 +525,48 @@ fn set_overrides_apply_with_units_and_array_indexes() {
     );
 }
 
+/// A `--set` key reads as a TOML dotted key does: a quoted segment is one segment, dots and
+/// all, and a quoted bare name is that name; a malformed quote is an error naming the key.
+#[test]
+fn set_keys_read_quoted_segments_as_toml_does() {
+    let scenario = ok(MINIMAL, &["temporal.\"cache_size\"=7"]);
+    assert_eq!(scenario.temporal.cache_size, 7);
+    assert_eq!(
+        override_key("temporal. \"cache_size\" =7").as_deref(),
+        Some("temporal.cache_size")
+    );
+    assert_eq!(
+        raw::key_segments("sweep.grid.\"temporal.cache_size\"").unwrap(),
+        ["sweep", "grid", "temporal.cache_size"]
+    );
+    assert_eq!(
+        override_key("sweep.grid.\"temporal.cache_size\"=[1]").as_deref(),
+        Some("sweep.grid.\"temporal.cache_size\"")
+    );
+    for (set, says) in [
+        (
+            "temporal.\"cache_size=1",
+            "temporal.\"cache_size: unterminated quoted key segment, expected a closing `\"`",
+        ),
+        (
+            "temporal.cache\"_size\"=1",
+            "a quote inside the key segment `cache\"_size\"`: quote a whole segment",
+        ),
+        (
+            "temporal.\"cache_size\"x=1",
+            "expected `.` or `=` after the quoted key segment \"cache_size\"",
+        ),
+    ] {
+        let messages = errors(MINIMAL, &[set]);
+        assert_eq!(messages.len(), 1, "{set}: {messages:#?}");
+        assert!(
+            messages[0].starts_with(&format!("s.toml: --set {set}: "))
+                && messages[0].contains(says),
+            "{set}: {messages:#?}"
+        );
+    }
+}
+
 /// A `--set` value is TOML only when it is a whole TOML value: `1_000s` is the text "1_000s"
 /// (a duration with an unknown unit), not an integer spelt "1000s" as the lenient value parser
 /// read it; a number too large for its type is still a number, said to be too large.

@@ -571,11 +571,14 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> F
     };
     // The files go to the set's staging folder; the previous run's stay whole until `finish`
     // swaps them (its manifest first, the new one last), and stay if this run fails.
+    // An output error names the scenario it is for, as every other error does: `sim run a.toml
+    // b.toml` runs both, and a message must say which one's outputs failed.
+    let located = |error: &OutputError| format!("{}: {error}", planned.file.display());
     let set = match OutputSet::begin(&planned.dir, SetKind::Run) {
         Ok(set) => set,
         Err(error) => {
-            console.error(&error.to_string());
-            return Finished::failed(vec![error.to_string()]);
+            console.error(&located(&error));
+            return Finished::failed(vec![located(&error)]);
         }
     };
     let show = progress::enabled(!console.quiet);
@@ -605,7 +608,7 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> F
     for result in results {
         match result {
             Ok(summary) => summaries.push(summary),
-            Err(Failure::Output(error)) => errors.push(error.to_string()),
+            Err(Failure::Output(error)) => errors.push(located(&error)),
             Err(Failure::Run {
                 replication,
                 seed,
@@ -630,8 +633,8 @@ fn run_one(planned: &PlannedRun, settings: &RunSettings, console: &Console) -> F
         Ok(())
     };
     if let Err(error) = finished.and_then(|()| set.finish()) {
-        console.error(&error.to_string());
-        return Finished::failed(vec![error.to_string()]);
+        console.error(&located(&error));
+        return Finished::failed(vec![located(&error)]);
     }
     let outcome = if text::slos_held(&summaries) {
         Outcome::Success

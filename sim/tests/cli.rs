@@ -2522,3 +2522,43 @@ fn man_writes_every_page_or_none() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(files_under(&tmp.path().join("pages")).contains(&"sim-sweep.1".to_string()));
 }
+
+/// An output folder that cannot be made fails with the scenario named first, as every other
+/// error of `sim run` does (with two scenarios, which one's outputs failed), exit 2.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_output_folder_that_cannot_be_made_names_the_scenario() {
+    let tmp = tempfile::tempdir().unwrap();
+    // /proc refuses every new folder, even to root.
+    let out = format!("/proc/sim-test-{}", std::process::id());
+    let mmc_path = mmc();
+    let ran = sim(
+        tmp.path(),
+        &["run", &mmc(), "--set", "run.horizon=1001s", "--out", &out],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .lines()
+            .any(|l| l.starts_with(&format!("{}: {out}", mmc())) && l.contains("cannot write")),
+        "{}",
+        ran.stderr
+    );
+    // So do sweep's and headroom's folders.
+    for (command, folder, args) in [
+        ("sweep", "sweep", ["--grid", "temporal.cache_size=1,2"]),
+        ("headroom", "headroom", ["--key", "traffic.rate_per_s"]),
+    ] {
+        let mut all = vec![command, mmc_path.as_str(), "--set", "run.horizon=1001s"];
+        all.extend(args);
+        all.extend(["--replications", "1", "--out", &out]);
+        let ran = sim(tmp.path(), &all);
+        assert_eq!(ran.code, 2, "{command}: {}", ran.stderr);
+        let expected = format!("{}: {out}/{folder}: cannot write: ", mmc());
+        assert!(
+            ran.stderr.lines().any(|l| l.starts_with(&expected)),
+            "{command}: {expected} in {}",
+            ran.stderr
+        );
+    }
+}

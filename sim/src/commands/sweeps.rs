@@ -283,6 +283,8 @@ pub(super) fn error_text(file: &Path, error: &SweepError) -> String {
     match error {
         SweepError::Grid(e) => name(&e.message),
         SweepError::Scenario(lines) => lines.iter().map(|l| name(l)).collect::<Vec<_>>().join("\n"),
+        // A file the command read or wrote for this scenario: named after it too.
+        SweepError::Io { .. } | SweepError::Output(_) => name(&error.to_string()),
         other => other.to_string(),
     }
 }

@@ -554,8 +554,14 @@ fn remove_file_if_present(path: &Path) -> Result<(), OutputError> {
     }
 }
 
+/// Removes the folder at `path` and everything in it; a file or symlink by that name (the
+/// staging folder's name is sim's own, so whatever holds it is a leftover) is removed too.
 fn remove_dir_if_present(path: &Path) -> Result<(), OutputError> {
-    match fs::remove_dir_all(path) {
+    let removed = match fs::symlink_metadata(path) {
+        Ok(metadata) if !metadata.is_dir() => fs::remove_file(path),
+        _ => fs::remove_dir_all(path),
+    };
+    match removed {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(source) => Err(OutputError {
@@ -784,6 +790,33 @@ mod tests {
         set.finish().unwrap();
         assert_eq!(names(&root), ["manifest.json", "summary.json"]);
         assert_eq!(fs::read(root.join("summary.json")).unwrap(), b"newer");
+
+        // A file, or a symlink, by the staging folder's name is a leftover too.
+        fs::write(dir.path().join("marker"), b"kept").unwrap();
+        for leftover in ["file", "symlink"] {
+            if leftover == "file" {
+                fs::write(root.join(STAGING), b"stray").unwrap();
+            } else {
+                #[cfg(unix)]
+                std::os::unix::fs::symlink(dir.path(), root.join(STAGING)).unwrap();
+                #[cfg(not(unix))]
+                continue;
+            }
+            let set = OutputSet::begin(&root, SetKind::Run).unwrap();
+            set.write("summary.json", b"newest").unwrap();
+            set.finish().unwrap();
+            assert_eq!(
+                names(&root),
+                ["manifest.json", "summary.json"],
+                "{leftover}"
+            );
+            // The symlink goes, not what it leads to (the test's folder, with this marker).
+            assert_eq!(
+                fs::read(dir.path().join("marker")).unwrap(),
+                b"kept",
+                "{leftover}"
+            );
+        }
 
         // A run that fails into a folder it created leaves no folder behind.
         let fresh = dir.path().join("fresh");

@@ -380,10 +380,13 @@ pub enum SweepError {
     Grid(GridError),
     /// The scenario did not load for some grid point (each message once).
     Scenario(Vec<String>),
+    /// A file read or drawn that failed (`path: why`).
     Io {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// An output that could not be written (`path: cannot write: why`).
+    Output(crate::output::OutputError),
     /// Runs that failed, in run order (first few), and how many failed in all.
     RunFailed {
         failures: Vec<String>,
@@ -399,6 +402,7 @@ impl fmt::Display for SweepError {
         match self {
             SweepError::Grid(e) => write!(f, "{e}"),
             SweepError::Scenario(messages) => write!(f, "{}", messages.join("\n")),
+            SweepError::Output(e) => write!(f, "{e}"),
             SweepError::Io { path, error } => write!(
                 f,
                 "{}: {}",
@@ -426,10 +430,7 @@ impl std::error::Error for SweepError {}
 
 impl From<crate::output::OutputError> for SweepError {
     fn from(e: crate::output::OutputError) -> Self {
-        SweepError::Io {
-            path: e.path,
-            error: e.source,
-        }
+        SweepError::Output(e)
     }
 }
 

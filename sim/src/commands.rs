@@ -43,6 +43,11 @@ pub fn validate(settings: &ValidateSettings, console: &Console) -> Outcome {
         match load_one(file, &settings.overrides) {
             Ok(scenario) => {
                 print_warnings(file, &scenario, console);
+                if !console.quiet {
+                    for warning in scenario::grid_warnings(file, &settings.overrides, &[]) {
+                        console.error(&warning);
+                    }
+                }
                 console.out(&format!("ok: {}", file.display()));
             }
             Err(messages) => {

@@ -20,6 +20,13 @@ pub fn sweep(settings: &SweepSettings, console: &Console) -> Outcome {
         console.error(&message);
         return Outcome::Failed;
     }
+    if !settings.quiet {
+        for warning in
+            sim::scenario::grid_warnings(&settings.file, &settings.overrides, &settings.grid)
+        {
+            console.error(&warning);
+        }
+    }
     let options = SweepOptions {
         objective: settings.objective,
         search: settings.search,

@@ -352,6 +352,47 @@ impl SweepSource {
     }
 }
 
+/// Warnings about the sweep grid of `path` with `overrides` and `grid_args` (`--grid`, else the
+/// file's `[sweep].grid`), each as `FILE: warning: ...`: a swept key that a timeline `set`
+/// assigns (or a table holding it, or a key inside a swept table) runs the timeline's value at
+/// every point from that time on, so the points differ only before it. Nothing when the file
+/// does not load: its errors are reported by the command that reads it.
+pub fn grid_warnings(path: &Path, overrides: &[String], grid_args: &[String]) -> Vec<String> {
+    let Ok(source) = read_sweep(path, overrides, grid_args, SetsApplyTo::TheScenario) else {
+        return Vec::new();
+    };
+    let segments = |key: &str| -> Vec<String> {
+        raw::key_segments(key)
+            .unwrap_or_default()
+            .iter()
+            .map(|s| raw::one_spelling(s).to_string())
+            .collect()
+    };
+    let mut warnings = Vec::new();
+    for axis in &source.axes {
+        let swept = segments(&axis.key);
+        for intervention in &source.base.timeline {
+            let Action::Set { assignments, .. } = &intervention.action else {
+                continue;
+            };
+            for (key, _) in assignments {
+                let set = segments(key);
+                if !(swept.starts_with(&set) || set.starts_with(&swept)) {
+                    continue;
+                }
+                let at = units::format_duration(intervention.at);
+                warnings.push(format!(
+                    "{}: warning: sweep.grid \"{}\": the timeline sets {key} at {at} (\"{}\"): \
+                     from then on every point runs the timeline's value, so the points differ \
+                     only before {at}",
+                    source.file, axis.key, intervention.label
+                ));
+            }
+        }
+    }
+    warnings
+}
+
 /// What a run of `scenario` depends on, hashed: the resolved scenario without its name and
 /// description (which name the run but change nothing in it), as JSON (floats exactly). Two
 /// grid points with the same fingerprint would run the same runs twice (`--grid

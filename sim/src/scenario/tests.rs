@@ -1915,6 +1915,51 @@ fn a_grid_with_many_invalid_points_shows_the_first_errors_and_counts_the_rest() 
 }
 
 #[test]
+fn a_swept_key_the_timeline_sets_is_warned_about() {
+    let text = with(
+        r#"
+[run]
+horizon = "2h"
+
+[[timeline]]
+at = "1h"
+label = "smaller cache"
+set = { "temporal.cache_size" = 10 }
+
+[[timeline]]
+at = "90m"
+set = { "traffic.multiplier" = 2 }
+"#,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, &text).expect("write scenario");
+    let grid = |args: &[&str]| -> Vec<String> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        grid_warnings(&path, &[], &args)
+            .into_iter()
+            .map(|w| w.replace(&format!("{}/", dir.path().display()), ""))
+            .collect()
+    };
+    assert_eq!(
+        grid(&["temporal.cache_size=100,1000", "instance.vcpus=1,2"]),
+        [
+            "s.toml: warning: sweep.grid \"temporal.cache_size\": the timeline sets \
+             temporal.cache_size at 1h (\"smaller cache\"): from then on every point runs the \
+             timeline's value, so the points differ only before 1h"
+        ]
+    );
+    // A swept table holding a key the timeline sets is overridden in part: warned too.
+    assert_eq!(
+        grid(&["traffic={ kind = \"constant\", rate_per_s = 2 }"]).len(),
+        1
+    );
+    // Keys the timeline leaves alone, and a file that does not load: nothing.
+    assert!(grid(&["instance.vcpus=1,2"]).is_empty());
+    assert!(grid_warnings(&dir.path().join("missing.toml"), &[], &[]).is_empty());
+}
+
+#[test]
 fn grid_values_that_run_the_same_scenario_are_refused_where_written() {
     // Two spellings of one duration: the later one is named, as typed.
     assert_eq!(

@@ -553,7 +553,7 @@ fn a_folder_in_place_of_a_saved_run_is_named_once_with_its_run() {
             "1 run failed",
             "point 1 [",
             "replication 0 seed ",
-            &format!(": ran, but cannot save it: {shown}: is a directory"),
+            &format!(": ran, but its file cannot be saved: {shown}: cannot write: is a directory"),
         ],
     );
     let ran = sweep(cwd, &out, &["--resume"]);

@@ -396,9 +396,11 @@ pub fn grid_warnings(path: &Path, overrides: &[String], grid_args: &[String]) ->
 /// What a run of `scenario` depends on, hashed: the resolved scenario without its name and
 /// description (which name the run but change nothing in it), as JSON (floats exactly). Two
 /// grid points with the same fingerprint would run the same runs twice (`--grid
-/// run.warmup=1m,60s`). SipHash over two keys: 128 bits, so two of even 10,000 different
-/// points share one with odds below 1 in 10^29, several times faster than SHA-256 without
-/// the processor's SHA instructions (a 1,000-step file's points serialise to about 200 KB).
+/// run.warmup=1m,60s`). 128 bits from two SipHash states, one primed with a byte: for 10,000
+/// points, a chance collision (which would refuse a valid grid) is out of reach, and it is
+/// several times faster than SHA-256 without the processor's SHA instructions (a 1,000-step
+/// file's points serialise to about 200 KB each: `sim validate` of 2,000 of them took 2.5 s
+/// before this check and 2.9 s with it, on 2 threads).
 /// `None` if the scenario does not serialise (it always does once resolved).
 fn run_fingerprint(mut scenario: Scenario) -> (Scenario, Option<u128>) {
     use std::hash::Hasher;

@@ -373,9 +373,11 @@ pub(crate) fn same_setting(a: &str, b: &str) -> bool {
 
 /// The segments of a dotted `--set` key, as TOML reads a dotted key: bare segments trimmed,
 /// and a segment in double quotes taken whole, dots included (`sweep.grid."temporal.cache_size"`
-/// is three segments). An empty bare segment is returned empty, for the caller to refuse.
+/// is three segments). An empty bare segment is returned empty, for the caller to refuse; a
+/// key of more than `MAX_KEY_SEGMENTS` is an error saying how many it has.
 pub(crate) fn key_segments(key: &str) -> Result<Vec<String>, String> {
     let mut segments = Vec::new();
+    let mut count = 0usize;
     let mut rest = key;
     loop {
         let trimmed = rest.trim_start();
@@ -407,15 +409,20 @@ pub(crate) fn key_segments(key: &str) -> Result<Vec<String>, String> {
             }
             (trimmed[..end].trim().to_string(), &trimmed[end..])
         };
-        segments.push(segment);
+        // Past the limit the key is refused: its segments are counted, not kept.
+        count += 1;
+        if segments.len() < MAX_KEY_SEGMENTS {
+            segments.push(segment);
+        }
         match after.strip_prefix('.') {
             Some(next) => rest = next,
+            None if count > MAX_KEY_SEGMENTS => {
+                return Err(format!(
+                    "a key of {count} dotted segments, expected at most {MAX_KEY_SEGMENTS} (no \
+                     scenario key is deeper)"
+                ));
+            }
             None => return Ok(segments),
-        }
-        if segments.len() > MAX_KEY_SEGMENTS {
-            // Enough to refuse; the count is not needed exactly.
-            segments.push(String::new());
-            return Ok(segments);
         }
     }
 }
@@ -429,14 +436,7 @@ pub(crate) fn assign(
     value: Node,
     origin: &Origin,
 ) -> Result<(), String> {
-    let segments = key_segments(key)?;
-    let count = segments.len();
-    if count > MAX_KEY_SEGMENTS {
-        return Err(format!(
-            "a key of {count} dotted segments, expected at most {MAX_KEY_SEGMENTS} (no scenario \
-             key is deeper)"
-        ));
-    }
+    let segments = key_segments(key)?; // at most `MAX_KEY_SEGMENTS`
     if segments.iter().any(|s| s.is_empty()) {
         return Err("empty key segment, expected a dotted key such as temporal.cache_size".into());
     }

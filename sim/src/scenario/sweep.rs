@@ -498,7 +498,8 @@ pub(crate) fn point_messages(
 /// The error for grid points that run the same scenario (`fingerprints`, one per point, from
 /// `run_fingerprint`): each such point repeats the runs of the first point equal to it. Points
 /// that differ in one key's value are reported once at that value, as written; points that
-/// differ in several keys (whose values cancel out) with their coordinates.
+/// differ in several keys (whose values cancel out) with their coordinates, the first
+/// `MAX_PER_POINT_MESSAGES` pairs.
 pub(crate) fn same_points(
     axes: &[LocatedAxis],
     grid: &Grid,
@@ -507,6 +508,8 @@ pub(crate) fn same_points(
 ) -> Vec<String> {
     let mut first: std::collections::HashMap<u128, usize> = std::collections::HashMap::new();
     let mut diags = Diags::new(file.to_string());
+    // Pairs named by their coordinates, at most `MAX_PER_POINT_MESSAGES` of them.
+    let mut whole = 0;
     for (point, fingerprint) in fingerprints.iter().enumerate() {
         let Some(fingerprint) = fingerprint else {
             continue;
@@ -529,7 +532,8 @@ pub(crate) fn same_points(
                     axis.key, axis.values[a[k]].0
                 ),
             );
-        } else {
+        } else if whole < MAX_PER_POINT_MESSAGES {
+            whole += 1;
             let show = |index: usize| -> String {
                 let coordinates: Vec<String> = grid
                     .point(index)

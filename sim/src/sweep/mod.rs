@@ -1371,10 +1371,10 @@ fn execute<M: SweepModel>(
             .map(|(n, _)| n.clone())
             .collect(),
     };
-    // The run's identity, then the file and why (the error named the path, so it is not
-    // prefixed again); no reproduce command: the run itself went well.
+    // The run's identity, then the file and why ("PATH: cannot write: why": the error names
+    // the path, so it is not prefixed again); no reproduce command: the run itself went well.
     output::write_run_file(&path, meta, &parameters, &record)
-        .map_err(|e| format!("{who}: ran, but cannot save it: {e}"))?;
+        .map_err(|e| format!("{who}: ran, but its file cannot be saved: {e}"))?;
     Ok((record, false))
 }
 

@@ -30,7 +30,10 @@ pub fn resolved_number(scenario: &Scenario, key: &str) -> Result<KeyNumber, Look
     let mut diags = Diags::new("scenario.resolved.toml".to_string());
     let root = parse_document(&text, &mut diags).ok_or(LookupError::Missing)?;
     let mut node = &root;
-    for segment in key.split('.').map(str::trim) {
+    // Segments as `--set` reads them (a quoted one whole); a malformed key is missing here,
+    // and the loader says what is wrong with it.
+    let segments = super::raw::key_segments(key).map_err(|_| LookupError::Missing)?;
+    for segment in segments.iter().map(String::as_str) {
         node = match &node.value {
             Value::Table(table) => table.get(segment),
             Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),

@@ -543,6 +543,15 @@ fn set_keys_read_quoted_segments_as_toml_does() {
         override_key("sweep.grid.\"temporal.cache_size\"=[1]").as_deref(),
         Some("sweep.grid.\"temporal.cache_size\"")
     );
+    // `sim headroom --key` reads a key the same way.
+    assert_eq!(
+        resolved_number(&scenario, "temporal.\"cache_size\"").map(|n| n.value),
+        Ok(7.0)
+    );
+    assert_eq!(
+        resolved_number(&scenario, "temporal.\"cache_size"),
+        Err(LookupError::Missing)
+    );
     for (set, says) in [
         (
             "temporal.\"cache_size=1",

@@ -361,22 +361,15 @@ pub fn grid_warnings(path: &Path, overrides: &[String], grid_args: &[String]) ->
     let Ok(source) = read_sweep(path, overrides, grid_args, SetsApplyTo::TheScenario) else {
         return Vec::new();
     };
-    let segments = |key: &str| -> Vec<String> {
-        raw::key_segments(key)
-            .unwrap_or_default()
-            .iter()
-            .map(|s| raw::one_spelling(s).to_string())
-            .collect()
-    };
     let mut warnings = Vec::new();
     for axis in &source.axes {
-        let swept = segments(&axis.key);
+        let swept = raw::setting_segments(&axis.key);
         for intervention in &source.base.timeline {
             let Action::Set { assignments, .. } = &intervention.action else {
                 continue;
             };
             for (key, _) in assignments {
-                let set = segments(key);
+                let set = raw::setting_segments(key);
                 if !(swept.starts_with(&set) || set.starts_with(&swept)) {
                     continue;
                 }

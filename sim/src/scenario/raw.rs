@@ -363,12 +363,19 @@ pub(crate) fn per_second_spelling(key: &str) -> Option<&'static str> {
 /// Whether two dotted keys name one setting: segment by segment equal, a quantity's two
 /// spellings (`SPELLINGS`) alike. (An index is written one way only: `assign` refuses `00`.)
 pub(crate) fn same_setting(a: &str, b: &str) -> bool {
-    let segments = |key: &'_ str| -> Vec<String> {
-        key.split('.')
-            .map(|segment| one_spelling(segment.trim()).to_string())
-            .collect()
-    };
-    segments(a) == segments(b)
+    setting_segments(a) == setting_segments(b)
+}
+
+/// The segments of a dotted key as compared with another's: read as `assign` reads them
+/// (`key_segments`; a malformed key, which `assign` reports, split at its dots as typed), each
+/// in `one_spelling`, so that either spelling of a quantity names the same setting.
+pub(crate) fn setting_segments(key: &str) -> Vec<String> {
+    let segments = key_segments(key)
+        .unwrap_or_else(|_| key.split('.').map(|s| s.trim().to_string()).collect());
+    segments
+        .iter()
+        .map(|segment| one_spelling(segment).to_string())
+        .collect()
 }
 
 /// The segments of a dotted `--set` key, as TOML reads a dotted key: bare segments trimmed,

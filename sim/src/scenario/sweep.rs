@@ -331,10 +331,10 @@ pub(crate) fn set_and_swept(axes: &[LocatedAxis], overrides: &[String], diags: &
             continue; // reported by `apply_override`
         };
         // `rate` and `rate_per_s` are one key here: either replaces the other.
-        let set: Vec<&str> = set.split('.').map(raw::one_spelling).collect();
+        let set = raw::setting_segments(&set);
         let value = raw::parse_override_value(value, &Origin::Override(argument.clone()));
         for axis in axes {
-            let swept: Vec<&str> = axis.key.split('.').map(raw::one_spelling).collect();
+            let swept = raw::setting_segments(&axis.key);
             let replaced = match swept.strip_prefix(set.as_slice()) {
                 Some(inside) => holds(&value, inside),
                 None => set.starts_with(&swept),
@@ -362,7 +362,7 @@ pub(crate) fn set_and_swept(axes: &[LocatedAxis], overrides: &[String], diags: &
 }
 
 /// Whether `node` has a value at the dotted `path` below it (table keys, array indices).
-fn holds(node: &Node, path: &[&str]) -> bool {
+fn holds(node: &Node, path: &[String]) -> bool {
     let Some((first, rest)) = path.split_first() else {
         return true;
     };

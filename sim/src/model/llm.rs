@@ -67,6 +67,15 @@ pub struct CallOutcome {
     pub tried: usize,
 }
 
+impl CallOutcome {
+    /// The attempts made, in order: the first `tried` slots, each filled (the others are
+    /// `None`), so a reader need not look at all `MAX_GROUP`.
+    #[inline]
+    pub fn attempts_made(&self) -> impl Iterator<Item = &ProviderAttempt> {
+        self.attempts[..self.tried.min(MAX_GROUP)].iter().flatten()
+    }
+}
+
 /// What one call asks of the providers.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Request {

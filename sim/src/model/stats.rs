@@ -268,7 +268,7 @@ impl Stats {
         tokens: CallTokens,
         step: u32,
     ) {
-        for attempt in outcome.attempts.iter().flatten() {
+        for attempt in outcome.attempts_made() {
             let counts = &mut self.llm_calls[attempt.provider];
             counts.calls += 1;
             if let Some(s) = self.steps.get_mut(step as usize) {

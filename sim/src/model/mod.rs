@@ -472,6 +472,7 @@ impl Model {
             + self.calls.footprint()
     }
 
+    #[inline(always)]
     fn dispatch(&mut self, event: Event) {
         self.event_counts.processed[event.kind()] += 1;
         match event {

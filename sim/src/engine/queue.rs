@@ -189,7 +189,7 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Files an entry whose key is larger than the last key.
-    #[inline]
+    #[inline(always)]
     fn push_entry(&mut self, entry: Entry<E>) {
         let bucket = bucket_of(entry.time, entry.seq, self.last_time, self.last_seq);
         self.occupied.set(bucket);

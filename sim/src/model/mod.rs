@@ -304,6 +304,7 @@ impl Model {
         self.stream_bases[stream as usize].at(index)
     }
 
+    #[inline]
     fn schedule(&mut self, at: Time, event: Event) {
         self.queue.schedule(at, event);
     }

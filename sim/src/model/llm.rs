@@ -345,12 +345,8 @@ mod tests {
             &tokens(200),
             &mut from_seed(1),
         );
-        let results: Vec<_> = outcome
-            .attempts
-            .iter()
-            .flatten()
-            .map(|a| a.result)
-            .collect();
+        let results: Vec<_> = outcome.attempts_made().map(|a| a.result).collect();
+        assert_eq!(results.len(), outcome.attempts.iter().flatten().count());
         assert_eq!(
             results,
             vec![
@@ -409,6 +405,8 @@ mod tests {
         );
         assert_eq!(progress, Progress::Suspended { at: 1_000_000_000 });
         assert_eq!(outcome.tried, 1);
+        assert_eq!(outcome.attempts_made().count(), 1);
+        assert_eq!(outcome.attempts.iter().flatten().count(), 1);
         assert!(gate.asked_at.is_empty(), "not admitted before its start");
         // Resumed at 1 s: refused at once, then provider 2 serves it.
         let progress = call_with(
@@ -422,12 +420,8 @@ mod tests {
         );
         assert_eq!(progress, Progress::Done);
         assert_eq!(gate.asked_at, [1_000_000_000]);
-        let results: Vec<_> = outcome
-            .attempts
-            .iter()
-            .flatten()
-            .map(|a| a.result)
-            .collect();
+        let results: Vec<_> = outcome.attempts_made().map(|a| a.result).collect();
+        assert_eq!(results.len(), outcome.attempts.iter().flatten().count());
         assert_eq!(
             results,
             [

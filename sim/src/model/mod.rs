@@ -356,25 +356,14 @@ impl Model {
             return Ok(false);
         };
         self.events_processed += 1;
-        let max_events = self.cfg.run.max_events;
-        if self.events_processed > max_events {
-            return Err(RunError::LimitReached(format!(
-                "run.max_events = {max_events} processed before the horizon; raise it or \
-                 shorten run.horizon (seed {})",
-                self.seed
-            )));
+        if self.events_processed > self.cfg.run.max_events {
+            return Err(self.too_many_events());
         }
         self.dispatch(event);
         self.drain_immediate();
         self.check_exceeded_memory();
-        let max_open = self.cfg.run.max_open_conversations;
-        if self.convs.len() as u64 > max_open {
-            return Err(RunError::LimitReached(format!(
-                "run.max_open_conversations = {max_open} conversations open at t = {:.0} s: \
-                 the fleet cannot keep up with the traffic (seed {})",
-                self.now() as f64 / 1e9,
-                self.seed
-            )));
+        if self.convs.len() as u64 > self.cfg.run.max_open_conversations {
+            return Err(self.too_many_open());
         }
         // Also as soon as activities pile up: one event can start a whole fan-out.
         if self.events_processed.is_multiple_of(STATE_CHECK_EVENTS)
@@ -383,6 +372,31 @@ impl Model {
             self.check_state_memory()?;
         }
         Ok(true)
+    }
+
+    /// `run.max_events` reached (out of line: `step` runs per event, this once).
+    #[cold]
+    #[inline(never)]
+    fn too_many_events(&self) -> RunError {
+        let max_events = self.cfg.run.max_events;
+        RunError::LimitReached(format!(
+            "run.max_events = {max_events} processed before the horizon; raise it or \
+             shorten run.horizon (seed {})",
+            self.seed
+        ))
+    }
+
+    /// `run.max_open_conversations` exceeded (out of line, as `too_many_events`).
+    #[cold]
+    #[inline(never)]
+    fn too_many_open(&self) -> RunError {
+        let max_open = self.cfg.run.max_open_conversations;
+        RunError::LimitReached(format!(
+            "run.max_open_conversations = {max_open} conversations open at t = {:.0} s: \
+             the fleet cannot keep up with the traffic (seed {})",
+            self.now() as f64 / 1e9,
+            self.seed
+        ))
     }
 
     /// Stops the run once its state outgrows `run.max_memory`: a fleet that cannot keep up

@@ -163,31 +163,39 @@ impl Model {
             self.wfs[wf].task_replaying = true;
             self.submit_cpu(inst, CpuJob::WorkflowTask { wf, epoch }, task_cpu);
         } else {
-            // Cache miss: fetch the full history from the service, then replay it.
-            self.wfs[wf].task_replaying = true;
-            self.wfs[wf].task = TaskState::Fetching;
-            if self.wfs[wf].cached_on != NONE {
-                self.cache_remove(wf);
-            }
-            if now >= warmup {
-                self.stats.cache_misses += 1;
-                self.stats.replayed_events += history as u64;
-            }
-            self.stats.interval_cache_misses += 1;
-            let t = &self.cfg.temporal;
-            let pages = history.div_ceil(t.history_page_size.max(1)) as u64;
-            let fetch = t.history_fetch_base + pages * t.history_fetch_per_page;
-            let inst_gen = self.instances[inst as usize].generation;
-            self.schedule(
-                now + fetch,
-                Event::HistoryFetched {
-                    inst,
-                    inst_gen,
-                    wf,
-                    epoch,
-                },
-            );
+            self.fetch_history(inst, wf, epoch, history);
         }
+    }
+
+    /// A cache miss: the task fetches the full history from the service, then replays it (out
+    /// of line: most tasks hit the cache or are a new workflow's first).
+    #[cold]
+    #[inline(never)]
+    fn fetch_history(&mut self, inst: u32, wf: u32, epoch: u32, history: u32) {
+        let now = self.now();
+        self.wfs[wf].task_replaying = true;
+        self.wfs[wf].task = TaskState::Fetching;
+        if self.wfs[wf].cached_on != NONE {
+            self.cache_remove(wf);
+        }
+        if now >= self.cfg.run.warmup {
+            self.stats.cache_misses += 1;
+            self.stats.replayed_events += history as u64;
+        }
+        self.stats.interval_cache_misses += 1;
+        let t = &self.cfg.temporal;
+        let pages = history.div_ceil(t.history_page_size.max(1)) as u64;
+        let fetch = t.history_fetch_base + pages * t.history_fetch_per_page;
+        let inst_gen = self.instances[inst as usize].generation;
+        self.schedule(
+            now + fetch,
+            Event::HistoryFetched {
+                inst,
+                inst_gen,
+                wf,
+                epoch,
+            },
+        );
     }
 
     pub(super) fn on_history_fetched(&mut self, inst: u32, inst_gen: u32, wf: u32, epoch: u32) {

@@ -55,15 +55,21 @@ impl Buckets {
         ((bucket as usize + 1) << self.half_magnitude) + sub_bucket - (1 << self.half_magnitude)
     }
 
+    /// The bucket of an index: the first two halves of indices are bucket 0 (unit
+    /// resolution), each half after them the next bucket, twice as wide.
+    fn bucket(self, index: usize) -> u32 {
+        ((index >> self.half_magnitude) as u32).saturating_sub(1)
+    }
+
+    /// The lowest value of the index's bucket: `Histogram::lowest_equivalent` of its values.
     fn lowest_value(self, index: usize) -> u64 {
         let half = 1usize << self.half_magnitude;
-        let bucket = (index >> self.half_magnitude) as i64 - 1;
-        let sub_bucket = (index & (half - 1)) + half;
-        if bucket < 0 {
-            (sub_bucket - half) as u64
+        let sub_bucket = if index < half {
+            index
         } else {
-            (sub_bucket as u64) << bucket
-        }
+            (index & (half - 1)) + half
+        };
+        (sub_bucket as u64) << self.bucket(index)
     }
 
     /// One past the last index of the bucket holding `index` (each bucket past the first has
@@ -74,9 +80,7 @@ impl Buckets {
 
     /// The top of the index's bucket: `Histogram::highest_equivalent` of its values.
     fn highest_value(self, index: usize) -> u64 {
-        let lowest = self.lowest_value(index);
-        let bucket = self.leading_zero_base - (lowest | self.sub_bucket_mask).leading_zeros();
-        lowest + (1u64 << bucket) - 1
+        self.lowest_value(index) + (1u64 << self.bucket(index)) - 1
     }
 }
 
@@ -136,6 +140,8 @@ impl LatencyHistogram {
     /// 1), read as its bucket's top (its bottom for the quantile 0).
     fn values_at_quantiles<const N: usize>(&self, quantiles: [f64; N]) -> [u64; N] {
         debug_assert!(quantiles.is_sorted());
+        let quantiles = quantiles.map(|quantile| quantile.min(1.0));
+        let ranks = quantiles.map(|quantile| ((quantile * self.count as f64).ceil() as u64).max(1));
         let mut out = [0; N];
         let mut next = 0;
         let mut seen = 0u64;
@@ -144,13 +150,8 @@ impl LatencyHistogram {
                 continue;
             }
             seen += count;
-            while next < N {
-                let quantile = quantiles[next].min(1.0);
-                let rank = ((quantile * self.count as f64).ceil() as u64).max(1);
-                if seen < rank {
-                    break;
-                }
-                out[next] = if quantile == 0.0 {
+            while next < N && seen >= ranks[next] {
+                out[next] = if quantiles[next] == 0.0 {
                     self.buckets.lowest_value(index)
                 } else {
                     self.buckets.highest_value(index)

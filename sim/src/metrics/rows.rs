@@ -123,7 +123,8 @@ impl Rows {
     }
 
     /// The heap bytes the rows hold: the sealed chunks and the open one's capacity.
-    pub fn heap_bytes(&self) -> usize {
+    #[cfg(test)]
+    fn heap_bytes(&self) -> usize {
         self.sealed.capacity() * std::mem::size_of::<Box<[u8]>>()
             + self.sealed.iter().map(|chunk| chunk.len()).sum::<usize>()
             + self.open.capacity()
@@ -207,9 +208,9 @@ impl Iterator for Iter<'_> {
             self.at = 0;
             self.load();
         }
-        let chunk = std::mem::take(&mut self.inflated);
+        // Fields borrowed apart: the chunk's bytes, and the last row's integers to update.
         let bytes = if self.chunk < self.sealed.len() {
-            &chunk[..]
+            &self.inflated[..]
         } else {
             self.open
         };
@@ -221,7 +222,6 @@ impl Iterator for Iter<'_> {
         };
         let row = decode(&mut decoder);
         self.at = decoder.at;
-        self.inflated = chunk;
         self.left -= 1;
         Some(row)
     }

@@ -154,7 +154,16 @@ impl Model {
     }
 
     /// A worker with free activity slots takes queued activities.
+    #[inline]
     pub(super) fn pull_activities(&mut self, inst: u32) {
+        // The check inline, the loop out of line: see `pull_workflow_tasks`.
+        if !self.activity_queue.is_empty() {
+            self.pull_queued_activities(inst);
+        }
+    }
+
+    #[inline(never)]
+    fn pull_queued_activities(&mut self, inst: u32) {
         while !self.activity_queue.is_empty() {
             let instance = &self.instances[inst as usize];
             if instance.state != InstanceState::Running

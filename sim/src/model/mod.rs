@@ -351,6 +351,9 @@ impl Model {
     }
 
     /// Processes the next event; `false` when the run is over (no event before the horizon).
+    /// Inlined into the loops that call it, so an event no longer pays a call's saving and
+    /// restoring of registers.
+    #[inline(always)]
     fn step(&mut self) -> Result<bool, RunError> {
         let Some((_, event)) = self.queue.pop_until(self.horizon) else {
             return Ok(false);

@@ -80,10 +80,20 @@ impl Model {
     }
 
     /// A worker with a free workflow slot takes its next task: sticky queue first.
+    ///
+    /// Inlined for its check alone: it runs after every workflow task and most often finds
+    /// both queues empty, and a call that returns at once still saved and restored the
+    /// registers the loop needs (shrink-wrapping by hand).
+    #[inline]
     pub(super) fn pull_workflow_tasks(&mut self, inst: u32) {
         if self.workflow_queue.is_empty() && self.instances[inst as usize].sticky_queue.is_empty() {
             return;
         }
+        self.pull_queued_workflow_tasks(inst);
+    }
+
+    #[inline(never)]
+    fn pull_queued_workflow_tasks(&mut self, inst: u32) {
         loop {
             let instance = &self.instances[inst as usize];
             if instance.state != InstanceState::Running

@@ -283,11 +283,22 @@ impl Model {
     // ----- CPU -----
 
     /// Runs `work` nanoseconds of CPU for `job` on `inst`; zero work completes in this step.
+    /// Zero work inline, the rest out of line: without the core's bookkeeping inlined here, a
+    /// zero-CPU task (every one of the M/M/c's) no longer pays for saving its registers.
     #[inline]
     pub(super) fn submit_cpu(&mut self, inst: u32, job: CpuJob, work: u64) {
-        // Per-workload figures exist only for named workloads (see `Stats::workloads`); zero
-        // work adds nothing to them.
-        if work != 0 && !self.stats.workloads.is_empty() {
+        if work == 0 {
+            let inst_gen = self.instances[inst as usize].generation;
+            self.immediate.push((inst, inst_gen, job));
+            return;
+        }
+        self.submit_cpu_work(inst, job, work);
+    }
+
+    #[inline(never)]
+    fn submit_cpu_work(&mut self, inst: u32, job: CpuJob, work: u64) {
+        // Per-workload figures exist only for named workloads (see `Stats::workloads`).
+        if !self.stats.workloads.is_empty() {
             let workload = match job {
                 CpuJob::Startup => None,
                 CpuJob::WorkflowTask { wf, .. } => Some(self.wfs[wf].workload),
@@ -299,11 +310,6 @@ impl Model {
             if let Some(w) = workload {
                 self.stats.workloads[w as usize].cpu_work += u128::from(work);
             }
-        }
-        let inst_gen = self.instances[inst as usize].generation;
-        if work == 0 {
-            self.immediate.push((inst, inst_gen, job));
-            return;
         }
         let instance = &self.instances[inst as usize];
         if instance.busy_cores < instance.spec.vcpus {
@@ -399,9 +405,17 @@ impl Model {
     pub(super) fn note_memory(&mut self, inst: u32) {
         let bytes = self.memory_bytes(inst);
         self.stats.note_memory(bytes);
-        if bytes > self.instances[inst as usize].spec.memory_limit_bytes
-            && !self.memory_exceeded.contains(&inst)
-        {
+        if bytes > self.instances[inst as usize].spec.memory_limit_bytes {
+            self.mark_memory_exceeded(inst);
+        }
+    }
+
+    /// Out of line: an instance is over its limit in few steps, and this path's search and
+    /// push kept `note_memory` (run at every cache and activity change) from inlining.
+    #[cold]
+    #[inline(never)]
+    fn mark_memory_exceeded(&mut self, inst: u32) {
+        if !self.memory_exceeded.contains(&inst) {
             self.memory_exceeded.push(inst);
         }
     }

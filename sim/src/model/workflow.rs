@@ -382,10 +382,14 @@ impl Model {
         instance.cache_bytes = (instance.cache_bytes.checked_sub(old))
             .expect("cache_bytes is the sum of the cached workflows' bytes")
             + bytes;
-        self.evict_beyond(inst, capacity);
+        if self.instances[inst as usize].cache_entries > capacity {
+            self.evict_beyond(inst, capacity);
+        }
         self.note_memory(inst);
     }
 
+    /// Out of line, and `cache_put` checks first: most tasks leave the cache within its size.
+    #[inline(never)]
     pub(super) fn evict_beyond(&mut self, inst: u32, capacity: u32) {
         while self.instances[inst as usize].cache_entries > capacity {
             let victim = self.instances[inst as usize].lru_tail;

@@ -508,6 +508,13 @@ impl Model {
         if w.completions.is_empty() && w.processing_completions.is_empty() {
             return;
         }
+        self.drop_pending_completions(wf);
+    }
+
+    /// Out of line: a workflow seldom completes with results still unseen, and this loop
+    /// inlined into `remove_workflow` made every removal save registers for it.
+    #[inline(never)]
+    fn drop_pending_completions(&mut self, wf: u32) {
         for list in [
             std::mem::replace(&mut self.wfs[wf].completions, CompletionList::EMPTY),
             std::mem::replace(

@@ -531,6 +531,7 @@ impl Model {
 
     /// Completes zero-duration CPU work queued during the current step.
     /// Then (request mode) the workflow tasks that became due, which may queue more of both.
+    #[inline(always)]
     fn drain_immediate(&mut self) {
         loop {
             while let Some((inst, inst_gen, job)) = self.immediate.pop() {

@@ -247,9 +247,9 @@ impl<E: Copy> EventQueue<E> {
         self.free = block;
     }
 
-    /// Inlined into its callers: the prologue of a call saved more registers than the push
-    /// itself takes instructions.
-    #[inline]
+    /// Inlined into its callers, always (a hint left some calls in the `sim` binary): the
+    /// prologue of a call saved more registers than the push itself takes instructions.
+    #[inline(always)]
     pub fn schedule(&mut self, time: Time, event: E) {
         assert!(
             time >= self.now,

@@ -113,7 +113,7 @@ impl Rows {
             sealed: &self.sealed,
             open: &self.open,
             chunk: 0,
-            inflated: Vec::new(),
+            bytes: Vec::new(),
             at: 0,
             last: [0; INTEGERS],
             left: self.len,
@@ -171,28 +171,22 @@ pub struct Iter<'a> {
     open: &'a [u8],
     /// The chunk being read: the sealed ones by index, then the open one (`sealed.len()`).
     chunk: usize,
-    /// The sealed chunk being read, inflated.
-    inflated: Vec<u8>,
+    /// Its bytes: a sealed chunk inflated, the open one copied (at most one chunk's bytes,
+    /// once per pass), so that reading has one place to read from.
+    bytes: Vec<u8>,
     at: usize,
     last: [u64; INTEGERS],
     left: usize,
 }
 
 impl Iter<'_> {
-    /// Makes `chunk` readable: inflates it when it is sealed.
+    /// Makes `chunk` readable into `bytes`.
     fn load(&mut self) {
-        if let Some(deflated) = self.sealed.get(self.chunk) {
-            self.inflated = miniz_oxide::inflate::decompress_to_vec(deflated)
-                .expect("a sealed chunk inflates: it was deflated here");
-        }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        if self.chunk < self.sealed.len() {
-            &self.inflated
-        } else {
-            self.open
-        }
+        self.bytes = match self.sealed.get(self.chunk) {
+            Some(deflated) => miniz_oxide::inflate::decompress_to_vec(deflated)
+                .expect("a sealed chunk inflates: it was deflated here"),
+            None => self.open.to_vec(),
+        };
     }
 }
 
@@ -203,19 +197,13 @@ impl Iterator for Iter<'_> {
         if self.left == 0 {
             return None;
         }
-        if self.at == self.bytes().len() {
+        if self.at == self.bytes.len() {
             self.chunk += 1;
             self.at = 0;
             self.load();
         }
-        // Fields borrowed apart: the chunk's bytes, and the last row's integers to update.
-        let bytes = if self.chunk < self.sealed.len() {
-            &self.inflated[..]
-        } else {
-            self.open
-        };
         let mut decoder = Decoder {
-            bytes,
+            bytes: &self.bytes,
             at: self.at,
             last: &mut self.last,
             field: 0,

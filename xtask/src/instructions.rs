@@ -7,11 +7,18 @@
 //! The README's performance notes judged each hot-path change by such counts, taken by hand
 //! with callgrind (whose whole-process totals differ from these by a fraction of a percent).
 //!
-//! Each workload runs in a child process of this same xtask binary (`bench --run-model`,
-//! which loads the scenario and calls `sim::model::run`, writing no outputs), under valgrind;
-//! the same child loading the scenario without running it (`--load-only`) is counted too,
-//! and the difference is the run's own instructions. The children all start at once: the
-//! counts do not depend on how they share the cores.
+//! Each model workload runs in a child process of this same xtask binary (`bench
+//! --run-model`, which loads the scenario and calls `sim::model::run`, writing no outputs),
+//! under valgrind; the same child loading the scenario without running it (`--load-only`) is
+//! counted too, and the difference is the run's own instructions. One workload runs the `sim`
+//! binary users run instead (`sim run ... --no-plots`, less `sim validate` of the same
+//! scenario): it is optimised on its own (LTO across its commands) and inlines the hot path
+//! differently from this xtask (its run loop once called `drain_immediate` per event where
+//! the xtask's inlined it), so a change can cost there what it saves here. Its count includes
+//! writing the outputs, not drawing the figures (a crate's fixed cost, about a fifth of a
+//! short run's). The `sim` binary is built (`cargo build --release -p sim`) before the
+//! children start. The children all start at once: the counts do not depend on how they
+//! share the cores.
 //! `--save FILE` writes the counts as JSON, `--compare FILE` prints each against a saved
 //! one: `--save` on the base commit, then `--compare` on the change.
 //!
@@ -27,8 +34,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// A workload: (label, scenario, overrides).
-type Workload = (&'static str, &'static str, Vec<String>);
+/// A workload: what `--save` calls it, the scenario (relative to the workspace), its
+/// overrides, and whether it runs in the `sim` binary rather than in this xtask.
+struct Workload {
+    label: &'static str,
+    scenario: &'static str,
+    overrides: Vec<String>,
+    binary: bool,
+}
 
 /// The committed counts `--check` compares against, relative to the workspace.
 pub(crate) const COMMITTED: &str = "xtask/instructions.json";
@@ -59,33 +72,45 @@ struct Count {
     events: u64,
 }
 
-/// Short enough that all four take well under a minute under valgrind on 2 cores, long
+/// Short enough that all five take well under a minute under valgrind on 2 cores, long
 /// enough that loading is a small share of each. The M/M/c is the bench's (`bench::mmc_overrides`)
 /// at a shorter horizon.
-fn workloads() -> [Workload; 4] {
+fn workloads() -> [Workload; 5] {
     let horizon = |h: &str| format!("run.horizon={h}");
     let mut mmc: Vec<String> = crate::bench::mmc_overrides()
         .into_iter()
         .filter(|o| !o.starts_with("run.horizon="))
         .collect();
     mmc.push(horizon("4h"));
+    let model = |label, scenario, overrides| Workload {
+        label,
+        scenario,
+        overrides,
+        binary: false,
+    };
     [
-        ("M/M/c rho=0.9 c=10, 4 h", crate::bench::MMC, mmc),
-        (
+        model("M/M/c rho=0.9 c=10, 4 h", crate::bench::MMC, mmc),
+        model(
             "support-agent, 2 h",
             crate::bench::SUPPORT_AGENT,
             vec![horizon("2h")],
         ),
-        (
+        model(
             "gradient-labs 01, 2 h",
             "scenarios/gradient-labs/01-cache-oom.toml",
             vec![horizon("2h")],
         ),
-        (
+        model(
             "thoughtly-voice peak, 40 min",
             "scenarios/thoughtly-voice/peak.toml",
             vec![horizon("40m")],
         ),
+        Workload {
+            label: "sim run support-agent, 2 h (the sim binary)",
+            scenario: crate::bench::SUPPORT_AGENT,
+            overrides: vec![horizon("2h")],
+            binary: true,
+        },
     ]
 }
 
@@ -143,20 +168,49 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let exe = std::env::current_exe()
         .map_err(|error| format!("bench --instructions: cannot find this program: {error}"))?;
 
+    // The `sim` binary, where a workload runs it: built first, as users build it.
+    let sim = if workloads().iter().any(|w| w.binary) {
+        Some(build_sim(root)?)
+    } else {
+        None
+    };
+
     // Every child at once, each workload's run and its loading alone: the counts do not
     // depend on how the children share the cores, only the wall time does.
     let workloads = workloads();
     let children = workloads
         .iter()
-        .map(|workload| Ok((spawn(&exe, workload, false)?, spawn(&exe, workload, true)?)))
+        .enumerate()
+        .map(|(index, workload)| {
+            let program = if workload.binary {
+                Program::Sim {
+                    exe: sim.as_deref().expect("built above for a binary workload"),
+                    root,
+                    out: out_dir(index),
+                }
+            } else {
+                Program::Xtask(&exe)
+            };
+            Ok((
+                spawn(&program, workload, false)?,
+                spawn(&program, workload, true)?,
+                program,
+            ))
+        })
         .collect::<Result<Vec<_>, String>>()?;
     let mut counts = Vec::new();
-    for ((label, _, _), (run, load)) in workloads.iter().zip(children) {
-        counts.push((collect(label, run)?, collect(label, load)?));
+    for (workload, (run, load, program)) in workloads.iter().zip(children) {
+        let full = collect(workload.label, &program, run, false);
+        let load = collect(workload.label, &program, load, true);
+        if let Program::Sim { out, .. } = &program {
+            // A failed run may have left nothing to remove.
+            let _ = std::fs::remove_dir_all(out);
+        }
+        counts.push((full?, load?));
     }
 
     let mut rows = Vec::new();
-    for ((label, _, _), (full, load)) in workloads.iter().zip(&counts) {
+    for (Workload { label, .. }, (full, load)) in workloads.iter().zip(&counts) {
         let run = own(full, load);
         let mut row = vec![
             label.to_string(),
@@ -198,12 +252,20 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     println!("{}", crate::bench::render_table(&header, &rows));
     println!(
         "instructions (valgrind --tool=cachegrind --cache-sim=no) of sim::model::run in this \
-         xtask's process, less those of loading the scenario alone; the same for every run of \
-         the same binary on this machine"
+         xtask's process, less those of loading the scenario alone; of the sim binary, `sim \
+         run --no-plots` (the run and its outputs) less `sim validate`; the same for every \
+         run of the same binaries on this machine"
     );
-    for (label, relative, overrides) in &workloads {
-        let sets: String = overrides.iter().map(|o| format!(" --set {o}")).collect();
-        println!("{label}: {relative}{sets}");
+    for workload in &workloads {
+        let sets: String = (workload.overrides.iter())
+            .map(|o| format!(" --set {o}"))
+            .collect();
+        let how = if workload.binary {
+            "sim run --no-plots "
+        } else {
+            ""
+        };
+        println!("{}: {how}{}{sets}", workload.label, workload.scenario);
     }
     println!("command: cargo xtask bench --instructions");
     let now = Saved {
@@ -212,7 +274,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         workloads: workloads
             .iter()
             .zip(&counts)
-            .map(|((label, _, _), (full, load))| {
+            .map(|(Workload { label, .. }, (full, load))| {
                 let count = Count {
                     instructions: own(full, load),
                     events: full.events,
@@ -337,35 +399,121 @@ fn toolchain() -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-/// Starts one child under valgrind.
+/// What a child runs: this xtask (`bench --run-model`), or the `sim` binary writing its
+/// outputs to `out`.
+enum Program<'a> {
+    Xtask(&'a Path),
+    Sim {
+        exe: &'a Path,
+        root: &'a Path,
+        out: PathBuf,
+    },
+}
+
+/// Where the `sim` binary of workload `index` writes its outputs: a folder of its own.
+fn out_dir(index: usize) -> PathBuf {
+    std::env::temp_dir().join(format!("xtask-instructions-{}-{index}", std::process::id()))
+}
+
+/// Builds the `sim` binary as users do (`cargo build --release -p sim`) and returns its path,
+/// as cargo reports it (`--message-format json`), so a `CARGO_TARGET_DIR` or a build
+/// directory elsewhere is followed.
+fn build_sim(root: &Path) -> Result<PathBuf, String> {
+    let cargo = crate::process::cargo();
+    eprintln!("xtask: building the sim binary: {cargo} build --release --package sim --bin sim");
+    let output = Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--package",
+            "sim",
+            "--bin",
+            "sim",
+            "--message-format",
+            "json-render-diagnostics",
+        ])
+        .current_dir(root)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|error| format!("bench --instructions: cannot start {cargo}: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "bench --instructions: building the sim binary failed ({})",
+            output.status
+        ));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == "sim"
+        })
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| {
+            "bench --instructions: cargo built the sim binary but named no executable".to_string()
+        })
+}
+
+/// Starts one child under valgrind: the workload's run, or (`load_only`) its loading alone.
 fn spawn(
-    exe: &Path,
-    (label, relative, overrides): &Workload,
+    program: &Program,
+    workload: &Workload,
     load_only: bool,
 ) -> Result<std::process::Child, String> {
     let mut command = Command::new("valgrind");
-    command
-        .args([
-            "--tool=cachegrind",
-            "--cache-sim=no",
-            "--branch-sim=no",
-            "--cachegrind-out-file=/dev/null",
-        ])
-        .arg(exe)
-        .args(["bench", "--run-model", relative])
-        .args(overrides)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if load_only {
-        command.arg("--load-only");
+    command.args([
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        "--branch-sim=no",
+        "--cachegrind-out-file=/dev/null",
+    ]);
+    let sets = workload
+        .overrides
+        .iter()
+        .flat_map(|o| ["--set", o.as_str()]);
+    match program {
+        Program::Xtask(exe) => {
+            command
+                .arg(exe)
+                .args(["bench", "--run-model", workload.scenario])
+                .args(&workload.overrides);
+            if load_only {
+                command.arg("--load-only");
+            }
+        }
+        Program::Sim { exe, root, out } => {
+            let scenario = root.join(workload.scenario);
+            if load_only {
+                command.arg(exe).arg("validate").arg(&scenario).args(sets);
+            } else {
+                let _ = std::fs::remove_dir_all(out);
+                command
+                    .arg(exe)
+                    .arg("run")
+                    .arg(&scenario)
+                    .args(sets)
+                    .arg("--out")
+                    .arg(out)
+                    .args(["--quiet", "--no-plots"]);
+            }
+        }
     }
     command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
-        .map_err(|error| format!("{label}: cannot start valgrind: {error}"))
+        .map_err(|error| format!("{}: cannot start valgrind: {error}", workload.label))
 }
 
-/// Waits for a child and reads its count and what it printed.
-fn collect(label: &str, child: std::process::Child) -> Result<Child, String> {
+/// Waits for a child and reads its count, and its events and customer messages: what this
+/// xtask's child printed, or the `summary.json` the `sim` binary wrote (0 0 for loading).
+fn collect(
+    label: &str,
+    program: &Program,
+    child: std::process::Child,
+    load_only: bool,
+) -> Result<Child, String> {
     let output = child
         .wait_with_output()
         .map_err(|error| format!("{label}: the child was lost: {error}"))?;
@@ -378,21 +526,49 @@ fn collect(label: &str, child: std::process::Child) -> Result<Child, String> {
     }
     let instructions = instructions_in(&stderr)
         .ok_or_else(|| format!("{label}: no instruction count in valgrind's report:\n{stderr}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let numbers: Vec<u64> = stdout
-        .split_whitespace()
-        .filter_map(|word| word.parse().ok())
-        .collect();
-    let [events, messages] = numbers[..] else {
-        return Err(format!(
-            "{label}: expected the child to print its events and messages, found {stdout:?}"
-        ));
+    let (events, messages) = match program {
+        Program::Sim { .. } if load_only => (0, 0),
+        Program::Sim { out, .. } => summary_counts(&out.join("summary.json"))
+            .map_err(|error| format!("{label}: {error}"))?,
+        Program::Xtask(_) => {
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let numbers: Vec<u64> = stdout
+                .split_whitespace()
+                .filter_map(|word| word.parse().ok())
+                .collect();
+            let [events, messages] = numbers[..] else {
+                return Err(format!(
+                    "{label}: expected the child to print its events and messages, found \
+                     {stdout:?}"
+                ));
+            };
+            (events, messages)
+        }
     };
     Ok(Child {
         instructions,
         events,
         messages,
     })
+}
+
+/// The events processed and customer messages received in a `summary.json` that `sim run`
+/// wrote.
+fn summary_counts(path: &Path) -> Result<(u64, u64), String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    let summary: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|error| format!("{}: not JSON: {error}", path.display()))?;
+    match (
+        summary["events_processed"].as_u64(),
+        summary["messages"]["received"].as_u64(),
+    ) {
+        (Some(events), Some(messages)) => Ok((events, messages)),
+        _ => Err(format!(
+            "{}: expected events_processed and messages.received",
+            path.display()
+        )),
+    }
 }
 
 /// The child: `bench --run-model FILE [KEY=VALUE...] [--load-only]` (FILE relative to the
@@ -500,6 +676,29 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[test]
+    fn reads_the_counts_of_a_summary_the_binary_wrote() {
+        let dir = std::env::temp_dir().join(format!("xtask-summary-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("summary.json");
+        std::fs::write(
+            &good,
+            r#"{"scenario": "s", "events_processed": 356561, "messages": {"received": 21641}}"#,
+        )
+        .unwrap();
+        assert_eq!(summary_counts(&good), Ok((356_561, 21_641)));
+        let bad = dir.join("bad.json");
+        std::fs::write(&bad, r#"{"events_processed": 1}"#).unwrap();
+        let error = summary_counts(&bad).unwrap_err();
+        assert!(
+            error.contains("bad.json") && error.contains("messages.received"),
+            "{error}"
+        );
+        let missing = summary_counts(&dir.join("missing.json")).unwrap_err();
+        assert!(missing.contains("missing.json"), "{missing}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// The lines of `verdict` of `counts` against the committed a (1 M) and b (2 M), and
     /// whether it passed.
     fn check(counts: &[(&str, u64, u64)]) -> (bool, Vec<String>) {
@@ -566,7 +765,7 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let committed = read_counts(&root.join(COMMITTED)).unwrap();
         let labels: Vec<&str> = committed.workloads.keys().map(String::as_str).collect();
-        let mut expected: Vec<&str> = workloads().iter().map(|(label, _, _)| *label).collect();
+        let mut expected: Vec<&str> = workloads().iter().map(|w| w.label).collect();
         expected.sort_unstable();
         assert_eq!(labels, expected);
     }
@@ -576,11 +775,11 @@ mod tests {
     #[test]
     fn every_workload_loads() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        for (label, relative, overrides) in workloads() {
-            let mut args = vec![relative.to_string()];
-            args.extend(overrides);
+        for workload in workloads() {
+            let mut args = vec![workload.scenario.to_string()];
+            args.extend(workload.overrides);
             args.push("--load-only".to_string());
-            run_model(root, &args).unwrap_or_else(|error| panic!("{label}: {error}"));
+            run_model(root, &args).unwrap_or_else(|error| panic!("{}: {error}", workload.label));
         }
     }
 }

@@ -32,9 +32,9 @@ tasks:
            Gradient Labs sweep (16 points x 10 replications, 2 threads); --check fails when the
            M/M/c ratio to the bare loop is below the committed floor; --quick times each once
            and leaves out the Gradient Labs sweep; --events prints the events per story alone,
-           --memory the peak heaps alone; --instructions counts the instructions of four short
-           runs under valgrind (deterministic on one machine: the measure for a hot-path
-           change), --save writes them as JSON, --compare prints them against a saved file and
+           --memory the peak heaps alone; --instructions counts the instructions of five short
+           runs under valgrind, one in the sim binary, built first (deterministic on one
+           machine: the measure for a hot-path change), --save writes them as JSON, --compare prints them against a saved file and
            --check fails when one is more than 2% above xtask/instructions.json's
   results [--runs-only] [STORY...]
            regenerate the canonical results/<story>/ from scenarios/<story>/, for every story

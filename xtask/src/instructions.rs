@@ -1,11 +1,12 @@
 //! `cargo xtask bench --instructions`: the instructions a run executes, counted by valgrind
 //! (`--tool=cachegrind`, no cache simulation), for a few fixed workloads. Wall times on a shared
 //! 2-vCPU host move by a third from one day to the next, and not even in proportion across
-//! workloads (a contended day slowed the model more than the bare loop: see the README),
-//! so a change of a few percent to the hot path cannot be seen in them; the instruction
-//! count of a single-threaded run is the same on every run of the same binary, so it can.
-//! The README's performance notes judged each hot-path change by such counts, taken by hand
-//! with callgrind (whose whole-process totals differ from these by a fraction of a percent).
+//! workloads (a contended day slowed the model more than the bare loop: see
+//! `docs/performance.md`), so a change of a few percent to the hot path cannot be seen in
+//! them; the instruction count of a single-threaded run is the same on every run of the same
+//! binary, so it can. The performance log (`docs/performance.md`) judged each hot-path change
+//! by such counts, taken by hand with callgrind (whose whole-process totals differ from these
+//! by a fraction of a percent).
 //!
 //! Each model workload runs in a child process of this same xtask binary (`bench
 //! --run-model`, which loads the scenario and calls `sim::model::run`, writing no outputs),
@@ -48,8 +49,8 @@ pub(crate) const COMMITTED: &str = "xtask/instructions.json";
 
 /// `--check` fails when a workload's count is more than this much above the committed one.
 /// Two runs of one binary count the same to the instruction, and the hot-path changes the
-/// README records moved the counts by 0.5% to 8% (overflow checks: +7.8%; the crash lists:
-/// +3.0% and +4.9%), so 2% lets a processor's different glibc routines through and stops a
+/// performance log records moved the counts by 0.5% to 8% (overflow checks: +7.8%; the crash
+/// lists: +3.0% and +4.9%), so 2% lets a processor's different glibc routines through and stops a
 /// change of that kind.
 const CEILING_PERCENT: u64 = 2;
 

@@ -17,7 +17,13 @@ pub struct LatencyHistogram {
     /// values. Grows with the largest value recorded; values under 1 us land in index 0
     /// (whole microseconds).
     counts: Vec<u64>,
+    /// Zeros recorded, which belong to index 0 but are counted here: a task or activity
+    /// taken the moment it was scheduled waits exactly 0, and most do (all four workflow
+    /// tasks of an M/M/c customer), so a zero costs one increment and a compare, not the
+    /// index, bounds check, sum and maximum of any other value.
+    zeros: u64,
     buckets: Buckets,
+    /// Every value recorded, zeros included.
     count: u64,
     sum_nanos: u128,
     max_nanos: u64,
@@ -93,6 +99,7 @@ impl LatencyHistogram {
     pub fn new(significant_digits: u8) -> Self {
         LatencyHistogram {
             counts: Vec::new(),
+            zeros: 0,
             buckets: Buckets::new(significant_digits),
             count: 0,
             sum_nanos: 0,
@@ -102,6 +109,12 @@ impl LatencyHistogram {
 
     #[inline]
     pub fn record(&mut self, nanos: u64) {
+        if nanos == 0 {
+            // Adds nothing to the sum or the maximum.
+            self.zeros += 1;
+            self.count += 1;
+            return;
+        }
         // Whole microseconds (1,999 ns is 1 us), saturating at the range's top.
         let micros = (nanos / 1_000).min(MAX_MICROS);
         let index = self.buckets.index(micros);
@@ -145,7 +158,10 @@ impl LatencyHistogram {
         let mut out = [0; N];
         let mut next = 0;
         let mut seen = 0u64;
-        for (index, &count) in self.counts.iter().enumerate() {
+        // Index 0 with the zeros counted apart, even before the counts have grown.
+        for index in 0..self.counts.len().max(1) {
+            let count = self.counts.get(index).copied().unwrap_or(0)
+                + if index == 0 { self.zeros } else { 0 };
             if count == 0 {
                 continue;
             }
@@ -203,6 +219,7 @@ impl LatencyHistogram {
     pub fn reset(&mut self) {
         if self.count > 0 {
             self.counts.fill(0);
+            self.zeros = 0;
             self.count = 0;
             self.sum_nanos = 0;
             self.max_nanos = 0;
@@ -223,6 +240,9 @@ pub struct IntervalHistogram {
     /// Records only when `dense`; otherwise computes bucket bounds.
     histogram: Histogram<u64>,
     values: Vec<u64>,
+    /// Values under 1 us (whole microseconds 0, the lowest bucket), counted apart and never
+    /// in `values` or `histogram`: as for `LatencyHistogram::zeros`, most waits are 0.
+    zeros: u64,
     dense: bool,
 }
 
@@ -244,6 +264,7 @@ impl IntervalHistogram {
             histogram: Histogram::new_with_bounds(1, MAX_MICROS, 2)
                 .expect("static histogram bounds are valid"),
             values: Vec::new(),
+            zeros: 0,
             dense: false,
         }
     }
@@ -252,7 +273,9 @@ impl IntervalHistogram {
     pub fn record(&mut self, nanos: u64) {
         // Whole microseconds, below 1 us as 0, as `LatencyHistogram::record` counts it.
         let micros = nanos / 1_000;
-        if self.dense {
+        if micros == 0 {
+            self.zeros += 1;
+        } else if self.dense {
             self.histogram.saturating_record(micros);
         } else if self.values.len() < SPARSE_CAPACITY && micros <= MAX_MICROS {
             self.values.push(micros);
@@ -280,37 +303,51 @@ impl IntervalHistogram {
     /// empty.
     pub fn quantiles_s<const N: usize>(&mut self, quantiles: [f64; N]) -> [Option<f64>; N] {
         let mut out = [None; N];
+        // The zeros are the lowest bucket, whose top is 0: what a quantile reads when its rank
+        // falls among them.
+        let zero = self.histogram.highest_equivalent(0) as f64 / 1e6;
         if self.dense {
             if !quantiles.is_sorted() {
                 // The walk reads ascending quantiles: one walk each.
                 return quantiles.map(|quantile| self.quantiles_s([quantile])[0]);
             }
-            let total = self.histogram.len();
+            let total = self.histogram.len() + self.zeros;
             let mut next = 0;
-            let mut seen = 0u64;
+            let mut seen = self.zeros;
+            while next < N && seen > 0 && seen as f64 >= rank(quantiles[next], total) {
+                out[next] = Some(zero);
+                next += 1;
+            }
             for value in self.histogram.iter_recorded() {
+                if next == N {
+                    break;
+                }
                 seen += value.count_since_last_iteration();
                 while next < N && seen as f64 >= rank(quantiles[next], total) {
                     let micros = self.histogram.highest_equivalent(value.value_iterated_to());
                     out[next] = Some(micros as f64 / 1e6);
                     next += 1;
                 }
-                if next == N {
-                    break;
-                }
             }
             return out;
         }
-        if self.values.is_empty() {
+        let zeros = self.zeros as usize;
+        if self.values.is_empty() && zeros == 0 {
             return out;
         }
-        let total = self.values.len() as u64;
+        let total = self.values.len() as u64 + self.zeros;
         // Values below `selected` are the smallest, in some order (quantiles ascend).
         let mut selected = 0;
         for (slot, &quantile) in out.iter_mut().zip(&quantiles) {
             // The k-th smallest value's bucket is where the histogram's cumulative count first
-            // reaches k = rank: a selection, linear in the interval's values.
+            // reaches k = rank: a selection, linear in the interval's values. The zeros are
+            // the smallest `zeros`; past them, the (k - zeros)-th smallest of `values`.
             let k = (rank(quantile, total) as u64).clamp(1, total) as usize;
+            if k <= zeros {
+                *slot = Some(zero);
+                continue;
+            }
+            let k = k - zeros;
             // Invariant: the first `selected` values are the smallest, and the last of them is
             // the `selected`-th smallest.
             let value = match k.cmp(&selected) {
@@ -333,11 +370,12 @@ impl IntervalHistogram {
 
     /// The values recorded since the last reset.
     pub fn count(&self) -> u64 {
-        if self.dense {
-            self.histogram.len()
-        } else {
-            self.values.len() as u64
-        }
+        self.zeros
+            + if self.dense {
+                self.histogram.len()
+            } else {
+                self.values.len() as u64
+            }
     }
 
     pub fn reset(&mut self) {
@@ -346,6 +384,7 @@ impl IntervalHistogram {
             self.dense = false;
         }
         self.values.clear();
+        self.zeros = 0;
     }
 }
 
@@ -445,21 +484,53 @@ mod tests {
         direct.auto(true);
         for round in 0..3 {
             for _ in 0..20_000 {
-                let nanos = match rng.random_range(0..4) {
+                // Zeros too, which are counted apart from index 0 (see `zeros`).
+                let nanos = match rng.random_range(0..5) {
                     0 => rng.random_range(0..2_000),
                     1 => rng.random_range(0..50_000_000),
                     2 => (rng.random::<f64>().powi(6) * 4e12) as u64,
+                    3 => 0,
                     _ => 7_000_000,
                 };
                 ours.record(nanos);
                 direct.record(nanos / 1_000).unwrap();
             }
-            for q in [0.0, 0.001, 0.25, 0.5, 0.9, 0.99, 0.9999, 1.0] {
+            for q in [0.0, 0.001, 0.1, 0.25, 0.5, 0.9, 0.99, 0.9999, 1.0] {
                 let top =
                     (direct.value_at_quantile(q) as f64 / 1e6).min(ours.max_nanos as f64 / 1e9);
                 assert_eq!(ours.quantile_s(q), Some(top), "round {round}, quantile {q}");
             }
+            assert_eq!(ours.count(), direct.len());
         }
+    }
+
+    /// Zeros alone (the counts never grown), then zeros among other values, then after a
+    /// reset: the counts, sum, mean and quantiles are those of recording each value.
+    #[test]
+    fn zeros_count_as_values_of_the_lowest_bucket() {
+        let mut ours = LatencyHistogram::new(3);
+        assert_eq!(ours.quantile_s(0.5), None);
+        for _ in 0..10 {
+            ours.record(0);
+        }
+        assert!(ours.counts.is_empty());
+        let stats = ours.stats();
+        assert_eq!(
+            (stats.count, stats.mean, stats.p50, stats.p99, stats.max),
+            (10, 0.0, 0.0, 0.0, 0.0)
+        );
+        // 10 zeros and 10 values of 3 ms: the median is a zero, the 51st percentile is not.
+        for _ in 0..10 {
+            ours.record(3_000_000);
+        }
+        assert_eq!(ours.count(), 20);
+        assert_eq!(ours.quantile_s(0.5), Some(0.0));
+        assert_eq!(ours.quantile_s(0.51), Some(0.003));
+        assert_eq!(ours.mean_s(), 0.0015);
+        ours.reset();
+        assert_eq!((ours.count(), ours.quantile_s(0.5)), (0, None));
+        ours.record(2_000_000);
+        assert_eq!(ours.quantile_s(0.0), Some(0.002));
     }
 
     #[test]
@@ -523,11 +594,45 @@ mod tests {
     /// sub-microsecond values, ties and a value beyond the range.
     #[test]
     fn interval_quantiles_are_the_histograms_exactly() {
+        /// The quantiles of an `hdrhistogram` of 2 digits recording every value's whole
+        /// microseconds, read as the interval's walk reads them: the oracle.
+        fn reference_quantiles<const N: usize>(
+            values: &[u64],
+            quantiles: [f64; N],
+        ) -> [Option<f64>; N] {
+            let mut histogram = Histogram::<u64>::new_with_bounds(1, MAX_MICROS, 2).unwrap();
+            for &v in values {
+                histogram.saturating_record(v / 1_000);
+            }
+            quantiles.map(|quantile| {
+                let mut seen = 0;
+                histogram.iter_recorded().find_map(|value| {
+                    seen += value.count_since_last_iteration();
+                    (seen as f64 >= rank(quantile, histogram.len())).then(|| {
+                        histogram.highest_equivalent(value.value_iterated_to()) as f64 / 1e6
+                    })
+                })
+            })
+        }
         use crate::engine::rng::from_seed;
         use rand::Rng as _;
         let mut rng = from_seed(11);
         let quantiles = [0.0, 0.01, 0.5, 0.9, 0.95, 0.99, 1.0];
-        for size in [1usize, 2, 3, 7, 20, 100, 999, 5000, SPARSE_CAPACITY + 1] {
+        // Values under 1 us are counted apart (`zeros`), so the last size holds more than
+        // `SPARSE_CAPACITY` of the others and goes dense; the one before holds fewer.
+        let sizes = [
+            1usize,
+            2,
+            3,
+            7,
+            20,
+            100,
+            999,
+            5000,
+            SPARSE_CAPACITY + 1,
+            SPARSE_CAPACITY * 5 / 4 + 5,
+        ];
+        for size in sizes {
             let values: Vec<u64> = (0..size)
                 .map(|i| match i % 5 {
                     0 => rng.random_range(0..1_000),                      // below 1 us
@@ -542,8 +647,12 @@ mod tests {
                 sparse.record(v);
                 dense.record(v);
             }
-            assert_eq!(sparse.dense, size > SPARSE_CAPACITY, "size {size}");
-            let expected = dense.quantiles_s(quantiles);
+            let above_one_us = values.iter().filter(|&&v| v >= 1_000).count();
+            assert_eq!(sparse.dense, above_one_us > SPARSE_CAPACITY, "size {size}");
+            assert_eq!(sparse.count(), size as u64);
+            assert_eq!(dense.count(), size as u64);
+            let expected = reference_quantiles(&values, quantiles);
+            assert_eq!(dense.quantiles_s(quantiles), expected, "size {size}");
             assert_eq!(sparse.quantiles_s(quantiles), expected, "size {size}");
             // Asked again, and out of order, from the values as the selections left them.
             let [p99, p50, p0, p95] = sparse.quantiles_s([0.99, 0.5, 0.0, 0.95]);
@@ -555,6 +664,23 @@ mod tests {
             dense.reset();
             assert_eq!(sparse.quantiles_s([0.5]), [None]);
             assert_eq!(dense.quantiles_s([0.5]), [None]);
+        }
+        // Zeros alone, in both forms, and again after a reset.
+        for densify in [false, true] {
+            let mut zeros = IntervalHistogram::new();
+            if densify {
+                zeros.densify();
+            }
+            for _ in 0..3 {
+                zeros.record(999);
+            }
+            assert_eq!(zeros.quantiles_s([0.0, 0.5, 1.0]), [Some(0.0); 3]);
+            zeros.record(2_000_000);
+            let expected = reference_quantiles(&[999, 999, 999, 2_000_000], [0.75, 0.76]);
+            assert_eq!(expected[0], Some(0.0));
+            assert_eq!(zeros.quantiles_s([0.75, 0.76]), expected);
+            zeros.reset();
+            assert_eq!((zeros.count(), zeros.quantiles_s([0.5])), (0, [None]));
         }
         // Beyond the range: the histogram clamps it, so the interval goes dense at once.
         let mut far = IntervalHistogram::new();

@@ -169,8 +169,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let exe = std::env::current_exe()
         .map_err(|error| format!("bench --instructions: cannot find this program: {error}"))?;
 
+    let workloads = workloads();
     // The `sim` binary, where a workload runs it: built first, as users build it.
-    let sim = if workloads().iter().any(|w| w.binary) {
+    let sim = if workloads.iter().any(|w| w.binary) {
         Some(build_sim(root)?)
     } else {
         None
@@ -178,7 +179,6 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
 
     // Every child at once, each workload's run and its loading alone: the counts do not
     // depend on how the children share the cores, only the wall time does.
-    let workloads = workloads();
     let children = workloads
         .iter()
         .enumerate()
@@ -520,8 +520,16 @@ fn collect(
         .map_err(|error| format!("{label}: the child was lost: {error}"))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
+        // `sim run` exits 1 when it ran but an SLO failed, and `--quiet` prints no verdicts.
+        let why = match program {
+            Program::Sim { .. } if output.status.code() == Some(1) => {
+                ": the run completed but an SLO of the scenario failed (its verdicts are not \
+                 printed with --quiet; run it without valgrind to see them)"
+            }
+            _ => "",
+        };
         return Err(format!(
-            "{label}: the child failed ({}):\n{stderr}",
+            "{label}: the child failed ({}){why}:\n{stderr}",
             output.status
         ));
     }

@@ -624,13 +624,19 @@ impl StartedHere {
     #[inline]
     pub fn push(&mut self, id: u32, here: impl Fn(u32) -> bool) {
         if self.ids.len() >= self.prune_at.max(Self::MIN_PRUNE) {
-            // An id reused while listed is listed twice: keep one.
-            self.ids.retain(|&id| here(id));
-            self.ids.sort_unstable();
-            self.ids.dedup();
-            self.prune_at = Self::GROWTH * self.ids.len();
+            self.prune(here);
         }
         self.ids.push(id);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn prune(&mut self, here: impl Fn(u32) -> bool) {
+        // An id reused while listed is listed twice: keep one.
+        self.ids.retain(|&id| here(id));
+        self.ids.sort_unstable();
+        self.ids.dedup();
+        self.prune_at = Self::GROWTH * self.ids.len();
     }
 
     /// The listed ids for which `here` holds, ascending and each once (the order in which a

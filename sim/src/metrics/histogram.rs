@@ -314,7 +314,7 @@ impl IntervalHistogram {
             let total = self.histogram.len() + self.zeros;
             let mut next = 0;
             let mut seen = self.zeros;
-            while next < N && seen > 0 && seen as f64 >= rank(quantiles[next], total) {
+            while next < N && seen as f64 >= rank(quantiles[next], total) {
                 out[next] = Some(zero);
                 next += 1;
             }

@@ -642,12 +642,9 @@ impl StartedHere {
     /// The listed ids for which `here` holds, ascending and each once (the order in which a
     /// scan of every id would meet them); the list is left empty.
     pub fn take(&mut self, here: impl Fn(u32) -> bool) -> Vec<u32> {
-        let mut ids = std::mem::take(&mut self.ids);
-        ids.retain(|&id| here(id));
-        ids.sort_unstable();
-        ids.dedup();
+        self.prune(here);
         self.prune_at = 0;
-        ids
+        std::mem::take(&mut self.ids)
     }
 }
 

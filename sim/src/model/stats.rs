@@ -268,12 +268,18 @@ impl Stats {
         tokens: CallTokens,
         step: u32,
     ) {
-        for attempt in outcome.attempts_made() {
-            let counts = &mut self.llm_calls[attempt.provider];
-            counts.calls += 1;
-            if let Some(s) = self.steps.get_mut(step as usize) {
-                s.figures.llm_calls += 1;
+        let attempts = outcome.attempts_made();
+        let step_figures = match self.steps.get_mut(step as usize) {
+            Some(s) => {
+                s.figures.llm_calls += attempts.len() as u64;
+                Some(&mut s.figures)
             }
+            None => None,
+        };
+        for attempt in attempts {
+            let p = attempt.provider as usize;
+            let counts = &mut self.llm_calls[p];
+            counts.calls += 1;
             match attempt.result {
                 AttemptResult::Ok => {
                     // Token sums saturate: a count distribution with an absurd tail can draw
@@ -283,19 +289,20 @@ impl Stats {
                         .cached_input_tokens
                         .saturating_add(tokens.cached_input);
                     counts.output_tokens = counts.output_tokens.saturating_add(tokens.output);
-                    let provider = &providers[attempt.provider];
+                    let provider = &providers[p];
                     let uncached = tokens.input - tokens.cached_input;
                     let cost = (uncached as f64 * provider.input_price_per_million_usd
                         + tokens.cached_input as f64 * provider.cached_input_price_per_million_usd
                         + tokens.output as f64 * provider.output_price_per_million_usd)
                         / 1e6;
                     self.llm_cost_usd += cost;
-                    let interval = &mut self.interval_llm_tokens[attempt.provider];
+                    let interval = &mut self.interval_llm_tokens[p];
                     *interval = interval
                         .saturating_add(tokens.input)
                         .saturating_add(tokens.output);
-                    if step != NONE {
-                        let figures = &mut self.steps[step as usize].figures;
+                    // Only one attempt of a call succeeds (the call stops there), so the
+                    // step's figures are borrowed for this one.
+                    if let Some(figures) = step_figures {
                         figures.input_tokens = figures.input_tokens.saturating_add(tokens.input);
                         figures.cached_input_tokens = figures
                             .cached_input_tokens
@@ -304,9 +311,10 @@ impl Stats {
                         figures.cost_usd += cost;
                     }
                     if now >= self.warmup {
-                        self.llm_latency[attempt.provider].record(attempt.elapsed);
+                        self.llm_latency[p].record(attempt.elapsed);
                     }
-                    self.interval_llm_latency[attempt.provider].record(attempt.elapsed);
+                    self.interval_llm_latency[p].record(attempt.elapsed);
+                    break;
                 }
                 AttemptResult::Error => counts.errors += 1,
                 AttemptResult::Timeout => counts.timeouts += 1,

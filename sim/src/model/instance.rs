@@ -47,14 +47,32 @@ impl Model {
         }
     }
 
+    /// `gc_free_below` for an instance of `spec` under the scenario's current `[instance.gc]`.
+    fn gc_free_below_of(&self, spec: &InstanceSpec) -> u64 {
+        self.cfg
+            .instance
+            .gc
+            .as_ref()
+            .map_or(u64::MAX, |gc| gc_free_below(spec.memory_limit_bytes, gc))
+    }
+
+    /// A timeline `set` may change `[instance.gc]`, which every instance reads as it is now.
+    pub(super) fn renew_gc_bounds(&mut self) {
+        for inst in 0..self.instances.len() {
+            self.instances[inst].gc_free_below = self.gc_free_below_of(&self.instances[inst].spec);
+        }
+    }
+
     /// A new instance slot (reusing a stopped one), not yet started.
     fn allocate_instance(&mut self) -> u32 {
         let spec = self.current_spec();
         let now = self.now();
+        let gc_free_below = self.gc_free_below_of(&spec);
         let fresh = |generation: u32| Instance {
             generation,
             state: InstanceState::Stopped,
             spec: spec.clone(),
+            gc_free_below,
             retiring: false,
             started_at: now,
             billed_since: now,
@@ -382,12 +400,17 @@ impl Model {
     }
 
     /// Go-like GC pressure: CPU work costs more as memory approaches the limit.
-    fn gc_factor(&self, inst: u32) -> f64 {
+    pub(super) fn gc_factor(&self, inst: u32) -> f64 {
         let Some(gc) = &self.cfg.instance.gc else {
             return 1.0;
         };
-        let limit = self.instances[inst as usize].spec.memory_limit_bytes;
-        gc_factor_of(self.memory_bytes(inst), limit, gc)
+        let instance = &self.instances[inst as usize];
+        let (limit, free_below) = (instance.spec.memory_limit_bytes, instance.gc_free_below);
+        let bytes = self.memory_bytes(inst);
+        if bytes < free_below {
+            return 1.0;
+        }
+        gc_factor_of(bytes, limit, gc)
     }
 
     // ----- memory and OOM -----
@@ -597,6 +620,22 @@ impl Model {
     }
 }
 
+/// A bound under which `gc_factor_of(bytes, limit, gc)` is exactly 1 by its shortcut:
+/// `bytes < gc_free_below(limit, gc)` implies `bytes as f64 <= gc.threshold * limit as f64 *
+/// (1.0 - 1e-9)`. Below 2^53 an integer converts to an f64 exactly, so the bound is that
+/// product's floor plus one; the shortcut's own test still decides above it.
+fn gc_free_below(limit: u64, gc: &crate::scenario::GcPressure) -> u64 {
+    const EXACT: u64 = 1 << 53;
+    let edge = gc.threshold * limit as f64 * (1.0 - 1e-9);
+    if edge >= EXACT as f64 {
+        EXACT
+    } else if edge >= 0.0 {
+        edge.floor() as u64 + 1
+    } else {
+        0
+    }
+}
+
 /// The GC factor of an instance using `bytes` of its `limit`: 1 up to the threshold, rising
 /// as a square to `1 + max_overhead` at the limit.
 fn gc_factor_of(bytes: u64, limit: u64, gc: &crate::scenario::GcPressure) -> f64 {
@@ -615,7 +654,7 @@ fn gc_factor_of(bytes: u64, limit: u64, gc: &crate::scenario::GcPressure) -> f64
 
 #[cfg(test)]
 mod tests {
-    use super::gc_factor_of;
+    use super::{gc_factor_of, gc_free_below};
     use crate::engine::rng;
     use crate::scenario::GcPressure;
     use rand::Rng;
@@ -650,10 +689,24 @@ mod tests {
                 cases.push(edge.saturating_sub(delta));
                 cases.push(edge.saturating_add(delta));
             }
+            let free_below = gc_free_below(limit, &gc);
+            for delta in 0..3 {
+                cases.push(free_below.saturating_sub(delta));
+                cases.push(free_below.saturating_add(delta));
+            }
             for bytes in cases {
                 let (got, want) = (
                     gc_factor_of(bytes, limit, &gc),
                     reference(bytes, limit, &gc),
+                );
+                // The integer bound is never wrong where it answers, and answers up to the
+                // shortcut's own edge.
+                if bytes < free_below {
+                    assert_eq!(want, 1.0, "bytes {bytes} under the bound {free_below}");
+                }
+                assert!(
+                    bytes < free_below || bytes as f64 > gc.threshold * limit as f64 * (1.0 - 1e-9),
+                    "bytes {bytes} at or over the bound {free_below} but within the shortcut"
                 );
                 assert_eq!(
                     got.to_bits(),

@@ -561,6 +561,10 @@ pub struct Instance {
     pub generation: u32,
     pub state: InstanceState,
     pub spec: InstanceSpec,
+    /// Memory below this many bytes leaves the GC factor exactly 1 (`instance::gc_free_below`
+    /// of the limit and the scenario's `[instance.gc]`, renewed when a timeline `set` changes
+    /// it): one integer compare per CPU job where the shortcut converted and multiplied floats.
+    pub gc_free_below: u64,
     /// Old revision waiting for its replacement to be ready (rolling deploy).
     pub retiring: bool,
     pub started_at: Time,

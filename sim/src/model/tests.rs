@@ -458,6 +458,66 @@ fn a_leak_brought_by_a_timeline_set_is_checked_every_second() {
     );
 }
 
+/// A timeline `set` of `[instance.gc]` without a deploy reaches the instances already
+/// running (each keeps its revision's memory limit but reads the GC settings as they are now),
+/// through the integer bound each instance keeps for the factor's shortcut: renewed with
+/// every `set`, both ways.
+#[test]
+fn a_gc_set_on_the_timeline_reaches_the_running_instances() {
+    use crate::scenario::{Action, GcPressure, Intervention};
+    let mut scenario = fleet(1.0, 300.0);
+    scenario.autoscaler = Autoscaler::Fixed { instances: 1 };
+    scenario.instance.gc = None;
+    let set = |at_s: f64, gc: Option<GcPressure>| {
+        let mut effective = scenario.clone();
+        effective.instance.gc = gc;
+        Intervention {
+            at: secs(at_s),
+            label: "gc".into(),
+            action: Action::Set {
+                assignments: vec![("instance.gc.threshold".into(), "?".into())],
+                deploy: None,
+                effective: Box::new(effective),
+            },
+        }
+    };
+    scenario.timeline = vec![
+        set(
+            100.0,
+            Some(GcPressure {
+                threshold: 0.0,
+                max_overhead: 1.0,
+            }),
+        ),
+        set(
+            200.0,
+            Some(GcPressure {
+                threshold: 0.99,
+                max_overhead: 1.0,
+            }),
+        ),
+    ];
+    let mut model = started(&scenario);
+    let mut factor_at = |t_s: f64| {
+        step_until(&mut model, |m| m.now() >= secs(t_s));
+        let inst = (0..model.instances.len() as u32)
+            .find(|&i| model.instances[i as usize].state == InstanceState::Running)
+            .expect("a running instance");
+        let used = model.memory_bytes(inst) as f64
+            / model.instances[inst as usize].spec.memory_limit_bytes as f64;
+        assert!(used > 0.0 && used < 0.99, "{used}");
+        (model.gc_factor(inst), used)
+    };
+    assert_eq!(factor_at(50.0).0, 1.0, "no GC pressure at first");
+    let (factor, used) = factor_at(150.0);
+    assert_eq!(
+        factor,
+        1.0 + used * used,
+        "a threshold of 0: the factor rises at once"
+    );
+    assert_eq!(factor_at(250.0).0, 1.0, "under the new threshold again");
+}
+
 /// Incidents on one provider that overlap each end at their own time: an outage from 5 to 7
 /// minutes does not last until the end of a degradation from 6 to 16 minutes (it used to: the
 /// later incident's start made the earlier one's end stale, and the last end cleared both),

@@ -85,6 +85,7 @@ impl Model {
             }
         }
         self.cfg = effective;
+        self.renew_gc_bounds();
         self.program = super::program::Program::compile(&self.cfg.workloads);
         // Quotas so far are refilled at the old rates; the new ones apply from now.
         let now = self.now();

@@ -107,6 +107,9 @@ impl Model {
             holds_connection: false,
             output_tokens: 0,
         });
+        if self.acts.len() > self.state_check_at_activities {
+            self.limits_due = true;
+        }
         self.wfs[wf].history_events += 1; // ActivityTaskScheduled
         self.stats.activities_scheduled += 1;
         self.enqueue_activity(act);

@@ -198,6 +198,9 @@ impl Model {
             request_at: 0,
             request_epoch: previous.map_or(0, |p| p.request_epoch.wrapping_add(1)),
         });
+        if self.convs.len() as u64 > self.cfg.run.max_open_conversations {
+            self.limits_due = true;
+        }
         let parent = self.wfs.insert_with(|previous| {
             let mut wf = Workflow::new(WorkflowKind::Parent, conv, index, previous);
             wf.workload = workload;

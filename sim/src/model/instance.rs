@@ -443,6 +443,7 @@ impl Model {
     #[cold]
     #[inline(never)]
     fn mark_memory_exceeded(&mut self, inst: u32) {
+        self.limits_due = true;
         if !self.memory_exceeded.contains(&inst) {
             self.memory_exceeded.push(inst);
         }

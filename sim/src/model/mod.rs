@@ -161,6 +161,12 @@ pub(crate) struct Model {
     events_processed: u64,
     /// `step` checks `run.max_memory` when more activities than this are live.
     state_check_at_activities: usize,
+    /// Set where a limit that `step` checks after the event may have been crossed (an
+    /// instance's memory over its limit, a conversation opened past
+    /// `run.max_open_conversations`, an activity scheduled past `state_check_at_activities`):
+    /// `step` then looks, and otherwise looks only every `STATE_CHECK_EVENTS` events. Each of
+    /// these is crossed only where this is set.
+    limits_due: bool,
     /// Events processed per kind; they sum to `events_processed`.
     event_counts: EventCounts,
     convs: Slab<Conv>,
@@ -232,6 +238,7 @@ impl Model {
             memory_ticking: false,
             events_processed: 0,
             state_check_at_activities: STATE_CHECK_ACTIVITIES,
+            limits_due: false,
             event_counts: EventCounts::default(),
             convs: Slab::default(),
             wfs: Slab::default(),
@@ -364,6 +371,18 @@ impl Model {
         }
         self.dispatch(event);
         self.drain_immediate();
+        if self.limits_due || self.events_processed.is_multiple_of(STATE_CHECK_EVENTS) {
+            self.check_limits()?;
+        }
+        Ok(true)
+    }
+
+    /// The limits an event may have crossed: instances over their memory (killed now, at the
+    /// end of the step), then the limits on what the run holds. Out of line: a flag and a
+    /// counter decide, per event, whether to look.
+    #[inline(never)]
+    fn check_limits(&mut self) -> Result<(), RunError> {
+        self.limits_due = false;
         self.check_exceeded_memory();
         if self.convs.len() as u64 > self.cfg.run.max_open_conversations {
             return Err(self.too_many_open());
@@ -374,7 +393,7 @@ impl Model {
         {
             self.check_state_memory()?;
         }
-        Ok(true)
+        Ok(())
     }
 
     /// `run.max_events` reached (out of line: `step` runs per event, this once).

@@ -167,8 +167,6 @@ pub(crate) struct Model {
     /// `step` then looks, and otherwise looks only every `STATE_CHECK_EVENTS` events. Each of
     /// these is crossed only where this is set.
     limits_due: bool,
-    /// The sticky caches' use clock: each use of a cached workflow takes the next stamp.
-    lru_clock: u64,
     /// Events processed per kind; they sum to `events_processed`.
     event_counts: EventCounts,
     convs: Slab<Conv>,
@@ -241,7 +239,6 @@ impl Model {
             events_processed: 0,
             state_check_at_activities: STATE_CHECK_ACTIVITIES,
             limits_due: false,
-            lru_clock: 0,
             event_counts: EventCounts::default(),
             convs: Slab::default(),
             wfs: Slab::default(),

@@ -341,10 +341,10 @@ pub struct Workflow {
     pub history_events: u32,
     /// Parent: replies sent, for per-turn cached memory.
     pub turns_done: u32,
-    /// The instance caching it, or NONE; and the stamp of its latest use there (see
-    /// `CacheOrder`; 0 before any).
+    /// The instance caching it, or NONE; and the LRU links within that instance's cache.
     pub cached_on: u32,
-    pub lru_stamp: u64,
+    pub lru_prev: u32,
+    pub lru_next: u32,
     pub cached_bytes: u64,
     /// The service's sticky attachment: the worker (instance, generation) that ran the last task.
     pub sticky_inst: u32,
@@ -397,7 +397,8 @@ impl Workflow {
             history_events: 0,
             turns_done: 0,
             cached_on: NONE,
-            lru_stamp: 0,
+            lru_prev: NONE,
+            lru_next: NONE,
             cached_bytes: 0,
             sticky_inst: NONE,
             sticky_gen: 0,
@@ -575,8 +576,8 @@ pub struct Instance {
     pub activity_slots_used: u32,
     /// Request mode: slots held by sessions.
     pub sessions: u32,
-    /// The sticky cache's order of use, oldest first.
-    pub lru: CacheOrder,
+    pub lru_head: u32,
+    pub lru_tail: u32,
     pub cache_entries: u32,
     pub cache_bytes: u64,
     pub activity_bytes: u64,
@@ -597,96 +598,10 @@ impl Instance {
         std::mem::size_of::<Self>()
             + self.cpu_queue.capacity() * std::mem::size_of::<(CpuJob, u64)>()
             + self.sticky_queue.capacity() * std::mem::size_of::<(u32, u32)>()
-            + self.lru.footprint()
             + [&self.tasks_here, &self.activities_here, &self.sessions_here]
                 .iter()
                 .map(|here| here.ids.capacity() * std::mem::size_of::<u32>())
                 .sum::<usize>()
-    }
-}
-
-/// One instance's sticky cache in order of use, oldest first, kept lazily: each use appends
-/// (workflow, stamp) with a stamp from one run-wide clock, and the workflow keeps the stamp of
-/// its latest use (`Workflow::lru_stamp`). An entry is current when its workflow is live,
-/// cached on this instance and still holds that stamp; any other is stale, skipped when the
-/// oldest is looked for and dropped when the list is compacted, once it has grown `GROWTH`
-/// times over what the last compaction left (at least `MIN_COMPACT`). A use or a removal then
-/// writes no neighbour's links, where the intrusive doubly linked list this replaced relinked
-/// two other workflows on every use that was not already the newest: -1.0% of the M/M/c's
-/// instructions, -0.24% of the support-agent's, the same evictions in the same order.
-#[derive(Clone, Debug, Default)]
-pub struct CacheOrder {
-    /// Oldest first from `head`; those before `head` have been taken.
-    entries: Vec<(u32, u64)>,
-    head: usize,
-    compact_at: usize,
-    /// The stamp of the latest use here (0 before any).
-    newest: u64,
-}
-
-impl CacheOrder {
-    const MIN_COMPACT: usize = 64;
-    const GROWTH: usize = 2;
-
-    /// Whether `stamp` is this cache's latest use.
-    #[inline]
-    pub fn is_newest(&self, stamp: u64) -> bool {
-        stamp == self.newest
-    }
-
-    /// Notes a use stamped `stamp` (larger than any before) of `wf`; `current` says whether an
-    /// entry is current, for the compaction.
-    #[inline]
-    pub fn push(&mut self, wf: u32, stamp: u64, current: impl Fn(u32, u64) -> bool) {
-        if self.entries.len() >= self.compact_at {
-            self.compact(current);
-        }
-        self.entries.push((wf, stamp));
-        self.newest = stamp;
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn compact(&mut self, current: impl Fn(u32, u64) -> bool) {
-        let mut kept = self.head;
-        for at in self.head..self.entries.len() {
-            let (wf, stamp) = self.entries[at];
-            if current(wf, stamp) {
-                self.entries[kept - self.head] = (wf, stamp);
-                kept += 1;
-            }
-        }
-        self.entries.truncate(kept - self.head);
-        self.head = 0;
-        self.compact_at = (Self::GROWTH * self.entries.len()).max(Self::MIN_COMPACT);
-    }
-
-    /// Takes the oldest current entry's workflow out of the order (`None` when none is left).
-    pub fn pop_oldest(&mut self, current: impl Fn(u32, u64) -> bool) -> Option<u32> {
-        while let Some(&(wf, stamp)) = self.entries.get(self.head) {
-            self.head += 1;
-            if current(wf, stamp) {
-                return Some(wf);
-            }
-        }
-        None
-    }
-
-    /// Empties the order, returning the current entries' workflows.
-    pub fn take(&mut self, current: impl Fn(u32, u64) -> bool) -> Vec<u32> {
-        let wfs = self.entries[self.head..]
-            .iter()
-            .filter(|&&(wf, stamp)| current(wf, stamp))
-            .map(|&(wf, _)| wf)
-            .collect();
-        self.entries.clear();
-        self.head = 0;
-        self.compact_at = 0;
-        wfs
-    }
-
-    fn footprint(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<(u32, u64)>()
     }
 }
 
@@ -746,81 +661,7 @@ pub struct ToolPool {
 
 #[cfg(test)]
 mod tests {
-    use super::{CacheOrder, StartedHere};
-
-    /// Against a plain list in order of use (the intrusive list it replaced, in effect): items
-    /// are used (appended, or moved to the newest end), removed, the oldest evicted and the
-    /// whole cache cleared, ids reused, in a deterministic shuffle; the lazy order evicts the
-    /// same item every time, `take` finds the same items, and the entries stay within twice the
-    /// most items cached at once plus the constant.
-    #[test]
-    fn cache_order_evicts_as_a_list_in_order_of_use_does() {
-        const ITEMS: usize = 300;
-        let mut order = CacheOrder::default();
-        // The reference: cached ids, oldest first. And each id's latest stamp while cached.
-        let mut list: Vec<u32> = Vec::new();
-        let mut stamp_of: Vec<Option<u64>> = vec![None; ITEMS];
-        let mut clock = 0u64;
-        let mut state = 20261207u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as usize
-        };
-        let (mut peak, mut evictions) = (0, 0);
-        for step in 0..40_000 {
-            let id = (next() % ITEMS) as u32;
-            let snapshot = stamp_of.clone();
-            let current = |wf: u32, stamp: u64| snapshot[wf as usize] == Some(stamp);
-            match next() % 10 {
-                0..=5 => {
-                    // A use: the newest already is left as it is, as `cache_touch` does.
-                    if list.last() != Some(&id) {
-                        assert!(!stamp_of[id as usize].is_some_and(|s| order.is_newest(s)));
-                        list.retain(|&x| x != id);
-                        list.push(id);
-                        clock += 1;
-                        order.push(id, clock, current);
-                        stamp_of[id as usize] = Some(clock);
-                    } else {
-                        assert!(order.is_newest(stamp_of[id as usize].unwrap()));
-                    }
-                }
-                6 | 7 => {
-                    // Removed (the workflow completed or moved): its entries go stale.
-                    list.retain(|&x| x != id);
-                    stamp_of[id as usize] = None;
-                }
-                8 => {
-                    let want = (!list.is_empty()).then(|| list.remove(0));
-                    let got = order.pop_oldest(current);
-                    assert_eq!(got, want, "step {step}");
-                    if let Some(wf) = got {
-                        stamp_of[wf as usize] = None;
-                        evictions += 1;
-                    }
-                }
-                _ if next() % 50 == 0 => {
-                    let mut got = order.take(current);
-                    got.sort_unstable();
-                    let mut want = std::mem::take(&mut list);
-                    want.sort_unstable();
-                    assert_eq!(got, want, "step {step}");
-                    stamp_of.iter_mut().for_each(|s| *s = None);
-                }
-                _ => {}
-            }
-            peak = peak.max(list.len());
-            assert!(
-                order.entries.len() - order.head
-                    <= CacheOrder::GROWTH * peak + CacheOrder::MIN_COMPACT + 1,
-                "step {step}: {} entries, at most {peak} cached at once",
-                order.entries.len() - order.head
-            );
-        }
-        assert!(evictions > 1000, "{evictions}");
-    }
+    use super::StartedHere;
 
     /// Against a brute-force scan: items start here (pushed) or elsewhere, finish, and ids are
     /// reused, in a deterministic shuffle; at every step `take` of a copy finds exactly the

@@ -346,7 +346,7 @@ impl Model {
         }
     }
 
-    // ----- the sticky cache: a lazy LRU order per instance (`CacheOrder`) -----
+    // ----- the sticky cache: an intrusive LRU list per instance -----
 
     fn workflow_memory(&self, wf: u32) -> u64 {
         let t = &self.cfg.temporal;
@@ -373,7 +373,7 @@ impl Model {
             if self.wfs[wf].cached_on != NONE {
                 self.cache_remove(wf);
             }
-            self.lru_use(inst, wf);
+            self.lru_push_front(inst, wf);
             self.instances[inst as usize].cache_entries += 1;
             self.wfs[wf].cached_on = inst;
         }
@@ -392,11 +392,7 @@ impl Model {
     #[inline(never)]
     pub(super) fn evict_beyond(&mut self, inst: u32, capacity: u32) {
         while self.instances[inst as usize].cache_entries > capacity {
-            let wfs = &self.wfs;
-            let victim = self.instances[inst as usize]
-                .lru
-                .pop_oldest(|wf, stamp| cached_use(wfs, wf, inst, stamp))
-                .expect("a cache over its size holds a current entry");
+            let victim = self.instances[inst as usize].lru_tail;
             self.cache_remove(victim);
             if self.now() >= self.cfg.run.warmup {
                 self.stats.cache_evictions += 1;
@@ -404,24 +400,20 @@ impl Model {
         }
     }
 
-    /// Makes `wf`, cached on `inst`, its cache's most recently used.
     #[inline]
     fn cache_touch(&mut self, inst: u32, wf: u32) {
-        if !self.instances[inst as usize]
-            .lru
-            .is_newest(self.wfs[wf].lru_stamp)
-        {
-            self.lru_use(inst, wf);
+        if self.instances[inst as usize].lru_head != wf {
+            self.lru_unlink(inst, wf);
+            self.lru_push_front(inst, wf);
         }
     }
 
     #[inline]
     pub(super) fn cache_remove(&mut self, wf: u32) {
-        // Its entries in the order go stale with `cached_on`.
-        let w = &mut self.wfs[wf];
-        let inst = w.cached_on;
-        let bytes = std::mem::take(&mut w.cached_bytes);
-        w.cached_on = NONE;
+        let inst = self.wfs[wf].cached_on;
+        self.lru_unlink(inst, wf);
+        let bytes = std::mem::take(&mut self.wfs[wf].cached_bytes);
+        self.wfs[wf].cached_on = NONE;
         let instance = &mut self.instances[inst as usize];
         instance.cache_entries = (instance.cache_entries.checked_sub(1))
             .expect("cache_entries counts the cached workflows");
@@ -431,40 +423,54 @@ impl Model {
 
     /// Drops a dead instance's whole cache.
     pub(super) fn cache_clear(&mut self, inst: u32) {
-        let wfs = &self.wfs;
-        let cached = self.instances[inst as usize]
-            .lru
-            .take(|wf, stamp| cached_use(wfs, wf, inst, stamp));
-        for wf in cached {
+        let mut wf = self.instances[inst as usize].lru_head;
+        while wf != NONE {
+            let next = self.wfs[wf].lru_next;
             let w = &mut self.wfs[wf];
             w.cached_on = NONE;
             w.cached_bytes = 0;
+            w.lru_prev = NONE;
+            w.lru_next = NONE;
+            wf = next;
         }
         let instance = &mut self.instances[inst as usize];
+        instance.lru_head = NONE;
+        instance.lru_tail = NONE;
         instance.cache_entries = 0;
         instance.cache_bytes = 0;
     }
 
-    /// A use of `wf` on `inst`: a new stamp, appended to the instance's order (its older
-    /// entries go stale).
-    #[inline]
-    fn lru_use(&mut self, inst: u32, wf: u32) {
-        self.lru_clock += 1;
-        let stamp = self.lru_clock;
-        self.wfs[wf].lru_stamp = stamp;
-        let wfs = &self.wfs;
-        self.instances[inst as usize]
-            .lru
-            .push(wf, stamp, |id, at| cached_use(wfs, id, inst, at));
+    fn lru_push_front(&mut self, inst: u32, wf: u32) {
+        let head = self.instances[inst as usize].lru_head;
+        let w = &mut self.wfs[wf];
+        w.lru_prev = NONE;
+        w.lru_next = head;
+        if head != NONE {
+            self.wfs[head].lru_prev = wf;
+        }
+        let instance = &mut self.instances[inst as usize];
+        instance.lru_head = wf;
+        if instance.lru_tail == NONE {
+            instance.lru_tail = wf;
+        }
     }
-}
 
-/// Whether (`wf`, `stamp`) is `wf`'s latest use in `inst`'s cache, where it still is.
-#[inline]
-fn cached_use(wfs: &Slab<Workflow>, wf: u32, inst: u32, stamp: u64) -> bool {
-    wfs.is_live(wf) && {
-        let w = &wfs[wf];
-        w.cached_on == inst && w.lru_stamp == stamp
+    #[inline]
+    fn lru_unlink(&mut self, inst: u32, wf: u32) {
+        let (prev, next) = (self.wfs[wf].lru_prev, self.wfs[wf].lru_next);
+        if prev != NONE {
+            self.wfs[prev].lru_next = next;
+        } else {
+            self.instances[inst as usize].lru_head = next;
+        }
+        if next != NONE {
+            self.wfs[next].lru_prev = prev;
+        } else {
+            self.instances[inst as usize].lru_tail = prev;
+        }
+        let w = &mut self.wfs[wf];
+        w.lru_prev = NONE;
+        w.lru_next = NONE;
     }
 }
 

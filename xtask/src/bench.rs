@@ -181,7 +181,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                 return Err(format!(
                     "bench: unexpected argument {other:?} (usage: cargo xtask bench [--check] \
                      [--quick] | cargo xtask bench --events | cargo xtask bench --memory | \
-                     cargo xtask bench --instructions [--check] [--save FILE] [--compare FILE])"
+                     cargo xtask bench --instructions [--check] [--simulate] [--save FILE] \
+                     [--compare FILE])"
                 ));
             }
         }

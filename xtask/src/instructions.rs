@@ -254,8 +254,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         .collect::<Result<Vec<_>, String>>()?;
     let mut counts = Vec::new();
     for (workload, (run, load, program)) in workloads.iter().zip(children) {
-        let full = collect(workload.label, &program, run, false);
-        let load = collect(workload.label, &program, load, true);
+        let full = collect(workload.label, &program, run, false, simulate);
+        let load = collect(workload.label, &program, load, true, simulate);
         if let Program::Sim { out, .. } = &program {
             // A failed run may have left nothing to remove.
             let _ = std::fs::remove_dir_all(out);
@@ -611,6 +611,7 @@ fn collect(
     program: &Program,
     child: std::process::Child,
     load_only: bool,
+    simulate: bool,
 ) -> Result<Child, String> {
     let output = child
         .wait_with_output()
@@ -651,7 +652,17 @@ fn collect(
             (events, messages)
         }
     };
-    let simulated = simulated_in(&stderr);
+    // With `--simulate` every child simulated: a report without the figures is an error, not
+    // a row short of its columns.
+    let simulated = match (simulate, simulated_in(&stderr)) {
+        (true, None) => {
+            return Err(format!(
+                "{label}: --simulate, but no cache and branch figures in valgrind's report:\n\
+                 {stderr}"
+            ));
+        }
+        (_, simulated) => simulated,
+    };
     Ok(Child {
         instructions,
         events,

@@ -406,11 +406,7 @@ impl Model {
         };
         let instance = &self.instances[inst as usize];
         let (limit, free_below) = (instance.spec.memory_limit_bytes, instance.gc_free_below);
-        let bytes = self.memory_bytes(inst);
-        if bytes < free_below {
-            return 1.0;
-        }
-        gc_factor_of(bytes, limit, gc)
+        gc_factor_of(self.memory_bytes(inst), limit, free_below, gc)
     }
 
     // ----- memory and OOM -----
@@ -621,10 +617,12 @@ impl Model {
     }
 }
 
-/// A bound under which `gc_factor_of(bytes, limit, gc)` is exactly 1 by its shortcut:
-/// `bytes < gc_free_below(limit, gc)` implies `bytes as f64 <= gc.threshold * limit as f64 *
-/// (1.0 - 1e-9)`. Below 2^53 an integer converts to an f64 exactly, so the bound is that
-/// product's floor plus one; the shortcut's own test still decides above it.
+/// The bound under which the GC factor of an instance with memory `limit` is exactly 1, so
+/// `gc_factor_of` answers with one integer compare on most CPU jobs: below the threshold by a
+/// margin far wider than the rounding of `bytes / limit` (a relative 1e-9 against 1e-16),
+/// `used` is below it too. `bytes < gc_free_below(limit, gc)` is `bytes as f64 <=
+/// gc.threshold * limit as f64 * (1.0 - 1e-9)` for every `bytes` below 2^53, which converts
+/// to an f64 exactly: that product's floor plus one.
 fn gc_free_below(limit: u64, gc: &crate::scenario::GcPressure) -> u64 {
     const EXACT: u64 = 1 << 53;
     let edge = gc.threshold * limit as f64 * (1.0 - 1e-9);
@@ -638,17 +636,13 @@ fn gc_free_below(limit: u64, gc: &crate::scenario::GcPressure) -> u64 {
 }
 
 /// The GC factor of an instance using `bytes` of its `limit`: 1 up to the threshold, rising
-/// as a square to `1 + max_overhead` at the limit.
-fn gc_factor_of(bytes: u64, limit: u64, gc: &crate::scenario::GcPressure) -> f64 {
-    let (bytes, limit) = (bytes as f64, limit as f64);
-    // Below the threshold by a margin far wider than the rounding of `bytes / limit` (a
-    // relative 1e-9 against 1e-16), `used` is below it too and the factor is exactly 1: a
-    // multiplication instead of two chained divisions, some 30 cycles on every CPU job of a
-    // fleet that keeps its memory low.
-    if bytes <= gc.threshold * limit * (1.0 - 1e-9) {
+/// as a square to `1 + max_overhead` at the limit; 1 at once below `free_below`
+/// (`gc_free_below` of the limit).
+fn gc_factor_of(bytes: u64, limit: u64, free_below: u64, gc: &crate::scenario::GcPressure) -> f64 {
+    if bytes < free_below {
         return 1.0;
     }
-    let used = bytes / limit;
+    let used = bytes as f64 / limit as f64;
     let x = ((used - gc.threshold) / (1.0 - gc.threshold)).clamp(0.0, 1.0);
     1.0 + gc.max_overhead * x * x
 }
@@ -667,7 +661,7 @@ mod tests {
         1.0 + gc.max_overhead * x * x
     }
 
-    /// The shortcut gives the formula's factor to the bit: on random memory, limits and
+    /// The shortcut (the integer bound, `gc_free_below`) gives the formula's factor to the bit: on random memory, limits and
     /// settings, and on the bytes nearest each side of the threshold, where the two could
     /// part if the margin were too thin.
     #[test]
@@ -697,17 +691,17 @@ mod tests {
             }
             for bytes in cases {
                 let (got, want) = (
-                    gc_factor_of(bytes, limit, &gc),
+                    gc_factor_of(bytes, limit, free_below, &gc),
                     reference(bytes, limit, &gc),
                 );
                 // The integer bound is never wrong where it answers, and answers up to the
-                // shortcut's own edge.
+                // margin's edge (it answers for the most CPU jobs it can).
                 if bytes < free_below {
                     assert_eq!(want, 1.0, "bytes {bytes} under the bound {free_below}");
                 }
                 assert!(
                     bytes < free_below || bytes as f64 > gc.threshold * limit as f64 * (1.0 - 1e-9),
-                    "bytes {bytes} at or over the bound {free_below} but within the shortcut"
+                    "bytes {bytes} at or over the bound {free_below} but within the margin"
                 );
                 assert_eq!(
                     got.to_bits(),

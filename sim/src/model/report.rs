@@ -13,12 +13,14 @@ use std::collections::BTreeMap;
 impl Model {
     pub(super) fn on_sample(&mut self) {
         let now = self.now();
-        self.stats.busy_cores.advance(now);
-        self.stats.capacity_cores.advance(now);
-        let busy = self.stats.busy_cores.area - self.stats.interval_busy_area;
-        let capacity = self.stats.capacity_cores.area - self.stats.interval_capacity_area;
-        self.stats.interval_busy_area = self.stats.busy_cores.area;
-        self.stats.interval_capacity_area = self.stats.capacity_cores.area;
+        let (busy_area, capacity_area) = (
+            self.stats.busy_cores.area_at(now),
+            self.stats.capacity_cores.area_at(now),
+        );
+        let busy = busy_area - self.stats.interval_busy_area;
+        let capacity = capacity_area - self.stats.interval_capacity_area;
+        self.stats.interval_busy_area = busy_area;
+        self.stats.interval_capacity_area = capacity_area;
         // The per-provider vectors of the last row, emptied, keep their capacity.
         let TimeseriesRow {
             mut llm_latency_p95_s,
@@ -191,9 +193,6 @@ impl Model {
                 self.bill_until(inst, horizon);
             }
         }
-        self.stats.busy_cores.advance(horizon);
-        self.stats.capacity_cores.advance(horizon);
-        self.stats.instances.advance(horizon);
         let accounting = self.accounting(horizon);
         checks::check_conservation(&accounting).map_err(|e| self.check_failed(e))?;
         let scanned = (self.workflow_backlog(), self.activity_backlog());
@@ -413,7 +412,7 @@ impl Model {
                 mean: if self.horizon == 0 {
                     0.0
                 } else {
-                    s.instances.area as f64 / self.horizon as f64
+                    s.instances.area_at(self.horizon) as f64 / self.horizon as f64
                 },
                 min: if s.instances_min == u64::MAX {
                     0

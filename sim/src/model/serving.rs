@@ -383,10 +383,7 @@ impl Model {
     pub(super) fn demand_area(&mut self) -> u128 {
         let now = self.now();
         match self.serving.as_mut() {
-            Some(serving) => {
-                serving.demand.advance(now);
-                serving.demand.area
-            }
+            Some(serving) => serving.demand.area_at(now),
             None => 0,
         }
     }
@@ -396,7 +393,6 @@ impl Model {
         let horizon = self.horizon;
         let request = self.cfg.serving.request.clone()?;
         let serving = self.serving.as_mut()?;
-        serving.held_time.advance(horizon);
         let fraction = |part: u64, whole: u64| {
             if whole == 0 {
                 0.0
@@ -424,7 +420,7 @@ impl Model {
             concurrency_mean: if horizon == 0 {
                 0.0
             } else {
-                serving.held_time.area as f64 / horizon as f64
+                serving.held_time.area_at(horizon) as f64 / horizon as f64
             },
             concurrency_max: serving.held_max,
         })

@@ -72,24 +72,30 @@ impl WorkloadAccumulator {
     }
 }
 
-/// A time integral of an integer level.
+/// A time integral of an integer level, kept in offset form: the area from 0 to `t` is
+/// `offset + level * t`, and a change of the level by `delta` at `now` takes `delta * now` off
+/// `offset`. A change is then an add, without reading back the time of the last change and
+/// multiplying the interval since (the busy cores change twice per CPU job); the area is the
+/// same integer as the sum of level x interval taken piece by piece.
 #[derive(Default)]
 pub struct Integral {
     pub level: i64,
-    last: Time,
-    pub area: u128,
+    offset: i128,
 }
 
 impl Integral {
+    #[inline]
     pub fn change(&mut self, now: Time, delta: i64) {
-        self.advance(now);
+        self.offset -= i128::from(delta) * i128::from(now);
         self.level += delta;
         debug_assert!(self.level >= 0);
     }
 
-    pub fn advance(&mut self, now: Time) {
-        self.area += self.level.max(0) as u128 * (now - self.last) as u128;
-        self.last = now;
+    /// The area under the level from 0 to `now` (level-nanoseconds), `now` at or after the
+    /// last change.
+    pub fn area_at(&self, now: Time) -> u128 {
+        let area = self.offset + i128::from(self.level) * i128::from(now);
+        u128::try_from(area).expect("a level that is never negative has a non-negative area")
     }
 }
 

@@ -201,8 +201,6 @@ impl Model {
 
     fn signals(&mut self) -> Signals {
         let now = self.now();
-        self.stats.busy_cores.advance(now);
-        self.stats.capacity_cores.advance(now);
         let (running, total) = self.counted_instances();
         let mut memory_sum = 0.0;
         for inst in 0..self.instances.len() as u32 {
@@ -216,8 +214,8 @@ impl Model {
             now,
             running,
             total,
-            busy_area: self.stats.busy_cores.area,
-            capacity_area: self.stats.capacity_cores.area,
+            busy_area: self.stats.busy_cores.area_at(now),
+            capacity_area: self.stats.capacity_cores.area_at(now),
             memory_utilization: (running > 0).then(|| memory_sum / running as f64),
             workflow_backlog: self.workflow_tasks_queued,
             activity_backlog: self.activities_queued,

@@ -605,8 +605,12 @@ impl Model {
             self.acts[act].state,
             ActivityState::Waiting | ActivityState::WaitingForConnection
         ) {
-            let inst = self.acts[act].inst;
-            let memory = self.acts[act].memory;
+            let a = &mut self.acts[act];
+            let (inst, memory) = (a.inst, a.memory);
+            // Off its worker before the slot is freed: if that lets a draining worker stop
+            // (below), the attempt that just ended is not among what the stop loses (it was, and
+            // a timeout was scheduled for an attempt already over, discarded when it fired).
+            a.inst = NONE;
             let instance = &mut self.instances[inst as usize];
             instance.activity_bytes = instance
                 .activity_bytes

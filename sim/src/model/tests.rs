@@ -759,3 +759,54 @@ fn event_kinds_are_named_in_declaration_order_and_count_every_event_once() {
     );
     assert_eq!(run(&scenario).expect("runs").summary, output.summary);
 }
+
+/// An attempt that ends on a draining worker, and so lets it stop, is over before the stop:
+/// the stop does not count it among what it loses, and schedules no start-to-close timeout for
+/// it. (It did: a timeout for an attempt already over, discarded when it fired, one event in
+/// each such stop.)
+#[test]
+fn an_attempt_that_lets_its_draining_worker_stop_is_not_lost_with_it() {
+    let mut scenario = fleet(0.05, 900.0);
+    scenario.autoscaler = Autoscaler::Fixed { instances: 2 };
+    // The deadline never cuts the drain short: the attempt ends it.
+    scenario.instance.shutdown_grace = secs(10_000.0);
+    let mut model = started(&scenario);
+    // An instance whose only work is one attempt in its wait.
+    let alone = |m: &Model| {
+        m.acts.ids().find_map(|act| {
+            let a = &m.acts[act];
+            let inst = a.inst;
+            (a.state == ActivityState::Waiting
+                && m.instances[inst as usize].state == InstanceState::Running
+                && m.instances[inst as usize].workflow_slots_used == 0
+                && m.instances[inst as usize].activity_slots_used == 1)
+                .then_some((act, a.epoch, inst))
+        })
+    };
+    step_until(&mut model, |m| alone(m).is_some());
+    let (act, epoch, inst) = alone(&model).expect("found above");
+    model.drain(inst);
+    assert_eq!(
+        model.instances[inst as usize].state,
+        InstanceState::Draining
+    );
+    step_until(&mut model, |m| {
+        !m.acts.is_live(act) || m.acts[act].epoch != epoch
+    });
+    assert_eq!(
+        model.instances[inst as usize].state,
+        InstanceState::Stopped,
+        "the attempt's end stopped its draining worker"
+    );
+    model.run_loop().expect("runs");
+    let timeouts = model
+        .event_counts
+        .by_kind()
+        .find(|(name, _)| *name == "ActivityTimeout")
+        .map(|(_, n)| n);
+    assert_eq!(
+        timeouts,
+        Some(0),
+        "no attempt in this run reaches its timeout"
+    );
+}

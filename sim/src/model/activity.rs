@@ -612,6 +612,7 @@ impl Model {
             // a timeout was scheduled for an attempt already over, discarded when it fired).
             a.inst = NONE;
             let instance = &mut self.instances[inst as usize];
+            instance.activities_here.leave(act);
             instance.activity_bytes = instance
                 .activity_bytes
                 .checked_sub(memory)

@@ -239,6 +239,7 @@ impl Model {
         w.task_inst = NONE;
         let processing = std::mem::take(&mut w.processing);
         let kind = w.kind;
+        self.instances[inst as usize].tasks_here.leave(wf);
         self.release_workflow_slot(inst);
         let finished = match kind {
             WorkflowKind::Parent => self.complete_parent_task(wf, processing),

@@ -380,3 +380,43 @@ impl Stats {
         self.instances_max = self.instances_max.max(level);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Integral;
+
+    /// The offset form's area is the piecewise sum of level x interval, read at any time at or
+    /// after the last change, including changes at the same time and back to zero.
+    #[test]
+    fn an_integral_is_the_sum_of_level_times_interval() {
+        let mut state = 20261207u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let mut integral = Integral::default();
+        let (mut now, mut level, mut last, mut area) = (0u64, 0i64, 0u64, 0u128);
+        for _ in 0..10_000 {
+            now += next(3) * next(1_000_000_000_000);
+            let delta = if level == 0 {
+                1 + next(4) as i64
+            } else {
+                next(9) as i64 - 4
+            }
+            .max(-level);
+            area += level as u128 * (now - last) as u128;
+            last = now;
+            level += delta;
+            integral.change(now, delta);
+            assert_eq!(integral.level, level);
+            assert_eq!(integral.area_at(now), area);
+            let later = now + next(1_000_000_000);
+            assert_eq!(
+                integral.area_at(later),
+                area + level as u128 * (later - now) as u128
+            );
+        }
+    }
+}

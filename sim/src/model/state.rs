@@ -606,12 +606,13 @@ impl Instance {
 }
 
 /// The ids of the items started on one instance: a superset of those still there (an item
-/// that finished or moved is dropped only at the next pruning), pruned once the list has
-/// grown `GROWTH` times over what the last pruning left, so a start costs amortised O(1) and
-/// the list holds at most `GROWTH` times the most items ever there at once, plus
-/// `MIN_PRUNE`. Scanning every workflow, activity and conversation of the run at each crash
-/// made a crash-looping fleet with many open conversations quadratic (a fuzzed 1,000-instance
-/// crash loop to 40,000 open conversations: 12.1 s in release, 0.59 s with these lists).
+/// that finished or moved is dropped at the next pruning, or at once by `leave` if it was the
+/// last listed), pruned once the list has grown `GROWTH` times over what the last pruning
+/// left, so a start costs amortised O(1) and the list holds at most `GROWTH` times the most
+/// items ever there at once, plus `MIN_PRUNE`. Scanning every workflow, activity and
+/// conversation of the run at each crash made a crash-looping fleet with many open
+/// conversations quadratic (a fuzzed 1,000-instance crash loop to 40,000 open conversations:
+/// 12.1 s in release, 0.59 s with these lists).
 #[derive(Clone, Debug, Default)]
 pub struct StartedHere {
     ids: Vec<u32>,

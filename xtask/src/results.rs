@@ -149,17 +149,53 @@ const PHASE_CPU_COST_PERCENT: [u32; 9] = [80, 85, 90, 95, 100, 105, 110, 115, 12
 /// a fair denominator, while 03's p95 there ranges from 18 s to 117 s.
 const PHASE_REPLICATIONS_03: u32 = 2;
 const PHASE_OUT: &str = "results/gradient-labs/phase-diagram";
-/// The sweeps' own folders (per-run files, for resuming an interrupted regeneration).
+/// The sweeps' own folders (per-run files, for resuming an interrupted regeneration), under a
+/// folder per build of this program (`phase_build`).
 const PHASE_WORK: &str = "target/phase-diagram";
+/// The build of this program, as a hash of its executable. A sweep resumes the runs saved for
+/// the same scenario and program version, and the version does not change from one commit to
+/// the next: keyed by the scenario alone, the runs of an older model were reused after the
+/// model changed, and `phase.csv` kept figures the model no longer gives.
+fn phase_build() -> Result<String, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("this program's path: {e}"))?;
+    let bytes = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+    Ok(sim::sweep::scenario_hash(&bytes, &[]))
+}
+
+/// Removes the folders of other builds beside `work` (a build's runs serve only its own
+/// reruns).
+fn remove_other_builds(work: &Path) -> Result<(), String> {
+    let Some(parent) = work.parent() else {
+        return Ok(());
+    };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Ok(()); // nothing run yet
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if path != work {
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// 03's SLO that fails when customers leave unanswered.
 const UNANSWERED_SLO: &str = "at most 0.1% of messages unanswered";
 
 /// Sweeps 01 and 03 over activity slots × CPU cost scale with the sweep machinery (common
 /// random numbers: replication r of every point, in both files, uses the same seed, so 03 and
 /// 01 are paired), and writes `phase.csv` and the figure `phase.png`/`.svg` into
-/// `results/gradient-labs/phase-diagram/`. Reruns reuse finished runs from
-/// `target/phase-diagram/`.
+/// `results/gradient-labs/phase-diagram/`. A rerun of the same build reuses the runs it
+/// finished (`target/phase-diagram/<build>/`); another build's are removed, not reused.
 fn phase_diagram(root: &Path) -> Result<(), String> {
+    let work = root.join(PHASE_WORK).join(phase_build()?);
+    remove_other_builds(&work)?;
     let speeds: Vec<String> = PHASE_CPU_COST_PERCENT
         .iter()
         .map(|&percent| format!("{}", 100.0 / percent as f64))
@@ -190,7 +226,7 @@ fn phase_diagram(root: &Path) -> Result<(), String> {
             threads: None,
             progress: true,
             plots: false,
-            out_dir: root.join(PHASE_WORK).join(stem),
+            out_dir: work.join(stem),
             scenario_hash: sim::sweep::scenario_hash(&bytes, &[]),
             overrides: Vec::new(),
             search: sim::sweep::Search::Grid,

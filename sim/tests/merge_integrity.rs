@@ -376,6 +376,46 @@ fn resume_refuses_a_saved_run_edited_by_hand() {
     );
 }
 
+/// A saved run of another build of the same version (a build from source between releases),
+/// or one written before runs named their build, is not this sweep's: it is simulated again
+/// and saved anew, not reused, even with a matching fingerprint.
+#[test]
+fn resume_reruns_a_saved_run_of_another_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let out = cwd.join("out");
+    sweep_ok(cwd, &out, &[]);
+    let points = fs::read(out.join("sweep/points.csv")).unwrap();
+    let build_of = |path: &Path| -> Option<String> {
+        let file: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+        file.get("build").map(|b| b.as_str().unwrap().to_string())
+    };
+    let runs = out.join("sweep/runs");
+    let ours = build_of(&runs.join("0-0.json")).expect("a run file names its build");
+    assert_eq!(ours.len(), 16, "{ours}");
+    let (other, older) = (runs.join("1-0.json"), runs.join("2-1.json"));
+    let mut file: serde_json::Value = serde_json::from_slice(&fs::read(&other).unwrap()).unwrap();
+    file["build"] = "0123456789abcdef".into();
+    fs::write(&other, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
+    refingerprint(&other);
+    let mut file: serde_json::Value = serde_json::from_slice(&fs::read(&older).unwrap()).unwrap();
+    file.as_object_mut().unwrap().remove("build");
+    fs::write(&older, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
+    refingerprint(&older);
+
+    let ran = sweep_ok(cwd, &out, &["--resume"]);
+    assert!(ran.stdout.contains("= 6 runs (4 reused"), "{}", ran.stdout);
+    assert_eq!(fs::read(out.join("sweep/points.csv")).unwrap(), points);
+    assert_eq!(build_of(&other).as_deref(), Some(ours.as_str()));
+    assert_eq!(build_of(&older).as_deref(), Some(ours.as_str()));
+    let again = sweep_ok(cwd, &out, &["--resume"]);
+    assert!(
+        again.stdout.contains("= 6 runs (6 reused"),
+        "{}",
+        again.stdout
+    );
+}
+
 #[test]
 fn resume_refuses_impossible_saved_values_even_with_a_matching_fingerprint() {
     let tmp = tempfile::tempdir().unwrap();

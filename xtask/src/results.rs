@@ -152,14 +152,15 @@ const PHASE_OUT: &str = "results/gradient-labs/phase-diagram";
 /// The sweeps' own folders (per-run files, for resuming an interrupted regeneration), under a
 /// folder per build of this program (`phase_build`).
 const PHASE_WORK: &str = "target/phase-diagram";
-/// The build of this program, as a hash of its executable. A sweep resumes the runs saved for
-/// the same scenario and program version, and the version does not change from one commit to
-/// the next: keyed by the scenario alone, the runs of an older model were reused after the
-/// model changed, and `phase.csv` kept figures the model no longer gives.
+/// The build of this program (`sim::build_id`, a hash of its executable), which names its
+/// folder of resumable runs. The sweep itself reuses only its own build's runs (the version
+/// does not change from one commit to the next, and runs of an older model were once reused
+/// after the model changed); the folder per build lets a rerun remove the others'.
 fn phase_build() -> Result<String, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("this program's path: {e}"))?;
-    let bytes = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
-    Ok(sim::sweep::scenario_hash(&bytes, &[]))
+    match sim::build_id() {
+        "unknown" => Err("this program's executable could not be read to name its build".into()),
+        build => Ok(build.to_string()),
+    }
 }
 
 /// Removes the folders of other builds beside `work` (a build's runs serve only its own

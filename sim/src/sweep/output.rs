@@ -503,6 +503,10 @@ pub fn run_file_path(runs_dir: &Path, run: RunId) -> PathBuf {
 #[derive(Clone, Serialize, Deserialize)]
 struct RunFile {
     version: String,
+    /// `crate::build_id()` of the program that ran it; absent (empty) in files written before
+    /// it was recorded, which are simulated again.
+    #[serde(default)]
+    build: String,
     scenario_hash: String,
     point: usize,
     replication: u32,
@@ -538,6 +542,7 @@ pub fn write_run_file(
 ) -> Result<(), SweepError> {
     let mut file = RunFile {
         version: meta.version.clone(),
+        build: crate::build_id().to_string(),
         scenario_hash: meta.scenario_hash.clone(),
         point: record.point,
         replication: record.replication,
@@ -558,8 +563,8 @@ pub fn write_run_file(
 }
 
 /// The saved run at `path` for `--resume`. `Ok(None)` (run it again) when there is no file or
-/// it is not this run of this sweep (another scenario hash, program version, parameters or
-/// seed, or not a run file at all). `Err` names the file when it is this run's but cannot be
+/// it is not this run of this sweep (another scenario hash, program version or build,
+/// parameters or seed, or not a run file at all). `Err` names the file when it is this run's but cannot be
 /// trusted: changed since the sweep wrote it (the fingerprint does not match) or holding a
 /// value no run produces (not a number, infinite, negative, a fraction above 1). A path that
 /// is not a regular file (a FIFO, a link to a device) or is over `MAX_RUN_FILE_BYTES` is not
@@ -579,6 +584,7 @@ pub fn read_run_file(
         return Ok(None);
     };
     let ours = file.version == meta.version
+        && file.build == crate::build_id()
         && file.scenario_hash == meta.scenario_hash
         && file.point == run.point
         && file.replication == run.replication

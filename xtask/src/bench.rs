@@ -462,6 +462,7 @@ fn gradient_labs_sweep(root: &Path, to_reference: f64) -> Result<(), String> {
         GL_SWEEP_THREADS,
         scratch.clone(),
     );
+    sim::build_id(); // read once per process (see `sweep_throughput`), not timed
     let started = Instant::now();
     let outcome = sweep::sweep(&fleet, &config);
     let wall = started.elapsed();
@@ -505,6 +506,9 @@ fn sweep_throughput(root: &Path, repeats: usize) -> Result<(), String> {
     let grid = Grid::from_args(&SWEEP_GRID).map_err(|e| e.to_string())?;
     let runs = grid.len() * SWEEP_REPLICATIONS as usize;
     let scratch = std::env::temp_dir().join(format!("sim-bench-sweep-{}", std::process::id()));
+    // The build id (a hash of this executable, for the saved runs) is read once per process:
+    // read it now, or the first sweep timed would pay for it.
+    sim::build_id();
     let mut walls: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..repeats {
         for (slot, threads) in SWEEP_THREADS.into_iter().enumerate() {

@@ -117,6 +117,8 @@ const SWEEP_GRID: [&str; 2] = [
 const SWEEP_REPLICATIONS: u32 = 2;
 const SWEEP_OVERRIDES: [&str; 1] = ["run.horizon=8h"];
 const SWEEP_THREADS: [usize; 2] = [1, 2];
+/// The pairs `bench --sweep` times.
+const SWEEP_ALONE_PAIRS: usize = 5;
 
 /// The stories whose events per customer message the bench prints: (label, file, overrides),
 /// each at its own horizon (support-agent and Gradient Labs 01 a day, the incident its 90 h,
@@ -177,10 +179,17 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                     "bench: --memory takes no other argument (it times nothing)".to_string()
                 );
             }
+            // The sweep's speed-up on 2 threads alone, over more pairs than the whole bench
+            // times (the pairs' ratios spread widely on this shared host).
+            "--sweep" if args.len() == 1 => return sweep_throughput(root, SWEEP_ALONE_PAIRS),
+            "--sweep" => {
+                return Err("bench: --sweep takes no other argument".to_string());
+            }
             other => {
                 return Err(format!(
                     "bench: unexpected argument {other:?} (usage: cargo xtask bench [--check] \
                      [--quick] | cargo xtask bench --events | cargo xtask bench --memory | \
+                     cargo xtask bench --sweep | \
                      cargo xtask bench --instructions [--check] [--simulate] [--save FILE] \
                      [--compare FILE])"
                 ));

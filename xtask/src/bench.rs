@@ -471,7 +471,7 @@ fn gradient_labs_sweep(root: &Path, to_reference: f64) -> Result<(), String> {
         GL_SWEEP_THREADS,
         scratch.clone(),
     );
-    sim::build_id(); // read once per process (see `sweep_throughput`), not timed
+    sim::sweep::output::build_id(); // read once per process (see `sweep_throughput`), not timed
     let started = Instant::now();
     let outcome = sweep::sweep(&fleet, &config);
     let wall = started.elapsed();
@@ -517,7 +517,7 @@ fn sweep_throughput(root: &Path, repeats: usize) -> Result<(), String> {
     let scratch = std::env::temp_dir().join(format!("sim-bench-sweep-{}", std::process::id()));
     // The build id (a hash of this executable, for the saved runs) is read once per process:
     // read it now, or the first sweep timed would pay for it.
-    sim::build_id();
+    sim::sweep::output::build_id();
     let mut walls: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..repeats {
         for (slot, threads) in SWEEP_THREADS.into_iter().enumerate() {

@@ -152,12 +152,12 @@ const PHASE_OUT: &str = "results/gradient-labs/phase-diagram";
 /// The sweeps' own folders (per-run files, for resuming an interrupted regeneration), under a
 /// folder per build of this program (`phase_build`).
 const PHASE_WORK: &str = "target/phase-diagram";
-/// The build of this program (`sim::build_id`, a hash of its executable), which names its
-/// folder of resumable runs. The sweep itself reuses only its own build's runs (the version
-/// does not change from one commit to the next, and runs of an older model were once reused
-/// after the model changed); the folder per build lets a rerun remove the others'.
+/// The build of this program (`sim::sweep::output::build_id`, a hash of its executable), which
+/// names its folder of resumable runs. The sweep itself reuses only its own build's runs (the
+/// version does not change from one commit to the next, and runs of an older model were once
+/// reused after the model changed); the folder per build lets a rerun remove the others'.
 fn phase_build() -> Result<String, String> {
-    match sim::build_id() {
+    match sim::sweep::output::build_id() {
         "unknown" => Err("this program's executable could not be read to name its build".into()),
         build => Ok(build.to_string()),
     }

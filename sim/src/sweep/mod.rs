@@ -10,7 +10,7 @@
 //!   numbers, so points differ only by their settings, not by their customers.
 //! - Every file is written atomically (`.NAME.tmp`, then rename). Each finished run is saved
 //!   at once as `runs/<point>-<replication>.json`, which `--resume` reuses when the scenario
-//!   hash, program version and build (`crate::build_id`), parameters and seed all match. The
+//!   hash, program version and build (`output::build_id`), parameters and seed all match. The
 //!   scenario hash covers every
 //!   input byte: the program version, the scenario file, the `--set` values and the contents
 //!   of every CSV any grid point reads.

@@ -2,11 +2,12 @@
 //! their peak, so `cargo xtask bench` can report the peak heap of one `sim::model::run` in
 //! process (deterministic, unlike a resident-set size, and free of the binary's own pages).
 //!
-//! It counts only while `peak_during` measures (one thread, nothing else allocating): the
-//! counters are atomics shared by every thread, and counting always made the two threads of
-//! the timed sweeps contend for their cache line on each allocation (the sweep's speed-up on 2
-//! threads read 1.85x and 1.87x in two runs of five pairs, 1.93x and 1.98x with the system
-//! allocator). Otherwise an allocation reads one flag that no one writes.
+//! It counts only while `peak_during` measures (one thread, nothing else allocating). The
+//! counters are atomics shared by every thread, and counting every allocation of the process
+//! slowed the timed 2-thread sweeps (`bench --sweep`, five pairs: speed-ups of 1.85x and 1.87x,
+//! 1.93x and 1.98x with the system allocator in its place, 1.98x twice with the counting
+//! confined; a cache line the two threads took from each other is the likeliest reading).
+//! Outside a measure an allocation reads one flag that nothing writes.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};

@@ -24,21 +24,22 @@ tasks:
   ci       format check, clippy (warnings denied), tests (the checked profile: release
            with overflow checks), validate every scenario
   bench    [--check] [--quick] | --events | --memory | --sweep | --instructions [--check]
-           [--simulate] [--save FILE] [--compare FILE]: time the simulator against the performance
-           targets: M/M/c customers/s against a bare M/M/c event loop in the same run, the
-           story days (support-agent, Gradient Labs 01, the 90 h incident, a voice day), a
-           run's peak heap over 1 and 7 simulated days, the events per customer message of
-           each story (by event kind), sweep throughput (runs/s) on 1 and 2 threads and the
-           Gradient Labs sweep (16 points x 10 replications, 2 threads); --check fails when the
-           M/M/c ratio to the bare loop is below the committed floor; --quick times each once
-           and leaves out the Gradient Labs sweep; --events prints the events per story alone,
-           --memory the peak heaps alone, --sweep the sweep's speed-up alone (five pairs);
-           --instructions counts the instructions of five short
-           runs under valgrind, one in the sim binary, built first (deterministic on one
-           machine: the measure for a hot-path change), --simulate adds cachegrind's
-           simulated cache misses, mispredicted branches and a cycle estimate (what the count
-           alone misses), --save writes them as JSON, --compare prints them against a saved
-           file and --check fails when a count is more than 2% above xtask/instructions.json's
+           [--simulate] [--save FILE] [--compare FILE]: time the simulator against the
+           performance targets: M/M/c customers/s against a bare M/M/c event loop in the
+           same run, the story days (support-agent, Gradient Labs 01, the 90 h incident, a
+           voice day), a run's peak heap over 1 and 7 simulated days, the events per
+           customer message of each story (by event kind), sweep throughput (runs/s) on 1
+           and 2 threads and the Gradient Labs sweep (16 points x 10 replications, 2
+           threads); --check fails when the M/M/c ratio to the bare loop is below the
+           committed floor; --quick times each once and leaves out the Gradient Labs sweep;
+           --events prints the events per story alone, --memory the peak heaps alone,
+           --sweep the sweep's speed-up alone (five pairs); --instructions counts the
+           instructions of five short runs under valgrind, one in the sim binary, built
+           first (deterministic on one machine: the measure for a hot-path change),
+           --simulate adds cachegrind's simulated cache misses, mispredicted branches and a
+           cycle estimate (what the count alone misses), --save writes them as JSON,
+           --compare prints them against a saved file and --check fails when a count is
+           more than 2% above xtask/instructions.json's
   results [--runs-only] [STORY...]
            regenerate the canonical results/<story>/ from scenarios/<story>/, for every story
            (gradient-labs, anthropic-research, snorkel-underwriting, thoughtly-voice) or

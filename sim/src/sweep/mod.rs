@@ -11,9 +11,8 @@
 //! - Every file is written atomically (`.NAME.tmp`, then rename). Each finished run is saved
 //!   at once as `runs/<point>-<replication>.json`, which `--resume` reuses when the scenario
 //!   hash, program version and build (`output::build_id`), parameters and seed all match. The
-//!   scenario hash covers every
-//!   input byte: the program version, the scenario file, the `--set` values and the contents
-//!   of every CSV any grid point reads.
+//!   scenario hash covers every input byte: the program version, the scenario file, the
+//!   `--set` values and the contents of every CSV any grid point reads.
 //!
 //! The model is reached through the `SweepModel` trait so that the machinery can be tested with
 //! a fake, fast, deterministic model; `Fleet` is the real one (`scenario::load` + `model::run`).

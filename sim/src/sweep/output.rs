@@ -534,10 +534,12 @@ impl RunFile {
 }
 
 /// This build of the program: the first 16 hex digits of the SHA-256 of the running
-/// executable, or `unknown` when it cannot be read. The version names a release, and a build
-/// from source between two releases keeps the last one's; a sweep's `--resume` reuses only the
-/// saved runs of the same build, so runs of an older model are never mixed with a newer one's.
-/// Read once per process: tens of milliseconds for the 29 MB release binary.
+/// executable, or `unknown` when it cannot be read (builds that cannot read themselves then
+/// share their saved runs, as every build of a version did before). The version names a
+/// release, and a build from source between two releases keeps the last one's; a sweep's
+/// `--resume` reuses only the saved runs of the same build, so runs of an older model are not
+/// mixed with a newer one's. Read once per process: tens of milliseconds for the 29 MB
+/// release binary.
 pub fn build_id() -> &'static str {
     static BUILD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     BUILD.get_or_init(|| {
@@ -579,8 +581,8 @@ pub fn write_run_file(
 
 /// The saved run at `path` for `--resume`. `Ok(None)` (run it again) when there is no file or
 /// it is not this run of this sweep (another scenario hash, program version or build,
-/// parameters or seed, or not a run file at all). `Err` names the file when it is this run's but cannot be
-/// trusted: changed since the sweep wrote it (the fingerprint does not match) or holding a
+/// parameters or seed, or not a run file at all). `Err` names the file when it is this run's
+/// but cannot be trusted: changed since the sweep wrote it (the fingerprint does not match) or holding a
 /// value no run produces (not a number, infinite, negative, a fraction above 1). A path that
 /// is not a regular file (a FIFO, a link to a device) or is over `MAX_RUN_FILE_BYTES` is not
 /// read: no sweep writes such a thing, so it is "not a run file at all" (`Ok(None)`), and the

@@ -306,17 +306,24 @@ fn refingerprint(path: &Path) {
     fs::write(path, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
 }
 
+/// Edits a per-run file's JSON in place (its fingerprint left as it was).
+fn edit_saved_run(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut file: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    edit(&mut file);
+    fs::write(path, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
+}
+
 /// Sets the saved value of `metric` in a per-run file.
 fn set_saved_metric(path: &Path, metric: &str, value: &str) {
-    let mut file: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
-    let entry = file["metrics"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|m| m[0] == metric)
-        .unwrap();
-    entry[1] = value.into();
-    fs::write(path, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
+    edit_saved_run(path, |file| {
+        let entry = file["metrics"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|m| m[0] == metric)
+            .unwrap();
+        entry[1] = value.into();
+    });
 }
 
 /// A refused `--resume`: exit 2, every one of `expected` in the message, and the previous
@@ -394,13 +401,11 @@ fn resume_reruns_a_saved_run_of_another_build() {
     let ours = build_of(&runs.join("0-0.json")).expect("a run file names its build");
     assert_eq!(ours.len(), 16, "{ours}");
     let (other, older) = (runs.join("1-0.json"), runs.join("2-1.json"));
-    let mut file: serde_json::Value = serde_json::from_slice(&fs::read(&other).unwrap()).unwrap();
-    file["build"] = "0123456789abcdef".into();
-    fs::write(&other, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
+    edit_saved_run(&other, |file| file["build"] = "0123456789abcdef".into());
     refingerprint(&other);
-    let mut file: serde_json::Value = serde_json::from_slice(&fs::read(&older).unwrap()).unwrap();
-    file.as_object_mut().unwrap().remove("build");
-    fs::write(&older, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
+    edit_saved_run(&older, |file| {
+        file.as_object_mut().unwrap().remove("build");
+    });
     refingerprint(&older);
 
     let ran = sweep_ok(cwd, &out, &["--resume"]);

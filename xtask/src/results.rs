@@ -149,42 +149,10 @@ const PHASE_CPU_COST_PERCENT: [u32; 9] = [80, 85, 90, 95, 100, 105, 110, 115, 12
 /// a fair denominator, while 03's p95 there ranges from 18 s to 117 s.
 const PHASE_REPLICATIONS_03: u32 = 2;
 const PHASE_OUT: &str = "results/gradient-labs/phase-diagram";
-/// The sweeps' own folders (per-run files, for resuming an interrupted regeneration), under a
-/// folder per build of this program (`phase_build`).
+/// The sweeps' own folders (per-run files, for resuming an interrupted regeneration). The
+/// sweep reuses only the runs this build saved (`sim::sweep::output::build_id`: the version
+/// does not change from one commit to the next) and simulates the others again.
 const PHASE_WORK: &str = "target/phase-diagram";
-/// The build of this program (`sim::sweep::output::build_id`, a hash of its executable), which
-/// names its folder of resumable runs. The sweep itself reuses only its own build's runs (the
-/// version does not change from one commit to the next, and runs of an older model were once
-/// reused after the model changed); the folder per build lets a rerun remove the others'.
-fn phase_build() -> Result<String, String> {
-    match sim::sweep::output::build_id() {
-        "unknown" => Err("this program's executable could not be read to name its build".into()),
-        build => Ok(build.to_string()),
-    }
-}
-
-/// Removes the folders of other builds beside `work` (a build's runs serve only its own
-/// reruns).
-fn remove_other_builds(work: &Path) -> Result<(), String> {
-    let Some(parent) = work.parent() else {
-        return Ok(());
-    };
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return Ok(()); // nothing run yet
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let path = entry.path();
-        if path != work {
-            let removed = if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-            removed.map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
-    Ok(())
-}
 
 /// 03's SLO that fails when customers leave unanswered.
 const UNANSWERED_SLO: &str = "at most 0.1% of messages unanswered";
@@ -193,10 +161,9 @@ const UNANSWERED_SLO: &str = "at most 0.1% of messages unanswered";
 /// random numbers: replication r of every point, in both files, uses the same seed, so 03 and
 /// 01 are paired), and writes `phase.csv` and the figure `phase.png`/`.svg` into
 /// `results/gradient-labs/phase-diagram/`. A rerun of the same build reuses the runs it
-/// finished (`target/phase-diagram/<build>/`); another build's are removed, not reused.
+/// finished (`target/phase-diagram/`); another build's are simulated again.
 fn phase_diagram(root: &Path) -> Result<(), String> {
-    let work = root.join(PHASE_WORK).join(phase_build()?);
-    remove_other_builds(&work)?;
+    let work = root.join(PHASE_WORK);
     let speeds: Vec<String> = PHASE_CPU_COST_PERCENT
         .iter()
         .map(|&percent| format!("{}", 100.0 / percent as f64))

@@ -16,6 +16,9 @@
 //! (e) The Gradient Labs sweep (16 points x 10 replications) on 2 threads, against its
 //! wall-time target, as measured and at the reference speed.
 //! `--quick` times each once and leaves out (e): about a minute instead of several.
+//! `--scale` runs the voice day at ten times its traffic (10 M calls, 160 instances) and at its
+//! own, once each: the events against `run.max_events` (the default must fit such a day),
+//! events/s and the peak heap: how a run's speed and memory go with its size.
 //! `--instructions` times nothing: it counts instructions under valgrind (`instructions.rs`),
 //! and with `--check` fails above the committed counts (`xtask/instructions.json`) by 2%.
 
@@ -95,6 +98,23 @@ const CONVERSATION_MULTIPLIERS: [u32; 3] = [1, 2, 4];
 /// Memory grows linearly in open conversations when the heap per extra open conversation from
 /// one multiplier to the next agrees within this factor.
 const CONVERSATION_SLOPE_SPREAD: f64 = 1.5;
+
+/// `--scale`: the voice day at its own traffic (about a million calls) and at ten times it,
+/// just under the default `run.max_conversations` of 10 M (115.7/s over a day: 9,996,480
+/// calls), on ten times the fleet (160 instances): the run the default `run.max_events` is
+/// said to fit, run rather than estimated. (label, overrides)
+const SCALE_RUNS: [(&str, &[&str]); 2] = [
+    ("thoughtly-voice day, x1", &["run.horizon=24h"]),
+    (
+        "thoughtly-voice day, x10",
+        &[
+            "run.horizon=24h",
+            "traffic.mean_rate_per_s=115.7",
+            "autoscaler.instances=160",
+        ],
+    ),
+];
+const SCALE_STORY: &str = "scenarios/thoughtly-voice/peak.toml";
 
 /// The Gradient Labs sweep of the issue: the shipped sweep file's 16 points (its grid, its
 /// 15 h horizon) at 10 replications, on 2 threads, under 2 minutes.
@@ -185,11 +205,17 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             "--sweep" => {
                 return Err("bench: --sweep takes no other argument".to_string());
             }
+            // The 10 M-calls voice day against the event limit, its speed and heap against
+            // the 1 M day's: a few minutes, so not part of the whole bench.
+            "--scale" if args.len() == 1 => return scale(root),
+            "--scale" => {
+                return Err("bench: --scale takes no other argument".to_string());
+            }
             other => {
                 return Err(format!(
                     "bench: unexpected argument {other:?} (usage: cargo xtask bench [--check] \
                      [--quick] | cargo xtask bench --events | cargo xtask bench --memory | \
-                     cargo xtask bench --sweep | \
+                     cargo xtask bench --sweep | cargo xtask bench --scale | \
                      cargo xtask bench --instructions [--check] [--simulate] [--save FILE] \
                      [--compare FILE])"
                 ));
@@ -451,6 +477,72 @@ fn memory_in_conversations(root: &Path) -> Result<(), String> {
         "target: memory linear in open conversations (the increments within \
          {CONVERSATION_SLOPE_SPREAD}x of each other): {}",
         if linear { "met" } else { "MISSED" }
+    );
+    Ok(())
+}
+
+/// `--scale`: each of `SCALE_RUNS` once, timed with its peak heap (`heap::peak_during`, which
+/// counts the allocations of this one thread while it runs), and the events it processed
+/// against its `run.max_events`. The verdict: the ten-times day completes within the default
+/// event limit (a run past it stops with an error, reported here as a failure).
+fn scale(root: &Path) -> Result<(), String> {
+    let mut rows = Vec::new();
+    let mut fits = true;
+    for (label, overrides) in SCALE_RUNS {
+        let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+        let scenario = sim::scenario::load(&root.join(SCALE_STORY), &overrides)
+            .map_err(|errors| format!("{SCALE_STORY}: invalid scenario:\n{errors}"))?;
+        let started = Instant::now();
+        let (output, peak) = crate::heap::peak_during(|| sim::model::run(&scenario));
+        let wall = started.elapsed().as_secs_f64();
+        let output = output.map_err(|error| {
+            format!(
+                "{SCALE_STORY} ({label}): run failed with seed {}: {error}",
+                scenario.seed
+            )
+        })?;
+        let summary = &output.summary;
+        let limit = scenario.run.max_events;
+        fits &= summary.events_processed <= limit;
+        let open = output
+            .timeseries
+            .rows
+            .iter()
+            .map(|row| row.open_conversations)
+            .max()
+            .unwrap_or(0);
+        rows.push([
+            label.to_string(),
+            summary.conversations.started.to_string(),
+            open.to_string(),
+            summary.events_processed.to_string(),
+            format!(
+                "{:.1}%",
+                100.0 * summary.events_processed as f64 / limit as f64
+            ),
+            format!("{wall:.1}"),
+            format!("{:.2}M", summary.events_processed as f64 / wall / 1e6),
+            format!("{:.2}", peak as f64 / 1048576.0),
+        ]);
+    }
+    let header = [
+        "run at scale",
+        "calls",
+        "most open",
+        "events",
+        "of run.max_events",
+        "wall_s",
+        "events/s",
+        "peak heap MiB",
+    ];
+    println!("{}", render(&with_header(&header, &rows)));
+    for (label, overrides) in SCALE_RUNS {
+        let sets: String = overrides.iter().map(|o| format!(" --set {o}")).collect();
+        println!("{label}: {SCALE_STORY}{sets}");
+    }
+    println!(
+        "target: a 10 M-calls day within the default event limit: {}",
+        verdict(fits)
     );
     Ok(())
 }

@@ -23,7 +23,7 @@ const USAGE: &str = "usage: cargo xtask TASK
 tasks:
   ci       format check, clippy (warnings denied), tests (the checked profile: release
            with overflow checks), validate every scenario
-  bench    [--check] [--quick] | --events | --memory | --sweep | --instructions [--check]
+  bench    [--check] [--quick] | --events | --memory | --sweep | --scale | --instructions [--check]
            [--simulate] [--save FILE] [--compare FILE]: time the simulator against the
            performance targets: M/M/c customers/s against a bare M/M/c event loop in the
            same run, the story days (support-agent, Gradient Labs 01, the 90 h incident, a
@@ -33,7 +33,9 @@ tasks:
            threads); --check fails when the M/M/c ratio to the bare loop is below the
            committed floor; --quick times each once and leaves out the Gradient Labs sweep;
            --events prints the events per story alone, --memory the peak heaps alone,
-           --sweep the sweep's speed-up alone (five pairs); --instructions counts the
+           --sweep the sweep's speed-up alone (five pairs), --scale the voice day at ten
+           times its traffic (10 M calls) against the event limit, with its events/s and
+           peak heap beside the 1 M day's (a few minutes); --instructions counts the
            instructions of five short runs under valgrind, one in the sim binary, built
            first (deterministic on one machine: the measure for a hot-path change),
            --simulate adds cachegrind's simulated cache misses, mispredicted branches and a

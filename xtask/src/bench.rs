@@ -436,14 +436,7 @@ fn memory_in_conversations(root: &Path) -> Result<(), String> {
             .map_err(|errors| format!("{SUPPORT_AGENT}: invalid scenario:\n{errors}"))?;
         let (output, peak) = crate::heap::peak_during(|| sim::model::run(&scenario));
         let output = output.map_err(|error| format!("{SUPPORT_AGENT}: run failed: {error}"))?;
-        let open = output
-            .timeseries
-            .rows
-            .iter()
-            .map(|row| row.open_conversations)
-            .max()
-            .unwrap_or(0);
-        points.push((multiplier, open, peak));
+        points.push((multiplier, most_open(&output), peak));
     }
     let mut slopes = Vec::new();
     let mut rows = Vec::new();
@@ -504,17 +497,10 @@ fn scale(root: &Path) -> Result<(), String> {
         let summary = &output.summary;
         let limit = scenario.run.max_events;
         fits &= summary.events_processed <= limit;
-        let open = output
-            .timeseries
-            .rows
-            .iter()
-            .map(|row| row.open_conversations)
-            .max()
-            .unwrap_or(0);
         rows.push([
             label.to_string(),
             summary.conversations.started.to_string(),
-            open.to_string(),
+            most_open(&output).to_string(),
             summary.events_processed.to_string(),
             format!(
                 "{:.1}%",
@@ -545,6 +531,17 @@ fn scale(root: &Path) -> Result<(), String> {
         verdict(fits)
     );
     Ok(())
+}
+
+/// The most conversations open at a time-series row of a run.
+fn most_open(output: &sim::metrics::report::RunOutput) -> u64 {
+    output
+        .timeseries
+        .rows
+        .iter()
+        .map(|row| row.open_conversations)
+        .max()
+        .unwrap_or(0)
 }
 
 /// The Gradient Labs sweep of `GL_SWEEP_GRID` x `GL_SWEEP_REPLICATIONS` on

@@ -115,6 +115,9 @@ const SCALE_RUNS: [(&str, &[&str]); 2] = [
     ),
 ];
 const SCALE_STORY: &str = "scenarios/thoughtly-voice/peak.toml";
+/// The calls the ten-times day must serve for the verdict: the issue's 10 M a day, less the
+/// Poisson arrivals' spread and the rate's rounding to stay under `run.max_conversations`.
+const SCALE_CALLS: u64 = 9_900_000;
 
 /// The Gradient Labs sweep of the issue: the shipped sweep file's 16 points (its grid, its
 /// 15 h horizon) at 10 replications, on 2 threads, under 2 minutes.
@@ -476,11 +479,12 @@ fn memory_in_conversations(root: &Path) -> Result<(), String> {
 
 /// `--scale`: each of `SCALE_RUNS` once, timed with its peak heap (`heap::peak_during`, which
 /// counts the allocations of this one thread while it runs), and the events it processed
-/// against its `run.max_events`. The verdict: the ten-times day completes within the default
-/// event limit (a run past it stops with an error, reported here as a failure).
+/// against its `run.max_events`. A run past its limits stops with an error that names the key,
+/// returned as this command's failure; the verdict asks that the last run, with every limit at
+/// its default, served at least `SCALE_CALLS` calls (the story's traffic could change under it).
 fn scale(root: &Path) -> Result<(), String> {
     let mut rows = Vec::new();
-    let mut fits = true;
+    let mut calls = 0;
     for (label, overrides) in SCALE_RUNS {
         let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
         let scenario = sim::scenario::load(&root.join(SCALE_STORY), &overrides)
@@ -496,7 +500,7 @@ fn scale(root: &Path) -> Result<(), String> {
         })?;
         let summary = &output.summary;
         let limit = scenario.run.max_events;
-        fits &= summary.events_processed <= limit;
+        calls = summary.conversations.started;
         rows.push([
             label.to_string(),
             summary.conversations.started.to_string(),
@@ -527,8 +531,8 @@ fn scale(root: &Path) -> Result<(), String> {
         println!("{label}: {SCALE_STORY}{sets}");
     }
     println!(
-        "target: a 10 M-calls day within the default event limit: {}",
-        verdict(fits)
+        "target: a day of at least {SCALE_CALLS} calls runs within the default limits: {}",
+        verdict(calls >= SCALE_CALLS)
     );
     Ok(())
 }

@@ -298,12 +298,12 @@ fn merge_of_shards_with_different_seeds_names_both_seeds() {
 
 /// The fingerprint a saved run carries: SHA-256 of its other fields as compact JSON.
 fn refingerprint(path: &Path) {
-    let mut file: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
-    let object = file.as_object_mut().unwrap();
-    object.remove("fingerprint");
-    let fingerprint = sha256_hex(&serde_json::to_vec(&object).unwrap());
-    object.insert("fingerprint".into(), fingerprint.into());
-    fs::write(path, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
+    edit_saved_run(path, |file| {
+        let object = file.as_object_mut().unwrap();
+        object.remove("fingerprint");
+        let fingerprint = sha256_hex(&serde_json::to_vec(&object).unwrap());
+        object.insert("fingerprint".into(), fingerprint.into());
+    });
 }
 
 /// Edits a per-run file's JSON in place (its fingerprint left as it was).
@@ -370,9 +370,9 @@ fn resume_refuses_a_saved_run_edited_by_hand() {
     );
 
     // A saved run without a fingerprint cannot be checked: it is simulated again.
-    let mut edited: serde_json::Value = serde_json::from_slice(&fs::read(&saved).unwrap()).unwrap();
-    edited.as_object_mut().unwrap().remove("fingerprint");
-    fs::write(&saved, serde_json::to_vec_pretty(&edited).unwrap()).unwrap();
+    edit_saved_run(&saved, |file| {
+        file.as_object_mut().unwrap().remove("fingerprint");
+    });
     let ran = sweep_ok(cwd, &out, &["--resume"]);
     assert!(ran.stdout.contains("= 6 runs (5 reused"), "{}", ran.stdout);
     assert_eq!(fs::read(out.join("sweep/points.csv")).unwrap(), points);

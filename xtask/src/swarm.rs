@@ -25,8 +25,10 @@
 //!
 //! A finding prints the one command that reproduces it and writes the scenario to
 //! `target/swarm/failure-S-I.toml` (loadable with `sim run`). A scenario the loader refuses is
-//! a generator bug: counted and shown, not a finding. A run that reaches a limit
-//! (`run.max_events`) is counted, not a finding.
+//! a generator bug: counted and shown, not a finding; except a refusal for the up-front event
+//! estimate alone (`run.max_events`), whose promise (the run would need more) is checked by
+//! running it with four times the limit: a run within the limit after all is a finding. A run
+//! that reaches a limit (`run.max_events`) is counted, not a finding.
 
 use rand::Rng as _;
 use sim::engine::rng::{self, Rng};
@@ -87,7 +89,9 @@ fn options(args: &[String]) -> Result<Options, String> {
 enum Outcome {
     /// Ran, every check held.
     Passed { events: u64, conversations: u64 },
-    /// Reached a run limit (`max_events`, `max_open_conversations`): not a finding.
+    /// Reached a run limit (`max_events`, `max_open_conversations`), or was refused up front
+    /// for an event estimate over `max_events` that a run with a higher limit bears out: not a
+    /// finding.
     Limit,
     /// The loader refused the generated text: a generator bug.
     Invalid(String),
@@ -203,6 +207,44 @@ fn report_finding(dir: &Path, seed: u64, index: u64, text: &str, why: &str) {
 }
 
 /// The scenario's path for the loader: in `target/swarm/`, so the CSV files resolve.
+/// Every generated scenario's `run.max_events`.
+const MAX_EVENTS: u64 = 3_000_000;
+
+/// What the loader says of a run whose event estimate passes `run.max_events`.
+const EVENT_REFUSAL: &str = ": run.max_events: the run would need more than ";
+
+/// A scenario refused up front for its event estimate: the estimate promises that the run
+/// would need more than `MAX_EVENTS` events. Run with four times the limit, the run must bear
+/// that out (need more, or reach the higher limit); one that runs within `MAX_EVENTS` was
+/// refused for nothing, a finding (as one once was: a saturated fleet, counted as if it ran
+/// every retry that fits in a turn). An estimate past four times the limit is not checked.
+fn check_event_refusal(text: &str, path: &Path) -> Outcome {
+    let raised = format!("run.max_events={}", 4 * MAX_EVENTS);
+    let scenario = match catch(|| {
+        sim::scenario::load_bytes(text.as_bytes(), path, std::slice::from_ref(&raised))
+    }) {
+        Err(panic) => return Outcome::Finding(format!("the loader panicked: {panic}")),
+        Ok(Err(errors)) if errors.messages.iter().all(|m| m.contains(EVENT_REFUSAL)) => {
+            return Outcome::Limit;
+        }
+        Ok(Err(errors)) => return Outcome::Invalid(errors.to_string()),
+        Ok(Ok(scenario)) => scenario,
+    };
+    match catch(|| sim::model::run(&scenario)) {
+        Err(panic) => Outcome::Finding(format!("the run panicked: {panic}")),
+        Ok(Err(RunError::LimitReached(_))) => Outcome::Limit,
+        Ok(Err(error @ RunError::CheckFailed(_))) => Outcome::Finding(error.to_string()),
+        Ok(Ok(output)) if output.summary.events_processed <= MAX_EVENTS => {
+            Outcome::Finding(format!(
+                "refused up front for an event estimate over run.max_events = {MAX_EVENTS}, \
+                 yet it runs in {} events",
+                output.summary.events_processed
+            ))
+        }
+        Ok(Ok(_)) => Outcome::Limit,
+    }
+}
+
 fn scenario_path(dir: &Path, seed: u64, index: u64) -> PathBuf {
     dir.join(format!("swarm-{seed}-{index}.toml"))
 }
@@ -220,6 +262,9 @@ fn check(text: &str, dir: &Path, seed: u64, index: u64) -> Outcome {
     let path = scenario_path(dir, seed, index);
     let scenario = match catch(|| sim::scenario::load_bytes(text.as_bytes(), &path, &[])) {
         Err(panic) => return Outcome::Finding(format!("the loader panicked: {panic}")),
+        Ok(Err(errors)) if errors.messages.iter().all(|m| m.contains(EVENT_REFUSAL)) => {
+            return check_event_refusal(text, &path);
+        }
         Ok(Err(errors)) => return Outcome::Invalid(errors.to_string()),
         Ok(Ok(scenario)) => scenario,
     };
@@ -1292,7 +1337,7 @@ pub fn generate(seed: u64, index: u64) -> String {
     writeln!(s, "sample_interval = \"{sample}\"").unwrap();
     writeln!(
         s,
-        "max_events = 3_000_000\nmax_open_conversations = 2_000_000"
+        "max_events = {MAX_EVENTS}\nmax_open_conversations = 2_000_000"
     )
     .unwrap();
 
@@ -1842,6 +1887,41 @@ mod tests {
     fn a_panic_is_caught_and_reported() {
         let result = catch(|| -> u32 { panic!("boom") });
         assert!(result.is_err());
+    }
+
+    /// A refusal for the event estimate is checked by running with four times the limit: a
+    /// run within the limit after all is a finding; an estimate past four times the limit is
+    /// refused again and counted as a limit.
+    #[test]
+    fn an_event_refusal_that_a_run_does_not_bear_out_is_a_finding() {
+        let small = format!(
+            "name = \"small\"\n[run]\nhorizon = \"2m\"\nmax_events = {MAX_EVENTS}\n\n\
+             [traffic]\nkind = \"constant\"\nrate_per_s = 1.0\n\n\
+             [[agent.steps]]\nname = \"tool\"\nkind = \"tool\"\n\
+             latency = {{ kind = \"constant\", value = \"1s\" }}\n"
+        );
+        let path = Path::new("small.toml");
+        match check_event_refusal(&small, path) {
+            Outcome::Finding(why) => assert!(why.contains("yet it runs in"), "{why}"),
+            _ => panic!("a run within the limit is a finding"),
+        }
+        // A tool that always fails, retried without limit every millisecond on a large fleet
+        // for a day: an estimate far past four times the limit.
+        let storm = small
+            .replace("horizon = \"2m\"", "horizon = \"24h\"")
+            .replace(
+                "value = \"1s\" }",
+                "value = \"1ms\" }\nfailure_probability = 1.0\n\n\
+                 [retry]\ninitial_interval = \"1ms\"\nmaximum_interval = \"1ms\"\n\n\
+                 [autoscaler]\nkind = \"fixed\"\ninstances = 1000",
+            );
+        let refused = sim::scenario::load_bytes(storm.as_bytes(), path, &[])
+            .expect_err("the storm is refused up front");
+        assert!(
+            refused.messages.iter().all(|m| m.contains(EVENT_REFUSAL)),
+            "{refused}"
+        );
+        assert!(matches!(check_event_refusal(&storm, path), Outcome::Limit));
     }
 
     #[test]

@@ -309,7 +309,8 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
             format!(
                 "the run would need more than {} events (half the expected arrivals x \
                  messages reached x (1 + the llm and tool steps of a turn reached, nested ones \
-                 at their mean widths and counts, retries counted twice), plus time-series \
+                 at their mean widths and counts, retries counted twice; the attempts of steps \
+                 with CPU work at most as many as the fleet's vCPUs can run), plus time-series \
                  samples and autoscaler evaluations), more than the limit of {}: shorten the \
                  horizon, lengthen run.sample_interval or the autoscaler's interval \
                  (evaluation_interval, sync_period, polling_interval), lower a tool's \
@@ -326,7 +327,11 @@ pub(crate) fn check_resolved(scenario: &Scenario, diags: &mut Diags) {
 /// The events a run of `scenario` surely needs, as `run.max_events` is checked against:
 /// an estimate of the events per message, with a margin so that a run that could fit is never
 /// refused: every periodic tick, and for half the expected arrivals (a run's arrivals are
-/// random) each message's arrival and its turn's activities.
+/// random) each message's arrival and its turn's activities. The attempts of steps with CPU
+/// work are counted at most as many as the fleet's vCPUs can run (`cpu_capacity_s`): a step
+/// retried without limit that always fails would otherwise count as many attempts per turn as
+/// fit in the span, for every turn, where a saturated fleet runs far fewer (its requests wait
+/// or are rejected, its activities queue).
 pub fn event_estimate(scenario: &Scenario) -> f64 {
     let horizon = scenario.run.horizon;
     let phases = phases(scenario);
@@ -346,6 +351,8 @@ pub fn event_estimate(scenario: &Scenario) -> f64 {
         providers: &scenario.providers,
         groups: &scenario.provider_groups,
     };
+    // The messages and the activities without CPU work; those with CPU work, and that work.
+    let mut with_cpu = Cost::default();
     for (i, w) in scenario.workloads.iter().enumerate() {
         let turn = sequence_outlook(&w.agent.steps, &ctx);
         let messages = mean_count(&w.conversation.messages).max(1.0);
@@ -358,9 +365,36 @@ pub fn event_estimate(scenario: &Scenario) -> f64 {
                 Some(expected_arrivals(traffic, *from, *to))
             })
             .sum();
-        events += 0.5 * arrivals * reached * (1.0 + turn.events);
+        let messages_reached = 0.5 * arrivals * reached;
+        events += messages_reached * (1.0 + turn.cost.events - turn.cost.cpu_events);
+        with_cpu = with_cpu + turn.cost * messages_reached;
     }
-    events
+    // The halved arrivals' work is set against half the capacity, so that the margin holds
+    // whether the fleet keeps up or not.
+    let capacity = 0.5 * cpu_capacity_s(&phases, horizon);
+    let share = if with_cpu.work_s > capacity {
+        capacity / with_cpu.work_s
+    } else {
+        1.0
+    };
+    events + with_cpu.cpu_events * share
+}
+
+/// The CPU work (in seconds at `cpu_speed` 1) the fleet's vCPUs can do over the horizon: as
+/// many instances as the autoscaler allows in any phase, each with the most vCPUs and the
+/// fastest `cpu_speed` of any phase, working the whole horizon. Instances draining beside their
+/// replacements (a scale-in's or a deploy's grace) can exceed the autoscaler's bound for a
+/// while, but cold starts keep the fleet below it for as long, and the halved arrivals leave
+/// the estimate a margin besides.
+fn cpu_capacity_s(phases: &[(Nanos, Nanos, &Scenario)], horizon: Nanos) -> f64 {
+    let fleet = phases
+        .iter()
+        .map(|(_, _, s)| {
+            let (_, instances) = s.autoscaler.max_instances_key();
+            f64::from(instances) * f64::from(s.instance.vcpus) * s.instance.cpu_speed
+        })
+        .fold(0.0, f64::max);
+    seconds(horizon) * fleet
 }
 
 /// The most columns `timeseries.csv` can have: the fixed ones, those of request mode, and per
@@ -496,36 +530,77 @@ struct Context<'s> {
     groups: &'s [ProviderGroup],
 }
 
-/// An activity whose attempts fail with chance `fails` and take `attempt_s` each: its
-/// completion, and per retry one more completion and its backoff timer.
-fn activity_outlook(fails: f64, attempt_s: f64, ctx: &Context) -> Outlook {
+/// An activity whose attempts fail with chance `fails` and take `attempt_s` each, `work_s` of
+/// it CPU work: its completion, and per retry one more completion and its backoff timer.
+fn activity_outlook(fails: f64, attempt_s: f64, work_s: f64, ctx: &Context) -> Outlook {
     let (attempts, succeeds) = expected_attempts(fails, ctx.retry, attempt_s, ctx.span_s);
-    Outlook {
-        events: 1.0 + 2.0 * (attempts - 1.0),
-        succeeds,
+    let events = 1.0 + 2.0 * (attempts - 1.0);
+    let cost = if work_s > 0.0 {
+        Cost {
+            events,
+            cpu_events: events,
+            work_s: attempts * work_s,
+        }
+    } else {
+        Cost {
+            events,
+            ..Cost::default()
+        }
+    };
+    Outlook { cost, succeeds }
+}
+
+/// What one run of some steps costs, on average and at least roughly (the estimate is halved
+/// before it is compared with the limit), and the chance it succeeds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Outlook {
+    cost: Cost,
+    succeeds: f64,
+}
+
+/// Events, and of them those of activities with CPU work, with that work in seconds (at
+/// `cpu_speed` 1). Weighted and summed alike, so each is an expectation over the same runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Cost {
+    events: f64,
+    cpu_events: f64,
+    work_s: f64,
+}
+
+impl std::ops::Add for Cost {
+    type Output = Cost;
+    fn add(self, other: Cost) -> Cost {
+        Cost {
+            events: self.events + other.events,
+            cpu_events: self.cpu_events + other.cpu_events,
+            work_s: self.work_s + other.work_s,
+        }
     }
 }
 
-/// What one run of some steps costs in events, on average and at least roughly (the estimate
-/// is halved before it is compared with the limit), and the chance it succeeds.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Outlook {
-    events: f64,
-    succeeds: f64,
+impl std::ops::Mul<f64> for Cost {
+    type Output = Cost;
+    fn mul(self, k: f64) -> Cost {
+        Cost {
+            events: self.events * k,
+            cpu_events: self.cpu_events * k,
+            work_s: self.work_s * k,
+        }
+    }
 }
 
 /// A sequence: each step counted at the chance the ones before it succeeded (a step that fails
 /// for good, after its retries and its `on_failure` steps, ends the sequence).
 fn sequence_outlook(steps: &[Step], ctx: &Context) -> Outlook {
-    let mut events = 0.0;
+    let mut cost = Cost::default();
     let mut reached = 1.0;
     for step in steps {
         let step = step_outlook(step, ctx);
-        events += reached * step.events;
+        cost = cost + step.cost * reached;
         reached *= step.succeeds;
     }
     Outlook {
-        events,
+        cost,
         succeeds: reached,
     }
 }
@@ -565,7 +640,12 @@ fn step_outlook(step: &Step, ctx: &Context) -> Outlook {
             }
             // Its CPU alone past start_to_close_timeout fails every attempt.
             let fails = if cpu_s > timeout_s { 1.0 } else { fails };
-            activity_outlook(fails, (cpu_s + call_s).min(timeout_s), ctx)
+            activity_outlook(
+                fails,
+                (cpu_s + call_s).min(timeout_s),
+                cpu_s.min(timeout_s),
+                ctx,
+            )
         }
         StepKind::Tool {
             latency,
@@ -575,26 +655,27 @@ fn step_outlook(step: &Step, ctx: &Context) -> Outlook {
             let (cpu_s, timeout_s) = (seconds(step.cpu), seconds(step.start_to_close_timeout));
             let in_time = chance_at_most(latency, timeout_s - cpu_s);
             let fails = 1.0 - (1.0 - failure_probability) * in_time;
-            activity_outlook(fails, (cpu_s + mean(latency)).min(timeout_s), ctx)
+            let attempt_s = (cpu_s + mean(latency)).min(timeout_s);
+            activity_outlook(fails, attempt_s, cpu_s.min(timeout_s), ctx)
         }
         StepKind::Parallel(parallel) => parallel_outlook(parallel, ctx),
         StepKind::Repeat { count, steps } => {
             let body = sequence_outlook(steps, ctx);
             let n = mean_count(count).min(f64::from(MAX_REPEAT));
             Outlook {
-                events: runs_until_failure(body.succeeds, n) * body.events,
+                cost: body.cost * runs_until_failure(body.succeeds, n),
                 succeeds: body.succeeds.powf(n),
             }
         }
         StepKind::Choice { options } => options.iter().fold(
             Outlook {
-                events: 0.0,
+                cost: Cost::default(),
                 succeeds: 0.0,
             },
             |sum, option| {
                 let run = sequence_outlook(&option.steps, ctx);
                 Outlook {
-                    events: sum.events + option.probability * run.events,
+                    cost: sum.cost + run.cost * option.probability,
                     succeeds: sum.succeeds + option.probability * run.succeeds,
                 }
             },
@@ -608,8 +689,8 @@ fn step_outlook(step: &Step, ctx: &Context) -> Outlook {
     let runs = f64::from(on_failure.max_runs);
     let fails = 1.0 - own.succeeds;
     Outlook {
-        events: own.events
-            + fails * runs_until_failure(1.0 - fallback.succeeds, runs) * fallback.events,
+        cost: own.cost
+            + fallback.cost * (fails * runs_until_failure(1.0 - fallback.succeeds, runs)),
         succeeds: own.succeeds + fails * (1.0 - (1.0 - fallback.succeeds).powf(runs)),
     }
 }
@@ -637,7 +718,7 @@ fn parallel_outlook(parallel: &Parallel, ctx: &Context) -> Outlook {
     let total: f64 = branches.iter().map(|(_, copies)| copies).sum();
     if total <= 0.0 {
         return Outlook {
-            events: 0.0,
+            cost: Cost::default(),
             succeeds: 1.0,
         };
     }
@@ -657,35 +738,36 @@ fn parallel_outlook(parallel: &Parallel, ctx: &Context) -> Outlook {
         })
         .collect();
     let all_succeed: f64 = each.iter().product();
-    let (events, succeeds) = match parallel.on_branch_failure {
+    let (cost, succeeds) = match parallel.on_branch_failure {
         BranchFailure::Fail => {
             let mut after = 1.0;
-            let mut events = 0.0;
+            let mut cost = Cost::default();
             for (i, (branch, copies)) in branches.iter().enumerate().rev() {
                 // The chance every other branch succeeds (this entry's copies less one).
                 let others = before[i] * after * branch.succeeds.powf((copies - 1.0).max(0.0));
-                events += copies * branch.events * others;
+                cost = cost + branch.cost * *copies * others;
                 after *= each[i];
             }
-            (events, all_succeed)
+            (cost, all_succeed)
         }
         BranchFailure::Continue => {
-            let events: f64 = branches
+            let cost = branches
                 .iter()
-                .map(|(branch, copies)| copies * branch.events)
-                .sum();
+                .fold(Cost::default(), |sum, (branch, copies)| {
+                    sum + branch.cost * *copies
+                });
             let none_succeed: f64 = branches
                 .iter()
                 .map(|(branch, copies)| (1.0 - branch.succeeds).powf(*copies))
                 .product();
-            (events, 1.0 - none_succeed)
+            (cost, 1.0 - none_succeed)
         }
     };
     let share = parallel
         .wait_for
         .map_or(1.0, |wait_for| (f64::from(wait_for) / total).min(1.0));
     Outlook {
-        events: events * share,
+        cost: cost * share,
         succeeds,
     }
 }

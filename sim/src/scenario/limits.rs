@@ -371,21 +371,16 @@ pub fn event_estimate(scenario: &Scenario) -> f64 {
     }
     // The halved arrivals' work is set against half the capacity, so that the margin holds
     // whether the fleet keeps up or not.
-    // Work past what a float holds (an absurd count of messages or attempts) leaves the
-    // events as counted, infinite or not, so that the run is still refused.
     let capacity = 0.5 * cpu_capacity_s(&phases, horizon);
-    let share = if with_cpu.work_s.is_finite() && with_cpu.work_s > capacity {
+    let share = if with_cpu.work_s > capacity {
         capacity / with_cpu.work_s
     } else {
         1.0
     };
-    let capped = with_cpu.cpu_events * share;
-    events
-        + if capped.is_nan() {
-            with_cpu.cpu_events
-        } else {
-            capped
-        }
+    let total = events + with_cpu.cpu_events * share;
+    // Counts past what a float holds (infinite less infinite, infinite times a share of 0) must
+    // still refuse the run: NaN compares below every limit.
+    if total.is_nan() { f64::INFINITY } else { total }
 }
 
 /// The CPU work (in seconds at `cpu_speed` 1) the fleet's vCPUs can do over the horizon: as

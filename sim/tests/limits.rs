@@ -379,11 +379,11 @@ fn a_saturated_fleet_counts_only_the_attempts_its_vcpus_can_run() {
             .replace(
                 "latency = { kind = \"constant\", value = \"1s\" }",
                 "latency = { kind = \"constant\", value = \"10ms\" }\ncpu = \"200ms\"\n\
-             failure_probability = 1.0",
+                 failure_probability = 1.0",
             )
             + &format!(
                 "\n[retry]\ninitial_interval = \"1ms\"\nmaximum_interval = \"1ms\"\n\n\
-             [autoscaler]\nkind = \"fixed\"\ninstances = {instances}\n"
+                 [autoscaler]\nkind = \"fixed\"\ninstances = {instances}\n"
             )
     };
     let dir = tempfile::tempdir().expect("tempdir");

@@ -206,7 +206,6 @@ fn report_finding(dir: &Path, seed: u64, index: u64, text: &str, why: &str) {
     eprintln!("  reproduce: cargo xtask swarm --runs 1 --seed {seed} --index {index}");
 }
 
-/// The scenario's path for the loader: in `target/swarm/`, so the CSV files resolve.
 /// Every generated scenario's `run.max_events`.
 const MAX_EVENTS: u64 = 3_000_000;
 
@@ -245,6 +244,7 @@ fn check_event_refusal(text: &str, path: &Path) -> Outcome {
     }
 }
 
+/// The scenario's path for the loader: in `target/swarm/`, so the CSV files resolve.
 fn scenario_path(dir: &Path, seed: u64, index: u64) -> PathBuf {
     dir.join(format!("swarm-{seed}-{index}.toml"))
 }

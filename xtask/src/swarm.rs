@@ -212,6 +212,11 @@ const MAX_EVENTS: u64 = 3_000_000;
 /// What the loader says of a run whose event estimate passes `run.max_events`.
 const EVENT_REFUSAL: &str = ": run.max_events: the run would need more than ";
 
+/// Whether the loader refused for the event estimate and nothing else.
+fn refused_for_events_alone(errors: &sim::scenario::ScenarioErrors) -> bool {
+    errors.messages.iter().all(|m| m.contains(EVENT_REFUSAL))
+}
+
 /// A scenario refused up front for its event estimate: the estimate promises that the run
 /// would need more than `MAX_EVENTS` events. Run with four times the limit, the run must bear
 /// that out (need more, or reach the higher limit); one that runs within `MAX_EVENTS` was
@@ -223,7 +228,7 @@ fn check_event_refusal(text: &str, path: &Path) -> Outcome {
         sim::scenario::load_bytes(text.as_bytes(), path, std::slice::from_ref(&raised))
     }) {
         Err(panic) => return Outcome::Finding(format!("the loader panicked: {panic}")),
-        Ok(Err(errors)) if errors.messages.iter().all(|m| m.contains(EVENT_REFUSAL)) => {
+        Ok(Err(errors)) if refused_for_events_alone(&errors) => {
             return Outcome::Limit;
         }
         Ok(Err(errors)) => return Outcome::Invalid(errors.to_string()),
@@ -262,7 +267,7 @@ fn check(text: &str, dir: &Path, seed: u64, index: u64) -> Outcome {
     let path = scenario_path(dir, seed, index);
     let scenario = match catch(|| sim::scenario::load_bytes(text.as_bytes(), &path, &[])) {
         Err(panic) => return Outcome::Finding(format!("the loader panicked: {panic}")),
-        Ok(Err(errors)) if errors.messages.iter().all(|m| m.contains(EVENT_REFUSAL)) => {
+        Ok(Err(errors)) if refused_for_events_alone(&errors) => {
             return check_event_refusal(text, &path);
         }
         Ok(Err(errors)) => return Outcome::Invalid(errors.to_string()),
@@ -1917,10 +1922,7 @@ mod tests {
             );
         let refused = sim::scenario::load_bytes(storm.as_bytes(), path, &[])
             .expect_err("the storm is refused up front");
-        assert!(
-            refused.messages.iter().all(|m| m.contains(EVENT_REFUSAL)),
-            "{refused}"
-        );
+        assert!(refused_for_events_alone(&refused), "{refused}");
         assert!(matches!(check_event_refusal(&storm, path), Outcome::Limit));
     }
 

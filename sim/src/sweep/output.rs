@@ -583,10 +583,11 @@ pub fn write_run_file(
 /// it is not this run of this sweep (another scenario hash, program version or build,
 /// parameters or seed, or not a run file at all). `Err` names the file when it is this run's
 /// but cannot be trusted: changed since the sweep wrote it (the fingerprint does not match) or
-/// holding a value no run produces (not a number, infinite, negative, a fraction above 1). A path that
-/// is not a regular file (a FIFO, a link to a device) or is over `MAX_RUN_FILE_BYTES` is not
-/// read: no sweep writes such a thing, so it is "not a run file at all" (`Ok(None)`), and the
-/// run's new file replaces it; reading it could block or exhaust memory.
+/// holding a value no run produces (not a number, infinite, negative, a fraction above 1). A
+/// path that is not a regular file (a FIFO, a link to a device) or is over
+/// `MAX_RUN_FILE_BYTES` is not read: no sweep writes such a thing, so it is "not a run file at
+/// all" (`Ok(None)`), and the run's new file replaces it; reading it could block or exhaust
+/// memory.
 pub fn read_run_file(
     path: &Path,
     meta: &SweepMeta,

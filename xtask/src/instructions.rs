@@ -225,7 +225,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let workloads = workloads();
     // The `sim` binary, where a workload runs it: built first, as users build it.
     let sim = if workloads.iter().any(|w| w.binary) {
-        Some(build_sim(root)?)
+        Some(crate::process::build_sim(
+            root,
+            "bench --instructions",
+            &[],
+            &[],
+        )?)
     } else {
         None
     };
@@ -509,46 +514,6 @@ enum Program<'a> {
 /// Where the `sim` binary of workload `index` writes its outputs: a folder of its own.
 fn out_dir(index: usize) -> PathBuf {
     std::env::temp_dir().join(format!("xtask-instructions-{}-{index}", std::process::id()))
-}
-
-/// Builds the `sim` binary as users do (`cargo build --release -p sim`) and returns its path,
-/// as cargo reports it (`--message-format json`), so a `CARGO_TARGET_DIR` or a build
-/// directory elsewhere is followed.
-fn build_sim(root: &Path) -> Result<PathBuf, String> {
-    let cargo = crate::process::cargo();
-    eprintln!("xtask: building the sim binary: {cargo} build --release --package sim --bin sim");
-    let output = Command::new(&cargo)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--package",
-            "sim",
-            "--bin",
-            "sim",
-            "--message-format",
-            "json-render-diagnostics",
-        ])
-        .current_dir(root)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|error| format!("bench --instructions: cannot start {cargo}: {error}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "bench --instructions: building the sim binary failed ({})",
-            output.status
-        ));
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| {
-            message["reason"] == "compiler-artifact" && message["target"]["name"] == "sim"
-        })
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| {
-            "bench --instructions: cargo built the sim binary but named no executable".to_string()
-        })
 }
 
 /// Starts one child under valgrind: the workload's run, or (`load_only`) its loading alone.

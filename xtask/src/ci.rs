@@ -62,7 +62,7 @@ pub fn run(root: &Path) -> Result<(), String> {
 }
 
 /// Every `*.toml` under `dir`, recursively, sorted.
-fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {

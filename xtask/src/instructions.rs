@@ -489,7 +489,7 @@ fn verdict(committed: &Saved, now: &Saved) -> Verdict {
 /// `rustc -V` of the toolchain cargo builds with (`$RUSTC` where set, as cargo uses it):
 /// `cargo xtask` rebuilds this binary with that toolchain before it runs.
 fn toolchain() -> Result<String, String> {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let rustc = crate::process::rustc();
     let output = Command::new(&rustc)
         .arg("-V")
         .output()

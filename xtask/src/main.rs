@@ -7,6 +7,7 @@ mod ci;
 mod fuzz;
 mod heap;
 mod instructions;
+mod pgo;
 mod process;
 mod results;
 mod stories;
@@ -55,7 +56,12 @@ tasks:
            from seed S (default 100 from seed 1), run each for 5-30 simulated minutes, check
            the end-of-run checkers, no panic, determinism and output invariants; --index I
            reruns one (the command a finding prints) and writes target/swarm/failure-S-I.toml;
-           --print prints the generated scenarios";
+           --print prints the generated scenarios
+  pgo      [--llvm-profdata PATH]: a profile-guided build of the sim binary: build it
+           instrumented, run it on every shipped scenario and the bench's M/M/c, build it
+           again by the counts, and check that it writes the release build's outputs byte
+           for byte; prints its path (target/pgo/optimized/release/sim). Needs the
+           llvm-profdata of rustc's LLVM (Debian: llvm-22 for rustc 1.95)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -65,6 +71,7 @@ fn main() -> ExitCode {
         Some("results") => results::run(&workspace_root(), &args[1..]),
         Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         Some("swarm") => swarm::run(&workspace_root(), &args[1..]),
+        Some("pgo") => pgo::run(&workspace_root(), &args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

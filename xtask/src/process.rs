@@ -26,6 +26,11 @@ pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// `rustc`, or `$RUSTC` where set, as cargo uses it.
+pub fn rustc() -> String {
+    std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into())
+}
+
 /// Builds the `sim` binary as users do (`cargo build --release -p sim`), with `args` added
 /// (`--target-dir DIR`) and `env` set (`RUSTFLAGS`), and returns its path as cargo reports it
 /// (`--message-format json`), so a `CARGO_TARGET_DIR` or a build directory elsewhere is

@@ -8,8 +8,8 @@
 //! 3. merge the counts with `llvm-profdata merge` into `target/pgo/sim.profdata`;
 //! 4. build `sim` again with them (`-Cprofile-use`) into `target/pgo/optimized`;
 //! 5. check that the profile-guided binary writes the same bytes as the plain release build
-//!    (`cargo build --release -p sim`) on one scenario, figures included. Determinism is a
-//!    contract: a build that changed an output would be refused here, not shipped.
+//!    (`cargo build --release -p sim`) on five scenarios (`CHECKS`), figures included.
+//!    Determinism is a contract: a build that changed an output is refused here, not shipped.
 //!
 //! `llvm-profdata` must come from the LLVM that rustc was built with (`rustc -vV` names it):
 //! the counts' raw format changes between LLVM releases. It is looked for, in order, at
@@ -27,10 +27,23 @@ use std::process::Command;
 
 const USAGE: &str = "usage: cargo xtask pgo [--llvm-profdata PATH]";
 
-/// The scenario that the check runs on both builds, and how long: every kind of output (the
-/// summary, the time series, the events, the figures) in under a second.
-const CHECK_SCENARIO: &str = "scenarios/examples/support-agent.toml";
-const CHECK_HORIZON: &str = "run.horizon=6h";
+/// What the check runs on both builds, and how long: every kind of output (the summary, the
+/// time series, the events, the figures), and between them each part of the model (a
+/// sequential agent; OOM crashes, the sticky cache's misses and KEDA; streamed voice calls;
+/// parallel subagents; request-serving beside workers), a few seconds in all.
+const CHECKS: [(&str, &str); 5] = [
+    ("scenarios/examples/support-agent.toml", "run.horizon=6h"),
+    (
+        "scenarios/gradient-labs/05-keda-backlog.toml",
+        "run.horizon=6h",
+    ),
+    ("scenarios/thoughtly-voice/peak.toml", "run.horizon=40m"),
+    (
+        "scenarios/anthropic-research/research.toml",
+        "run.horizon=2h",
+    ),
+    ("scenarios/examples/mixed-fleet.toml", "run.horizon=2h"),
+];
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut explicit = None;
@@ -96,33 +109,29 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let plain = crate::process::build_sim(root, "pgo", &[], &[])?;
     let check = pgo.join("check");
     let _ = fs::remove_dir_all(&check);
-    let overrides = [CHECK_HORIZON.to_string()];
-    run_sim(
-        &plain,
-        root,
-        CHECK_SCENARIO,
-        &overrides,
-        &check.join("release"),
-    )?;
-    run_sim(
-        &optimized,
-        root,
-        CHECK_SCENARIO,
-        &overrides,
-        &check.join("pgo"),
-    )?;
-    let files = same_files(&check.join("release"), &check.join("pgo")).map_err(|difference| {
-        format!(
-            "pgo: the profile-guided build writes other outputs than the release build on \
-             {CHECK_SCENARIO} ({CHECK_HORIZON}): {difference}; both are kept in {}",
-            check.display()
-        )
-    })?;
+    let mut files = 0;
+    for (index, (scenario, horizon)) in CHECKS.iter().enumerate() {
+        let overrides = [horizon.to_string()];
+        let (release, guided) = (
+            check.join(format!("{index}-release")),
+            check.join(format!("{index}-pgo")),
+        );
+        run_sim(&plain, root, scenario, &overrides, &release)?;
+        run_sim(&optimized, root, scenario, &overrides, &guided)?;
+        files += same_files(&release, &guided).map_err(|difference| {
+            format!(
+                "pgo: the profile-guided build writes other outputs than the release build on \
+                 {scenario} (--set {horizon}): {difference}; both are kept in {}",
+                check.display()
+            )
+        })?;
+    }
     let _ = fs::remove_dir_all(&check);
     eprintln!(
-        "xtask: pgo: trained on {} runs; the build writes the release build's {files} output \
-         files byte for byte on {CHECK_SCENARIO} ({CHECK_HORIZON})",
-        runs.len()
+        "xtask: pgo: trained on {} runs; the build writes the release build's outputs byte for \
+         byte ({files} files from {} scenarios)",
+        runs.len(),
+        CHECKS.len()
     );
     println!("{}", optimized.display());
     Ok(())
@@ -375,8 +384,9 @@ mod tests {
         let root = crate::workspace_root();
         let runs = training_runs(&root).unwrap();
         assert!(
-            runs.iter()
-                .any(|(s, o)| s == CHECK_SCENARIO && o.is_empty())
+            CHECKS
+                .iter()
+                .all(|(c, _)| runs.iter().any(|(s, o)| s == c && o.is_empty()))
         );
         assert!(
             runs.iter()

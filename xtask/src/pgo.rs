@@ -119,9 +119,13 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         run_sim(&plain, root, scenario, &overrides, &release)?;
         run_sim(&optimized, root, scenario, &overrides, &guided)?;
         files += same_files(&release, &guided).map_err(|difference| {
+            // A refused build is not left where this task says its result is.
+            let _ = fs::remove_file(&optimized);
             format!(
                 "pgo: the profile-guided build writes other outputs than the release build on \
-                 {scenario} (--set {horizon}): {difference}; both are kept in {}",
+                 {scenario} (--set {horizon}): {difference}; the build is refused and removed \
+                 ({}), both outputs are kept in {}",
+                optimized.display(),
                 check.display()
             )
         })?;
